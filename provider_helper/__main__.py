@@ -1,0 +1,3 @@
+from provider_helper.cli import main
+
+main()

@@ -1,0 +1,242 @@
+"""The ``nvcf-mirror`` command line: parse flags, call manifest → plan → copy, print results.
+
+Nothing here knows how to copy; it wires the stages together and maps errors to exit codes:
+0 all done, 1 some artifacts failed, 2 bad input (one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from provider_helper import manifest as manifest_mod
+from provider_helper.errors import AuthenticationError, InputError, RegistryError
+from provider_helper.mirror.engine import CopyEngine, EngineOptions
+from provider_helper.mirror.plan import Job, PlanOptions, make_plan
+from provider_helper.progress import LogReporter, RichReporter
+from provider_helper.refs import is_loopback, parse_platform, parse_target
+from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
+from provider_helper.registry.pool import RegistryPool
+from provider_helper.results import ArtifactResult, document, dumps, print_table
+
+log = logging.getLogger("nvcf-mirror")
+EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+@dataclass
+class Common:
+    """The COMMON flags of every command that works on a selection of artifacts."""
+
+    manifest: str | None
+    groups: tuple[str, ...]
+    all_groups: bool
+    platforms: tuple[str, ...]
+    all_platforms: bool
+    source_registry: str | None
+    target: str
+    target_type: str
+    insecure_registries: tuple[str, ...]
+    set_versions: tuple[str, ...]
+    ca_file: str | None
+
+    def jobs(self) -> list[Job]:
+        loaded = manifest_mod.load(self.manifest)
+        versions = dict(_split_pin(v) for v in self.set_versions)
+        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=versions)
+        if self.all_platforms and self.platforms:
+            raise InputError("--platform and --all-platforms exclude each other")
+        platforms = None if self.all_platforms else tuple(parse_platform(p) for p in (self.platforms or ("linux/amd64",)))
+        options = PlanOptions(target=parse_target(self.target), platforms=platforms, source_registry=self.source_registry)
+        return make_plan(artifacts, options)
+
+    def registries(self) -> RegistryPool:
+        ngc_hosts = {NGC_REGISTRY} | ({self.source_registry} if self.source_registry else set())
+        store = CredentialStore(env=os.environ, ngc_hosts=frozenset(ngc_hosts))
+        return RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
+
+
+def _split_pin(text: str) -> tuple[str, str]:
+    name, sep, version = text.partition("=")
+    if not sep or not name or not version:
+        raise InputError(f"--set-version {text!r}: expected NAME=VERSION")
+    return name, version
+
+
+def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--manifest", "manifest", type=click.Path(dir_okay=False), help="Artifact manifest (default: the bundled NVCF v0.5 list)."),
+        click.option("--group", "groups", multiple=True, metavar="NAME", help="Group to select (repeatable; default: the manifest's default groups)."),
+        click.option("--all-groups", is_flag=True, help="Select every group."),
+        click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
+        click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
+        click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
+        click.option("--target", required=True, metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),
+        click.option("--target-type", type=click.Choice(["auto", "ecr", "generic"]), default="auto", show_default=True, help="auto: ECR when the host is an ECR registry host."),
+        click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="Plain HTTP / no TLS verification for HOST (loopback hosts always use HTTP)."),
+        click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
+        click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        names = [f for f in Common.__dataclass_fields__]
+        common = Common(**{k: kwargs.pop(k) for k in names})
+        return command(common, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("-v", "--verbose", is_flag=True, help="Log every request decision (never credentials).")
+@click.version_option(package_name="nvcf-mirror")
+def cli(verbose: bool) -> None:
+    """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
+    _setup_logging(verbose)
+
+
+@cli.command()
+@common_options
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--offline", is_flag=True, help="Make no network call: show targets without resolving source digests.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Sources resolved at once.")
+def plan(common: Common, output: str, offline: bool, jobs: int) -> None:
+    """Show what would be copied where, with resolved source digests."""
+    plan_jobs = common.jobs()
+    if offline:
+        results = [_planned(job) for job in plan_jobs]
+    else:
+        results, _ = _run_engine(common, plan_jobs, EngineOptions(jobs=jobs, mode="resolve"), check_target=False)
+    if output == "json":
+        click.echo(dumps(document(common.target, results, 0.0)), nl=False)
+    else:
+        print_table(results, Console(), show_group=True)
+    _exit_for(results)
+
+
+@cli.command()
+@common_options
+@click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here.")
+@click.option("--dry-run", is_flag=True, help="Resolve and compare with the target; push nothing.")
+@click.option("--create-repos", is_flag=True, help="Create missing repositories first (ECR).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts copied at once.")
+@click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts.")
+def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos: bool, jobs: int, blob_jobs: int) -> None:
+    """Copy the selected artifacts to the target."""
+    plan_jobs = common.jobs()
+    if create_repos:
+        raise InputError("--create-repos needs an ECR target (--target-type ecr); this build does not create repositories yet")
+    options = EngineOptions(jobs=jobs, blob_jobs=blob_jobs, mode="dry-run" if dry_run else "copy")
+    results, seconds = _run_engine(common, plan_jobs, options, check_target=True)
+    doc = document(common.target, results, seconds)
+    if result_file:
+        Path(result_file).write_text(dumps(doc))
+    summary = doc["summary"]
+    log.info(
+        "%d copied, %d present, %d failed, %d skipped; %d bytes in %.1fs",
+        summary["copied"], summary["present"], summary["failed"], sum(r.status == "skipped" for r in results),
+        summary["bytes_copied"], summary["seconds"],
+    )
+    _exit_for(results)
+
+
+def _run_engine(common: Common, jobs: list[Job], options: EngineOptions, *, check_target: bool) -> tuple[list[ArtifactResult], float]:
+    registries = common.registries()
+    target = parse_target(common.target)
+    started = time.monotonic()
+    try:
+        target_client = registries.get(target.registry)
+        _preflight(registries, jobs, target.registry if check_target else None)
+        cancel = threading.Event()
+        console = Console(stderr=True)
+        if console.is_terminal and options.mode == "copy":
+            with RichReporter(console, total=len(jobs)) as reporter:
+                results = CopyEngine(registries.get, target_client, options, reporter, cancel).run(jobs)
+        else:
+            results = CopyEngine(registries.get, target_client, options, LogReporter(), cancel).run(jobs)
+    finally:
+        registries.close()
+    return results, time.monotonic() - started
+
+
+def _preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
+    """Check every registry accepts our credentials before anything is pushed."""
+    hosts = sorted({j.source.registry for j in jobs if j.source is not None and not j.skip_reason})
+    for host in hosts + ([target] if target else []):
+        client = registries.get(host)
+        try:
+            authenticated = client.ping()
+        except AuthenticationError:
+            raise
+        except RegistryError as exc:
+            log.warning("%s", exc)
+            continue
+        if host == target and not authenticated:
+            raise InputError(
+                f"{host} requires credentials and none were found: log in with docker/podman login, "
+                "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)"
+            )
+
+
+def _planned(job: Job) -> ArtifactResult:
+    result = ArtifactResult(
+        key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target),
+        platforms=[str(p) for p in job.platforms or ()],
+    )
+    if job.skip_reason:
+        result.status, result.error = "skipped", job.skip_reason
+    return result
+
+
+def _exit_for(results: list[ArtifactResult]) -> None:
+    if any(r.status == "failed" for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+def _setup_logging(verbose: bool) -> None:
+    console = Console(stderr=True)
+    if console.is_terminal:
+        handler: logging.Handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("nvcf-mirror: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    level = logging.DEBUG if verbose else logging.INFO
+    for name in ("nvcf-mirror", "provider_helper"):
+        logging.getLogger(name).setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn errors into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="nvcf-mirror", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("nvcf-mirror: aborted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        click.echo(f"nvcf-mirror: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_INPUT)
+    except InputError as exc:
+        click.echo(f"nvcf-mirror: error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    except KeyboardInterrupt:
+        click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(0)

@@ -1,0 +1,45 @@
+"""Exception types, split by who must act: the user (exit 2) or the run (one artifact fails)."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad flags, manifest, reference or missing credentials: exit 2, nothing is pushed."""
+
+
+class AuthenticationError(InputError):
+    """A registry rejected the credentials we hold for it."""
+
+    def __init__(self, registry: str, detail: str = "") -> None:
+        suffix = f" ({detail})" if detail else ""
+        super().__init__(f"authentication failed for {registry}{suffix}")
+        self.registry = registry
+
+
+class RegistryError(Exception):
+    """A registry answered something other than what the operation needs."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class TransientError(RegistryError):
+    """Worth retrying: 429, 5xx. ``retry_after`` is the server's hint in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class DigestMismatchError(RegistryError):
+    """Content did not hash to the digest it was fetched by: never push it."""
+
+
+class PlatformMismatchError(RegistryError):
+    """The source has no image for the requested platform."""
+
+
+class CancelledError(Exception):
+    """The run was interrupted (Ctrl-C); work stops at the next safe point."""

@@ -1,0 +1,249 @@
+"""The artifact manifest: load, validate (JSON Schema plus what a schema cannot say), select.
+
+Every error names the file, the line, the path in the document and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from provider_helper.errors import InputError
+from provider_helper.refs import TAG_RE, Platform, Reference, chart_tag, parse_platform, parse_reference
+
+BUNDLED = "nvcf-v0.5.yaml"
+_RESOURCE_RE = re.compile(r"^(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?$")
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    default: bool
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """An NGC resource: ``org/[team/]name:version``."""
+
+    org: str
+    team: str | None
+    name: str
+    version: str | None
+
+    def __str__(self) -> str:
+        path = "/".join(p for p in (self.org, self.team, self.name) if p)
+        return f"{path}:{self.version}" if self.version else path
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One manifest entry. Exactly one of ``image`` (image, OCI chart), ``classic`` fields, ``resource`` is set."""
+
+    type: str
+    group: str
+    name: str
+    where: str  # "file:line", for messages
+    image: Reference | None = None
+    repo: str | None = None
+    chart: str | None = None
+    version: str | None = None
+    resource: ResourceRef | None = None
+    platforms: tuple[Platform, ...] | None = None
+    needs_version: bool = False
+    note: str = ""
+
+    @property
+    def is_classic_chart(self) -> bool:
+        return self.type == "chart" and self.repo is not None
+
+    @property
+    def tag(self) -> str | None:
+        """Target tag; None while the artifact still needs a version."""
+        if self.image is not None:
+            return self.image.tag or (self.image.digest.replace(":", "-")[:128] if self.image.digest else None)
+        if self.resource is not None:
+            return self.resource.version
+        return chart_tag(self.version) if self.version else None
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}:{self.name}:{self.tag or '<unpinned>'}"
+
+    @property
+    def source_text(self) -> str:
+        """How the result document writes the source."""
+        if self.image is not None:
+            return str(self.image)
+        if self.resource is not None:
+            return str(self.resource)
+        return f"{self.repo}/{self.chart}:{self.version}" if self.version else f"{self.repo}/{self.chart}"
+
+    def pinned(self, version: str) -> Artifact:
+        """This artifact with the version a user supplied (``--set-version``)."""
+        if self.image is not None:
+            if not TAG_RE.match(version):
+                raise InputError(f"--set-version {self.name}={version}: not a valid tag")
+            return replace(self, image=replace(self.image, tag=version), needs_version=False)
+        if self.resource is not None:
+            return replace(self, resource=replace(self.resource, version=version), needs_version=False)
+        return replace(self, version=version, needs_version=False)
+
+
+@dataclass(frozen=True)
+class ArtifactManifest:
+    origin: str
+    groups: tuple[Group, ...]
+    artifacts: tuple[Artifact, ...]
+
+    @property
+    def default_groups(self) -> list[str]:
+        return [g.name for g in self.groups if g.default]
+
+    def select(self, groups: Sequence[str] = (), *, all_groups: bool = False, versions: Mapping[str, str] | None = None) -> list[Artifact]:
+        """The artifacts of the chosen groups (default groups when none are named), pinned by ``versions``."""
+        known = {g.name for g in self.groups}
+        unknown = [g for g in groups if g not in known]
+        if unknown:
+            raise InputError(f"--group {unknown[0]}: no such group in {self.origin} (groups: {', '.join(sorted(known))})")
+        chosen = known if all_groups else set(groups or self.default_groups)
+        versions = dict(versions or {})
+        selected = []
+        for artifact in self.artifacts:
+            if artifact.group not in chosen:
+                continue
+            if artifact.name in versions:
+                artifact = artifact.pinned(versions.pop(artifact.name))
+            selected.append(artifact)
+        if versions:
+            raise InputError(f"--set-version {next(iter(versions))}=…: no selected artifact has that name")
+        return selected
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("provider_helper.manifests").joinpath("schema.json").read_text())
+
+
+def bundled_path() -> Path:
+    return Path(str(resources.files("provider_helper.manifests").joinpath(BUNDLED)))
+
+
+def load(path: str | Path | None = None) -> ArtifactManifest:
+    """Load and check a manifest file (the bundled NVCF list when ``path`` is None)."""
+    file = Path(path) if path else bundled_path()
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read manifest: {exc.strerror}") from None
+    return parse(text, str(file))
+
+
+def parse(text: str, origin: str) -> ArtifactManifest:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{origin}{line}: not valid YAML: {problem}") from None
+    locate = _Locator(origin, root)
+    if not isinstance(data, dict):
+        raise InputError(f"{origin}:1: the manifest must be a mapping with apiVersion, groups and artifacts")
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(data))
+    if error is not None:
+        raise InputError(f"{locate(error.absolute_path)}: {_schema_message(error)}")
+    groups = tuple(Group(g["name"], g.get("default", False), g.get("description", "")) for g in data["groups"])
+    _no_duplicates([g.name for g in groups], lambda i: locate(["groups", i, "name"]), "group")
+    names = {g.name for g in groups}
+    artifacts = tuple(_artifact(raw, i, names, locate) for i, raw in enumerate(data["artifacts"]))
+    targets = [(a.name, a.tag) for a in artifacts if a.tag]
+    placed = [i for i, a in enumerate(artifacts) if a.tag]
+    _no_duplicates(targets, lambda i: locate(["artifacts", placed[i]]), "target {0[0]}:{0[1]}")
+    return ArtifactManifest(origin=origin, groups=groups, artifacts=artifacts)
+
+
+def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locator) -> Artifact:
+    path: list[Any] = ["artifacts", index]
+    where = locate(path)
+    if raw["group"] not in groups:
+        raise InputError(f"{locate([*path, 'group'])}: unknown group {raw['group']!r} (groups: {', '.join(sorted(groups))})")
+    needs_version = bool(raw.get("needs_version", False))
+    platforms = None
+    if "platforms" in raw:
+        platforms = tuple(_guard(locate([*path, "platforms", i]), parse_platform, p) for i, p in enumerate(raw["platforms"]))
+    common = dict(type=raw["type"], group=raw["group"], where=where, platforms=platforms, needs_version=needs_version, note=raw.get("note", ""))
+    if raw["type"] == "resource":
+        match = _RESOURCE_RE.match(raw["source"])
+        if not match or (not match["version"] and not needs_version):
+            raise InputError(f"{locate([*path, 'source'])}: resource {raw['source']!r} must be ORG/[TEAM/]NAME:VERSION")
+        ref = ResourceRef(match["org"], match["team"], match["name"], match["version"])
+        return Artifact(name=raw.get("name", ref.name), resource=ref, **common)
+    if "repo" in raw:
+        if "version" in raw and "+" not in raw["version"] and not TAG_RE.match(raw["version"]):
+            raise InputError(f"{locate([*path, 'version'])}: chart version {raw['version']!r} is not a valid version")
+        return Artifact(name=raw.get("name", raw["chart"]), repo=raw["repo"].rstrip("/"), chart=raw["chart"], version=raw.get("version"), **common)
+    ref = _guard(locate([*path, "source"]), lambda s: parse_reference(s, require_tag=not needs_version), raw["source"])
+    if raw["type"] == "chart" and platforms:
+        raise InputError(f"{locate([*path, 'platforms'])}: platforms apply to images only, not charts")
+    return Artifact(name=raw.get("name", ref.name), image=ref, **common)
+
+
+def _guard(where: str, parse_one: Any, value: Any) -> Any:
+    try:
+        return parse_one(value)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def _no_duplicates(values: Sequence[Any], where: Any, what: str) -> None:
+    seen: dict[Any, int] = {}
+    for i, value in enumerate(values):
+        if value in seen:
+            label = what.format(value) if "{" in what else f"{what} {value!r}"
+            raise InputError(f"{where(i)}: duplicate {label}, also at {where(seen[value])}")
+        seen[value] = i
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    if error.validator == "additionalProperties":
+        return f"unknown field: {error.message.split('(')[-1].rstrip(')')}"
+    if error.validator == "not":
+        return "an image takes 'source' only, not repo/chart/version"
+    return error.message
+
+
+class _Locator:
+    """Turns a path in the document into ``file:line: path`` using the YAML node tree."""
+
+    def __init__(self, origin: str, root: yaml.Node | None) -> None:
+        self.origin = origin
+        self.root = root
+
+    def __call__(self, path: Iterable[Any]) -> str:
+        path = list(path)
+        node = self.root
+        for part in path:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                child = next((v for k, v in node.value if k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                child = node.value[part]
+            if child is None:
+                break
+            node = child
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        return f"{self.origin}{line}: {text}" if text else f"{self.origin}{line}"

@@ -1,0 +1,270 @@
+"""The copy engine: blobs first (skip present, mount, stream and verify), manifests last.
+
+A tag is written only after everything it points at is in the target, so a failure at any
+point leaves no tag on incomplete content. Concurrency is bounded twice: ``jobs`` artifacts
+at once, and ``blob_jobs`` blob transfers at once across all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Protocol
+
+from provider_helper.errors import CancelledError, DigestMismatchError, PlatformMismatchError, RegistryError
+from provider_helper.mirror.plan import Job
+from provider_helper.refs import Platform
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.oci import Descriptor, Manifest, hasher_for
+from provider_helper.registry.retry import call_with_retries, describe
+from provider_helper.results import ArtifactResult
+
+log = logging.getLogger(__name__)
+
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+class Reporter(Protocol):
+    def started(self, job: Job) -> None: ...
+    def transferred(self, n: int) -> None: ...
+    def finished(self, result: ArtifactResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    jobs: int = 4
+    blob_jobs: int = 8
+    mode: str = "copy"  # copy; dry-run: also ask the target, push nothing; resolve: ask the source only
+
+
+class BlobLedger:
+    """Which target repositories got which blobs during this run, and one lock per digest so a
+    blob shared by concurrent artifacts is uploaded once and mounted everywhere else."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders: dict[str, set[str]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+
+    def lock(self, digest: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(digest, threading.Lock())
+
+    def holders(self, digest: str) -> set[str]:
+        with self._lock:
+            return set(self._holders.get(digest, ()))
+
+    def add(self, digest: str, repo: str) -> None:
+        with self._lock:
+            self._holders.setdefault(digest, set()).add(repo)
+
+
+@dataclass
+class _Selection:
+    """What the target tag will point at, and every manifest to push, children before parents."""
+
+    top: Manifest
+    children: list[Manifest]
+    platforms: list[str]
+    note: str | None = None
+
+
+class CopyEngine:
+    def __init__(
+        self,
+        source_for: Callable[[str], RegistryClient],
+        target: RegistryClient,
+        options: EngineOptions,
+        reporter: Reporter,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.source_for = source_for
+        self.target = target
+        self.options = options
+        self.reporter = reporter
+        self.cancel = cancel or threading.Event()
+        self.ledger = BlobLedger()
+        self._blob_pool = ThreadPoolExecutor(max_workers=options.blob_jobs, thread_name_prefix="blob")
+
+    def run(self, jobs: list[Job]) -> list[ArtifactResult]:
+        """Copy every job; one failure never stops the others. Results keep the jobs' order."""
+        try:
+            with ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="artifact") as pool:
+                futures = [pool.submit(self._run_one, job) for job in jobs]
+                try:
+                    return [f.result() for f in futures]
+                except BaseException:
+                    self.cancel.set()
+                    for f in futures:
+                        f.cancel()
+                    raise
+        finally:
+            self._blob_pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run_one(self, job: Job) -> ArtifactResult:
+        result = ArtifactResult(
+            key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target)
+        )
+        if job.skip_reason:
+            result.status, result.error = "skipped", job.skip_reason
+            self.reporter.finished(result)
+            return result
+        self.reporter.started(job)
+        try:
+            self._copy(job, result)
+        except CancelledError:
+            result.status, result.error = "failed", "interrupted"
+        except (RegistryError, OSError, ValueError) as exc:
+            result.status, result.error = "failed", describe(exc)
+        except Exception as exc:  # httpx transport errors after retries, and anything unforeseen
+            result.status, result.error = "failed", describe(exc)
+        self.reporter.finished(result)
+        return result
+
+    def _copy(self, job: Job, result: ArtifactResult) -> None:
+        assert job.source is not None
+        source = self.source_for(job.source.registry)
+        src_repo, dst_repo = job.source.repository, job.target.repository
+        selection = self._select(source, src_repo, source.get_manifest(src_repo, job.source.reference), job.platforms)
+        result.digest, result.platforms, result.note = selection.top.digest, selection.platforms, selection.note
+        if self.options.mode == "resolve":
+            return
+        if self.target.head_manifest(dst_repo, job.target.reference) == selection.top.digest:
+            result.status = "present"
+            return
+        if self.options.mode == "dry-run":
+            return
+        for manifest in [*selection.children, selection.top]:
+            result.bytes_copied += self._copy_blobs(source, src_repo, dst_repo, manifest.blobs)
+        for child in selection.children:
+            self._check_cancel()
+            self.target.put_manifest(dst_repo, child.digest, child)
+        self._check_cancel()
+        self.target.put_manifest(dst_repo, job.target.reference, selection.top)
+        result.bytes_copied += sum(len(m.data) for m in [*selection.children, selection.top])
+        result.status = "copied"
+
+    # -- choosing what to copy ----------------------------------------------------------------
+
+    def _select(self, source: RegistryClient, repo: str, top: Manifest, platforms: tuple[Platform, ...] | None) -> _Selection:
+        if not top.is_index:
+            found = self._check_image_platform(source, repo, top, platforms)
+            return _Selection(top, [], found)
+        images = [d for d in top.children if not d.is_attestation]
+        if platforms is None:
+            children = [self._child(source, repo, d) for d in top.children]
+            return _Selection(top, children, [str(d.platform) for d in images if d.platform])
+        chosen: list[Descriptor] = []
+        for wanted in platforms:
+            match = next((d for d in images if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)), None)
+            if match is None:
+                available = ", ".join(str(d.platform) for d in images if d.platform) or "none"
+                raise PlatformMismatchError(f"the source has no {wanted} image (it has: {available})")
+            if match not in chosen:
+                chosen.append(match)
+        if len(chosen) == 1:
+            return _Selection(self._child(source, repo, chosen[0]), [], [str(chosen[0].platform)])
+        return self._subset_index(source, repo, top, chosen)
+
+    def _subset_index(self, source: RegistryClient, repo: str, top: Manifest, chosen: list[Descriptor]) -> _Selection:
+        """Several platforms out of more: a new index holding them and their attestations."""
+        keep = {d.digest for d in chosen}
+        raw = [d for d in top.body["manifests"] if d["digest"] in keep or (d.get("annotations") or {}).get("vnd.docker.reference.digest") in keep]
+        body = {**top.body, "manifests": raw}
+        index = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), top.media_type)
+        children = [self._child(source, repo, Descriptor.from_json(d)) for d in raw]
+        note = f"new index for {', '.join(str(d.platform) for d in chosen)}: its digest differs from the source index {top.digest}"
+        return _Selection(index, children, [str(d.platform) for d in chosen], note)
+
+    def _child(self, source: RegistryClient, repo: str, descriptor: Descriptor) -> Manifest:
+        child = source.get_manifest(repo, descriptor.digest)
+        if child.is_index:
+            raise RegistryError(f"nested index {descriptor.digest} in {repo} is not supported")
+        return child
+
+    def _check_image_platform(self, source: RegistryClient, repo: str, image: Manifest, platforms: tuple[Platform, ...] | None) -> list[str]:
+        """A single-platform source must be the platform asked for: catch ``exec format error`` here."""
+        if not image.is_image or image.config is None or platforms is None:
+            return []
+        config = json.loads(source.read_blob(repo, image.config.digest, MAX_CONFIG_BYTES))
+        found = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant") or None)
+        if not any(p.matches(found.os, found.architecture, found.variant) for p in platforms):
+            wanted = " or ".join(map(str, platforms))
+            raise PlatformMismatchError(f"{found} image where {wanted} is expected: pods would fail with exec format error")
+        return [str(found)] if found.os else []
+
+    # -- blobs ------------------------------------------------------------------------------------
+
+    def _copy_blobs(self, source: RegistryClient, src_repo: str, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
+        unique = list({b.digest: b for b in blobs}.values())
+        futures: list[Future[int]] = [self._blob_pool.submit(self._ensure_blob, source, src_repo, dst_repo, b) for b in unique]
+        wait(futures)
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]  # type: ignore[misc]
+        return sum(f.result() for f in futures)
+
+    def _ensure_blob(self, source: RegistryClient, src_repo: str, dst_repo: str, blob: Descriptor) -> int:
+        """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted)."""
+        self._check_cancel()
+        with self.ledger.lock(blob.digest):
+            if dst_repo in self.ledger.holders(blob.digest) or self.target.has_blob(dst_repo, blob.digest):
+                self.ledger.add(blob.digest, dst_repo)
+                return 0
+            location = None
+            for other in self.ledger.holders(blob.digest):
+                location = self.target.mount_blob(dst_repo, blob.digest, other)
+                if location is None:
+                    self.ledger.add(blob.digest, dst_repo)
+                    return 0
+                break
+            self._upload(source, src_repo, dst_repo, blob, location)
+            self.ledger.add(blob.digest, dst_repo)
+            return blob.size
+
+    def _upload(self, source: RegistryClient, src_repo: str, dst_repo: str, blob: Descriptor, location: str | None) -> None:
+        opened = [location]
+
+        def attempt() -> None:
+            url = opened.pop() if opened else None
+            url = url or self.target.start_upload(dst_repo)
+            try:
+                with source.open_blob(src_repo, blob.digest) as chunks:
+                    self.target.complete_upload(url, blob.digest, blob.size, self._verified(chunks, blob, src_repo))
+            except BaseException:
+                self.target.cancel_upload(url)
+                raise
+
+        call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}")
+
+    def _verified(self, chunks: Iterator[bytes], blob: Descriptor, repo: str) -> Iterator[bytes]:
+        """Pass chunks through while hashing; the last chunk is held back until the digest and size
+        check out, so a registry never receives a complete body of wrong content."""
+        hasher = hasher_for(blob.digest) if blob.digest.startswith("sha") else hashlib.sha256()
+        seen = 0
+        pending: bytes | None = None
+        for chunk in chunks:
+            self._check_cancel()
+            seen += len(chunk)
+            if seen > blob.size:
+                raise DigestMismatchError(f"blob {blob.digest} in {repo} is larger than its descriptor says ({blob.size} bytes)")
+            hasher.update(chunk)
+            if pending is not None:
+                yield pending
+                self.reporter.transferred(len(pending))
+            pending = chunk
+        actual = f"{hasher.name}:{hasher.hexdigest()}"
+        if seen != blob.size or actual != blob.digest:
+            raise DigestMismatchError(f"blob {blob.digest} in {repo}: source sent {seen} bytes hashing to {actual}; refusing to push")
+        if pending is not None:
+            yield pending
+            self.reporter.transferred(len(pending))
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise CancelledError()

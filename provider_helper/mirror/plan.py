@@ -1,0 +1,54 @@
+"""Plan: one job per selected artifact, saying where it comes from and where it lands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from provider_helper.manifest import Artifact
+from provider_helper.refs import Platform, Reference, Target
+from provider_helper.registry.credentials import NGC_REGISTRY
+
+ALL_PLATFORMS = None
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    target: Target
+    platforms: tuple[Platform, ...] | None  # None: every platform, index copied byte-identical
+    source_registry: str | None = None  # replaces nvcr.io in every source (mirrors, tests)
+
+
+@dataclass(frozen=True)
+class Job:
+    artifact: Artifact
+    target: Reference
+    source: Reference | None  # registry source of images and OCI charts
+    platforms: tuple[Platform, ...] | None
+    skip_reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.artifact.key
+
+
+def make_plan(artifacts: Iterable[Artifact], options: PlanOptions) -> list[Job]:
+    return [_job(a, options) for a in artifacts]
+
+
+def _job(artifact: Artifact, options: PlanOptions) -> Job:
+    tag = artifact.tag or "unpinned"
+    target = options.target.reference(artifact.name, tag)
+    if artifact.needs_version:
+        reason = f"{artifact.name} has no version: pin it in the manifest or with --set-version {artifact.name}=VERSION"
+        return Job(artifact, target, artifact.image, None, skip_reason=reason)
+    if artifact.image is None:
+        what = "classic Helm charts" if artifact.is_classic_chart else "NGC resources"
+        return Job(artifact, target, None, None, skip_reason=f"{what} are not copied by this version of nvcf-mirror")
+    source = artifact.image
+    if options.source_registry and source.registry == NGC_REGISTRY:
+        source = source.with_registry(options.source_registry)
+    platforms = artifact.platforms or options.platforms
+    if artifact.type == "chart":
+        platforms = ALL_PLATFORMS  # charts have no platform; copy them as they are
+    return Job(artifact, target, source, platforms)

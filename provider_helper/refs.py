@@ -1,0 +1,150 @@
+"""Image references, platforms and the target naming rule.
+
+Grammar follows the distribution reference spec: ``host[:port]/path[:tag][@digest]``.
+Sources in a manifest must name their registry; nothing defaults to Docker Hub.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, replace
+
+from provider_helper.errors import InputError
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+_HOST_RE = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?$")
+TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+DIGEST_RE = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A registry, a repository, and a tag and/or a digest."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Last path component: the target repository name by default."""
+        return self.repository.rsplit("/", 1)[-1]
+
+    @property
+    def reference(self) -> str:
+        """What goes after ``/manifests/`` in a registry URL: the digest if pinned, else the tag."""
+        return self.digest or self.tag or "latest"
+
+    def with_registry(self, registry: str) -> Reference:
+        return replace(self, registry=registry)
+
+    def __str__(self) -> str:
+        text = f"{self.registry}/{self.repository}"
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_reference(text: str, *, require_tag: bool = True) -> Reference:
+    """Parse ``host/path:tag[@digest]``; raise InputError saying what is wrong."""
+    rest, _, digest = text.partition("@")
+    if digest and not DIGEST_RE.match(digest):
+        raise InputError(f"invalid digest {digest!r} in reference {text!r}")
+    host, slash, path = rest.partition("/")
+    if not slash or not _looks_like_host(host):
+        raise InputError(f"reference {text!r} must start with a registry host (e.g. nvcr.io/...)")
+    tag = None
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        path, _, tag = path.rpartition(":")
+        if not TAG_RE.match(tag):
+            raise InputError(f"invalid tag {tag!r} in reference {text!r}")
+    if not _PATH_RE.match(path):
+        raise InputError(f"invalid repository path {path!r} in reference {text!r}")
+    if require_tag and not tag and not digest:
+        raise InputError(f"reference {text!r} has neither a tag nor a digest")
+    return Reference(registry=host.lower(), repository=path, tag=tag, digest=digest or None)
+
+
+def _looks_like_host(host: str) -> bool:
+    return bool(_HOST_RE.match(host)) and ("." in host or ":" in host or host == "localhost")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1, with or without a port."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where artifacts land: ``REGISTRY[/PREFIX]``."""
+
+    registry: str
+    prefix: str = ""
+
+    def repository(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def reference(self, name: str, tag: str) -> Reference:
+        return Reference(self.registry, self.repository(name), tag=tag)
+
+    def __str__(self) -> str:
+        return f"{self.registry}/{self.prefix}" if self.prefix else self.registry
+
+
+def parse_target(text: str) -> Target:
+    host, _, prefix = text.strip().rstrip("/").partition("/")
+    if not host or not _HOST_RE.match(host):
+        raise InputError(f"--target {text!r}: expected REGISTRY[/PREFIX], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
+    if prefix and not _PATH_RE.match(prefix):
+        raise InputError(f"--target {text!r}: prefix {prefix!r} is not a valid repository path (lower case, digits, . _ - /)")
+    return Target(registry=host.lower(), prefix=prefix)
+
+
+def chart_tag(version: str) -> str:
+    """OCI tags cannot hold ``+``; Helm writes ``_`` instead."""
+    return version.replace("+", "_")
+
+
+@dataclass(frozen=True, order=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+    def matches(self, os: str | None, architecture: str | None, variant: str | None) -> bool:
+        """Whether an image for os/architecture/variant runs here; arm64's variant v8 is its default."""
+        if self.os != os or self.architecture != architecture:
+            return False
+        if self.variant is None:
+            return True
+        return _normal_variant(architecture, self.variant) == _normal_variant(architecture, variant)
+
+
+def _normal_variant(architecture: str | None, variant: str | None) -> str | None:
+    return "v8" if architecture == "arm64" and variant in (None, "", "v8") else variant
+
+
+_PLATFORM_RE = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+
+
+def parse_platform(text: str) -> Platform:
+    if not _PLATFORM_RE.match(text):
+        raise InputError(f"invalid platform {text!r}: expected OS/ARCH[/VARIANT], e.g. linux/amd64")
+    parts = text.split("/")
+    return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)

@@ -1,0 +1,1 @@
+"""OCI distribution client: credentials, auth challenges, retries, the registry API, and ECR."""

@@ -1,0 +1,159 @@
+"""Registry authentication as an httpx auth flow: Basic, and the distribution Bearer token flow.
+
+The challenge says what to do: realm, service and scope are taken from ``WWW-Authenticate``,
+never assumed (nvcr.io sends no service, and its realm can change between challenges).
+Tokens are cached per scope and fetched again when a request using one gets 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import httpx
+
+from provider_helper.errors import AuthenticationError, RegistryError
+from provider_helper.registry.credentials import Credential
+
+_PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+_REPO_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
+_TOKEN_MARGIN = 30.0
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str  # "basic" or "bearer"
+    realm: str = ""
+    service: str = ""
+    scope: str = ""
+
+
+def parse_challenge(header: str | None) -> Challenge | None:
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    params = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM_RE.finditer(rest)}
+    scheme = scheme.lower()
+    if scheme not in ("basic", "bearer"):
+        return None
+    return Challenge(scheme, params.get("realm", ""), params.get("service", ""), params.get("scope", ""))
+
+
+def scopes_for(request: httpx.Request) -> tuple[str, ...]:
+    """The token scopes a registry request needs, known before the server asks."""
+    match = _REPO_PATH_RE.match(request.url.path)
+    if not match:
+        return ()
+    repo = match.group("name")
+    actions = "pull" if request.method in ("GET", "HEAD") else "pull,push"
+    scopes = [f"repository:{repo}:{actions}"]
+    mount_from = request.url.params.get("from")
+    if mount_from:
+        scopes.append(f"repository:{mount_from}:pull")
+    return tuple(scopes)
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+class RegistryAuth(httpx.Auth):
+    """Authenticates every request to one registry host; safe to share between threads."""
+
+    def __init__(self, registry: str, credential: Credential | None, token_client: httpx.Client) -> None:
+        self.registry = registry
+        self.credential = credential
+        self._token_client = token_client
+        self._lock = threading.Lock()
+        self._challenge: Challenge | None = None
+        self._tokens: dict[tuple[str, ...], _Token] = {}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        scopes = scopes_for(request)
+        sent_credentials = self._authorize(request, scopes)
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenge = parse_challenge(response.headers.get("www-authenticate"))
+        if challenge is None:
+            return
+        with self._lock:
+            self._challenge = challenge
+            self._tokens.pop(scopes, None)
+        if sent_credentials and challenge.scheme == "basic":
+            raise AuthenticationError(self.registry, "credentials rejected")
+        if not isinstance(request.stream, httpx.ByteStream):
+            return  # a streamed body cannot be sent twice; the caller retries the whole upload
+        if challenge.scheme == "basic":
+            if self.credential is None:
+                return
+            request.headers["Authorization"] = _basic(self.credential)
+        else:
+            wanted = tuple(dict.fromkeys((*scopes, *challenge.scope.split()))) if challenge.scope else scopes
+            token = self._fetch_token(challenge, wanted)
+            with self._lock:
+                self._tokens[scopes] = token
+            request.headers["Authorization"] = f"Bearer {token.value}"
+        retried = yield request
+        # A 401 to a bearer request with a repository scope can mean "not entitled"; only a
+        # rejected Basic login or a rejected registry-wide token means the credentials are wrong.
+        if retried.status_code == 401 and self.credential is not None and (challenge.scheme == "basic" or not scopes):
+            raise AuthenticationError(self.registry, "credentials rejected")
+
+    def _authorize(self, request: httpx.Request, scopes: tuple[str, ...]) -> bool:
+        """Attach what we already know works, so most requests need no 401 round trip."""
+        with self._lock:
+            challenge = self._challenge
+            token = self._tokens.get(scopes)
+        if challenge is None:
+            return False
+        if challenge.scheme == "basic":
+            if self.credential is None:
+                return False
+            request.headers["Authorization"] = _basic(self.credential)
+            return True
+        if token is None or token.expires_at <= time.monotonic():
+            token = self._fetch_token(challenge, scopes)
+            with self._lock:
+                self._tokens[scopes] = token
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        return False
+
+    def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> _Token:
+        if not challenge.realm:
+            raise RegistryError(f"{self.registry} asked for a bearer token but named no realm")
+        params: list[tuple[str, str]] = []
+        if challenge.service:
+            params.append(("service", challenge.service))
+        params.extend(("scope", s) for s in scopes)
+        auth = (self.credential.username, self.credential.password) if self.credential else None
+        try:
+            response = self._token_client.get(challenge.realm, params=params, auth=auth)
+        except httpx.TransportError as exc:
+            raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
+        if response.status_code == 401 and self.credential is not None:
+            raise AuthenticationError(self.registry, "token endpoint rejected the credentials")
+        if response.status_code in (401, 403):
+            what = ", ".join(scopes) or "registry access"
+            hint = "" if self.credential else "; no credentials were found for it"
+            raise RegistryError(f"access denied by {self.registry} for {what}{hint}", status=response.status_code)
+        if response.status_code != 200:
+            raise RegistryError(f"token endpoint for {self.registry} answered {response.status_code}", status=response.status_code)
+        try:
+            body = response.json()
+            value = body.get("token") or body["access_token"]
+            lifetime = float(body.get("expires_in") or 60)
+        except (ValueError, KeyError, TypeError):
+            raise RegistryError(f"token endpoint for {self.registry} gave no token") from None
+        return _Token(value=value, expires_at=time.monotonic() + max(lifetime - _TOKEN_MARGIN, lifetime / 2))
+
+
+def _basic(credential: Credential) -> str:
+    raw = f"{credential.username}:{credential.password}".encode()
+    return "Basic " + base64.b64encode(raw).decode()

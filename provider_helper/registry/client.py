@@ -1,0 +1,218 @@
+"""One registry host spoken to over the OCI distribution API.
+
+Small requests (manifests, HEADs, upload sessions) are retried here; a blob upload streams
+from the source, so the copy engine retries it as a whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import httpx
+
+from provider_helper.errors import DigestMismatchError, RegistryError, TransientError
+from provider_helper.refs import is_loopback
+from provider_helper.registry.auth import RegistryAuth
+from provider_helper.registry.credentials import Credential
+from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, Manifest, digest_of
+from provider_helper.registry.retry import RETRYABLE_STATUS, RetryPolicy, call_with_retries, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+TIMEOUT = httpx.Timeout(connect=15.0, read=300.0, write=300.0, pool=None)
+
+
+class RegistryClient:
+    """Typed calls for one registry; thread-safe, one connection pool shared by all callers."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        credential: Credential | None = None,
+        insecure: bool = False,
+        ca_file: str | None = None,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 32,
+        before_manifest_put: Callable[[], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.host = host
+        self.retry = retry or RetryPolicy()
+        self._before_manifest_put = before_manifest_put
+        plain = is_loopback(host) or insecure
+        verify: Any = False if insecure else (ssl.create_default_context(cafile=ca_file) if ca_file else True)
+        self.base_url = f"{'http' if plain else 'https'}://{host}"
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._tokens = httpx.Client(verify=verify, timeout=TIMEOUT, follow_redirects=True, transport=transport)
+        self.auth = RegistryAuth(host, credential, self._tokens)
+        self._http = httpx.Client(
+            base_url=self.base_url, auth=self.auth, verify=verify, timeout=TIMEOUT, limits=limits, transport=transport,
+            headers={"User-Agent": "nvcf-mirror"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+        self._tokens.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, *, expect: Iterable[int], what: str, **kwargs: Any) -> httpx.Response:
+        """One request, retried on transient failures; answers outside ``expect`` raise."""
+
+        def attempt() -> httpx.Response:
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.ConnectError as exc:
+                if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) or "certificate" in str(exc):
+                    raise RegistryError(f"TLS to {self.host} failed: {_short(exc)} (use --ca-file for a private CA)") from None
+                raise
+            if response.status_code in expect:
+                return response
+            raise error_from(response, what, self.host)
+
+        return call_with_retries(attempt, self.retry, what)
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """Check the registry answers and accepts our credentials (AuthenticationError if not).
+
+        False when it wants credentials we do not have."""
+        try:
+            response = self._send("GET", "/v2/", expect={200, 401}, what=f"ping {self.host}")
+        except httpx.TransportError as exc:
+            raise RegistryError(f"cannot reach {self.host}: {_short(exc)}") from None
+        return response.status_code == 200
+
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        response = self._send(
+            "GET", f"/v2/{repo}/manifests/{reference}", expect={200}, headers={"Accept": ACCEPT}, what=f"get manifest {repo}:{reference}"
+        )
+        data = response.content
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise RegistryError(f"manifest {repo}:{reference} is larger than {MAX_MANIFEST_BYTES} bytes")
+        expected = reference if reference.startswith("sha") and ":" in reference else None
+        manifest = Manifest.from_bytes(data, response.headers.get("content-type"), expected)
+        served = response.headers.get("docker-content-digest")
+        if served and served.startswith(manifest.digest.split(":")[0] + ":") and served != manifest.digest:
+            raise DigestMismatchError(f"manifest {repo}:{reference}: content hashes to {manifest.digest}, registry says {served}")
+        return manifest
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        """Digest the tag points at, or None where there is no such manifest."""
+        response = self._send(
+            "HEAD", f"/v2/{repo}/manifests/{reference}", expect={200, 404}, headers={"Accept": ACCEPT}, what=f"head manifest {repo}:{reference}"
+        )
+        if response.status_code == 404:
+            return None
+        digest = response.headers.get("docker-content-digest")
+        return digest or self.get_manifest(repo, reference).digest
+
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
+        if self._before_manifest_put:
+            self._before_manifest_put()
+        response = self._send(
+            "PUT", f"/v2/{repo}/manifests/{reference}", expect={200, 201, 202}, content=manifest.data,
+            headers={"Content-Type": manifest.media_type}, what=f"put manifest {repo}:{reference}",
+        )
+        stored = response.headers.get("docker-content-digest")
+        if stored and stored != manifest.digest:
+            raise DigestMismatchError(f"{self.host} stored {repo}:{reference} as {stored}, expected {manifest.digest}")
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        response = self._send("HEAD", f"/v2/{repo}/blobs/{digest}", expect={200, 404}, follow_redirects=True, what=f"head blob {repo}@{digest[:19]}")
+        return response.status_code == 200
+
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
+        """A small blob (a config) in memory, verified."""
+        with self.open_blob(repo, digest) as chunks:
+            data = bytearray()
+            for chunk in chunks:
+                data += chunk
+                if len(data) > max_bytes:
+                    raise RegistryError(f"blob {digest} in {repo} is larger than {max_bytes} bytes")
+        if digest_of(bytes(data), digest) != digest:
+            raise DigestMismatchError(f"blob {digest} in {self.host}/{repo} does not match its digest")
+        return bytes(data)
+
+    @contextlib.contextmanager
+    def open_blob(self, repo: str, digest: str) -> Iterator[Iterator[bytes]]:
+        """Stream a blob, following redirects to storage (httpx drops Authorization across hosts)."""
+        what = f"get blob {repo}@{digest[:19]}"
+        request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}")
+        response = self._http.send(request, stream=True, follow_redirects=True)
+        try:
+            if response.status_code != 200:
+                response.read()
+                raise error_from(response, what, self.host)
+            yield response.iter_bytes(CHUNK_SIZE)
+        finally:
+            response.close()
+
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> str | None:
+        """Cross-repository mount. None when mounted; else the upload URL the registry opened instead."""
+        response = self._send(
+            "POST", f"/v2/{repo}/blobs/uploads/", params={"mount": digest, "from": from_repo}, expect={201, 202},
+            what=f"mount blob into {repo}",
+        )
+        return None if response.status_code == 201 else self._location(response)
+
+    def start_upload(self, repo: str) -> str:
+        response = self._send("POST", f"/v2/{repo}/blobs/uploads/", expect={202}, what=f"start upload to {repo}")
+        return self._location(response)
+
+    def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
+        """One streaming PUT carrying the whole blob (ECR drops data past a first PATCH)."""
+        url = httpx.URL(location).copy_merge_params({"digest": digest})
+        response = self._http.request(
+            "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        )
+        if response.status_code not in (201, 204):
+            raise error_from(response, f"upload blob {digest[:19]}", self.host)
+
+    def cancel_upload(self, location: str) -> None:
+        with contextlib.suppress(httpx.HTTPError, RegistryError):
+            self._http.request("DELETE", location)
+
+    def _location(self, response: httpx.Response) -> str:
+        location = response.headers.get("location")
+        if not location:
+            raise RegistryError(f"{self.host} opened an upload without a Location header")
+        return str(response.url.join(location))
+
+
+def error_from(response: httpx.Response, what: str, host: str) -> RegistryError:
+    """Turn an unexpected answer into an error that says what failed, where, and why."""
+    status = response.status_code
+    code, message = _registry_error(response)
+    detail = f"{code}: {message}" if code else (message or response.reason_phrase)
+    text = f"{what} at {host}: {status} {detail}".rstrip()
+    if status in RETRYABLE_STATUS:
+        return TransientError(text, status=status, retry_after=parse_retry_after(response.headers.get("retry-after")))
+    if status in (401, 403):
+        return RegistryError(f"{text}: access denied; check the credentials for {host}", status=status, code=code)
+    if code == "NAME_UNKNOWN" and response.request.method in ("POST", "PUT", "PATCH"):
+        repo = response.request.url.path.removeprefix("/v2/").split("/blobs/")[0].split("/manifests/")[0]
+        return RegistryError(
+            f"repository/project {repo} does not exist at {host}: create it or use --create-repos where supported",
+            status=status, code=code,
+        )
+    return RegistryError(text, status=status, code=code)
+
+
+def _registry_error(response: httpx.Response) -> tuple[str | None, str]:
+    with contextlib.suppress(ValueError, KeyError, IndexError, TypeError, httpx.ResponseNotRead):
+        first = response.json()["errors"][0]
+        return first.get("code"), str(first.get("message", ""))[:200]
+    return None, ""
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).split("?")[0]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,134 @@
+"""Where registry credentials come from: NGC_API_KEY, Docker/Podman auth files, credential helpers.
+
+Secrets are read from the environment, files and helper programs only, never from argv.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provider_helper.errors import InputError
+
+NGC_REGISTRY = "nvcr.io"
+NGC_USERNAME = "$oauthtoken"
+
+
+@dataclass(frozen=True)
+class Credential:
+    username: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credential(username={self.username!r}, password=<redacted>)"
+
+
+def ngc_credential(env: Mapping[str, str]) -> Credential | None:
+    key = env.get("NGC_API_KEY", "").strip()
+    return Credential(NGC_USERNAME, key) if key else None
+
+
+def auth_files(env: Mapping[str, str]) -> list[Path]:
+    """Docker's config.json first, then Podman's auth.json, as the two tools look them up."""
+    files: list[Path] = []
+    docker_dir = env.get("DOCKER_CONFIG")
+    files.append(Path(docker_dir) / "config.json" if docker_dir else Path.home() / ".docker" / "config.json")
+    if env.get("REGISTRY_AUTH_FILE"):
+        files.append(Path(env["REGISTRY_AUTH_FILE"]))
+    else:
+        if env.get("XDG_RUNTIME_DIR"):
+            files.append(Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json")
+        files.append(Path.home() / ".config" / "containers" / "auth.json")
+    return files
+
+
+def file_credential(host: str, files: Iterable[Path]) -> Credential | None:
+    """Look ``host`` up in auth files: credHelpers, then auths, then credsStore."""
+    for path in files:
+        config = _read_json(path)
+        if config is None:
+            continue
+        helper = (config.get("credHelpers") or {}).get(host)
+        if helper:
+            return helper_credential(helper, host)
+        entry = _auth_entry(config.get("auths") or {}, host)
+        if entry is not None:
+            return _decode_entry(entry, host, path)
+        if config.get("credsStore"):
+            found = helper_credential(config["credsStore"], host)
+            if found:
+                return found
+    return None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise InputError(f"{path}: not valid JSON (a Docker/Podman auth file)") from None
+    return data if isinstance(data, dict) else None
+
+
+def _auth_entry(auths: dict, host: str) -> dict | None:
+    for key, entry in auths.items():
+        bare = key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
+        if bare == host and isinstance(entry, dict):
+            return entry
+    return None
+
+
+def _decode_entry(entry: dict, host: str, path: Path) -> Credential | None:
+    if entry.get("auth"):
+        try:
+            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{path}: the 'auth' entry for {host} is not base64 user:password") from None
+        return Credential(user, password)
+    if entry.get("username") and entry.get("password"):
+        return Credential(entry["username"], entry["password"])
+    return None
+
+
+def helper_credential(helper: str, host: str) -> Credential | None:
+    """Ask ``docker-credential-<helper> get``; "not found" is not an error."""
+    program = f"docker-credential-{helper}"
+    try:
+        done = subprocess.run([program, "get"], input=host, capture_output=True, text=True, timeout=30, check=False)
+    except FileNotFoundError:
+        raise InputError(f"credential helper {program} for {host} is not installed (named in your Docker/Podman auth file)") from None
+    except subprocess.TimeoutExpired:
+        raise InputError(f"credential helper {program} did not answer for {host} within 30 s") from None
+    if done.returncode != 0:
+        return None  # helpers exit 1 with "credentials not found"; their stderr is not ours to echo
+    try:
+        answer = json.loads(done.stdout)
+        return Credential(answer["Username"], answer["Secret"])
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"credential helper {program} gave an unreadable answer for {host}") from None
+
+
+@dataclass
+class CredentialStore:
+    """Resolve the credential for a registry host, once per host."""
+
+    env: Mapping[str, str]
+    ngc_hosts: frozenset[str] = frozenset({NGC_REGISTRY})
+    explicit: dict[str, Credential] = field(default_factory=dict)
+
+    def for_host(self, host: str) -> Credential | None:
+        if host in self.explicit:
+            return self.explicit[host]
+        if host in self.ngc_hosts:
+            ngc = ngc_credential(self.env)
+            if ngc:
+                return ngc
+        return file_credential(host, auth_files(self.env))

@@ -1,0 +1,38 @@
+"""One RegistryClient per host, created on first use with that host's credential and TLS settings."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.credentials import CredentialStore
+from provider_helper.registry.retry import RetryPolicy
+
+
+@dataclass
+class RegistryPool:
+    credentials: CredentialStore
+    insecure: frozenset[str] = frozenset()
+    ca_file: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_connections: int = 32
+    _clients: dict[str, RegistryClient] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def get(self, host: str) -> RegistryClient:
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = RegistryClient(
+                    host, credential=self.credentials.for_host(host), insecure=host in self.insecure, ca_file=self.ca_file,
+                    retry=self.retry, max_connections=self.max_connections,
+                )
+                self._clients[host] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()

@@ -1,0 +1,70 @@
+"""The result document (DESIGN.md contract) and its human summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+STATUSES = ("copied", "present", "failed", "planned", "skipped")
+
+
+@dataclass
+class ArtifactResult:
+    key: str
+    type: str
+    group: str
+    source: str
+    target: str
+    digest: str | None = None
+    platforms: list[str] = field(default_factory=list)
+    status: str = "planned"
+    bytes_copied: int = 0
+    error: str | None = None
+    note: str | None = None  # extension: e.g. "new index built for a platform subset"
+
+
+def document(target: str, results: list[ArtifactResult], seconds: float) -> dict[str, Any]:
+    summary = {status: sum(r.status == status for r in results) for status in ("copied", "present", "failed")}
+    return {
+        "version": 1,
+        "target": target,
+        "artifacts": [_artifact(r) for r in results],
+        "summary": {**summary, "bytes_copied": sum(r.bytes_copied for r in results), "seconds": round(seconds, 3)},
+    }
+
+
+def _artifact(result: ArtifactResult) -> dict[str, Any]:
+    data = asdict(result)
+    if data["note"] is None:
+        del data["note"]
+    return data
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def print_table(results: list[ArtifactResult], console: Console, *, show_group: bool = False) -> None:
+    table = Table(show_lines=False, header_style="bold")
+    if show_group:
+        table.add_column("group")
+    for column in ("type", "target", "status", "digest"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        detail = r.digest or (r.error or "")
+        row = [r.type, r.target, r.status, detail]
+        table.add_row(*([r.group] if show_group else []), *row)
+    console.print(table)
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
