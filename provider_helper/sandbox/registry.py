@@ -1,0 +1,103 @@
+"""Start Debian's Distribution registry (``docker-registry``) on a free loopback port."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bcrypt
+import httpx
+import yaml
+
+from provider_helper.sandbox.tokens import ISSUER, TokenServer
+
+BINARY = "docker-registry"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LocalRegistry:
+    """A registry process with its own storage; ``auth`` is the Distribution ``auth:`` section."""
+
+    workdir: Path
+    auth: dict | None = None
+    port: int = field(default_factory=free_port)
+    _process: subprocess.Popen | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    @property
+    def storage(self) -> Path:
+        return self.workdir / "storage"
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the filesystem driver keeps a blob: tests corrupt it there."""
+        algorithm, hex_ = digest.split(":")
+        return self.storage / "docker/registry/v2/blobs" / algorithm / hex_[:2] / hex_ / "data"
+
+    def start(self) -> LocalRegistry:
+        if shutil.which(BINARY) is None:
+            raise RuntimeError(f"{BINARY} is not installed (Debian: apt-get install docker-registry)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "version": 0.1,
+            "log": {"level": "error", "accesslog": {"disabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": True}},
+            "http": {"addr": self.host, "secret": secrets.token_hex(16)},
+        }
+        if self.auth:
+            config["auth"] = self.auth
+        path = self.workdir / "config.yml"
+        path.write_text(yaml.safe_dump(config))
+        log = (self.workdir / "registry.log").open("ab")
+        self._process = subprocess.Popen([BINARY, "serve", str(path)], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"{BINARY} exited; see {self.workdir / 'registry.log'}")
+            try:
+                httpx.get(f"{self.url}/v2/", timeout=1)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{BINARY} did not answer on {self.host}")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+def token_auth(tokens: TokenServer, workdir: Path) -> dict:
+    """An ``auth:`` section that trusts ``tokens`` (nvcr.io style)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cert = tokens.signing.write_cert(workdir / "token-signer.pem")
+    return {"token": {"realm": tokens.realm, "service": "", "issuer": ISSUER, "rootcertbundle": str(cert)}}
+
+
+def htpasswd_auth(users: dict[str, str], workdir: Path) -> dict:
+    """An ``auth:`` section with bcrypt htpasswd users (ECR's ``AWS:<token>`` login, Harbor)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "htpasswd"
+    lines = [f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()}" for user, password in users.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return {"htpasswd": {"realm": "sandbox", "path": str(path)}}

@@ -1,0 +1,142 @@
+"""A token server that behaves like nvcr.io's ``proxy_auth`` (distribution token spec).
+
+``$oauthtoken`` with the right key gets every action it asks for; anonymous callers get
+``pull`` on public repositories only; a wrong key gets 401. Tokens are ES256 JWTs carrying
+the signing certificate in ``x5c``, which is what Distribution verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ISSUER = "nvcf-mirror-sandbox"
+USERNAME = "$oauthtoken"
+
+
+@dataclass
+class SigningKey:
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
+        now = dt.datetime.now(dt.timezone.utc)
+        cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+        )
+        return cls(key, cert)
+
+    def write_cert(self, path: Path) -> Path:
+        path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    def token(self, access: list[dict], subject: str, lifetime: int) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "sub": subject, "aud": "", "exp": now + lifetime, "nbf": now - 5, "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        x5c = base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()
+        return jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [x5c]})
+
+
+@dataclass
+class TokenServer:
+    """Serve ``/proxy_auth`` on a loopback port in a background thread."""
+
+    api_key: str
+    public_prefixes: tuple[str, ...] = ("nvidia/",)
+    lifetime: int = 600
+    signing: SigningKey = field(default_factory=SigningKey.generate)
+    requests: list[str] = field(default_factory=list)  # scopes asked for, for tests
+
+    def __post_init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def realm(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/proxy_auth"
+
+    def start(self) -> TokenServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def mint(self, repositories: Iterable[str], actions: tuple[str, ...] = ("pull", "push")) -> str:
+        """A token for the sandbox's own seeding, bypassing the HTTP flow."""
+        access = [{"type": "repository", "name": r, "actions": list(actions)} for r in repositories]
+        return self.signing.token(access, "sandbox", self.lifetime)
+
+    def grant(self, username: str | None, password: str | None, scopes: list[str]) -> list[dict] | None:
+        """The access a caller gets, or None when its credentials are wrong."""
+        if username is not None and not (username == USERNAME and secrets.compare_digest(password or "", self.api_key)):
+            return None
+        access = []
+        for scope in scopes:
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            if kind != "repository" or not name:
+                continue
+            wanted = [a for a in actions.split(",") if a]
+            if username is None:
+                wanted = [a for a in wanted if a == "pull"] if name.startswith(self.public_prefixes) else []
+            if wanted:
+                access.append({"type": "repository", "name": name, "actions": wanted})
+        return access
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                url = urlparse(self.path)
+                if url.path != "/proxy_auth":
+                    self._reply(404, {"errors": [{"code": "NOT_FOUND"}]})
+                    return
+                scopes = parse_qs(url.query).get("scope", [])
+                server.requests.extend(scopes)
+                username = password = None
+                header = self.headers.get("Authorization", "")
+                if header.lower().startswith("basic "):
+                    username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                access = server.grant(username, password, scopes)
+                if access is None:
+                    self._reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid credentials"}]})
+                    return
+                token = server.signing.token(access, username or "anonymous", server.lifetime)
+                self._reply(200, {"token": token, "access_token": token, "expires_in": server.lifetime})
+
+            def _reply(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler
