@@ -1,0 +1,179 @@
+"""The copy engine end to end: CLI → real Distribution registries, read back with skopeo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, sha256, skopeo_raw, write_manifest
+from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.stack import Sandbox
+
+
+def _mirror(sandbox: Sandbox, manifest: Path, prefix: str, *extra: str, result: Path | None = None) -> subprocess.CompletedProcess[str]:
+    args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{prefix}", *extra]
+    if result:
+        args += ["--result-file", str(result)]
+    return run_cli(*args, env=sandbox.env())
+
+
+def _src(sandbox: Sandbox, repo: str, tag: str) -> dict:
+    return {"type": "image", "source": f"nvcr.io/{repo}:{tag}"}
+
+
+@pytest.fixture
+def mixed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+    """An OCI index with attestations, a Docker manifest list, a single-arch image and a Helm chart."""
+    oci_index, oci_children = source.index(f"{ns}/nvidia/app-oci", "1.0")
+    docker_list, docker_children = source.index(f"{ns}/nvidia/app-docker", "2.0", fmt="docker")
+    single = source.image(f"{ns}/nvidia/app-single", "3.0")
+    chart = source.chart(f"{ns}/nvidia/helm-app", "1.4.7")
+    artifacts = [
+        _src(sandbox, f"{ns}/nvidia/app-oci", "1.0"),
+        _src(sandbox, f"{ns}/nvidia/app-docker", "2.0"),
+        _src(sandbox, f"{ns}/nvidia/app-single", "3.0"),
+        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:1.4.7"},
+    ]
+    return {
+        "manifest": write_manifest(tmp_path / "m.yaml", [{**a, "group": "test"} for a in artifacts]),
+        "expected_amd64": {
+            "app-oci:1.0": oci_children["linux/amd64"].digest,
+            "app-docker:2.0": docker_children["linux/amd64"].digest,
+            "app-single:3.0": single.digest,
+            "helm-app:1.4.7": chart.digest,
+        },
+        "indexes": {"app-oci:1.0": oci_index.digest, "app-docker:2.0": docker_list.digest},
+    }
+
+
+def test_single_platform_tags_point_at_the_source_amd64_manifest(sandbox: Sandbox, mixed_set: dict, ns: str, tmp_path: Path) -> None:
+    done = _mirror(sandbox, mixed_set["manifest"], ns, result=tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    authfile = sandbox.docker_config / "config.json"
+    for name, expected in mixed_set["expected_amd64"].items():
+        raw = skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=authfile)
+        assert sha256(raw) == expected, name
+        source_raw = skopeo_raw(f"{sandbox.source.host}/{ns}/nvidia/{name.split(':')[0]}@{expected}", creds=f"$oauthtoken:{sandbox.api_key}")
+        assert raw == source_raw, f"{name}: target bytes differ from the source manifest"
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert {a["digest"] for a in doc["artifacts"]} == set(mixed_set["expected_amd64"].values())
+    assert all(a["status"] == "copied" for a in doc["artifacts"])
+    assert doc["target"] == f"{sandbox.target.host}/{ns}"
+
+
+def test_all_platforms_copies_indexes_byte_identical_with_attestations(sandbox: Sandbox, mixed_set: dict, ns: str) -> None:
+    done = _mirror(sandbox, mixed_set["manifest"], ns, "--all-platforms")
+    assert done.returncode == 0, done.stderr
+    authfile = sandbox.docker_config / "config.json"
+    for name, expected in mixed_set["indexes"].items():
+        raw = skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=authfile)
+        assert sha256(raw) == expected
+        children = json.loads(raw)["manifests"]
+        if name.startswith("app-oci"):
+            assert any(c["platform"]["os"] == "unknown" for c in children), "attestation manifests are part of the index"
+        for child in children:
+            child_raw = skopeo_raw(f"{sandbox.target.host}/{ns}/{name.split(':')[0]}@{child['digest']}", authfile=authfile)
+            assert sha256(child_raw) == child["digest"]
+
+
+def test_second_run_copies_nothing_and_reports_present(sandbox: Sandbox, mixed_set: dict, ns: str, tmp_path: Path) -> None:
+    assert _mirror(sandbox, mixed_set["manifest"], ns).returncode == 0
+    done = _mirror(sandbox, mixed_set["manifest"], ns, result=tmp_path / "again.json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "again.json").read_text())
+    assert doc["summary"]["bytes_copied"] == 0
+    assert doc["summary"]["copied"] == 0
+    assert [a["status"] for a in doc["artifacts"]] == ["present"] * 4
+
+
+def test_subset_of_platforms_builds_a_new_index_and_says_so(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    index, children = source.index(f"{ns}/nvidia/tri", "1", platforms=("linux/amd64", "linux/arm64", "linux/ppc64le"))
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/tri", "1"), "group": "test"}])
+    done = _mirror(sandbox, manifest, ns, "--platform", "linux/amd64", "--platform", "linux/arm64", result=tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    entry = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]
+    assert entry["digest"] != index.digest and "new index" in entry["note"]
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/tri:1", authfile=sandbox.docker_config / "config.json")
+    listed = {m["digest"] for m in json.loads(raw)["manifests"] if m["platform"]["os"] != "unknown"}
+    assert listed == {children["linux/amd64"].digest, children["linux/arm64"].digest}
+
+
+def test_corrupt_source_blob_fails_only_that_artifact_and_leaves_no_tag(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    bad = source.image(f"{ns}/nvidia/bad", "1", layer_sizes=(300_000,))
+    source.image(f"{ns}/nvidia/good", "1")
+    layer = json.loads(skopeo_raw(f"{sandbox.source.host}/{ns}/nvidia/bad:1", creds=f"$oauthtoken:{sandbox.api_key}"))["layers"][-1]
+    path = sandbox.source.blob_path(layer["digest"])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, different bytes: only hashing can tell
+    path.write_bytes(bytes(data))
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("bad", "good")])
+    done = _mirror(sandbox, manifest, ns, result=tmp_path / "r.json")
+    assert done.returncode == 1
+    bad_result, good_result = json.loads((tmp_path / "r.json").read_text())["artifacts"]
+    assert bad_result["status"] == "failed" and layer["digest"] in bad_result["error"] and "refusing to push" in bad_result["error"]
+    assert good_result["status"] == "copied"
+    with pytest.raises(LookupError):
+        skopeo_raw(f"{sandbox.target.host}/{ns}/bad:1", authfile=sandbox.docker_config / "config.json")
+    assert bad.digest  # the manifest itself was fine; only its layer was not
+
+
+def test_shared_layers_are_uploaded_once_and_mounted_elsewhere(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    base = source.large_blob(f"{ns}/nvidia/a", 3 << 20)
+    # the same base bytes in three source repositories, as NGC images share base layers
+    data = sandbox.source.blob_path(base.digest).read_bytes()
+    for name in ("b", "c"):
+        source.blob(f"{ns}/nvidia/{name}", data, base.media_type)
+    for name in ("a", "b", "c"):
+        source.image(f"{ns}/nvidia/{name}", "1", extra_layers=(base,), layer_sizes=(1000,))
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("a", "b", "c")])
+    done = _mirror(sandbox, manifest, ns, result=tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    copied = json.loads((tmp_path / "r.json").read_text())["summary"]["bytes_copied"]
+    assert base.size <= copied < 2 * base.size, "the 3 MiB base layer crossed the wire once; the other repositories mounted it"
+
+
+def test_wrong_ngc_key_exits_2_naming_the_registry_and_not_the_key(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    source.image(f"{ns}/nvidia/x", "1")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/x", "1"), "group": "test"}])
+    wrong = "nvapi-WRONG-" + sandbox.api_key[::-1]
+    done = run_cli("-v", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                   "--target", f"{sandbox.target.host}/{ns}", env={**sandbox.env(), "NGC_API_KEY": wrong})
+    assert done.returncode == 2
+    assert f"authentication failed for {sandbox.source.host}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert wrong not in done.stdout + done.stderr
+    with pytest.raises(LookupError):
+        skopeo_raw(f"{sandbox.target.host}/{ns}/x:1", authfile=sandbox.docker_config / "config.json")
+
+
+def test_wrong_architecture_single_image_is_refused(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    source.image(f"{ns}/nvidia/armonly", "1", platform="linux/arm64")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/armonly", "1"), "group": "test"}])
+    done = _mirror(sandbox, manifest, ns, result=tmp_path / "r.json")
+    assert done.returncode == 1
+    error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
+    assert "linux/arm64 image where linux/amd64 is expected" in error and "exec format error" in error
+
+
+def test_peak_memory_stays_bounded_while_copying_a_256_mib_layer(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    big = source.large_blob(f"{ns}/nvidia/big", 256 << 20)
+    source.image(f"{ns}/nvidia/big", "1", extra_layers=(big,), layer_sizes=())
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/big", "1"), "group": "test"}])
+    env = {**os.environ, **sandbox.env()}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "provider_helper", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+         "--target", f"{sandbox.target.host}/{ns}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, child.stderr.read().decode() if child.stderr else ""
+    peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB
+    print(f"peak RSS copying a 256 MiB layer: {peak_mib:.0f} MiB")
+    assert peak_mib < 150
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/big:1", authfile=sandbox.docker_config / "config.json")
+    assert json.loads(raw)["layers"][-1]["digest"] == big.digest
