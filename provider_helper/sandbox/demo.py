@@ -1,0 +1,56 @@
+"""The README's first command: mirror the bundled NVCF manifest between local registries.
+
+Starts an nvcr.io-like source (token auth, seeded with stand-ins for every artifact of the
+default groups) and an ECR-like target (basic auth), runs ``nvcf-mirror mirror`` exactly as a
+user would, and prints the digests that landed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from provider_helper import manifest
+from provider_helper.sandbox.stack import Sandbox, seed
+
+PREFIX = "nvcf-self-hosted"
+
+
+def main() -> int:
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="nvcf-mirror-demo-") as tmp:
+        stack = Sandbox(Path(tmp)).start()
+        try:
+            artifacts = manifest.load().select()
+            console.print(f"[bold]seeding[/] {len(artifacts)} NVCF-like artifacts into the local source registry {stack.source.host}")
+            factory = stack.source_factory()
+            seed(factory, artifacts)
+            factory.close()
+            result = Path(tmp) / "result.json"
+            command = [
+                sys.executable, "-m", "provider_helper", "mirror",
+                "--source-registry", stack.source.host,
+                "--target", f"{stack.target.host}/{PREFIX}",
+                "--result-file", str(result),
+            ]
+            console.print(f"[bold]running[/] nvcf-mirror {' '.join(command[3:])}")
+            done = subprocess.run(command, env={**os.environ, **stack.env()}, check=False)
+            doc = json.loads(result.read_text())
+        finally:
+            stack.stop()
+    console.print(f"[bold]mirrored to {doc['target']}[/]")
+    for entry in doc["artifacts"]:
+        where = f"{entry['target']}@{entry['digest']}" if entry["digest"] else f"{entry['target']}: {entry['error']}"
+        console.print(f"{entry['status']:8} {where}", highlight=False, soft_wrap=True)
+    console.print(json.dumps(doc["summary"]), highlight=False)
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Small pure pieces: references, platforms, challenges, credentials, retry timing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+
+from provider_helper.errors import InputError, TransientError
+from provider_helper.refs import Platform, is_loopback, parse_platform, parse_reference, parse_target
+from provider_helper.registry.auth import parse_challenge, scopes_for
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.credentials import CredentialStore, Credential
+from provider_helper.registry.retry import RetryPolicy, call_with_retries, parse_retry_after
+
+
+def test_reference_parsing_keeps_registry_path_tag_and_digest() -> None:
+    ref = parse_reference("nvcr.io/0833294136851237/nvcf-ncp-staging/nvcf-openbao:2.5.1-nv-1.1.0")
+    assert (ref.registry, ref.repository, ref.tag, ref.name) == ("nvcr.io", "0833294136851237/nvcf-ncp-staging/nvcf-openbao", "2.5.1-nv-1.1.0", "nvcf-openbao")
+    pinned = parse_reference("127.0.0.1:5000/a/b:1@sha256:" + "a" * 64)
+    assert pinned.registry == "127.0.0.1:5000" and pinned.reference == "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize("text", ["nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"])
+def test_bad_references_are_input_errors(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_reference(text)
+
+
+def test_target_naming_puts_prefix_between_registry_and_name() -> None:
+    target = parse_target("123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
+    assert str(target.reference("nvcf-openbao", "2.5.1")) == "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster/nvcf-openbao:2.5.1"
+    with pytest.raises(InputError):
+        parse_target("host/Bad Prefix")
+
+
+def test_platform_matching_treats_arm64_v8_as_arm64() -> None:
+    assert parse_platform("linux/arm64").matches("linux", "arm64", "v8")
+    assert parse_platform("linux/arm64/v8").matches("linux", "arm64", None)
+    assert not parse_platform("linux/arm/v7").matches("linux", "arm", "v6")
+    assert not Platform("linux", "amd64").matches("linux", "arm64", None)
+    with pytest.raises(InputError):
+        parse_platform("amd64")
+
+
+def test_loopback_hosts_are_recognised_with_and_without_ports() -> None:
+    assert is_loopback("127.0.0.1:5000") and is_loopback("localhost") and is_loopback("[::1]:5000") and is_loopback("127.8.9.1")
+    assert not is_loopback("nvcr.io") and not is_loopback("10.0.0.1:5000")
+
+
+def test_nvcr_challenge_without_service_is_parsed_as_given() -> None:
+    challenge = parse_challenge('Bearer realm="https://nvcr.io/proxy_auth",scope="repository:a/b:pull"')
+    assert challenge is not None
+    assert (challenge.scheme, challenge.realm, challenge.service, challenge.scope) == ("bearer", "https://nvcr.io/proxy_auth", "", "repository:a/b:pull")
+    assert parse_challenge('Basic realm="x"').scheme == "basic"
+
+
+def test_scopes_follow_method_and_mount_source() -> None:
+    pull = httpx.Request("HEAD", "http://r/v2/org/team/app/manifests/1")
+    push = httpx.Request("POST", "http://r/v2/p/app/blobs/uploads/?mount=sha256:1&from=p/base")
+    assert scopes_for(pull) == ("repository:org/team/app:pull",)
+    assert scopes_for(push) == ("repository:p/app:pull,push", "repository:p/base:pull")
+
+
+def _docker_config(tmp_path: Path, body: dict) -> dict[str, str]:
+    (tmp_path / "config.json").write_text(json.dumps(body))
+    return {"DOCKER_CONFIG": str(tmp_path), "HOME": str(tmp_path)}
+
+
+def test_credentials_come_from_ngc_key_auth_file_and_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    helper = tmp_path / "docker-credential-fake"
+    helper.write_text('#!/bin/sh\nread host\n[ "$host" = "helped.example.com" ] || exit 1\necho \'{"Username":"robot","Secret":"from-helper"}\'\n')
+    helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
+    auth = base64.b64encode(b"user:pass").decode()
+    env = _docker_config(tmp_path, {"auths": {"https://harbor.example.com": {"auth": auth}}, "credHelpers": {"helped.example.com": "fake"}})
+    store = CredentialStore(env={**env, "NGC_API_KEY": "nvapi-secret"})
+    assert store.for_host("nvcr.io") == Credential("$oauthtoken", "nvapi-secret")
+    assert store.for_host("harbor.example.com") == Credential("user", "pass")
+    assert store.for_host("helped.example.com") == Credential("robot", "from-helper")
+    assert store.for_host("other.example.com") is None
+    assert "nvapi-secret" not in repr(store.for_host("nvcr.io"))
+
+
+def test_retry_after_is_honoured_then_backoff_is_bounded() -> None:
+    sleeps: list[float] = []
+    calls = iter([TransientError("429", status=429, retry_after=7), TransientError("503", status=503), "ok"])
+
+    def operation() -> str:
+        item = next(calls)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    assert call_with_retries(operation, RetryPolicy(attempts=5, base_delay=0.5, max_delay=2), "op", sleep=sleeps.append) == "ok"
+    assert sleeps[0] == 7 and 0 <= sleeps[1] <= 1.0
+    assert parse_retry_after("12") == 12 and parse_retry_after(None) is None
+
+
+def test_client_retries_429_with_retry_after_and_gives_up_after_budget() -> None:
+    # A mocked transport: a real registry does not answer 429 on demand. Fault injection only.
+    answers = iter([httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(503), httpx.Response(200, json={})])
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return next(answers)
+
+    client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=3, base_delay=0.01))
+    assert client.ping() is True
+    assert len(seen) == 3
+    failing = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(lambda r: httpx.Response(503)), retry=RetryPolicy(attempts=2, base_delay=0.01))
+    with pytest.raises(TransientError):
+        failing.head_manifest("a/b", "1")
