@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 from rich.console import Console
 from rich.logging import RichHandler
 
+from provider_helper import importers
 from provider_helper import manifest as manifest_mod
 from provider_helper.errors import AuthenticationError, InputError, RegistryError
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
+from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, RichReporter
 from provider_helper.refs import is_loopback, parse_platform, parse_target
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
@@ -123,7 +126,7 @@ def plan(common: Common, output: str, offline: bool, jobs: int) -> None:
     if output == "json":
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
-        print_table(results, Console(), show_group=True)
+        print_table(results, Console(), ("group", "type", "source", "target", "platforms", "digest"))
     _exit_for(results)
 
 
@@ -151,6 +154,81 @@ def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos:
         summary["bytes_copied"], summary["seconds"],
     )
     _exit_for(results)
+
+
+@cli.command()
+@common_options
+@click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the verification as a result document.")
+def verify(common: Common, result_file: str | None) -> None:
+    """Check the target has every artifact, with the right digest and platform."""
+    plan_jobs = common.jobs()
+    registries = common.registries()
+    started = time.monotonic()
+    try:
+        target = registries.get(parse_target(common.target).registry)
+        _preflight(registries, plan_jobs, target.host)
+        results = verify_all(plan_jobs, registries.get, target)
+    finally:
+        registries.close()
+    for r in results:
+        if r.status == "failed":
+            log.error("mismatch %s: %s", r.target, r.error)
+        elif r.status == "present":
+            log.info("ok       %s@%s%s", r.target, r.digest, f" ({r.note})" if r.note else "")
+    if result_file:
+        Path(result_file).write_text(dumps(document(common.target, results, time.monotonic() - started)))
+    failed = sum(r.status == "failed" for r in results)
+    log.info("%d verified, %d failed", sum(r.status == "present" for r in results), failed)
+    _exit_for(results)
+
+
+@cli.group("manifest")
+def manifest_group() -> None:
+    """Check, list and import artifact manifests."""
+
+
+@manifest_group.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def manifest_validate(file: str) -> None:
+    """Check FILE against the schema and the rules a schema cannot express."""
+    loaded = manifest_mod.load(file)
+    click.echo(f"{file}: ok ({len(loaded.artifacts)} artifacts in {len(loaded.groups)} groups)")
+
+
+@manifest_group.command("show")
+@click.option("--manifest", "file", type=click.Path(dir_okay=False), help="Manifest (default: the bundled NVCF v0.5 list).")
+@click.option("--group", "groups", multiple=True, metavar="NAME", help="Only these groups (repeatable).")
+def manifest_show(file: str | None, groups: tuple[str, ...]) -> None:
+    """List groups, whether each is selected by default, and their artifacts."""
+    loaded = manifest_mod.load(file)
+    names = {g.name for g in loaded.groups}
+    for name in groups:
+        if name not in names:
+            raise InputError(f"--group {name}: no such group in {loaded.origin} (groups: {', '.join(sorted(names))})")
+    for group in loaded.groups:
+        if groups and group.name not in groups:
+            continue
+        members = [a for a in loaded.artifacts if a.group == group.name]
+        marker = "default" if group.default else "opt-in"
+        click.echo(f"{group.name} ({marker}, {len(members)} artifacts): {group.description}")
+        for a in members:
+            pin = "  [needs a version]" if a.needs_version else ""
+            click.echo(f"  {a.type:8} {a.name}:{a.tag or '?'}  <- {a.source_text}{pin}")
+
+
+@manifest_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--group", default="imported", show_default=True, help="Group the imported artifacts belong to.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of standard output.")
+def manifest_import(file: str, group: str, output: str | None) -> None:
+    """Turn a skopeo sync YAML file or a list of references (one per line) into a manifest."""
+    doc = importers.from_text(Path(file).read_text(), file, group)
+    text = yaml.safe_dump(doc, sort_keys=False)
+    manifest_mod.parse(text, output or "<imported>")  # what we write must load
+    if output:
+        Path(output).write_text(text)
+    else:
+        click.echo(text, nl=False)
 
 
 def _run_engine(common: Common, jobs: list[Job], options: EngineOptions, *, check_target: bool) -> tuple[list[ArtifactResult], float]:

@@ -48,16 +48,17 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def print_table(results: list[ArtifactResult], console: Console, *, show_group: bool = False) -> None:
-    table = Table(show_lines=False, header_style="bold")
-    if show_group:
-        table.add_column("group")
-    for column in ("type", "target", "status", "digest"):
+def print_table(results: list[ArtifactResult], console: Console, columns: tuple[str, ...] = ("type", "target", "status", "digest")) -> None:
+    """A table of results; ``digest`` shows the error instead where there is no digest."""
+    table = Table(header_style="bold")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for r in results:
-        detail = r.digest or (r.error or "")
-        row = [r.type, r.target, r.status, detail]
-        table.add_row(*([r.group] if show_group else []), *row)
+        cells = {
+            "group": r.group, "type": r.type, "source": r.source, "target": r.target, "status": r.status,
+            "platforms": ",".join(r.platforms), "digest": r.digest or (r.error or ""),
+        }
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
 
 

@@ -8,7 +8,6 @@ at once, and ``blob_jobs`` blob transfers at once across all of them.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -16,17 +15,15 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
-from provider_helper.errors import CancelledError, DigestMismatchError, PlatformMismatchError, RegistryError
+from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
-from provider_helper.refs import Platform
+from provider_helper.mirror.resolve import resolve
 from provider_helper.registry.client import RegistryClient
-from provider_helper.registry.oci import Descriptor, Manifest, hasher_for
+from provider_helper.registry.oci import Descriptor, hasher_for
 from provider_helper.registry.retry import call_with_retries, describe
 from provider_helper.results import ArtifactResult
 
 log = logging.getLogger(__name__)
-
-MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 class Reporter(Protocol):
@@ -62,16 +59,6 @@ class BlobLedger:
     def add(self, digest: str, repo: str) -> None:
         with self._lock:
             self._holders.setdefault(digest, set()).add(repo)
-
-
-@dataclass
-class _Selection:
-    """What the target tag will point at, and every manifest to push, children before parents."""
-
-    top: Manifest
-    children: list[Manifest]
-    platforms: list[str]
-    note: str | None = None
 
 
 class CopyEngine:
@@ -130,7 +117,7 @@ class CopyEngine:
         assert job.source is not None
         source = self.source_for(job.source.registry)
         src_repo, dst_repo = job.source.repository, job.target.repository
-        selection = self._select(source, src_repo, source.get_manifest(src_repo, job.source.reference), job.platforms)
+        selection = resolve(source, job.source, job.platforms)
         result.digest, result.platforms, result.note = selection.top.digest, selection.platforms, selection.note
         if self.options.mode == "resolve":
             return
@@ -148,55 +135,6 @@ class CopyEngine:
         self.target.put_manifest(dst_repo, job.target.reference, selection.top)
         result.bytes_copied += sum(len(m.data) for m in [*selection.children, selection.top])
         result.status = "copied"
-
-    # -- choosing what to copy ----------------------------------------------------------------
-
-    def _select(self, source: RegistryClient, repo: str, top: Manifest, platforms: tuple[Platform, ...] | None) -> _Selection:
-        if not top.is_index:
-            found = self._check_image_platform(source, repo, top, platforms)
-            return _Selection(top, [], found)
-        images = [d for d in top.children if not d.is_attestation]
-        if platforms is None:
-            children = [self._child(source, repo, d) for d in top.children]
-            return _Selection(top, children, [str(d.platform) for d in images if d.platform])
-        chosen: list[Descriptor] = []
-        for wanted in platforms:
-            match = next((d for d in images if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)), None)
-            if match is None:
-                available = ", ".join(str(d.platform) for d in images if d.platform) or "none"
-                raise PlatformMismatchError(f"the source has no {wanted} image (it has: {available})")
-            if match not in chosen:
-                chosen.append(match)
-        if len(chosen) == 1:
-            return _Selection(self._child(source, repo, chosen[0]), [], [str(chosen[0].platform)])
-        return self._subset_index(source, repo, top, chosen)
-
-    def _subset_index(self, source: RegistryClient, repo: str, top: Manifest, chosen: list[Descriptor]) -> _Selection:
-        """Several platforms out of more: a new index holding them and their attestations."""
-        keep = {d.digest for d in chosen}
-        raw = [d for d in top.body["manifests"] if d["digest"] in keep or (d.get("annotations") or {}).get("vnd.docker.reference.digest") in keep]
-        body = {**top.body, "manifests": raw}
-        index = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), top.media_type)
-        children = [self._child(source, repo, Descriptor.from_json(d)) for d in raw]
-        note = f"new index for {', '.join(str(d.platform) for d in chosen)}: its digest differs from the source index {top.digest}"
-        return _Selection(index, children, [str(d.platform) for d in chosen], note)
-
-    def _child(self, source: RegistryClient, repo: str, descriptor: Descriptor) -> Manifest:
-        child = source.get_manifest(repo, descriptor.digest)
-        if child.is_index:
-            raise RegistryError(f"nested index {descriptor.digest} in {repo} is not supported")
-        return child
-
-    def _check_image_platform(self, source: RegistryClient, repo: str, image: Manifest, platforms: tuple[Platform, ...] | None) -> list[str]:
-        """A single-platform source must be the platform asked for: catch ``exec format error`` here."""
-        if not image.is_image or image.config is None or platforms is None:
-            return []
-        config = json.loads(source.read_blob(repo, image.config.digest, MAX_CONFIG_BYTES))
-        found = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant") or None)
-        if not any(p.matches(found.os, found.architecture, found.variant) for p in platforms):
-            wanted = " or ".join(map(str, platforms))
-            raise PlatformMismatchError(f"{found} image where {wanted} is expected: pods would fail with exec format error")
-        return [str(found)] if found.os else []
 
     # -- blobs ------------------------------------------------------------------------------------
 

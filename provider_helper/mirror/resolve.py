@@ -1,0 +1,80 @@
+"""Resolve a source reference to what the target tag must point at, for the requested platforms.
+
+Shared by plan (digests), mirror (what to push) and verify (what to expect).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from provider_helper.errors import PlatformMismatchError, RegistryError
+from provider_helper.refs import Platform, Reference
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.oci import ATTESTATION_REF, Descriptor, Manifest
+
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class Selection:
+    """What the target tag will point at, and every manifest it needs, children before parents."""
+
+    top: Manifest
+    children: list[Manifest]
+    platforms: list[str]
+    note: str | None = None
+
+
+def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, ...] | None) -> Selection:
+    """``platforms`` None copies an index whole; one platform picks its image manifest; several, a new index."""
+    top = source.get_manifest(ref.repository, ref.reference)
+    repo = ref.repository
+    if not top.is_index:
+        return Selection(top, [], image_platform(source, repo, top, platforms))
+    images = [d for d in top.children if not d.is_attestation]
+    if platforms is None:
+        children = [_child(source, repo, d) for d in top.children]
+        return Selection(top, children, [str(d.platform) for d in images if d.platform])
+    chosen: list[Descriptor] = []
+    for wanted in platforms:
+        match = next((d for d in images if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)), None)
+        if match is None:
+            available = ", ".join(str(d.platform) for d in images if d.platform) or "none"
+            raise PlatformMismatchError(f"the source has no {wanted} image (it has: {available})")
+        if match not in chosen:
+            chosen.append(match)
+    if len(chosen) == 1:
+        return Selection(_child(source, repo, chosen[0]), [], [str(chosen[0].platform)])
+    return _subset_index(source, repo, top, chosen)
+
+
+def _subset_index(source: RegistryClient, repo: str, top: Manifest, chosen: list[Descriptor]) -> Selection:
+    """Several platforms out of more: a new index holding them and their attestations."""
+    keep = {d.digest for d in chosen}
+    raw = [d for d in top.body["manifests"] if d["digest"] in keep or (d.get("annotations") or {}).get(ATTESTATION_REF) in keep]
+    index = Manifest.from_bytes(json.dumps({**top.body, "manifests": raw}, separators=(",", ":")).encode(), top.media_type)
+    children = [_child(source, repo, Descriptor.from_json(d)) for d in raw]
+    note = f"new index for {', '.join(str(d.platform) for d in chosen)}: its digest differs from the source index {top.digest}"
+    return Selection(index, children, [str(d.platform) for d in chosen], note)
+
+
+def _child(source: RegistryClient, repo: str, descriptor: Descriptor) -> Manifest:
+    child = source.get_manifest(repo, descriptor.digest)
+    if child.is_index:
+        raise RegistryError(f"nested index {descriptor.digest} in {repo} is not supported")
+    return child
+
+
+def image_platform(client: RegistryClient, repo: str, image: Manifest, platforms: tuple[Platform, ...] | None) -> list[str]:
+    """Read a single image's platform from its config; it must be one of ``platforms`` when given.
+
+    This is where ``exec format error`` is caught: before the image reaches the cluster."""
+    if not image.is_image or image.config is None or platforms is None:
+        return []
+    config = json.loads(client.read_blob(repo, image.config.digest, MAX_CONFIG_BYTES))
+    found = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant") or None)
+    if not any(p.matches(found.os, found.architecture, found.variant) for p in platforms):
+        wanted = " or ".join(map(str, platforms))
+        raise PlatformMismatchError(f"{found} image where {wanted} is expected: pods would fail with exec format error")
+    return [str(found)] if found.os else []

@@ -1,0 +1,66 @@
+"""Verify: the target has every selected artifact, at the expected digest, for the right platform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from provider_helper.errors import PlatformMismatchError, RegistryError
+from provider_helper.mirror.plan import Job
+from provider_helper.mirror.resolve import image_platform, resolve
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.retry import describe
+from provider_helper.results import ArtifactResult
+
+
+def verify_all(jobs: list[Job], source_for: Callable[[str], RegistryClient], target: RegistryClient, workers: int = 8) -> list[ArtifactResult]:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
+        return list(pool.map(lambda job: verify_one(job, source_for, target), jobs))
+
+
+def verify_one(job: Job, source_for: Callable[[str], RegistryClient], target: RegistryClient) -> ArtifactResult:
+    result = ArtifactResult(key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target))
+    if job.skip_reason or job.source is None:
+        result.status, result.error = "skipped", job.skip_reason
+        return result
+    problems: list[str] = []
+    try:
+        problems = _check(job, source_for, target, result)
+    except (RegistryError, httpx.HTTPError) as exc:
+        problems = [describe(exc)]
+    result.status = "failed" if problems else "present"
+    result.error = "; ".join(problems) or None
+    return result
+
+
+def _check(job: Job, source_for: Callable[[str], RegistryClient], target: RegistryClient, result: ArtifactResult) -> list[str]:
+    assert job.source is not None
+    repo, tag = job.target.repository, job.target.reference
+    if target.head_manifest(repo, tag) is None:
+        return [f"{job.target} is missing at the target"]
+    found = target.get_manifest(repo, tag)
+    result.digest = found.digest
+    problems = []
+    try:
+        if found.is_index:
+            present = [d.platform for d in found.children if d.platform and not d.is_attestation]
+            result.platforms = [str(p) for p in present]
+            for wanted in job.platforms or ():
+                if not any(wanted.matches(p.os, p.architecture, p.variant) for p in present):
+                    problems.append(f"no {wanted} image in the target index (it has: {', '.join(result.platforms)})")
+        else:
+            result.platforms = image_platform(target, repo, found, job.platforms)
+    except PlatformMismatchError as exc:
+        problems.append(str(exc))
+    try:
+        expected = resolve(source_for(job.source.registry), job.source, job.platforms).top.digest
+    except PlatformMismatchError as exc:
+        problems.append(f"source: {exc}")
+    except (RegistryError, httpx.HTTPError) as exc:
+        result.note = f"digest not compared: source unreachable ({describe(exc)})"
+    else:
+        if expected != found.digest:
+            problems.append(f"target digest {found.digest} differs from the source's {expected}")
+    return problems

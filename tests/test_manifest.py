@@ -1,0 +1,143 @@
+"""The manifest: bundled NVCF list, schema errors with file:line, plan output, import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import run_cli
+
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
+REFERENCE_LIST = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nvcf-artifacts-v0.5.yaml"
+
+
+def _plan_json(*args: str) -> dict:
+    done = run_cli("plan", "--offline", "--output", "json", "--target", ECR, *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _reference_locations() -> list[str]:
+    listed = yaml.safe_load(REFERENCE_LIST.read_text())["groups"]
+    return [item["location"] for items in listed.values() for item in items]
+
+
+@pytest.mark.skipif(not REFERENCE_LIST.exists(), reason="../shared/reference is not beside this checkout")
+def test_offline_plan_of_all_groups_lists_every_tagged_artifact_of_the_v05_list() -> None:
+    doc = _plan_json("--all-groups")
+    sources = {a["source"] for a in doc["artifacts"]}
+    tagged = [loc for loc in _reference_locations() if " " not in loc and ":" in loc.rsplit("/", 1)[-1]]
+    assert len(tagged) == 64  # 69 entries less gpu-operator (pinned separately) and the four unpinned ones
+    for location in tagged:
+        # resources are written org/team/name:version, classic charts repo/chart:version, as the list does
+        assert location in sources or location.removeprefix("nvcr.io/") in sources, location
+    targets = [a["target"] for a in doc["artifacts"]]
+    assert all(t.startswith(ECR + "/") for t in targets)
+    assert len(targets) == len(set(targets)) == 69
+    assert f"{ECR}/nvcf-openbao:2.5.1-nv-1.1.0" in targets
+    assert f"{ECR}/nvcf-container-cache:0.25.6" in targets and f"{ECR}/gxcache:0.8.2" in targets
+
+
+def test_default_selection_is_what_automated_ecr_mirroring_includes() -> None:
+    names = {a["key"].split(":")[1] for a in _plan_json()["artifacts"]}
+    assert {"streaming-proxy", "gdn-streaming", "nvcf-openbao", "helm-nvca-operator", "nvcf-gateway-routes"} <= names
+    assert not names & {"gxcache", "ddcs", "usd-content-cache", "ddcs-dist-kv", "gpu-operator"}
+
+
+def test_unpinned_artifacts_are_skipped_with_a_way_to_pin_them() -> None:
+    doc = _plan_json("--group", "supporting")
+    skipped = {a["key"]: a["error"] for a in doc["artifacts"] if a["status"] == "skipped" and "has no version" in (a["error"] or "")}
+    assert set(skipped) == {"image:gpu-operator-validator:<unpinned>", "image:k8s-device-plugin:<unpinned>",
+                            "chart:aws-ebs-csi-driver:<unpinned>", "chart:csi-driver-smb:<unpinned>"}
+    assert "--set-version k8s-device-plugin=VERSION" in skipped["image:k8s-device-plugin:<unpinned>"]
+    pinned = _plan_json("--group", "supporting", "--set-version", "k8s-device-plugin=v0.17.0")
+    entry = next(a for a in pinned["artifacts"] if a["key"].startswith("image:k8s-device-plugin"))
+    assert entry["status"] == "planned" and entry["target"] == f"{ECR}/k8s-device-plugin:v0.17.0"
+
+
+def test_gpu_operator_uses_the_mirroring_page_version() -> None:
+    doc = _plan_json("--group", "supporting")
+    assert any(a["key"] == "chart:gpu-operator:25.3.1" for a in doc["artifacts"])
+
+
+GOOD = {"type": "image", "source": "nvcr.io/a/b:1", "group": "g"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("apiVersion: nvcf-mirror/v1\ngroups: [\n", ":3: not valid YAML"),
+        ({"artifacts": [{**GOOD, "type": "imagee"}]}, "m.yaml:6: artifacts[0].type: 'imagee' is not one of image, chart, resource"),
+        ({"artifacts": [{**GOOD, "source": "nvcr.io/a/b:bad tag!"}]}, "artifacts[0].source: invalid tag"),
+        ({"artifacts": [{**GOOD, "group": "nope"}]}, "artifacts[0].group: unknown group 'nope'"),
+        ({"artifacts": [{"type": "chart", "repo": "https://h/x", "chart": "c", "group": "g"}]}, "artifacts[0]: 'version' is a required property"),
+        ({"artifacts": [GOOD, {**GOOD}]}, "artifacts[1]: duplicate target b:1, also at"),
+        ({"artifacts": [{**GOOD, "platforms": ["amd64"]}]}, "artifacts[0].platforms[0]: invalid platform 'amd64'"),
+    ],
+    ids=["not-yaml", "unknown-type", "bad-reference", "unknown-group", "chart-without-version", "duplicate", "bad-platform"],
+)
+def test_bad_manifests_exit_2_with_one_line_naming_file_line_and_path(tmp_path: Path, text: object, expected: str) -> None:
+    path = tmp_path / "m.yaml"
+    if isinstance(text, dict):
+        doc = {"apiVersion": "nvcf-mirror/v1", "groups": [{"name": "g", "default": True}], **text}
+        text = yaml.safe_dump(doc, sort_keys=False)
+    path.write_text(str(text))
+    for args in (["manifest", "validate", str(path)], ["plan", "--offline", "--manifest", str(path), "--target", ECR]):
+        done = run_cli(*args)
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert str(path) in lines[0] and expected in lines[0], lines[0]
+
+
+def test_line_numbers_point_at_the_offending_entry(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n  - type: image\n    source: nvcr.io/a/b:1\n    group: g\n  - type: image\n    source: NOT A REF\n    group: g\n")
+    done = run_cli("manifest", "validate", str(path))
+    assert done.returncode == 2 and f"{path}:9: artifacts[1].source:" in done.stderr
+
+
+def test_bad_flags_exit_2_with_one_line() -> None:
+    for args in (["plan", "--offline", "--target", ECR, "--group", "nope"], ["plan", "--offline", "--target", ECR, "--platform", "x"],
+                 ["plan", "--offline"], ["mirror", "--target", ECR, "--jobs", "0"]):
+        done = run_cli(*args)
+        assert done.returncode == 2, args
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_import_turns_skopeo_sync_yaml_and_reference_lists_into_manifests(tmp_path: Path) -> None:
+    sync = tmp_path / "sync.yaml"
+    sync.write_text(yaml.safe_dump({"nvcr.io": {"images": {"nvidia/a": ["1.0", "2.0"], "nvidia/all": []}, "images-by-tag-regex": {"nvidia/r": "^v"}}}))
+    listing = tmp_path / "list.txt"
+    listing.write_text("# mine\nnvcr.io/nvidia/b:3\n\nharbor.example.com/p/c:4\n")
+    for source, expected in ((sync, {"nvcr.io/nvidia/a:1.0", "nvcr.io/nvidia/a:2.0"}), (listing, {"nvcr.io/nvidia/b:3", "harbor.example.com/p/c:4"})):
+        out = tmp_path / f"{source.stem}.manifest.yaml"
+        done = run_cli("manifest", "import", str(source), "--output", str(out))
+        assert done.returncode == 0, done.stderr
+        assert {a["source"] for a in yaml.safe_load(out.read_text())["artifacts"]} == expected
+        assert run_cli("manifest", "validate", str(out)).returncode == 0
+    assert "nvidia/all lists no tags" in run_cli("manifest", "import", str(sync)).stderr
+
+
+def test_manifest_show_lists_groups_defaults_and_artifacts() -> None:
+    done = run_cli("manifest", "show", "--group", "simulation-caching")
+    assert done.returncode == 0
+    assert done.stdout.startswith("simulation-caching (opt-in, 8 artifacts)")
+    assert "gxcache:0.8.2" in done.stdout and "ddcs:5.0.0" in done.stdout
+
+
+def test_every_schema_field_has_a_description() -> None:
+    from provider_helper.manifest import schema
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                assert "description" in sub, f"{path}.{name} has no description"
+                walk(sub, f"{path}.{name}")
+            if isinstance(node.get("items"), dict):
+                walk(node["items"], f"{path}[]")
+
+    walk(schema(), "$")
