@@ -79,11 +79,11 @@ def test_credentials_come_from_ngc_key_auth_file_and_helpers(tmp_path: Path, mon
     auth = base64.b64encode(b"user:pass").decode()
     env = _docker_config(tmp_path, {"auths": {"https://harbor.example.com": {"auth": auth}}, "credHelpers": {"helped.example.com": "fake"}})
     store = CredentialStore(env={**env, "NGC_API_KEY": "nvapi-secret"})
-    assert store.for_host("nvcr.io") == Credential("$oauthtoken", "nvapi-secret")
-    assert store.for_host("harbor.example.com") == Credential("user", "pass")
-    assert store.for_host("helped.example.com") == Credential("robot", "from-helper")
-    assert store.for_host("other.example.com") is None
-    assert "nvapi-secret" not in repr(store.for_host("nvcr.io"))
+    assert store.for_host("nvcr.io").get() == Credential("$oauthtoken", "nvapi-secret")
+    assert store.for_host("harbor.example.com").get() == Credential("user", "pass")
+    assert store.for_host("helped.example.com").get() == Credential("robot", "from-helper")
+    assert store.for_host("other.example.com").get() is None
+    assert "nvapi-secret" not in repr(store.for_host("nvcr.io").get())
 
 
 def test_retry_after_is_honoured_then_backoff_is_bounded() -> None:

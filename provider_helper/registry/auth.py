@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from provider_helper.errors import AuthenticationError, RegistryError
-from provider_helper.registry.credentials import Credential
+from provider_helper.registry.credentials import Credential, CredentialSource
 
 _PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 _REPO_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
@@ -66,9 +66,9 @@ class _Token:
 class RegistryAuth(httpx.Auth):
     """Authenticates every request to one registry host; safe to share between threads."""
 
-    def __init__(self, registry: str, credential: Credential | None, token_client: httpx.Client) -> None:
+    def __init__(self, registry: str, credentials: CredentialSource, token_client: httpx.Client) -> None:
         self.registry = registry
-        self.credential = credential
+        self.credentials = credentials
         self._token_client = token_client
         self._lock = threading.Lock()
         self._challenge: Challenge | None = None
@@ -86,14 +86,15 @@ class RegistryAuth(httpx.Auth):
         with self._lock:
             self._challenge = challenge
             self._tokens.pop(scopes, None)
-        if sent_credentials and challenge.scheme == "basic":
+        credential = self.credentials.get(refresh=sent_credentials)
+        if sent_credentials and challenge.scheme == "basic" and credential == self._sent(request):
             raise AuthenticationError(self.registry, "credentials rejected")
         if not isinstance(request.stream, httpx.ByteStream):
             return  # a streamed body cannot be sent twice; the caller retries the whole upload
         if challenge.scheme == "basic":
-            if self.credential is None:
+            if credential is None:
                 return
-            request.headers["Authorization"] = _basic(self.credential)
+            request.headers["Authorization"] = _basic(credential)
         else:
             wanted = tuple(dict.fromkeys((*scopes, *challenge.scope.split()))) if challenge.scope else scopes
             token = self._fetch_token(challenge, wanted)
@@ -103,8 +104,16 @@ class RegistryAuth(httpx.Auth):
         retried = yield request
         # A 401 to a bearer request with a repository scope can mean "not entitled"; only a
         # rejected Basic login or a rejected registry-wide token means the credentials are wrong.
-        if retried.status_code == 401 and self.credential is not None and (challenge.scheme == "basic" or not scopes):
+        if retried.status_code == 401 and credential is not None and (challenge.scheme == "basic" or not scopes):
             raise AuthenticationError(self.registry, "credentials rejected")
+
+    def _sent(self, request: httpx.Request) -> Credential | None:
+        """The Basic credential a request carried (to tell a stale token from a wrong password)."""
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return Credential(user, password)
 
     def _authorize(self, request: httpx.Request, scopes: tuple[str, ...]) -> bool:
         """Attach what we already know works, so most requests need no 401 round trip."""
@@ -114,9 +123,10 @@ class RegistryAuth(httpx.Auth):
         if challenge is None:
             return False
         if challenge.scheme == "basic":
-            if self.credential is None:
+            credential = self.credentials.get()
+            if credential is None:
                 return False
-            request.headers["Authorization"] = _basic(self.credential)
+            request.headers["Authorization"] = _basic(credential)
             return True
         if token is None or token.expires_at <= time.monotonic():
             token = self._fetch_token(challenge, scopes)
@@ -132,16 +142,17 @@ class RegistryAuth(httpx.Auth):
         if challenge.service:
             params.append(("service", challenge.service))
         params.extend(("scope", s) for s in scopes)
-        auth = (self.credential.username, self.credential.password) if self.credential else None
+        credential = self.credentials.get()
+        auth = (credential.username, credential.password) if credential else None
         try:
             response = self._token_client.get(challenge.realm, params=params, auth=auth)
         except httpx.TransportError as exc:
             raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
-        if response.status_code == 401 and self.credential is not None:
+        if response.status_code == 401 and credential is not None:
             raise AuthenticationError(self.registry, "token endpoint rejected the credentials")
         if response.status_code in (401, 403):
             what = ", ".join(scopes) or "registry access"
-            hint = "" if self.credential else "; no credentials were found for it"
+            hint = "" if credential else "; no credentials were found for it"
             raise RegistryError(f"access denied by {self.registry} for {what}{hint}", status=response.status_code)
         if response.status_code != 200:
             raise RegistryError(f"token endpoint for {self.registry} answered {response.status_code}", status=response.status_code)

@@ -17,7 +17,7 @@ import httpx
 from provider_helper.errors import DigestMismatchError, RegistryError, TransientError
 from provider_helper.refs import is_loopback
 from provider_helper.registry.auth import RegistryAuth
-from provider_helper.registry.credentials import Credential
+from provider_helper.registry.credentials import CredentialSource, StaticCredential
 from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, Manifest, digest_of
 from provider_helper.registry.retry import RETRYABLE_STATUS, RetryPolicy, call_with_retries, parse_retry_after
 
@@ -34,7 +34,7 @@ class RegistryClient:
         self,
         host: str,
         *,
-        credential: Credential | None = None,
+        credentials: CredentialSource | None = None,
         insecure: bool = False,
         ca_file: str | None = None,
         retry: RetryPolicy | None = None,
@@ -50,7 +50,7 @@ class RegistryClient:
         self.base_url = f"{'http' if plain else 'https'}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = httpx.Client(verify=verify, timeout=TIMEOUT, follow_redirects=True, transport=transport)
-        self.auth = RegistryAuth(host, credential, self._tokens)
+        self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens)
         self._http = httpx.Client(
             base_url=self.base_url, auth=self.auth, verify=verify, timeout=TIMEOUT, limits=limits, transport=transport,
             headers={"User-Agent": "nvcf-mirror"},

@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from provider_helper.errors import InputError
 
@@ -26,6 +27,20 @@ class Credential:
 
     def __repr__(self) -> str:
         return f"Credential(username={self.username!r}, password=<redacted>)"
+
+
+class CredentialSource(Protocol):
+    """Gives the credential for one registry; ``refresh`` asks for a new one after a 401."""
+
+    def get(self, *, refresh: bool = False) -> Credential | None: ...
+
+
+@dataclass(frozen=True)
+class StaticCredential:
+    credential: Credential | None
+
+    def get(self, *, refresh: bool = False) -> Credential | None:
+        return self.credential
 
 
 def ngc_credential(env: Mapping[str, str]) -> Credential | None:
@@ -122,11 +137,14 @@ class CredentialStore:
 
     env: Mapping[str, str]
     ngc_hosts: frozenset[str] = frozenset({NGC_REGISTRY})
-    explicit: dict[str, Credential] = field(default_factory=dict)
+    explicit: dict[str, CredentialSource] = field(default_factory=dict)  # --target-username, ECR tokens
 
-    def for_host(self, host: str) -> Credential | None:
+    def for_host(self, host: str) -> CredentialSource:
         if host in self.explicit:
             return self.explicit[host]
+        return StaticCredential(self._lookup(host))
+
+    def _lookup(self, host: str) -> Credential | None:
         if host in self.ngc_hosts:
             ngc = ngc_credential(self.env)
             if ngc:

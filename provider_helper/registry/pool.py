@@ -25,7 +25,7 @@ class RegistryPool:
             client = self._clients.get(host)
             if client is None:
                 client = RegistryClient(
-                    host, credential=self.credentials.for_host(host), insecure=host in self.insecure, ca_file=self.ca_file,
+                    host, credentials=self.credentials.for_host(host), insecure=host in self.insecure, ca_file=self.ca_file,
                     retry=self.retry, max_connections=self.max_connections,
                 )
                 self._clients[host] = client
