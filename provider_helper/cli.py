@@ -22,7 +22,7 @@ import yaml
 from rich.console import Console
 from rich.logging import RichHandler
 
-from provider_helper import importers
+from provider_helper import importers, targets
 from provider_helper import manifest as manifest_mod
 from provider_helper.errors import AuthenticationError, InputError, RegistryError
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
@@ -31,6 +31,7 @@ from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, RichReporter
 from provider_helper.refs import is_loopback, parse_platform, parse_target
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
+from provider_helper.registry import ecr
 from provider_helper.registry.pool import RegistryPool
 from provider_helper.results import ArtifactResult, document, dumps, print_table
 
@@ -53,6 +54,9 @@ class Common:
     insecure_registries: tuple[str, ...]
     set_versions: tuple[str, ...]
     ca_file: str | None
+    aws_region: str | None
+    target_username: str | None
+    password_stdin: bool
 
     def jobs(self) -> list[Job]:
         loaded = manifest_mod.load(self.manifest)
@@ -64,10 +68,32 @@ class Common:
         options = PlanOptions(target=parse_target(self.target), platforms=platforms, source_registry=self.source_registry)
         return make_plan(artifacts, options)
 
+    @functools.cached_property
+    def access(self) -> targets.TargetAccess:
+        password = _read_password_stdin() if self.password_stdin else None
+        return targets.resolve(self.target, self.target_type, self.aws_region, self.target_username, password, os.environ)
+
     def registries(self) -> RegistryPool:
         ngc_hosts = {NGC_REGISTRY} | ({self.source_registry} if self.source_registry else set())
         store = CredentialStore(env=os.environ, ngc_hosts=frozenset(ngc_hosts))
-        return RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
+        pool = RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
+        host = self.access.target.registry
+        credentials = self.access.credentials()
+        if credentials is not None:
+            store.explicit[host] = credentials
+        limiter = self.access.manifest_put_limiter()
+        if limiter is not None:
+            pool.manifest_put_limits[host] = limiter
+        return pool
+
+
+def _read_password_stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("--password-stdin: pipe the password in, e.g. printf %s \"$PASSWORD\" | nvcf-mirror …")
+    password = sys.stdin.read().rstrip("\r\n")
+    if not password:
+        raise InputError("--password-stdin: standard input was empty")
+    return password
 
 
 def _split_pin(text: str) -> tuple[str, str]:
@@ -90,6 +116,9 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="Plain HTTP / no TLS verification for HOST (loopback hosts always use HTTP)."),
         click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
         click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
+        click.option("--aws-region", metavar="REGION", help="ECR region when the target host does not name it (default: AWS_REGION)."),
+        click.option("--target-username", metavar="USER", help="Generic target: user name; the password comes from --password-stdin or NVCF_MIRROR_TARGET_PASSWORD."),
+        click.option("--password-stdin", is_flag=True, help="Generic target: read the password from standard input."),
     ]
 
     @functools.wraps(command)
@@ -109,6 +138,30 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def cli(verbose: bool) -> None:
     """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
     _setup_logging(verbose)
+
+
+def repository_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The settings ``--create-repos`` applies to new ECR repositories, gathered into one value."""
+    options = [
+        click.option("--scan-on-push/--no-scan-on-push", default=True, show_default=True, help="ECR image scanning on push."),
+        click.option("--tag-mutability", type=click.Choice(["MUTABLE", "IMMUTABLE"]), default="MUTABLE", show_default=True, help="Whether tags of new repositories can be overwritten."),
+        click.option("--encryption", type=click.Choice(["AES256", "KMS"]), default="AES256", show_default=True, help="Encryption of new repositories."),
+        click.option("--kms-key", metavar="ARN", help="KMS key ARN; required with --encryption KMS."),
+        click.option("--repo-tag", "repo_tags", multiple=True, metavar="KEY=VALUE", help="Resource tag on new repositories (repeatable)."),
+        click.option("--lifecycle-policy", type=click.Path(dir_okay=False), help="JSON lifecycle policy file applied to new repositories."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["repo_settings"] = ecr.RepositorySettings.build(
+            kwargs.pop("scan_on_push"), kwargs.pop("tag_mutability"), kwargs.pop("encryption"), kwargs.pop("kms_key"),
+            kwargs.pop("repo_tags"), kwargs.pop("lifecycle_policy"),
+        )
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 @cli.command()
@@ -134,14 +187,23 @@ def plan(common: Common, output: str, offline: bool, jobs: int) -> None:
 @common_options
 @click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here.")
 @click.option("--dry-run", is_flag=True, help="Resolve and compare with the target; push nothing.")
-@click.option("--create-repos", is_flag=True, help="Create missing repositories first (ECR).")
+@click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below.")
+@repository_options
 @click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts copied at once.")
 @click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts.")
-def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos: bool, jobs: int, blob_jobs: int) -> None:
+def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
+           jobs: int, blob_jobs: int) -> None:
     """Copy the selected artifacts to the target."""
     plan_jobs = common.jobs()
     if create_repos:
-        raise InputError("--create-repos needs an ECR target (--target-type ecr); this build does not create repositories yet")
+        repositories = common.access.repositories()
+        names = sorted({j.target.repository for j in plan_jobs if not j.skip_reason})
+        if dry_run:
+            missing = set(names) - set(repositories.under(common.access.target.prefix)) if common.access.target.prefix else set(names)
+            for name in sorted(missing):
+                log.info("would create ECR repository %s", name)
+        else:
+            repositories.ensure(names, repo_settings)
     options = EngineOptions(jobs=jobs, blob_jobs=blob_jobs, mode="dry-run" if dry_run else "copy")
     results, seconds = _run_engine(common, plan_jobs, options, check_target=True)
     doc = document(common.target, results, seconds)
@@ -231,6 +293,40 @@ def manifest_import(file: str, group: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+@cli.group("ecr")
+def ecr_group() -> None:
+    """Amazon ECR housekeeping."""
+
+
+@ecr_group.command("delete-repos")
+@click.option("--prefix", required=True, help="Delete repositories named PREFIX/… (e.g. your cluster name); nothing else.")
+@click.option("--region", "region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], required=True, help="AWS region (default: AWS_REGION).")
+@click.option("--registry-id", metavar="ACCOUNT", help="Registry (account) id, if not the caller's.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def ecr_delete_repos(prefix: str, region: str, registry_id: str | None, dry_run: bool, yes: bool) -> None:
+    """Delete every ECR repository under a prefix, images included (the troubleshooting clean-up)."""
+    prefix = prefix.strip().rstrip("/")
+    if not prefix:
+        raise InputError("--prefix must not be empty: that would name every repository")
+    repositories = ecr.Repositories(ecr.client("ecr", region), registry_id)
+    names = repositories.under(prefix)
+    if not names:
+        click.echo(f"no repositories under {prefix}/ in {region}")
+        return
+    for name in names:
+        click.echo(name)
+    if dry_run:
+        click.echo(f"{len(names)} repositories would be deleted (dry run)")
+        return
+    if not yes:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise InputError("refusing to delete without confirmation: pass --yes when not on a terminal")
+        click.confirm(f"delete these {len(names)} repositories and all their images?", abort=True)
+    repositories.delete(names, prefix)
+    click.echo(f"deleted {len(names)} repositories under {prefix}/")
+
+
 def _run_engine(common: Common, jobs: list[Job], options: EngineOptions, *, check_target: bool) -> tuple[list[ArtifactResult], float]:
     registries = common.registries()
     target = parse_target(common.target)
@@ -317,4 +413,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except (RegistryError, OSError) as exc:
+        click.echo(f"nvcf-mirror: error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # a bug: one line for the user, the traceback with -v
+        log.debug("internal error", exc_info=True)
+        click.echo(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
+        sys.exit(EXIT_FAILED)
     sys.exit(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from provider_helper.registry.client import RegistryClient
@@ -17,6 +18,7 @@ class RegistryPool:
     ca_file: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_connections: int = 32
+    manifest_put_limits: dict[str, Callable[[], None]] = field(default_factory=dict)  # host -> limiter (ECR PutImage)
     _clients: dict[str, RegistryClient] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -26,7 +28,7 @@ class RegistryPool:
             if client is None:
                 client = RegistryClient(
                     host, credentials=self.credentials.for_host(host), insecure=host in self.insecure, ca_file=self.ca_file,
-                    retry=self.retry, max_connections=self.max_connections,
+                    retry=self.retry, max_connections=self.max_connections, before_manifest_put=self.manifest_put_limits.get(host),
                 )
                 self._clients[host] = client
             return client

@@ -12,20 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provider_helper.manifest import Artifact
+from provider_helper.sandbox.aws import ECR_PASSWORD, ECR_USER as TARGET_USER, MotoServer
 from provider_helper.sandbox.images import FORMATS, Factory, Pushed
 from provider_helper.sandbox.registry import LocalRegistry, htpasswd_auth, token_auth
 from provider_helper.sandbox.tokens import TokenServer
 
-TARGET_USER = "AWS"
 
 
 @dataclass
 class Sandbox:
     workdir: Path
     api_key: str = field(default_factory=lambda: "nvapi-" + secrets.token_urlsafe(24))
-    target_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    target_password: str = ECR_PASSWORD  # the target stands in for ECR's data plane: moto's token logs in
 
     def start(self) -> Sandbox:
+        self.aws = MotoServer(self.workdir / "moto").start()
         self.tokens = TokenServer(api_key=self.api_key).start()
         self.source = LocalRegistry(self.workdir / "source", auth=token_auth(self.tokens, self.workdir / "source")).start()
         users = {TARGET_USER: self.target_password}
@@ -37,7 +38,7 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        for part in ("target", "source"):
+        for part in ("target", "source", "aws"):
             if hasattr(self, part):
                 getattr(self, part).stop()
         if hasattr(self, "tokens"):
@@ -46,6 +47,10 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         """What a mirror run needs in its environment: the NGC key and the target's auth file."""
         return {"NGC_API_KEY": self.api_key, "DOCKER_CONFIG": str(self.docker_config)}
+
+    def ecr_env(self) -> dict[str, str]:
+        """For an ECR target: the NGC key and the AWS endpoint variables, and no Docker auth file."""
+        return {"NGC_API_KEY": self.api_key, **self.aws.env()}
 
     def source_factory(self) -> Factory:
         return Factory(self.source.url, lambda repo: "Bearer " + self.tokens.mint([repo]))

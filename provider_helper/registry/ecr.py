@@ -1,0 +1,215 @@
+"""Amazon ECR: registry hosts, tokens from GetAuthorizationToken, repositories, PutImage quota.
+
+Everything AWS goes through boto3's default credential chain (env, profile, SSO, IRSA) and
+honours ``AWS_ENDPOINT_URL_ECR`` / ``AWS_ENDPOINT_URL_STS``, so a local endpoint works in tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.registry.credentials import Credential
+
+log = logging.getLogger("nvcf-mirror")
+
+_HOST_RE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+PUT_IMAGE_PER_SECOND = 10
+MIN_TOKEN_REUSE = 300.0  # seconds; an expiresAt already past (moto says 2015) must not refetch on every request
+REFRESH_BEFORE = 600.0
+
+
+@dataclass(frozen=True)
+class EcrRegistry:
+    account: str | None
+    region: str
+
+
+def parse_ecr_host(host: str) -> EcrRegistry | None:
+    match = _HOST_RE.match(host)
+    return EcrRegistry(match["account"], match["region"]) if match else None
+
+
+def client(service: str, region: str) -> Any:
+    """A boto3 client with adaptive retries (ECR throttles with ThrottlingException)."""
+    try:
+        return boto3.client(service, region_name=region, config=Config(retries={"mode": "adaptive", "max_attempts": 8}))
+    except botocore.exceptions.BotoCoreError as exc:
+        raise InputError(f"AWS {service} client for {region}: {exc}") from None
+
+
+def aws_error(exc: Exception, doing: str) -> Exception:
+    """One line for a botocore failure; missing AWS credentials are the user's to fix (exit 2)."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return InputError(f"{doing}: no AWS credentials found (boto3 default chain: env, profile, SSO, IRSA)")
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        if code in ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "AccessDeniedException"):
+            return InputError(f"{doing}: AWS rejected the credentials ({code})")
+        return RegistryError(f"{doing}: {code}: {error.get('Message', '')}".rstrip(": "))
+    return RegistryError(f"{doing}: {type(exc).__name__}")
+
+
+class EcrToken:
+    """The registry credential from GetAuthorizationToken, cached until shortly before it expires."""
+
+    def __init__(self, ecr: Any, registry_id: str | None, clock: Any = time.time) -> None:
+        self._ecr = ecr
+        self._registry_id = registry_id
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._credential: Credential | None = None
+        self._fetched_at = 0.0
+        self._refresh_at = 0.0
+
+    def get(self, *, refresh: bool = False) -> Credential | None:
+        with self._lock:
+            now = self._clock()
+            if self._credential is None or now >= self._refresh_at or (refresh and now >= self._fetched_at + 1.0):
+                self._fetch(now)
+            return self._credential
+
+    def _fetch(self, now: float) -> None:
+        kwargs = {"registryIds": [self._registry_id]} if self._registry_id else {}
+        try:
+            data = self._ecr.get_authorization_token(**kwargs)["authorizationData"][0]
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(exc, "ecr get-authorization-token") from None
+        user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+        expires = data.get("expiresAt")
+        expires_ts = expires.timestamp() if isinstance(expires, dt.datetime) else now + 12 * 3600
+        self._credential = Credential(user, password)
+        self._fetched_at = now
+        self._refresh_at = max(expires_ts - REFRESH_BEFORE, now + MIN_TOKEN_REUSE)
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """What ``--create-repos`` applies to a new repository."""
+
+    scan_on_push: bool = True
+    tag_mutability: str = "MUTABLE"
+    encryption: str = "AES256"
+    kms_key: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    lifecycle_policy: str | None = None  # JSON text
+
+    @classmethod
+    def build(cls, scan_on_push: bool, tag_mutability: str, encryption: str, kms_key: str | None,
+              tags: Iterable[str], lifecycle_policy_file: str | None) -> RepositorySettings:
+        if encryption == "KMS" and not kms_key:
+            raise InputError("--encryption KMS needs --kms-key ARN")
+        if kms_key and encryption != "KMS":
+            raise InputError("--kms-key goes with --encryption KMS")
+        parsed = {}
+        for item in tags:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise InputError(f"--repo-tag {item!r}: expected KEY=VALUE")
+            parsed[key] = value
+        policy = None
+        if lifecycle_policy_file:
+            try:
+                policy = Path(lifecycle_policy_file).read_text()
+                json.loads(policy)
+            except OSError as exc:
+                raise InputError(f"{lifecycle_policy_file}: cannot read lifecycle policy: {exc.strerror}") from None
+            except ValueError:
+                raise InputError(f"{lifecycle_policy_file}: the lifecycle policy is not valid JSON") from None
+        return cls(scan_on_push, tag_mutability, encryption, kms_key, parsed, policy)
+
+
+class Repositories:
+    """Create and delete ECR repositories; never touches a name outside the prefix it is given."""
+
+    def __init__(self, ecr: Any, registry_id: str | None) -> None:
+        self.ecr = ecr
+        self.registry_id = registry_id
+
+    def _ids(self) -> dict[str, Any]:
+        return {"registryId": self.registry_id} if self.registry_id else {}
+
+    def under(self, prefix: str) -> list[str]:
+        """Every repository named ``prefix/…``."""
+        names: list[str] = []
+        try:
+            for page in self.ecr.get_paginator("describe_repositories").paginate(**self._ids()):
+                names.extend(r["repositoryName"] for r in page["repositories"] if r["repositoryName"].startswith(prefix.rstrip("/") + "/"))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(exc, "ecr describe-repositories") from None
+        return sorted(names)
+
+    def ensure(self, names: Iterable[str], settings: RepositorySettings) -> list[str]:
+        """Create the missing ones; return those created. Existing repositories are left as they are."""
+        wanted = sorted(set(names))
+        existing = set()
+        prefixes = {n.rsplit("/", 1)[0] for n in wanted if "/" in n}
+        for prefix in prefixes:
+            existing.update(self.under(prefix))
+        existing.update(self._existing_top_level([n for n in wanted if "/" not in n]))
+        created = []
+        for name in wanted:
+            if name in existing:
+                continue
+            if self._create(name, settings):
+                created.append(name)
+        return created
+
+    def _existing_top_level(self, names: list[str]) -> set[str]:
+        found = set()
+        for name in names:
+            try:
+                self.ecr.describe_repositories(repositoryNames=[name], **self._ids())
+                found.add(name)
+            except self.ecr.exceptions.RepositoryNotFoundException:
+                pass
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise aws_error(exc, f"ecr describe-repositories {name}") from None
+        return found
+
+    def _create(self, name: str, settings: RepositorySettings) -> bool:
+        encryption = {"encryptionType": settings.encryption, **({"kmsKey": settings.kms_key} if settings.kms_key else {})}
+        try:
+            self.ecr.create_repository(
+                repositoryName=name, imageTagMutability=settings.tag_mutability,
+                imageScanningConfiguration={"scanOnPush": settings.scan_on_push}, encryptionConfiguration=encryption,
+                tags=[{"Key": k, "Value": v} for k, v in settings.tags.items()], **self._ids(),
+            )
+        except self.ecr.exceptions.RepositoryAlreadyExistsException:
+            return False  # created meanwhile by a concurrent run
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(exc, f"ecr create-repository {name}") from None
+        if settings.lifecycle_policy:
+            try:
+                self.ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=settings.lifecycle_policy, **self._ids())
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise aws_error(exc, f"ecr put-lifecycle-policy {name}") from None
+        log.info("created  ECR repository %s", name)
+        return True
+
+    def delete(self, names: Iterable[str], prefix: str) -> None:
+        for name in names:
+            if not name.startswith(prefix.rstrip("/") + "/"):
+                raise InputError(f"refusing to delete {name}: it is outside {prefix}/")
+            try:
+                self.ecr.delete_repository(repositoryName=name, force=True, **self._ids())
+            except self.ecr.exceptions.RepositoryNotFoundException:
+                continue
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise aws_error(exc, f"ecr delete-repository {name}") from None
+            log.info("deleted  ECR repository %s", name)

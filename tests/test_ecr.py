@@ -1,0 +1,135 @@
+"""ECR as the target: moto server is the ECR/STS API, an htpasswd Distribution registry the data plane."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import run_cli, sha256, skopeo_raw, write_manifest
+from provider_helper.registry.ecr import EcrToken
+from provider_helper.sandbox.aws import REGION
+from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.stack import Sandbox
+
+
+@pytest.fixture
+def ecr(sandbox: Sandbox) -> object:
+    return boto3.client("ecr", region_name=REGION, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _repos(ecr: object, prefix: str) -> dict[str, dict]:
+    return {r["repositoryName"]: r for r in ecr.describe_repositories()["repositories"] if r["repositoryName"].startswith(prefix + "/")}
+
+
+def _images(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    _, children = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")
+    single = source.image(f"{ns}/nvidia/nats-box", "0.19.2-nonroot")
+    chart = source.chart(f"{ns}/nvidia/gdn-streaming", "2.0.1")
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nvcf-openbao:2.5.1-nv-1.1.0", "group": "test"},
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"},
+        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/gdn-streaming:2.0.1", "group": "test"},
+    ])
+    expected = {"nvcf-openbao:2.5.1-nv-1.1.0": children["linux/amd64"].digest, "nats-box:0.19.2-nonroot": single.digest, "gdn-streaming:2.0.1": chart.digest}
+    return manifest, expected
+
+
+def test_ecr_mirror_creates_prefixed_repositories_with_settings_and_pushes_exact_digests(
+    sandbox: Sandbox, source: Factory, ecr: object, ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = _images(sandbox, source, ns, tmp_path)
+    policy = tmp_path / "lifecycle.json"
+    policy.write_text(json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 5}, "action": {"type": "expire"}}]}))
+    args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
+            "--target-type", "ecr", "--create-repos", "--no-scan-on-push", "--tag-mutability", "IMMUTABLE", "--encryption", "KMS",
+            "--kms-key", "arn:aws:kms:us-east-1:123456789012:key/test", "--repo-tag", "team=nvcf", "--lifecycle-policy", str(policy)]
+    done = run_cli(*args, env=sandbox.ecr_env())
+    assert done.returncode == 0, done.stderr
+    repos = _repos(ecr, ns)
+    assert set(repos) == {f"{ns}/nvcf-openbao", f"{ns}/nats-box", f"{ns}/gdn-streaming"}
+    repo = repos[f"{ns}/nvcf-openbao"]
+    assert repo["imageTagMutability"] == "IMMUTABLE" and repo["imageScanningConfiguration"] == {"scanOnPush": False}
+    assert repo["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:123456789012:key/test"}
+    assert ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"] == [{"Key": "team", "Value": "nvcf"}]
+    assert json.loads(ecr.get_lifecycle_policy(repositoryName=f"{ns}/nvcf-openbao")["lifecyclePolicyText"])["rules"][0]["rulePriority"] == 1
+    for name, digest in expected.items():
+        assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+
+    again = run_cli(*args, "--result-file", str(tmp_path / "r.json"), env=sandbox.ecr_env())
+    assert again.returncode == 0, again.stderr
+    assert [a["status"] for a in json.loads((tmp_path / "r.json").read_text())["artifacts"]] == ["present"] * 3
+    assert set(_repos(ecr, ns)) == set(repos)
+
+
+def test_delete_repos_removes_only_the_prefix(sandbox: Sandbox, ecr: object, ns: str) -> None:
+    inside = [f"{ns}/a", f"{ns}/b/c"]
+    decoys = [f"{ns}x/decoy", f"other-{ns}/d", ns]
+    for name in inside + decoys:
+        ecr.create_repository(repositoryName=name)
+    base = ["ecr", "delete-repos", "--prefix", ns, "--region", REGION]
+    dry = run_cli(*base, "--dry-run", env=sandbox.ecr_env())
+    assert dry.returncode == 0 and "2 repositories would be deleted" in dry.stdout
+    unconfirmed = run_cli(*base, env=sandbox.ecr_env())
+    assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
+    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    assert set(inside + decoys) <= names
+    done = run_cli(*base, "--yes", env=sandbox.ecr_env())
+    assert done.returncode == 0, done.stderr
+    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    assert not set(inside) & names
+    assert set(decoys) <= names
+
+
+def test_wrong_password_on_generic_target_exits_2_without_the_secret(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    source.image(f"{ns}/nvidia/x", "1")
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}])
+    secret = "wrong-" + sandbox.target_password[::-1]
+    done = subprocess.run(
+        ["nvcf-mirror", "-v", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+         "--target", f"{sandbox.target.host}/{ns}", "--target-username", "AWS", "--password-stdin"],
+        input=secret, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin:" + str(Path(__import__("sys").executable).parent), "NGC_API_KEY": sandbox.api_key},
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [f"nvcf-mirror: error: authentication failed for {sandbox.target.host} (credentials rejected)"]
+    assert secret not in done.stdout + done.stderr and sandbox.api_key not in done.stdout + done.stderr
+
+
+def test_missing_target_credentials_exit_2_before_any_push(sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}])
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
+                   env={"NGC_API_KEY": sandbox.api_key, "DOCKER_CONFIG": str(tmp_path)})
+    assert done.returncode == 2 and "requires credentials and none were found" in done.stderr
+
+
+class _FakeEcr:
+    """Counts GetAuthorizationToken calls; answers with moto's already-expired expiresAt."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_authorization_token(self, **_: object) -> dict:
+        self.calls += 1
+        import base64
+        return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc)}]}
+
+
+def test_ecr_token_with_past_expiry_is_reused_not_refetched_in_a_loop() -> None:
+    now = [1_800_000_000.0]  # 2027: moto's expiresAt (2015) is long past
+    fake = _FakeEcr()
+    token = EcrToken(fake, None, clock=lambda: now[0])
+    for _ in range(50):
+        assert token.get().password == "tok"
+    assert fake.calls == 1
+    token.get(refresh=True)
+    assert fake.calls == 1, "a 401 right after fetching does not refetch at once"
+    now[0] += 5
+    token.get(refresh=True)
+    assert fake.calls == 2, "a 401 later refreshes the token"
+    now[0] += 301
+    token.get()
+    assert fake.calls == 3, "an expired token is renewed on schedule"
