@@ -24,12 +24,13 @@ from rich.logging import RichHandler
 
 from provider_helper import importers, targets
 from provider_helper import manifest as manifest_mod
+from provider_helper.doctor import run_checks
 from provider_helper.errors import AuthenticationError, InputError, RegistryError
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, RichReporter
-from provider_helper.refs import is_loopback, parse_platform, parse_target
+from provider_helper.refs import Platform, parse_platform, parse_target
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
 from provider_helper.registry import ecr
 from provider_helper.registry.pool import RegistryPool
@@ -62,11 +63,14 @@ class Common:
         loaded = manifest_mod.load(self.manifest)
         versions = dict(_split_pin(v) for v in self.set_versions)
         artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=versions)
+        options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
+        return make_plan(artifacts, options)
+
+    def selected_platforms(self) -> tuple[Platform, ...] | None:
+        """None means every platform (``--all-platforms``)."""
         if self.all_platforms and self.platforms:
             raise InputError("--platform and --all-platforms exclude each other")
-        platforms = None if self.all_platforms else tuple(parse_platform(p) for p in (self.platforms or ("linux/amd64",)))
-        options = PlanOptions(target=parse_target(self.target), platforms=platforms, source_registry=self.source_registry)
-        return make_plan(artifacts, options)
+        return None if self.all_platforms else tuple(parse_platform(p) for p in (self.platforms or ("linux/amd64",)))
 
     @functools.cached_property
     def access(self) -> targets.TargetAccess:
@@ -242,6 +246,23 @@ def verify(common: Common, result_file: str | None) -> None:
     failed = sum(r.status == "failed" for r in results)
     log.info("%d verified, %d failed", sum(r.status == "present" for r in results), failed)
     _exit_for(results)
+
+
+@cli.command()
+@common_options
+def doctor(common: Common) -> None:
+    """Check AWS identity, NGC access, target push rights and platform choice; one line each."""
+    plan_jobs = common.jobs()
+    registries = common.registries()
+    try:
+        given = bool(common.platforms) or common.all_platforms
+        checks = run_checks(common.access, registries, plan_jobs, common.selected_platforms(), platform_given=given)
+    finally:
+        registries.close()
+    for check in checks:
+        click.echo(check.line())
+    if any(c.status == "failed" for c in checks):
+        sys.exit(EXIT_FAILED)
 
 
 @cli.group("manifest")

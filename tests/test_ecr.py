@@ -133,3 +133,18 @@ def test_ecr_token_with_past_expiry_is_reused_not_refetched_in_a_loop() -> None:
     now[0] += 301
     token.get()
     assert fake.calls == 3, "an expired token is renewed on schedule"
+
+
+def test_doctor_prints_a_line_per_check_and_fails_when_one_fails(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    source.image(f"{ns}/nvidia/x", "1")
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}])
+    args = ["doctor", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}", "--target-type", "ecr"]
+    good = run_cli(*args, "--platform", "linux/amd64", env=sandbox.ecr_env())
+    lines = good.stdout.splitlines()
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert [line.split()[0] for line in lines] == ["ok"] * 4
+    assert "AWS identity: arn:aws:sts::123456789012" in lines[0] and "source pull" in lines[1] and "target push" in lines[2]
+    bad = run_cli(*args, env={**sandbox.ecr_env(), "NGC_API_KEY": "nvapi-wrong"})
+    assert bad.returncode == 1
+    pull = next(line for line in bad.stdout.splitlines() if "source pull" in line)
+    assert pull.startswith("failed") and "authentication failed" in pull and "nvapi-wrong" not in bad.stdout + bad.stderr

@@ -1,0 +1,107 @@
+"""``nvcf-mirror doctor``: the checks a first run depends on, one line each, with the fix."""
+
+from __future__ import annotations
+
+import os
+import platform as host_platform
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import botocore.exceptions
+import httpx
+
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.mirror.plan import Job
+from provider_helper.refs import Platform
+from provider_helper.registry import ecr
+from provider_helper.registry.pool import RegistryPool
+from provider_helper.registry.retry import describe
+from provider_helper.targets import TargetAccess
+
+_MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok, failed, warn
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{self.status:7} {self.name}: {self.detail}"
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+
+def run_checks(access: TargetAccess, registries: RegistryPool, jobs: list[Job], platforms: tuple[Platform, ...] | None,
+               platform_given: bool) -> list[Check]:
+    checks: list[Callable[[], Check]] = []
+    if access.kind == "ecr":
+        checks.append(lambda: aws_identity(access))
+    checks += [lambda: source_pull(registries, jobs), lambda: target_push(access, registries, jobs),
+               lambda: architecture(platforms, platform_given)]
+    return [_guarded(check) for check in checks]
+
+
+def _guarded(check: Callable[[], Check]) -> Check:
+    try:
+        return check()
+    except (InputError, RegistryError, httpx.HTTPError) as exc:
+        return Check(getattr(check, "__name__", "check"), "failed", describe(exc))
+
+
+def aws_identity(access: TargetAccess) -> Check:
+    assert access.region is not None
+    try:
+        identity = ecr.client("sts", access.region).get_caller_identity()
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        return Check("AWS identity", "failed", str(ecr.aws_error(exc, "sts get-caller-identity")),
+                     "configure AWS credentials (aws configure, AWS_PROFILE, SSO or IRSA) with ECR push rights")
+    if access.account and identity["Account"] != access.account:
+        return Check("AWS identity", "warn", f"{identity['Arn']} is in account {identity['Account']}, the target registry is {access.account}",
+                     "use credentials of the registry's account, or make sure cross-account push is allowed")
+    return Check("AWS identity", "ok", f"{identity['Arn']} (account {identity['Account']})")
+
+
+def source_pull(registries: RegistryPool, jobs: list[Job]) -> Check:
+    job = next((j for j in jobs if j.source is not None and not j.skip_reason), None)
+    if job is None or job.source is None:
+        return Check("source pull", "warn", "no selected artifact comes from a registry")
+    client = registries.get(job.source.registry)
+    fix = "set NGC_API_KEY to a key of the nvcf-onprem organisation" if not os.environ.get("NGC_API_KEY") else "check the key is entitled to this repository"
+    try:
+        client.ping()
+        digest = client.head_manifest(job.source.repository, job.source.reference)
+    except (RegistryError, InputError, httpx.HTTPError) as exc:
+        return Check("source pull", "failed", f"{job.source}: {describe(exc)}", fix)
+    if digest is None:
+        return Check("source pull", "failed", f"{job.source} not found", "check the manifest or --source-registry")
+    return Check("source pull", "ok", f"{job.source} resolves to {digest}")
+
+
+def target_push(access: TargetAccess, registries: RegistryPool, jobs: list[Job]) -> Check:
+    """Open an upload in the first selected repository and cancel it: proves push rights, stores nothing."""
+    job = next((j for j in jobs if not j.skip_reason), None)
+    if job is None:
+        return Check("target push", "warn", "nothing selected to push")
+    client = registries.get(access.target.registry)
+    repo = job.target.repository
+    try:
+        if not client.ping():
+            return Check("target push", "failed", f"{access.target.registry} wants credentials and none were found",
+                         "docker/podman login, or --target-username with --password-stdin")
+        location = client.start_upload(repo)
+    except (RegistryError, InputError, httpx.HTTPError) as exc:
+        fix = "run mirror with --create-repos" if access.kind == "ecr" and "does not exist" in str(exc) else "check the target credentials and permissions"
+        return Check("target push", "failed", f"{access.target.registry}/{repo}: {describe(exc)}", fix)
+    client.cancel_upload(location)
+    return Check("target push", "ok", f"{access.target.registry}/{repo} accepts uploads")
+
+
+def architecture(platforms: tuple[Platform, ...] | None, platform_given: bool) -> Check:
+    machine = _MACHINE_ARCH.get(host_platform.machine().lower(), host_platform.machine())
+    wanted = ", ".join(map(str, platforms)) if platforms else "all platforms"
+    if platforms and not platform_given and all(p.architecture != machine for p in platforms):
+        return Check("platform", "warn", f"this machine is {machine}; mirroring {wanted} (the default)",
+                     f"fine for amd64 clusters; for {machine} nodes pass --platform linux/{machine}")
+    return Check("platform", "ok", f"mirroring {wanted} (this machine is {machine})")
