@@ -1,8 +1,9 @@
 """The README's first command: mirror the bundled NVCF manifest between local registries.
 
 Starts an nvcr.io-like source (token auth, seeded with stand-ins for every artifact of the
-default groups) and an ECR-like target (basic auth), runs ``nvcf-mirror mirror`` exactly as a
-user would, and prints the digests that landed.
+default groups), moto server as the ECR API and a registry as ECR's data plane, runs
+``nvcf-mirror mirror --target-type ecr --create-repos`` exactly as a user would, and prints the
+digests that landed.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ def main() -> int:
             command = [
                 sys.executable, "-m", "provider_helper", "mirror",
                 "--source-registry", stack.source.host,
-                "--target", f"{stack.target.host}/{PREFIX}",
+                "--target", f"{stack.target.host}/{PREFIX}", "--target-type", "ecr", "--create-repos",
                 "--result-file", str(result),
             ]
             console.print(f"[bold]running[/] nvcf-mirror {' '.join(command[3:])}")
-            done = subprocess.run(command, env={**os.environ, **stack.env()}, check=False)
+            console.print(f"  with NGC_API_KEY (sandbox key) and AWS_ENDPOINT_URL_ECR={stack.aws.url} (moto server as the ECR API)")
+            done = subprocess.run(command, env={**os.environ, **stack.ecr_env()}, check=False)
             doc = json.loads(result.read_text())
         finally:
             stack.stop()
