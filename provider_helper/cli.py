@@ -6,13 +6,15 @@ Nothing here knows how to copy; it wires the stages together and maps errors to 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,10 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.doctor import run_checks
 from provider_helper.errors import AuthenticationError, InputError, RegistryError
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
+from provider_helper.mirror import sources
+from provider_helper.mirror.helm import HelmRepositories
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
+from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, RichReporter
 from provider_helper.refs import Platform, parse_platform, parse_target
@@ -37,6 +42,7 @@ from provider_helper.registry.pool import RegistryPool
 from provider_helper.results import ArtifactResult, document, dumps, print_table
 
 log = logging.getLogger("nvcf-mirror")
+HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
@@ -233,7 +239,8 @@ def verify(common: Common, result_file: str | None) -> None:
     try:
         target = registries.get(parse_target(common.target).registry)
         _preflight(registries, plan_jobs, target.host)
-        results = verify_all(plan_jobs, registries.get, target)
+        with _payloads(common, registries) as payload_for:
+            results = verify_all(plan_jobs, payload_for, target)
     finally:
         registries.close()
     for r in results:
@@ -357,14 +364,29 @@ def _run_engine(common: Common, jobs: list[Job], options: EngineOptions, *, chec
         _preflight(registries, jobs, target.registry if check_target else None)
         cancel = threading.Event()
         console = Console(stderr=True)
-        if console.is_terminal and options.mode == "copy":
-            with RichReporter(console, total=len(jobs)) as reporter:
-                results = CopyEngine(registries.get, target_client, options, reporter, cancel).run(jobs)
-        else:
-            results = CopyEngine(registries.get, target_client, options, LogReporter(), cancel).run(jobs)
+        with _payloads(common, registries) as payload_for:
+            if console.is_terminal and options.mode == "copy":
+                with RichReporter(console, total=len(jobs)) as reporter:
+                    results = CopyEngine(payload_for, target_client, options, reporter, cancel).run(jobs)
+            else:
+                results = CopyEngine(payload_for, target_client, options, LogReporter(), cancel).run(jobs)
     finally:
         registries.close()
     return results, time.monotonic() - started
+
+
+@contextlib.contextmanager
+def _payloads(common: Common, registries: RegistryPool) -> Iterator[PayloadFor]:
+    """Where each job's content comes from: the source registry, or a classic Helm repository."""
+    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=_tls_verify(common.ca_file))
+    try:
+        yield sources.dispatch(sources.from_registry(registries.get), helm.payload)
+    finally:
+        helm.close()
+
+
+def _tls_verify(ca_file: str | None) -> Any:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
 
 def _preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
 from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
-from provider_helper.mirror.resolve import resolve
+from provider_helper.mirror.sources import BlobOpener, PayloadFor
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.oci import Descriptor, hasher_for
 from provider_helper.registry.retry import call_with_retries, describe
@@ -64,13 +64,13 @@ class BlobLedger:
 class CopyEngine:
     def __init__(
         self,
-        source_for: Callable[[str], RegistryClient],
+        payload_for: PayloadFor,
         target: RegistryClient,
         options: EngineOptions,
         reporter: Reporter,
         cancel: threading.Event | None = None,
     ) -> None:
-        self.source_for = source_for
+        self.payload_for = payload_for
         self.target = target
         self.options = options
         self.reporter = reporter
@@ -114,10 +114,9 @@ class CopyEngine:
         return result
 
     def _copy(self, job: Job, result: ArtifactResult) -> None:
-        assert job.source is not None
-        source = self.source_for(job.source.registry)
-        src_repo, dst_repo = job.source.repository, job.target.repository
-        selection = resolve(source, job.source, job.platforms)
+        dst_repo = job.target.repository
+        payload = self.payload_for(job)
+        selection = payload.selection
         result.digest, result.platforms, result.note = selection.top.digest, selection.platforms, selection.note
         if self.options.mode == "resolve":
             return
@@ -127,7 +126,7 @@ class CopyEngine:
         if self.options.mode == "dry-run":
             return
         for manifest in [*selection.children, selection.top]:
-            result.bytes_copied += self._copy_blobs(source, src_repo, dst_repo, manifest.blobs)
+            result.bytes_copied += self._copy_blobs(payload.open_blob, dst_repo, manifest.blobs)
         for child in selection.children:
             self._check_cancel()
             self.target.put_manifest(dst_repo, child.digest, child)
@@ -138,16 +137,16 @@ class CopyEngine:
 
     # -- blobs ------------------------------------------------------------------------------------
 
-    def _copy_blobs(self, source: RegistryClient, src_repo: str, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
+    def _copy_blobs(self, open_blob: BlobOpener, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
         unique = list({b.digest: b for b in blobs}.values())
-        futures: list[Future[int]] = [self._blob_pool.submit(self._ensure_blob, source, src_repo, dst_repo, b) for b in unique]
+        futures: list[Future[int]] = [self._blob_pool.submit(self._ensure_blob, open_blob, dst_repo, b) for b in unique]
         wait(futures)
         errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:
             raise errors[0]  # type: ignore[misc]
         return sum(f.result() for f in futures)
 
-    def _ensure_blob(self, source: RegistryClient, src_repo: str, dst_repo: str, blob: Descriptor) -> int:
+    def _ensure_blob(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor) -> int:
         """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted)."""
         self._check_cancel()
         with self.ledger.lock(blob.digest):
@@ -161,26 +160,26 @@ class CopyEngine:
                     self.ledger.add(blob.digest, dst_repo)
                     return 0
                 break
-            self._upload(source, src_repo, dst_repo, blob, location)
+            self._upload(open_blob, dst_repo, blob, location)
             self.ledger.add(blob.digest, dst_repo)
             return blob.size
 
-    def _upload(self, source: RegistryClient, src_repo: str, dst_repo: str, blob: Descriptor, location: str | None) -> None:
+    def _upload(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor, location: str | None) -> None:
         opened = [location]
 
         def attempt() -> None:
             url = opened.pop() if opened else None
             url = url or self.target.start_upload(dst_repo)
             try:
-                with source.open_blob(src_repo, blob.digest) as chunks:
-                    self.target.complete_upload(url, blob.digest, blob.size, self._verified(chunks, blob, src_repo))
+                with open_blob(blob) as chunks:
+                    self.target.complete_upload(url, blob.digest, blob.size, self._verified(chunks, blob))
             except BaseException:
                 self.target.cancel_upload(url)
                 raise
 
         call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}")
 
-    def _verified(self, chunks: Iterator[bytes], blob: Descriptor, repo: str) -> Iterator[bytes]:
+    def _verified(self, chunks: Iterator[bytes], blob: Descriptor) -> Iterator[bytes]:
         """Pass chunks through while hashing; the last chunk is held back until the digest and size
         check out, so a registry never receives a complete body of wrong content."""
         hasher = hasher_for(blob.digest) if blob.digest.startswith("sha") else hashlib.sha256()
@@ -190,7 +189,7 @@ class CopyEngine:
             self._check_cancel()
             seen += len(chunk)
             if seen > blob.size:
-                raise DigestMismatchError(f"blob {blob.digest} in {repo} is larger than its descriptor says ({blob.size} bytes)")
+                raise DigestMismatchError(f"source blob {blob.digest} is larger than its descriptor says ({blob.size} bytes)")
             hasher.update(chunk)
             if pending is not None:
                 yield pending
@@ -198,7 +197,7 @@ class CopyEngine:
             pending = chunk
         actual = f"{hasher.name}:{hasher.hexdigest()}"
         if seen != blob.size or actual != blob.digest:
-            raise DigestMismatchError(f"blob {blob.digest} in {repo}: source sent {seen} bytes hashing to {actual}; refusing to push")
+            raise DigestMismatchError(f"source blob {blob.digest}: got {seen} bytes hashing to {actual}; refusing to push")
         if pending is not None:
             yield pending
             self.reporter.transferred(len(pending))

@@ -42,9 +42,10 @@ def _job(artifact: Artifact, options: PlanOptions) -> Job:
     if artifact.needs_version:
         reason = f"{artifact.name} has no version: pin it in the manifest or with --set-version {artifact.name}=VERSION"
         return Job(artifact, target, artifact.image, None, skip_reason=reason)
+    if artifact.is_classic_chart:
+        return Job(artifact, target, None, ALL_PLATFORMS)
     if artifact.image is None:
-        what = "classic Helm charts" if artifact.is_classic_chart else "NGC resources"
-        return Job(artifact, target, None, None, skip_reason=f"{what} are not copied by this version of nvcf-mirror")
+        return Job(artifact, target, None, None, skip_reason="NGC resources are fetched with 'nvcf-mirror resources download'")
     source = artifact.image
     if options.source_registry and source.registry == NGC_REGISTRY:
         source = source.with_registry(options.source_registry)

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from provider_helper.errors import PlatformMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
-from provider_helper.mirror.resolve import image_platform, resolve
+from provider_helper.mirror.resolve import image_platform
+from provider_helper.mirror.sources import PayloadFor
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.retry import describe
 from provider_helper.results import ArtifactResult
 
 
-def verify_all(jobs: list[Job], source_for: Callable[[str], RegistryClient], target: RegistryClient, workers: int = 8) -> list[ArtifactResult]:
+def verify_all(jobs: list[Job], payload_for: PayloadFor, target: RegistryClient, workers: int = 8) -> list[ArtifactResult]:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
-        return list(pool.map(lambda job: verify_one(job, source_for, target), jobs))
+        return list(pool.map(lambda job: verify_one(job, payload_for, target), jobs))
 
 
-def verify_one(job: Job, source_for: Callable[[str], RegistryClient], target: RegistryClient) -> ArtifactResult:
+def verify_one(job: Job, payload_for: PayloadFor, target: RegistryClient) -> ArtifactResult:
     result = ArtifactResult(key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target))
-    if job.skip_reason or job.source is None:
+    if job.skip_reason:
         result.status, result.error = "skipped", job.skip_reason
         return result
     problems: list[str] = []
     try:
-        problems = _check(job, source_for, target, result)
+        problems = _check(job, payload_for, target, result)
     except (RegistryError, httpx.HTTPError) as exc:
         problems = [describe(exc)]
     result.status = "failed" if problems else "present"
@@ -35,8 +35,7 @@ def verify_one(job: Job, source_for: Callable[[str], RegistryClient], target: Re
     return result
 
 
-def _check(job: Job, source_for: Callable[[str], RegistryClient], target: RegistryClient, result: ArtifactResult) -> list[str]:
-    assert job.source is not None
+def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: ArtifactResult) -> list[str]:
     repo, tag = job.target.repository, job.target.reference
     if target.head_manifest(repo, tag) is None:
         return [f"{job.target} is missing at the target"]
@@ -55,7 +54,7 @@ def _check(job: Job, source_for: Callable[[str], RegistryClient], target: Regist
     except PlatformMismatchError as exc:
         problems.append(str(exc))
     try:
-        expected = resolve(source_for(job.source.registry), job.source, job.platforms).top.digest
+        expected = payload_for(job).selection.top.digest
     except PlatformMismatchError as exc:
         problems.append(f"source: {exc}")
     except (RegistryError, httpx.HTTPError) as exc:

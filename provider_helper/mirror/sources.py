@@ -1,0 +1,53 @@
+"""Where a job's content comes from. The copy engine pushes a ``Payload`` without knowing whether
+it was read from a registry, built from a classic Helm repository, or loaded from a layout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+
+from provider_helper.mirror.plan import Job
+from provider_helper.mirror.resolve import Selection, resolve
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.oci import Descriptor
+
+BlobOpener = Callable[[Descriptor], AbstractContextManager[Iterator[bytes]]]
+
+
+@dataclass
+class Payload:
+    selection: Selection
+    open_blob: BlobOpener
+
+
+PayloadFor = Callable[[Job], Payload]
+
+
+def from_registry(source_for: Callable[[str], RegistryClient]) -> PayloadFor:
+    """Images and OCI charts: resolved in, and streamed from, the source registry."""
+
+    def payload(job: Job) -> Payload:
+        assert job.source is not None
+        source = source_for(job.source.registry)
+        repo = job.source.repository
+        return Payload(resolve(source, job.source, job.platforms), lambda blob: source.open_blob(repo, blob.digest))
+
+    return payload
+
+
+def in_memory(blobs: dict[str, bytes]) -> BlobOpener:
+    """Blobs we built ourselves (a converted chart): small, already verified."""
+
+    @contextmanager
+    def open_blob(blob: Descriptor) -> Iterator[Iterator[bytes]]:
+        yield iter((blobs[blob.digest],))
+
+    return open_blob
+
+
+def dispatch(registry: PayloadFor, classic_chart: PayloadFor) -> PayloadFor:
+    def payload(job: Job) -> Payload:
+        return classic_chart(job) if job.artifact.is_classic_chart else registry(job)
+
+    return payload
