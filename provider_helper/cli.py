@@ -39,6 +39,7 @@ from provider_helper.refs import Platform, parse_platform, parse_target
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
 from provider_helper.registry import ecr
 from provider_helper.registry.pool import RegistryPool
+from provider_helper.values import helm_values
 from provider_helper.results import ArtifactResult, document, dumps, print_table
 
 log = logging.getLogger("nvcf-mirror")
@@ -216,7 +217,7 @@ def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos:
             repositories.ensure(names, repo_settings)
     options = EngineOptions(jobs=jobs, blob_jobs=blob_jobs, mode="dry-run" if dry_run else "copy")
     results, seconds = _run_engine(common, plan_jobs, options, check_target=True)
-    doc = document(common.target, results, seconds)
+    doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
     if result_file:
         Path(result_file).write_text(dumps(doc))
     summary = doc["summary"]
@@ -253,6 +254,14 @@ def verify(common: Common, result_file: str | None) -> None:
     failed = sum(r.status == "failed" for r in results)
     log.info("%d verified, %d failed", sum(r.status == "present" for r in results), failed)
     _exit_for(results)
+
+
+@cli.command()
+@common_options
+def values(common: Common) -> None:
+    """Print the Helmfile environment values that point nvcf-self-managed-stack at the mirror."""
+    common.jobs()  # the same checks as every command: a bad manifest or flag is still exit 2
+    click.echo(helm_values(parse_target(common.target)), nl=False)
 
 
 @cli.command()

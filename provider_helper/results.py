@@ -27,14 +27,18 @@ class ArtifactResult:
     note: str | None = None  # extension: e.g. "new index built for a platform subset"
 
 
-def document(target: str, results: list[ArtifactResult], seconds: float) -> dict[str, Any]:
+def document(target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None) -> dict[str, Any]:
+    """The result document; ``helm_values`` (an extension) is the Helmfile snippet for this target."""
     summary = {status: sum(r.status == status for r in results) for status in ("copied", "present", "failed")}
-    return {
+    doc: dict[str, Any] = {
         "version": 1,
         "target": target,
         "artifacts": [_artifact(r) for r in results],
         "summary": {**summary, "bytes_copied": sum(r.bytes_copied for r in results), "seconds": round(seconds, 3)},
     }
+    if helm_values is not None:
+        doc["helm_values"] = helm_values
+    return doc
 
 
 def _artifact(result: ArtifactResult) -> dict[str, Any]:

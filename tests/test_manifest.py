@@ -141,3 +141,11 @@ def test_every_schema_field_has_a_description() -> None:
                 walk(node["items"], f"{path}[]")
 
     walk(schema(), "$")
+
+
+def test_values_point_the_stack_at_the_mirror() -> None:
+    done = run_cli("values", "--target", ECR)
+    assert done.returncode == 0, done.stderr
+    values = yaml.safe_load(done.stdout)["global"]
+    assert values["image"] == {"registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository": "mycluster"}
+    assert values["helm"]["sources"][0]["url"] == f"oci://{ECR}"
