@@ -9,13 +9,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
-import ssl
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,78 +20,21 @@ import yaml
 from rich.console import Console
 from rich.logging import RichHandler
 
-from provider_helper import importers, targets
+from provider_helper import importers
 from provider_helper import manifest as manifest_mod
 from provider_helper.doctor import run_checks
-from provider_helper.errors import AuthenticationError, InputError, RegistryError
-from provider_helper.mirror.engine import CopyEngine, EngineOptions
-from provider_helper.mirror import sources
-from provider_helper.mirror.helm import HelmRepositories
-from provider_helper.mirror.plan import Job, PlanOptions, make_plan
-from provider_helper.mirror.sources import PayloadFor
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, RichReporter
-from provider_helper.refs import Platform, parse_platform, parse_target
-from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
+from provider_helper.refs import parse_target
 from provider_helper.registry import ecr
-from provider_helper.registry.pool import RegistryPool
-from provider_helper.values import helm_values
 from provider_helper.results import ArtifactResult, document, dumps, print_table
+from provider_helper.session import RunConfig, payloads, planned, preflight, run_engine
+from provider_helper.values import helm_values
 
 log = logging.getLogger("nvcf-mirror")
-HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
-
-
-@dataclass
-class Common:
-    """The COMMON flags of every command that works on a selection of artifacts."""
-
-    manifest: str | None
-    groups: tuple[str, ...]
-    all_groups: bool
-    platforms: tuple[str, ...]
-    all_platforms: bool
-    source_registry: str | None
-    target: str
-    target_type: str
-    insecure_registries: tuple[str, ...]
-    set_versions: tuple[str, ...]
-    ca_file: str | None
-    aws_region: str | None
-    target_username: str | None
-    password_stdin: bool
-
-    def jobs(self) -> list[Job]:
-        loaded = manifest_mod.load(self.manifest)
-        versions = dict(_split_pin(v) for v in self.set_versions)
-        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=versions)
-        options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
-        return make_plan(artifacts, options)
-
-    def selected_platforms(self) -> tuple[Platform, ...] | None:
-        """None means every platform (``--all-platforms``)."""
-        if self.all_platforms and self.platforms:
-            raise InputError("--platform and --all-platforms exclude each other")
-        return None if self.all_platforms else tuple(parse_platform(p) for p in (self.platforms or ("linux/amd64",)))
-
-    @functools.cached_property
-    def access(self) -> targets.TargetAccess:
-        password = _read_password_stdin() if self.password_stdin else None
-        return targets.resolve(self.target, self.target_type, self.aws_region, self.target_username, password, os.environ)
-
-    def registries(self) -> RegistryPool:
-        ngc_hosts = {NGC_REGISTRY} | ({self.source_registry} if self.source_registry else set())
-        store = CredentialStore(env=os.environ, ngc_hosts=frozenset(ngc_hosts))
-        pool = RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
-        host = self.access.target.registry
-        credentials = self.access.credentials()
-        if credentials is not None:
-            store.explicit[host] = credentials
-        limiter = self.access.manifest_put_limiter()
-        if limiter is not None:
-            pool.manifest_put_limits[host] = limiter
-        return pool
 
 
 def _read_password_stdin() -> str:
@@ -105,13 +44,6 @@ def _read_password_stdin() -> str:
     if not password:
         raise InputError("--password-stdin: standard input was empty")
     return password
-
-
-def _split_pin(text: str) -> tuple[str, str]:
-    name, sep, version = text.partition("=")
-    if not sep or not name or not version:
-        raise InputError(f"--set-version {text!r}: expected NAME=VERSION")
-    return name, version
 
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -134,8 +66,9 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
-        names = [f for f in Common.__dataclass_fields__]
-        common = Common(**{k: kwargs.pop(k) for k in names})
+        password = _read_password_stdin() if kwargs.pop("password_stdin") else None
+        names = [f for f in RunConfig.__dataclass_fields__ if f != "target_password"]
+        common = RunConfig(**{k: kwargs.pop(k) for k in names}, target_password=password)
         return command(common, **kwargs)
 
     for option in reversed(options):
@@ -180,13 +113,13 @@ def repository_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--offline", is_flag=True, help="Make no network call: show targets without resolving source digests.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Sources resolved at once.")
-def plan(common: Common, output: str, offline: bool, jobs: int) -> None:
+def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
     """Show what would be copied where, with resolved source digests."""
     plan_jobs = common.jobs()
     if offline:
-        results = [_planned(job) for job in plan_jobs]
+        results = [planned(job) for job in plan_jobs]
     else:
-        results, _ = _run_engine(common, plan_jobs, EngineOptions(jobs=jobs, mode="resolve"), check_target=False)
+        results, _ = run_engine(common, plan_jobs, EngineOptions(jobs=jobs, mode="resolve"), LogReporter(), check_target=False)
     if output == "json":
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
@@ -202,7 +135,7 @@ def plan(common: Common, output: str, offline: bool, jobs: int) -> None:
 @repository_options
 @click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts copied at once.")
 @click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts.")
-def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
+def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
            jobs: int, blob_jobs: int) -> None:
     """Copy the selected artifacts to the target."""
     plan_jobs = common.jobs()
@@ -216,7 +149,10 @@ def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos:
         else:
             repositories.ensure(names, repo_settings)
     options = EngineOptions(jobs=jobs, blob_jobs=blob_jobs, mode="dry-run" if dry_run else "copy")
-    results, seconds = _run_engine(common, plan_jobs, options, check_target=True)
+    console = Console(stderr=True)
+    with contextlib.ExitStack() as stack:
+        reporter = stack.enter_context(RichReporter(console, len(plan_jobs))) if console.is_terminal and not dry_run else LogReporter()
+        results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=True)
     doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
     if result_file:
         Path(result_file).write_text(dumps(doc))
@@ -232,15 +168,15 @@ def mirror(common: Common, result_file: str | None, dry_run: bool, create_repos:
 @cli.command()
 @common_options
 @click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the verification as a result document.")
-def verify(common: Common, result_file: str | None) -> None:
+def verify(common: RunConfig, result_file: str | None) -> None:
     """Check the target has every artifact, with the right digest and platform."""
     plan_jobs = common.jobs()
     registries = common.registries()
     started = time.monotonic()
     try:
         target = registries.get(parse_target(common.target).registry)
-        _preflight(registries, plan_jobs, target.host)
-        with _payloads(common, registries) as payload_for:
+        preflight(registries, plan_jobs, target.host)
+        with payloads(common, registries) as payload_for:
             results = verify_all(plan_jobs, payload_for, target)
     finally:
         registries.close()
@@ -258,7 +194,7 @@ def verify(common: Common, result_file: str | None) -> None:
 
 @cli.command()
 @common_options
-def values(common: Common) -> None:
+def values(common: RunConfig) -> None:
     """Print the Helmfile environment values that point nvcf-self-managed-stack at the mirror."""
     common.jobs()  # the same checks as every command: a bad manifest or flag is still exit 2
     click.echo(helm_values(parse_target(common.target)), nl=False)
@@ -266,7 +202,7 @@ def values(common: Common) -> None:
 
 @cli.command()
 @common_options
-def doctor(common: Common) -> None:
+def doctor(common: RunConfig) -> None:
     """Check AWS identity, NGC access, target push rights and platform choice; one line each."""
     plan_jobs = common.jobs()
     registries = common.registries()
@@ -362,69 +298,6 @@ def ecr_delete_repos(prefix: str, region: str, registry_id: str | None, dry_run:
         click.confirm(f"delete these {len(names)} repositories and all their images?", abort=True)
     repositories.delete(names, prefix)
     click.echo(f"deleted {len(names)} repositories under {prefix}/")
-
-
-def _run_engine(common: Common, jobs: list[Job], options: EngineOptions, *, check_target: bool) -> tuple[list[ArtifactResult], float]:
-    registries = common.registries()
-    target = parse_target(common.target)
-    started = time.monotonic()
-    try:
-        target_client = registries.get(target.registry)
-        _preflight(registries, jobs, target.registry if check_target else None)
-        cancel = threading.Event()
-        console = Console(stderr=True)
-        with _payloads(common, registries) as payload_for:
-            if console.is_terminal and options.mode == "copy":
-                with RichReporter(console, total=len(jobs)) as reporter:
-                    results = CopyEngine(payload_for, target_client, options, reporter, cancel).run(jobs)
-            else:
-                results = CopyEngine(payload_for, target_client, options, LogReporter(), cancel).run(jobs)
-    finally:
-        registries.close()
-    return results, time.monotonic() - started
-
-
-@contextlib.contextmanager
-def _payloads(common: Common, registries: RegistryPool) -> Iterator[PayloadFor]:
-    """Where each job's content comes from: the source registry, or a classic Helm repository."""
-    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=_tls_verify(common.ca_file))
-    try:
-        yield sources.dispatch(sources.from_registry(registries.get), helm.payload)
-    finally:
-        helm.close()
-
-
-def _tls_verify(ca_file: str | None) -> Any:
-    return ssl.create_default_context(cafile=ca_file) if ca_file else True
-
-
-def _preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
-    """Check every registry accepts our credentials before anything is pushed."""
-    hosts = sorted({j.source.registry for j in jobs if j.source is not None and not j.skip_reason})
-    for host in hosts + ([target] if target else []):
-        client = registries.get(host)
-        try:
-            authenticated = client.ping()
-        except AuthenticationError:
-            raise
-        except RegistryError as exc:
-            log.warning("%s", exc)
-            continue
-        if host == target and not authenticated:
-            raise InputError(
-                f"{host} requires credentials and none were found: log in with docker/podman login, "
-                "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)"
-            )
-
-
-def _planned(job: Job) -> ArtifactResult:
-    result = ArtifactResult(
-        key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target),
-        platforms=[str(p) for p in job.platforms or ()],
-    )
-    if job.skip_reason:
-        result.status, result.error = "skipped", job.skip_reason
-    return result
 
 
 def _exit_for(results: list[ArtifactResult]) -> None:

@@ -18,7 +18,14 @@ import jsonschema
 import yaml
 
 from provider_helper.errors import InputError
-from provider_helper.refs import TAG_RE, Platform, Reference, chart_tag, parse_platform, parse_reference
+from provider_helper.refs import (
+    TAG_RE,
+    Platform,
+    Reference,
+    chart_tag,
+    parse_platform,
+    parse_reference,
+)
 
 BUNDLED = "nvcf-v0.5.yaml"
 _RESOURCE_RE = re.compile(r"^(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?$")

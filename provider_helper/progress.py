@@ -6,7 +6,14 @@ import logging
 import threading
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TransferSpeedColumn,
+)
 
 from provider_helper.mirror.plan import Job
 from provider_helper.results import ArtifactResult, human_bytes

@@ -11,7 +11,11 @@ from typing import Any
 from provider_helper.errors import InputError
 from provider_helper.refs import Target, parse_target
 from provider_helper.registry import ecr
-from provider_helper.registry.credentials import Credential, CredentialSource, StaticCredential
+from provider_helper.registry.credentials import (
+    Credential,
+    CredentialSource,
+    StaticCredential,
+)
 from provider_helper.registry.ratelimit import RateLimiter
 
 PASSWORD_ENV = "NVCF_MIRROR_TARGET_PASSWORD"

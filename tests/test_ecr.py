@@ -9,8 +9,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from conftest import run_cli, sha256, skopeo_raw, write_manifest
+
 from provider_helper.registry.ecr import EcrToken
 from provider_helper.sandbox.aws import REGION
 from provider_helper.sandbox.images import Factory

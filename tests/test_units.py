@@ -11,11 +11,21 @@ import httpx
 import pytest
 
 from provider_helper.errors import InputError, TransientError
-from provider_helper.refs import Platform, is_loopback, parse_platform, parse_reference, parse_target
+from provider_helper.refs import (
+    Platform,
+    is_loopback,
+    parse_platform,
+    parse_reference,
+    parse_target,
+)
 from provider_helper.registry.auth import parse_challenge, scopes_for
 from provider_helper.registry.client import RegistryClient
-from provider_helper.registry.credentials import CredentialStore, Credential
-from provider_helper.registry.retry import RetryPolicy, call_with_retries, parse_retry_after
+from provider_helper.registry.credentials import Credential, CredentialStore
+from provider_helper.registry.retry import (
+    RetryPolicy,
+    call_with_retries,
+    parse_retry_after,
+)
 
 
 def test_reference_parsing_keeps_registry_path_tag_and_digest() -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import run_cli, write_manifest
+
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 

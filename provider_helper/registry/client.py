@@ -19,7 +19,12 @@ from provider_helper.refs import is_loopback
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
 from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, Manifest, digest_of
-from provider_helper.registry.retry import RETRYABLE_STATUS, RetryPolicy, call_with_retries, parse_retry_after
+from provider_helper.registry.retry import (
+    RETRYABLE_STATUS,
+    RetryPolicy,
+    call_with_retries,
+    parse_retry_after,
+)
 
 log = logging.getLogger(__name__)
 

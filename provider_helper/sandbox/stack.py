@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provider_helper.manifest import Artifact
-from provider_helper.sandbox.aws import ECR_PASSWORD, ECR_USER as TARGET_USER, MotoServer
+from provider_helper.sandbox.aws import ECR_PASSWORD, MotoServer
+from provider_helper.sandbox.aws import ECR_USER as TARGET_USER
 from provider_helper.sandbox.images import FORMATS, Factory, Pushed
 from provider_helper.sandbox.registry import LocalRegistry, htpasswd_auth, token_auth
 from provider_helper.sandbox.tokens import TokenServer
-
 
 
 @dataclass

@@ -1,0 +1,148 @@
+"""A run's configuration and the stages it wires together, shared by the CLI and the Terraform adapter.
+
+manifest → plan (``RunConfig.jobs``) → payloads and registries → copy engine → results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from provider_helper import manifest as manifest_mod
+from provider_helper import targets
+from provider_helper.errors import AuthenticationError, InputError, RegistryError
+from provider_helper.mirror import sources
+from provider_helper.mirror.engine import CopyEngine, EngineOptions, Reporter
+from provider_helper.mirror.helm import HelmRepositories
+from provider_helper.mirror.plan import Job, PlanOptions, make_plan
+from provider_helper.mirror.sources import PayloadFor
+from provider_helper.refs import Platform, parse_platform, parse_target
+from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
+from provider_helper.registry.pool import RegistryPool
+from provider_helper.results import ArtifactResult
+
+log = logging.getLogger("nvcf-mirror")
+HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
+
+
+@dataclass
+class RunConfig:
+    """What a run works on: the COMMON flags of the CLI, or the query of the Terraform adapter."""
+
+    target: str
+    manifest: str | None = None
+    groups: tuple[str, ...] = ()
+    all_groups: bool = False
+    platforms: tuple[str, ...] = ()
+    all_platforms: bool = False
+    source_registry: str | None = None
+    target_type: str = "auto"
+    insecure_registries: tuple[str, ...] = ()
+    set_versions: tuple[str, ...] = ()
+    ca_file: str | None = None
+    aws_region: str | None = None
+    target_username: str | None = None
+    target_password: str | None = field(default=None, repr=False)
+
+    def jobs(self) -> list[Job]:
+        loaded = manifest_mod.load(self.manifest)
+        versions = dict(split_pin(v) for v in self.set_versions)
+        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=versions)
+        options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
+        return make_plan(artifacts, options)
+
+    def selected_platforms(self) -> tuple[Platform, ...] | None:
+        """None means every platform (``--all-platforms``)."""
+        if self.all_platforms and self.platforms:
+            raise InputError("--platform and --all-platforms exclude each other")
+        return None if self.all_platforms else tuple(parse_platform(p) for p in (self.platforms or ("linux/amd64",)))
+
+    @functools.cached_property
+    def access(self) -> targets.TargetAccess:
+        return targets.resolve(self.target, self.target_type, self.aws_region, self.target_username, self.target_password, os.environ)
+
+    def registries(self) -> RegistryPool:
+        ngc_hosts = {NGC_REGISTRY} | ({self.source_registry} if self.source_registry else set())
+        store = CredentialStore(env=os.environ, ngc_hosts=frozenset(ngc_hosts))
+        pool = RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
+        host = self.access.target.registry
+        credentials = self.access.credentials()
+        if credentials is not None:
+            store.explicit[host] = credentials
+        limiter = self.access.manifest_put_limiter()
+        if limiter is not None:
+            pool.manifest_put_limits[host] = limiter
+        return pool
+
+
+def split_pin(text: str) -> tuple[str, str]:
+    name, sep, version = text.partition("=")
+    if not sep or not name or not version:
+        raise InputError(f"--set-version {text!r}: expected NAME=VERSION")
+    return name, version
+
+
+def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, reporter: Reporter, *, check_target: bool,
+               cancel: threading.Event | None = None) -> tuple[list[ArtifactResult], float]:
+    """Preflight every registry, then copy (or resolve) every job; returns results and seconds."""
+    registries = config.registries()
+    started = time.monotonic()
+    try:
+        target_client = registries.get(config.access.target.registry)
+        preflight(registries, jobs, target_client.host if check_target else None)
+        with payloads(config, registries) as payload_for:
+            results = CopyEngine(payload_for, target_client, options, reporter, cancel).run(jobs)
+    finally:
+        registries.close()
+    return results, time.monotonic() - started
+
+
+@contextlib.contextmanager
+def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
+    """Where each job's content comes from: the source registry, or a classic Helm repository."""
+    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=_tls_verify(config.ca_file))
+    try:
+        yield sources.dispatch(sources.from_registry(registries.get), helm.payload)
+    finally:
+        helm.close()
+
+
+def _tls_verify(ca_file: str | None) -> Any:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+
+
+def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
+    """Check every registry accepts our credentials before anything is pushed."""
+    hosts = sorted({j.source.registry for j in jobs if j.source is not None and not j.skip_reason})
+    for host in hosts + ([target] if target else []):
+        client = registries.get(host)
+        try:
+            authenticated = client.ping()
+        except AuthenticationError:
+            raise
+        except RegistryError as exc:
+            log.warning("%s", exc)
+            continue
+        if host == target and not authenticated:
+            raise InputError(
+                f"{host} requires credentials and none were found: log in with docker/podman login, "
+                "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)"
+            )
+
+
+def planned(job: Job) -> ArtifactResult:
+    result = ArtifactResult(
+        key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target),
+        platforms=[str(p) for p in job.platforms or ()],
+    )
+    if job.skip_reason:
+        result.status, result.error = "skipped", job.skip_reason
+    return result
