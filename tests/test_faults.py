@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, sha256, skopeo_raw, write_manifest
-from faultproxy import Fault, FaultProxy
-
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
+
+from faultproxy import Fault, FaultProxy
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
 RATE_EXCEEDED = json.dumps({"errors": [{"code": "TOOMANYREQUESTS", "message": "Rate exceeded"}]}).encode()
 

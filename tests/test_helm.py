@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli, sha256, skopeo_raw, write_manifest
-
 from provider_helper.sandbox.stack import Sandbox
+
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
 
 class _Quiet(SimpleHTTPRequestHandler):

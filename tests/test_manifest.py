@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli
+
+from helpers import run_cli
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
 REFERENCE_LIST = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nvcf-artifacts-v0.5.yaml"

@@ -1,0 +1,213 @@
+"""Terraform's side door: the ``external`` data source protocol and the ``local-exec`` steps.
+
+    python -m provider_helper.terraform            query JSON on stdin -> one flat JSON object of strings
+    python -m provider_helper.terraform mirror     apply: settings from $NVCF_MIRROR_SETTINGS -> nvcf-mirror mirror --create-repos
+    python -m provider_helper.terraform destroy    destroy: deletes the prefix's ECR repositories when asked to
+
+The query's ``mode`` is ``plan`` (targets, repositories, resolved source digests, fingerprint;
+copies nothing) or ``status`` (the digests actually at the target). Credentials are never part
+of a query or the settings: NGC_API_KEY and AWS come from the environment Terraform runs in.
+On error: one line on stderr and a non-zero exit, as the external provider expects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.mirror.engine import EngineOptions
+from provider_helper.mirror.plan import Job
+from provider_helper.progress import LogReporter
+from provider_helper.refs import parse_target
+from provider_helper.registry import ecr
+from provider_helper.session import RunConfig, run_engine
+from provider_helper.values import helm_values
+
+SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
+QUERY_KEYS = {
+    "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
+    "source_registry", "insecure_registries", "mirror_id", "delete_repositories_on_destroy", "create_repos",
+    "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
+}
+
+
+def read_query(text: str) -> dict[str, str]:
+    """The external provider sends one JSON object; every value must be a string."""
+    try:
+        query = json.loads(text or "{}")
+    except ValueError:
+        raise InputError("the query on stdin is not JSON") from None
+    if not isinstance(query, dict):
+        raise InputError("the query must be a JSON object")
+    bad = sorted(k for k, v in query.items() if not isinstance(v, str))
+    if bad:
+        raise InputError(f"query values must be strings; not a string: {', '.join(bad)}")
+    unknown = sorted(set(query) - QUERY_KEYS)
+    if unknown:
+        raise InputError(f"unknown query keys: {', '.join(unknown)}")
+    return query
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def config_from(query: Mapping[str, str]) -> RunConfig:
+    target_type = query.get("target_type") or "ecr"
+    registry = query.get("target_registry") or ""
+    region = query.get("aws_region") or None
+    if not registry:
+        if target_type == "generic":
+            raise InputError("target_registry is required for a generic target")
+        registry = ecr_registry_host(region)
+    prefix = query.get("repository_prefix", "")
+    platforms = _list(query.get("platforms"))
+    return RunConfig(
+        target=f"{registry}/{prefix}" if prefix else registry,
+        manifest=query.get("manifest_path") or None,
+        groups=_list(query.get("groups")),
+        platforms=() if platforms == ("all",) else platforms,
+        all_platforms=platforms == ("all",),
+        source_registry=query.get("source_registry") or None,
+        target_type=target_type,
+        insecure_registries=_list(query.get("insecure_registries")),
+        aws_region=region,
+    )
+
+
+def ecr_registry_host(region: str | None) -> str:
+    """``{account}.dkr.ecr.{region}.amazonaws.com`` for the caller's account (STS GetCallerIdentity)."""
+    if not region:
+        raise InputError("aws_region is required to name the ECR registry")
+    try:
+        account = ecr.client("sts", region).get_caller_identity()["Account"]
+    except Exception as exc:  # botocore's errors, reported as one line
+        raise ecr.aws_error(exc, "sts get-caller-identity") from None
+    suffix = ".cn" if region.startswith("cn-") else ""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com{suffix}"
+
+
+def plan(config: RunConfig) -> dict[str, str]:
+    """What a mirror would do, with the source digests it would copy: read-only."""
+    jobs = [j for j in config.jobs() if not j.skip_reason]
+    results, _ = run_engine(config, jobs, EngineOptions(jobs=8, mode="resolve"), LogReporter(), check_target=False)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise RegistryError(f"{len(failed)} sources could not be resolved; first: {failed[0].key}: {failed[0].error}")
+    digests = {r.key: r.digest or "" for r in results}
+    fingerprint = hashlib.sha256(json.dumps([config.target, sorted((r.key, r.target, r.digest) for r in results)]).encode()).hexdigest()
+    return {
+        "target": config.target,
+        "registry": parse_target(config.target).registry,
+        "repository_prefix": parse_target(config.target).prefix,
+        "fingerprint": fingerprint,
+        "count": str(len(results)),
+        "repositories": _json(sorted({j.target.repository for j in jobs})),
+        "targets": _json({r.key: r.target for r in results}),
+        "source_digests": _json(digests),
+    }
+
+
+def status(config: RunConfig) -> dict[str, str]:
+    """What is at the target now: the digests Terraform outputs."""
+    jobs = [j for j in config.jobs() if not j.skip_reason]
+    target = parse_target(config.target)
+    registries = config.registries()
+    try:
+        client = registries.get(target.registry)
+        found = {job.key: client.head_manifest(job.target.repository, job.target.reference) for job in jobs}
+    finally:
+        registries.close()
+    present = [j for j in jobs if found[j.key]]
+    return {
+        "target": config.target,
+        "digests": _json({j.key: found[j.key] for j in present}),
+        "image_uris": _json(_uris(present, found, "image")),
+        "chart_refs": _json(_uris(present, found, "chart")),
+        "repository_urls": _json({j.artifact.name: f"{target.registry}/{j.target.repository}" for j in jobs}),
+        "missing": _json(sorted(j.key for j in jobs if not found[j.key])),
+        "helm_values": helm_values(target),
+    }
+
+
+def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[str, str]:
+    return {f"{j.artifact.name}:{j.target.tag}": f"{j.target.registry}/{j.target.repository}@{found[j.key]}" for j in jobs if j.artifact.type == kind}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def mirror_argv(settings: Mapping[str, str]) -> list[str]:
+    """The ``nvcf-mirror mirror`` command line for the apply step (values only from settings)."""
+    config = config_from(settings)
+    argv = ["mirror", "--target", config.target, "--target-type", config.target_type]
+    if settings.get("create_repos", "true") == "true":
+        argv.append("--create-repos")
+        argv += ["--scan-on-push" if settings.get("scan_on_push", "true") == "true" else "--no-scan-on-push"]
+        for flag, key in (("--tag-mutability", "tag_mutability"), ("--encryption", "encryption"), ("--kms-key", "kms_key"),
+                          ("--lifecycle-policy", "lifecycle_policy_file")):
+            if settings.get(key):
+                argv += [flag, settings[key]]
+        for tag in _list(settings.get("repository_tags")):
+            argv += ["--repo-tag", tag]
+    if config.manifest:
+        argv += ["--manifest", config.manifest]
+    for group in config.groups:
+        argv += ["--group", group]
+    if config.all_platforms:
+        argv.append("--all-platforms")
+    for platform in config.platforms:
+        argv += ["--platform", platform]
+    if config.source_registry:
+        argv += ["--source-registry", config.source_registry]
+    for host in config.insecure_registries:
+        argv += ["--insecure-registry", host]
+    if config.aws_region:
+        argv += ["--aws-region", config.aws_region]
+    return argv
+
+
+def destroy_argv(settings: Mapping[str, str]) -> list[str] | None:
+    if settings.get("delete_repositories_on_destroy") != "true":
+        return None
+    prefix = settings.get("repository_prefix", "")
+    if not prefix:
+        raise InputError("refusing to delete repositories without a repository_prefix")
+    return ["ecr", "delete-repos", "--prefix", prefix, "--region", settings.get("aws_region", ""), "--yes"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="nvcf-mirror: %(message)s")
+    try:
+        if not argv:
+            query = read_query(sys.stdin.read())
+            config = config_from(query)
+            answer = status(config) if query.get("mode") == "status" else plan(config)
+            sys.stdout.write(json.dumps(answer) + "\n")
+            return 0
+        settings = read_query(os.environ.get(SETTINGS_ENV, "{}"))
+        command = {"mirror": mirror_argv, "destroy": destroy_argv}.get(argv[0])
+        if command is None:
+            raise InputError(f"unknown step {argv[0]!r}: expected mirror or destroy")
+        cli_argv = command(settings)
+        if cli_argv is None:
+            return 0
+        from provider_helper.cli import main as cli_main
+
+        cli_main(cli_argv)  # exits with the CLI's own code
+        return 0
+    except (InputError, RegistryError) as exc:
+        sys.stderr.write(f"nvcf-mirror: {exc}\n")
+        return 2 if isinstance(exc, InputError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+variable "create_sm_ecr_repos" {
+  description = "The switch: create the {cluster_name}/ ECR repositories and mirror every selected NVCF artifact into them. false plans and runs nothing."
+  type        = bool
+  default     = false
+}
+
+variable "cluster_name" {
+  description = "EKS cluster name; the default repository prefix."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*$", var.cluster_name))
+    error_message = "cluster_name must be lower case letters, digits and . _ - (it becomes an ECR repository prefix)."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region of the ECR registry."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.aws_region))
+    error_message = "aws_region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "repository_prefix" {
+  description = "Prefix of the mirrored repositories (global.image.repository in the NVCF Helmfile environment). Default: cluster_name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.repository_prefix == null || can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", var.repository_prefix))
+    error_message = "repository_prefix must be a valid repository path: lower case, digits, . _ - and /."
+  }
+}
+
+variable "manifest_path" {
+  description = "Artifact manifest to mirror. Default: the NVCF v0.5 list bundled with nvcf-mirror."
+  type        = string
+  default     = null
+}
+
+variable "groups" {
+  description = "Manifest groups to mirror. Empty: the manifest's default groups (infrastructure, control-plane, gpu-workload, reference-architecture, low-latency-streaming)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for g in var.groups : can(regex("^[a-z0-9]+(-[a-z0-9]+)*$", g))])
+    error_message = "Group names are slugs such as control-plane."
+  }
+}
+
+variable "platforms" {
+  description = "Platforms to mirror (OS/ARCH[/VARIANT]); [\"all\"] copies whole multi-arch indexes."
+  type        = list(string)
+  default     = ["linux/amd64"]
+
+  validation {
+    condition     = length(var.platforms) > 0 && alltrue([for p in var.platforms : p == "all" || can(regex("^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", p))])
+    error_message = "platforms must be OS/ARCH[/VARIANT] values such as linux/amd64, or [\"all\"]."
+  }
+}
+
+variable "scan_on_push" {
+  description = "ECR image scanning on push for repositories this module creates."
+  type        = bool
+  default     = true
+}
+
+variable "image_tag_mutability" {
+  description = "Tag mutability of repositories this module creates."
+  type        = string
+  default     = "MUTABLE"
+
+  validation {
+    condition     = contains(["MUTABLE", "IMMUTABLE"], var.image_tag_mutability)
+    error_message = "image_tag_mutability must be MUTABLE or IMMUTABLE."
+  }
+}
+
+variable "encryption_type" {
+  description = "Encryption of repositories this module creates: AES256 or KMS (with kms_key)."
+  type        = string
+  default     = "AES256"
+
+  validation {
+    condition     = contains(["AES256", "KMS"], var.encryption_type)
+    error_message = "encryption_type must be AES256 or KMS."
+  }
+}
+
+variable "kms_key" {
+  description = "KMS key ARN when encryption_type is KMS."
+  type        = string
+  default     = null
+}
+
+variable "repository_tags" {
+  description = "Resource tags on repositories this module creates."
+  type        = map(string)
+  default     = {}
+}
+
+variable "lifecycle_policy_file" {
+  description = "Path of a JSON ECR lifecycle policy applied to repositories this module creates."
+  type        = string
+  default     = null
+}
+
+variable "delete_repositories_on_destroy" {
+  description = "On terraform destroy, delete every repository under the prefix, images included."
+  type        = bool
+  default     = false
+}
+
+variable "python" {
+  description = "Python interpreter that has the nvcf-mirror package (provider_helper) installed."
+  type        = string
+  default     = "python3"
+}
+
+variable "source_registry" {
+  description = "Replace nvcr.io in every source: a pull-through mirror or proxy in front of NGC. Empty: nvcr.io."
+  type        = string
+  default     = ""
+}
+
+variable "target_registry" {
+  description = "Registry host to push to. Empty: the caller's ECR registry in aws_region ({account}.dkr.ecr.{region}.amazonaws.com)."
+  type        = string
+  default     = ""
+}
+
+variable "insecure_registries" {
+  description = "Registry hosts reached over plain HTTP / without TLS verification (loopback hosts always are)."
+  type        = list(string)
+  default     = []
+}

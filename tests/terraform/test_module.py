@@ -1,0 +1,148 @@
+"""The nvcf-mirror Terraform module against real Terraform core, moto (ECR/STS) and local registries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from provider_helper.sandbox.aws import REGION
+from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.stack import Sandbox
+
+from helpers import sha256, skopeo_raw, write_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _variables(sandbox: Sandbox, ns: str, manifest: Path, **extra: object) -> dict:
+    return {
+        "create_sm_ecr_repos": True, "cluster_name": ns, "aws_region": REGION, "manifest_path": str(manifest),
+        "python": sys.executable, "source_registry": sandbox.source.host, "target_registry": sandbox.target.host, **extra,
+    }
+
+
+@pytest.fixture
+def nvcf_like(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+    _, children = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")
+    chart = source.chart(f"{ns}/nvidia/gdn-streaming", "2.0.1")
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nvcf-openbao:2.5.1-nv-1.1.0", "group": "test"},
+        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/gdn-streaming:2.0.1", "group": "test"},
+    ])
+    return {"manifest": manifest, "image": children["linux/amd64"].digest, "chart": chart.digest}
+
+
+def _target_digest(sandbox: Sandbox, ref: str) -> str:
+    return sha256(skopeo_raw(f"{sandbox.target.host}/{ref}", authfile=sandbox.docker_config / "config.json"))
+
+
+def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
+    tf.runner.apply()
+    out = tf.outputs()
+    image_ref = f"{sandbox.target.host}/{ns}/nvcf-openbao@{nvcf_like['image']}"
+    assert out["image_uris"] == {"nvcf-openbao:2.5.1-nv-1.1.0": image_ref}
+    assert out["chart_refs"] == {"gdn-streaming:2.0.1": f"{sandbox.target.host}/{ns}/gdn-streaming@{nvcf_like['chart']}"}
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
+    assert _target_digest(sandbox, f"{ns}/gdn-streaming:2.0.1") == nvcf_like["chart"]
+    assert out["digests"]["image:nvcf-openbao:2.5.1-nv-1.1.0"] == nvcf_like["image"] and out["missing"] == []
+    assert f"repository: {ns}" in out["helm_values"]
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    assert {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} <= names
+
+    code, text = tf.plan_exit_code()
+    assert code == 0, f"a second plan must show no changes:\n{text}"
+
+
+def test_moving_a_source_tag_replaces_the_mirror_and_updates_outputs(
+    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
+    tf.runner.apply()
+    _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
+    code, text = tf.plan_exit_code()
+    assert code == 2 and "must be replaced" in text and "terraform_data.mirror" in text, text
+    tf.runner.apply()
+    out = tf.outputs()
+    assert out["image_uris"]["nvcf-openbao:2.5.1-nv-1.1.0"].endswith("@" + moved["linux/amd64"].digest)
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == moved["linux/amd64"].digest
+
+
+def test_switch_off_plans_nothing(sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path) -> None:
+    # A python that cannot run proves the external program is never started when the switch is off.
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], create_sm_ecr_repos=False, python=str(tmp_path / "no-python")),
+                        sandbox.ecr_env())
+    _, text = tf.plan_exit_code()
+    assert "Plan:" not in text and "will be created" not in text and "Reading..." not in text, text
+    assert "image_uris      = {}" in text
+
+
+def test_ngc_key_appears_in_no_file_of_the_working_or_state_directories(
+    sandbox: Sandbox, source: Factory, ns: str, terraform_root: object, tmp_path: Path
+) -> None:
+    canary = "nvapi-CANARY-" + sandbox.api_key[6:]
+    sandbox.tokens.api_key = canary  # the source now accepts only the canary key
+    try:
+        source.image(f"{ns}/nvidia/nats-box", "0.19.2-nonroot")
+        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"}])
+        tf = terraform_root(_variables(sandbox, ns, manifest), {**sandbox.ecr_env(), "NGC_API_KEY": canary})
+        tf.runner.apply()
+        assert tf.outputs()["image_uris"], "the mirror ran with the canary key"
+    finally:
+        sandbox.tokens.api_key = sandbox.api_key
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
+    assert leaks == []
+
+
+def _external(query: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input=json.dumps(query), capture_output=True, text=True)
+
+
+def test_external_entry_point_rejects_non_string_values_and_answers_string_maps(sandbox: Sandbox, nvcf_like: dict, ns: str) -> None:
+    bad = _external({"mode": "plan", "repository_prefix": ns, "groups": ["a"], "platforms": 1})
+    assert bad.returncode != 0 and bad.stdout == ""
+    assert bad.stderr.strip() == "nvcf-mirror: query values must be strings; not a string: groups, platforms"
+    query = {"mode": "plan", "repository_prefix": ns, "aws_region": REGION, "manifest_path": str(nvcf_like["manifest"]),
+             "source_registry": sandbox.source.host, "target_registry": sandbox.target.host}
+    import os
+    done = subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input=json.dumps(query), capture_output=True, text=True,
+                          env={**os.environ, **sandbox.ecr_env()})
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer and all(isinstance(v, str) for v in answer.values())
+    assert json.loads(answer["source_digests"])["image:nvcf-openbao:2.5.1-nv-1.1.0"] == nvcf_like["image"]
+    assert len(answer["fingerprint"]) == 64
+
+
+def _moto(sandbox: Sandbox) -> dict:
+    return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.mark.parametrize("root", ["terraform/modules/nvcf-mirror", "examples/ecr", "examples/generic", "examples/local"])
+def test_module_and_examples_validate(root: str, tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
+    import os
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(terraform_cli_config), "TF_DATA_DIR": str(tmp_path / "data"), "CHECKPOINT_DISABLE": "1"}
+    for args in (["init", "-input=false", "-backend=false"], ["validate", "-no-color"]):
+        done = subprocess.run([tf_bin, *args], cwd=REPO / root, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{root}: terraform {args[0]}\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.mark.parametrize("delete", [True, False], ids=["delete-on-destroy", "keep-on-destroy"])
+def test_destroy_deletes_the_prefix_repositories_only_when_asked(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, delete: bool
+) -> None:
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    ecr.create_repository(repositoryName=f"{ns}-decoy/keep")
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=delete), sandbox.ecr_env())
+    tf.runner.apply()
+    tf.runner.destroy()
+    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    assert ({f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} <= names) is not delete
+    assert f"{ns}-decoy/keep" in names
