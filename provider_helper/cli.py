@@ -7,6 +7,7 @@ Nothing here knows how to copy; it wires the stages together and maps errors to 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import sys
@@ -25,6 +26,15 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror.engine import EngineOptions
+from provider_helper.mirror.layout import (
+    LAYOUT_TARGET,
+    LayoutSource,
+    LayoutTarget,
+    pack,
+    write_lock,
+)
+from provider_helper.mirror.plan import Job
+from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, RichReporter
 from provider_helper.refs import parse_target
@@ -46,34 +56,48 @@ def _read_password_stdin() -> str:
     return password
 
 
-def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--manifest", "manifest", type=click.Path(dir_okay=False), help="Artifact manifest (default: the bundled NVCF v0.5 list)."),
-        click.option("--group", "groups", multiple=True, metavar="NAME", help="Group to select (repeatable; default: the manifest's default groups)."),
-        click.option("--all-groups", is_flag=True, help="Select every group."),
-        click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
-        click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
-        click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
-        click.option("--target", required=True, metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),
-        click.option("--target-type", type=click.Choice(["auto", "ecr", "generic"]), default="auto", show_default=True, help="auto: ECR when the host is an ECR registry host."),
-        click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="Plain HTTP / no TLS verification for HOST (loopback hosts always use HTTP)."),
-        click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
-        click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
-        click.option("--aws-region", metavar="REGION", help="ECR region when the target host does not name it (default: AWS_REGION)."),
-        click.option("--target-username", metavar="USER", help="Generic target: user name; the password comes from --password-stdin or NVCF_MIRROR_TARGET_PASSWORD."),
-        click.option("--password-stdin", is_flag=True, help="Generic target: read the password from standard input."),
-    ]
+SELECTION_OPTIONS = [
+    click.option("--manifest", "manifest", type=click.Path(dir_okay=False), help="Artifact manifest (default: the bundled NVCF v0.5 list)."),
+    click.option("--group", "groups", multiple=True, metavar="NAME", help="Group to select (repeatable; default: the manifest's default groups)."),
+    click.option("--all-groups", is_flag=True, help="Select every group."),
+    click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
+    click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
+    click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
+    click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
+]
+TARGET_OPTIONS = [
+    click.option("--target", required=True, metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),
+    click.option("--target-type", type=click.Choice(["auto", "ecr", "generic"]), default="auto", show_default=True, help="auto: ECR when the host is an ECR registry host."),
+    click.option("--aws-region", metavar="REGION", help="ECR region when the target host does not name it (default: AWS_REGION)."),
+    click.option("--target-username", metavar="USER", help="Generic target: user name; the password comes from --password-stdin or NVCF_MIRROR_TARGET_PASSWORD."),
+    click.option("--password-stdin", is_flag=True, help="Generic target: read the password from standard input."),
+]
+CONNECTION_OPTIONS = [
+    click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="Plain HTTP / no TLS verification for HOST (loopback hosts always use HTTP)."),
+    click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
+]
 
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> Any:
-        password = _read_password_stdin() if kwargs.pop("password_stdin") else None
-        names = [f for f in RunConfig.__dataclass_fields__ if f != "target_password"]
-        common = RunConfig(**{k: kwargs.pop(k) for k in names}, target_password=password)
-        return command(common, **kwargs)
 
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
+def run_config_options(*, selection: bool = True, target: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the COMMON flags (or the selection or target half of them) and hand the command a RunConfig."""
+    options = (SELECTION_OPTIONS if selection else []) + (TARGET_OPTIONS if target else []) + CONNECTION_OPTIONS
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            password = _read_password_stdin() if kwargs.pop("password_stdin", False) else None
+            given = {k: kwargs.pop(k) for k in list(kwargs) if k in RunConfig.__dataclass_fields__}
+            config = RunConfig(**{"target": LAYOUT_TARGET.registry, **given}, target_password=password)
+            return command(*args, config, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+common_options = run_config_options()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -139,6 +163,33 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
            jobs: int, blob_jobs: int) -> None:
     """Copy the selected artifacts to the target."""
     plan_jobs = common.jobs()
+    _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs))
+
+
+@cli.command()
+@run_config_options(selection=False)
+@click.option("--from", "from_path", required=True, type=click.Path(exists=True), help="A layout written by 'nvcf-mirror save' (directory or .tar).")
+@click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here.")
+@click.option("--dry-run", is_flag=True, help="Compare with the target; push nothing.")
+@click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below.")
+@repository_options
+@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts pushed at once.")
+@click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob uploads at once.")
+def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
+         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int) -> None:
+    """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
+    layout = LayoutSource(Path(from_path))
+    try:
+        plan_jobs = layout.jobs(parse_target(common.target))
+        _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs),
+                        payload_for=layout.payload)
+    finally:
+        layout.close()
+
+
+def _copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | None, dry_run: bool, create_repos: bool,
+                    repo_settings: ecr.RepositorySettings, options: EngineOptions, payload_for: PayloadFor | None = None) -> None:
+    """mirror and load: create repositories if asked, copy, write the result document, exit 0 or 1."""
     if create_repos:
         repositories = common.access.repositories()
         names = sorted({j.target.repository for j in plan_jobs if not j.skip_reason})
@@ -148,38 +199,74 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
                 log.info("would create ECR repository %s", name)
         else:
             repositories.ensure(names, repo_settings)
-    options = EngineOptions(jobs=jobs, blob_jobs=blob_jobs, mode="dry-run" if dry_run else "copy")
+    options = dataclasses.replace(options, mode="dry-run" if dry_run else "copy")
     console = Console(stderr=True)
     with contextlib.ExitStack() as stack:
         reporter = stack.enter_context(RichReporter(console, len(plan_jobs))) if console.is_terminal and not dry_run else LogReporter()
-        results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=True)
+        results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=True, payload_for=payload_for)
     doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
     if result_file:
         Path(result_file).write_text(dumps(doc))
+    _log_summary(doc, results)
+    _exit_for(results)
+
+
+def _log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
     summary = doc["summary"]
     log.info(
         "%d copied, %d present, %d failed, %d skipped; %d bytes in %.1fs",
         summary["copied"], summary["present"], summary["failed"], sum(r.status == "skipped" for r in results),
         summary["bytes_copied"], summary["seconds"],
     )
+
+
+@cli.command()
+@run_config_options(target=False)
+@click.option("--to", "to_path", required=True, type=click.Path(), help="Directory to write the OCI layout to, or a file ending in .tar.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts fetched at once.")
+@click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob downloads at once.")
+def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
+    """Write the selected artifacts into an OCI image layout to carry into an air-gapped site.
+
+    Resumable: blobs already in the layout are not fetched again."""
+    path = Path(to_path)
+    as_tar = path.suffix == ".tar"
+    staging = path.with_name(path.name + ".partial") if as_tar else path
+    plan_jobs = common.jobs()
+    console = Console(stderr=True)
+    with contextlib.ExitStack() as stack:
+        reporter = stack.enter_context(RichReporter(console, len(plan_jobs))) if console.is_terminal else LogReporter()
+        results, seconds = run_engine(common, plan_jobs, EngineOptions(jobs, blob_jobs), reporter, check_target=False,
+                                      target=LayoutTarget(staging))
+    write_lock(staging, results, plan_jobs, {j.key: j.artifact.entry() for j in plan_jobs})
+    if as_tar and not any(r.status == "failed" for r in results):
+        pack(staging, path)
+    _log_summary(document(str(path), results, seconds), results)
     _exit_for(results)
 
 
 @cli.command()
 @common_options
 @click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the verification as a result document.")
-def verify(common: RunConfig, result_file: str | None) -> None:
+@click.option("--from", "from_path", type=click.Path(exists=True), help="Expect what a saved layout's lock file lists (no source access).")
+def verify(common: RunConfig, result_file: str | None, from_path: str | None) -> None:
     """Check the target has every artifact, with the right digest and platform."""
-    plan_jobs = common.jobs()
     registries = common.registries()
     started = time.monotonic()
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(registries.close)
         target = registries.get(parse_target(common.target).registry)
-        preflight(registries, plan_jobs, target.host)
-        with payloads(common, registries) as payload_for:
+        if from_path:
+            layout = LayoutSource(Path(from_path))
+            stack.callback(layout.close)
+            plan_jobs = layout.jobs(parse_target(common.target))
+            preflight(registries, [], target.host)
+            results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target)
+        else:
+            plan_jobs = common.jobs()
+            preflight(registries, plan_jobs, target.host)
+            payload_for = stack.enter_context(payloads(common, registries))
             results = verify_all(plan_jobs, payload_for, target)
-    finally:
-        registries.close()
     for r in results:
         if r.status == "failed":
             log.error("mismatch %s: %s", r.target, r.error)

@@ -95,6 +95,19 @@ class Artifact:
             return str(self.resource)
         return f"{self.repo}/{self.chart}:{self.version}" if self.version else f"{self.repo}/{self.chart}"
 
+    def entry(self) -> dict[str, Any]:
+        """This artifact as a manifest entry again (what a lock file records)."""
+        entry: dict[str, Any] = {"type": self.type, "group": self.group, "name": self.name}
+        if self.image is not None or self.resource is not None:
+            entry["source"] = str(self.image if self.image is not None else self.resource)
+        else:
+            entry.update({"repo": self.repo, "chart": self.chart, **({"version": self.version} if self.version else {})})
+        if self.platforms:
+            entry["platforms"] = [str(p) for p in self.platforms]
+        if self.needs_version:
+            entry["needs_version"] = True
+        return entry
+
     def pinned(self, version: str) -> Artifact:
         """This artifact with the version a user supplied (``--set-version``)."""
         if self.image is not None:

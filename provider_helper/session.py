@@ -10,7 +10,6 @@ import functools
 import logging
 import os
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,10 +68,16 @@ class RunConfig:
     def access(self) -> targets.TargetAccess:
         return targets.resolve(self.target, self.target_type, self.aws_region, self.target_username, self.target_password, os.environ)
 
-    def registries(self) -> RegistryPool:
+    def source_registries(self) -> RegistryPool:
+        """Registries to read from: NGC_API_KEY for nvcr.io (or its stand-in), auth files for the rest."""
         ngc_hosts = {NGC_REGISTRY} | ({self.source_registry} if self.source_registry else set())
         store = CredentialStore(env=os.environ, ngc_hosts=frozenset(ngc_hosts))
-        pool = RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
+        return RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
+
+    def registries(self) -> RegistryPool:
+        """Sources, and the target with its own credentials (ECR token, --target-username) and limits."""
+        pool = self.source_registries()
+        store = pool.credentials
         host = self.access.target.registry
         credentials = self.access.credentials()
         if credentials is not None:
@@ -91,15 +96,19 @@ def split_pin(text: str) -> tuple[str, str]:
 
 
 def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, reporter: Reporter, *, check_target: bool,
-               cancel: threading.Event | None = None) -> tuple[list[ArtifactResult], float]:
-    """Preflight every registry, then copy (or resolve) every job; returns results and seconds."""
-    registries = config.registries()
+               target: Any = None, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
+    """Preflight every registry, then copy (or resolve) every job; returns results and seconds.
+
+    ``target`` replaces the target registry (an OCI layout for ``save``); ``payload_for`` the
+    sources (a layout for ``load``)."""
+    registries = config.registries() if target is None else config.source_registries()
     started = time.monotonic()
     try:
-        target_client = registries.get(config.access.target.registry)
-        preflight(registries, jobs, target_client.host if check_target else None)
-        with payloads(config, registries) as payload_for:
-            results = CopyEngine(payload_for, target_client, options, reporter, cancel).run(jobs)
+        target_client = target if target is not None else registries.get(config.access.target.registry)
+        preflight(registries, jobs if payload_for is None else [], target_client.host if check_target and target is None else None)
+        with contextlib.ExitStack() as stack:
+            chosen = payload_for or stack.enter_context(payloads(config, registries))
+            results = CopyEngine(chosen, target_client, options, reporter).run(jobs)
     finally:
         registries.close()
     return results, time.monotonic() - started

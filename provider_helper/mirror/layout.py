@@ -1,0 +1,235 @@
+"""An OCI image layout on disk, as a copy target (``save``) and as a source (``load``).
+
+The layout is written through the same copy engine as a registry: ``LayoutTarget`` answers the
+calls the engine makes of a registry (blob present? upload, put manifest), so saving gets the
+same verification, concurrency and resumability. Blobs are shared by every artifact; each
+artifact's top manifest is named in ``index.json`` by ``org.opencontainers.image.ref.name``
+(``name:tag``), which is what skopeo's ``oci:PATH:name:tag`` reads. ``nvcf-mirror.lock.json``
+lists every artifact with its digest and source, for ``load`` and ``verify --from``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from provider_helper import manifest as manifest_mod
+from provider_helper.archives import safe_extract
+from provider_helper.errors import DigestMismatchError, InputError, RegistryError
+from provider_helper.mirror.plan import Job
+from provider_helper.mirror.resolve import Selection
+from provider_helper.mirror.sources import Payload
+from provider_helper.refs import Target
+from provider_helper.registry.oci import OCI_INDEX, Descriptor, Manifest, hasher_for
+from provider_helper.registry.retry import RetryPolicy
+from provider_helper.results import ArtifactResult
+
+REF_NAME = "org.opencontainers.image.ref.name"
+LOCK_FILE = "nvcf-mirror.lock.json"
+LAYOUT_TARGET = Target("oci-layout", "")  # names artifacts "name:tag", no registry, no prefix
+CHUNK = 1024 * 1024
+
+
+class LayoutTarget:
+    """The registry calls the copy engine makes, answered by a directory."""
+
+    retry = RetryPolicy(attempts=1)
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.host = f"oci:{root}"
+        self._lock = threading.Lock()
+        (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        self._index = _read_index(root) or {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        self._write_index()
+
+    def blob_path(self, digest: str) -> Path:
+        algorithm, _, hex_ = digest.partition(":")
+        return self.root / "blobs" / algorithm / hex_
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        if reference.startswith("sha256:"):
+            return reference if self.blob_path(reference).exists() else None
+        with self._lock:
+            entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{reference}"), None)
+        return entry["digest"] if entry and self.blob_path(entry["digest"]).exists() else None
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return self.blob_path(digest).exists()
+
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> str | None:
+        return None if self.has_blob(repo, digest) else self.start_upload(repo)
+
+    def start_upload(self, repo: str) -> str:
+        return str(self.root / f".upload-{uuid.uuid4().hex}")
+
+    def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
+        """Write to a temporary file, then rename: a blob file exists only when it is complete."""
+        path = self.blob_path(digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(location, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        os.replace(location, path)
+
+    def cancel_upload(self, location: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(location)
+
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
+        path = self.blob_path(manifest.digest)
+        if not path.exists():
+            temp = self.start_upload(repo)
+            Path(temp).write_bytes(manifest.data)
+            os.replace(temp, path)
+        if reference.startswith("sha256:"):
+            return
+        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: f"{repo}:{reference}"}}
+        with self._lock:
+            kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != f"{repo}:{reference}"]
+            self._index["manifests"] = [*kept, descriptor]
+            self._write_index()
+
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        digest = self.head_manifest(repo, reference)
+        if digest is None:
+            raise RegistryError(f"{repo}:{reference} is not in the layout {self.root}")
+        return read_manifest(self.root, digest)
+
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
+        return verified_bytes(self.blob_path(digest), digest, max_bytes)
+
+    def _write_index(self) -> None:
+        temp = self.root / f".index-{uuid.uuid4().hex}"
+        temp.write_text(json.dumps(self._index, indent=2))
+        os.replace(temp, self.root / "index.json")
+
+
+def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], manifest_entries: dict[str, dict[str, Any]]) -> None:
+    """What ``load`` and ``verify --from`` need: each artifact, its manifest entry, its digest."""
+    entries = []
+    for job, result in zip(jobs, results, strict=True):
+        if result.status not in ("copied", "present"):
+            continue
+        entries.append({
+            "key": result.key, "name": job.target.repository, "tag": job.target.reference, "source": result.source,
+            "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": manifest_entries[result.key],
+        })
+    (root / LOCK_FILE).write_text(json.dumps({"version": 1, "artifacts": entries}, indent=2) + "\n")
+
+
+class LayoutSource:
+    """Read a saved layout (directory or .tar): its artifacts as jobs, their content as payloads."""
+
+    def __init__(self, path: Path) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if path.is_file() and path.suffix == ".tar":
+            self._tmp = tempfile.TemporaryDirectory(prefix="nvcf-mirror-layout-")
+            safe_extract(path, Path(self._tmp.name))
+            path = Path(self._tmp.name)
+        if not (path / "index.json").is_file() or not (path / LOCK_FILE).is_file():
+            raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
+        self.root = path
+        try:
+            self.lock = json.loads((path / LOCK_FILE).read_text())
+        except ValueError:
+            raise InputError(f"{path / LOCK_FILE}: not valid JSON") from None
+        self._refs = {(m.get("annotations") or {}).get(REF_NAME): m for m in (_read_index(path) or {}).get("manifests", [])}
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def jobs(self, target: Target) -> list[Job]:
+        entries = self.lock.get("artifacts") or []
+        groups = sorted({e["group"] for e in entries})
+        doc = {"apiVersion": "nvcf-mirror/v1", "groups": [{"name": g} for g in groups], "artifacts": [e["entry"] for e in entries]}
+        artifacts = manifest_mod.parse(json.dumps(doc), str(self.root / LOCK_FILE)).artifacts
+        return [Job(artifact, target.reference(e["name"], e["tag"]), None, None) for artifact, e in zip(artifacts, entries, strict=True)]
+
+    def payload(self, job: Job, *, check_blobs: bool = True) -> Payload:
+        """The artifact as saved; with ``check_blobs`` every blob is hashed before anything is pushed."""
+        entry = next(e for e in self.lock["artifacts"] if e["key"] == job.key)
+        ref = self._refs.get(f"{entry['name']}:{entry['tag']}")
+        if ref is None or ref["digest"] != entry["digest"]:
+            raise DigestMismatchError(f"{job.key}: index.json and {LOCK_FILE} disagree on its digest")
+        top = read_manifest(self.root, entry["digest"])
+        children = [read_manifest(self.root, d.digest) for d in top.children]
+        if check_blobs:
+            for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
+                verify_file(self._blob(blob.digest), blob)
+        return Payload(Selection(top, children, list(entry.get("platforms") or [])), self._open)
+
+    def _blob(self, digest: str) -> Path:
+        algorithm, _, hex_ = digest.partition(":")
+        return self.root / "blobs" / algorithm / hex_
+
+    @contextlib.contextmanager
+    def _open(self, blob: Descriptor) -> Iterator[Iterator[bytes]]:
+        with open(self._blob(blob.digest), "rb") as handle:
+            yield iter(lambda: handle.read(CHUNK), b"")
+
+
+def read_manifest(root: Path, digest: str) -> Manifest:
+    algorithm, _, hex_ = digest.partition(":")
+    data = verified_bytes(root / "blobs" / algorithm / hex_, digest, 4 * 1024 * 1024)
+    return Manifest.from_bytes(data, None, digest)
+
+
+def verified_bytes(path: Path, digest: str, max_bytes: int) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RegistryError(f"blob {digest} is missing from the layout") from None
+    if len(data) > max_bytes:
+        raise RegistryError(f"blob {digest} is larger than {max_bytes} bytes")
+    hasher = hasher_for(digest)
+    hasher.update(data)
+    if f"{hasher.name}:{hasher.hexdigest()}" != digest:
+        raise DigestMismatchError(f"blob {digest} in the layout does not match its digest")
+    return data
+
+
+def verify_file(path: Path, blob: Descriptor) -> None:
+    hasher = hashlib.new(blob.digest.split(":")[0])
+    size = 0
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                hasher.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        raise RegistryError(f"blob {blob.digest} is missing from the layout") from None
+    if size != blob.size or f"{hasher.name}:{hasher.hexdigest()}" != blob.digest:
+        raise DigestMismatchError(f"blob {blob.digest} in the layout does not match its digest: refusing to push")
+
+
+def _read_index(root: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((root / "index.json").read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise InputError(f"{root / 'index.json'}: not valid JSON") from None
+
+
+def pack(staging: Path, archive: Path) -> None:
+    """A single .tar of the layout (written aside, then renamed into place)."""
+    temp = archive.with_name(archive.name + ".tmp")
+    with tarfile.open(temp, "w") as tar:
+        for path in sorted(staging.rglob("*")):
+            if path.is_file() and not path.name.startswith((".upload-", ".index-")):
+                tar.add(path, arcname=str(path.relative_to(staging)))
+    os.replace(temp, archive)
+    shutil.rmtree(staging)
