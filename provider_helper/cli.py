@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,8 +24,10 @@ from rich.logging import RichHandler
 
 from provider_helper import importers
 from provider_helper import manifest as manifest_mod
+from provider_helper.archives import ArchiveError, safe_extract
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
+from provider_helper.mirror import ngc
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
     LAYOUT_TARGET,
@@ -33,6 +36,7 @@ from provider_helper.mirror.layout import (
     pack,
     write_lock,
 )
+from provider_helper.mirror.ngc import NgcClient
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
@@ -40,10 +44,18 @@ from provider_helper.progress import LogReporter, RichReporter
 from provider_helper.refs import parse_target
 from provider_helper.registry import ecr
 from provider_helper.results import ArtifactResult, document, dumps, print_table
-from provider_helper.session import RunConfig, payloads, planned, preflight, run_engine
+from provider_helper.session import (
+    RunConfig,
+    payloads,
+    planned,
+    preflight,
+    run_engine,
+    tls_verify,
+)
 from provider_helper.values import helm_values
 
 log = logging.getLogger("nvcf-mirror")
+NGC_API_ENV, NGC_AUTHN_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_URL"  # a proxy, or the tests' stand-in
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
@@ -66,7 +78,7 @@ SELECTION_OPTIONS = [
     click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
 ]
 TARGET_OPTIONS = [
-    click.option("--target", required=True, metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),
+    click.option("--target", metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),
     click.option("--target-type", type=click.Choice(["auto", "ecr", "generic"]), default="auto", show_default=True, help="auto: ECR when the host is an ECR registry host."),
     click.option("--aws-region", metavar="REGION", help="ECR region when the target host does not name it (default: AWS_REGION)."),
     click.option("--target-username", metavar="USER", help="Generic target: user name; the password comes from --password-stdin or NVCF_MIRROR_TARGET_PASSWORD."),
@@ -78,8 +90,10 @@ CONNECTION_OPTIONS = [
 ]
 
 
-def run_config_options(*, selection: bool = True, target: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add the COMMON flags (or the selection or target half of them) and hand the command a RunConfig."""
+def run_config_options(*, selection: bool = True, target: str | None = "required") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the COMMON flags (or the selection or target half of them) and hand the command a RunConfig.
+
+    ``target``: "required", "optional" (the command checks when it needs one), or None."""
     options = (SELECTION_OPTIONS if selection else []) + (TARGET_OPTIONS if target else []) + CONNECTION_OPTIONS
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,6 +101,10 @@ def run_config_options(*, selection: bool = True, target: bool = True) -> Callab
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             password = _read_password_stdin() if kwargs.pop("password_stdin", False) else None
             given = {k: kwargs.pop(k) for k in list(kwargs) if k in RunConfig.__dataclass_fields__}
+            if given.get("target") is None:
+                if target == "required":
+                    raise click.UsageError("Missing option '--target'.")
+                given.pop("target", None)
             config = RunConfig(**{"target": LAYOUT_TARGET.registry, **given}, target_password=password)
             return command(*args, config, **kwargs)
 
@@ -221,7 +239,7 @@ def _log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
 
 
 @cli.command()
-@run_config_options(target=False)
+@run_config_options(target=None)
 @click.option("--to", "to_path", required=True, type=click.Path(), help="Directory to write the OCI layout to, or a file ending in .tar.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts fetched at once.")
 @click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob downloads at once.")
@@ -351,6 +369,87 @@ def manifest_import(file: str, group: str, output: str | None) -> None:
         Path(output).write_text(text)
     else:
         click.echo(text, nl=False)
+
+
+@cli.group("resources")
+def resources_group() -> None:
+    """NGC resources (nvcf-base, nvcf-self-managed-stack, nvcf-cli): download, push, pull."""
+
+
+def _resource_jobs(common: RunConfig) -> list[Job]:
+    """Resources of the selected groups; with no --group, every resource of the manifest."""
+    if not common.groups and not common.all_groups:
+        common = dataclasses.replace(common, all_groups=True)
+    # The plan skips resources for 'mirror'; here they are the point.
+    jobs = [dataclasses.replace(j, skip_reason=None) for j in common.jobs() if j.artifact.type == "resource"]
+    for job in jobs:
+        if job.artifact.needs_version:
+            raise InputError(f"{job.artifact.name} has no version: pin it with --set-version {job.artifact.name}=VERSION")
+    if not jobs:
+        raise InputError("no NGC resources selected (they are in the deployment-resources group of the bundled manifest)")
+    return jobs
+
+
+@resources_group.command("download")
+@run_config_options(target="optional")
+@click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to download into (DEST/<name>_v<version>/…).")
+@click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
+@click.option("--push", is_flag=True, help="Also store each version as an OCI artifact at --target: {prefix}/{name}:{version}.")
+def resources_download(common: RunConfig, dest: str, extract: bool, push: bool) -> None:
+    """Download the selected NGC resource versions through the NGC API."""
+    jobs = _resource_jobs(common)
+    if push and common.target == LAYOUT_TARGET.registry:
+        raise InputError("--push needs --target REGISTRY[/PREFIX]")
+    client = NgcClient(os.environ.get("NGC_API_KEY"), os.environ.get(NGC_API_ENV, ngc.API_URL), os.environ.get(NGC_AUTHN_ENV, ngc.AUTHN_URL),
+                       verify=tls_verify(common.ca_file))
+    root = Path(dest)
+    try:
+        for job in jobs:
+            ref = job.artifact.resource
+            assert ref is not None
+            files = client.download(ref, root)
+            log.info("downloaded %s: %d files into %s", ref, len(files), root / ngc.version_dir(ref))
+            if extract:
+                _extract(files, root / ngc.version_dir(ref), root / ref.name)
+    finally:
+        client.close()
+    if push:
+        folders = {j.key: root / ngc.version_dir(j.artifact.resource) for j in jobs if j.artifact.resource}
+        payload_for = lambda job: ngc.resource_payload(job.artifact.resource, folders[job.key])  # noqa: E731
+        _copy_to_target(common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for)
+
+
+def _extract(files: list[Path], folder: Path, into: Path) -> None:
+    for archive in files:
+        if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
+            target = into / archive.parent.relative_to(folder)
+            try:
+                safe_extract(archive, target)
+            except ArchiveError as exc:
+                raise RegistryError(f"refusing to extract: {exc}") from None
+            log.info("extracted %s into %s", archive.name, target)
+
+
+@resources_group.command("pull")
+@run_config_options(target="required")
+@click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to write DEST/<name>_v<version>/… into.")
+@click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
+def resources_pull(common: RunConfig, dest: str, extract: bool) -> None:
+    """Fetch resource versions that 'resources download --push' stored in your registry."""
+    jobs = _resource_jobs(common)
+    registries = common.registries()
+    try:
+        client = registries.get(parse_target(common.target).registry)
+        preflight(registries, [], client.host)
+        for job in jobs:
+            ref = job.artifact.resource
+            assert ref is not None
+            files = ngc.pull(client, job, Path(dest))
+            log.info("pulled %s: %d files into %s", job.target, len(files), Path(dest) / ngc.version_dir(ref))
+            if extract:
+                _extract(files, Path(dest) / ngc.version_dir(ref), Path(dest) / ref.name)
+    finally:
+        registries.close()
 
 
 @cli.group("ecr")

@@ -117,14 +117,14 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
 @contextlib.contextmanager
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
     """Where each job's content comes from: the source registry, or a classic Helm repository."""
-    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=_tls_verify(config.ca_file))
+    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=tls_verify(config.ca_file))
     try:
         yield sources.dispatch(sources.from_registry(registries.get), helm.payload)
     finally:
         helm.close()
 
 
-def _tls_verify(ca_file: str | None) -> Any:
+def tls_verify(ca_file: str | None) -> Any:
     return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
 

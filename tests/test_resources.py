@@ -1,0 +1,122 @@
+"""NGC resources against a stand-in for the NGC API (see ngcserver.py): download, push, pull, extract."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli, skopeo_raw, write_manifest
+from ngcserver import NgcStandIn
+from provider_helper.sandbox.stack import Sandbox
+
+BASE = "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4"
+CLI = "0833294136851237/nvcf-ncp-staging/nvcf-cli:0.0.24"
+
+
+def _tgz(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def ngc() -> Iterator[NgcStandIn]:
+    server = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key="legacy" + os.urandom(8).hex())
+    server.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": _tgz({"nvcf-base/main.tf": b"# terraform\n", "nvcf-base/README.md": b"readme\n"})}
+    server.resources[CLI] = {
+        f"{platform}/nvcf-cli-{platform}-0.0.24.tar.gz": _tgz({f"nvcf-cli-{platform}-0.0.24/nvcf-cli": os.urandom(3000)})
+        for platform in ("linux-amd64", "linux-arm64", "darwin-arm64")
+    }
+    server.path_only.add("linux-arm64/nvcf-cli-linux-arm64-0.0.24.tar.gz")
+    yield server
+    server.close()
+
+
+def _env(ngc: NgcStandIn, key: str, sandbox: Sandbox | None = None) -> dict[str, str]:
+    env = {"NGC_API_KEY": key, "NVCF_MIRROR_NGC_API_URL": ngc.url, "NVCF_MIRROR_NGC_AUTHN_URL": ngc.url}
+    if sandbox:
+        env["DOCKER_CONFIG"] = str(sandbox.docker_config)
+    return env
+
+
+def _manifest(tmp_path: Path, *sources: str) -> Path:
+    return write_manifest(tmp_path / "m.yaml", [{"type": "resource", "source": s, "group": "deployment-resources"} for s in sources],
+                          groups=[{"name": "deployment-resources", "default": False}])
+
+
+@pytest.mark.parametrize("key_kind", ["personal", "legacy"])
+def test_download_writes_files_as_the_ngc_cli_does(ngc: NgcStandIn, tmp_path: Path, key_kind: str) -> None:
+    key = ngc.personal_key if key_kind == "personal" else ngc.legacy_key
+    dest = tmp_path / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE, CLI)), "--dest", str(dest), env=_env(ngc, key))
+    assert done.returncode == 0, done.stderr
+    assert (dest / "nvcf-base_v0.1.4" / "nvcf-base-0.1.4.tar.gz").read_bytes() == ngc.resources[BASE]["nvcf-base-0.1.4.tar.gz"]
+    for path, data in ngc.resources[CLI].items():  # three files over two pages; one listed by path only (302 to storage)
+        assert (dest / "nvcf-cli_v0.0.24" / path).read_bytes() == data
+    assert any("linux-arm64" in r for r in ngc.storage_requests)
+    assert key not in done.stdout + done.stderr
+
+
+def test_wrong_key_exits_2_without_showing_it(ngc: NgcStandIn, tmp_path: Path) -> None:
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "d"), env=_env(ngc, "legacy-wrong-key"))
+    assert done.returncode == 2 and "authentication failed" in done.stderr and "legacy-wrong-key" not in done.stderr
+
+
+def test_push_and_pull_round_trip_byte_identical(ngc: NgcStandIn, sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, BASE, CLI)
+    target = f"{sandbox.target.host}/{ns}"
+    pushed = run_cli("resources", "download", "--manifest", str(manifest), "--dest", str(tmp_path / "dl"), "--push", "--target", target,
+                     env=_env(ngc, ngc.personal_key, sandbox))
+    assert pushed.returncode == 0, pushed.stderr
+    artifact = json.loads(skopeo_raw(f"{target}/nvcf-cli:0.0.24", authfile=sandbox.docker_config / "config.json"))
+    assert artifact["artifactType"] == "application/vnd.nvidia.ngc.resource.v1"
+    assert sorted(layer["annotations"]["org.opencontainers.image.title"] for layer in artifact["layers"]) == sorted(ngc.resources[CLI])
+    pulled = run_cli("resources", "pull", "--manifest", str(manifest), "--target", target, "--dest", str(tmp_path / "air"),
+                     env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert pulled.returncode == 0, pulled.stderr
+    for key, files in ngc.resources.items():
+        folder = tmp_path / "air" / f"{key.rsplit('/', 1)[1].replace(':', '_v')}"
+        assert {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == files
+
+
+@pytest.mark.parametrize(
+    "archive",
+    [
+        _tgz({"nvcf-base/../../escaped.txt": b"x"}),
+        _tgz({"/tmp/nvcf-mirror-absolute-escape.txt": b"x"}),
+        _tgz({"nvcf-base/ok.txt": b"x"}, links={"nvcf-base/link": "../../../escaped-link"}),
+    ],
+    ids=["dot-dot", "absolute", "symlink-out"],
+)
+def test_extract_refuses_malicious_archives_and_writes_nothing_outside_dest(ngc: NgcStandIn, tmp_path: Path, archive: bytes) -> None:
+    ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": archive}
+    dest = tmp_path / "work" / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
+                   env=_env(ngc, ngc.personal_key))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "refusing to extract" in done.stderr and "points outside the archive" in done.stderr
+    outside = [p for p in (tmp_path / "work").rglob("*") if not p.is_relative_to(dest)] + list(tmp_path.glob("escaped*"))
+    assert outside == [] and not Path("/tmp/nvcf-mirror-absolute-escape.txt").exists()
+    assert not (dest / "nvcf-base").exists(), "nothing of a refused archive is unpacked"
+
+
+def test_extract_unpacks_a_good_archive(ngc: NgcStandIn, tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
+                   env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 0, done.stderr
+    assert (dest / "nvcf-base" / "nvcf-base" / "main.tf").read_text() == "# terraform\n"
