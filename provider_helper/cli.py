@@ -43,6 +43,7 @@ from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, RichReporter
 from provider_helper.refs import parse_target
 from provider_helper.registry import ecr
+from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult, document, dumps, print_table
 from provider_helper.session import (
     RunConfig,
@@ -87,6 +88,8 @@ TARGET_OPTIONS = [
 CONNECTION_OPTIONS = [
     click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="Plain HTTP / no TLS verification for HOST (loopback hosts always use HTTP)."),
     click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
+    click.option("--retries", type=click.IntRange(1, 20), default=RetryPolicy.attempts, show_default=True,
+                 help="Attempts per request or blob on connection errors, 429 and 5xx (exponential backoff with jitter, honouring Retry-After)."),
 ]
 
 

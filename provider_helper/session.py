@@ -26,6 +26,7 @@ from provider_helper.mirror.sources import PayloadFor
 from provider_helper.refs import Platform, parse_platform, parse_target
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
 from provider_helper.registry.pool import RegistryPool
+from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
 
 log = logging.getLogger("nvcf-mirror")
@@ -50,6 +51,7 @@ class RunConfig:
     aws_region: str | None = None
     target_username: str | None = None
     target_password: str | None = field(default=None, repr=False)
+    retries: int = RetryPolicy.attempts  # attempts per request or blob, with backoff
 
     def jobs(self) -> list[Job]:
         loaded = manifest_mod.load(self.manifest)
@@ -72,7 +74,8 @@ class RunConfig:
         """Registries to read from: NGC_API_KEY for nvcr.io (or its stand-in), auth files for the rest."""
         ngc_hosts = {NGC_REGISTRY} | ({self.source_registry} if self.source_registry else set())
         store = CredentialStore(env=os.environ, ngc_hosts=frozenset(ngc_hosts))
-        return RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file)
+        return RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file,
+                            retry=RetryPolicy(attempts=self.retries))
 
     def registries(self) -> RegistryPool:
         """Sources, and the target with its own credentials (ECR token, --target-username) and limits."""

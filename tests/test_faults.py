@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,3 +75,146 @@ def test_manifest_put_failing_beyond_the_budget_fails_cleanly_and_the_next_run_c
     doc = json.loads((tmp_path / "r2.json").read_text())
     assert doc["artifacts"][0]["digest"] == expected
     assert doc["summary"]["bytes_copied"] < 200_000, "the blobs that landed in the failed run were not sent again"
+
+
+@pytest.fixture
+def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(sandbox.source.url)
+    yield proxy
+    proxy.close()
+
+
+def _via_source_proxy(sandbox: Sandbox, proxy: FaultProxy, manifest: Path, ns: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("mirror", "--manifest", str(manifest), "--source-registry", proxy.host, "--target", f"{sandbox.target.host}/{ns}",
+                   *extra, env=sandbox.env())
+
+
+BLOB_GET = r"/blobs/sha256:"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("GET", BLOB_GET, "reset", times=2),
+        Fault("GET", BLOB_GET, "truncate", times=2),
+        Fault("GET", BLOB_GET, "status", times=2, status=503),
+        Fault("GET", BLOB_GET, "status", times=2, status=429, headers={"Retry-After": "1"}),
+        Fault("GET", r"/manifests/", "slow", times=2, delay=2.0),
+    ],
+    ids=["reset-mid-blob", "truncated-body", "503", "429-retry-after", "slow"],
+)
+def test_source_faults_within_the_retry_budget_still_give_exact_digests(
+    sandbox: Sandbox, source_proxy: FaultProxy, one_image: tuple[Path, str], ns: str, fault: Fault
+) -> None:
+    manifest, expected = one_image
+    source_proxy.add(fault)
+    done = _via_source_proxy(sandbox, source_proxy, manifest, ns)
+    assert done.returncode == 0, done.stderr
+    assert fault.hits == 2, "the fault was injected"
+    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
+
+
+def test_blob_faults_beyond_the_budget_fail_the_artifact_and_the_next_run_completes(
+    sandbox: Sandbox, source_proxy: FaultProxy, one_image: tuple[Path, str], ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = one_image
+    source_proxy.add(Fault("GET", BLOB_GET, "reset", times=-1))
+    failed = _via_source_proxy(sandbox, source_proxy, manifest, ns, "--retries", "2", "--result-file", str(tmp_path / "r.json"))
+    assert failed.returncode == 1
+    assert json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["status"] == "failed"
+    with pytest.raises(LookupError):
+        skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")
+    source_proxy.clear()
+    assert _via_source_proxy(sandbox, source_proxy, manifest, ns).returncode == 0
+    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
+
+
+@pytest.fixture
+def many_images(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    expected = {}
+    for i in range(8):
+        expected[f"img{i}:1"] = source.image(f"{ns}/nvidia/img{i}", "1", layer_sizes=(150_000, 150_000)).digest
+    manifest = write_manifest(tmp_path / "many.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/img{i}:1", "group": "test"} for i in range(8)])
+    return manifest, expected
+
+
+def _start(sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, result: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONFIG", "NGC_API_KEY")} | sandbox.env()
+    return subprocess.Popen(
+        [sys.executable, "-m", "provider_helper", "mirror", "--manifest", str(manifest), "--source-registry", proxy_host,
+         "--target", f"{sandbox.target.host}/{prefix}", "--jobs", "2", "--blob-jobs", "2", "--result-file", str(result)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _tags_are_complete(sandbox: Sandbox, prefix: str, names: list[str]) -> int:
+    """Every tag at the target must point at a manifest whose blobs are all there; returns how many tags exist."""
+    import httpx
+
+    present = 0
+    auth = ("AWS", sandbox.target_password)
+    for name in names:
+        try:
+            raw = skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json")
+        except LookupError:
+            continue
+        present += 1
+        body = json.loads(raw)
+        for blob in [body["config"], *body["layers"]]:
+            repo = f"{prefix}/{name.split(':')[0]}"
+            assert httpx.head(f"{sandbox.target.url}/v2/{repo}/blobs/{blob['digest']}", auth=auth).status_code == 200
+    return present
+
+
+def test_kill_9_mid_run_then_a_rerun_copies_only_what_is_missing(
+    sandbox: Sandbox, source_proxy: FaultProxy, many_images: tuple[Path, dict[str, str]], ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = many_images
+    source_proxy.add(Fault("GET", BLOB_GET, "slow", times=-1, delay=0.4))
+    run = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "killed.json")
+    deadline = time.monotonic() + 30
+    while source_proxy.count("GET", BLOB_GET) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    _tags_are_complete(sandbox, ns, list(expected))
+    source_proxy.clear()
+    rerun = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "rerun.json")
+    assert rerun.wait(120) == 0, rerun.stderr.read() if rerun.stderr else ""
+    fresh = _start(sandbox, source_proxy.host, manifest, f"{ns}-fresh", tmp_path / "fresh.json")
+    assert fresh.wait(120) == 0
+    rerun_bytes = json.loads((tmp_path / "rerun.json").read_text())["summary"]["bytes_copied"]
+    full_bytes = json.loads((tmp_path / "fresh.json").read_text())["summary"]["bytes_copied"]
+    assert 0 < rerun_bytes < full_bytes, "what the killed run uploaded was not sent again"
+    for name, digest in expected.items():
+        assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+
+
+def test_two_concurrent_runs_into_the_same_target_both_succeed(
+    sandbox: Sandbox, many_images: tuple[Path, dict[str, str]], ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = many_images
+    runs = [_start(sandbox, sandbox.source.host, manifest, ns, tmp_path / f"r{i}.json") for i in range(2)]
+    for run in runs:
+        assert run.wait(120) == 0, run.stderr.read() if run.stderr else ""
+    for name, digest in expected.items():
+        assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+
+
+def test_ctrl_c_stops_within_seconds_and_leaves_no_partial_tag(
+    sandbox: Sandbox, source_proxy: FaultProxy, many_images: tuple[Path, dict[str, str]], ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = many_images
+    source_proxy.add(Fault("GET", BLOB_GET, "slow", times=-1, delay=0.5))
+    run = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "r.json")
+    deadline = time.monotonic() + 30
+    while source_proxy.count("GET", BLOB_GET) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    interrupted_at = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    code = run.wait(30)
+    assert time.monotonic() - interrupted_at < 5, "stopped within a few seconds"
+    assert code == 130
+    stderr = run.stderr.read() if run.stderr else ""
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert _tags_are_complete(sandbox, ns, list(expected)) < len(expected), "the run was stopped mid-way"
