@@ -7,7 +7,6 @@ import platform as host_platform
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import botocore.exceptions
 import httpx
 
 from provider_helper.errors import InputError, RegistryError
@@ -54,7 +53,7 @@ def aws_identity(access: TargetAccess) -> Check:
     assert access.region is not None
     try:
         identity = ecr.client("sts", access.region).get_caller_identity()
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+    except ecr.aws_errors() as exc:
         return Check("AWS identity", "failed", str(ecr.aws_error(exc, "sts get-caller-identity")),
                      "configure AWS credentials (aws configure, AWS_PROFILE, SSO or IRSA) with ECR push rights")
     if access.account and identity["Account"] != access.account:

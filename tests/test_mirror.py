@@ -165,14 +165,14 @@ def test_peak_memory_stays_bounded_while_copying_a_256_mib_layer(sandbox: Sandbo
     source.image(f"{ns}/nvidia/big", "1", extra_layers=(big,), layer_sizes=())
     manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/big", "1"), "group": "test"}])
     env = {**os.environ, **sandbox.env()}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "provider_helper", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
-         "--target", f"{sandbox.target.host}/{ns}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    peak_file = tmp_path / "peak"
+    done = subprocess.run(
+        [sys.executable, "-m", "provider_helper.sandbox.measure", str(peak_file), sys.executable, "-m", "provider_helper", "mirror",
+         "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"],
+        env=env, capture_output=True, text=True,
     )
-    _, status, usage = os.wait4(child.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, child.stderr.read().decode() if child.stderr else ""
-    peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB
+    assert done.returncode == 0, done.stderr
+    peak_mib = int(peak_file.read_text()) / 1024  # Linux reports KiB
     print(f"peak RSS copying a 256 MiB layer: {peak_mib:.0f} MiB")
     assert peak_mib < 150
     raw = skopeo_raw(f"{sandbox.target.host}/{ns}/big:1", authfile=sandbox.docker_config / "config.json")

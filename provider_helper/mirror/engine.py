@@ -116,15 +116,17 @@ class CopyEngine:
     def _copy(self, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
         payload = self.payload_for(job)
-        selection = payload.selection
-        result.digest, result.platforms, result.note = selection.top.digest, selection.platforms, selection.note
+        resolved = payload.resolved
+        result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
         if self.options.mode == "resolve":
             return
-        if self.target.head_manifest(dst_repo, job.target.reference) == selection.top.digest:
-            result.status = "present"
+        if self.target.head_manifest(dst_repo, job.target.reference) == resolved.digest:
+            result.status = "present"  # two requests for a warm artifact: the source manifest and this HEAD
             return
         if self.options.mode == "dry-run":
             return
+        selection = resolved.materialize()
+        result.platforms = selection.platforms
         for manifest in [*selection.children, selection.top]:
             result.bytes_copied += self._copy_blobs(payload.open_blob, dst_repo, manifest.blobs)
         for child in selection.children:

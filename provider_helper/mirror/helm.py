@@ -140,7 +140,7 @@ def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, c
         "annotations": oci_annotations(metadata, created),
     }
     manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
-    return Payload(Selection(manifest, [], []), in_memory(blobs))
+    return Payload.ready(Selection(manifest, [], []), in_memory(blobs))
 
 
 def oci_annotations(metadata: dict[str, Any], created: str) -> dict[str, str]:

@@ -169,7 +169,7 @@ class LayoutSource:
         if check_blobs:
             for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
                 verify_file(self._blob(blob.digest), blob)
-        return Payload(Selection(top, children, list(entry.get("platforms") or [])), self._open)
+        return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self._open)
 
     def _blob(self, digest: str) -> Path:
         algorithm, _, hex_ = digest.partition(":")

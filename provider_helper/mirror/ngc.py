@@ -213,7 +213,7 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
         with open(paths[blob.digest], "rb") as handle:
             yield iter(lambda: handle.read(CHUNK), b"")
 
-    return Payload(Selection(manifest, [], []), open_blob)
+    return Payload.ready(Selection(manifest, [], []), open_blob)
 
 
 def _file_digest(path: Path) -> tuple[str, int]:

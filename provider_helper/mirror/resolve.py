@@ -6,6 +6,7 @@ Shared by plan (digests), mirror (what to push) and verify (what to expect).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from provider_helper.errors import PlatformMismatchError, RegistryError
@@ -26,16 +27,27 @@ class Selection:
     note: str | None = None
 
 
-def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, ...] | None) -> Selection:
+@dataclass
+class Resolved:
+    """What the target tag must point at, known from the source's top manifest alone (one request),
+    and how to fetch everything it needs when it has to be copied."""
+
+    digest: str
+    platforms: list[str]
+    note: str | None
+    materialize: Callable[[], Selection]
+
+
+def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
     """``platforms`` None copies an index whole; one platform picks its image manifest; several, a new index."""
-    top = source.get_manifest(ref.repository, ref.reference)
     repo = ref.repository
+    top = source.get_manifest(repo, ref.reference)
     if not top.is_index:
-        return Selection(top, [], image_platform(source, repo, top, platforms))
+        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)))
     images = [d for d in top.children if not d.is_attestation]
     if platforms is None:
-        children = [_child(source, repo, d) for d in top.children]
-        return Selection(top, children, [str(d.platform) for d in images if d.platform])
+        names = [str(d.platform) for d in images if d.platform]
+        return Resolved(top.digest, names, None, lambda: Selection(top, [_child(source, repo, d) for d in top.children], names))
     chosen: list[Descriptor] = []
     for wanted in platforms:
         match = next((d for d in images if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)), None)
@@ -44,19 +56,15 @@ def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, .
             raise PlatformMismatchError(f"the source has no {wanted} image (it has: {available})")
         if match not in chosen:
             chosen.append(match)
+    names = [str(d.platform) for d in chosen]
     if len(chosen) == 1:
-        return Selection(_child(source, repo, chosen[0]), [], [str(chosen[0].platform)])
-    return _subset_index(source, repo, top, chosen)
-
-
-def _subset_index(source: RegistryClient, repo: str, top: Manifest, chosen: list[Descriptor]) -> Selection:
-    """Several platforms out of more: a new index holding them and their attestations."""
+        return Resolved(chosen[0].digest, names, None, lambda: Selection(_child(source, repo, chosen[0]), [], names))
     keep = {d.digest for d in chosen}
     raw = [d for d in top.body["manifests"] if d["digest"] in keep or (d.get("annotations") or {}).get(ATTESTATION_REF) in keep]
     index = Manifest.from_bytes(json.dumps({**top.body, "manifests": raw}, separators=(",", ":")).encode(), top.media_type)
-    children = [_child(source, repo, Descriptor.from_json(d)) for d in raw]
-    note = f"new index for {', '.join(str(d.platform) for d in chosen)}: its digest differs from the source index {top.digest}"
-    return Selection(index, children, [str(d.platform) for d in chosen], note)
+    note = f"new index for {', '.join(names)}: its digest differs from the source index {top.digest}"
+    return Resolved(index.digest, names, note,
+                    lambda: Selection(index, [_child(source, repo, Descriptor.from_json(d)) for d in raw], names, note))
 
 
 def _child(source: RegistryClient, repo: str, descriptor: Descriptor) -> Manifest:

@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from provider_helper.mirror.plan import Job
-from provider_helper.mirror.resolve import Selection, resolve
+from provider_helper.mirror.resolve import Resolved, Selection, resolve
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.oci import Descriptor
 
@@ -17,8 +17,16 @@ BlobOpener = Callable[[Descriptor], AbstractContextManager[Iterator[bytes]]]
 
 @dataclass
 class Payload:
-    selection: Selection
+    """One job's content: the digest its tag must point at, and how to get the rest if it is missing."""
+
+    resolved: Resolved
     open_blob: BlobOpener
+
+    @classmethod
+    def ready(cls, selection: Selection, open_blob: BlobOpener) -> Payload:
+        """Content already in hand (a built chart, a layout, files)."""
+        resolved = Resolved(selection.top.digest, selection.platforms, selection.note, lambda: selection)
+        return cls(resolved, open_blob)
 
 
 PayloadFor = Callable[[Job], Payload]

@@ -54,7 +54,7 @@ def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: Ar
     except PlatformMismatchError as exc:
         problems.append(str(exc))
     try:
-        expected = payload_for(job).selection.top.digest
+        expected = payload_for(job).resolved.digest
     except PlatformMismatchError as exc:
         problems.append(f"source: {exc}")
     except (RegistryError, httpx.HTTPError) as exc:

@@ -18,10 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.exceptions
-from botocore.config import Config
-
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.registry.credentials import Credential
 
@@ -44,19 +40,31 @@ def parse_ecr_host(host: str) -> EcrRegistry | None:
     return EcrRegistry(match["account"], match["region"]) if match else None
 
 
+def aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's failures, imported only when AWS is used (boto3 costs a quarter second to import)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
 def client(service: str, region: str) -> Any:
     """A boto3 client with adaptive retries (ECR throttles with ThrottlingException)."""
+    import boto3
+    from botocore.config import Config
+
     try:
         return boto3.client(service, region_name=region, config=Config(retries={"mode": "adaptive", "max_attempts": 8}))
-    except botocore.exceptions.BotoCoreError as exc:
+    except aws_errors() as exc:
         raise InputError(f"AWS {service} client for {region}: {exc}") from None
 
 
 def aws_error(exc: Exception, doing: str) -> Exception:
     """One line for a botocore failure; missing AWS credentials are the user's to fix (exit 2)."""
-    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    if isinstance(exc, NoCredentialsError):
         return InputError(f"{doing}: no AWS credentials found (boto3 default chain: env, profile, SSO, IRSA)")
-    if isinstance(exc, botocore.exceptions.ClientError):
+    if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "")
         if code in ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "AccessDeniedException"):
@@ -88,7 +96,7 @@ class EcrToken:
         kwargs = {"registryIds": [self._registry_id]} if self._registry_id else {}
         try:
             data = self._ecr.get_authorization_token(**kwargs)["authorizationData"][0]
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except aws_errors() as exc:
             raise aws_error(exc, "ecr get-authorization-token") from None
         user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
         expires = data.get("expiresAt")
@@ -150,7 +158,7 @@ class Repositories:
         try:
             for page in self.ecr.get_paginator("describe_repositories").paginate(**self._ids()):
                 names.extend(r["repositoryName"] for r in page["repositories"] if r["repositoryName"].startswith(prefix.rstrip("/") + "/"))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except aws_errors() as exc:
             raise aws_error(exc, "ecr describe-repositories") from None
         return sorted(names)
 
@@ -178,7 +186,7 @@ class Repositories:
                 found.add(name)
             except self.ecr.exceptions.RepositoryNotFoundException:
                 pass
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            except aws_errors() as exc:
                 raise aws_error(exc, f"ecr describe-repositories {name}") from None
         return found
 
@@ -192,12 +200,12 @@ class Repositories:
             )
         except self.ecr.exceptions.RepositoryAlreadyExistsException:
             return False  # created meanwhile by a concurrent run
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        except aws_errors() as exc:
             raise aws_error(exc, f"ecr create-repository {name}") from None
         if settings.lifecycle_policy:
             try:
                 self.ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=settings.lifecycle_policy, **self._ids())
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            except aws_errors() as exc:
                 raise aws_error(exc, f"ecr put-lifecycle-policy {name}") from None
         log.info("created  ECR repository %s", name)
         return True
@@ -210,6 +218,6 @@ class Repositories:
                 self.ecr.delete_repository(repositoryName=name, force=True, **self._ids())
             except self.ecr.exceptions.RepositoryNotFoundException:
                 continue
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            except aws_errors() as exc:
                 raise aws_error(exc, f"ecr delete-repository {name}") from None
             log.info("deleted  ECR repository %s", name)

@@ -31,6 +31,7 @@ class LocalRegistry:
 
     workdir: Path
     auth: dict | None = None
+    access_log: bool = False  # one line per request in registry.log (the benchmark counts them)
     port: int = field(default_factory=free_port)
     _process: subprocess.Popen | None = None
 
@@ -46,6 +47,10 @@ class LocalRegistry:
     def storage(self) -> Path:
         return self.workdir / "storage"
 
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "registry.log"
+
     def blob_path(self, digest: str) -> Path:
         """Where the filesystem driver keeps a blob: tests corrupt it there."""
         algorithm, hex_ = digest.split(":")
@@ -57,7 +62,7 @@ class LocalRegistry:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = {
             "version": 0.1,
-            "log": {"level": "error", "accesslog": {"disabled": True}},
+            "log": {"level": "error", "accesslog": {"disabled": not self.access_log}},
             "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": True}},
             "http": {"addr": self.host, "secret": secrets.token_hex(16)},
         }
@@ -65,7 +70,7 @@ class LocalRegistry:
             config["auth"] = self.auth
         path = self.workdir / "config.yml"
         path.write_text(yaml.safe_dump(config))
-        log = (self.workdir / "registry.log").open("ab")
+        log = self.log_path.open("ab")
         self._process = subprocess.Popen([BINARY, "serve", str(path)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
