@@ -205,6 +205,7 @@ def main() -> int:
     parser.add_argument("--no-wan", action="store_true", help="no delay, no bandwidth cap")
     parser.add_argument("--rtt-ms", type=float, default=40.0)
     parser.add_argument("--rate-mb-s", type=float, default=25.0, help="per connection")
+    parser.add_argument("--tools", default="nvcf-mirror,skopeo copy loop,skopeo sync", help="comma-separated subset")
     parser.add_argument("--out", type=Path, default=HERE / "results" / f"{dt.date.today().isoformat()}.md")
     args = parser.parse_args()
 
@@ -218,7 +219,8 @@ def main() -> int:
             artifacts = seed(stack, args.images, args.size_mib)
             contenders = tools(stack, artifacts, work)
             results: dict[tuple[str, str], list[Measure]] = {}
-            for name, commands in contenders.items():
+            chosen = [t.strip() for t in args.tools.split(",")]
+            for name, commands in ((n, c) for n, c in contenders.items() if n in chosen):
                 for run in range(args.runs):
                     stack.new_target()
                     prefix = f"{name.replace(' ', '-')}-{run}"
@@ -253,9 +255,12 @@ def render(results: dict[tuple[str, str], list[Measure]], args: argparse.Namespa
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for case in ("cold", "warm", "one changed image"):
-        baseline = statistics.median(m.seconds for m in results[(case, "skopeo copy loop")])
+        loop = results.get((case, "skopeo copy loop"))
+        baseline = statistics.median(m.seconds for m in loop) if loop else float("nan")
         for tool in ("nvcf-mirror", "skopeo copy loop", "skopeo sync"):
-            runs = results[(case, tool)]
+            runs = results.get((case, tool))
+            if not runs:
+                continue
             wall = statistics.median(m.seconds for m in runs)
             failed = "" if all(m.ok for m in runs) else " (failures)"
             lines.append(

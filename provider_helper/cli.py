@@ -19,8 +19,6 @@ from typing import Any
 
 import click
 import yaml
-from rich.console import Console
-from rich.logging import RichHandler
 
 from provider_helper import importers
 from provider_helper import manifest as manifest_mod
@@ -40,7 +38,7 @@ from provider_helper.mirror.ngc import NgcClient
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
-from provider_helper.progress import LogReporter, RichReporter
+from provider_helper.progress import LogReporter, on_terminal, reporting, stderr_console
 from provider_helper.refs import parse_target
 from provider_helper.registry import ecr
 from provider_helper.registry.retry import RetryPolicy
@@ -168,7 +166,7 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
     if output == "json":
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
-        print_table(results, Console(), ("group", "type", "source", "target", "platforms", "digest"))
+        print_table(results, ("group", "type", "source", "target", "platforms", "digest"))
     _exit_for(results)
 
 
@@ -221,9 +219,7 @@ def _copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | 
         else:
             repositories.ensure(names, repo_settings)
     options = dataclasses.replace(options, mode="dry-run" if dry_run else "copy")
-    console = Console(stderr=True)
-    with contextlib.ExitStack() as stack:
-        reporter = stack.enter_context(RichReporter(console, len(plan_jobs))) if console.is_terminal and not dry_run else LogReporter()
+    with reporting(len(plan_jobs), live=not dry_run) as reporter:
         results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=True, payload_for=payload_for)
     doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
     if result_file:
@@ -254,9 +250,7 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
     as_tar = path.suffix == ".tar"
     staging = path.with_name(path.name + ".partial") if as_tar else path
     plan_jobs = common.jobs()
-    console = Console(stderr=True)
-    with contextlib.ExitStack() as stack:
-        reporter = stack.enter_context(RichReporter(console, len(plan_jobs))) if console.is_terminal else LogReporter()
+    with reporting(len(plan_jobs)) as reporter:
         results, seconds = run_engine(common, plan_jobs, EngineOptions(jobs, blob_jobs), reporter, check_target=False,
                                       target=LayoutTarget(staging))
     write_lock(staging, results, plan_jobs, {j.key: j.artifact.entry() for j in plan_jobs})
@@ -495,9 +489,10 @@ def _exit_for(results: list[ArtifactResult]) -> None:
 
 
 def _setup_logging(verbose: bool) -> None:
-    console = Console(stderr=True)
-    if console.is_terminal:
-        handler: logging.Handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    if on_terminal():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=stderr_console(), show_time=False, show_path=False, markup=False)
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nvcf-mirror: %(message)s"))

@@ -6,9 +6,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 STATUSES = ("copied", "present", "failed", "planned", "skipped")
 
 
@@ -52,8 +49,12 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def print_table(results: list[ArtifactResult], console: Console, columns: tuple[str, ...] = ("type", "target", "status", "digest")) -> None:
-    """A table of results; ``digest`` shows the error instead where there is no digest."""
+def print_table(results: list[ArtifactResult], columns: tuple[str, ...] = ("type", "target", "status", "digest")) -> None:
+    """A table of results on standard output; ``digest`` shows the error instead where there is no digest."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
     table = Table(header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")

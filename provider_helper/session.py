@@ -9,9 +9,9 @@ import contextlib
 import functools
 import logging
 import os
-import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from provider_helper.refs import Platform, parse_platform, parse_target
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
 from provider_helper.registry.pool import RegistryPool
 from provider_helper.registry.retry import RetryPolicy
+from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
 
 log = logging.getLogger("nvcf-mirror")
@@ -128,26 +129,31 @@ def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor
 
 
 def tls_verify(ca_file: str | None) -> Any:
-    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+    return verifying_context(ca_file)
 
 
 def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
-    """Check every registry accepts our credentials before anything is pushed."""
+    """Check every registry accepts our credentials before anything is pushed (all at once)."""
     hosts = sorted({j.source.registry for j in jobs if j.source is not None and not j.skip_reason})
-    for host in hosts + ([target] if target else []):
-        client = registries.get(host)
-        try:
-            authenticated = client.ping()
-        except AuthenticationError:
-            raise
-        except RegistryError as exc:
-            log.warning("%s", exc)
-            continue
-        if host == target and not authenticated:
-            raise InputError(
-                f"{host} requires credentials and none were found: log in with docker/podman login, "
-                "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)"
-            )
+    hosts += [target] if target else []
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        answers = dict(zip(hosts, pool.map(lambda host: _ping(registries, host), hosts), strict=True))
+    if target and answers.get(target) is False:
+        raise InputError(
+            f"{target} requires credentials and none were found: log in with docker/podman login, "
+            "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)"
+        )
+
+
+def _ping(registries: RegistryPool, host: str) -> bool | None:
+    """True/False: authenticated or not; None: unreachable (the artifacts will say so)."""
+    try:
+        return registries.get(host).ping()
+    except AuthenticationError:
+        raise
+    except RegistryError as exc:
+        log.warning("%s", exc)
+        return None
 
 
 def planned(job: Job) -> ArtifactResult:

@@ -218,3 +218,16 @@ def test_ctrl_c_stops_within_seconds_and_leaves_no_partial_tag(
     stderr = run.stderr.read() if run.stderr else ""
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert _tags_are_complete(sandbox, ns, list(expected)) < len(expected), "the run was stopped mid-way"
+
+
+def test_missing_repository_or_project_is_named_with_the_fix(
+    sandbox: Sandbox, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str, tmp_path: Path
+) -> None:
+    # Distribution creates repositories on push; ECR and Harbor answer NAME_UNKNOWN, injected here.
+    unknown = json.dumps({"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry"}]}).encode()
+    manifest, _ = one_image
+    target_proxy.add(Fault("POST", "/blobs/uploads/", "status", times=-1, status=404, body=unknown))
+    done = _mirror(sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"))
+    assert done.returncode == 1
+    error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
+    assert error == f"repository/project {ns}/app does not exist at {target_proxy.host}: create it or use --create-repos where supported"

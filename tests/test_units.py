@@ -125,3 +125,51 @@ def test_client_retries_429_with_retry_after_and_gives_up_after_budget() -> None
     failing = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(lambda r: httpx.Response(503)), retry=RetryPolicy(attempts=2, base_delay=0.01))
     with pytest.raises(TransientError):
         failing.head_manifest("a/b", "1")
+
+
+def test_blob_redirect_to_storage_does_not_carry_authorization() -> None:
+    # A mocked transport: Distribution with filesystem storage never redirects blob GETs, S3-backed registries do.
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "storage.example.com":
+            return httpx.Response(200, content=b"layer-bytes")
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        return httpx.Response(307, headers={"Location": "https://storage.example.com/blob?X-Amz-Signature=abc"})
+
+    store = CredentialStore(env={"NGC_API_KEY": "nvapi-secret"}, ngc_hosts=frozenset({"127.0.0.1:1"}))
+    client = RegistryClient("127.0.0.1:1", credentials=store.for_host("127.0.0.1:1"), transport=httpx.MockTransport(handler))
+    client.auth._challenge = parse_challenge('Basic realm="r"')  # as learned from a ping
+    with client.open_blob("org/app", "sha256:" + "a" * 64) as chunks:
+        assert b"".join(chunks) == b"layer-bytes"
+    registry_get, storage_get = seen
+    assert registry_get.headers["Authorization"].startswith("Basic ")
+    assert "Authorization" not in storage_get.headers
+
+
+def test_mount_answered_with_202_falls_back_to_the_upload_it_opened() -> None:
+    # A mocked transport: ECR answers a mount with 202 (upload opened) when the account has not enabled mounting.
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["mount"] == "sha256:" + "b" * 64 and request.url.params["from"] == "p/base"
+        return httpx.Response(202, headers={"Location": "/v2/p/app/blobs/uploads/u1?_state=s"})
+
+    client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler))
+    assert client.mount_blob("p/app", "sha256:" + "b" * 64, "p/base") == "http://127.0.0.1:1/v2/p/app/blobs/uploads/u1?_state=s"
+
+
+def test_rate_limiter_holds_manifest_puts_to_the_quota() -> None:
+    from provider_helper.registry.ratelimit import RateLimiter
+
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(30):
+        limiter()
+    assert 1.9 <= now[0] <= 2.1, "30 calls at 10/s with a burst of 10 take two seconds"

@@ -1,8 +1,10 @@
 """The copy engine: blobs first (skip present, mount, stream and verify), manifests last.
 
 A tag is written only after everything it points at is in the target, so a failure at any
-point leaves no tag on incomplete content. Concurrency is bounded twice: ``jobs`` artifacts
-at once, and ``blob_jobs`` blob transfers at once across all of them.
+point leaves no tag on incomplete content. Concurrency is bounded three ways: up to
+``CHECK_WORKERS`` artifacts are resolved and compared with the target at once (two small
+requests each), ``jobs`` of them copy at once, and ``blob_jobs`` blob transfers run at once
+across all of them.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from typing import Protocol
 
 from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
-from provider_helper.mirror.sources import BlobOpener, PayloadFor
+from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.oci import Descriptor, hasher_for
 from provider_helper.registry.retry import call_with_retries, describe
 from provider_helper.results import ArtifactResult
 
 log = logging.getLogger(__name__)
+
+
+CHECK_WORKERS = 16
 
 
 class Reporter(Protocol):
@@ -77,11 +82,13 @@ class CopyEngine:
         self.cancel = cancel or threading.Event()
         self.ledger = BlobLedger()
         self._blob_pool = ThreadPoolExecutor(max_workers=options.blob_jobs, thread_name_prefix="blob")
+        self._copy_slots = threading.BoundedSemaphore(options.jobs)
 
     def run(self, jobs: list[Job]) -> list[ArtifactResult]:
         """Copy every job; one failure never stops the others. Results keep the jobs' order."""
         try:
-            with ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="artifact") as pool:
+            workers = max(self.options.jobs, CHECK_WORKERS)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact") as pool:
                 futures = [pool.submit(self._run_one, job) for job in jobs]
                 try:
                     return [f.result() for f in futures]
@@ -125,7 +132,12 @@ class CopyEngine:
             return
         if self.options.mode == "dry-run":
             return
-        selection = resolved.materialize()
+        with self._copy_slots:
+            self._push(payload, job, result)
+
+    def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
+        dst_repo = job.target.repository
+        selection = payload.resolved.materialize()
         result.platforms = selection.platforms
         for manifest in [*selection.children, selection.top]:
             result.bytes_copied += self._copy_blobs(payload.open_blob, dst_repo, manifest.blobs)

@@ -7,6 +7,7 @@ the chart already present instead of pushing a new digest every time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -44,13 +45,19 @@ class HelmRepositories:
     def __init__(self, credentials: CredentialStore, retry: RetryPolicy | None = None, verify: Any = True) -> None:
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
-        self.http = httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0), verify=verify,
-                                 headers={"User-Agent": "nvcf-mirror"})
+        self._verify = verify
         self._indexes: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
+    @functools.cached_property
+    def http(self) -> httpx.Client:
+        """Created on first use: most runs select no classic chart."""
+        return httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0), verify=self._verify,
+                            headers={"User-Agent": "nvcf-mirror"})
+
     def close(self) -> None:
-        self.http.close()
+        if "http" in self.__dict__:
+            self.http.close()
 
     def payload(self, job: Job) -> Payload:
         artifact = job.artifact

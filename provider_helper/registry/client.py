@@ -25,6 +25,7 @@ from provider_helper.registry.retry import (
     call_with_retries,
     parse_retry_after,
 )
+from provider_helper.registry.tls import verifying_context
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class RegistryClient:
         self.retry = retry or RetryPolicy()
         self._before_manifest_put = before_manifest_put
         plain = is_loopback(host) or insecure
-        verify: Any = False if insecure else (ssl.create_default_context(cafile=ca_file) if ca_file else True)
+        verify: Any = False if insecure else verifying_context(ca_file)
         self.base_url = f"{'http' if plain else 'https'}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = httpx.Client(verify=verify, timeout=TIMEOUT, follow_redirects=True, transport=transport)

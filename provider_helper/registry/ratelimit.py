@@ -1,4 +1,8 @@
-"""A token bucket shared by threads: ECR's PutImage quota is 10 calls a second per account and region."""
+"""A rate limiter shared by threads: ECR's PutImage quota is 10 calls a second per account and region.
+
+The generic cell rate algorithm: each call reserves the next slot on a timeline and sleeps until
+it, so waiting callers need no polling loop and a burst of ``burst`` calls passes at once.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +14,18 @@ from collections.abc import Callable
 class RateLimiter:
     def __init__(self, per_second: float, burst: int | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.rate = per_second
-        self.capacity = float(burst or max(1, int(per_second)))
-        self._tokens = self.capacity
+        self.interval = 1.0 / per_second
+        self.window = (max(1, burst or int(per_second)) - 1) * self.interval
         self._clock, self._sleep = clock, sleep
-        self._last = clock()
+        self._next = clock()  # theoretical arrival time of the next call
         self._lock = threading.Lock()
 
     def __call__(self) -> None:
         """Block until one call is allowed."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                wait = (1 - self._tokens) / self.rate
+        with self._lock:
+            now = self._clock()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+            wait = slot - self.window - now
+        if wait > 0:
             self._sleep(wait)
