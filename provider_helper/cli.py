@@ -170,14 +170,24 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
     _exit_for(results)
 
 
+def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What mirror and load share: the result file, dry run, repository creation and concurrency."""
+    options = [
+        click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here."),
+        click.option("--dry-run", is_flag=True, help="Resolve and compare with the target; push nothing."),
+        click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below."),
+        repository_options,
+        click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts copied at once."),
+        click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @common_options
-@click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here.")
-@click.option("--dry-run", is_flag=True, help="Resolve and compare with the target; push nothing.")
-@click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below.")
-@repository_options
-@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts copied at once.")
-@click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts.")
+@copy_options
 def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
            jobs: int, blob_jobs: int) -> None:
     """Copy the selected artifacts to the target."""
@@ -188,12 +198,7 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 @cli.command()
 @run_config_options(selection=False)
 @click.option("--from", "from_path", required=True, type=click.Path(exists=True), help="A layout written by 'nvcf-mirror save' (directory or .tar).")
-@click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here.")
-@click.option("--dry-run", is_flag=True, help="Compare with the target; push nothing.")
-@click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below.")
-@repository_options
-@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts pushed at once.")
-@click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob uploads at once.")
+@copy_options
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
          repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""

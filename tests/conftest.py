@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 

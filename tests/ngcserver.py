@@ -8,12 +8,13 @@ token to a signed URL fails loudly. Pages are 0-based and deliberately small.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlparse
+
+from provider_helper.sandbox.httpserver import JsonHandler
 
 PAGE_SIZE = 2
 
@@ -42,7 +43,7 @@ class NgcStandIn:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         ngc = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:  # noqa: N802
                 url = urlparse(self.path)
                 query = parse_qs(url.query)
@@ -51,22 +52,22 @@ class NgcStandIn:
                 if url.path.startswith("/storage/"):
                     return self._storage(url.path)
                 if self.headers.get("Authorization") not in (f"Bearer {ngc.personal_key}", f"Bearer {ngc.token}"):
-                    return self._json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
+                    return self.reply_json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
                 parts = url.path.split("/")  # /v2/org/O/team/T/resources/N/versions/V[/files[/path]]
                 if len(parts) < 10 or parts[1:3] != ["v2", "org"] or parts[6] != "resources":
-                    return self._json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
+                    return self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
                 key = f"{parts[3]}/{parts[5]}/{parts[7]}:{parts[9]}"
                 files = ngc.resources.get(key)
                 if files is None:
-                    return self._json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
+                    return self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
                 if len(parts) == 10:
-                    return self._json(200, {"recipeVersion": {"versionId": parts[9], "totalSizeInBytes": sum(map(len, files.values()))},
+                    return self.reply_json(200, {"recipeVersion": {"versionId": parts[9], "totalSizeInBytes": sum(map(len, files.values()))},
                                             "requestStatus": {"statusCode": "SUCCESS"}})
                 if len(parts) == 11 and parts[10] == "files":
                     page = int(query.get("page-number", ["0"])[0])
                     paths = sorted(files)
                     chosen = paths[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-                    return self._json(200, {
+                    return self.reply_json(200, {
                         "filepath": chosen,
                         "urls": ["" if p in ngc.path_only else f"{ngc.url}/storage/{quote(key, safe='')}/{quote(p)}?sig=x" for p in chosen],
                         "paginationInfo": {"index": page, "size": PAGE_SIZE, "totalPages": -(-len(paths) // PAGE_SIZE)},
@@ -82,29 +83,18 @@ class NgcStandIn:
                 header = self.headers.get("Authorization", "")
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":") if header.startswith("Basic ") else ("", "", "")
                 if query.get("service") != ["ngc"] or user != "$oauthtoken" or password != ngc.legacy_key:
-                    return self._json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
-                self._json(200, {"token": ngc.token, "expires_in": 600})
+                    return self.reply_json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
+                self.reply_json(200, {"token": ngc.token, "expires_in": 600})
 
             def _storage(self, path: str) -> None:
                 ngc.storage_requests.append(path)
                 if self.headers.get("Authorization"):
-                    return self._json(400, {"error": "signed URLs take no Authorization header"})
+                    return self.reply_json(400, {"error": "signed URLs take no Authorization header"})
                 _, _, key, rest = path.split("/", 3)
                 data = ngc.resources[unquote(key)][unquote(rest)]
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-
-            def _json(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
 
         return Handler

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
+
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
-
-from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
 
 @pytest.fixture

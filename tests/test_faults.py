@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from provider_helper.sandbox.images import Factory
-from provider_helper.sandbox.stack import Sandbox
-
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
+
+from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.stack import Sandbox
 
 RATE_EXCEEDED = json.dumps({"errors": [{"code": "TOOMANYREQUESTS", "message": "Rate exceeded"}]}).encode()
 
@@ -147,6 +147,14 @@ def _start(sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, resul
     )
 
 
+def _wait_for(proxy: FaultProxy, method: str, path: str, count: int, timeout: float = 30) -> None:
+    """Until the run under test is mid-way: ``count`` matching requests went through the proxy."""
+    deadline = time.monotonic() + timeout
+    while proxy.count(method, path) < count:
+        assert time.monotonic() < deadline, f"only {proxy.count(method, path)} of {count} {method} {path} requests arrived"
+        time.sleep(0.05)
+
+
 def _tags_are_complete(sandbox: Sandbox, prefix: str, names: list[str]) -> int:
     """Every tag at the target must point at a manifest whose blobs are all there; returns how many tags exist."""
     import httpx
@@ -172,9 +180,7 @@ def test_kill_9_mid_run_then_a_rerun_copies_only_what_is_missing(
     manifest, expected = many_images
     source_proxy.add(Fault("GET", BLOB_GET, "slow", times=-1, delay=0.4))
     run = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "killed.json")
-    deadline = time.monotonic() + 30
-    while source_proxy.count("GET", BLOB_GET) < 6 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for(source_proxy, "GET", BLOB_GET, 6)
     run.send_signal(signal.SIGKILL)
     run.wait()
     _tags_are_complete(sandbox, ns, list(expected))
@@ -207,9 +213,7 @@ def test_ctrl_c_stops_within_seconds_and_leaves_no_partial_tag(
     manifest, expected = many_images
     source_proxy.add(Fault("GET", BLOB_GET, "slow", times=-1, delay=0.5))
     run = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "r.json")
-    deadline = time.monotonic() + 30
-    while source_proxy.count("GET", BLOB_GET) < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for(source_proxy, "GET", BLOB_GET, 4)
     interrupted_at = time.monotonic()
     run.send_signal(signal.SIGINT)
     code = run.wait(30)

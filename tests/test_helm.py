@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from provider_helper.sandbox.stack import Sandbox
-
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
+
+from provider_helper.sandbox.stack import Sandbox
 
 
 class _Quiet(SimpleHTTPRequestHandler):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import run_cli
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"

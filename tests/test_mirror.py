@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
+
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
-
-from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
 
 def _mirror(sandbox: Sandbox, manifest: Path, prefix: str, *extra: str, result: Path | None = None) -> subprocess.CompletedProcess[str]:

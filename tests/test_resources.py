@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from provider_helper.sandbox.stack import Sandbox
-
 from helpers import run_cli, skopeo_raw, write_manifest
 from ngcserver import NgcStandIn
+
+from provider_helper.sandbox.stack import Sandbox
 
 BASE = "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4"
 CLI = "0833294136851237/nvcf-ncp-staging/nvcf-cli:0.0.24"

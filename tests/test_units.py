@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from provider_helper.errors import InputError, TransientError
 from provider_helper.refs import (
     Platform,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import run_cli, write_manifest
+
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
-
-from helpers import run_cli, write_manifest
 
 
 def _args(sandbox: Sandbox, command: str, manifest: Path, ns: str, *extra: str) -> list[str]:

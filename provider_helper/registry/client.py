@@ -47,13 +47,15 @@ class RegistryClient:
         max_connections: int = 32,
         before_manifest_put: Callable[[], None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        scheme: str | None = None,
     ) -> None:
+        """``scheme`` None: plain HTTP for loopback hosts and ``insecure`` ones, HTTPS for the rest."""
         self.host = host
         self.retry = retry or RetryPolicy()
         self._before_manifest_put = before_manifest_put
         plain = is_loopback(host) or insecure
         verify: Any = False if insecure else verifying_context(ca_file)
-        self.base_url = f"{'http' if plain else 'https'}://{host}"
+        self.base_url = f"{scheme or ('http' if plain else 'https')}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = httpx.Client(verify=verify, timeout=TIMEOUT, follow_redirects=True, transport=transport)
         self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from provider_helper.sandbox.registry import free_port
+from provider_helper.sandbox.process import ServerProcess, free_port
 
 # What moto's GetAuthorizationToken decodes to: the ECR-like target registry uses it as its password.
 ECR_USER = "AWS"
@@ -23,7 +21,7 @@ REGION = "us-east-1"
 class MotoServer:
     workdir: Path
     port: int = field(default_factory=free_port)
-    _process: subprocess.Popen | None = None
+    _process: ServerProcess | None = None
 
     @property
     def url(self) -> str:
@@ -33,23 +31,14 @@ class MotoServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         program = shutil.which("moto_server")
         command = [program] if program else [sys.executable, "-m", "moto.server"]
-        log = (self.workdir / "moto.log").open("ab")
-        self._process = subprocess.Popen([*command, "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"moto server exited; see {self.workdir / 'moto.log'}")
-            try:
-                httpx.get(f"{self.url}/moto-api/", timeout=1)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("moto server did not start")
+        self._process = ServerProcess("moto server", [*command, "-H", "127.0.0.1", "-p", str(self.port)], self.workdir / "moto.log",
+                                      f"{self.url}/moto-api/")
+        self._process.start()
+        return self
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(10)
+        if self._process:
+            self._process.stop()
 
     def reset(self) -> None:
         httpx.post(f"{self.url}/moto-api/reset")

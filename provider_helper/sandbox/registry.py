@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
-import httpx
 import yaml
 
+from provider_helper.sandbox.process import ServerProcess, free_port
 from provider_helper.sandbox.tokens import ISSUER, TokenServer
 
 BINARY = "docker-registry"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -32,8 +23,9 @@ class LocalRegistry:
     workdir: Path
     auth: dict | None = None
     access_log: bool = False  # one line per request in registry.log (the benchmark counts them)
+    tls: tuple[Path, Path] | None = None  # certificate and key: serve HTTPS
     port: int = field(default_factory=free_port)
-    _process: subprocess.Popen | None = None
+    _process: ServerProcess | None = None
 
     @property
     def host(self) -> str:
@@ -41,7 +33,7 @@ class LocalRegistry:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
     def storage(self) -> Path:
@@ -66,30 +58,19 @@ class LocalRegistry:
             "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": True}},
             "http": {"addr": self.host, "secret": secrets.token_hex(16)},
         }
+        if self.tls:
+            config["http"]["tls"] = {"certificate": str(self.tls[0]), "key": str(self.tls[1])}
         if self.auth:
             config["auth"] = self.auth
         path = self.workdir / "config.yml"
         path.write_text(yaml.safe_dump(config))
-        log = self.log_path.open("ab")
-        self._process = subprocess.Popen([BINARY, "serve", str(path)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"{BINARY} exited; see {self.workdir / 'registry.log'}")
-            try:
-                httpx.get(f"{self.url}/v2/", timeout=1)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{BINARY} did not answer on {self.host}")
+        self._process = ServerProcess(BINARY, [BINARY, "serve", str(path)], self.log_path, f"{self.url}/v2/")
+        self._process.start()
+        return self
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        if self._process:
+            self._process.stop()
 
 
 def token_auth(tokens: TokenServer, workdir: Path) -> dict:

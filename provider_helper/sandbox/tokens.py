@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import secrets
 import threading
 import time
@@ -25,6 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from provider_helper.sandbox.httpserver import JsonHandler
 
 ISSUER = "nvcf-mirror-sandbox"
 USERNAME = "$oauthtoken"
@@ -109,11 +110,11 @@ class TokenServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 url = urlparse(self.path)
                 if url.path != "/proxy_auth":
-                    self._reply(404, {"errors": [{"code": "NOT_FOUND"}]})
+                    self.reply_json(404, {"errors": [{"code": "NOT_FOUND"}]})
                     return
                 scopes = parse_qs(url.query).get("scope", [])
                 server.requests.extend(scopes)
@@ -123,20 +124,9 @@ class TokenServer:
                     username, _, password = base64.b64decode(header[6:]).decode().partition(":")
                 access = server.grant(username, password, scopes)
                 if access is None:
-                    self._reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid credentials"}]})
+                    self.reply_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid credentials"}]})
                     return
                 token = server.signing.token(access, username or "anonymous", server.lifetime)
-                self._reply(200, {"token": token, "access_token": token, "expires_in": server.lifetime})
-
-            def _reply(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
+                self.reply_json(200, {"token": token, "access_token": token, "expires_in": server.lifetime})
 
         return Handler

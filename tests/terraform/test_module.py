@@ -9,11 +9,11 @@ from pathlib import Path
 
 import boto3
 import pytest
+from helpers import sha256, skopeo_raw, write_manifest
+
 from provider_helper.sandbox.aws import REGION
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
-
-from helpers import sha256, skopeo_raw, write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 
