@@ -9,7 +9,6 @@ across all of them.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -17,12 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
-from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
+from provider_helper.errors import CancelledError, DigestMismatchError
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
-from provider_helper.registry.client import RegistryClient
-from provider_helper.registry.oci import Descriptor, hasher_for
-from provider_helper.registry.retry import call_with_retries, describe
+from provider_helper.registry.oci import Descriptor, Manifest, hasher_for
+from provider_helper.registry.retry import RetryPolicy, call_with_retries, describe
 from provider_helper.results import ArtifactResult
 
 log = logging.getLogger(__name__)
@@ -66,20 +64,27 @@ class BlobLedger:
             self._holders.setdefault(digest, set()).add(repo)
 
 
+class Destination(Protocol):
+    """Where the engine writes: a registry (RegistryClient) or an OCI layout (LayoutTarget)."""
+
+    retry: RetryPolicy
+
+    def head_manifest(self, repo: str, reference: str) -> str | None: ...
+    def has_blob(self, repo: str, digest: str) -> bool: ...
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> str | None: ...
+    def start_upload(self, repo: str) -> str: ...
+    def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None: ...
+    def cancel_upload(self, location: str) -> None: ...
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...
+
+
 class CopyEngine:
-    def __init__(
-        self,
-        payload_for: PayloadFor,
-        target: RegistryClient,
-        options: EngineOptions,
-        reporter: Reporter,
-        cancel: threading.Event | None = None,
-    ) -> None:
+    def __init__(self, payload_for: PayloadFor, target: Destination, options: EngineOptions, reporter: Reporter) -> None:
         self.payload_for = payload_for
         self.target = target
         self.options = options
         self.reporter = reporter
-        self.cancel = cancel or threading.Event()
+        self.cancel = threading.Event()  # set on Ctrl-C: workers stop at the next chunk or step
         self.ledger = BlobLedger()
         self._blob_pool = ThreadPoolExecutor(max_workers=options.blob_jobs, thread_name_prefix="blob")
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
@@ -113,9 +118,7 @@ class CopyEngine:
             self._copy(job, result)
         except CancelledError:
             result.status, result.error = "failed", "interrupted"
-        except (RegistryError, OSError, ValueError) as exc:
-            result.status, result.error = "failed", describe(exc)
-        except Exception as exc:  # httpx transport errors after retries, and anything unforeseen
+        except Exception as exc:  # registry answers, transport errors after retries, bad content: this artifact only
             result.status, result.error = "failed", describe(exc)
         self.reporter.finished(result)
         return result
@@ -196,7 +199,7 @@ class CopyEngine:
     def _verified(self, chunks: Iterator[bytes], blob: Descriptor) -> Iterator[bytes]:
         """Pass chunks through while hashing; the last chunk is held back until the digest and size
         check out, so a registry never receives a complete body of wrong content."""
-        hasher = hasher_for(blob.digest) if blob.digest.startswith("sha") else hashlib.sha256()
+        hasher = hasher_for(blob.digest)
         seen = 0
         pending: bytes | None = None
         for chunk in chunks:
