@@ -172,7 +172,7 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
 
 def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """What mirror and load share: the result file, dry run, repository creation and concurrency."""
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here."),
         click.option("--dry-run", is_flag=True, help="Resolve and compare with the target; push nothing."),
         click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below."),

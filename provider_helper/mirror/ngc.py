@@ -89,10 +89,9 @@ class NgcClient:
         scope_key = f"{ref.org}/{ref.team or ''}"
         with self._lock:
             if scope_key not in self._tokens:
-                scopes = [("service", "ngc"), ("scope", f"group/ngc:{ref.org}")]
-                if ref.team:
-                    scopes.append(("scope", f"group/ngc:{ref.org}/{ref.team}"))
-                response = self._api.get(f"{self.authn_url}/token", params=scopes, auth=("$oauthtoken", self._key))
+                scopes = [f"group/ngc:{ref.org}"] + ([f"group/ngc:{ref.org}/{ref.team}"] if ref.team else [])
+                query: dict[str, str | list[str]] = {"service": "ngc", "scope": scopes}
+                response = self._api.get(f"{self.authn_url}/token", params=query, auth=("$oauthtoken", self._key))
                 if response.status_code in (401, 403):
                     raise InputError(f"authentication failed for {httpx.URL(self.authn_url).host} (the NGC key was rejected)")
                 if response.status_code != 200:

@@ -138,10 +138,9 @@ class RegistryAuth(httpx.Auth):
     def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> _Token:
         if not challenge.realm:
             raise RegistryError(f"{self.registry} asked for a bearer token but named no realm")
-        params: list[tuple[str, str]] = []
+        params: dict[str, str | list[str]] = {"scope": list(scopes)}  # repeated: scope=a&scope=b
         if challenge.service:
-            params.append(("service", challenge.service))
-        params.extend(("scope", s) for s in scopes)
+            params["service"] = challenge.service
         credential = self.credentials.get()
         auth = (credential.username, credential.password) if credential else None
         try:

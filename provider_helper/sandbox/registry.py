@@ -6,6 +6,7 @@ import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import yaml
@@ -52,7 +53,7 @@ class LocalRegistry:
         if shutil.which(BINARY) is None:
             raise RuntimeError(f"{BINARY} is not installed (Debian: apt-get install docker-registry)")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        config = {
+        config: dict[str, Any] = {
             "version": 0.1,
             "log": {"level": "error", "accesslog": {"disabled": not self.access_log}},
             "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": True}},

@@ -68,10 +68,11 @@ def seed(factory: Factory, artifacts: Iterable[Artifact], layer_size: int = 64 *
     """
     pushed: dict[str, Pushed] = {}
     base_layer = gzip.compress(os.urandom(layer_size), compresslevel=1)
-    for n, artifact in enumerate(a for a in artifacts if a.image is not None and not a.needs_version):
-        repo, tag = artifact.image.repository, artifact.image.tag or "latest"
+    images = [(a, a.image) for a in artifacts if a.image is not None and not a.needs_version]
+    for n, (artifact, image) in enumerate(images):
+        repo, tag = image.repository, image.tag or "latest"
         if artifact.type == "chart":
-            pushed[artifact.key] = factory.chart(repo, tag, name=artifact.image.name)
+            pushed[artifact.key] = factory.chart(repo, tag, name=image.name)
             continue
         fmt = "docker" if n % 3 == 2 else "oci"
         shared = (factory.blob(repo, base_layer, FORMATS[fmt][3]),)
