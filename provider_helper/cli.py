@@ -84,7 +84,7 @@ TARGET_OPTIONS = [
     click.option("--password-stdin", is_flag=True, help="Generic target: read the password from standard input."),
 ]
 CONNECTION_OPTIONS = [
-    click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="Plain HTTP / no TLS verification for HOST (loopback hosts always use HTTP)."),
+    click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="HOST gets TLS without verification, or plain HTTP when it does not speak TLS (loopback hosts always use HTTP)."),
     click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
     click.option("--retries", type=click.IntRange(1, 20), default=RetryPolicy.attempts, show_default=True,
                  help="Attempts per request or blob on connection errors, 429 and 5xx (exponential backoff with jitter, honouring Retry-After)."),

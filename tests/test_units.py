@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from provider_helper.errors import InputError, TransientError
+from provider_helper.errors import InputError, RegistryError, TransientError
 from provider_helper.refs import (
     Platform,
     is_loopback,
@@ -174,3 +174,21 @@ def test_rate_limiter_holds_manifest_puts_to_the_quota() -> None:
     for _ in range(30):
         limiter()
     assert 1.9 <= now[0] <= 2.1, "30 calls at 10/s with a burst of 10 take two seconds"
+
+
+def test_insecure_registry_tries_tls_without_verification_then_plain_http() -> None:
+    # A mocked transport: a plain-HTTP server on a non-loopback name cannot be reached from the test machine.
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.scheme)
+        if request.url.scheme == "https":
+            raise httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version number")
+        return httpx.Response(200)
+
+    client = RegistryClient("registry.internal:5000", insecure=True, transport=httpx.MockTransport(handler))
+    assert client.ping() is True
+    assert seen == ["https", "http"] and client.base_url == "http://registry.internal:5000"
+    strict = RegistryClient("registry.internal:5000", transport=httpx.MockTransport(handler))
+    with pytest.raises(RegistryError, match="TLS to registry.internal:5000 failed"):
+        strict.ping()

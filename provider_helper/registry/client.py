@@ -49,11 +49,13 @@ class RegistryClient:
         transport: httpx.BaseTransport | None = None,
         scheme: str | None = None,
     ) -> None:
-        """``scheme`` None: plain HTTP for loopback hosts and ``insecure`` ones, HTTPS for the rest."""
+        """``scheme`` None: plain HTTP for loopback hosts, HTTPS for the rest; an ``insecure`` host gets
+        HTTPS without verification, falling back to plain HTTP when it does not speak TLS (as Docker does)."""
         self.host = host
         self.retry = retry or RetryPolicy()
         self._before_manifest_put = before_manifest_put
-        plain = is_loopback(host) or insecure
+        plain = is_loopback(host)
+        self._plain_http_fallback = insecure and not plain and scheme is None
         verify: Any = False if insecure else verifying_context(ca_file)
         self.base_url = f"{scheme or ('http' if plain else 'https')}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -78,7 +80,7 @@ class RegistryClient:
                 response = self._http.request(method, url, **kwargs)
             except httpx.ConnectError as exc:
                 if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) or "certificate" in str(exc):
-                    raise RegistryError(f"TLS to {self.host} failed: {_short(exc)} (use --ca-file for a private CA)") from None
+                    raise TlsError(f"TLS to {self.host} failed: {_short(exc)} (use --ca-file for a private CA)") from None
                 raise
             if response.status_code in expect:
                 return response
@@ -94,6 +96,14 @@ class RegistryClient:
         False when it wants credentials we do not have."""
         try:
             response = self._send("GET", "/v2/", expect={200, 401}, what=f"ping {self.host}")
+        except TlsError:
+            if not self._plain_http_fallback:
+                raise
+            log.debug("%s does not speak TLS; using plain HTTP (--insecure-registry)", self.host)
+            self._plain_http_fallback = False
+            self.base_url = f"http://{self.host}"
+            self._http.base_url = httpx.URL(self.base_url)
+            return self.ping()
         except httpx.TransportError as exc:
             raise RegistryError(f"cannot reach {self.host}: {_short(exc)}") from None
         return response.status_code == 200
@@ -193,6 +203,10 @@ class RegistryClient:
         if not location:
             raise RegistryError(f"{self.host} opened an upload without a Location header")
         return str(response.url.join(location))
+
+
+class TlsError(RegistryError):
+    """The TLS handshake failed: an unknown CA, or a server that speaks plain HTTP."""
 
 
 def error_from(response: httpx.Response, what: str, host: str) -> RegistryError:
