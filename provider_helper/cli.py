@@ -34,7 +34,6 @@ from provider_helper.mirror.layout import (
     pack,
     write_lock,
 )
-from provider_helper.mirror.ngc import NgcClient
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
@@ -54,7 +53,6 @@ from provider_helper.session import (
 from provider_helper.values import helm_values
 
 log = logging.getLogger("nvcf-mirror")
-NGC_API_ENV, NGC_AUTHN_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_URL"  # a proxy, or the tests' stand-in
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
@@ -382,8 +380,7 @@ def _resource_jobs(common: RunConfig) -> list[Job]:
     """Resources of the selected groups; with no --group, every resource of the manifest."""
     if not common.groups and not common.all_groups:
         common = dataclasses.replace(common, all_groups=True)
-    # The plan skips resources for 'mirror'; here they are the point.
-    jobs = [dataclasses.replace(j, skip_reason=None) for j in common.jobs() if j.artifact.type == "resource"]
+    jobs = [j for j in common.jobs() if j.artifact.type == "resource"]
     for job in jobs:
         if job.artifact.needs_version:
             raise InputError(f"{job.artifact.name} has no version: pin it with --set-version {job.artifact.name}=VERSION")
@@ -402,8 +399,7 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool) 
     jobs = _resource_jobs(common)
     if push and common.target == LAYOUT_TARGET.registry:
         raise InputError("--push needs --target REGISTRY[/PREFIX]")
-    client = NgcClient(os.environ.get("NGC_API_KEY"), os.environ.get(NGC_API_ENV, ngc.API_URL), os.environ.get(NGC_AUTHN_ENV, ngc.AUTHN_URL),
-                       verify=tls_verify(common.ca_file))
+    client = ngc.client_from_env(os.environ, tls_verify(common.ca_file))
     root = Path(dest)
     try:
         for job in jobs:

@@ -9,10 +9,12 @@ import contextlib
 import functools
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
@@ -21,6 +23,7 @@ from provider_helper.errors import AuthenticationError, InputError, RegistryErro
 from provider_helper.mirror import sources
 from provider_helper.mirror.engine import CopyEngine, EngineOptions, Reporter
 from provider_helper.mirror.helm import HelmRepositories
+from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.refs import Platform, parse_platform, parse_target
@@ -120,12 +123,16 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
 
 @contextlib.contextmanager
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
-    """Where each job's content comes from: the source registry, or a classic Helm repository."""
-    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=tls_verify(config.ca_file))
-    try:
-        yield sources.dispatch(sources.from_registry(registries.get), helm.payload)
-    finally:
-        helm.close()
+    """Where each job's content comes from: the source registry, a classic Helm repository, or the NGC API."""
+    verify = tls_verify(config.ca_file)
+    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=verify)
+    with tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-") as scratch:
+        resources = ResourcePayloads(os.environ, Path(scratch), verify)
+        try:
+            yield sources.dispatch(sources.from_registry(registries.get), helm.payload, resources.payload)
+        finally:
+            helm.close()
+            resources.close()
 
 
 def tls_verify(ca_file: str | None) -> Any:

@@ -120,3 +120,34 @@ def test_extract_unpacks_a_good_archive(ngc: NgcStandIn, tmp_path: Path) -> None
                    env=_env(ngc, ngc.personal_key))
     assert done.returncode == 0, done.stderr
     assert (dest / "nvcf-base" / "nvcf-base" / "main.tf").read_text() == "# terraform\n"
+
+
+def test_mirror_copies_resources_and_a_rerun_downloads_nothing(ngc: NgcStandIn, sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, BASE, CLI)
+    args = ["mirror", "--manifest", str(manifest), "--group", "deployment-resources", "--target", f"{sandbox.target.host}/{ns}"]
+    first = run_cli(*args, "--result-file", str(tmp_path / "r1.json"), env=_env(ngc, ngc.personal_key, sandbox))
+    assert first.returncode == 0, first.stderr
+    assert [a["status"] for a in json.loads((tmp_path / "r1.json").read_text())["artifacts"]] == ["copied", "copied"]
+    downloads = len(ngc.storage_requests)
+    again = run_cli(*args, "--result-file", str(tmp_path / "r2.json"), env=_env(ngc, ngc.personal_key, sandbox))
+    assert again.returncode == 0, again.stderr
+    second = json.loads((tmp_path / "r2.json").read_text())["artifacts"]
+    assert [a["status"] for a in second] == ["present", "present"] and len(ngc.storage_requests) == downloads
+    first_digests = [a["digest"] for a in json.loads((tmp_path / "r1.json").read_text())["artifacts"]]
+    assert [a["digest"] for a in second] == first_digests
+    verified = run_cli("verify", "--manifest", str(manifest), "--group", "deployment-resources", "--target", f"{sandbox.target.host}/{ns}",
+                       env=_env(ngc, ngc.personal_key, sandbox))
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_save_and_load_carry_resources_into_the_air_gap(ngc: NgcStandIn, sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, BASE)
+    saved = run_cli("save", "--manifest", str(manifest), "--group", "deployment-resources", "--to", str(tmp_path / "layout"),
+                    env=_env(ngc, ngc.personal_key))
+    assert saved.returncode == 0, saved.stderr
+    loaded = run_cli("load", "--from", str(tmp_path / "layout"), "--target", f"{sandbox.target.host}/{ns}", env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert loaded.returncode == 0, loaded.stderr
+    pulled = run_cli("resources", "pull", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--dest", str(tmp_path / "air"),
+                     env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert pulled.returncode == 0, pulled.stderr
+    assert (tmp_path / "air" / "nvcf-base_v0.1.4" / "nvcf-base-0.1.4.tar.gz").read_bytes() == ngc.resources[BASE]["nvcf-base-0.1.4.tar.gz"]

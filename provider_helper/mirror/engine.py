@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
 from provider_helper.errors import CancelledError, DigestMismatchError
 from provider_helper.mirror.plan import Job
+from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
 from provider_helper.registry.oci import Descriptor, Manifest, hasher_for
 from provider_helper.registry.retry import RetryPolicy, call_with_retries, describe
@@ -76,6 +77,13 @@ class Destination(Protocol):
     def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None: ...
     def cancel_upload(self, location: str) -> None: ...
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...
+    def get_manifest(self, repo: str, reference: str) -> Manifest: ...
+
+
+def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest]) -> bool:
+    if resolved.digest is not None:
+        return current == resolved.digest
+    return resolved.matches is not None and resolved.matches(fetch())
 
 
 class CopyEngine:
@@ -130,8 +138,9 @@ class CopyEngine:
         result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
         if self.options.mode == "resolve":
             return
-        if self.target.head_manifest(dst_repo, job.target.reference) == resolved.digest:
-            result.status = "present"  # two requests for a warm artifact: the source manifest and this HEAD
+        current = self.target.head_manifest(dst_repo, job.target.reference)
+        if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
+            result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
             return
         if self.options.mode == "dry-run":
             return
@@ -141,7 +150,7 @@ class CopyEngine:
     def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
         selection = payload.resolved.materialize()
-        result.platforms = selection.platforms
+        result.digest, result.platforms = selection.top.digest, selection.platforms
         for manifest in [*selection.children, selection.top]:
             result.bytes_copied += self._copy_blobs(payload.open_blob, dst_repo, manifest.blobs)
         for child in selection.children:

@@ -8,12 +8,13 @@ Files land as the ngc CLI writes them: ``DEST/<name>_v<version>/<path>``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,7 +26,7 @@ import httpx
 from provider_helper.errors import DigestMismatchError, InputError, RegistryError
 from provider_helper.manifest import ResourceRef
 from provider_helper.mirror.plan import Job
-from provider_helper.mirror.resolve import Selection
+from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.registry.client import error_from
 from provider_helper.registry.oci import (
@@ -38,6 +39,8 @@ from provider_helper.registry.retry import RetryPolicy, call_with_retries
 
 API_URL = "https://api.ngc.nvidia.com"
 AUTHN_URL = "https://authn.nvidia.com"
+API_URL_ENV, AUTHN_URL_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_URL"  # a proxy, or the tests' stand-in
+SOURCE = "org.opencontainers.image.source"
 ARTIFACT_TYPE = "application/vnd.nvidia.ngc.resource.v1"
 EMPTY_CONFIG = b"{}"
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
@@ -200,7 +203,7 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
     config = {"mediaType": EMPTY_CONFIG_TYPE, "digest": sha256_digest(EMPTY_CONFIG), "size": len(EMPTY_CONFIG), "data": "e30="}
     body = {
         "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": ARTIFACT_TYPE, "config": config, "layers": layers,
-        "annotations": {"org.opencontainers.image.version": str(ref.version), "org.opencontainers.image.source": f"ngc:{ref}"},
+        "annotations": {"org.opencontainers.image.version": str(ref.version), SOURCE: f"ngc:{ref}"},
     }
     manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
 
@@ -213,6 +216,41 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
             yield iter(lambda: handle.read(CHUNK), b"")
 
     return Payload.ready(Selection(manifest, [], []), open_blob)
+
+
+def client_from_env(env: Mapping[str, str], verify: Any = True) -> NgcClient:
+    return NgcClient(env.get("NGC_API_KEY"), env.get(API_URL_ENV, API_URL), env.get(AUTHN_URL_ENV, AUTHN_URL), verify=verify)
+
+
+class ResourcePayloads:
+    """NGC resources for the copy engine (mirror, save): downloaded only when the target lacks them,
+    into ``scratch``, and recognised at the target by the source they were pushed from."""
+
+    def __init__(self, env: Mapping[str, str], scratch: Path, verify: Any = True) -> None:
+        self.env, self.scratch, self.verify = env, scratch, verify
+
+    @functools.cached_property
+    def client(self) -> NgcClient:
+        return client_from_env(self.env, self.verify)
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+
+    def payload(self, job: Job) -> Payload:
+        ref = job.artifact.resource
+        assert ref is not None
+        built: list[Payload] = []
+
+        def materialize() -> Selection:
+            self.client.download(ref, self.scratch)
+            built.append(resource_payload(ref, self.scratch / version_dir(ref)))
+            return built[0].resolved.materialize()
+
+        def matches(manifest: Manifest) -> bool:
+            return manifest.body.get("artifactType") == ARTIFACT_TYPE and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{ref}"
+
+        return Payload(Resolved(None, [], None, materialize, matches), lambda blob: built[0].open_blob(blob))
 
 
 def _file_digest(path: Path) -> tuple[str, int]:

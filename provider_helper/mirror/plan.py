@@ -45,7 +45,7 @@ def _job(artifact: Artifact, options: PlanOptions) -> Job:
     if artifact.is_classic_chart:
         return Job(artifact, target, None, ALL_PLATFORMS)
     if artifact.image is None:
-        return Job(artifact, target, None, None, skip_reason="NGC resources are copied with 'nvcf-mirror resources download --push'")
+        return Job(artifact, target, None, None)  # an NGC resource, fetched through the NGC API
     source = artifact.image
     if options.source_registry and source.registry == NGC_REGISTRY:
         source = source.with_registry(options.source_registry)

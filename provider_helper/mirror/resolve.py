@@ -32,10 +32,11 @@ class Resolved:
     """What the target tag must point at, known from the source's top manifest alone (one request),
     and how to fetch everything it needs when it has to be copied."""
 
-    digest: str
+    digest: str | None  # None: known only once materialized (an NGC resource is its files)
     platforms: list[str]
     note: str | None
     materialize: Callable[[], Selection]
+    matches: Callable[[Manifest], bool] | None = None  # with no digest: is the target's manifest this artifact?
 
 
 def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:

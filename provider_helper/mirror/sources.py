@@ -54,8 +54,10 @@ def in_memory(blobs: dict[str, bytes]) -> BlobOpener:
     return open_blob
 
 
-def dispatch(registry: PayloadFor, classic_chart: PayloadFor) -> PayloadFor:
+def dispatch(registry: PayloadFor, classic_chart: PayloadFor, resource: PayloadFor) -> PayloadFor:
     def payload(job: Job) -> Payload:
+        if job.artifact.type == "resource":
+            return resource(job)
         return classic_chart(job) if job.artifact.is_classic_chart else registry(job)
 
     return payload

@@ -54,12 +54,16 @@ def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: Ar
     except PlatformMismatchError as exc:
         problems.append(str(exc))
     try:
-        expected = payload_for(job).resolved.digest
+        resolved = payload_for(job).resolved
+        expected = resolved.digest
     except PlatformMismatchError as exc:
         problems.append(f"source: {exc}")
     except (RegistryError, httpx.HTTPError) as exc:
         result.note = f"digest not compared: source unreachable ({describe(exc)})"
     else:
-        if expected != found.digest:
+        if expected is None:
+            if resolved.matches is None or not resolved.matches(found):
+                problems.append(f"{job.target} is not {job.artifact.source_text}")
+        elif expected != found.digest:
             problems.append(f"target digest {found.digest} differs from the source's {expected}")
     return problems
