@@ -147,6 +147,12 @@ def _start(sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, resul
     )
 
 
+def _assert_digests(sandbox: Sandbox, prefix: str, expected: dict[str, str]) -> None:
+    """skopeo sees every ``name:tag`` at the target with the expected digest."""
+    for name, digest in expected.items():
+        assert sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+
+
 def _wait_for(proxy: FaultProxy, method: str, path: str, count: int, timeout: float = 30) -> None:
     """Until the run under test is mid-way: ``count`` matching requests went through the proxy."""
     deadline = time.monotonic() + timeout
@@ -192,8 +198,7 @@ def test_kill_9_mid_run_then_a_rerun_copies_only_what_is_missing(
     rerun_bytes = json.loads((tmp_path / "rerun.json").read_text())["summary"]["bytes_copied"]
     full_bytes = json.loads((tmp_path / "fresh.json").read_text())["summary"]["bytes_copied"]
     assert 0 < rerun_bytes < full_bytes, "what the killed run uploaded was not sent again"
-    for name, digest in expected.items():
-        assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+    _assert_digests(sandbox, ns, expected)
 
 
 def test_two_concurrent_runs_into_the_same_target_both_succeed(
@@ -203,8 +208,7 @@ def test_two_concurrent_runs_into_the_same_target_both_succeed(
     runs = [_start(sandbox, sandbox.source.host, manifest, ns, tmp_path / f"r{i}.json") for i in range(2)]
     for run in runs:
         assert run.wait(120) == 0, run.stderr.read() if run.stderr else ""
-    for name, digest in expected.items():
-        assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+    _assert_digests(sandbox, ns, expected)
 
 
 def test_ctrl_c_stops_within_seconds_and_leaves_no_partial_tag(
