@@ -21,7 +21,12 @@ from provider_helper import manifest as manifest_mod
 from provider_helper import targets
 from provider_helper.errors import AuthenticationError, InputError, RegistryError
 from provider_helper.mirror import sources
-from provider_helper.mirror.engine import CopyEngine, EngineOptions, Reporter
+from provider_helper.mirror.engine import (
+    CopyEngine,
+    Destination,
+    EngineOptions,
+    Reporter,
+)
 from provider_helper.mirror.helm import HelmRepositories
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
@@ -103,7 +108,7 @@ def split_pin(text: str) -> tuple[str, str]:
 
 
 def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, reporter: Reporter, *, check_target: bool,
-               target: Any = None, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
+               target: Destination | None = None, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
     """Preflight every registry, then copy (or resolve) every job; returns results and seconds.
 
     ``target`` replaces the target registry (an OCI layout for ``save``); ``payload_for`` the
@@ -111,8 +116,9 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
     registries = config.registries() if target is None else config.source_registries()
     started = time.monotonic()
     try:
-        target_client = target if target is not None else registries.get(config.access.target.registry)
-        preflight(registries, jobs if payload_for is None else [], target_client.host if check_target and target is None else None)
+        target_client: Destination = target if target is not None else registries.get(config.access.target.registry)
+        target_host = config.access.target.registry if check_target and target is None else None
+        preflight(registries, jobs if payload_for is None else [], target_host)
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
             results = CopyEngine(chosen, target_client, options, reporter).run(jobs)
