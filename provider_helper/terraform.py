@@ -140,6 +140,17 @@ def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[s
     return {f"{j.artifact.name}:{j.target.tag}": f"{j.target.registry}/{j.target.repository}@{found[j.key]}" for j in jobs if j.artifact.type == kind}
 
 
+def _tags(value: str | None) -> dict[str, str]:
+    """Resource tags arrive JSON-encoded (tag values may hold commas)."""
+    try:
+        tags = json.loads(value or "{}")
+    except ValueError:
+        raise InputError("repository_tags must be a JSON object of strings") from None
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise InputError("repository_tags must be a JSON object of strings")
+    return tags
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -155,8 +166,8 @@ def mirror_argv(settings: Mapping[str, str]) -> list[str]:
                           ("--lifecycle-policy", "lifecycle_policy_file")):
             if settings.get(key):
                 argv += [flag, settings[key]]
-        for tag in _list(settings.get("repository_tags")):
-            argv += ["--repo-tag", tag]
+        for key, value in _tags(settings.get("repository_tags")).items():
+            argv += ["--repo-tag", f"{key}={value}"]
     if config.manifest:
         argv += ["--manifest", config.manifest]
     for group in config.groups:

@@ -146,3 +146,14 @@ def test_destroy_deletes_the_prefix_repositories_only_when_asked(
     names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
     assert ({f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} <= names) is not delete
     assert f"{ns}-decoy/keep" in names
+
+
+def test_apply_step_turns_settings_into_cli_flags_with_values_kept_whole() -> None:
+    from provider_helper.terraform import mirror_argv
+
+    argv = mirror_argv({"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c1", "aws_region": REGION,
+                        "groups": "infrastructure,control-plane", "platforms": "linux/amd64", "repository_tags": json.dumps({"cost": "a,b"}),
+                        "scan_on_push": "false", "target_type": "ecr"})
+    assert argv[:3] == ["mirror", "--target", "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1"]
+    assert "--no-scan-on-push" in argv and argv[argv.index("--repo-tag") + 1] == "cost=a,b"
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--group"] == ["infrastructure", "control-plane"]

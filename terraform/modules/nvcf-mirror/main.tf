@@ -31,7 +31,7 @@ locals {
     tag_mutability                 = var.image_tag_mutability
     encryption                     = var.encryption_type
     kms_key                        = var.kms_key != null ? var.kms_key : ""
-    repository_tags                = join(",", [for k, v in var.repository_tags : "${k}=${v}"])
+    repository_tags                = jsonencode(var.repository_tags)
     lifecycle_policy_file          = var.lifecycle_policy_file != null ? var.lifecycle_policy_file : ""
     delete_repositories_on_destroy = tostring(var.delete_repositories_on_destroy)
   })
