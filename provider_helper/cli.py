@@ -256,7 +256,7 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
     with reporting(len(plan_jobs)) as reporter:
         results, seconds = run_engine(common, plan_jobs, EngineOptions(jobs, blob_jobs), reporter, check_target=False,
                                       target=LayoutTarget(staging))
-    write_lock(staging, results, plan_jobs, {j.key: j.artifact.entry() for j in plan_jobs})
+    write_lock(staging, results, plan_jobs)
     if as_tar and not any(r.status == "failed" for r in results):
         pack(staging, path)
     _log_summary(document(str(path), results, seconds), results)

@@ -11,7 +11,6 @@ lists every artifact with its digest and source, for ``load`` and ``verify --fro
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -30,7 +29,13 @@ from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.refs import Target
-from provider_helper.registry.oci import OCI_INDEX, Descriptor, Manifest, hasher_for
+from provider_helper.registry.oci import (
+    OCI_INDEX,
+    Descriptor,
+    Manifest,
+    file_digest,
+    hasher_for,
+)
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
 
@@ -55,8 +60,7 @@ class LayoutTarget:
         self._write_index()
 
     def blob_path(self, digest: str) -> Path:
-        algorithm, _, hex_ = digest.partition(":")
-        return self.root / "blobs" / algorithm / hex_
+        return blob_file(self.root, digest)
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
         if reference.startswith("sha256:"):
@@ -116,7 +120,7 @@ class LayoutTarget:
         os.replace(temp, self.root / "index.json")
 
 
-def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], manifest_entries: dict[str, dict[str, Any]]) -> None:
+def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job]) -> None:
     """What ``load`` and ``verify --from`` need: each artifact, its manifest entry, its digest."""
     entries = []
     for job, result in zip(jobs, results, strict=True):
@@ -124,7 +128,7 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], manif
             continue
         entries.append({
             "key": result.key, "name": job.target.repository, "tag": job.target.reference, "source": result.source,
-            "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": manifest_entries[result.key],
+            "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": job.artifact.entry(),
         })
     (root / LOCK_FILE).write_text(json.dumps({"version": 1, "artifacts": entries}, indent=2) + "\n")
 
@@ -168,22 +172,23 @@ class LayoutSource:
         children = [read_manifest(self.root, d.digest) for d in top.children]
         if check_blobs:
             for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
-                verify_file(self._blob(blob.digest), blob)
+                verify_file(blob_file(self.root, blob.digest), blob)
         return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self._open)
-
-    def _blob(self, digest: str) -> Path:
-        algorithm, _, hex_ = digest.partition(":")
-        return self.root / "blobs" / algorithm / hex_
 
     @contextlib.contextmanager
     def _open(self, blob: Descriptor) -> Iterator[Iterator[bytes]]:
-        with open(self._blob(blob.digest), "rb") as handle:
+        with open(blob_file(self.root, blob.digest), "rb") as handle:
             yield iter(lambda: handle.read(CHUNK), b"")
 
 
-def read_manifest(root: Path, digest: str) -> Manifest:
+def blob_file(root: Path, digest: str) -> Path:
+    """Where the OCI image layout keeps a blob: ``blobs/<algorithm>/<hex>``."""
     algorithm, _, hex_ = digest.partition(":")
-    data = verified_bytes(root / "blobs" / algorithm / hex_, digest, 4 * 1024 * 1024)
+    return root / "blobs" / algorithm / hex_
+
+
+def read_manifest(root: Path, digest: str) -> Manifest:
+    data = verified_bytes(blob_file(root, digest), digest, 4 * 1024 * 1024)
     return Manifest.from_bytes(data, None, digest)
 
 
@@ -202,16 +207,11 @@ def verified_bytes(path: Path, digest: str, max_bytes: int) -> bytes:
 
 
 def verify_file(path: Path, blob: Descriptor) -> None:
-    hasher = hashlib.new(blob.digest.split(":")[0])
-    size = 0
     try:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(CHUNK), b""):
-                hasher.update(chunk)
-                size += len(chunk)
+        digest, size = file_digest(path, blob.digest)
     except FileNotFoundError:
         raise RegistryError(f"blob {blob.digest} is missing from the layout") from None
-    if size != blob.size or f"{hasher.name}:{hasher.hexdigest()}" != blob.digest:
+    if size != blob.size or digest != blob.digest:
         raise DigestMismatchError(f"blob {blob.digest} in the layout does not match its digest: refusing to push")
 
 

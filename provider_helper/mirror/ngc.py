@@ -33,6 +33,7 @@ from provider_helper.registry.oci import (
     OCI_MANIFEST,
     Descriptor,
     Manifest,
+    file_digest,
     sha256_digest,
 )
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
@@ -197,7 +198,7 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
         raise RegistryError(f"{folder}: no files to push for {ref}")
     layers, paths = [], {}
     for path in files:
-        digest, size = _file_digest(path)
+        digest, size = file_digest(path)
         paths[digest] = path
         layers.append({"mediaType": FILE_LAYER, "digest": digest, "size": size, "annotations": {TITLE: path.relative_to(folder).as_posix()}})
     config = {"mediaType": EMPTY_CONFIG_TYPE, "digest": sha256_digest(EMPTY_CONFIG), "size": len(EMPTY_CONFIG), "data": "e30="}
@@ -251,16 +252,6 @@ class ResourcePayloads:
             return manifest.body.get("artifactType") == ARTIFACT_TYPE and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{ref}"
 
         return Payload(Resolved(None, [], None, materialize, matches), lambda blob: built[0].open_blob(blob))
-
-
-def _file_digest(path: Path) -> tuple[str, int]:
-    hasher = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            hasher.update(chunk)
-            size += len(chunk)
-    return f"sha256:{hasher.hexdigest()}", size
 
 
 def pull(client: Any, job: Job, dest: Path) -> list[Path]:

@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from provider_helper.errors import DigestMismatchError, RegistryError
@@ -44,6 +45,17 @@ def digest_of(data: bytes, like: str = "sha256:") -> str:
     h = hasher_for(like)
     h.update(data)
     return f"{h.name}:{h.hexdigest()}"
+
+
+def file_digest(path: Path, like: str = "sha256:") -> tuple[str, int]:
+    """Digest and size of a file, read in 1 MiB chunks."""
+    hasher = hasher_for(like)
+    size = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            hasher.update(chunk)
+            size += len(chunk)
+    return f"{hasher.name}:{hasher.hexdigest()}", size
 
 
 @dataclass(frozen=True)
