@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,12 +24,13 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 class Fault:
     method: str
     path: str  # regex searched in the path
-    kind: str  # "status", "reset", "truncate", "slow"
+    kind: str  # "status", "reset", "truncate", "slow", "hook" (run ``before``, then forward)
     times: int = 1  # how many matching requests get it; -1 for all
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     delay: float = 0.0
+    before: Callable[[], None] | None = None
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -92,6 +94,8 @@ class FaultProxy:
                     return
                 if fault and fault.kind == "slow":
                     time.sleep(fault.delay)
+                if fault and fault.before:
+                    fault.before()
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length"}}
                 upstream = proxy._client.request(self.command, self.path, content=body, headers=headers)
                 proxy.log.append((self.command, self.path, upstream.status_code))

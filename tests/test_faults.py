@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +56,22 @@ def test_429_rate_exceeded_on_manifest_put_is_retried_after_retry_after(
     done = _mirror(sandbox, manifest, target_proxy.host, ns)
     assert done.returncode == 0, done.stderr
     assert target_proxy.count("PUT", "/manifests/") == 3
+    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
+
+
+def test_a_blob_gone_from_the_target_when_its_manifest_is_put_is_checked_and_sent_again(
+    sandbox: Sandbox, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str
+) -> None:
+    """Just before the first manifest PUT the repository's blob links are removed from the real
+    registry's storage, so it answers MANIFEST_BLOB_UNKNOWN, as Distribution also does while another
+    run is linking the same blob. The engine checks the blobs again, re-sends them, and retries."""
+    manifest, expected = one_image
+    layers = sandbox.target.storage / "docker/registry/v2/repositories" / ns / "app" / "_layers"
+    target_proxy.add(Fault("PUT", "/manifests/", "hook", before=lambda: shutil.rmtree(layers)))
+    done = _mirror(sandbox, manifest, target_proxy.host, ns)
+    assert done.returncode == 0, done.stderr
+    assert [status for method, path, status in target_proxy.log if method == "PUT" and "/manifests/" in path] == [400, 201]
+    assert target_proxy.count("PUT", "/blobs/uploads/") == 4, "config and layer are uploaded, then uploaded again"
     assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
 
 

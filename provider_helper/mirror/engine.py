@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
-from provider_helper.errors import CancelledError, DigestMismatchError
+from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 
 
 CHECK_WORKERS = 16
+
+# Answers to a manifest PUT that mean "a blob you reference is not (readably) there". Distribution
+# gives them while another writer is linking the same blob into the repository at that moment
+# (it reads the half-written link file), so they are retried after the blobs are checked again.
+BLOB_REFERENCE_ERRORS = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "DIGEST_INVALID"})
+MANIFEST_PUT_ATTEMPTS = 4
 
 
 class Reporter(Protocol):
@@ -154,12 +161,27 @@ class CopyEngine:
         for manifest in [*selection.children, selection.top]:
             result.bytes_copied += self._copy_blobs(payload.open_blob, dst_repo, manifest.blobs)
         for child in selection.children:
-            self._check_cancel()
-            self.target.put_manifest(dst_repo, child.digest, child)
-        self._check_cancel()
-        self.target.put_manifest(dst_repo, job.target.reference, selection.top)
+            self._put_manifest(payload.open_blob, dst_repo, child.digest, child)
+        self._put_manifest(payload.open_blob, dst_repo, job.target.reference, selection.top)
         result.bytes_copied += sum(len(m.data) for m in [*selection.children, selection.top])
         result.status = "copied"
+
+    def _put_manifest(self, open_blob: BlobOpener, dst_repo: str, reference: str, manifest: Manifest) -> None:
+        """PUT a manifest whose blobs were sent; a refusal naming a blob is retried after checking
+        the blobs at the target again (uploading any that really are missing)."""
+        for attempt in range(1, MANIFEST_PUT_ATTEMPTS + 1):
+            self._check_cancel()
+            try:
+                self.target.put_manifest(dst_repo, reference, manifest)
+                return
+            except RegistryError as exc:
+                if exc.code not in BLOB_REFERENCE_ERRORS or attempt == MANIFEST_PUT_ATTEMPTS:
+                    raise
+                wait_s = self.target.retry.delay(attempt, None)
+                log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
+            time.sleep(wait_s)
+            for blob in manifest.blobs:
+                self._ensure_blob(open_blob, dst_repo, blob, trust_ledger=False)
 
     # -- blobs ------------------------------------------------------------------------------------
 
@@ -172,15 +194,18 @@ class CopyEngine:
             raise errors[0]  # type: ignore[misc]
         return sum(f.result() for f in futures)
 
-    def _ensure_blob(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor) -> int:
-        """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted)."""
+    def _ensure_blob(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor, trust_ledger: bool = True) -> int:
+        """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted).
+
+        ``trust_ledger`` False asks the target even when this run already sent the blob there."""
         self._check_cancel()
         with self.ledger.lock(blob.digest):
-            if dst_repo in self.ledger.holders(blob.digest) or self.target.has_blob(dst_repo, blob.digest):
+            known = trust_ledger and dst_repo in self.ledger.holders(blob.digest)
+            if known or self.target.has_blob(dst_repo, blob.digest):
                 self.ledger.add(blob.digest, dst_repo)
                 return 0
             location = None
-            for other in self.ledger.holders(blob.digest):
+            for other in self.ledger.holders(blob.digest) - {dst_repo}:
                 location = self.target.mount_blob(dst_repo, blob.digest, other)
                 if location is None:
                     self.ledger.add(blob.digest, dst_repo)
