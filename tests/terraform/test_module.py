@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,7 +113,6 @@ def test_external_entry_point_rejects_non_string_values_and_answers_string_maps(
     assert bad.stderr.strip() == "nvcf-mirror: query values must be strings; not a string: groups, platforms"
     query = {"mode": "plan", "repository_prefix": ns, "aws_region": REGION, "manifest_path": str(nvcf_like["manifest"]),
              "source_registry": sandbox.source.host, "target_registry": sandbox.target.host}
-    import os
     done = subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input=json.dumps(query), capture_output=True, text=True,
                           env={**os.environ, **sandbox.ecr_env()})
     assert done.returncode == 0, done.stderr
@@ -127,10 +128,12 @@ def _moto(sandbox: Sandbox) -> dict:
 
 @pytest.mark.parametrize("root", ["terraform/modules/nvcf-mirror", "examples/ecr", "examples/generic", "examples/local"])
 def test_module_and_examples_validate(root: str, tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
-    import os
+    # A copy, so init's lock file lands in tmp_path: never in the working tree, never shared by parallel workers.
+    for tree in ("terraform", "examples"):
+        shutil.copytree(REPO / tree, tmp_path / "repo" / tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(terraform_cli_config), "TF_DATA_DIR": str(tmp_path / "data"), "CHECKPOINT_DISABLE": "1"}
     for args in (["init", "-input=false", "-backend=false"], ["validate", "-no-color"]):
-        done = subprocess.run([tf_bin, *args], cwd=REPO / root, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([tf_bin, *args], cwd=tmp_path / "repo" / root, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{root}: terraform {args[0]}\n{done.stdout}\n{done.stderr}"
 
 
