@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from provider_helper import yamlload
 from provider_helper.errors import InputError
 from provider_helper.refs import parse_reference
 
@@ -16,7 +17,7 @@ log = logging.getLogger("nvcf-mirror")
 def from_text(text: str, origin: str, group: str) -> dict[str, Any]:
     """A skopeo sync YAML file, or one image reference per line (``#`` starts a comment)."""
     try:
-        data = yaml.safe_load(text)
+        data = yamlload.safe_load(text)
     except yaml.YAMLError:
         data = None
     if isinstance(data, dict):

@@ -26,6 +26,7 @@ from provider_helper.refs import (
     parse_platform,
     parse_reference,
 )
+from provider_helper.yamlload import load_with_nodes
 
 BUNDLED = "nvcf-v0.5.yaml"
 _RESOURCE_RE = re.compile(r"^(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?$")
@@ -170,8 +171,7 @@ def load(path: str | Path | None = None) -> ArtifactManifest:
 
 def parse(text: str, origin: str) -> ArtifactManifest:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = load_with_nodes(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""

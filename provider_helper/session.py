@@ -147,10 +147,13 @@ def tls_verify(ca_file: str | None) -> Any:
 
 def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
     """Check every registry accepts our credentials before anything is pushed (all at once)."""
-    hosts = sorted({j.source.registry for j in jobs if j.source is not None and not j.skip_reason})
-    hosts += [target] if target else []
+    pulls: dict[str, set[str]] = {}
+    for job in jobs:
+        if job.source is not None and not job.skip_reason:
+            pulls.setdefault(job.source.registry, set()).add(f"repository:{job.source.repository}:pull")
+    hosts = sorted(pulls) + ([target] if target else [])
     with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-        answers = dict(zip(hosts, pool.map(lambda host: _ping(registries, host), hosts), strict=True))
+        answers = dict(zip(hosts, pool.map(lambda host: _ping(registries, host, sorted(pulls.get(host, ()))), hosts), strict=True))
     if target and answers.get(target) is False:
         raise InputError(
             f"{target} requires credentials and none were found: log in with docker/podman login, "
@@ -158,10 +161,15 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
         )
 
 
-def _ping(registries: RegistryPool, host: str) -> bool | None:
-    """True/False: authenticated or not; None: unreachable (the artifacts will say so)."""
+def _ping(registries: RegistryPool, host: str, pull_scopes: list[str]) -> bool | None:
+    """True/False: authenticated or not; None: unreachable (the artifacts will say so).
+
+    A source registry then hands out one token for all the repositories the run reads."""
     try:
-        return registries.get(host).ping()
+        client = registries.get(host)
+        answer = client.ping()
+        client.auth.prefetch(pull_scopes)
+        return answer
     except AuthenticationError:
         raise
     except RegistryError as exc:

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import yaml
 
+from provider_helper import yamlload
 from provider_helper.archives import ArchiveError, read_member
 from provider_helper.errors import DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
@@ -79,7 +80,7 @@ class HelmRepositories:
             raise RegistryError(f"{url}: {exc}") from None
         if raw is None:
             raise RegistryError(f"{url}: no {artifact.chart}/Chart.yaml in the archive")
-        metadata = yaml.safe_load(raw) or {}
+        metadata = yamlload.safe_load(raw) or {}
         if metadata.get("name") != artifact.chart:
             raise RegistryError(f"{url}: Chart.yaml names {metadata.get('name')!r}, expected {artifact.chart!r}")
         return chart_payload(metadata, archive, provenance, str(entry.get("created") or ""))
@@ -101,7 +102,7 @@ class HelmRepositories:
             if repo not in self._indexes:
                 text = self._get(f"{repo}/index.yaml", MAX_INDEX_BYTES)
                 try:
-                    index = yaml.safe_load(text)
+                    index = yamlload.safe_load(text)
                 except yaml.YAMLError:
                     raise RegistryError(f"{repo}/index.yaml is not valid YAML") from None
                 if not isinstance(index, dict):

@@ -2,16 +2,18 @@
 
 The challenge says what to do: realm, service and scope are taken from ``WWW-Authenticate``,
 never assumed (nvcr.io sends no service, and its realm can change between challenges).
-Tokens are cached per scope and fetched again when a request using one gets 401.
+Tokens are cached per scope and fetched again when a request using one gets 401. A run that
+knows its repositories up front asks for one token covering many of them (``prefetch``).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -22,6 +24,10 @@ from provider_helper.registry.credentials import Credential, CredentialSource
 _PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 _REPO_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
 _TOKEN_MARGIN = 30.0
+# Scopes per prefetched token: keeps the token request's URL and the token itself a few KiB.
+PREFETCH_BATCH = 25
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,25 @@ class RegistryAuth(httpx.Auth):
         # rejected Basic login or a rejected registry-wide token means the credentials are wrong.
         if retried.status_code == 401 and credential is not None and (challenge.scheme == "basic" or not scopes):
             raise AuthenticationError(self.registry, "credentials rejected")
+
+    def prefetch(self, scopes: Iterable[str]) -> None:
+        """Fetch one token per ``PREFETCH_BATCH`` scopes and cache it for each, so the first request
+        to each repository needs no token round trip of its own. Best effort: where the server grants
+        less than asked, or refuses, the per-request flow fetches (and reports) as usual."""
+        with self._lock:
+            challenge = self._challenge
+            wanted = [s for s in dict.fromkeys(scopes) if (s,) not in self._tokens]
+        if challenge is None or challenge.scheme != "bearer":
+            return
+        for start in range(0, len(wanted), PREFETCH_BATCH):
+            batch = tuple(wanted[start : start + PREFETCH_BATCH])
+            try:
+                token = self._fetch_token(challenge, batch)
+            except RegistryError as exc:
+                log.debug("one token for %d repositories of %s: %s; fetching per repository", len(batch), self.registry, exc)
+                return
+            with self._lock:
+                self._tokens.update({(scope,): token for scope in batch})
 
     def _sent(self, request: httpx.Request) -> Credential | None:
         """The Basic credential a request carried (to tell a stale token from a wrong password)."""
