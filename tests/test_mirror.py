@@ -137,6 +137,19 @@ def test_shared_layers_are_uploaded_once_and_mounted_elsewhere(sandbox: Sandbox,
     assert base.size <= copied < 2 * base.size, "the 3 MiB base layer crossed the wire once; the other repositories mounted it"
 
 
+def test_one_source_token_covers_every_repository_the_run_reads(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    names = ("p", "q", "r")
+    for name in names:
+        source.image(f"{ns}/nvidia/{name}", "1")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in names])
+    sandbox.tokens.requests.clear()
+    done = _mirror(sandbox, manifest, ns)
+    assert done.returncode == 0, done.stderr
+    pulls = {f"repository:{ns}/nvidia/{n}:pull" for n in names}
+    asked = [set(scopes) & pulls for scopes in sandbox.tokens.requests]
+    assert [a for a in asked if a] == [pulls], "one token request for the three repositories, none per repository"
+
+
 def test_wrong_ngc_key_exits_2_naming_the_registry_and_not_the_key(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
     source.image(f"{ns}/nvidia/x", "1")
     manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/x", "1"), "group": "test"}])

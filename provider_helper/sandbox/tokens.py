@@ -67,7 +67,7 @@ class TokenServer:
     public_prefixes: tuple[str, ...] = ("nvidia/",)
     lifetime: int = 600
     signing: SigningKey = field(default_factory=SigningKey.generate)
-    requests: list[str] = field(default_factory=list)  # scopes asked for, for tests
+    requests: list[tuple[str, ...]] = field(default_factory=list)  # the scopes of each token request, for tests
 
     def __post_init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -117,7 +117,7 @@ class TokenServer:
                     self.reply_json(404, {"errors": [{"code": "NOT_FOUND"}]})
                     return
                 scopes = parse_qs(url.query).get("scope", [])
-                server.requests.extend(scopes)
+                server.requests.append(tuple(scopes))
                 username = password = None
                 header = self.headers.get("Authorization", "")
                 if header.lower().startswith("basic "):
