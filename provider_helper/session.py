@@ -164,12 +164,9 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
 def _ping(registries: RegistryPool, host: str, pull_scopes: list[str]) -> bool | None:
     """True/False: authenticated or not; None: unreachable (the artifacts will say so).
 
-    A source registry then hands out one token for all the repositories the run reads."""
+    A token registry checks the credentials by granting one token for all the repositories the run reads."""
     try:
-        client = registries.get(host)
-        answer = client.ping()
-        client.auth.prefetch(pull_scopes)
-        return answer
+        return registries.get(host).ping(pull_scopes)
     except AuthenticationError:
         raise
     except RegistryError as exc:

@@ -28,7 +28,7 @@ from provider_helper.results import ArtifactResult
 log = logging.getLogger(__name__)
 
 
-CHECK_WORKERS = 16
+CHECK_WORKERS = 32
 
 # Answers to a manifest PUT that mean "a blob you reference is not (readably) there". Distribution
 # gives them while another writer is linking the same blob into the repository at that moment

@@ -113,24 +113,35 @@ class RegistryAuth(httpx.Auth):
         if retried.status_code == 401 and credential is not None and (challenge.scheme == "basic" or not scopes):
             raise AuthenticationError(self.registry, "credentials rejected")
 
-    def prefetch(self, scopes: Iterable[str]) -> None:
+    def learn(self, response: httpx.Response) -> Challenge | None:
+        """Remember the challenge of a 401 answered to a request sent without the auth flow."""
+        challenge = parse_challenge(response.headers.get("www-authenticate"))
+        if challenge is not None:
+            with self._lock:
+                self._challenge = challenge
+        return challenge
+
+    def prefetch(self, scopes: Iterable[str]) -> bool:
         """Fetch one token per ``PREFETCH_BATCH`` scopes and cache it for each, so the first request
-        to each repository needs no token round trip of its own. Best effort: where the server grants
-        less than asked, or refuses, the per-request flow fetches (and reports) as usual."""
+        to each repository needs no token round trip of its own; True when every batch got one.
+
+        Rejected credentials raise AuthenticationError. Anything else is left to the per-request
+        flow, which fetches (and reports) as usual: a refusal, or a grant of less than asked."""
         with self._lock:
             challenge = self._challenge
             wanted = [s for s in dict.fromkeys(scopes) if (s,) not in self._tokens]
         if challenge is None or challenge.scheme != "bearer":
-            return
+            return False
         for start in range(0, len(wanted), PREFETCH_BATCH):
             batch = tuple(wanted[start : start + PREFETCH_BATCH])
             try:
                 token = self._fetch_token(challenge, batch)
-            except RegistryError as exc:
+            except RegistryError as exc:  # AuthenticationError is not one: rejected credentials stop the run
                 log.debug("one token for %d repositories of %s: %s; fetching per repository", len(batch), self.registry, exc)
-                return
+                return False
             with self._lock:
                 self._tokens.update({(scope,): token for scope in batch})
+        return True
 
     def _sent(self, request: httpx.Request) -> Credential | None:
         """The Basic credential a request carried (to tell a stale token from a wrong password)."""

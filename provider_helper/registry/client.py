@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -90,12 +90,28 @@ class RegistryClient:
 
     # -- the API ---------------------------------------------------------------------------
 
-    def ping(self) -> bool:
+    def ping(self, scopes: Sequence[str] = ()) -> bool:
         """Check the registry answers and accepts our credentials (AuthenticationError if not).
 
-        False when it wants credentials we do not have."""
+        False when it wants credentials we do not have. ``scopes`` are the repositories a run will
+        read: a token registry then checks the credentials by granting one token for all of them,
+        which saves a round trip here and a token request per repository later."""
+        response = self._ping_request(authenticate=False)
+        if response.status_code == 200:
+            return True
+        challenge = self.auth.learn(response)
+        if challenge is not None and challenge.scheme == "bearer" and scopes and self.auth.prefetch(scopes):
+            return True
+        return self._ping_request(authenticate=True).status_code == 200
+
+    def _ping_request(self, authenticate: bool) -> httpx.Response:
+        """GET /v2/, with the auth flow or without; for an ``--insecure-registry`` host that does not
+        speak TLS, the first one switches the client to plain HTTP."""
+        what = f"ping {self.host}"
         try:
-            response = self._send("GET", "/v2/", expect={200, 401}, what=f"ping {self.host}")
+            if authenticate:
+                return self._send("GET", "/v2/", expect={200, 401}, what=what)
+            return self._send("GET", "/v2/", expect={200, 401}, what=what, auth=None)
         except TlsError:
             if not self._plain_http_fallback:
                 raise
@@ -103,10 +119,9 @@ class RegistryClient:
             self._plain_http_fallback = False
             self.base_url = f"http://{self.host}"
             self._http.base_url = httpx.URL(self.base_url)
-            return self.ping()
+            return self._ping_request(authenticate)
         except httpx.TransportError as exc:
             raise RegistryError(f"cannot reach {self.host}: {_short(exc)}") from None
-        return response.status_code == 200
 
     def get_manifest(self, repo: str, reference: str) -> Manifest:
         response = self._send(
