@@ -264,7 +264,7 @@ def render(results: dict[tuple[str, str], list[Measure]], args: argparse.Namespa
             wall = statistics.median(m.seconds for m in runs)
             failed = "" if all(m.ok for m in runs) else " (failures)"
             lines.append(
-                f"| {case} | {tool}{failed} | {wall:.1f} | {baseline / wall:.1f}x | {statistics.median(m.requests for m in runs):.0f} "
+                f"| {case} | {tool}{failed} | {wall:.{2 if wall < 10 else 1}f} | {baseline / wall:.1f}x | {statistics.median(m.requests for m in runs):.0f} "
                 f"| {statistics.median(m.bytes_moved for m in runs) / 1e6:.0f} | {max(m.peak_rss_mib for m in runs):.0f} |"
             )
     warm = statistics.median(m.requests for m in results[("warm", "nvcf-mirror")])
