@@ -60,7 +60,7 @@ def test_429_rate_exceeded_on_manifest_put_is_retried_after_retry_after(
 
 
 def test_a_blob_gone_from_the_target_when_its_manifest_is_put_is_checked_and_sent_again(
-    sandbox: Sandbox, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str
+    sandbox: Sandbox, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str, tmp_path: Path
 ) -> None:
     """Just before the first manifest PUT the repository's blob links are removed from the real
     registry's storage, so it answers MANIFEST_BLOB_UNKNOWN, as Distribution also does while another
@@ -68,11 +68,15 @@ def test_a_blob_gone_from_the_target_when_its_manifest_is_put_is_checked_and_sen
     manifest, expected = one_image
     layers = sandbox.target.storage / "docker/registry/v2/repositories" / ns / "app" / "_layers"
     target_proxy.add(Fault("PUT", "/manifests/", "hook", before=lambda: shutil.rmtree(layers)))
-    done = _mirror(sandbox, manifest, target_proxy.host, ns)
+    done = _mirror(sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"))
     assert done.returncode == 0, done.stderr
     assert [status for method, path, status in target_proxy.log if method == "PUT" and "/manifests/" in path] == [400, 201]
     assert target_proxy.count("PUT", "/blobs/uploads/") == 4, "config and layer are uploaded, then uploaded again"
-    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")
+    assert sha256(raw) == expected
+    image = json.loads(raw)
+    blob_bytes = sum(d["size"] for d in [image["config"], *image["layers"]])
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["bytes_copied"] == 2 * blob_bytes + len(raw)
 
 
 def test_manifest_put_failing_beyond_the_budget_fails_cleanly_and_the_next_run_completes(

@@ -161,27 +161,28 @@ class CopyEngine:
         for manifest in [*selection.children, selection.top]:
             result.bytes_copied += self._copy_blobs(payload.open_blob, dst_repo, manifest.blobs)
         for child in selection.children:
-            self._put_manifest(payload.open_blob, dst_repo, child.digest, child)
-        self._put_manifest(payload.open_blob, dst_repo, job.target.reference, selection.top)
+            result.bytes_copied += self._put_manifest(payload.open_blob, dst_repo, child.digest, child)
+        result.bytes_copied += self._put_manifest(payload.open_blob, dst_repo, job.target.reference, selection.top)
         result.bytes_copied += sum(len(m.data) for m in [*selection.children, selection.top])
         result.status = "copied"
 
-    def _put_manifest(self, open_blob: BlobOpener, dst_repo: str, reference: str, manifest: Manifest) -> None:
+    def _put_manifest(self, open_blob: BlobOpener, dst_repo: str, reference: str, manifest: Manifest) -> int:
         """PUT a manifest whose blobs were sent; a refusal naming a blob is retried after checking
-        the blobs at the target again (uploading any that really are missing)."""
+        the blobs at the target again. Returns the bytes of blobs that had to be uploaded again."""
+        resent = 0
         for attempt in range(1, MANIFEST_PUT_ATTEMPTS + 1):
             self._check_cancel()
             try:
                 self.target.put_manifest(dst_repo, reference, manifest)
-                return
+                return resent
             except RegistryError as exc:
                 if exc.code not in BLOB_REFERENCE_ERRORS or attempt == MANIFEST_PUT_ATTEMPTS:
                     raise
                 wait_s = self.target.retry.delay(attempt, None)
                 log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
             time.sleep(wait_s)
-            for blob in manifest.blobs:
-                self._ensure_blob(open_blob, dst_repo, blob, trust_ledger=False)
+            resent += sum(self._ensure_blob(open_blob, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
+        raise AssertionError("unreachable")
 
     # -- blobs ------------------------------------------------------------------------------------
 
