@@ -153,14 +153,14 @@ def repository_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @common_options
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--offline", is_flag=True, help="Make no network call: show targets without resolving source digests.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Sources resolved at once.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True, help="Sources resolved at once.")
 def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
     """Show what would be copied where, with resolved source digests."""
     plan_jobs = common.jobs()
     if offline:
         results = [planned(job) for job in plan_jobs]
     else:
-        results, _ = run_engine(common, plan_jobs, EngineOptions(jobs=jobs, mode="resolve"), LogReporter(), check_target=False)
+        results, _ = run_engine(common, plan_jobs, EngineOptions(check_jobs=jobs, mode="resolve"), LogReporter(), check_target=False)
     if output == "json":
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
@@ -177,6 +177,8 @@ def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
         repository_options,
         click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts copied at once."),
         click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts."),
+        click.option("--check-jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True,
+                     help="Artifacts compared with the target at once (one small request to each side)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -187,10 +189,10 @@ def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @common_options
 @copy_options
 def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
-           jobs: int, blob_jobs: int) -> None:
+           jobs: int, blob_jobs: int, check_jobs: int) -> None:
     """Copy the selected artifacts to the target."""
     plan_jobs = common.jobs()
-    _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs))
+    _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs))
 
 
 @cli.command()
@@ -198,12 +200,12 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 @click.option("--from", "from_path", required=True, type=click.Path(exists=True), help="A layout written by 'nvcf-mirror save' (directory or .tar).")
 @copy_options
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
-         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int) -> None:
+         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
     layout = LayoutSource(Path(from_path))
     try:
         plan_jobs = layout.jobs(parse_target(common.target))
-        _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs),
+        _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs),
                         payload_for=layout.payload)
     finally:
         layout.close()

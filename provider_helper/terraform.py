@@ -96,7 +96,7 @@ def ecr_registry_host(region: str | None) -> str:
 def plan(config: RunConfig) -> dict[str, str]:
     """What a mirror would do, with the source digests it would copy: read-only."""
     jobs = [j for j in config.jobs() if not j.skip_reason]
-    results, _ = run_engine(config, jobs, EngineOptions(jobs=8, mode="resolve"), LogReporter(), check_target=False)
+    results, _ = run_engine(config, jobs, EngineOptions(mode="resolve"), LogReporter(), check_target=False)
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise RegistryError(f"{len(failed)} sources could not be resolved; first: {failed[0].key}: {failed[0].error}")

@@ -42,6 +42,7 @@ class FaultProxy:
         self.upstream = upstream
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []
+        self.spans: list[tuple[float, float, str, str]] = []  # start, end, method, path of every request
         self._lock = threading.Lock()
         self._client = httpx.Client(base_url=upstream, timeout=60)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -61,9 +62,19 @@ class FaultProxy:
         with self._lock:
             self.faults.clear()
             self.log.clear()
+            self.spans.clear()
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for m, p, _ in self.log if m == method and re.search(path, p))
+
+    def peak(self, method: str, path: str) -> int:
+        """The most matching requests that were in flight at the same moment."""
+        edges = sorted(edge for start, end, m, p in self.spans if m == method and re.search(path, p) for edge in ((start, 1), (end, -1)))
+        in_flight = highest = 0
+        for _, step in edges:  # at equal times the end (-1) sorts first: touching spans do not overlap
+            in_flight += step
+            highest = max(highest, in_flight)
+        return highest
 
     def close(self) -> None:
         self._server.shutdown()
@@ -85,6 +96,13 @@ class FaultProxy:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
+                started = time.monotonic()
+                try:
+                    self._forward()
+                finally:
+                    proxy.spans.append((started, time.monotonic(), self.command, self.path))
+
+            def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._take(self.command, self.path.split("?")[0])

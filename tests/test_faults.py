@@ -222,6 +222,25 @@ def test_kill_9_mid_run_then_a_rerun_copies_only_what_is_missing(
     _assert_digests(sandbox, ns, expected)
 
 
+def test_check_jobs_jobs_and_blob_jobs_bound_the_requests_in_flight(
+    sandbox: Sandbox, source_proxy: FaultProxy, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    expected, layers = {}, []
+    for i in range(8):
+        layer = source.large_blob(f"{ns}/nvidia/b{i}", 100_000)
+        layers.append(layer.digest)
+        expected[f"b{i}:1"] = source.image(f"{ns}/nvidia/b{i}", "1", extra_layers=(layer,), layer_sizes=()).digest
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/b{i}:1", "group": "test"} for i in range(8)])
+    layer_get = "/blobs/(" + "|".join(layers) + ")$"
+    source_proxy.add(Fault("GET", r"/manifests/1$", "slow", times=-1, delay=0.3))
+    source_proxy.add(Fault("GET", layer_get, "slow", times=-1, delay=0.3))
+    done = _via_source_proxy(sandbox, source_proxy, manifest, ns, "--check-jobs", "3", "--jobs", "3", "--blob-jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert source_proxy.peak("GET", r"/manifests/1$") == 3, "eight tags resolved three at a time"
+    assert source_proxy.peak("GET", layer_get) == 2, "three images copying, two layer transfers between them"
+    _assert_digests(sandbox, ns, expected)
+
+
 def test_two_concurrent_runs_into_the_same_target_both_succeed(
     sandbox: Sandbox, many_images: tuple[Path, dict[str, str]], ns: str, tmp_path: Path
 ) -> None:

@@ -2,7 +2,7 @@
 
 A tag is written only after everything it points at is in the target, so a failure at any
 point leaves no tag on incomplete content. Concurrency is bounded three ways: up to
-``CHECK_WORKERS`` artifacts are resolved and compared with the target at once (two small
+``check_jobs`` artifacts are resolved and compared with the target at once (two small
 requests each), ``jobs`` of them copy at once, and ``blob_jobs`` blob transfers run at once
 across all of them.
 """
@@ -28,8 +28,6 @@ from provider_helper.results import ArtifactResult
 log = logging.getLogger(__name__)
 
 
-CHECK_WORKERS = 32
-
 # Answers to a manifest PUT that mean "a blob you reference is not (readably) there". Distribution
 # gives them while another writer is linking the same blob into the repository at that moment
 # (it reads the half-written link file), so they are retried after the blobs are checked again.
@@ -47,6 +45,7 @@ class Reporter(Protocol):
 class EngineOptions:
     jobs: int = 4
     blob_jobs: int = 8
+    check_jobs: int = 32  # a warm run is one source GET and one target HEAD per artifact: latency-bound
     mode: str = "copy"  # copy; dry-run: also ask the target, push nothing; resolve: ask the source only
 
 
@@ -107,7 +106,7 @@ class CopyEngine:
     def run(self, jobs: list[Job]) -> list[ArtifactResult]:
         """Copy every job; one failure never stops the others. Results keep the jobs' order."""
         try:
-            workers = max(self.options.jobs, CHECK_WORKERS)
+            workers = max(self.options.jobs, self.options.check_jobs)
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact") as pool:
                 futures = [pool.submit(self._run_one, job) for job in jobs]
                 try:
