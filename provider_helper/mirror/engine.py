@@ -101,12 +101,13 @@ class CopyEngine:
         self.cancel = threading.Event()  # set on Ctrl-C: workers stop at the next chunk or step
         self.ledger = BlobLedger()
         self._blob_pool = ThreadPoolExecutor(max_workers=options.blob_jobs, thread_name_prefix="blob")
+        self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
 
     def run(self, jobs: list[Job]) -> list[ArtifactResult]:
         """Copy every job; one failure never stops the others. Results keep the jobs' order."""
         try:
-            workers = max(self.options.jobs, self.options.check_jobs)
+            workers = self.options.check_jobs + self.options.jobs  # each slot kind can be full at once
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact") as pool:
                 futures = [pool.submit(self._run_one, job) for job in jobs]
                 try:
@@ -139,15 +140,16 @@ class CopyEngine:
 
     def _copy(self, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
-        payload = self.payload_for(job)
-        resolved = payload.resolved
-        result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
-        if self.options.mode == "resolve":
-            return
-        current = self.target.head_manifest(dst_repo, job.target.reference)
-        if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
-            result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
-            return
+        with self._check_slots:
+            payload = self.payload_for(job)
+            resolved = payload.resolved
+            result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
+            if self.options.mode == "resolve":
+                return
+            current = self.target.head_manifest(dst_repo, job.target.reference)
+            if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
+                result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
+                return
         if self.options.mode == "dry-run":
             return
         with self._copy_slots:
