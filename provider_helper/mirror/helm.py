@@ -26,7 +26,7 @@ from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload, in_memory
 from provider_helper.registry.client import error_from
 from provider_helper.registry.credentials import CredentialStore
-from provider_helper.registry.oci import OCI_MANIFEST, Manifest, sha256_digest
+from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
 
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
@@ -135,15 +135,19 @@ class HelmRepositories:
 def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, created: str) -> Payload:
     """The config, layers and manifest ``helm push`` writes for this chart."""
     config = json.dumps({k: metadata[k] for k in METADATA_FIELDS if metadata.get(k) not in (None, "", [], {})}, separators=(",", ":")).encode()
-    blobs = {sha256_digest(config): config, sha256_digest(archive): archive}
-    layers = [{"mediaType": HELM_CHART, "digest": sha256_digest(archive), "size": len(archive)}]
-    if provenance:
-        blobs[sha256_digest(provenance)] = provenance
-        layers.append({"mediaType": HELM_PROV, "digest": sha256_digest(provenance), "size": len(provenance)})
+    blobs: dict[str, bytes] = {}
+
+    def descriptor(media_type: str, data: bytes) -> dict[str, Any]:
+        digest = digest_of(data)
+        blobs[digest] = data
+        return {"mediaType": media_type, "digest": digest, "size": len(data)}
+
+    config_descriptor = descriptor(HELM_CONFIG, config)
+    layers = [descriptor(HELM_CHART, archive)] + ([descriptor(HELM_PROV, provenance)] if provenance else [])
     body = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": HELM_CONFIG, "digest": sha256_digest(config), "size": len(config)},
+        "config": config_descriptor,
         "layers": layers,
         "annotations": oci_annotations(metadata, created),
     }

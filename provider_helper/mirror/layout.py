@@ -33,8 +33,8 @@ from provider_helper.registry.oci import (
     OCI_INDEX,
     Descriptor,
     Manifest,
+    digest_of,
     file_digest,
-    hasher_for,
 )
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
@@ -199,9 +199,7 @@ def verified_bytes(path: Path, digest: str, max_bytes: int) -> bytes:
         raise RegistryError(f"blob {digest} is missing from the layout") from None
     if len(data) > max_bytes:
         raise RegistryError(f"blob {digest} is larger than {max_bytes} bytes")
-    hasher = hasher_for(digest)
-    hasher.update(data)
-    if f"{hasher.name}:{hasher.hexdigest()}" != digest:
+    if digest_of(data, digest) != digest:
         raise DigestMismatchError(f"blob {digest} in the layout does not match its digest")
     return data
 

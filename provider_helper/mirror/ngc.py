@@ -9,7 +9,6 @@ Files land as the ngc CLI writes them: ``DEST/<name>_v<version>/<path>``.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import threading
@@ -33,8 +32,9 @@ from provider_helper.registry.oci import (
     OCI_MANIFEST,
     Descriptor,
     Manifest,
+    digest_of,
     file_digest,
-    sha256_digest,
+    hasher_for,
 )
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
 
@@ -201,7 +201,7 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
         digest, size = file_digest(path)
         paths[digest] = path
         layers.append({"mediaType": FILE_LAYER, "digest": digest, "size": size, "annotations": {TITLE: path.relative_to(folder).as_posix()}})
-    config = {"mediaType": EMPTY_CONFIG_TYPE, "digest": sha256_digest(EMPTY_CONFIG), "size": len(EMPTY_CONFIG), "data": "e30="}
+    config = {"mediaType": EMPTY_CONFIG_TYPE, "digest": digest_of(EMPTY_CONFIG), "size": len(EMPTY_CONFIG), "data": "e30="}
     body = {
         "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": ARTIFACT_TYPE, "config": config, "layers": layers,
         "annotations": {"org.opencontainers.image.version": str(ref.version), SOURCE: f"ngc:{ref}"},
@@ -268,13 +268,13 @@ def pull(client: Any, job: Job, dest: Path) -> list[Path]:
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        hasher, size = hashlib.sha256(), 0
+        hasher, size = hasher_for(layer.digest), 0
         with client.open_blob(job.target.repository, layer.digest) as chunks, open(temp, "wb") as out:
             for chunk in chunks:
                 hasher.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-        if f"sha256:{hasher.hexdigest()}" != layer.digest or size != layer.size:
+        if f"{hasher.name}:{hasher.hexdigest()}" != layer.digest or size != layer.size:
             temp.unlink()
             raise DigestMismatchError(f"{job.target}: {relative} does not match its digest")
         os.replace(temp, path)

@@ -30,10 +30,6 @@ ATTESTATION_REF = "vnd.docker.reference.digest"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def hasher_for(digest: str) -> Any:
     algorithm, _, _ = digest.partition(":")
     if algorithm not in ("sha256", "sha512"):
@@ -42,6 +38,7 @@ def hasher_for(digest: str) -> Any:
 
 
 def digest_of(data: bytes, like: str = "sha256:") -> str:
+    """The digest of ``data`` in the algorithm of ``like`` (a digest, or just ``"sha512:"``)."""
     h = hasher_for(like)
     h.update(data)
     return f"{h.name}:{h.hexdigest()}"
@@ -96,6 +93,7 @@ class Manifest:
     data: bytes
     media_type: str
     digest: str
+    body: dict[str, Any] = field(compare=False, repr=False)  # ``data`` parsed, once
 
     @classmethod
     def from_bytes(cls, data: bytes, media_type: str | None, expected_digest: str | None = None) -> Manifest:
@@ -113,11 +111,7 @@ class Manifest:
         kind = declared or (media_type or "").split(";")[0].strip()
         if not kind:
             kind = OCI_INDEX if "manifests" in body else OCI_MANIFEST
-        return cls(data=data, media_type=kind, digest=digest)
-
-    @cached_property
-    def body(self) -> dict[str, Any]:
-        return json.loads(self.data)
+        return cls(data=data, media_type=kind, digest=digest, body=body)
 
     @property
     def is_index(self) -> bool:
