@@ -41,6 +41,7 @@ from provider_helper.progress import LogReporter, on_terminal, reporting, stderr
 from provider_helper.refs import parse_target
 from provider_helper.registry import ecr
 from provider_helper.registry.retry import RetryPolicy
+from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult, document, dumps, print_table
 from provider_helper.session import (
     RunConfig,
@@ -48,7 +49,6 @@ from provider_helper.session import (
     planned,
     preflight,
     run_engine,
-    tls_verify,
 )
 from provider_helper.values import helm_values
 
@@ -401,7 +401,7 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool) 
     jobs = _resource_jobs(common)
     if push and common.target == LAYOUT_TARGET.registry:
         raise InputError("--push needs --target REGISTRY[/PREFIX]")
-    client = ngc.client_from_env(os.environ, tls_verify(common.ca_file))
+    client = ngc.client_from_env(os.environ, verifying_context(common.ca_file))
     root = Path(dest)
     try:
         for job in jobs:

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
@@ -32,6 +31,7 @@ from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.refs import Platform, parse_platform, parse_target
+from provider_helper.registry.auth import repository_scope
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
 from provider_helper.registry.pool import RegistryPool
 from provider_helper.registry.retry import RetryPolicy
@@ -130,7 +130,7 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
 @contextlib.contextmanager
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
     """Where each job's content comes from: the source registry, a classic Helm repository, or the NGC API."""
-    verify = tls_verify(config.ca_file)
+    verify = verifying_context(config.ca_file)
     helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=verify)
     with tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-") as scratch:
         resources = ResourcePayloads(os.environ, Path(scratch), verify)
@@ -141,16 +141,12 @@ def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor
             resources.close()
 
 
-def tls_verify(ca_file: str | None) -> Any:
-    return verifying_context(ca_file)
-
-
 def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
     """Check every registry accepts our credentials before anything is pushed (all at once)."""
     pulls: dict[str, set[str]] = {}
     for job in jobs:
         if job.source is not None and not job.skip_reason:
-            pulls.setdefault(job.source.registry, set()).add(f"repository:{job.source.repository}:pull")
+            pulls.setdefault(job.source.registry, set()).add(repository_scope(job.source.repository))
     hosts = sorted(pulls) + ([target] if target else [])
     with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
         answers = dict(zip(hosts, pool.map(lambda host: _ping(registries, host, sorted(pulls.get(host, ()))), hosts), strict=True))

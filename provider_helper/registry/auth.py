@@ -49,6 +49,11 @@ def parse_challenge(header: str | None) -> Challenge | None:
     return Challenge(scheme, params.get("realm", ""), params.get("service", ""), params.get("scope", ""))
 
 
+def repository_scope(repo: str, actions: str = "pull") -> str:
+    """A token scope in the distribution token spec's form."""
+    return f"repository:{repo}:{actions}"
+
+
 def scopes_for(request: httpx.Request) -> tuple[str, ...]:
     """The token scopes a registry request needs, known before the server asks."""
     match = _REPO_PATH_RE.match(request.url.path)
@@ -56,10 +61,10 @@ def scopes_for(request: httpx.Request) -> tuple[str, ...]:
         return ()
     repo = match.group("name")
     actions = "pull" if request.method in ("GET", "HEAD") else "pull,push"
-    scopes = [f"repository:{repo}:{actions}"]
+    scopes = [repository_scope(repo, actions)]
     mount_from = request.url.params.get("from")
     if mount_from:
-        scopes.append(f"repository:{mount_from}:pull")
+        scopes.append(repository_scope(mount_from))
     return tuple(scopes)
 
 
