@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from provider_helper.errors import InputError, RegistryError
@@ -102,10 +103,11 @@ def plan(config: RunConfig) -> dict[str, str]:
         raise RegistryError(f"{len(failed)} sources could not be resolved; first: {failed[0].key}: {failed[0].error}")
     digests = {r.key: r.digest or "" for r in results}
     fingerprint = hashlib.sha256(json.dumps([config.target, sorted((r.key, r.target, r.digest) for r in results)]).encode()).hexdigest()
+    target = parse_target(config.target)
     return {
         "target": config.target,
-        "registry": parse_target(config.target).registry,
-        "repository_prefix": parse_target(config.target).prefix,
+        "registry": target.registry,
+        "repository_prefix": target.prefix,
         "fingerprint": fingerprint,
         "count": str(len(results)),
         "repositories": _json(sorted({j.target.repository for j in jobs})),
@@ -121,7 +123,9 @@ def status(config: RunConfig) -> dict[str, str]:
     registries = config.registries()
     try:
         client = registries.get(target.registry)
-        found = {job.key: client.head_manifest(job.target.repository, job.target.reference) for job in jobs}
+        with ThreadPoolExecutor(max_workers=EngineOptions.check_jobs) as pool:
+            digests = pool.map(lambda job: client.head_manifest(job.target.repository, job.target.reference), jobs)
+            found = dict(zip((job.key for job in jobs), digests, strict=True))
     finally:
         registries.close()
     present = [j for j in jobs if found[j.key]]
