@@ -1,39 +1,104 @@
 """Reading and unpacking tarballs from the outside world without trusting them.
 
-Refused: absolute paths, ``..`` components, links that point outside the archive root, device
-files and FIFOs, and archives past a size or entry-count limit.
+Extraction does not rest on ``tarfile``'s filters (whose safety depends on the Python patch
+level): every member is checked before anything is written, and written by this module.
+
+- Refused: absolute paths, ``..`` components, devices, FIFOs, sparse files, duplicate entries,
+  links pointing outside the root, and any member whose path passes through a symbolic link
+  of the archive (``a -> .`` then ``a/b -> ../x``), since that is how a link chain escapes.
+- Files are created with ``O_EXCL | O_NOFOLLOW`` under folders this module made, so nothing
+  already on disk is followed or overwritten.
+- Limits, checked on the archive's headers before writing and again while writing: total
+  bytes, member count, and the expansion ratio of a compressed archive.
 """
 
 from __future__ import annotations
 
+import os
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-MAX_MEMBERS = 20_000
+GiB = 1024**3
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """What one archive may unpack to; raise with --max-extract-bytes / --max-extract-members / --max-extract-ratio."""
+
+    max_bytes: int = 16 * GiB
+    max_members: int = 20_000
+    max_ratio: float = 200.0  # unpacked bytes per byte of archive; gzip tops out near 1000
 
 
 class ArchiveError(ValueError):
-    """The archive is malformed or tries to reach outside where it is unpacked."""
+    """The archive is malformed, too large, or tries to reach outside where it is unpacked."""
 
 
-def checked_members(tar: tarfile.TarFile, origin: str) -> Iterator[tarfile.TarInfo]:
-    """Yield members after refusing any that could escape or that is not a file, folder or inside link."""
-    for count, member in enumerate(tar, 1):
-        if count > MAX_MEMBERS:
-            raise ArchiveError(f"{origin}: more than {MAX_MEMBERS} entries")
-        path = PurePosixPath(member.name)
-        if path.is_absolute() or ".." in path.parts:
-            raise ArchiveError(f"{origin}: entry {member.name!r} points outside the archive")
-        if member.isdev() or member.isfifo():
-            raise ArchiveError(f"{origin}: entry {member.name!r} is a device or FIFO")
-        if member.issym() or member.islnk():
-            target = PurePosixPath(member.linkname)
-            resolved = target if member.islnk() else path.parent / target
-            if target.is_absolute() or _escapes(resolved):
-                raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive")
-        yield member
+def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = ExtractLimits()) -> Iterator[tarfile.TarInfo]:
+    """Yield members after refusing any that could escape, that is not a file, folder or inside
+    link, or that takes the archive past its limits."""
+    links: set[PurePosixPath] = set()
+    seen: set[PurePosixPath] = set()
+    total = 0
+    try:
+        for count, member in enumerate(tar, 1):
+            if count > limits.max_members:
+                raise ArchiveError(f"{origin}: more than {limits.max_members} entries (raise with --max-extract-members)")
+            path = _member_path(member, origin)
+            if member.isdev() or member.isfifo() or member.type == tarfile.GNUTYPE_SPARSE:
+                raise ArchiveError(f"{origin}: entry {member.name!r} is a device, FIFO or sparse file")
+            if any(parent in links for parent in path.parents):
+                raise ArchiveError(f"{origin}: entry {member.name!r} lies under a symbolic link of the archive")
+            if path in seen and not member.isdir():
+                raise ArchiveError(f"{origin}: entry {member.name!r} appears twice")
+            seen.add(path)
+            if member.issym() or member.islnk():
+                target = PurePosixPath(member.linkname)
+                resolved = PurePosixPath(os.path.normpath(target if member.islnk() else path.parent / target))
+                if target.is_absolute() or _escapes(resolved):
+                    raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive")
+                if member.islnk() and any(p in links for p in (resolved, *resolved.parents)):
+                    raise ArchiveError(f"{origin}: hard link {member.name!r} passes through a symbolic link of the archive")
+                if member.issym():
+                    links.add(path)
+            total += member.size if member.isfile() else 0
+            if total > limits.max_bytes:
+                raise ArchiveError(f"{origin}: unpacks to more than {limits.max_bytes} bytes (raise with --max-extract-bytes)")
+            yield member
+    except tarfile.TarError as exc:
+        raise ArchiveError(f"{origin}: not a readable tar archive ({exc})") from None
+
+
+def _member_path(member: tarfile.TarInfo, origin: str) -> PurePosixPath:
+    path = PurePosixPath(member.name)
+    if path.is_absolute() or ".." in path.parts or "\\" in member.name or "\x00" in member.name:
+        raise ArchiveError(f"{origin}: entry {member.name!r} points outside the archive")
+    normal = PurePosixPath(*[p for p in path.parts if p not in ("", ".")]) if path.parts else path
+    return normal
+
+
+def _check_link_targets(members: list[tarfile.TarInfo], origin: str) -> None:
+    """Refuse a link whose target passes through a symbolic link of the archive: resolved on disk,
+    ``s -> .`` then ``t -> s/x/../..`` leaves the folder although ``s/x/../..`` looks like ``.``."""
+    links = {_member_path(m, origin) for m in members if m.issym()}
+    for member in members:
+        if not (member.issym() or member.islnk()):
+            continue
+        path = _member_path(member, origin)
+        parts = list(PurePosixPath(member.linkname).parts) if member.islnk() else [*path.parent.parts, *PurePosixPath(member.linkname).parts]
+        walked: list[str] = []
+        for part in parts:
+            if walked and PurePosixPath(*walked) in links:
+                raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} passes through another link")
+            if part == "..":
+                if not walked:
+                    raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive")
+                walked.pop()
+            elif part not in ("", "."):
+                walked.append(part)
 
 
 def _escapes(path: PurePosixPath) -> bool:
@@ -48,7 +113,7 @@ def _escapes(path: PurePosixPath) -> bool:
 def read_member(fileobj: IO[bytes], origin: str, wanted: str, max_bytes: int) -> bytes | None:
     """One file's bytes out of a .tar.gz, checking every entry on the way."""
     found = None
-    with tarfile.open(fileobj=fileobj, mode="r:gz") as tar:
+    with _open(fileobj=fileobj, mode="r:gz", origin=origin) as tar:
         for member in checked_members(tar, origin):
             if member.name.lstrip("./") == wanted and member.isfile():
                 if member.size > max_bytes:
@@ -58,12 +123,99 @@ def read_member(fileobj: IO[bytes], origin: str, wanted: str, max_bytes: int) ->
     return found
 
 
-def safe_extract(archive: Path, dest: Path) -> list[Path]:
+def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = ExtractLimits()) -> list[Path]:
     """Unpack ``archive`` under ``dest``; nothing is written unless every entry passes the checks."""
     origin = archive.name
-    with tarfile.open(archive, mode="r:*") as tar:
-        members = list(checked_members(tar, origin))
+    compressed = archive.stat().st_size
+    with _open(name=archive, mode="r:*", origin=origin) as tar:
+        members = list(checked_members(tar, origin, limits))
+        _check_link_targets(members, origin)
+        unpacked = sum(m.size for m in members if m.isfile())
+        if _is_compressed(archive) and unpacked > max(compressed, 1) * limits.max_ratio:
+            raise ArchiveError(f"{origin}: {compressed} bytes unpack to {unpacked} (more than {limits.max_ratio:g}x; raise with --max-extract-ratio)")
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, mode="r:*") as tar:
-        tar.extractall(dest, members=members, filter="data")
-    return [dest / m.name for m in members if m.isfile()]
+    root = dest.resolve()
+    written: list[Path] = []
+    with _open(name=archive, mode="r:*", origin=origin) as tar:
+        by_name = {m.name: m for m in members}
+        for member in tar:
+            if member.name in by_name:
+                written += _write_member(tar, member, root, origin)
+    return written
+
+
+def _is_compressed(archive: Path) -> bool:
+    with open(archive, "rb") as handle:
+        magic = handle.read(6)
+    return magic.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+
+
+def _open(*, origin: str, **kwargs: object) -> tarfile.TarFile:
+    try:
+        return tarfile.open(**kwargs)  # type: ignore[call-overload, no-any-return]
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArchiveError(f"{origin}: not a readable tar archive ({exc})") from None
+
+
+def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, origin: str) -> list[Path]:
+    """Create one checked member under ``root``, following no link that is already on disk."""
+    relative = _member_path(member, origin)
+    if not relative.parts:
+        return []
+    target = root.joinpath(*relative.parts)
+    _make_dirs(root, relative.parent, origin)
+    if member.isdir():
+        _make_dirs(root, relative, origin)
+        return []
+    if target.is_dir() and not target.is_symlink():
+        raise ArchiveError(f"{origin}: entry {member.name!r} would replace a folder")
+    if member.issym():
+        temp = target.with_name(f".{target.name}.{os.getpid()}.link")
+        os.symlink(member.linkname, temp)
+        os.replace(temp, target)
+        return []
+    if member.islnk():
+        source = root.joinpath(*_member_path(tarfile.TarInfo(member.linkname), origin).parts)
+        if source.is_symlink() or not source.is_file():
+            raise ArchiveError(f"{origin}: hard link {member.name!r} -> {member.linkname!r} does not name a file of the archive")
+        with open(source, "rb") as data:
+            _write_file(target, data, source.stat().st_size, 0o644, origin)
+        return [target]
+    data = tar.extractfile(member)
+    if data is None:
+        return []
+    with data:
+        _write_file(target, data, member.size, 0o755 if member.mode & 0o111 else 0o644, origin)
+    return [target]
+
+
+def _write_file(target: Path, data: IO[bytes], size: int, mode: int, origin: str) -> None:
+    """Write into a new file beside ``target``, then rename it over whatever ``target`` was (a rename
+    replaces a link itself, never what it points at)."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            remaining = size
+            while remaining > 0:
+                chunk = data.read(min(remaining, 1024 * 1024))
+                if not chunk:
+                    raise ArchiveError(f"{origin}: entry {target.name!r} is truncated")
+                out.write(chunk)
+                remaining -= len(chunk)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _make_dirs(root: Path, relative: PurePosixPath, origin: str) -> None:
+    """Create each folder of ``relative`` under ``root``; an existing component must be a real folder."""
+    current = root
+    for part in relative.parts:
+        current = current / part
+        try:
+            os.mkdir(current, 0o755)
+        except FileExistsError:
+            if current.is_symlink() or not current.is_dir():
+                raise ArchiveError(f"{origin}: {current.relative_to(root)} is not a folder of the archive") from None

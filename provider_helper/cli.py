@@ -25,6 +25,8 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.archives import ArchiveError, safe_extract
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
+from provider_helper.fsutil import atomic_write
+from provider_helper.redact import RedactingFilter, redact
 from provider_helper.mirror import ngc
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
@@ -33,6 +35,7 @@ from provider_helper.mirror.layout import (
     LayoutTarget,
     pack,
     write_lock,
+    writer_lock,
 )
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
@@ -191,6 +194,7 @@ def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
            jobs: int, blob_jobs: int, check_jobs: int) -> None:
     """Copy the selected artifacts to the target."""
+    _discard_stale(result_file)
     plan_jobs = common.jobs()
     _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs))
 
@@ -202,6 +206,7 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
          repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
+    _discard_stale(result_file)
     layout = LayoutSource(Path(from_path))
     try:
         plan_jobs = layout.jobs(parse_target(common.target))
@@ -228,9 +233,15 @@ def _copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | 
         results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=True, payload_for=payload_for)
     doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
     if result_file:
-        Path(result_file).write_text(dumps(doc))
+        atomic_write(Path(result_file), dumps(doc))
     _log_summary(doc, results)
     _exit_for(results)
+
+
+def _discard_stale(result_file: str | None) -> None:
+    """A result file left by an earlier run must not look current when this one stops early."""
+    if result_file:
+        Path(result_file).unlink(missing_ok=True)
 
 
 def _log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
@@ -255,12 +266,13 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
     as_tar = path.suffix == ".tar"
     staging = path.with_name(path.name + ".partial") if as_tar else path
     plan_jobs = common.jobs()
-    with reporting(len(plan_jobs)) as reporter:
-        results, seconds = run_engine(common, plan_jobs, EngineOptions(jobs, blob_jobs), reporter, check_target=False,
-                                      target=LayoutTarget(staging))
-    write_lock(staging, results, plan_jobs)
-    if as_tar and not any(r.status == "failed" for r in results):
-        pack(staging, path)
+    with writer_lock(staging):
+        with reporting(len(plan_jobs)) as reporter:
+            results, seconds = run_engine(common, plan_jobs, EngineOptions(jobs, blob_jobs), reporter, check_target=False,
+                                          target=LayoutTarget(staging))
+        write_lock(staging, results, plan_jobs)
+        if as_tar and not any(r.status == "failed" for r in results):
+            pack(staging, path)
     _log_summary(document(str(path), results, seconds), results)
     _exit_for(results)
 
@@ -271,6 +283,7 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
 @click.option("--from", "from_path", type=click.Path(exists=True), help="Expect what a saved layout's lock file lists (no source access).")
 def verify(common: RunConfig, result_file: str | None, from_path: str | None) -> None:
     """Check the target has every artifact, with the right digest and platform."""
+    _discard_stale(result_file)
     registries = common.registries()
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
@@ -293,7 +306,7 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None) ->
         elif r.status == "present":
             log.info("ok       %s@%s%s", r.target, r.digest, f" ({r.note})" if r.note else "")
     if result_file:
-        Path(result_file).write_text(dumps(document(common.target, results, time.monotonic() - started)))
+        atomic_write(Path(result_file), dumps(document(common.target, results, time.monotonic() - started)))
     failed = sum(r.status == "failed" for r in results)
     log.info("%d verified, %d failed", sum(r.status == "present" for r in results), failed)
     _exit_for(results)
@@ -499,6 +512,7 @@ def _setup_logging(verbose: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nvcf-mirror: %(message)s"))
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -517,19 +531,24 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("nvcf-mirror: aborted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
-        click.echo(f"nvcf-mirror: error: {exc.format_message()}", err=True)
+        _fail(exc.format_message())
         sys.exit(EXIT_INPUT)
     except InputError as exc:
-        click.echo(f"nvcf-mirror: error: {exc}", err=True)
+        _fail(str(exc))
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except (RegistryError, OSError) as exc:
-        click.echo(f"nvcf-mirror: error: {exc}", err=True)
+        _fail(str(exc))
         sys.exit(EXIT_FAILED)
     except Exception as exc:  # a bug: one line for the user, the traceback with -v
         log.debug("internal error", exc_info=True)
-        click.echo(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
+        click.echo(redact(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
         sys.exit(EXIT_FAILED)
     sys.exit(0)
+
+
+def _fail(message: str) -> None:
+    """The one error line: never more than one line, never a secret."""
+    click.echo(f"nvcf-mirror: error: {' '.join(redact(message).split())}", err=True)

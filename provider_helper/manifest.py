@@ -18,11 +18,13 @@ import jsonschema
 import yaml
 
 from provider_helper.errors import InputError
+from provider_helper.redact import redact_url
 from provider_helper.refs import (
-    TAG_RE,
     Platform,
     Reference,
     chart_tag,
+    is_repository_path,
+    is_tag,
     parse_platform,
     parse_reference,
 )
@@ -94,7 +96,8 @@ class Artifact:
             return str(self.image)
         if self.resource is not None:
             return str(self.resource)
-        return f"{self.repo}/{self.chart}:{self.version}" if self.version else f"{self.repo}/{self.chart}"
+        repo = redact_url(self.repo or "")
+        return f"{repo}/{self.chart}:{self.version}" if self.version else f"{repo}/{self.chart}"
 
     def entry(self) -> dict[str, Any]:
         """This artifact as a manifest entry again (what a lock file records)."""
@@ -111,9 +114,9 @@ class Artifact:
 
     def pinned(self, version: str) -> Artifact:
         """This artifact with the version a user supplied (``--set-version``)."""
+        if not is_tag(chart_tag(version) if self.chart else version) or ".." in version:
+            raise InputError(f"--set-version {self.name}={version}: not a valid version")
         if self.image is not None:
-            if not TAG_RE.match(version):
-                raise InputError(f"--set-version {self.name}={version}: not a valid tag")
             return replace(self, image=replace(self.image, tag=version), needs_version=False)
         if self.resource is not None:
             return replace(self, resource=replace(self.resource, version=version), needs_version=False)
@@ -208,11 +211,18 @@ def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locato
         if not match or (not match["version"] and not needs_version):
             raise InputError(f"{locate([*path, 'source'])}: resource {raw['source']!r} must be ORG/[TEAM/]NAME:VERSION")
         ref = ResourceRef(match["org"], match["team"], match["name"], match["version"])
+        if not is_repository_path(raw.get("name", ref.name)):
+            raise InputError(f"{locate([*path, 'source'])}: resource name {ref.name!r} cannot name a repository (set 'name')")
+        if ref.version and (not is_tag(ref.version) or ".." in ref.version):
+            raise InputError(f"{locate([*path, 'source'])}: resource version {ref.version!r} is not a valid version")
         return Artifact(name=raw.get("name", ref.name), resource=ref, **common)
     if "repo" in raw:
-        if "version" in raw and "+" not in raw["version"] and not TAG_RE.match(raw["version"]):
+        if "version" in raw and not is_tag(chart_tag(raw["version"])):
             raise InputError(f"{locate([*path, 'version'])}: chart version {raw['version']!r} is not a valid version")
-        return Artifact(name=raw.get("name", raw["chart"]), repo=raw["repo"].rstrip("/"), chart=raw["chart"], version=raw.get("version"), **common)
+        name = raw.get("name", raw["chart"])
+        if not is_repository_path(name):
+            raise InputError(f"{locate([*path, 'chart'])}: chart name {name!r} cannot name a repository (set 'name')")
+        return Artifact(name=name, repo=raw["repo"].rstrip("/"), chart=raw["chart"], version=raw.get("version"), **common)
     ref = _guard(locate([*path, "source"]), lambda s: parse_reference(s, require_tag=not needs_version), raw["source"])
     if raw["type"] == "chart" and platforms:
         raise InputError(f"{locate([*path, 'platforms'])}: platforms apply to images only, not charts")

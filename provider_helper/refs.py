@@ -118,6 +118,15 @@ def chart_tag(version: str) -> str:
     return version.replace("+", "_")
 
 
+def is_repository_path(name: str) -> bool:
+    """A repository path by the distribution grammar: lower-case components joined by ``/``."""
+    return bool(_PATH_RE.match(name))
+
+
+def is_tag(tag: str) -> bool:
+    return bool(TAG_RE.match(tag))
+
+
 @dataclass(frozen=True, order=True)
 class Platform:
     os: str

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STATUSES = ("copied", "present", "failed", "planned", "skipped")
+from provider_helper.redact import redact
 
 
 @dataclass
@@ -42,6 +42,9 @@ def _artifact(result: ArtifactResult) -> dict[str, Any]:
     data = asdict(result)
     if data["note"] is None:
         del data["note"]
+    for text in ("source", "target", "error", "note"):
+        if data.get(text):
+            data[text] = redact(data[text])
     return data
 
 
@@ -60,8 +63,8 @@ def print_table(results: list[ArtifactResult], columns: tuple[str, ...] = ("type
         table.add_column(column, overflow="fold")
     for r in results:
         cells = {
-            "group": r.group, "type": r.type, "source": r.source, "target": r.target, "status": r.status,
-            "platforms": ",".join(r.platforms), "digest": r.digest or (r.error or ""),
+            "group": r.group, "type": r.type, "target": r.target, "status": r.status,
+            "platforms": ",".join(r.platforms), "digest": r.digest or redact(r.error or ""), "source": redact(r.source),
         }
         table.add_row(*(cells[c] for c in columns))
     console.print(table)

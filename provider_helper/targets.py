@@ -4,7 +4,7 @@ PutImage quota) or any other OCI registry (auth files, or a username with a pass
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -28,7 +28,7 @@ class TargetAccess:
     region: str | None = None
     account: str | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @cached_property
     def ecr_client(self) -> Any:

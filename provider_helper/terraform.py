@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from provider_helper.errors import InputError, RegistryError
+from provider_helper.redact import RedactingFilter, redact
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
@@ -201,6 +202,8 @@ def destroy_argv(settings: Mapping[str, str]) -> list[str] | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="nvcf-mirror: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     try:
         if not argv:
             query = read_query(sys.stdin.read())
@@ -220,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         cli_main(cli_argv)  # exits with the CLI's own code
         return 0
     except (InputError, RegistryError) as exc:
-        sys.stderr.write(f"nvcf-mirror: {exc}\n")
+        sys.stderr.write(f"nvcf-mirror: {redact(str(exc))}\n")
         return 2 if isinstance(exc, InputError) else 1
 
 

@@ -13,7 +13,7 @@ import io
 import json
 import threading
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 import yaml
@@ -24,7 +24,8 @@ from provider_helper.errors import DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload, in_memory
-from provider_helper.registry.client import error_from
+from provider_helper.redact import redact_url
+from provider_helper.registry.client import bounded, error_from
 from provider_helper.registry.credentials import CredentialStore
 from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
@@ -103,8 +104,9 @@ class HelmRepositories:
                 text = self._get(f"{repo}/index.yaml", MAX_INDEX_BYTES)
                 try:
                     index = yamlload.safe_load(text)
-                except yaml.YAMLError:
-                    raise RegistryError(f"{repo}/index.yaml is not valid YAML") from None
+                except yaml.YAMLError as exc:
+                    problem = getattr(exc, "problem", None) or "not valid YAML"
+                    raise RegistryError(f"{redact_url(repo)}/index.yaml: {problem}") from None
                 if not isinstance(index, dict):
                     raise RegistryError(f"{repo}/index.yaml is not a Helm repository index")
                 self._indexes[repo] = index
@@ -112,24 +114,30 @@ class HelmRepositories:
 
     def _get(self, url: str, max_bytes: int, missing_ok: bool = False) -> bytes:
         """GET anonymously first (public NGC repositories refuse keys they do not expect), then
-        with the host's credential if the server asks for one."""
-        host = urlsplit(url).netloc
+        with the host's credential if the server asks for one. The body is refused past ``max_bytes``
+        while it streams. ``missing_ok``: 404 (and 401/403, which public repositories answer for
+        what they do not have) gives empty bytes."""
+        parts = httpx.URL(url)
+        host = f"{parts.host}:{parts.port}" if parts.port else parts.host
+        shown = redact_url(url.split("?")[0])
+
+        def fetch(auth: tuple[str, str] | None) -> httpx.Response:
+            request = self.http.build_request("GET", url)
+            return bounded(self.http.send(request, stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT), max_bytes, f"GET {shown}")
 
         def attempt() -> bytes:
-            response = self.http.get(url)
-            if response.status_code == 401:
+            response = fetch(None)
+            if response.status_code == 401 and not (parts.username or parts.password):
                 credential = self.credentials.for_host(host).get()
                 if credential is not None:
-                    response = self.http.get(url, auth=(credential.username, credential.password))
-            if missing_ok and response.status_code == 404:
+                    response = fetch((credential.username, credential.password))
+            if missing_ok and response.status_code in (401, 403, 404):
                 return b""
             if response.status_code != 200:
-                raise error_from(response, f"GET {url.split('?')[0]}", host)
-            if len(response.content) > max_bytes:
-                raise RegistryError(f"{url}: larger than {max_bytes} bytes")
+                raise error_from(response, f"GET {shown}", host)
             return response.content
 
-        return call_with_retries(attempt, self.retry, f"GET {url}")
+        return call_with_retries(attempt, self.retry, f"GET {shown}")
 
 
 def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, created: str) -> Payload:

@@ -11,6 +11,7 @@ lists every artifact with its digest and source, for ``load`` and ``verify --fro
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -28,11 +29,13 @@ from provider_helper.errors import DigestMismatchError, InputError, RegistryErro
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
-from provider_helper.refs import Target
+from provider_helper.fsutil import atomic_write
+from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
 from provider_helper.registry.oci import (
     OCI_INDEX,
     Descriptor,
     Manifest,
+    checked_digest,
     digest_of,
     file_digest,
 )
@@ -41,6 +44,7 @@ from provider_helper.results import ArtifactResult
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LOCK_FILE = "nvcf-mirror.lock.json"
+WRITER_LOCK = ".nvcf-mirror.writer"
 LAYOUT_TARGET = Target("oci-layout", "")  # names artifacts "name:tag", no registry, no prefix
 CHUNK = 1024 * 1024
 
@@ -51,10 +55,13 @@ class LayoutTarget:
     retry = RetryPolicy(attempts=1)
 
     def __init__(self, root: Path) -> None:
+        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here."""
         self.root = root
         self.host = f"oci:{root}"
         self._lock = threading.Lock()
         (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        for leftover in [*root.glob(".upload-*"), *root.glob(".*.tmp")]:
+            leftover.unlink(missing_ok=True)
         (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
         self._index = _read_index(root) or {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
         self._write_index()
@@ -115,13 +122,30 @@ class LayoutTarget:
         return verified_bytes(self.blob_path(digest), digest, max_bytes)
 
     def _write_index(self) -> None:
-        temp = self.root / f".index-{uuid.uuid4().hex}"
-        temp.write_text(json.dumps(self._index, indent=2))
-        os.replace(temp, self.root / "index.json")
+        atomic_write(self.root / "index.json", json.dumps(self._index, indent=2))
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """One ``save`` at a time per layout: a second one fails at once with a clear line."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / WRITER_LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"{root}: another 'nvcf-mirror save' is writing to this layout; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job]) -> None:
-    """What ``load`` and ``verify --from`` need: each artifact, its manifest entry, its digest."""
+    """What ``load`` and ``verify --from`` need: each artifact, its manifest entry, its digest.
+
+    Artifacts an earlier save listed stay listed (their blobs are still in the layout) unless
+    this run saved them again."""
+    previous = (_read_json(root / LOCK_FILE) or {}).get("artifacts") or []
     entries = []
     for job, result in zip(jobs, results, strict=True):
         if result.status not in ("copied", "present"):
@@ -130,7 +154,9 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job]) -> No
             "key": result.key, "name": job.target.repository, "tag": job.target.reference, "source": result.source,
             "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": job.artifact.entry(),
         })
-    (root / LOCK_FILE).write_text(json.dumps({"version": 1, "artifacts": entries}, indent=2) + "\n")
+    saved = {e["key"] for e in entries}
+    merged = [e for e in previous if isinstance(e, dict) and e.get("key") not in saved] + entries
+    atomic_write(root / LOCK_FILE, json.dumps({"version": 1, "artifacts": merged}, indent=2) + "\n")
 
 
 class LayoutSource:
@@ -145,10 +171,9 @@ class LayoutSource:
         if not (path / "index.json").is_file() or not (path / LOCK_FILE).is_file():
             raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
         self.root = path
-        try:
-            self.lock = json.loads((path / LOCK_FILE).read_text())
-        except ValueError:
-            raise InputError(f"{path / LOCK_FILE}: not valid JSON") from None
+        self.lock = _read_json(path / LOCK_FILE) or {}
+        for entry in self.lock.get("artifacts") or []:
+            _check_entry(entry, path / LOCK_FILE)
         self._refs = {(m.get("annotations") or {}).get(REF_NAME): m for m in (_read_index(path) or {}).get("manifests", [])}
 
     def close(self) -> None:
@@ -181,9 +206,22 @@ class LayoutSource:
             yield iter(lambda: handle.read(CHUNK), b"")
 
 
+def _check_entry(entry: Any, lock: Path) -> None:
+    """A lock entry's name, tag and digest become repository paths, tags and file names: refuse any
+    that is not what the grammar allows (``../victim/app``, ``sha256:../../dev/zero``)."""
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("key", "name", "tag", "digest")):
+        raise InputError(f"{lock}: an artifact entry lacks key, name, tag or digest")
+    if not is_repository_path(entry["name"]):
+        raise InputError(f"{lock}: {entry['key']}: name {entry['name']!r} is not a repository path")
+    if not is_tag(entry["tag"]):
+        raise InputError(f"{lock}: {entry['key']}: tag {entry['tag']!r} is not a valid tag")
+    if not DIGEST_RE.match(entry["digest"]):
+        raise InputError(f"{lock}: {entry['key']}: digest {entry['digest'][:80]!r} is not a valid digest")
+
+
 def blob_file(root: Path, digest: str) -> Path:
-    """Where the OCI image layout keeps a blob: ``blobs/<algorithm>/<hex>``."""
-    algorithm, _, hex_ = digest.partition(":")
+    """Where the OCI image layout keeps a blob: ``blobs/<algorithm>/<hex>``, for a valid digest only."""
+    algorithm, _, hex_ = checked_digest(digest, f"the layout {root}").partition(":")
     return root / "blobs" / algorithm / hex_
 
 
@@ -214,12 +252,19 @@ def verify_file(path: Path, blob: Descriptor) -> None:
 
 
 def _read_index(root: Path) -> dict[str, Any] | None:
+    return _read_json(root / "index.json")
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((root / "index.json").read_text())
+        data = json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except ValueError:
-        raise InputError(f"{root / 'index.json'}: not valid JSON") from None
+        raise InputError(f"{path}: not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON object")
+    return data
 
 
 def pack(staging: Path, archive: Path) -> None:
@@ -227,7 +272,7 @@ def pack(staging: Path, archive: Path) -> None:
     temp = archive.with_name(archive.name + ".tmp")
     with tarfile.open(temp, "w") as tar:
         for path in sorted(staging.rglob("*")):
-            if path.is_file() and not path.name.startswith((".upload-", ".index-")):
+            if path.is_file() and not path.name.startswith("."):
                 tar.add(path, arcname=str(path.relative_to(staging)))
     os.replace(temp, archive)
     shutil.rmtree(staging)

@@ -28,6 +28,7 @@ from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.registry.client import error_from
+from provider_helper.registry.credentials import ngc_key
 from provider_helper.registry.oci import (
     OCI_MANIFEST,
     Descriptor,
@@ -220,7 +221,7 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
 
 
 def client_from_env(env: Mapping[str, str], verify: Any = True) -> NgcClient:
-    return NgcClient(env.get("NGC_API_KEY"), env.get(API_URL_ENV, API_URL), env.get(AUTHN_URL_ENV, AUTHN_URL), verify=verify)
+    return NgcClient(ngc_key(env), env.get(API_URL_ENV, API_URL), env.get(AUTHN_URL_ENV, AUTHN_URL), verify=verify)
 
 
 class ResourcePayloads:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 
 from provider_helper.errors import AuthenticationError, RegistryError
+from provider_helper.redact import remember
 from provider_helper.registry.credentials import Credential, CredentialSource
 
 _PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
@@ -77,19 +78,32 @@ class _Token:
 class RegistryAuth(httpx.Auth):
     """Authenticates every request to one registry host; safe to share between threads."""
 
-    def __init__(self, registry: str, credentials: CredentialSource, token_client: httpx.Client) -> None:
+    def __init__(self, registry: str, credentials: CredentialSource, token_client: httpx.Client, *, plain_realm_ok: bool = False) -> None:
+        """``plain_realm_ok``: the registry itself is spoken to without verified TLS (loopback or
+        ``--insecure-registry``), so a plain-HTTP token realm adds no new exposure."""
         self.registry = registry
         self.credentials = credentials
         self._token_client = token_client
+        self._plain_realm_ok = plain_realm_ok
         self._lock = threading.Lock()
         self._challenge: Challenge | None = None
         self._tokens: dict[tuple[str, ...], _Token] = {}
 
+    def on_registry(self, url: httpx.URL) -> bool:
+        """Whether ``url`` is on the registry's own host and port: the only place credentials go and
+        the only place a challenge is learned from (not a storage host a blob redirects to, not an
+        upload Location elsewhere)."""
+        host = f"[{url.host}]" if ":" in url.host else url.host
+        return (f"{host}:{url.port}" if url.port else host) == self.registry.lower()
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not self.on_registry(request.url):
+            yield request  # never carry the registry's credentials to another host
+            return
         scopes = scopes_for(request)
         sent_credentials = self._authorize(request, scopes)
         response = yield request
-        if response.status_code != 401:
+        if response.status_code != 401 or not self.on_registry(response.url):
             return
         challenge = parse_challenge(response.headers.get("www-authenticate"))
         if challenge is None:
@@ -120,7 +134,7 @@ class RegistryAuth(httpx.Auth):
 
     def learn(self, response: httpx.Response) -> Challenge | None:
         """Remember the challenge of a 401 answered to a request sent without the auth flow."""
-        challenge = parse_challenge(response.headers.get("www-authenticate"))
+        challenge = parse_challenge(response.headers.get("www-authenticate")) if self.on_registry(response.url) else None
         if challenge is not None:
             with self._lock:
                 self._challenge = challenge
@@ -177,15 +191,17 @@ class RegistryAuth(httpx.Auth):
         return False
 
     def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> _Token:
-        if not challenge.realm:
-            raise RegistryError(f"{self.registry} asked for a bearer token but named no realm")
+        realm = self._checked_realm(challenge)
         params: dict[str, str | list[str]] = {"scope": list(scopes)}  # repeated: scope=a&scope=b
         if challenge.service:
             params["service"] = challenge.service
         credential = self.credentials.get()
-        auth = (credential.username, credential.password) if credential else None
         try:
-            response = self._token_client.get(challenge.realm, params=params, auth=auth)
+            if credential is not None and credential.is_identity_token:
+                response = self._token_client.post(realm, data=_refresh_form(credential, challenge, scopes))
+            else:
+                auth = (credential.username, credential.password) if credential else None
+                response = self._token_client.get(realm, params=params, auth=auth)
         except httpx.TransportError as exc:
             raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
         if response.status_code == 401 and credential is not None:
@@ -200,9 +216,36 @@ class RegistryAuth(httpx.Auth):
             body = response.json()
             value = body.get("token") or body["access_token"]
             lifetime = float(body.get("expires_in") or 60)
-        except (ValueError, KeyError, TypeError):
-            raise RegistryError(f"token endpoint for {self.registry} gave no token") from None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise RegistryError(f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a token") from None
+        if not isinstance(value, str) or not value.isprintable() or " " in value:
+            raise RegistryError(f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a usable token")
+        remember(value)
         return _Token(value=value, expires_at=time.monotonic() + max(lifetime - _TOKEN_MARGIN, lifetime / 2))
+
+
+    def _checked_realm(self, challenge: Challenge) -> str:
+        """The realm credentials may be sent to: https, or plain HTTP where the registry itself is."""
+        if not challenge.realm:
+            raise RegistryError(f"{self.registry} asked for a bearer token but named no realm")
+        try:
+            realm = httpx.URL(challenge.realm)
+        except httpx.InvalidURL:
+            raise RegistryError(f"{self.registry} named an unusable token realm") from None
+        if realm.scheme == "https" or (realm.scheme == "http" and self._plain_realm_ok):
+            return challenge.realm
+        raise RegistryError(
+            f"{self.registry} named a token realm on {realm.scheme or '?'}://{realm.host}: refusing to send credentials "
+            "without TLS (use --insecure-registry for the registry if this is intended)"
+        )
+
+
+def _refresh_form(credential: Credential, challenge: Challenge, scopes: tuple[str, ...]) -> dict[str, str]:
+    """docker/cli's OAuth2 exchange of an identity token for an access token."""
+    form = {"grant_type": "refresh_token", "refresh_token": credential.password, "client_id": "nvcf-mirror", "scope": " ".join(scopes)}
+    if challenge.service:
+        form["service"] = challenge.service
+    return form
 
 
 def _basic(credential: Credential) -> str:

@@ -30,6 +30,7 @@ from provider_helper.registry.tls import verifying_context
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
+MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
 TIMEOUT = httpx.Timeout(connect=15.0, read=300.0, write=300.0, pool=None)
 
 
@@ -60,7 +61,7 @@ class RegistryClient:
         self.base_url = f"{scheme or ('http' if plain else 'https')}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = httpx.Client(verify=verify, timeout=TIMEOUT, follow_redirects=True, transport=transport)
-        self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens)
+        self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure)
         self._http = httpx.Client(
             base_url=self.base_url, auth=self.auth, verify=verify, timeout=TIMEOUT, limits=limits, transport=transport,
             headers={"User-Agent": "nvcf-mirror"},
@@ -72,12 +73,18 @@ class RegistryClient:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, *, expect: Iterable[int], what: str, **kwargs: Any) -> httpx.Response:
-        """One request, retried on transient failures; answers outside ``expect`` raise."""
+    def _send(self, method: str, url: str, *, expect: Iterable[int], what: str, max_bytes: int = MAX_ANSWER_BYTES,
+              **kwargs: Any) -> httpx.Response:
+        """One request, retried on transient failures; answers outside ``expect`` raise. The body is
+        read while streaming and refused past ``max_bytes``."""
+
+        auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
+        follow_redirects = kwargs.pop("follow_redirects", httpx.USE_CLIENT_DEFAULT)
 
         def attempt() -> httpx.Response:
             try:
-                response = self._http.request(method, url, **kwargs)
+                request = self._http.build_request(method, url, **kwargs)
+                response = bounded(self._http.send(request, stream=True, auth=auth, follow_redirects=follow_redirects), max_bytes, what)
             except httpx.ConnectError as exc:
                 if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) or "certificate" in str(exc):
                     raise TlsError(f"TLS to {self.host} failed: {_short(exc)} (use --ca-file for a private CA)") from None
@@ -125,11 +132,10 @@ class RegistryClient:
 
     def get_manifest(self, repo: str, reference: str) -> Manifest:
         response = self._send(
-            "GET", f"/v2/{repo}/manifests/{reference}", expect={200}, headers={"Accept": ACCEPT}, what=f"get manifest {repo}:{reference}"
+            "GET", f"/v2/{repo}/manifests/{reference}", expect={200}, headers={"Accept": ACCEPT}, what=f"get manifest {repo}:{reference}",
+            max_bytes=MAX_MANIFEST_BYTES,
         )
         data = response.content
-        if len(data) > MAX_MANIFEST_BYTES:
-            raise RegistryError(f"manifest {repo}:{reference} is larger than {MAX_MANIFEST_BYTES} bytes")
         expected = reference if reference.startswith("sha") and ":" in reference else None
         manifest = Manifest.from_bytes(data, response.headers.get("content-type"), expected)
         served = response.headers.get("docker-content-digest")
@@ -217,7 +223,26 @@ class RegistryClient:
         location = response.headers.get("location")
         if not location:
             raise RegistryError(f"{self.host} opened an upload without a Location header")
-        return str(response.url.join(location))
+        url = response.url.join(location)
+        if response.url.scheme == "https" and url.scheme != "https":
+            raise RegistryError(f"{self.host} sent an upload to {url.scheme}://{url.host}: refusing to leave TLS")
+        return str(url)
+
+
+def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Response:
+    """``response`` with its body read while streaming: refused past ``max_bytes`` when it is the answer
+    asked for, cut to ``MAX_ANSWER_BYTES`` when it is an error (only its start is ever shown)."""
+    data = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) > max_bytes:
+                if response.is_success:
+                    raise RegistryError(f"{what}: the answer is larger than {max_bytes} bytes")
+                break
+    finally:
+        response.close()
+    return httpx.Response(response.status_code, headers=response.headers, content=bytes(data[:max_bytes]), request=response.request)
 
 
 class TlsError(RegistryError):

@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import Protocol
 
 from provider_helper.errors import InputError
+from provider_helper.redact import remember
 
 NGC_REGISTRY = "nvcr.io"
 NGC_USERNAME = "$oauthtoken"
+
+
+IDENTITY_TOKEN_USER = "<token>"  # docker/cli's marker: the password is an OAuth2 refresh token
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,16 @@ class Credential:
     username: str
     password: str = field(repr=False)
 
+    def __post_init__(self) -> None:
+        remember(self.password)
+
     def __repr__(self) -> str:
         return f"Credential(username={self.username!r}, password=<redacted>)"
+
+    @property
+    def is_identity_token(self) -> bool:
+        """An identity token (``docker login`` with OAuth, ``identitytoken`` in config.json)."""
+        return self.username == IDENTITY_TOKEN_USER
 
 
 class CredentialSource(Protocol):
@@ -42,8 +54,17 @@ class StaticCredential:
         return self.credential
 
 
-def ngc_credential(env: Mapping[str, str]) -> Credential | None:
+def ngc_key(env: Mapping[str, str]) -> str | None:
+    """NGC_API_KEY, refused (without being shown) when it holds spaces or control characters."""
     key = env.get("NGC_API_KEY", "").strip()
+    remember(key)
+    if key and (not key.isprintable() or any(c.isspace() for c in key)):
+        raise InputError("NGC_API_KEY holds spaces, line breaks or control characters: set it to the key alone")
+    return key or None
+
+
+def ngc_credential(env: Mapping[str, str]) -> Credential | None:
+    key = ngc_key(env)
     return Credential(NGC_USERNAME, key) if key else None
 
 
@@ -71,8 +92,10 @@ def file_credential(host: str, files: Iterable[Path]) -> Credential | None:
         if helper:
             return helper_credential(helper, host)
         entry = _auth_entry(config.get("auths") or {}, host)
-        if entry is not None:
-            return _decode_entry(entry, host, path)
+        found = _decode_entry(entry, host, path) if entry is not None else None
+        if found is not None:
+            return found
+        # An entry without credentials ({} as Docker Desktop writes) defers to the store, as docker/cli does.
         if config.get("credsStore"):
             found = helper_credential(config["credsStore"], host)
             if found:
@@ -101,6 +124,8 @@ def _auth_entry(auths: dict, host: str) -> dict | None:
 
 
 def _decode_entry(entry: dict, host: str, path: Path) -> Credential | None:
+    if entry.get("identitytoken"):
+        return Credential(IDENTITY_TOKEN_USER, str(entry["identitytoken"]))
     if entry.get("auth"):
         try:
             user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper.errors import DigestMismatchError, RegistryError
-from provider_helper.refs import Platform
+from provider_helper.refs import DIGEST_RE, Platform
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -24,10 +24,18 @@ MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
 IMAGE_CONFIG_TYPES = frozenset({"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"})
-HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 ATTESTATION_REF = "vnd.docker.reference.digest"
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+
+def checked_digest(digest: object, where: str = "") -> str:
+    """``digest`` when it is a digest by the OCI grammar (sha256 or sha512, lower-case hex of the
+    right length); anything else is refused before it can become a path or a URL."""
+    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+        shown = repr(digest)[:80]
+        raise RegistryError(f"invalid digest {shown}{f' in {where}' if where else ''}")
+    return digest
 
 
 def hasher_for(digest: str) -> Any:
@@ -71,7 +79,7 @@ class Descriptor:
             platform = Platform(plat["os"], plat["architecture"], plat.get("variant") or None) if plat else None
             return cls(
                 media_type=raw.get("mediaType", ""),
-                digest=raw["digest"],
+                digest=checked_digest(raw["digest"], "a manifest descriptor"),
                 size=int(raw["size"]),
                 platform=platform,
                 annotations=dict(raw.get("annotations") or {}),
