@@ -1,0 +1,100 @@
+"""Hostile servers for the security tests: registries, storage hosts and token realms that do what
+a real attacker's server would (redirect, challenge elsewhere, send uploads off-host, answer with
+endless bodies), each on its own loopback address so "another host" really is another host.
+
+Every request is recorded with its headers, so a test can assert what never reached a host.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    repeat: int = 1  # the body is sent this many times (an endless answer, within reason)
+
+
+Route = Callable[["ScriptedServer", str, str, dict[str, str]], Reply]
+
+
+class ScriptedServer:
+    """An HTTP(S) server on ``host`` whose every answer comes from ``route``."""
+
+    def __init__(self, host: str, route: Route, tls: ssl.SSLContext | None = None) -> None:
+        self.route = route
+        self.seen: list[Seen] = []
+        self.unfinished = 0  # answers the client stopped reading before their end
+        self._server = ThreadingHTTPServer((host, 0), self._handler())
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if tls else "http"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        address, port = self._server.server_address[:2]
+        return f"{address}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def authorizations(self) -> list[str]:
+        return [s.headers["authorization"] for s in self.seen if "authorization" in s.headers]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                elif self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    while (size := int(self.rfile.readline().split(b";")[0], 16)) > 0:
+                        self.rfile.read(size + 2)
+                    self.rfile.readline()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.seen.append(Seen(self.command, self.path, headers))
+                reply = server.route(server, self.command, self.path, headers)
+                self.send_response(reply.status)
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(reply.body) * reply.repeat))
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                try:
+                    for _ in range(reply.repeat):
+                        self.wfile.write(reply.body)
+                except OSError:
+                    server.unfinished += 1
+                    self.close_connection = True
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler

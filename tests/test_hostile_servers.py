@@ -1,0 +1,216 @@
+"""Hostile servers: keys stay with their registry, answers stay bounded.
+
+Each server is a ScriptedServer on its own loopback address (127.0.0.2, .3, .4), so a storage
+host and a token realm are really other hosts. The canary is a key no honest server asks for:
+the tests assert where it never arrives.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from helpers import run_cli, sha256, write_manifest
+from hostile import Reply, ScriptedServer
+from testca import make_ca
+
+from provider_helper.errors import RegistryError
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.credentials import Credential, StaticCredential, file_credential
+from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.stack import Sandbox
+
+CANARY = "nvapi-CANARY" + secrets.token_hex(8)
+CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+
+
+def _image() -> tuple[bytes, dict[str, bytes]]:
+    layer = os.urandom(1024)
+    blobs = {sha256(CONFIG): CONFIG, sha256(layer): layer}
+    body = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": len(CONFIG)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(layer), "size": len(layer)}]}
+    return json.dumps(body).encode(), blobs
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ScriptedServer]]:
+    made: list[ScriptedServer] = []
+    yield made
+    for server in made:
+        server.close()
+
+
+def _manifest_route(manifest: bytes, storage: ScriptedServer | None = None, repeat: int = 1):  # type: ignore[no-untyped-def]
+    """A token registry serving one image; blob downloads are redirected to ``storage``."""
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        challenge = {"WWW-Authenticate": f'Bearer realm="{me.url}/token",scope="repository:org/app:pull"'}
+        if path.startswith("/token"):
+            return Reply(200, {"Content-Type": "application/json"}, json.dumps({"token": "registry-issued"}).encode())
+        if headers.get("authorization") != "Bearer registry-issued":
+            return Reply(401, challenge)
+        if path == "/v2/":
+            return Reply(200)
+        if "/manifests/" in path:
+            return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, manifest, repeat=repeat)
+        if "/blobs/" in path and storage is not None:
+            return Reply(307, {"Location": f"{storage.url}/bucket/{path.rsplit('/', 1)[-1]}?X-Signature=abc"})
+        return Reply(404)
+
+    return route
+
+
+def _mirror(sandbox: Sandbox, tmp_path: Path, registry: str, ns: str, env: dict[str, str]) -> tuple[int, str, str]:
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}])
+    result = tmp_path / "result.json"
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", registry, "--target", f"{sandbox.target.host}/{ns}",
+                   "--retries", "1", "--result-file", str(result), env=env)
+    return done.returncode, done.stdout + done.stderr, result.read_text() if result.exists() else ""
+
+
+def test_a_storage_host_that_challenges_never_receives_the_ngc_key(sandbox: Sandbox, servers: list, tmp_path: Path, ns: str) -> None:
+    """nvcr.io and ECR redirect blob downloads to storage: a 401 from there names a realm on a third host."""
+    realm = ScriptedServer("127.0.0.4", lambda *_: Reply(200, {"Content-Type": "application/json"}, b'{"token": "stolen"}'))
+    storage = ScriptedServer("127.0.0.3", lambda me, *_: Reply(401, {"WWW-Authenticate": f'Bearer realm="{realm.url}/steal",service="s"'}))
+    manifest, _ = _image()
+    registry = ScriptedServer("127.0.0.2", _manifest_route(manifest, storage))
+    servers += [realm, storage, registry]
+
+    code, output, result = _mirror(sandbox, tmp_path, registry.host, ns, {"NGC_API_KEY": CANARY, "DOCKER_CONFIG": str(sandbox.docker_config)})
+
+    assert code == 1, output
+    assert storage.seen, "the blob was never requested from storage: the test proves nothing"
+    assert realm.seen == [], f"the storage host's realm was asked for a token: {realm.seen}"
+    assert storage.authorizations() == []
+    assert CANARY not in output and CANARY not in result
+    assert "X-Signature=abc" not in output and "X-Signature=abc" not in result  # pre-signed URL tokens are not echoed
+
+
+def test_a_plain_http_realm_named_by_a_tls_registry_gets_no_credentials() -> None:
+    """A registry reached over verified TLS that names an http:// realm: the key would cross the network in
+    clear. Only a non-loopback registry name can show this and no such name resolves on this machine, so the
+    registry's answers come from a MockTransport; the realm host records whether it was asked."""
+    asked: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "realm.example":
+            asked.append(request)
+            return httpx.Response(200, json={"token": "t"})
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="http://realm.example/token"'})
+
+    client = RegistryClient("registry.example", credentials=StaticCredential(Credential("$oauthtoken", CANARY)), transport=httpx.MockTransport(answer))
+    with pytest.raises(RegistryError, match="refusing to send credentials without TLS"):
+        client.get_manifest("org/app", "1.0")
+    assert asked == []
+
+
+def test_an_upload_location_on_another_host_gets_no_credentials(sandbox: Sandbox, source: Factory, servers: list, tmp_path: Path, ns: str) -> None:
+    storage = ScriptedServer("127.0.0.3", lambda me, method, *_: Reply(201 if method == "PUT" else 404))
+    basic = "Basic " + base64.b64encode(f"pusher:{CANARY}".encode()).decode()
+
+    def target_route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if headers.get("authorization") != basic:
+            return Reply(401, {"WWW-Authenticate": 'Basic realm="hostile"'})
+        if method == "POST" and path.split("?")[0].endswith("/blobs/uploads/"):
+            return Reply(202, {"Location": f"{storage.url}/upload/{secrets.token_hex(4)}"})
+        if method == "PUT" and "/manifests/" in path:
+            return Reply(201)
+        return Reply(200) if path == "/v2/" else Reply(404)
+
+    target = ScriptedServer("127.0.0.2", target_route)
+    servers += [storage, target]
+    source.image(f"{ns}/org/app", "1.0")  # a config and one layer
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/org/app:1.0", "group": "test"}])
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{target.host}/{ns}",
+                   "--target-username", "pusher", env={"NGC_API_KEY": sandbox.api_key, "NVCF_MIRROR_TARGET_PASSWORD": CANARY})
+
+    assert done.returncode == 0, done.stderr
+    uploads = [s for s in storage.seen if s.method == "PUT"]
+    assert len(uploads) == 2, storage.seen
+    assert storage.authorizations() == []
+    assert CANARY not in done.stdout + done.stderr
+
+
+def test_an_upload_location_that_leaves_tls_is_refused(servers: list, tmp_path: Path) -> None:
+    plain = ScriptedServer("127.0.0.3", lambda *_: Reply(201))
+    ca = make_ca(tmp_path / "ca")
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if method == "POST":
+            return Reply(202, {"Location": f"{plain.url}/upload/1"})
+        return Reply(200)
+
+    registry = ScriptedServer("127.0.0.1", route, tls=ca.server_context())
+    servers += [plain, registry]
+    client = RegistryClient(registry.host, scheme="https", ca_file=str(ca.ca), credentials=StaticCredential(Credential("u", CANARY)))
+    with pytest.raises(RegistryError, match="refusing to leave TLS"):
+        client.start_upload("org/app")
+    assert plain.seen == []
+
+
+def test_a_token_endpoint_that_answers_without_a_token_is_one_clear_line(sandbox: Sandbox, servers: list, tmp_path: Path, ns: str) -> None:
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.startswith("/token"):
+            return Reply(200, {"Content-Type": "application/json"}, b'["no", "token"]')
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{me.url}/token"'})
+
+    registry = ScriptedServer("127.0.0.2", route)
+    servers.append(registry)
+    code, output, _ = _mirror(sandbox, tmp_path, registry.host, ns, {"NGC_API_KEY": CANARY, "DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert code in (1, 2)
+    assert "internal error" not in output and "Traceback" not in output
+    assert f"token endpoint 127.0.0.2 for {registry.host} answered without a token" in output
+
+
+def test_a_huge_manifest_is_refused_while_it_streams(sandbox: Sandbox, servers: list, tmp_path: Path, ns: str) -> None:
+    """A 256 MiB 'manifest': reading stops at the 4 MiB cap, the rest is never fetched."""
+    registry = ScriptedServer("127.0.0.2", _manifest_route(b"{" + b" " * (1024 * 1024 - 1), repeat=256))
+    servers.append(registry)
+    code, output, result = _mirror(sandbox, tmp_path, registry.host, ns, {"NGC_API_KEY": CANARY, "DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert code == 1, output
+    assert "larger than 4194304 bytes" in json.loads(result)["artifacts"][0]["error"]
+    assert registry.unfinished >= 1  # the client hung up: the body was not read to its end
+
+
+def test_an_empty_auths_entry_defers_to_the_credential_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Docker Desktop writes: {"auths": {"host": {}}, "credsStore": "desktop"}; a real helper program answers."""
+    helper = tmp_path / "bin" / "docker-credential-teststore"
+    helper.parent.mkdir()
+    helper.write_text('#!/bin/sh\nread host\n[ "$host" = "registry.example:5000" ] && echo \'{"Username": "u", "Secret": "from-the-store"}\'\n')
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{helper.parent}:{os.environ['PATH']}")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auths": {"registry.example:5000": {}}, "credsStore": "teststore"}))
+    assert file_credential("registry.example:5000", [config]) == Credential("u", "from-the-store")
+
+
+def test_an_identity_token_is_exchanged_as_docker_does(servers: list) -> None:
+    """``identitytoken`` in config.json: POST grant_type=refresh_token to the realm, then use the access token."""
+    forms: list[str] = []
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.startswith("/token") and method == "POST":
+            forms.append(method)
+            return Reply(200, {"Content-Type": "application/json"}, b'{"access_token": "granted"}')
+        if headers.get("authorization") == "Bearer granted":
+            return Reply(200)
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{me.url}/token",service="svc"'})
+
+    registry = ScriptedServer("127.0.0.2", route)
+    servers.append(registry)
+    client = RegistryClient(registry.host, credentials=StaticCredential(file_credential(registry.host, [_config_with_identity_token(registry.host)])))
+    assert client.ping() is True
+    assert forms == ["POST"]
+
+
+def _config_with_identity_token(host: str) -> Path:
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"idtoken-{secrets.token_hex(4)}.json"
+    path.write_text(json.dumps({"auths": {host: {"identitytoken": "refresh-me"}}}))
+    return path
