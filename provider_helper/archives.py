@@ -28,7 +28,7 @@ GiB = 1024**3
 class ExtractLimits:
     """What one archive may unpack to; raise with --max-extract-bytes / --max-extract-members / --max-extract-ratio."""
 
-    max_bytes: int = 16 * GiB
+    max_bytes: int = 64 * GiB
     max_members: int = 20_000
     max_ratio: float = 200.0  # unpacked bytes per byte of archive; gzip tops out near 1000
 
@@ -37,11 +37,16 @@ class ArchiveError(ValueError):
     """The archive is malformed, too large, or tries to reach outside where it is unpacked."""
 
 
-def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = ExtractLimits()) -> Iterator[tarfile.TarInfo]:
+def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = ExtractLimits(),
+                    compressed_size: int | None = None) -> Iterator[tarfile.TarInfo]:
     """Yield members after refusing any that could escape, that is not a file, folder or inside
-    link, or that takes the archive past its limits."""
+    link, or that takes the archive past its limits (the ratio when ``compressed_size`` is given)."""
+    max_bytes = limits.max_bytes
+    if compressed_size is not None:
+        max_bytes = min(max_bytes, int(max(compressed_size, 1) * limits.max_ratio))
     links: set[PurePosixPath] = set()
     seen: set[PurePosixPath] = set()
+    sizes: dict[PurePosixPath, int] = {}  # a hard link unpacks to a copy: it counts its target's size
     total = 0
     try:
         for count, member in enumerate(tar, 1):
@@ -55,6 +60,7 @@ def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = E
             if path in seen and not member.isdir():
                 raise ArchiveError(f"{origin}: entry {member.name!r} appears twice")
             seen.add(path)
+            resolved = path
             if member.issym() or member.islnk():
                 target = PurePosixPath(member.linkname)
                 resolved = PurePosixPath(os.path.normpath(target if member.islnk() else path.parent / target))
@@ -64,9 +70,12 @@ def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = E
                     raise ArchiveError(f"{origin}: hard link {member.name!r} passes through a symbolic link of the archive")
                 if member.issym():
                     links.add(path)
-            total += member.size if member.isfile() else 0
-            if total > limits.max_bytes:
-                raise ArchiveError(f"{origin}: unpacks to more than {limits.max_bytes} bytes (raise with --max-extract-bytes)")
+            if member.isfile():
+                sizes[path] = member.size
+            total += sizes.get(resolved, 0) if member.islnk() else sizes.get(path, 0) if member.isfile() else 0
+            if total > max_bytes:
+                flag = "--max-extract-bytes" if max_bytes == limits.max_bytes else "--max-extract-ratio"
+                raise ArchiveError(f"{origin}: unpacks to more than {max_bytes} bytes (raise with {flag})")
             yield member
     except tarfile.TarError as exc:
         raise ArchiveError(f"{origin}: not a readable tar archive ({exc})") from None
@@ -126,13 +135,10 @@ def read_member(fileobj: IO[bytes], origin: str, wanted: str, max_bytes: int) ->
 def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = ExtractLimits()) -> list[Path]:
     """Unpack ``archive`` under ``dest``; nothing is written unless every entry passes the checks."""
     origin = archive.name
-    compressed = archive.stat().st_size
+    compressed = archive.stat().st_size if _is_compressed(archive) else None
     with _open(name=archive, mode="r:*", origin=origin) as tar:
-        members = list(checked_members(tar, origin, limits))
+        members = list(checked_members(tar, origin, limits, compressed))
         _check_link_targets(members, origin)
-        unpacked = sum(m.size for m in members if m.isfile())
-        if _is_compressed(archive) and unpacked > max(compressed, 1) * limits.max_ratio:
-            raise ArchiveError(f"{origin}: {compressed} bytes unpack to {unpacked} (more than {limits.max_ratio:g}x; raise with --max-extract-ratio)")
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
     written: list[Path] = []

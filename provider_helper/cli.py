@@ -22,7 +22,7 @@ import yaml
 
 from provider_helper import importers
 from provider_helper import manifest as manifest_mod
-from provider_helper.archives import ArchiveError, safe_extract
+from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.fsutil import atomic_write
@@ -152,6 +152,28 @@ def repository_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def extract_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Limits on what one archive may unpack to (a layout .tar, a resource's .tar.gz), as one value."""
+    defaults = ExtractLimits()
+    options = [
+        click.option("--max-extract-bytes", type=click.IntRange(1), default=defaults.max_bytes, show_default=True,
+                      help="Refuse an archive that unpacks to more bytes than this."),
+        click.option("--max-extract-members", type=click.IntRange(1), default=defaults.max_members, show_default=True,
+                      help="Refuse an archive with more entries than this."),
+        click.option("--max-extract-ratio", type=click.FloatRange(1), default=defaults.max_ratio, show_default=True,
+                      help="Refuse a compressed archive that unpacks to more than this many times its size."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["limits"] = ExtractLimits(kwargs.pop("max_extract_bytes"), kwargs.pop("max_extract_members"), kwargs.pop("max_extract_ratio"))
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 @cli.command()
 @common_options
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -203,11 +225,12 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 @run_config_options(selection=False)
 @click.option("--from", "from_path", required=True, type=click.Path(exists=True), help="A layout written by 'nvcf-mirror save' (directory or .tar).")
 @copy_options
+@extract_options
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
-         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int) -> None:
+         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int, limits: ExtractLimits) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
     _discard_stale(result_file)
-    layout = LayoutSource(Path(from_path))
+    layout = LayoutSource(Path(from_path), limits)
     try:
         plan_jobs = layout.jobs(parse_target(common.target))
         _copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs),
@@ -281,7 +304,8 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
 @common_options
 @click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the verification as a result document.")
 @click.option("--from", "from_path", type=click.Path(exists=True), help="Expect what a saved layout's lock file lists (no source access).")
-def verify(common: RunConfig, result_file: str | None, from_path: str | None) -> None:
+@extract_options
+def verify(common: RunConfig, result_file: str | None, from_path: str | None, limits: ExtractLimits) -> None:
     """Check the target has every artifact, with the right digest and platform."""
     _discard_stale(result_file)
     registries = common.registries()
@@ -290,7 +314,7 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None) ->
         stack.callback(registries.close)
         target = registries.get(parse_target(common.target).registry)
         if from_path:
-            layout = LayoutSource(Path(from_path))
+            layout = LayoutSource(Path(from_path), limits)
             stack.callback(layout.close)
             plan_jobs = layout.jobs(parse_target(common.target))
             preflight(registries, [], target.host)
@@ -409,7 +433,8 @@ def _resource_jobs(common: RunConfig) -> list[Job]:
 @click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to download into (DEST/<name>_v<version>/…).")
 @click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
 @click.option("--push", is_flag=True, help="Also store each version as an OCI artifact at --target: {prefix}/{name}:{version}.")
-def resources_download(common: RunConfig, dest: str, extract: bool, push: bool) -> None:
+@extract_options
+def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, limits: ExtractLimits) -> None:
     """Download the selected NGC resource versions through the NGC API."""
     jobs = _resource_jobs(common)
     if push and common.target == LAYOUT_TARGET.registry:
@@ -423,7 +448,7 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool) 
             files = client.download(ref, root)
             log.info("downloaded %s: %d files into %s", ref, len(files), root / ngc.version_dir(ref))
             if extract:
-                _extract(files, root / ngc.version_dir(ref), root / ref.name)
+                _extract(files, root / ngc.version_dir(ref), root / ref.name, limits)
     finally:
         client.close()
     if push:
@@ -432,12 +457,12 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool) 
         _copy_to_target(common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for)
 
 
-def _extract(files: list[Path], folder: Path, into: Path) -> None:
+def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits) -> None:
     for archive in files:
         if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
             target = into / archive.parent.relative_to(folder)
             try:
-                safe_extract(archive, target)
+                safe_extract(archive, target, limits)
             except ArchiveError as exc:
                 raise RegistryError(f"refusing to extract: {exc}") from None
             log.info("extracted %s into %s", archive.name, target)
@@ -447,7 +472,8 @@ def _extract(files: list[Path], folder: Path, into: Path) -> None:
 @run_config_options(target="required")
 @click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to write DEST/<name>_v<version>/… into.")
 @click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
-def resources_pull(common: RunConfig, dest: str, extract: bool) -> None:
+@extract_options
+def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractLimits) -> None:
     """Fetch resource versions that 'resources download --push' stored in your registry."""
     jobs = _resource_jobs(common)
     registries = common.registries()
@@ -460,7 +486,7 @@ def resources_pull(common: RunConfig, dest: str, extract: bool) -> None:
             files = ngc.pull(client, job, Path(dest))
             log.info("pulled %s: %d files into %s", job.target, len(files), Path(dest) / ngc.version_dir(ref))
             if extract:
-                _extract(files, Path(dest) / ngc.version_dir(ref), Path(dest) / ref.name)
+                _extract(files, Path(dest) / ngc.version_dir(ref), Path(dest) / ref.name, limits)
     finally:
         registries.close()
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
-from provider_helper.archives import safe_extract
+from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
 from provider_helper.errors import DigestMismatchError, InputError, RegistryError
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
@@ -162,11 +162,15 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job]) -> No
 class LayoutSource:
     """Read a saved layout (directory or .tar): its artifacts as jobs, their content as payloads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: ExtractLimits = ExtractLimits()) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if path.is_file() and path.suffix == ".tar":
             self._tmp = tempfile.TemporaryDirectory(prefix="nvcf-mirror-layout-")
-            safe_extract(path, Path(self._tmp.name))
+            try:
+                safe_extract(path, Path(self._tmp.name), limits)
+            except ArchiveError as exc:
+                self.close()
+                raise InputError(f"refusing the layout archive: {exc}") from None
             path = Path(self._tmp.name)
         if not (path / "index.json").is_file() or not (path / LOCK_FILE).is_file():
             raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
