@@ -1,8 +1,10 @@
 """Terraform's side door: the ``external`` data source protocol and the ``local-exec`` steps.
 
     python -m provider_helper.terraform            query JSON on stdin -> one flat JSON object of strings
-    python -m provider_helper.terraform mirror     apply: settings from $NVCF_MIRROR_SETTINGS -> nvcf-mirror mirror --create-repos
-    python -m provider_helper.terraform destroy    destroy: deletes the prefix's ECR repositories when asked to
+    python -m provider_helper.terraform mirror     apply: settings from $NVCF_MIRROR_SETTINGS -> nvcf-mirror mirror
+
+The module creates and deletes the ECR repositories itself (aws_ecr_repository): nothing here
+deletes anything.
 
 The query's ``mode`` is ``plan`` (targets, repositories, resolved source digests, fingerprint;
 copies nothing) or ``status`` (the digests actually at the target). Credentials are never part
@@ -34,7 +36,7 @@ from provider_helper.values import helm_values
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
     "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
-    "source_registry", "insecure_registries", "mirror_id", "delete_repositories_on_destroy", "create_repos",
+    "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
 }
 
@@ -79,6 +81,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
         source_registry=query.get("source_registry") or None,
         target_type=target_type,
         insecure_registries=_list(query.get("insecure_registries")),
+        set_versions=tuple(f"{name}={version}" for name, version in _string_map(query.get("set_versions"), "set_versions").items()),
         aws_region=region,
     )
 
@@ -105,9 +108,12 @@ def plan(config: RunConfig) -> dict[str, str]:
     digests = {r.key: r.digest or "" for r in results}
     fingerprint = hashlib.sha256(json.dumps([config.target, sorted((r.key, r.target, r.digest) for r in results)]).encode()).hexdigest()
     target = parse_target(config.target)
+    ecr_host = ecr.parse_ecr_host(target.registry)
     return {
         "target": config.target,
         "registry": target.registry,
+        "registry_account": ecr_host.account if ecr_host else "",
+        "versions": _json({r.key: r.target.rsplit(":", 1)[-1] for r in results}),
         "repository_prefix": target.prefix,
         "fingerprint": fingerprint,
         "count": str(len(results)),
@@ -145,15 +151,15 @@ def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[s
     return {f"{j.artifact.name}:{j.target.tag}": f"{j.target.registry}/{j.target.repository}@{found[j.key]}" for j in jobs if j.artifact.type == kind}
 
 
-def _tags(value: str | None) -> dict[str, str]:
-    """Resource tags arrive JSON-encoded (tag values may hold commas)."""
+def _string_map(value: str | None, name: str) -> dict[str, str]:
+    """Maps arrive JSON-encoded (values may hold commas)."""
     try:
-        tags = json.loads(value or "{}")
+        mapping = json.loads(value or "{}")
     except ValueError:
-        raise InputError("repository_tags must be a JSON object of strings") from None
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise InputError("repository_tags must be a JSON object of strings")
-    return tags
+        raise InputError(f"{name} must be a JSON object of strings") from None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise InputError(f"{name} must be a JSON object of strings")
+    return mapping
 
 
 def _json(value: Any) -> str:
@@ -171,7 +177,7 @@ def mirror_argv(settings: Mapping[str, str]) -> list[str]:
                           ("--lifecycle-policy", "lifecycle_policy_file")):
             if settings.get(key):
                 argv += [flag, settings[key]]
-        for key, value in _tags(settings.get("repository_tags")).items():
+        for key, value in _string_map(settings.get("repository_tags"), "repository_tags").items():
             argv += ["--repo-tag", f"{key}={value}"]
     if config.manifest:
         argv += ["--manifest", config.manifest]
@@ -185,18 +191,11 @@ def mirror_argv(settings: Mapping[str, str]) -> list[str]:
         argv += ["--source-registry", config.source_registry]
     for host in config.insecure_registries:
         argv += ["--insecure-registry", host]
+    for pin in config.set_versions:
+        argv += ["--set-version", pin]
     if config.aws_region:
         argv += ["--aws-region", config.aws_region]
     return argv
-
-
-def destroy_argv(settings: Mapping[str, str]) -> list[str] | None:
-    if settings.get("delete_repositories_on_destroy") != "true":
-        return None
-    prefix = settings.get("repository_prefix", "")
-    if not prefix:
-        raise InputError("refusing to delete repositories without a repository_prefix")
-    return ["ecr", "delete-repos", "--prefix", prefix, "--region", settings.get("aws_region", ""), "--yes"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,12 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(json.dumps(answer) + "\n")
             return 0
         settings = read_query(os.environ.get(SETTINGS_ENV, "{}"))
-        command = {"mirror": mirror_argv, "destroy": destroy_argv}.get(argv[0])
-        if command is None:
-            raise InputError(f"unknown step {argv[0]!r}: expected mirror or destroy")
-        cli_argv = command(settings)
-        if cli_argv is None:
-            return 0
+        if argv != ["mirror"]:
+            raise InputError(f"unknown step {' '.join(argv)!r}: expected mirror")
+        cli_argv = mirror_argv(settings)
         from provider_helper.cli import main as cli_main
 
         cli_main(cli_argv)  # exits with the CLI's own code

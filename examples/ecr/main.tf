@@ -6,6 +6,10 @@
 #   aws sts get-caller-identity         # boto3's default chain must reach ECR
 #   terraform init && terraform apply
 
+provider "aws" {
+  region = var.aws_region
+}
+
 module "nvcf_mirror" {
   source = "../../terraform/modules/nvcf-mirror"
 
@@ -19,4 +23,5 @@ module "nvcf_mirror" {
   repository_tags                = { "nvcf/cluster" = var.cluster_name }
   delete_repositories_on_destroy = var.delete_ecr_repos_on_destroy
   python                         = var.nvcf_mirror_python
+  set_versions                   = var.nvcf_mirror_set_versions
 }

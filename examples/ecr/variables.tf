@@ -37,3 +37,9 @@ variable "nvcf_mirror_python" {
   type        = string
   default     = "python3"
 }
+
+variable "nvcf_mirror_set_versions" {
+  description = "Pin artifacts by name, e.g. { nvcf-base = \"0.1.5\" }."
+  type        = map(string)
+  default     = {}
+}

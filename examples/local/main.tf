@@ -1,6 +1,17 @@
 # The embedded default: mirror into a local ECR stand-in (moto server as the ECR API and a local
 # registry as its data plane), as the README demo does. Point the variables at your own stand-ins.
 
+provider "aws" {
+  region                      = var.aws_region
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    ecr = var.aws_endpoint
+    sts = var.aws_endpoint
+  }
+}
+
 module "nvcf_mirror" {
   source = "../../terraform/modules/nvcf-mirror"
 

@@ -49,10 +49,22 @@ def terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config.write_text(
         'provider_installation {\n'
         f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/external"]\n  }}\n'
+        f'  filesystem_mirror {{\n    path    = "{aws_provider_mirror()}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
         '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
         '}\n'
     )
     return config
+
+
+def aws_provider_mirror() -> Path:
+    """The HashiCorp AWS provider the machine image ships as a filesystem mirror (no network here).
+    Its absence fails the run: these tests are what proves the module against the real provider."""
+    roots = [Path(os.environ.get("NVCF_MIRROR_TF_PLUGINS", "/opt/tf-plugins")), Path("/usr/share/terraform/plugins"), Path.home() / ".terraform.d" / "plugins"]
+    for root in roots:
+        if any(root.glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*")):
+            return root
+    pytest.fail(f"the HashiCorp AWS provider is not installed as a filesystem mirror (looked in {', '.join(map(str, roots))}); "
+                "set NVCF_MIRROR_TF_PLUGINS to its root")
 
 
 def _binaries(tmp: Path, configured: str | None) -> list[tuple[str, str]]:
@@ -74,6 +86,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         bindir = Path(os.environ.get("PYTEST_TF_SHIM_DIR", "/tmp")) / f"nvcf-mirror-tf-shim-{os.getpid()}"
         bindir.mkdir(parents=True, exist_ok=True)
         binaries = _binaries(bindir, metafunc.config.getoption("dest_tf_binary", None))
+        if metafunc.definition.get_closest_marker("one_terraform"):
+            binaries = binaries[-1:]  # the lifecycle tests: the terraform users run (PATH), slow with the AWS provider
         metafunc.parametrize("tf_bin", [b for _, b in binaries], ids=[name for name, _ in binaries], scope="session")
 
 
@@ -96,6 +110,11 @@ class Terraform:
             raise AssertionError(f"terraform plan failed\n{done.stdout}\n{done.stderr}")
         return done.returncode, done.stdout
 
+    def state_list(self) -> list[str]:
+        done = self._run("state", "list", f"-state={self.runner.state_path}")
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
     def outputs(self) -> dict:
         done = self._run("output", "-json", f"-state={self.runner.state_path}")
         assert done.returncode == 0, done.stderr
@@ -106,11 +125,11 @@ class Terraform:
 def terraform_root(tmp_path: Path, terraform_cli_config: Path, tf_bin: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Terraform]:
     """Make a root module that calls the nvcf-mirror module with the given variables, initialised."""
 
-    def make(variables: dict, env: dict[str, str]) -> Terraform:
+    def make(variables: dict, env: dict[str, str], module: Path = MODULE) -> Terraform:
         root, data = tmp_path / "root", tmp_path / "data"
-        root.mkdir()
-        data.mkdir()
-        (root / "main.tf").write_text(_root_module(variables))
+        root.mkdir(exist_ok=True)
+        data.mkdir(exist_ok=True)
+        (root / "main.tf").write_text(_root_module(variables, env.get("AWS_ENDPOINT_URL_ECR", ""), module))
         for key, value in {**env, "TF_CLI_CONFIG_FILE": str(terraform_cli_config), "CHECKPOINT_DISABLE": "1"}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("TF_DATA_DIR", raising=False)
@@ -127,10 +146,27 @@ def _hcl(value: object) -> str:
     return json.dumps(value)
 
 
-def _root_module(variables: dict) -> str:
+AWS_PROVIDER = """provider "aws" {{
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {{
+    ecr = "{endpoint}"
+    sts = "{endpoint}"
+  }}
+}}
+"""
+
+
+def _root_module(variables: dict, aws_endpoint: str, module: Path) -> str:
+    """An nvcf-base-like root: an aws provider (moto's endpoints) handed to the module, and its outputs."""
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
     outputs = "\n".join(
         f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}'
         for name in ("image_uris", "chart_refs", "digests", "repository_urls", "helm_values", "missing", "registry")
     )
-    return f'module "nvcf_mirror" {{\n  source = "{MODULE}"\n{body}\n}}\n\n{outputs}\n'
+    provider = AWS_PROVIDER.format(endpoint=aws_endpoint) if aws_endpoint else ""
+    return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'

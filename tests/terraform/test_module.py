@@ -58,23 +58,53 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
     ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
     names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
     assert {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} <= names
+    assert {f'module.nvcf_mirror.aws_ecr_repository.this["{ns}/nvcf-openbao"]',
+            f'module.nvcf_mirror.aws_ecr_repository.this["{ns}/gdn-streaming"]'} <= set(tf.state_list())
 
     code, text = tf.plan_exit_code()
     assert code == 0, f"a second plan must show no changes:\n{text}"
 
 
-def test_moving_a_source_tag_replaces_the_mirror_and_updates_outputs(
+def _created(sandbox: Sandbox, ns: str) -> dict[str, object]:
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    return {r["repositoryName"]: r["createdAt"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"].startswith(f"{ns}/")}
+
+
+@pytest.mark.one_terraform
+def test_a_moved_source_tag_reruns_only_the_copy_and_deletes_nothing(
     sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
 ) -> None:
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    ecr.create_repository(repositoryName=f"{ns}/other-team-app")  # under the prefix, not the module's
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True), sandbox.ecr_env())
     tf.runner.apply()
+    before = _created(sandbox, ns)
     _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
     code, text = tf.plan_exit_code()
-    assert code == 2 and "must be replaced" in text and "terraform_data.mirror" in text, text
+    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
+    assert "aws_ecr_repository" not in text.split("Terraform will perform")[-1].split("Plan:")[0].replace("data.", ""), text
+    assert "0 to add" not in text and "1 to add, 0 to change, 1 to destroy" in text, text
     tf.runner.apply()
+    assert _created(sandbox, ns) == before, "a repository was deleted or re-created"
     out = tf.outputs()
     assert out["image_uris"]["nvcf-openbao:2.5.1-nv-1.1.0"].endswith("@" + moved["linux/amd64"].digest)
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == moved["linux/amd64"].digest
+    code, text = tf.plan_exit_code()
+    assert code == 0, f"a plan after the copy ran again must show no changes:\n{text}"
+
+
+@pytest.mark.one_terraform
+def test_a_repository_deleted_outside_terraform_is_planned_and_recreated(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
+    tf.runner.apply()
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)
+    code, text = tf.plan_exit_code()
+    assert code == 2 and f'aws_ecr_repository.this["{ns}/gdn-streaming"] will be created' in text, text
+    tf.runner.apply()
+    assert f"{ns}/gdn-streaming" in _created(sandbox, ns)
 
 
 def test_switch_off_plans_nothing(sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path) -> None:
@@ -137,18 +167,53 @@ def test_module_and_examples_validate(root: str, tf_bin: str, terraform_cli_conf
         assert done.returncode == 0, f"{root}: terraform {args[0]}\n{done.stdout}\n{done.stderr}"
 
 
-@pytest.mark.parametrize("delete", [True, False], ids=["delete-on-destroy", "keep-on-destroy"])
-def test_destroy_deletes_the_prefix_repositories_only_when_asked(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, delete: bool
+@pytest.mark.one_terraform
+def test_destroy_with_delete_removes_exactly_the_module_repositories(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
 ) -> None:
     ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    ecr.create_repository(repositoryName=f"{ns}/other-team-app")
     ecr.create_repository(repositoryName=f"{ns}-decoy/keep")
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=delete), sandbox.ecr_env())
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True), sandbox.ecr_env())
     tf.runner.apply()
+    _put_image(ecr, f"{ns}/nvcf-openbao")  # force_delete: images do not stop it
     tf.runner.destroy()
     names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
-    assert ({f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} <= names) is not delete
-    assert f"{ns}-decoy/keep" in names
+    assert not {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} & names
+    assert {f"{ns}/other-team-app", f"{ns}-decoy/keep"} <= names
+
+
+@pytest.mark.one_terraform
+def test_destroy_without_delete_stops_at_a_repository_that_holds_images(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
+    tf.runner.apply()
+    _put_image(ecr, f"{ns}/nvcf-openbao")
+    done = tf._run("destroy", "-auto-approve", "-input=false", f"-state={tf.runner.state_path}")
+    assert done.returncode != 0 and "RepositoryNotEmptyException" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert f"{ns}/nvcf-openbao" in _created(sandbox, ns)
+
+
+def _put_image(ecr: object, repository: str) -> None:
+    """An image as ECR's control plane knows it (moto tracks PutImage, not the registry API)."""
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": sha256(b"{}")}, "layers": []}
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag="held")  # type: ignore[attr-defined]
+
+
+@pytest.mark.one_terraform
+def test_the_plan_fails_in_one_line_when_python_lacks_the_package(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
+) -> None:
+    bare = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], python=str(bare / "bin" / "python")), sandbox.ecr_env())
+    done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
+    assert done.returncode == 1
+    assert f"{bare}/bin/python cannot import provider_helper" in " ".join(done.stderr.split()) and "pip install nvcf-mirror" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_apply_step_turns_settings_into_cli_flags_with_values_kept_whole() -> None:
@@ -156,7 +221,9 @@ def test_apply_step_turns_settings_into_cli_flags_with_values_kept_whole() -> No
 
     argv = mirror_argv({"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c1", "aws_region": REGION,
                         "groups": "infrastructure,control-plane", "platforms": "linux/amd64", "repository_tags": json.dumps({"cost": "a,b"}),
-                        "scan_on_push": "false", "target_type": "ecr"})
+                        "scan_on_push": "false", "target_type": "ecr", "create_repos": "true",
+                        "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"})})
+    assert argv[argv.index("--set-version") + 1] == "k8s-device-plugin=v0.17.1"
     assert argv[:3] == ["mirror", "--target", "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1"]
     assert "--no-scan-on-push" in argv and argv[argv.index("--repo-tag") + 1] == "cost=a,b"
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "--group"] == ["infrastructure", "control-plane"]

@@ -1,15 +1,23 @@
-# nvcf-mirror: create the {prefix}/ ECR repositories and mirror NVCF artifacts into them.
+# nvcf-mirror: the {prefix}/ ECR repositories as Terraform resources, and the NVCF artifacts mirrored into them.
 #
-# Plan:  data.external.plan resolves what would be copied (targets, source digests, a fingerprint); copies nothing.
-# Apply: terraform_data.mirror runs `nvcf-mirror mirror --create-repos` when the fingerprint changes.
-# Then:  data.external.status reads the digests actually at the target, for the outputs.
+# Plan:    data.external.plan resolves what would be copied (repositories, targets, source digests,
+#          a fingerprint); copies nothing. Its repository list drives aws_ecr_repository.this.
+# Apply:   the repositories are created (or brought back when deleted outside Terraform), then
+#          terraform_data.mirror runs `nvcf-mirror mirror` when the fingerprint changes. The copier
+#          only copies: replacing it deletes nothing.
+# Then:    data.external.status reads the digests actually at the target, for the outputs.
+# Destroy: removes exactly the repositories in state (force_delete = delete_repositories_on_destroy).
 #
 # Credentials never pass through here: NGC_API_KEY and AWS credentials come from the environment
-# Terraform runs in, so they are in no query, trigger, state or output.
+# Terraform runs in (and the aws provider its caller configures), so they are in no query,
+# trigger, state or output.
 
 locals {
   enabled = var.create_sm_ecr_repos
   prefix  = coalesce(var.repository_prefix, var.cluster_name)
+
+  # The interpreter is asked to import the package first, so a missing install is one line naming it.
+  program = [var.python, "-c", "import sys\ntry:\n    from provider_helper.terraform import main\nexcept ImportError as e:\n    sys.exit(f'nvcf-mirror: {sys.executable} cannot import provider_helper ({e}); install it with: {sys.executable} -m pip install nvcf-mirror')\nsys.exit(main())"]
 
   selection = {
     repository_prefix   = local.prefix
@@ -20,37 +28,78 @@ locals {
     platforms           = join(",", var.platforms)
     source_registry     = var.source_registry
     insecure_registries = join(",", var.insecure_registries)
+    set_versions        = jsonencode(var.set_versions)
   }
-  registry = local.enabled ? data.external.plan[0].result.registry : ""
+  plan         = local.enabled ? data.external.plan[0].result : {}
+  registry     = local.enabled ? local.plan.registry : ""
+  repositories = local.enabled ? toset(jsondecode(local.plan.repositories)) : toset([])
 
-  # What the apply and destroy steps read from NVCF_MIRROR_SETTINGS: values only, never secrets.
-  settings = merge(local.selection, {
-    target_registry                = local.registry
-    create_repos                   = "true"
-    scan_on_push                   = tostring(var.scan_on_push)
-    tag_mutability                 = var.image_tag_mutability
-    encryption                     = var.encryption_type
-    kms_key                        = var.kms_key != null ? var.kms_key : ""
-    repository_tags                = jsonencode(var.repository_tags)
-    lifecycle_policy_file          = var.lifecycle_policy_file != null ? var.lifecycle_policy_file : ""
-    delete_repositories_on_destroy = tostring(var.delete_repositories_on_destroy)
-  })
+  # What the apply step reads from NVCF_MIRROR_SETTINGS: values only, never secrets.
+  settings = merge(local.selection, { target_registry = local.registry, create_repos = "false" })
 }
 
 data "external" "plan" {
   count   = local.enabled ? 1 : 0
-  program = [var.python, "-m", "provider_helper.terraform"]
+  program = local.program
   query   = merge(local.selection, { mode = "plan", target_registry = var.target_registry })
 }
 
-resource "terraform_data" "mirror" {
+data "aws_caller_identity" "current" {
   count = local.enabled ? 1 : 0
+}
 
-  triggers_replace = data.external.plan[0].result.fingerprint
-  input = {
-    python   = var.python
-    settings = jsonencode(local.settings)
+resource "aws_ecr_repository" "this" {
+  for_each = local.repositories
+
+  name                 = each.key
+  image_tag_mutability = var.image_tag_mutability
+  force_delete         = var.delete_repositories_on_destroy
+  tags                 = var.repository_tags
+
+  image_scanning_configuration {
+    scan_on_push = var.scan_on_push
   }
+
+  encryption_configuration {
+    encryption_type = var.encryption_type
+    kms_key         = var.encryption_type == "KMS" ? var.kms_key : null
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.plan.registry_account == "" || local.plan.registry_account == data.aws_caller_identity.current[0].account_id
+      error_message = "target_registry is in account ${local.plan.registry_account}, but the aws provider given to this module is in account ${data.aws_caller_identity.current[0].account_id}: pass a provider for the registry's account."
+    }
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "this" {
+  for_each = var.lifecycle_policy_file != null ? aws_ecr_repository.this : {}
+
+  repository = each.value.name
+  policy     = file(var.lifecycle_policy_file)
+}
+
+resource "aws_ecr_repository_policy" "pull" {
+  for_each = length(var.pull_principals) > 0 ? aws_ecr_repository.this : {}
+
+  repository = each.value.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "NvcfMirrorPull"
+      Effect    = "Allow"
+      Principal = { AWS = var.pull_principals }
+      Action    = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    }]
+  })
+}
+
+resource "terraform_data" "mirror" {
+  count      = local.enabled ? 1 : 0
+  depends_on = [aws_ecr_repository.this, aws_ecr_lifecycle_policy.this, aws_ecr_repository_policy.pull]
+
+  triggers_replace = local.plan.fingerprint
 
   provisioner "local-exec" {
     command = "\"$NVCF_MIRROR_PYTHON\" -m provider_helper.terraform mirror"
@@ -59,20 +108,11 @@ resource "terraform_data" "mirror" {
       NVCF_MIRROR_SETTINGS = jsonencode(local.settings)
     }
   }
-
-  provisioner "local-exec" {
-    when    = destroy
-    command = "\"$NVCF_MIRROR_PYTHON\" -m provider_helper.terraform destroy"
-    environment = {
-      NVCF_MIRROR_PYTHON   = self.input.python
-      NVCF_MIRROR_SETTINGS = self.input.settings
-    }
-  }
 }
 
 data "external" "status" {
   count   = local.enabled ? 1 : 0
-  program = [var.python, "-m", "provider_helper.terraform"]
+  program = local.program
   query = merge(local.selection, {
     mode            = "status"
     target_registry = local.registry

@@ -110,7 +110,7 @@ variable "lifecycle_policy_file" {
 }
 
 variable "delete_repositories_on_destroy" {
-  description = "On terraform destroy, delete every repository under the prefix, images included."
+  description = "force_delete on the module's repositories: terraform destroy deletes them with their images. False: destroy stops at a repository that holds images, as ECR does."
   type        = bool
   default     = false
 }
@@ -135,6 +135,23 @@ variable "target_registry" {
 
 variable "insecure_registries" {
   description = "Registry hosts reached over plain HTTP / without TLS verification (loopback hosts always are)."
+  type        = list(string)
+  default     = []
+}
+
+variable "set_versions" {
+  description = "Pin artifacts by name: { nvcf-base = \"0.1.5\" }, as --set-version NAME=VERSION."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name, version in var.set_versions : can(regex("^[a-z0-9][a-z0-9._/-]*$", name)) && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$", version))])
+    error_message = "set_versions maps artifact names to versions (letters, digits, . _ + -)."
+  }
+}
+
+variable "pull_principals" {
+  description = "IAM principals (ARNs, e.g. node roles of other accounts) granted pull on the module's repositories through a repository policy. Empty: no repository policy."
   type        = list(string)
   default     = []
 }
