@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -523,6 +524,23 @@ def ecr_delete_repos(prefix: str, region: str, registry_id: str | None, dry_run:
         click.confirm(f"delete these {len(names)} repositories and all their images?", abort=True)
     repositories.delete(names, prefix)
     click.echo(f"deleted {len(names)} repositories under {prefix}/")
+
+
+@ecr_group.command("import-commands")
+@run_config_options()
+@click.option("--module-address", default="module.nvcf_mirror", show_default=True, help="Address of the nvcf-mirror module in your root module.")
+def ecr_import_commands(common: RunConfig, module_address: str) -> None:
+    """Print a `terraform import` line for each of the module's repositories that already exists.
+
+    For an upgrade from the module version that created repositories outside Terraform state:
+    only the repositories of the selected artifacts are listed, never others under the prefix."""
+    if not re.fullmatch(r"module\.[A-Za-z0-9_-]+(\[[^\]]+\])?(\.module\.[A-Za-z0-9_-]+(\[[^\]]+\])?)*", module_address):
+        raise InputError(f"--module-address {module_address!r}: expected e.g. module.nvcf_mirror")
+    wanted = sorted({job.target.repository for job in common.jobs() if not job.skip_reason})
+    existing = set(common.access.repositories().existing(wanted))
+    for name in wanted:
+        if name in existing:
+            click.echo(f"terraform import '{module_address}.aws_ecr_repository.this[\"{name}\"]' {name}")
 
 
 def _exit_for(results: list[ArtifactResult]) -> None:

@@ -38,6 +38,7 @@ QUERY_KEYS = {
     "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
     "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
+    "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
 }
 
 
@@ -211,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(json.dumps(answer) + "\n")
             return 0
         settings = read_query(os.environ.get(SETTINGS_ENV, "{}"))
+        if argv == ["destroy"]:  # the destroy-time step of earlier module versions: it deleted the whole prefix
+            sys.stderr.write("nvcf-mirror: deleting nothing: repositories are removed by terraform destroy of the current module, "
+                             "which manages them as aws_ecr_repository resources\n")
+            return 0
         if argv != ["mirror"]:
             raise InputError(f"unknown step {' '.join(argv)!r}: expected mirror")
         cli_argv = mirror_argv(settings)

@@ -162,14 +162,19 @@ class Repositories:
             raise aws_error(exc, "ecr describe-repositories") from None
         return sorted(names)
 
+    def existing(self, names: Iterable[str]) -> set[str]:
+        """Those of ``names`` that exist."""
+        wanted = set(names)
+        found: set[str] = set()
+        for prefix in {n.rsplit("/", 1)[0] for n in wanted if "/" in n}:
+            found.update(self.under(prefix))
+        found.update(self._existing_top_level([n for n in wanted if "/" not in n]))
+        return found & wanted
+
     def ensure(self, names: Iterable[str], settings: RepositorySettings) -> list[str]:
         """Create the missing ones; return those created. Existing repositories are left as they are."""
         wanted = sorted(set(names))
-        existing = set()
-        prefixes = {n.rsplit("/", 1)[0] for n in wanted if "/" in n}
-        for prefix in prefixes:
-            existing.update(self.under(prefix))
-        existing.update(self._existing_top_level([n for n in wanted if "/" not in n]))
+        existing = self.existing(wanted)
         created = []
         for name in wanted:
             if name in existing:

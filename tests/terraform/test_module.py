@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from helpers import sha256, skopeo_raw, write_manifest
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
 from provider_helper.sandbox.aws import REGION
 from provider_helper.sandbox.images import Factory
@@ -227,3 +228,50 @@ def test_apply_step_turns_settings_into_cli_flags_with_values_kept_whole() -> No
     assert argv[:3] == ["mirror", "--target", "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1"]
     assert "--no-scan-on-push" in argv and argv[argv.index("--repo-tag") + 1] == "cost=a,b"
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "--group"] == ["infrastructure", "control-plane"]
+
+
+@pytest.mark.one_terraform
+def test_a_target_registry_in_another_account_than_the_provider_stops_the_plan(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    """Repositories, copy and destroy use one account: never the caller's own {prefix}/ repositories for another's registry."""
+    other = "999999999999.dkr.ecr.us-east-1.amazonaws.com"
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], target_registry=other), sandbox.ecr_env())
+    done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
+    text = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1
+    assert "target_registry is in account 999999999999, but the aws provider given to this module is in account 123456789012" in text, text
+
+
+# The module version before repositories became resources: its apply created them through the copier.
+PREVIOUS_MODULE_COMMIT = "a0c27f7"
+
+
+@pytest.mark.one_terraform
+def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
+) -> None:
+    previous = tmp_path / "previous-module"
+    previous.mkdir()
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
+        shown = subprocess.run(["git", "show", f"{PREVIOUS_MODULE_COMMIT}:terraform/modules/nvcf-mirror/{name}"], cwd=REPO, capture_output=True, check=True)
+        (previous / name).write_bytes(shown.stdout)
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True)
+    old = terraform_root(variables, sandbox.ecr_env(), module=previous)
+    old.runner.apply()
+    before = _created(sandbox, ns)
+    assert set(before) == {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"}
+
+    new = terraform_root(variables, sandbox.ecr_env())
+    lines = run_cli("ecr", "import-commands", "--manifest", str(nvcf_like["manifest"]), "--source-registry", sandbox.source.host,
+                    "--target", f"{sandbox.target.host}/{ns}", "--target-type", "ecr", "--aws-region", REGION, env=sandbox.ecr_env(), check=True)
+    commands = [shlex.split(line) for line in lines.stdout.splitlines()]
+    assert sorted(c[3] for c in commands) == sorted(before)
+    for command in commands:
+        done = new._run("import", "-input=false", f"-state={new.runner.state_path}", *command[2:])
+        assert done.returncode == 0, done.stdout + done.stderr
+    new.runner.apply()
+    assert _created(sandbox, ns) == before, "a repository was deleted or re-created by the upgrade"
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
+    code, text = new.plan_exit_code()
+    assert code == 0, text
