@@ -28,6 +28,7 @@ from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.fsutil import atomic_write
 from provider_helper.redact import RedactingFilter, redact
+from provider_helper import ngc_api
 from provider_helper.mirror import ngc
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
@@ -440,20 +441,20 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
     jobs = _resource_jobs(common)
     if push and common.target == LAYOUT_TARGET.registry:
         raise InputError("--push needs --target REGISTRY[/PREFIX]")
-    client = ngc.client_from_env(os.environ, verifying_context(common.ca_file))
+    client = ngc_api.client_from_env(os.environ, verifying_context(common.ca_file))
     root = Path(dest)
     try:
         for job in jobs:
             ref = job.artifact.resource
             assert ref is not None
             files = client.download(ref, root)
-            log.info("downloaded %s: %d files into %s", ref, len(files), root / ngc.version_dir(ref))
+            log.info("downloaded %s: %d files into %s", ref, len(files), root / ngc_api.version_dir(ref))
             if extract:
-                _extract(files, root / ngc.version_dir(ref), root / ref.name, limits)
+                _extract(files, root / ngc_api.version_dir(ref), root / ref.name, limits)
     finally:
         client.close()
     if push:
-        folders = {j.key: root / ngc.version_dir(j.artifact.resource) for j in jobs if j.artifact.resource}
+        folders = {j.key: root / ngc_api.version_dir(j.artifact.resource) for j in jobs if j.artifact.resource}
         payload_for = lambda job: ngc.resource_payload(job.artifact.resource, folders[job.key])  # noqa: E731
         _copy_to_target(common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for)
 
@@ -485,9 +486,9 @@ def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractL
             ref = job.artifact.resource
             assert ref is not None
             files = ngc.pull(client, job, Path(dest))
-            log.info("pulled %s: %d files into %s", job.target, len(files), Path(dest) / ngc.version_dir(ref))
+            log.info("pulled %s: %d files into %s", job.target, len(files), Path(dest) / ngc_api.version_dir(ref))
             if extract:
-                _extract(files, Path(dest) / ngc.version_dir(ref), Path(dest) / ref.name, limits)
+                _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
     finally:
         registries.close()
 

@@ -1,0 +1,272 @@
+"""The NGC REST API for resources, as NVIDIA's own client (``ngcsdk``) speaks it.
+
+- A personal key (``nvapi-…``) is the Bearer token. A legacy key is exchanged at the authn
+  service for a token with ``expires_in``; it is renewed before it runs out and once after a 401.
+- A version is downloaded only when its ``status`` is ``UPLOAD_COMPLETE``.
+- The file list (``…/versions/{version}/files``, ``recipeFiles``, paged 0-based) gives paths and
+  sizes; pre-signed URLs come from ``…/{name}/{version}/files`` pages (``filepath[]``/``urls[]``),
+  or one file at a time with ``?path=``. Storage gets no Authorization; an interrupted file
+  resumes with a Range request.
+- 412 means the licence terms must be accepted in the NGC catalog first.
+
+Files land as the ngc CLI writes them: ``DEST/<name>_v<version>/<path>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import httpx
+
+from provider_helper.errors import DigestMismatchError, InputError, RegistryError
+from provider_helper.manifest import ResourceRef
+from provider_helper.registry.client import bounded, error_from
+from provider_helper.registry.credentials import ngc_key
+from provider_helper.registry.retry import RetryPolicy, call_with_retries
+
+API_URL = "https://api.ngc.nvidia.com"
+AUTHN_URL = "https://authn.nvidia.com"
+API_URL_ENV, AUTHN_URL_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_URL"  # a proxy, or the tests' stand-in
+CATALOG_URL = "https://catalog.ngc.nvidia.com"
+READY = "UPLOAD_COMPLETE"
+PAGE_SIZE = 100
+CHUNK = 1024 * 1024
+MAX_JSON_BYTES = 16 * 1024 * 1024
+RENEW_MARGIN = 300.0  # seconds before expiry a legacy-key token is renewed, as ngcsdk does
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResourceFile:
+    path: str
+    size: int
+
+
+def version_dir(ref: ResourceRef) -> str:
+    """The folder the ngc CLI downloads a version into."""
+    return f"{ref.name}_v{ref.version}"
+
+
+def safe_relative(path: str) -> PurePosixPath:
+    relative = PurePosixPath(path)
+    if not relative.parts or ".." in relative.parts or relative.is_absolute() or "\\" in path or "\x00" in path:
+        raise RegistryError(f"NGC listed a file path outside the resource: {path!r}")
+    return relative
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+class NgcClient:
+    def __init__(self, key: str | None, api_url: str = API_URL, authn_url: str = AUTHN_URL, retry: RetryPolicy | None = None,
+                 verify: Any = True, http: httpx.Client | None = None) -> None:
+        if not key:
+            raise InputError("NGC_API_KEY is not set: NGC resources need a key of the nvcf-onprem organisation")
+        self._key = key
+        self.api_url = api_url.rstrip("/")
+        self.authn_url = authn_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._http = http or httpx.Client(timeout=httpx.Timeout(30.0, read=300.0), verify=verify, follow_redirects=False,
+                                          headers={"User-Agent": "nvcf-mirror"})
+        self._tokens: dict[str, _Token] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- authentication ------------------------------------------------------------------------
+
+    def _bearer(self, ref: ResourceRef, *, renew: bool = False) -> str:
+        if self._key.startswith("nvapi-"):
+            return self._key
+        scope_key = f"{ref.org}/{ref.team or ''}"
+        with self._lock:
+            token = self._tokens.get(scope_key)
+            if renew or token is None or token.expires_at - time.monotonic() < 0:
+                token = self._tokens[scope_key] = self._exchange(ref)
+            return token.value
+
+    def _exchange(self, ref: ResourceRef) -> _Token:
+        scopes = [f"group/ngc:{ref.org}"] + ([f"group/ngc:{ref.org}/{ref.team}"] if ref.team else [])
+        host = httpx.URL(self.authn_url).host
+        response = bounded(self._http.send(self._http.build_request("GET", f"{self.authn_url}/token", params={"service": "ngc", "scope": scopes}),
+                                           stream=True, auth=("$oauthtoken", self._key)), MAX_JSON_BYTES, f"NGC token from {host}")
+        if response.status_code in (401, 403):
+            raise InputError(f"authentication failed for {host} (the NGC key was rejected)")
+        if response.status_code != 200:
+            raise error_from(response, "NGC token exchange", host)
+        body = _json(response, f"NGC token from {host}")
+        value = body.get("token")
+        if not isinstance(value, str) or not value:
+            raise RegistryError(f"the NGC token service {host} answered without a token")
+        lifetime = float(body.get("expires_in") or 600)
+        return _Token(value, time.monotonic() + max(lifetime - RENEW_MARGIN, lifetime / 2))
+
+    # -- the API ---------------------------------------------------------------------------------
+
+    def _base(self, ref: ResourceRef) -> str:
+        team = f"/team/{ref.team}" if ref.team else ""
+        return f"{self.api_url}/v2/org/{ref.org}{team}/resources/{ref.name}"
+
+    def _get_json(self, ref: ResourceRef, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        host = httpx.URL(self.api_url).host
+
+        def attempt() -> dict[str, Any]:
+            response = self._api_get(ref, url, params, renew=False)
+            if response.status_code == 401 and not self._key.startswith("nvapi-"):
+                response = self._api_get(ref, url, params, renew=True)  # a token the service expired early
+            if response.status_code == 401:
+                raise InputError(f"authentication failed for {host} (NGC rejected the key for {ref})")
+            if response.status_code == 412:
+                raise InputError(f"accept the licence terms for {ref} in the NGC catalog ({self.catalog_url(ref)}), then run again")
+            if response.status_code == 404:
+                raise RegistryError(f"NGC has no {ref} ({host} answered 404)", status=404)
+            if response.status_code != 200:
+                raise error_from(response, f"NGC {ref}", host)
+            return _json(response, f"NGC {ref}")
+
+        return call_with_retries(attempt, self.retry, f"NGC {ref}")
+
+    def _api_get(self, ref: ResourceRef, url: str, params: dict[str, Any] | None, *, renew: bool) -> httpx.Response:
+        request = self._http.build_request("GET", url, params=params, headers={"Authorization": f"Bearer {self._bearer(ref, renew=renew)}"})
+        return bounded(self._http.send(request, stream=True), MAX_JSON_BYTES, f"NGC {ref}")
+
+    @staticmethod
+    def catalog_url(ref: ResourceRef) -> str:
+        team = f"/{ref.team}" if ref.team else ""
+        return f"{CATALOG_URL}/orgs/{ref.org}{f'/teams{team}' if team else ''}/resources/{ref.name}"
+
+    def latest_version(self, ref: ResourceRef) -> str:
+        """The version NGC names as the latest (what the ngc CLI downloads without a version)."""
+        latest = (self._get_json(ref, self._base(ref)).get("recipe") or {}).get("latestVersionIdStr")
+        if not isinstance(latest, str) or not latest:
+            raise RegistryError(f"NGC names no latest version of {ref}")
+        return latest
+
+    def versions(self, ref: ResourceRef) -> list[str]:
+        """Every published version id of the resource (those whose upload is complete)."""
+        found: list[str] = []
+        for body in self._pages(ref, f"{self._base(ref)}/versions"):
+            for version in body.get("recipeVersions") or []:
+                if isinstance(version, dict) and version.get("versionId") and version.get("status", READY) == READY:
+                    found.append(str(version["versionId"]))
+        return found
+
+    def version(self, ref: ResourceRef) -> dict[str, Any]:
+        """The version's metadata; refused unless its upload is complete."""
+        meta = self._get_json(ref, f"{self._base(ref)}/versions/{ref.version}").get("recipeVersion") or {}
+        status = meta.get("status")
+        if status != READY:
+            raise RegistryError(f"{ref} is not ready for download: NGC reports status {status or 'unknown'} (expected {READY})")
+        return meta
+
+    def files(self, ref: ResourceRef) -> list[ResourceFile]:
+        """Every file of the version with its size, each path once."""
+        found: dict[str, ResourceFile] = {}
+        for body in self._pages(ref, f"{self._base(ref)}/versions/{ref.version}/files"):
+            for entry in body.get("recipeFiles") or []:
+                try:
+                    file = ResourceFile(str(entry["path"]), int(entry["sizeInBytes"]))
+                except (KeyError, TypeError, ValueError):
+                    raise RegistryError(f"NGC listed a malformed file entry for {ref}") from None
+                found.setdefault(file.path, file)
+        return list(found.values())
+
+    def signed_urls(self, ref: ResourceRef) -> dict[str, str]:
+        """Pre-signed download URLs by path, from the paged listing."""
+        urls: dict[str, str] = {}
+        for body in self._pages(ref, f"{self._base(ref)}/{ref.version}/files"):
+            for path, url in zip(body.get("filepath") or [], body.get("urls") or [], strict=False):
+                if isinstance(path, str) and isinstance(url, str) and url:
+                    urls.setdefault(path, url)
+        return urls
+
+    def signed_url(self, ref: ResourceRef, path: str) -> str:
+        urls = self._get_json(ref, f"{self._base(ref)}/{ref.version}/files", {"path": path}).get("urls") or []
+        if not urls or not isinstance(urls[0], str):
+            raise RegistryError(f"NGC gave no download URL for {path} of {ref}")
+        return urls[0]
+
+    def _pages(self, ref: ResourceRef, url: str) -> list[dict[str, Any]]:
+        """Every page of a listing, 0-based, as many as ``paginationInfo.totalPages`` says."""
+        pages, page, total = [], 0, 1
+        while page < total:
+            body = self._get_json(ref, url, {"page-size": PAGE_SIZE, "page-number": page})
+            pages.append(body)
+            info = body.get("paginationInfo") or {}
+            total = min(int(info.get("totalPages") or 1), 10_000)
+            page += 1
+        return pages
+
+    # -- downloads ---------------------------------------------------------------------------------
+
+    def download(self, ref: ResourceRef, dest: Path) -> list[Path]:
+        """Fetch every file into ``dest/<name>_v<version>/``; each file's size is checked against the listing."""
+        meta = self.version(ref)
+        files = self.files(ref)
+        listed = sum(f.size for f in files)
+        expected = meta.get("totalSizeInBytes")
+        if expected is not None and int(expected) != listed:
+            raise DigestMismatchError(f"{ref}: NGC lists files of {listed} bytes in all but a version of {expected}")
+        urls = self.signed_urls(ref)
+        folder = dest / version_dir(ref)
+        return [self._download_file(ref, f, urls.get(f.path) or self.signed_url(ref, f.path), folder) for f in files]
+
+    def _download_file(self, ref: ResourceRef, file: ResourceFile, url: str, folder: Path) -> Path:
+        path = folder / safe_relative(file.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.part")
+        partial.unlink(missing_ok=True)
+        what = f"download {file.path} of {ref}"
+
+        def attempt() -> None:
+            have = partial.stat().st_size if partial.exists() else 0
+            headers = {"Range": f"bytes={have}-"} if 0 < have < file.size else {}
+            request = self._http.build_request("GET", url, headers=headers)  # pre-signed: no Authorization
+            response = self._http.send(request, stream=True, follow_redirects=True)
+            try:
+                if response.status_code not in (200, 206):
+                    raise error_from(bounded(response, 64 * 1024, what), what, response.url.host)
+                append = response.status_code == 206 and bool(headers)
+                with open(partial, "ab" if append else "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        out.write(chunk)
+                        if out.tell() > file.size:
+                            break
+            finally:
+                response.close()
+            size = partial.stat().st_size
+            if size < file.size:
+                raise httpx.ReadError(f"{file.path}: {size} of {file.size} bytes so far")  # the retry resumes from here
+            if size > file.size:
+                partial.unlink()
+                raise DigestMismatchError(f"{what}: more than the {file.size} bytes NGC lists")
+
+        call_with_retries(attempt, self.retry, what)
+        os.replace(partial, path)
+        return path
+
+
+def _json(response: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise RegistryError(f"{what}: the answer is not JSON") from None
+    if not isinstance(body, dict):
+        raise RegistryError(f"{what}: the answer is not a JSON object")
+    return body
+
+
+def client_from_env(env: Mapping[str, str], verify: Any = True) -> NgcClient:
+    return NgcClient(ngc_key(env), env.get(API_URL_ENV, API_URL), env.get(AUTHN_URL_ENV, AUTHN_URL), verify=verify)
