@@ -43,3 +43,7 @@ class PlatformMismatchError(RegistryError):
 
 class CancelledError(Exception):
     """The run was interrupted (Ctrl-C); work stops at the next safe point."""
+
+
+class LicenceError(InputError):
+    """NGC answered 412: the artifact's licence terms must be accepted in the NGC catalog first."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from provider_helper.errors import DigestMismatchError, InputError, RegistryError
+from provider_helper.errors import DigestMismatchError, InputError, LicenceError, RegistryError
 from provider_helper.manifest import ResourceRef
 from provider_helper.registry.client import bounded, error_from
 from provider_helper.registry.credentials import ngc_key
@@ -37,7 +37,6 @@ API_URL_ENV, AUTHN_URL_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_U
 CATALOG_URL = "https://catalog.ngc.nvidia.com"
 READY = "UPLOAD_COMPLETE"
 PAGE_SIZE = 100
-CHUNK = 1024 * 1024
 MAX_JSON_BYTES = 16 * 1024 * 1024
 RENEW_MARGIN = 300.0  # seconds before expiry a legacy-key token is renewed, as ngcsdk does
 
@@ -129,7 +128,7 @@ class NgcClient:
             if response.status_code == 401:
                 raise InputError(f"authentication failed for {host} (NGC rejected the key for {ref})")
             if response.status_code == 412:
-                raise InputError(f"accept the licence terms for {ref} in the NGC catalog ({self.catalog_url(ref)}), then run again")
+                raise LicenceError(f"accept the licence terms for {ref} in the NGC catalog ({self.catalog_url(ref)}), then run again")
             if response.status_code == 404:
                 raise RegistryError(f"NGC has no {ref} ({host} answered 404)", status=404)
             if response.status_code != 200:
@@ -240,7 +239,7 @@ class NgcClient:
                     raise error_from(bounded(response, 64 * 1024, what), what, response.url.host)
                 append = response.status_code == 206 and bool(headers)
                 with open(partial, "ab" if append else "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK):
+                    for chunk in response.iter_bytes():  # as received: what arrived before a drop is kept
                         out.write(chunk)
                         if out.tell() > file.size:
                             break

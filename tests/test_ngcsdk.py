@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import run_cli, write_manifest
 from ngcserver import NgcStandIn
-from testca import TestCa, make_ca
+from testca import LocalCa, make_ca
 
 ORG = "0833294136851237"
 BASE = f"{ORG}/nvcf-ncp-staging/nvcf-base:0.1.4"
@@ -45,12 +45,12 @@ def _tgz(files: dict[str, bytes]) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> TestCa:
+def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCa:
     return make_ca(tmp_path_factory.mktemp("ngc-ca"))
 
 
 @pytest.fixture
-def ngc(ca: TestCa) -> Iterator[NgcStandIn]:
+def ngc(ca: LocalCa) -> Iterator[NgcStandIn]:
     server = NgcStandIn(personal_key="nvapi-" + os.urandom(12).hex(), legacy_key=os.urandom(16).hex(), tls=ca.server_context())
     server.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": _tgz({"nvcf-base/main.tf": b"# terraform\n" * 500})}
     server.resources[CLI] = {f"{p}/nvcf-cli-{p}-0.0.24.tar.gz": os.urandom(70_000) for p in ("linux-amd64", "linux-arm64", "darwin-arm64")}
@@ -58,7 +58,7 @@ def ngc(ca: TestCa) -> Iterator[NgcStandIn]:
     server.close()
 
 
-def _ngcsdk_download(ngc: NgcStandIn, ca: TestCa, key: str, dest: Path, home: Path) -> None:
+def _ngcsdk_download(ngc: NgcStandIn, ca: LocalCa, key: str, dest: Path, home: Path) -> None:
     dest.mkdir()
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "NGC_CLI_API_URL": ngc.url, "NGC_CLI_AUTH_URL": ngc.url,
@@ -75,7 +75,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("key_kind", ["personal", "legacy"])
 def test_ngcsdk_and_nvcf_mirror_download_identical_files_from_the_stand_in(
-    ngc: NgcStandIn, ca: TestCa, tmp_path: Path, key_kind: str
+    ngc: NgcStandIn, ca: LocalCa, tmp_path: Path, key_kind: str
 ) -> None:
     key = ngc.personal_key if key_kind == "personal" else ngc.legacy_key
     _ngcsdk_download(ngc, ca, key, tmp_path / "by-ngcsdk", tmp_path / "home")

@@ -151,3 +151,37 @@ def test_save_and_load_carry_resources_into_the_air_gap(ngc: NgcStandIn, sandbox
                      env={"DOCKER_CONFIG": str(sandbox.docker_config)})
     assert pulled.returncode == 0, pulled.stderr
     assert (tmp_path / "air" / "nvcf-base_v0.1.4" / "nvcf-base-0.1.4.tar.gz").read_bytes() == ngc.resources[BASE]["nvcf-base-0.1.4.tar.gz"]
+
+
+def test_a_version_still_uploading_is_refused_with_a_clear_line(ngc: NgcStandIn, tmp_path: Path) -> None:
+    ngc.status[BASE] = "UPLOAD_PENDING"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "d"), env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 1
+    assert f"{BASE} is not ready for download: NGC reports status UPLOAD_PENDING" in done.stderr
+    assert ngc.storage_requests == []
+
+
+def test_an_interrupted_file_resumes_with_a_range_request(ngc: NgcStandIn, tmp_path: Path) -> None:
+    path = "linux-amd64/nvcf-cli-linux-amd64-0.0.24.tar.gz"
+    ngc.fail_storage_after[path] = 1000  # the connection drops after 1000 bytes, once
+    dest = tmp_path / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, CLI)), "--dest", str(dest), env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 0, done.stderr
+    assert (dest / "nvcf-cli_v0.0.24" / path).read_bytes() == ngc.resources[CLI][path]
+    assert ngc.range_requests == [f"{path} bytes=1000-"]
+
+
+def test_a_legacy_key_token_is_renewed_during_a_run(ngc: NgcStandIn, tmp_path: Path) -> None:
+    ngc.token_lifetime, ngc.api_delay = 1, 0.3  # every listing page takes 0.3 s; a token lasts 1 s
+    dest = tmp_path / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE, CLI)), "--dest", str(dest), env=_env(ngc, ngc.legacy_key))
+    assert done.returncode == 0, done.stderr
+    assert ngc.token_requests >= 3
+    assert (dest / "nvcf-cli_v0.0.24").is_dir()
+
+
+def test_an_unaccepted_licence_is_one_line_naming_the_artifact(ngc: NgcStandIn, tmp_path: Path) -> None:
+    ngc.licence_required.add(BASE.split(":")[0])
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "d"), env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 2
+    assert f"accept the licence terms for {BASE} in the NGC catalog" in done.stderr and done.stderr.count("\n") == 1

@@ -19,7 +19,7 @@ def _name(common: str) -> x509.Name:
 
 
 @dataclass(frozen=True)
-class TestCa:
+class LocalCa:
     ca: Path
     cert: Path
     key: Path
@@ -30,7 +30,7 @@ class TestCa:
         return context
 
 
-def make_ca(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1",)) -> TestCa:
+def make_ca(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1",)) -> LocalCa:
     """Write ca.pem, cert.pem and key.pem into ``folder``: a CA and a certificate for ``hosts`` signed by it."""
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -45,7 +45,7 @@ def make_ca(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1",)) -> TestCa:
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .sign(ca_key, hashes.SHA256()))
     folder.mkdir(parents=True, exist_ok=True)
-    paths = TestCa(folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    paths = LocalCa(folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
     paths.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     paths.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

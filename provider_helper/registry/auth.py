@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from provider_helper.errors import AuthenticationError, RegistryError
+from provider_helper.errors import AuthenticationError, LicenceError, RegistryError
 from provider_helper.redact import remember
 from provider_helper.registry.credentials import Credential, CredentialSource
 
@@ -155,7 +155,7 @@ class RegistryAuth(httpx.Auth):
             batch = tuple(wanted[start : start + PREFETCH_BATCH])
             try:
                 token = self._fetch_token(challenge, batch)
-            except RegistryError as exc:  # AuthenticationError is not one: rejected credentials stop the run
+            except (RegistryError, LicenceError) as exc:  # rejected credentials (AuthenticationError) stop the run; a licence is per artifact
                 log.debug("one token for %d repositories of %s: %s; fetching per repository", len(batch), self.registry, exc)
                 return False
             with self._lock:
@@ -206,6 +206,9 @@ class RegistryAuth(httpx.Auth):
             raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
         if response.status_code == 401 and credential is not None:
             raise AuthenticationError(self.registry, "token endpoint rejected the credentials")
+        if response.status_code == 412:  # nvcr.io: the artifact's licence terms are not accepted yet
+            what = ", ".join(s.split(":")[1] for s in scopes if s.count(":") == 2) or self.registry
+            raise LicenceError(f"accept the licence terms for {what} in the NGC catalog, then run again")
         if response.status_code in (401, 403):
             what = ", ".join(scopes) or "registry access"
             hint = "" if credential else "; no credentials were found for it"
