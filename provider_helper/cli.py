@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import json
 import logging
 import os
 import re
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,8 @@ from provider_helper.mirror.layout import (
     write_lock,
     writer_lock,
 )
+from provider_helper.manifest import Artifact
+from provider_helper.mirror import versions
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
@@ -49,6 +53,7 @@ from provider_helper.registry.retry import RetryPolicy
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult, document, dumps, print_table
 from provider_helper.session import (
+    PublishedVersions,
     RunConfig,
     payloads,
     planned,
@@ -183,7 +188,7 @@ def extract_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True, help="Sources resolved at once.")
 def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
     """Show what would be copied where, with resolved source digests."""
-    plan_jobs = common.jobs()
+    plan_jobs = common.jobs(resolve_versions=not offline)
     if offline:
         results = [planned(job) for job in plan_jobs]
     else:
@@ -342,8 +347,46 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, li
 @common_options
 def values(common: RunConfig) -> None:
     """Print the Helmfile environment values that point nvcf-self-managed-stack at the mirror."""
-    common.jobs()  # the same checks as every command: a bad manifest or flag is still exit 2
+    common.jobs(resolve_versions=False)  # the same checks as every command: a bad manifest or flag is still exit 2
     click.echo(helm_values(parse_target(common.target)), nl=False)
+
+
+@cli.command()
+@run_config_options(target="optional")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def outdated(common: RunConfig, output: str) -> None:
+    """List each selected artifact's pinned version and the newer versions its source publishes.
+
+    A source that cannot be asked is reported on its artifact's line; the command still exits 0."""
+    plan_jobs = [job for job in common.jobs() if job.artifact.type in ("image", "chart", "resource")]
+    with common.published_versions() as available, ThreadPoolExecutor(max_workers=8) as pool:
+        rows = list(pool.map(lambda job: _outdated_row(job.artifact, available), plan_jobs))
+    if output == "json":
+        click.echo(json.dumps({"version": 1, "artifacts": rows}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("type", "name", "pinned", "newer", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        shown = row["newer"][-5:]
+        newer_text = ("… " if len(row["newer"]) > 5 else "") + ", ".join(shown) if shown else "up to date"
+        table.add_row(row["type"], row["name"], row["version"] or "(none)", newer_text, redact(row["error"] or ""))
+    Console().print(table)
+
+
+def _outdated_row(artifact: Artifact, available: PublishedVersions) -> dict[str, Any]:
+    current = artifact.version_text
+    row: dict[str, Any] = {"key": artifact.key, "type": artifact.type, "name": artifact.name, "version": current, "newer": [], "error": None}
+    try:
+        published = available.versions(artifact)
+    except (RegistryError, InputError, OSError) as exc:
+        row["error"] = redact(str(exc))
+        return row
+    row["newer"] = versions.newer(current, published) if current else versions.newer("0.0.0-0", published)
+    return row
 
 
 @cli.command()

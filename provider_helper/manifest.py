@@ -71,6 +71,7 @@ class Artifact:
     platforms: tuple[Platform, ...] | None = None
     needs_version: bool = False
     note: str = ""
+    resolved_from: str | None = None  # "latest": the version was chosen by resolving --set-version NAME=latest
 
     @property
     def is_classic_chart(self) -> bool:
@@ -105,22 +106,31 @@ class Artifact:
         if self.image is not None or self.resource is not None:
             entry["source"] = str(self.image if self.image is not None else self.resource)
         else:
-            entry.update({"repo": self.repo, "chart": self.chart, **({"version": self.version} if self.version else {})})
+            entry.update({"repo": redact_url(self.repo or ""), "chart": self.chart, **({"version": self.version} if self.version else {})})
         if self.platforms:
             entry["platforms"] = [str(p) for p in self.platforms]
         if self.needs_version:
             entry["needs_version"] = True
         return entry
 
-    def pinned(self, version: str) -> Artifact:
-        """This artifact with the version a user supplied (``--set-version``)."""
+    def pinned(self, version: str, resolved_from: str | None = None) -> Artifact:
+        """This artifact with the version a user supplied (``--set-version``) or a resolution chose."""
         if not is_tag(chart_tag(version) if self.chart else version) or ".." in version:
             raise InputError(f"--set-version {self.name}={version}: not a valid version")
         if self.image is not None:
-            return replace(self, image=replace(self.image, tag=version), needs_version=False)
+            return replace(self, image=replace(self.image, tag=version), needs_version=False, resolved_from=resolved_from)
         if self.resource is not None:
-            return replace(self, resource=replace(self.resource, version=version), needs_version=False)
-        return replace(self, version=version, needs_version=False)
+            return replace(self, resource=replace(self.resource, version=version), needs_version=False, resolved_from=resolved_from)
+        return replace(self, version=version, needs_version=False, resolved_from=resolved_from)
+
+    @property
+    def version_text(self) -> str | None:
+        """The version as pinned, whatever the kind: image tag, chart version or resource version."""
+        if self.image is not None:
+            return self.image.tag
+        if self.resource is not None:
+            return self.resource.version
+        return self.version
 
 
 @dataclass(frozen=True)

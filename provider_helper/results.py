@@ -22,6 +22,7 @@ class ArtifactResult:
     bytes_copied: int = 0
     error: str | None = None
     note: str | None = None  # extension: e.g. "new index built for a platform subset"
+    resolved_from: str | None = None  # extension: "latest" when --set-version NAME=latest chose the version
 
 
 def document(target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None) -> dict[str, Any]:
@@ -40,8 +41,9 @@ def document(target: str, results: list[ArtifactResult], seconds: float, helm_va
 
 def _artifact(result: ArtifactResult) -> dict[str, Any]:
     data = asdict(result)
-    if data["note"] is None:
-        del data["note"]
+    for optional in ("note", "resolved_from"):
+        if data[optional] is None:
+            del data[optional]
     for text in ("source", "target", "error", "note"):
         if data.get(text):
             data[text] = redact(data[text])

@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from pathlib import Path
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
 from provider_helper.errors import AuthenticationError, InputError, RegistryError
-from provider_helper.mirror import sources
+from provider_helper.manifest import Artifact
+from provider_helper.mirror import sources, versions
 from provider_helper.mirror.engine import (
     CopyEngine,
     Destination,
@@ -29,6 +31,7 @@ from provider_helper.mirror.engine import (
 from provider_helper.mirror.helm import HelmRepositories
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
+from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.refs import Platform, parse_platform, parse_target
 from provider_helper.registry.auth import repository_scope
@@ -62,12 +65,30 @@ class RunConfig:
     target_password: str | None = field(default=None, repr=False)
     retries: int = RetryPolicy.attempts  # attempts per request or blob, with backoff
 
-    def jobs(self) -> list[Job]:
+    def jobs(self, *, resolve_versions: bool = True) -> list[Job]:
+        """manifest → select → versions → plan. ``resolve_versions`` False: no network (``plan --offline``,
+        ``values``); ``NAME=latest`` pins then stay unresolved."""
         loaded = manifest_mod.load(self.manifest)
-        versions = dict(split_pin(v) for v in self.set_versions)
-        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=versions)
+        pins = dict(split_pin(v) for v in self.set_versions)
+        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins)
+        latest = [name for name, version in pins.items() if version == versions.LATEST]
+        if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
+            with self.published_versions() as available:
+                artifacts = versions.Resolver(available).resolve(artifacts, latest)
         options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
         return make_plan(artifacts, options)
+
+    @contextlib.contextmanager
+    def published_versions(self) -> Iterator[PublishedVersions]:
+        """What the sources publish, for ``latest`` and ``outdated``."""
+        registries = self.source_registries()
+        helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=self.retries),
+                                verify=verifying_context(self.ca_file))
+        available = PublishedVersions(registries, helm, self.source_registry, verifying_context(self.ca_file))
+        try:
+            yield available
+        finally:
+            available.close()
 
     def selected_platforms(self) -> tuple[Platform, ...] | None:
         """None means every platform (``--all-platforms``)."""
@@ -98,6 +119,44 @@ class RunConfig:
         if limiter is not None:
             pool.manifest_put_limits[host] = limiter
         return pool
+
+
+@dataclass
+class PublishedVersions:
+    """The versions an artifact's source publishes: registry tags, a Helm index, the NGC API."""
+
+    registries: RegistryPool
+    helm: HelmRepositories
+    source_registry: str | None
+    verify: Any = True
+    _ngc: NgcClient | None = None
+
+    def versions(self, artifact: Artifact) -> list[str]:
+        if artifact.image is not None:
+            ref = artifact.image
+            host = self.source_registry if self.source_registry and ref.registry == NGC_REGISTRY else ref.registry
+            return self.registries.get(host).tags(ref.repository)
+        if artifact.is_classic_chart and artifact.repo and artifact.chart:
+            return self.helm.versions(artifact.repo, artifact.chart)
+        if artifact.resource is not None:
+            return self.ngc().versions(artifact.resource)
+        return []
+
+    def latest(self, artifact: Artifact) -> str:
+        if artifact.resource is not None:
+            return self.ngc().latest_version(artifact.resource)
+        return versions.latest_from(lambda: self.versions(artifact), artifact.name)
+
+    def ngc(self) -> NgcClient:
+        if self._ngc is None:
+            self._ngc = client_from_env(os.environ, self.verify)
+        return self._ngc
+
+    def close(self) -> None:
+        self.registries.close()
+        self.helm.close()
+        if self._ngc is not None:
+            self._ngc.close()
 
 
 def split_pin(text: str) -> tuple[str, str]:
@@ -131,7 +190,7 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
     """Where each job's content comes from: the source registry, a classic Helm repository, or the NGC API."""
     verify = verifying_context(config.ca_file)
-    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), verify=verify)
+    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=config.retries), verify=verify)
     with tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-") as scratch:
         resources = ResourcePayloads(os.environ, Path(scratch), verify)
         try:
@@ -171,10 +230,8 @@ def _ping(registries: RegistryPool, host: str, pull_scopes: list[str]) -> bool |
 
 
 def planned(job: Job) -> ArtifactResult:
-    result = ArtifactResult(
-        key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target),
-        platforms=[str(p) for p in job.platforms or ()],
-    )
+    result = job.result()
+    result.platforms = [str(p) for p in job.platforms or ()]
     if job.skip_reason:
         result.status, result.error = "skipped", job.skip_reason
     return result

@@ -172,3 +172,36 @@ def test_unknown_chart_version_names_what_the_repository_has(sandbox: Sandbox, h
     assert missing["status"] == "failed" and "no gpu-operator version 25.3.1 (recent: v25.3.2)" in missing["error"]
     assert found["status"] == "copied", "25.3.2 matches the repository's v25.3.2, as helm pull --version does"
     assert done.returncode == 1
+
+
+@pytest.mark.parametrize("spelt", ["25.3.1", "v25.3.1"])
+def test_a_chart_published_with_v_is_found_either_way_and_tagged_as_published(
+    sandbox: Sandbox, helm_repo: tuple[Path, str], ns: str, tmp_path: Path, spelt: str
+) -> None:
+    """helm.ngc.nvidia.com/nvidia publishes gpu-operator as v25.3.1: helm push would tag it v25.3.1."""
+    root, url = helm_repo
+    archive = _chart("gpu-operator", "v25.3.1")
+    _publish(root, "gpu-operator", "v25.3.1", archive)
+    manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, "gpu-operator", spelt)])
+    done = _mirror(sandbox, manifest, ns, tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    artifact = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]
+    assert artifact["target"] == f"{sandbox.target.host}/{ns}/gpu-operator:v25.3.1"
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/gpu-operator:v25.3.1", authfile=sandbox.docker_config / "config.json")
+    assert json.loads(raw)["layers"][0]["digest"] == sha256(archive)
+
+
+def test_latest_and_outdated_follow_the_helm_index(sandbox: Sandbox, helm_repo: tuple[Path, str], ns: str, tmp_path: Path) -> None:
+    root, url = helm_repo
+    for version in ("v25.3.0", "v25.3.1", "v25.10.0-rc.1"):
+        _publish(root, "gpu-operator", version, _chart("gpu-operator", version))
+    manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, "gpu-operator", "v25.3.0")])
+    done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--set-version", "gpu-operator=latest",
+                   "--result-file", str(tmp_path / "r.json"), env=sandbox.env())
+    assert done.returncode == 0, done.stderr
+    artifact = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]
+    assert artifact["target"].endswith("/gpu-operator:v25.3.1") and artifact["resolved_from"] == "latest"
+    listed = run_cli("outdated", "--manifest", str(manifest), "--output", "json", env=sandbox.env())
+    assert listed.returncode == 0, listed.stderr
+    row = json.loads(listed.stdout)["artifacts"][0]
+    assert row["version"] == "v25.3.0" and row["newer"] == ["v25.3.1", "v25.10.0-rc.1"] and row["error"] is None

@@ -190,3 +190,22 @@ def test_peak_memory_stays_bounded_while_copying_a_256_mib_layer(sandbox: Sandbo
     assert peak_mib < 150
     raw = skopeo_raw(f"{sandbox.target.host}/{ns}/big:1", authfile=sandbox.docker_config / "config.json")
     assert json.loads(raw)["layers"][-1]["digest"] == big.digest
+
+
+def test_an_unaccepted_licence_fails_that_artifact_with_the_licence_line(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    """nvcr.io's token endpoint answers 412 for an artifact whose terms are not accepted: that artifact says so, the rest is copied."""
+    source.image(f"{ns}/nvidia/licensed", "1.0")
+    source.image(f"{ns}/nvidia/free", "1.0")
+    sandbox.tokens.licence_required.add(f"{ns}/nvidia/licensed")
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/licensed:1.0", "group": "test"},
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/free:1.0", "group": "test"},
+    ])
+    result = tmp_path / "r.json"
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
+                   "--result-file", str(result), env=sandbox.env())
+    assert done.returncode == 1, done.stderr
+    artifacts = {a["key"]: a for a in json.loads(result.read_text())["artifacts"]}
+    assert artifacts["image:licensed:1.0"]["status"] == "failed"
+    assert artifacts["image:licensed:1.0"]["error"] == f"accept the licence terms for {ns}/nvidia/licensed in the NGC catalog, then run again"
+    assert artifacts["image:free:1.0"]["status"] == "copied"

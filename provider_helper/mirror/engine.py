@@ -121,9 +121,7 @@ class CopyEngine:
             self._blob_pool.shutdown(wait=True, cancel_futures=True)
 
     def _run_one(self, job: Job) -> ArtifactResult:
-        result = ArtifactResult(
-            key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target)
-        )
+        result = job.result()
         if job.skip_reason:
             result.status, result.error = "skipped", job.skip_reason
             self.reporter.finished(result)

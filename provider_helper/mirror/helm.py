@@ -86,6 +86,10 @@ class HelmRepositories:
             raise RegistryError(f"{url}: Chart.yaml names {metadata.get('name')!r}, expected {artifact.chart!r}")
         return chart_payload(metadata, archive, provenance, str(entry.get("created") or ""))
 
+    def versions(self, repo: str, chart: str) -> list[str]:
+        """Every version of ``chart`` the repository's index lists."""
+        return [str(e.get("version")) for e in (self._index(repo).get("entries") or {}).get(chart) or [] if isinstance(e, dict)]
+
     def _entry(self, repo: str, chart: str, version: str) -> dict[str, Any]:
         index = self._index(repo)
         entries = (index.get("entries") or {}).get(chart)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from provider_helper.manifest import Artifact
 from provider_helper.refs import Platform, Reference, Target
 from provider_helper.registry.credentials import NGC_REGISTRY
+from provider_helper.results import ArtifactResult
 
 ALL_PLATFORMS = None
 
@@ -30,6 +31,13 @@ class Job:
     @property
     def key(self) -> str:
         return self.artifact.key
+
+    def result(self) -> ArtifactResult:
+        """This job's line of the result document, before anything is done."""
+        return ArtifactResult(
+            key=self.key, type=self.artifact.type, group=self.artifact.group, source=self.artifact.source_text, target=str(self.target),
+            resolved_from=self.artifact.resolved_from,
+        )
 
 
 def make_plan(artifacts: Iterable[Artifact], options: PlanOptions) -> list[Job]:

@@ -21,7 +21,7 @@ def verify_all(jobs: list[Job], payload_for: PayloadFor, target: RegistryClient,
 
 
 def verify_one(job: Job, payload_for: PayloadFor, target: RegistryClient) -> ArtifactResult:
-    result = ArtifactResult(key=job.key, type=job.artifact.type, group=job.artifact.group, source=job.artifact.source_text, target=str(job.target))
+    result = job.result()
     if job.skip_reason:
         result.status, result.error = "skipped", job.skip_reason
         return result

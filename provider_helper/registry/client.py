@@ -23,6 +23,7 @@ from provider_helper.registry.retry import (
     RETRYABLE_STATUS,
     RetryPolicy,
     call_with_retries,
+    describe,
     parse_retry_after,
 )
 from provider_helper.registry.tls import verifying_context
@@ -93,7 +94,10 @@ class RegistryClient:
                 return response
             raise error_from(response, what, self.host)
 
-        return call_with_retries(attempt, self.retry, what)
+        try:
+            return call_with_retries(attempt, self.retry, what)
+        except httpx.TransportError as exc:
+            raise UnreachableError(f"{what}: cannot reach {self.host}: {describe(exc)}") from None
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -142,6 +146,21 @@ class RegistryClient:
         if served and served.startswith(manifest.digest.split(":")[0] + ":") and served != manifest.digest:
             raise DigestMismatchError(f"manifest {repo}:{reference}: content hashes to {manifest.digest}, registry says {served}")
         return manifest
+
+    def tags(self, repo: str, max_pages: int = 100) -> list[str]:
+        """Every tag of ``repo``, following the ``Link`` header from page to page."""
+        found: list[str] = []
+        url: str | None = f"/v2/{repo}/tags/list?n=1000"
+        for _ in range(max_pages):
+            if url is None:
+                break
+            response = self._send("GET", url, expect={200}, what=f"list tags of {repo}", max_bytes=MAX_MANIFEST_BYTES)
+            try:
+                found += [t for t in response.json().get("tags") or [] if isinstance(t, str)]
+            except (ValueError, AttributeError):
+                raise RegistryError(f"{self.host} answered the tag list of {repo} with something other than a tag list") from None
+            url = _next_link(response)
+        return found
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
         """Digest the tag points at, or None where there is no such manifest."""
@@ -245,6 +264,10 @@ def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Respon
     return httpx.Response(response.status_code, headers=response.headers, content=bytes(data[:max_bytes]), request=response.request)
 
 
+class UnreachableError(RegistryError):
+    """No answer from the registry after every attempt: refused, reset, timed out."""
+
+
 class TlsError(RegistryError):
     """The TLS handshake failed: an unknown CA, or a server that speaks plain HTTP."""
 
@@ -273,6 +296,15 @@ def _registry_error(response: httpx.Response) -> tuple[str | None, str]:
         first = response.json()["errors"][0]
         return first.get("code"), str(first.get("message", ""))[:200]
     return None, ""
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    """The next page of a paged listing (``Link: </v2/...?last=x&n=1000>; rel="next"``), on the same registry only."""
+    link = response.links.get("next", {}).get("url")
+    if not link:
+        return None
+    url = response.url.join(link)
+    return url.raw_path.decode() if url.host == response.url.host and url.port == response.url.port else None
 
 
 def _short(exc: Exception) -> str:

@@ -68,6 +68,7 @@ class TokenServer:
     lifetime: int = 600
     signing: SigningKey = field(default_factory=SigningKey.generate)
     requests: list[tuple[str, ...]] = field(default_factory=list)  # the scopes of each token request, for tests
+    licence_required: set[str] = field(default_factory=set)  # repositories answered 412, as nvcr.io does before the terms are accepted
 
     def __post_init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -122,6 +123,9 @@ class TokenServer:
                 header = self.headers.get("Authorization", "")
                 if header.lower().startswith("basic "):
                     username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                if any(scope.split(":")[1] in server.licence_required for scope in scopes if scope.count(":") == 2):
+                    self.reply_json(412, {"errors": [{"code": "DENIED", "message": "license terms not accepted"}]})
+                    return
                 access = server.grant(username, password, scopes)
                 if access is None:
                     self.reply_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid credentials"}]})

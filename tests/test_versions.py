@@ -1,0 +1,87 @@
+"""Versions that follow the publisher: --set-version NAME=latest and `outdated`, for images, OCI charts
+and NGC resources (classic charts: test_helm.py), against the real registry and the NGC stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
+from ngcserver import NgcStandIn
+
+from provider_helper.mirror.versions import newer, newest
+from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.stack import Sandbox
+
+
+def test_versions_order_by_semver_ignoring_tags_that_are_not_versions() -> None:
+    tags = ["1.2.0", "1.10.0", "v1.9.0", "latest", "1.11.0-rc1", "sha256-abc.sig", "2.5.1-nv-1.1.0"]
+    assert newest(tags) == "1.10.0"
+    assert newest(["2.5.1-nv-1.1.0", "2.5.1-nv-1.2.0"]) == "2.5.1-nv-1.2.0"  # only pre-releases: the newest of them
+    assert newer("1.9.0", tags) == ["1.10.0", "1.11.0-rc1", "2.5.1-nv-1.1.0"]
+
+
+def test_latest_resolves_images_and_oci_charts_from_the_tag_list(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    images = {tag: source.image(f"{ns}/nvidia/app", tag) for tag in ("1.2.0", "1.10.0", "v1.9.0", "latest", "1.11.0-rc1")}
+    for version in ("0.9.0", "1.0.0"):
+        source.chart(f"{ns}/nvidia/helm-app", version)
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.2.0", "group": "test"},
+        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:0.9.0", "group": "test"},
+    ])
+    common = ["--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    plan = run_cli("plan", *common, "--set-version", "app=latest", "--set-version", "helm-app=latest", "--output", "json", env=sandbox.env())
+    assert plan.returncode == 0, plan.stderr
+    planned = {a["key"]: a for a in json.loads(plan.stdout)["artifacts"]}
+    assert set(planned) == {"image:app:1.10.0", "chart:helm-app:1.0.0"}
+    assert all(a["resolved_from"] == "latest" for a in planned.values())
+
+    done = run_cli("mirror", *common, "--set-version", "app=latest", "--set-version", "helm-app=latest", "--result-file", str(tmp_path / "r.json"),
+                   env=sandbox.env())
+    assert done.returncode == 0, done.stderr
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/app:1.10.0", authfile=sandbox.docker_config / "config.json")
+    assert sha256(raw) == images["1.10.0"].digest
+
+    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--output", "json", env=sandbox.env())
+    assert listed.returncode == 0, listed.stderr
+    rows = {r["name"]: r for r in json.loads(listed.stdout)["artifacts"]}
+    assert rows["app"]["newer"] == ["v1.9.0", "1.10.0", "1.11.0-rc1"]
+    assert rows["helm-app"]["newer"] == ["1.0.0"]
+
+
+def test_save_records_the_resolved_version_so_load_is_exact(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    for tag in ("1.0.0", "1.1.0"):
+        source.image(f"{ns}/nvidia/app", tag)
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.0.0", "group": "test"}])
+    layout = tmp_path / "layout"
+    run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--set-version", "app=latest", "--to", str(layout),
+            env=sandbox.env(), check=True)
+    entry = json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"][0]
+    assert entry["tag"] == "1.1.0" and entry["entry"]["source"].endswith("/nvidia/app:1.1.0")
+
+
+def test_latest_and_outdated_for_an_ngc_resource(tmp_path: Path) -> None:
+    ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
+    try:
+        for version in ("0.1.4", "0.1.5", "0.1.10"):
+            ngc.resources[f"0833294136851237/nvcf-ncp-staging/nvcf-base:{version}"] = {f"nvcf-base-{version}.tar.gz": version.encode() * 100}
+        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "resource", "source": "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4",
+                                                         "group": "r"}], groups=[{"name": "r"}])
+        env = {"NGC_API_KEY": ngc.personal_key, "NVCF_MIRROR_NGC_API_URL": ngc.url}
+        done = run_cli("resources", "download", "--manifest", str(manifest), "--set-version", "nvcf-base=latest", "--dest", str(tmp_path / "d"), env=env)
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "d" / "nvcf-base_v0.1.10" / "nvcf-base-0.1.10.tar.gz").exists()
+        listed = run_cli("outdated", "--manifest", str(manifest), "--all-groups", "--output", "json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout)["artifacts"][0]["newer"] == ["0.1.5", "0.1.10"]
+    finally:
+        ngc.close()
+
+
+def test_outdated_reports_an_unreachable_source_on_its_line_and_exits_0(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0.0", "group": "test"}])
+    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", "127.0.0.1:9", "--retries", "1", "--output", "json")
+    assert listed.returncode == 0, listed.stderr
+    row = json.loads(listed.stdout)["artifacts"][0]
+    assert row["newer"] == [] and "127.0.0.1:9" in row["error"]
