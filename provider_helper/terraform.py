@@ -114,7 +114,7 @@ def plan(config: RunConfig) -> dict[str, str]:
         "target": config.target,
         "registry": target.registry,
         "registry_account": ecr_host.account if ecr_host else "",
-        "versions": _json({r.key: r.target.rsplit(":", 1)[-1] for r in results}),
+        "versions": _json({j.key: j.artifact.version_text or "" for j in jobs}),
         "repository_prefix": target.prefix,
         "fingerprint": fingerprint,
         "count": str(len(results)),

@@ -205,3 +205,29 @@ def test_latest_and_outdated_follow_the_helm_index(sandbox: Sandbox, helm_repo: 
     assert listed.returncode == 0, listed.stderr
     row = json.loads(listed.stdout)["artifacts"][0]
     assert row["version"] == "v25.3.0" and row["newer"] == ["v25.3.1", "v25.10.0-rc.1"] and row["error"] is None
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_provenance_probe_refused_by_a_public_repository_counts_as_absent(sandbox: Sandbox, ns: str, tmp_path: Path, status: int) -> None:
+    from hostile import Reply, ScriptedServer
+
+    archive = _chart("app", "1.0.0")
+    index = yaml.safe_dump({"apiVersion": "v1", "entries": {"app": [{"name": "app", "version": "1.0.0", "urls": ["charts/app-1.0.0.tgz"],
+                                                                      "digest": hashlib.sha256(archive).hexdigest()}]}}).encode()
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.endswith("/index.yaml"):
+            return Reply(200, {}, index)
+        if path.endswith(".tgz"):
+            return Reply(200, {}, archive)
+        return Reply(status)
+
+    repo = ScriptedServer("127.0.0.2", route)
+    try:
+        manifest = write_manifest(tmp_path / "m.yaml", [_classic(repo.url, "app", "1.0.0")])
+        done = _mirror(sandbox, manifest, ns, tmp_path / "r.json")
+    finally:
+        repo.close()
+    assert done.returncode == 0, done.stderr
+    layers = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1.0.0", authfile=sandbox.docker_config / "config.json"))["layers"]
+    assert len(layers) == 1

@@ -166,7 +166,7 @@ def _root_module(variables: dict, aws_endpoint: str, module: Path) -> str:
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
     outputs = "\n".join(
         f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}'
-        for name in ("image_uris", "chart_refs", "digests", "repository_urls", "helm_values", "missing", "registry")
+        for name in ("image_uris", "chart_refs", "digests", "repository_urls", "helm_values", "missing", "registry", "versions")
     )
     provider = AWS_PROVIDER.format(endpoint=aws_endpoint) if aws_endpoint else ""
     return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'

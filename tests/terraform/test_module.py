@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -275,3 +276,15 @@ def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
     code, text = new.plan_exit_code()
     assert code == 0, text
+
+
+@pytest.mark.one_terraform
+def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
+    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}), sandbox.ecr_env())
+    code, text = tf.plan_exit_code()
+    assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
+    tf.runner.apply()
+    assert tf.outputs()["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}

@@ -37,3 +37,8 @@ output "repository_prefix" {
   description = "The repository prefix mirrored under (global.image.repository)."
   value       = local.prefix
 }
+
+output "versions" {
+  description = "The version each selected artifact resolves to, \"type:name:tag\" => version (set_versions = { name = \"latest\" } shows here at plan time)."
+  value       = local.enabled ? jsondecode(local.plan.versions) : {}
+}
