@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -164,9 +165,7 @@ AWS_PROVIDER = """provider "aws" {{
 def _root_module(variables: dict, aws_endpoint: str, module: Path) -> str:
     """An nvcf-base-like root: an aws provider (moto's endpoints) handed to the module, and its outputs."""
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
-    outputs = "\n".join(
-        f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}'
-        for name in ("image_uris", "chart_refs", "digests", "repository_urls", "helm_values", "missing", "registry", "versions")
-    )
+    declared = re.findall(r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M)  # an earlier version has fewer
+    outputs = "\n".join(f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}' for name in declared)
     provider = AWS_PROVIDER.format(endpoint=aws_endpoint) if aws_endpoint else ""
     return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'
