@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from provider_helper import http
 from provider_helper.errors import DigestMismatchError, InputError, LicenceError, RegistryError
 from provider_helper.manifest import ResourceRef
 from provider_helper.registry.client import bounded, error_from
@@ -69,15 +70,14 @@ class _Token:
 
 class NgcClient:
     def __init__(self, key: str | None, api_url: str = API_URL, authn_url: str = AUTHN_URL, retry: RetryPolicy | None = None,
-                 verify: Any = True, http: httpx.Client | None = None) -> None:
+                 verify: Any = True) -> None:
         if not key:
             raise InputError("NGC_API_KEY is not set: NGC resources need a key of the nvcf-onprem organisation")
         self._key = key
         self.api_url = api_url.rstrip("/")
         self.authn_url = authn_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self._http = http or httpx.Client(timeout=httpx.Timeout(30.0, read=300.0), verify=verify, follow_redirects=False,
-                                          headers={"User-Agent": "nvcf-mirror"})
+        self._http = http.client(verify=verify)
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
 

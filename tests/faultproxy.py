@@ -42,6 +42,7 @@ class FaultProxy:
         self.upstream = upstream
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []
+        self.user_agents: set[str] = set()  # every User-Agent the proxy saw
         self.spans: list[tuple[float, float, str, str]] = []  # start, end, method, path of every request
         self._lock = threading.Lock()
         self._client = httpx.Client(base_url=upstream, timeout=60)
@@ -63,6 +64,7 @@ class FaultProxy:
             self.faults.clear()
             self.log.clear()
             self.spans.clear()
+            self.user_agents.clear()
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for m, p, _ in self.log if m == method and re.search(path, p))
@@ -105,6 +107,7 @@ class FaultProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                proxy.user_agents.add(self.headers.get("User-Agent", ""))
                 fault = proxy._take(self.command, self.path.split("?")[0])
                 if fault and fault.kind == "status":
                     proxy.log.append((self.command, self.path, fault.status))

@@ -279,3 +279,38 @@ def test_missing_repository_or_project_is_named_with_the_fix(
     assert done.returncode == 1
     error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
     assert error == f"repository/project {ns}/app does not exist at {target_proxy.host}: create it or use --create-repos where supported"
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_retries_means_attempts_for_a_blob_upload_start_that_always_fails(
+    sandbox: Sandbox, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str, attempts: int
+) -> None:
+    """Retries live in one layer: the engine retries a blob copy as a whole, the upload start inside it
+    is not retried again (else --retries 3 sent it 9 times)."""
+    manifest, _ = one_image
+    target_proxy.add(Fault("POST", "/blobs/uploads/", "status", times=-1, status=503))
+    done = _mirror(sandbox, manifest, target_proxy.host, ns, "--retries", str(attempts), "--blob-jobs", "1")
+    assert done.returncode == 1
+    blobs = 2  # the linux/amd64 image: a config and one layer
+    assert target_proxy.count("POST", "/blobs/uploads/") == attempts * blobs
+
+
+def test_retries_means_attempts_for_a_manifest_get_that_always_answers_503(
+    sandbox: Sandbox, source_proxy: FaultProxy, one_image: tuple[Path, str], ns: str
+) -> None:
+    manifest, _ = one_image
+    source_proxy.add(Fault("GET", "/manifests/", "status", times=-1, status=503))
+    done = _via_source_proxy(sandbox, source_proxy, manifest, ns, "--retries", "3")
+    assert done.returncode == 1
+    assert source_proxy.count("GET", "/manifests/") == 3
+
+
+def test_every_request_carries_the_versioned_user_agent(sandbox: Sandbox, source_proxy: FaultProxy, target_proxy: FaultProxy,
+                                                       one_image: tuple[Path, str], ns: str) -> None:
+    from importlib.metadata import version
+
+    manifest, _ = one_image
+    env = {**sandbox.env(), "DOCKER_CONFIG": str(_auth_for(sandbox, target_proxy.host, manifest.parent))}
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--target", f"{target_proxy.host}/{ns}", env=env)
+    assert done.returncode == 0, done.stderr
+    assert source_proxy.user_agents == target_proxy.user_agents == {f"nvcf-mirror/{version('nvcf-mirror')}"}

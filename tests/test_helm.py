@@ -8,6 +8,7 @@ import io
 import json
 import tarfile
 import threading
+from importlib.metadata import version
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -231,3 +232,4 @@ def test_a_provenance_probe_refused_by_a_public_repository_counts_as_absent(sand
     assert done.returncode == 0, done.stderr
     layers = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1.0.0", authfile=sandbox.docker_config / "config.json"))["layers"]
     assert len(layers) == 1
+    assert {seen.headers.get("user-agent") for seen in repo.seen} == {f"nvcf-mirror/{version('nvcf-mirror')}"}

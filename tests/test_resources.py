@@ -6,6 +6,7 @@ import io
 import json
 import os
 import tarfile
+from importlib.metadata import version
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def test_download_writes_files_as_the_ngc_cli_does(ngc: NgcStandIn, tmp_path: Pa
     for path, data in ngc.resources[CLI].items():  # three files over two pages; one URL asked for by ?path=
         assert (dest / "nvcf-cli_v0.0.24" / path).read_bytes() == data
     assert ngc.path_queries == ["linux-arm64/nvcf-cli-linux-arm64-0.0.24.tar.gz"]
+    assert ngc.user_agents == {f"nvcf-mirror/{version('nvcf-mirror')}"}  # API, token service and storage alike
     assert key not in done.stdout + done.stderr
 
 

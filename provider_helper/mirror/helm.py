@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import httpx
 import yaml
 
-from provider_helper import yamlload
+from provider_helper import http, yamlload
 from provider_helper.archives import ArchiveError, read_member
 from provider_helper.errors import DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
@@ -54,8 +54,7 @@ class HelmRepositories:
     @functools.cached_property
     def http(self) -> httpx.Client:
         """Created on first use: most runs select no classic chart."""
-        return httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0), verify=self._verify,
-                            headers={"User-Agent": "nvcf-mirror"})
+        return http.client(follow_redirects=True, verify=self._verify)
 
     def close(self) -> None:
         if "http" in self.__dict__:

@@ -7,6 +7,7 @@ from the source, so the copy engine retries it as a whole.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from provider_helper import http
 from provider_helper.errors import DigestMismatchError, RegistryError, TransientError
 from provider_helper.refs import is_loopback
 from provider_helper.registry.auth import RegistryAuth
@@ -32,7 +34,6 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
-TIMEOUT = httpx.Timeout(connect=15.0, read=300.0, write=300.0, pool=None)
 
 
 class RegistryClient:
@@ -61,12 +62,9 @@ class RegistryClient:
         verify: Any = False if insecure else verifying_context(ca_file)
         self.base_url = f"{scheme or ('http' if plain else 'https')}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._tokens = httpx.Client(verify=verify, timeout=TIMEOUT, follow_redirects=True, transport=transport)
+        self._tokens = http.client(verify=verify, follow_redirects=True, transport=transport)
         self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure)
-        self._http = httpx.Client(
-            base_url=self.base_url, auth=self.auth, verify=verify, timeout=TIMEOUT, limits=limits, transport=transport,
-            headers={"User-Agent": "nvcf-mirror"},
-        )
+        self._http = http.client(base_url=self.base_url, auth=self.auth, verify=verify, limits=limits, transport=transport)
 
     def close(self) -> None:
         self._http.close()
@@ -75,7 +73,7 @@ class RegistryClient:
     # -- plumbing ------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, *, expect: Iterable[int], what: str, max_bytes: int = MAX_ANSWER_BYTES,
-              **kwargs: Any) -> httpx.Response:
+              attempts: int | None = None, **kwargs: Any) -> httpx.Response:
         """One request, retried on transient failures; answers outside ``expect`` raise. The body is
         read while streaming and refused past ``max_bytes``."""
 
@@ -94,8 +92,9 @@ class RegistryClient:
                 return response
             raise error_from(response, what, self.host)
 
+        policy = self.retry if attempts is None else dataclasses.replace(self.retry, attempts=attempts)
         try:
-            return call_with_retries(attempt, self.retry, what)
+            return call_with_retries(attempt, policy, what)
         except httpx.TransportError as exc:
             raise UnreachableError(f"{what}: cannot reach {self.host}: {describe(exc)}") from None
 
@@ -222,7 +221,9 @@ class RegistryClient:
         return None if response.status_code == 201 else self._location(response)
 
     def start_upload(self, repo: str) -> str:
-        response = self._send("POST", f"/v2/{repo}/blobs/uploads/", expect={202}, what=f"start upload to {repo}")
+        """Open an upload session. Not retried here: it is one step of a blob copy, which the copy
+        engine retries as a whole (from the source), so retries never multiply."""
+        response = self._send("POST", f"/v2/{repo}/blobs/uploads/", expect={202}, what=f"start upload to {repo}", attempts=1)
         return self._location(response)
 
     def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
