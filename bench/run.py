@@ -25,11 +25,11 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wanproxy import WanProxy  # noqa: E402
+from wanproxy import WanProxy
 
-from provider_helper.sandbox.images import OCI_INDEX, OCI_LAYER_RAW, Factory, Pushed  # noqa: E402
-from provider_helper.sandbox.registry import LocalRegistry, htpasswd_auth, token_auth  # noqa: E402
-from provider_helper.sandbox.tokens import TokenServer  # noqa: E402
+from provider_helper.sandbox.images import OCI_INDEX, OCI_LAYER_RAW, Factory, Pushed
+from provider_helper.sandbox.registry import LocalRegistry, htpasswd_auth, token_auth
+from provider_helper.sandbox.tokens import TokenServer
 
 HERE = Path(__file__).resolve().parent
 NS = "nvcf-bench"

@@ -33,11 +33,14 @@ class ExtractLimits:
     max_ratio: float = 200.0  # unpacked bytes per byte of archive; gzip tops out near 1000
 
 
+DEFAULT_LIMITS = ExtractLimits()
+
+
 class ArchiveError(ValueError):
     """The archive is malformed, too large, or tries to reach outside where it is unpacked."""
 
 
-def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = ExtractLimits(),
+def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = DEFAULT_LIMITS,
                     compressed_size: int | None = None) -> Iterator[tarfile.TarInfo]:
     """Yield members after refusing any that could escape, that is not a file, folder or inside
     link, or that takes the archive past its limits (the ratio when ``compressed_size`` is given)."""
@@ -132,7 +135,7 @@ def read_member(fileobj: IO[bytes], origin: str, wanted: str, max_bytes: int) ->
     return found
 
 
-def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = ExtractLimits()) -> list[Path]:
+def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> list[Path]:
     """Unpack ``archive`` under ``dest``; nothing is written unless every entry passes the checks."""
     origin = archive.name
     compressed = archive.stat().st_size if _is_compressed(archive) else None
@@ -184,8 +187,8 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, ori
         source = root.joinpath(*_member_path(tarfile.TarInfo(member.linkname), origin).parts)
         if source.is_symlink() or not source.is_file():
             raise ArchiveError(f"{origin}: hard link {member.name!r} -> {member.linkname!r} does not name a file of the archive")
-        with open(source, "rb") as data:
-            _write_file(target, data, source.stat().st_size, 0o644, origin)
+        with open(source, "rb") as copied:
+            _write_file(target, copied, source.stat().st_size, 0o644, origin)
         return [target]
     data = tar.extractfile(member)
     if data is None:

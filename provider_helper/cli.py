@@ -23,15 +23,14 @@ from typing import Any
 import click
 import yaml
 
-from provider_helper import importers
+from provider_helper import importers, ngc_api
 from provider_helper import manifest as manifest_mod
 from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.fsutil import atomic_write
-from provider_helper.redact import RedactingFilter, redact
-from provider_helper import ngc_api
-from provider_helper.mirror import ngc
+from provider_helper.manifest import Artifact
+from provider_helper.mirror import ngc, versions
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
     LAYOUT_TARGET,
@@ -41,12 +40,11 @@ from provider_helper.mirror.layout import (
     write_lock,
     writer_lock,
 )
-from provider_helper.manifest import Artifact
-from provider_helper.mirror import versions
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, on_terminal, reporting, stderr_console
+from provider_helper.redact import RedactingFilter, redact
 from provider_helper.refs import parse_target
 from provider_helper.registry import ecr
 from provider_helper.registry.retry import RetryPolicy

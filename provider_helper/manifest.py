@@ -165,7 +165,8 @@ class ArtifactManifest:
 
 @cache
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files("provider_helper.manifests").joinpath("schema.json").read_text())
+    loaded: dict[str, Any] = json.loads(resources.files("provider_helper.manifests").joinpath("schema.json").read_text())
+    return loaded
 
 
 def bundled_path() -> Path:
@@ -215,7 +216,7 @@ def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locato
     platforms = None
     if "platforms" in raw:
         platforms = tuple(_guard(locate([*path, "platforms", i]), parse_platform, p) for i, p in enumerate(raw["platforms"]))
-    common = dict(type=raw["type"], group=raw["group"], where=where, platforms=platforms, needs_version=needs_version, note=raw.get("note", ""))
+    common = {"type": raw["type"], "group": raw["group"], "where": where, "platforms": platforms, "needs_version": needs_version, "note": raw.get("note", "")}
     if raw["type"] == "resource":
         match = _RESOURCE_RE.match(raw["source"])
         if not match or (not match["version"] and not needs_version):
@@ -257,12 +258,13 @@ def _no_duplicates(values: Sequence[Any], where: Any, what: str) -> None:
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+        allowed = error.validator_value if isinstance(error.validator_value, list) else []
+        return f"{error.instance!r} is not one of {', '.join(map(str, allowed))}"
     if error.validator == "additionalProperties":
         return f"unknown field: {error.message.split('(')[-1].rstrip(')')}"
     if error.validator == "not":
         return "an image takes 'source' only, not repo/chart/version"
-    return error.message
+    return str(error.message)
 
 
 class _Locator:

@@ -12,10 +12,10 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
@@ -31,8 +31,8 @@ from provider_helper.mirror.engine import (
 from provider_helper.mirror.helm import HelmRepositories
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
-from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.mirror.sources import PayloadFor
+from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.refs import Platform, parse_platform, parse_target
 from provider_helper.registry.auth import repository_scope
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore

@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from provider_helper.errors import InputError, RegistryError
-from provider_helper.redact import RedactingFilter, redact
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
+from provider_helper.redact import RedactingFilter, redact
 from provider_helper.refs import parse_target
 from provider_helper.registry import ecr
 from provider_helper.session import RunConfig, run_engine
@@ -93,7 +93,7 @@ def ecr_registry_host(region: str | None) -> str:
         raise InputError("aws_region is required to name the ECR registry")
     try:
         account = ecr.client("sts", region).get_caller_identity()["Account"]
-    except Exception as exc:  # botocore's errors, reported as one line
+    except Exception as exc:  # noqa: BLE001 -- botocore's errors, reported as one line
         raise ecr.aws_error(exc, "sts get-caller-identity") from None
     suffix = ".cn" if region.startswith("cn-") else ""
     return f"{account}.dkr.ecr.{region}.amazonaws.com{suffix}"
@@ -113,7 +113,7 @@ def plan(config: RunConfig) -> dict[str, str]:
     return {
         "target": config.target,
         "registry": target.registry,
-        "registry_account": ecr_host.account if ecr_host else "",
+        "registry_account": (ecr_host.account or "") if ecr_host else "",
         "versions": _json({j.key: j.artifact.version_text or "" for j in jobs}),
         "repository_prefix": target.prefix,
         "fingerprint": fingerprint,

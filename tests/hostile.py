@@ -92,7 +92,7 @@ class ScriptedServer:
                     server.unfinished += 1
                     self.close_connection = True
 
-            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

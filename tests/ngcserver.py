@@ -92,7 +92,7 @@ class NgcStandIn:
                 value = header.removeprefix("Bearer ")
                 return value == ngc.personal_key or ngc.token_valid(value)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 ngc.user_agents.add(self.headers.get("User-Agent", ""))
                 form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
                 if urlparse(self.path).path == "/v3/keys/get-caller-info":  # an open endpoint: the key is in the form
@@ -103,7 +103,7 @@ class NgcStandIn:
                                                  "requestStatus": {"statusCode": "SUCCESS"}})
                 self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 ngc.user_agents.add(self.headers.get("User-Agent", ""))
                 url = urlparse(self.path)
                 query = parse_qs(url.query)

@@ -115,7 +115,7 @@ class _FakeEcr:
     def get_authorization_token(self, **_: object) -> dict:
         self.calls += 1
         import base64
-        return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": dt.datetime(2015, 1, 1, tzinfo=dt.timezone.utc)}]}
+        return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": dt.datetime(2015, 1, 1, tzinfo=dt.UTC)}]}
 
 
 def test_ecr_token_with_past_expiry_is_reused_not_refetched_in_a_loop() -> None:

@@ -8,9 +8,9 @@ import io
 import json
 import tarfile
 import threading
-from importlib.metadata import version
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -194,8 +194,8 @@ def test_a_chart_published_with_v_is_found_either_way_and_tagged_as_published(
 
 def test_latest_and_outdated_follow_the_helm_index(sandbox: Sandbox, helm_repo: tuple[Path, str], ns: str, tmp_path: Path) -> None:
     root, url = helm_repo
-    for version in ("v25.3.0", "v25.3.1", "v25.10.0-rc.1"):
-        _publish(root, "gpu-operator", version, _chart("gpu-operator", version))
+    for published in ("v25.3.0", "v25.3.1", "v25.10.0-rc.1"):
+        _publish(root, "gpu-operator", published, _chart("gpu-operator", published))
     manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, "gpu-operator", "v25.3.0")])
     done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--set-version", "gpu-operator=latest",
                    "--result-file", str(tmp_path / "r.json"), env=sandbox.env())

@@ -6,8 +6,8 @@ import io
 import json
 import os
 import tarfile
-from importlib.metadata import version
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest

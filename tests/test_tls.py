@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testca import make_ca
 
 from provider_helper.errors import RegistryError
 from provider_helper.registry.client import RegistryClient
 from provider_helper.sandbox.registry import LocalRegistry
-from testca import make_ca
 
 
 @pytest.fixture(scope="module")

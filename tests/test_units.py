@@ -190,5 +190,5 @@ def test_insecure_registry_tries_tls_without_verification_then_plain_http() -> N
     assert client.ping() is True
     assert seen == ["https", "http"] and client.base_url == "http://registry.internal:5000"
     strict = RegistryClient("registry.internal:5000", transport=httpx.MockTransport(handler))
-    with pytest.raises(RegistryError, match="TLS to registry.internal:5000 failed"):
+    with pytest.raises(RegistryError, match=r"TLS to registry\.internal:5000 failed"):
         strict.ping()

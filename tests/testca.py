@@ -32,7 +32,7 @@ class LocalCa:
 
 def make_ca(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1",)) -> LocalCa:
     """Write ca.pem, cert.pem and key.pem into ``folder``: a CA and a certificate for ``hosts`` signed by it."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("nvcf-mirror test CA")).issuer_name(_name("nvcf-mirror test CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())

@@ -131,7 +131,7 @@ class CopyEngine:
             self._copy(job, result)
         except CancelledError:
             result.status, result.error = "failed", "interrupted"
-        except Exception as exc:  # registry answers, transport errors after retries, bad content: this artifact only
+        except Exception as exc:  # noqa: BLE001 -- registry answers, transport errors after retries, bad content: this artifact only
             result.status, result.error = "failed", describe(exc)
         self.reporter.finished(result)
         return result

@@ -96,8 +96,9 @@ class HelmRepositories:
             raise RegistryError(f"{repo}/index.yaml has no chart {chart!r}")
         for candidate in (version, version.removeprefix("v"), f"v{version}"):
             for entry in entries:
-                if str(entry.get("version")) == candidate:
-                    return entry
+                if isinstance(entry, dict) and str(entry.get("version")) == candidate:
+                    found: dict[str, Any] = entry
+                    return found
         recent = ", ".join(str(e.get("version")) for e in entries[:5])
         raise RegistryError(f"{repo}/index.yaml has no {chart} version {version} (recent: {recent})")
 

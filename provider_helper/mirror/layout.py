@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
-from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
+from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
 from provider_helper.errors import DigestMismatchError, InputError, RegistryError
+from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
-from provider_helper.fsutil import atomic_write
 from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
 from provider_helper.registry.oci import (
     OCI_INDEX,
@@ -162,7 +162,7 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job]) -> No
 class LayoutSource:
     """Read a saved layout (directory or .tar): its artifacts as jobs, their content as payloads."""
 
-    def __init__(self, path: Path, limits: ExtractLimits = ExtractLimits()) -> None:
+    def __init__(self, path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if path.is_file() and path.suffix == ".tar":
             self._tmp = tempfile.TemporaryDirectory(prefix="nvcf-mirror-layout-")

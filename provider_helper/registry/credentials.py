@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from provider_helper.errors import InputError
 from provider_helper.redact import remember
@@ -103,7 +103,7 @@ def file_credential(host: str, files: Iterable[Path]) -> Credential | None:
     return None
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         text = path.read_text()
     except OSError:
@@ -115,7 +115,7 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _auth_entry(auths: dict, host: str) -> dict | None:
+def _auth_entry(auths: dict[str, Any], host: str) -> dict[str, Any] | None:
     for key, entry in auths.items():
         bare = key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
         if bare == host and isinstance(entry, dict):
@@ -123,7 +123,7 @@ def _auth_entry(auths: dict, host: str) -> dict | None:
     return None
 
 
-def _decode_entry(entry: dict, host: str, path: Path) -> Credential | None:
+def _decode_entry(entry: dict[str, Any], host: str, path: Path) -> Credential | None:
     if entry.get("identitytoken"):
         return Credential(IDENTITY_TOKEN_USER, str(entry["identitytoken"]))
     if entry.get("auth"):

@@ -14,6 +14,7 @@ import os
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -46,7 +47,7 @@ class Pushed:
     size: int
     media_type: str
 
-    def descriptor(self, **extra: object) -> dict:
+    def descriptor(self, **extra: object) -> dict[str, Any]:
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size, **extra}
 
 
@@ -102,7 +103,7 @@ class Factory:
 
     # -- manifests ---------------------------------------------------------------------------
 
-    def manifest(self, repo: str, reference: str, body: dict, media_type: str) -> Pushed:
+    def manifest(self, repo: str, reference: str, body: dict[str, Any], media_type: str) -> Pushed:
         data = json.dumps(body, indent=3).encode()  # not the product's encoding: digests must come from bytes
         response = self.http.put(f"/v2/{repo}/manifests/{reference}", content=data, headers=self._headers(repo, **{"Content-Type": media_type}))
         response.raise_for_status()
@@ -140,7 +141,7 @@ class Factory:
         attestations: bool = True, shared: tuple[Pushed, ...] = (), layer_sizes: tuple[int, ...] = (2048,),
     ) -> tuple[Pushed, dict[str, Pushed]]:
         """A multi-arch index; returns it and the per-platform image manifests."""
-        manifest_type, index_type, _, _ = FORMATS[fmt]
+        _, index_type, _, _ = FORMATS[fmt]
         children: dict[str, Pushed] = {}
         entries = []
         for platform in platforms:
@@ -149,7 +150,7 @@ class Factory:
             os_, arch, *variant = platform.split("/")
             entries.append(image.descriptor(platform={"architecture": arch, "os": os_, **({"variant": variant[0]} if variant else {})}))
         if attestations and fmt == "oci":
-            for platform, image in list(children.items()):
+            for image in list(children.values()):
                 att = self.attestation(repo, image)
                 entries.append(att.descriptor(
                     platform={"architecture": "unknown", "os": "unknown"},
@@ -187,5 +188,5 @@ def _with_digest(location: str, digest: str) -> httpx.URL:
     return httpx.URL(location).copy_merge_params({"digest": digest})
 
 
-def _digest_of_body(body: dict) -> str:
+def _digest_of_body(body: dict[str, Any]) -> str:
     return sha256(json.dumps(body, indent=3).encode())

@@ -22,7 +22,7 @@ class LocalRegistry:
     """A registry process with its own storage; ``auth`` is the Distribution ``auth:`` section."""
 
     workdir: Path
-    auth: dict | None = None
+    auth: dict[str, Any] | None = None
     access_log: bool = False  # one line per request in registry.log (the benchmark counts them)
     tls: tuple[Path, Path] | None = None  # certificate and key: serve HTTPS
     port: int = field(default_factory=free_port)
@@ -74,14 +74,14 @@ class LocalRegistry:
             self._process.stop()
 
 
-def token_auth(tokens: TokenServer, workdir: Path) -> dict:
+def token_auth(tokens: TokenServer, workdir: Path) -> dict[str, Any]:
     """An ``auth:`` section that trusts ``tokens`` (nvcr.io style)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cert = tokens.signing.write_cert(workdir / "token-signer.pem")
     return {"token": {"realm": tokens.realm, "service": "", "issuer": ISSUER, "rootcertbundle": str(cert)}}
 
 
-def htpasswd_auth(users: dict[str, str], workdir: Path) -> dict:
+def htpasswd_auth(users: dict[str, str], workdir: Path) -> dict[str, Any]:
     """An ``auth:`` section with bcrypt htpasswd users (ECR's ``AWS:<token>`` login, Harbor)."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "htpasswd"

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import jwt
@@ -40,7 +41,7 @@ class SigningKey:
     def generate(cls) -> SigningKey:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         cert = (
             x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
@@ -52,7 +53,7 @@ class SigningKey:
         path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         return path
 
-    def token(self, access: list[dict], subject: str, lifetime: int) -> str:
+    def token(self, access: list[dict[str, Any]], subject: str, lifetime: int) -> str:
         now = int(time.time())
         claims = {"iss": ISSUER, "sub": subject, "aud": "", "exp": now + lifetime, "nbf": now - 5, "iat": now, "jti": uuid.uuid4().hex, "access": access}
         x5c = base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()
@@ -91,7 +92,7 @@ class TokenServer:
         access = [{"type": "repository", "name": r, "actions": list(actions)} for r in repositories]
         return self.signing.token(access, "sandbox", self.lifetime)
 
-    def grant(self, username: str | None, password: str | None, scopes: list[str]) -> list[dict] | None:
+    def grant(self, username: str | None, password: str | None, scopes: list[str]) -> list[dict[str, Any]] | None:
         """The access a caller gets, or None when its credentials are wrong."""
         if username is not None and not (username == USERNAME and secrets.compare_digest(password or "", self.api_key)):
             return None
@@ -112,7 +113,7 @@ class TokenServer:
         server = self
 
         class Handler(JsonHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 url = urlparse(self.path)
                 if url.path != "/proxy_auth":
                     self.reply_json(404, {"errors": [{"code": "NOT_FOUND"}]})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Optional, Type
 
 from tf import provider as p
 from tf import schema, types
@@ -38,10 +37,10 @@ class ExternalProvider(p.Provider):
     def configure_provider(self, diags: Diagnostics, config: Config) -> None:
         pass
 
-    def get_data_sources(self) -> list[Type[DataSource]]:
+    def get_data_sources(self) -> list[type[DataSource]]:
         return [External]
 
-    def get_resources(self) -> list[Type[Resource]]:
+    def get_resources(self) -> list[type[Resource]]:
         return []
 
 
@@ -65,7 +64,7 @@ class External(p.DataSource):
     def __init__(self, *args: object) -> None:
         pass
 
-    def read(self, ctx: ReadDataContext, config: Config) -> Optional[State]:
+    def read(self, ctx: ReadDataContext, config: Config) -> State | None:
         program = list(config["program"] or [])
         if not program or not program[0]:
             ctx.diagnostics.add_error("External Program Missing", "The data source was configured without a program to execute.")
