@@ -236,7 +236,8 @@ class NgcClient:
             response = self._http.send(request, stream=True, follow_redirects=True)
             try:
                 if response.status_code not in (200, 206):
-                    raise error_from(bounded(response, 64 * 1024, what), what, response.url.host)
+                    storage = response.url.copy_with(query=None)  # pre-signed: the query is the credential
+                    raise error_from(bounded(response, 64 * 1024, what), f"{what} from {storage}", response.url.host)
                 append = response.status_code == 206 and bool(headers)
                 with open(partial, "ab" if append else "wb") as out:
                     for chunk in response.iter_bytes():  # as received: what arrived before a drop is kept

@@ -51,6 +51,7 @@ class NgcStandIn:
     fail_storage_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before the connection drops (once)
     unlisted_urls: set[str] = field(default_factory=set)  # paths whose URL the pages leave out: asked for with ?path=
     api_delay: float = 0.0  # seconds each API answer takes (token renewal tests)
+    storage_status: int = 200  # anything else: storage answers with it (error-text tests)
     path_queries: list[str] = field(default_factory=list)
     range_requests: list[str] = field(default_factory=list)
 
@@ -201,6 +202,8 @@ class NgcStandIn:
 
             def _storage(self, path: str) -> None:
                 ngc.storage_requests.append(path)
+                if ngc.storage_status != 200:
+                    return self.reply_json(ngc.storage_status, {"error": "storage unavailable"})
                 if self.headers.get("Authorization"):
                     return self.reply_json(400, {"error": "signed URLs take no Authorization header"})
                 _, _, key, rest = path.split("/", 3)
