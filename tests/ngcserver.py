@@ -52,6 +52,7 @@ class NgcStandIn:
     unlisted_urls: set[str] = field(default_factory=set)  # paths whose URL the pages leave out: asked for with ?path=
     api_delay: float = 0.0  # seconds each API answer takes (token renewal tests)
     storage_status: int = 200  # anything else: storage answers with it (error-text tests)
+    unauthorized: int = 0  # API requests answered 401 (an expired or wrong token)
     path_queries: list[str] = field(default_factory=list)
     range_requests: list[str] = field(default_factory=list)
 
@@ -115,6 +116,7 @@ class NgcStandIn:
                 if ngc.api_delay:
                     time.sleep(ngc.api_delay)
                 if not self._authorized():
+                    ngc.unauthorized += 1
                     return self.reply_json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
                 if url.path.rstrip("/") == "/v2/orgs":  # ngcsdk checks the configured org with a legacy key
                     orgs = sorted({key.split("/")[0] for key in ngc.resources})

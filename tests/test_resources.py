@@ -179,7 +179,24 @@ def test_a_legacy_key_token_is_renewed_during_a_run(ngc: NgcStandIn, tmp_path: P
     done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE, CLI)), "--dest", str(dest), env=_env(ngc, ngc.legacy_key))
     assert done.returncode == 0, done.stderr
     assert ngc.token_requests >= 3
+    assert ngc.unauthorized == 0, "renewed before it ran out, not after a refusal"
     assert (dest / "nvcf-cli_v0.0.24").is_dir()
+
+
+def test_a_token_refused_early_is_renewed_once_and_the_run_goes_on(ngc: NgcStandIn, tmp_path: Path) -> None:
+    """The service may expire a token before its expires_in: one 401, one new token, no error."""
+    from provider_helper.manifest import ResourceRef
+    from provider_helper.ngc_api import NgcClient
+
+    client = NgcClient(ngc.legacy_key, ngc.url, ngc.url)
+    try:
+        ref = ResourceRef("0833294136851237", "nvcf-ncp-staging", "nvcf-base", "0.1.4")
+        assert client.latest_version(ref) == "0.1.4"
+        ngc._tokens.clear()  # the service forgets every token it issued
+        assert [f.path for f in client.files(ref)] == ["nvcf-base-0.1.4.tar.gz"]
+    finally:
+        client.close()
+    assert ngc.unauthorized == 1 and ngc.token_requests == 2
 
 
 def test_an_unaccepted_licence_is_one_line_naming_the_artifact(ngc: NgcStandIn, tmp_path: Path) -> None:

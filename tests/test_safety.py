@@ -265,3 +265,38 @@ def test_429_waits_as_long_as_retry_after_says(sandbox: Sandbox, source: Factory
         proxy.close()
     assert done.returncode == 0, done.stderr
     assert len(puts) == 2 and puts[1] - puts[0] >= 2.9, "without Retry-After the backoff would be under a second"
+
+
+def test_ngc_download_errors_carry_no_signed_url_query_in_process() -> None:
+    """The error itself, before any redaction at the output: the signed URL's query is its credential."""
+    from provider_helper.errors import RegistryError
+    from provider_helper.manifest import ResourceRef
+    from provider_helper.ngc_api import NgcClient
+    from provider_helper.registry.retry import RetryPolicy
+
+    ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
+    ngc.resources["org/team/res:1.0"] = {"f.bin": b"x" * 10}
+    ngc.storage_status = 503
+    client = NgcClient(ngc.personal_key, ngc.url, ngc.url, retry=RetryPolicy(attempts=1))
+    try:
+        with pytest.raises(RegistryError) as raised:
+            client.download(ResourceRef("org", "team", "res", "1.0"), Path(os.environ.get("TMPDIR", "/tmp")) / f"ngc-{os.urandom(4).hex()}")
+    finally:
+        client.close()
+        ngc.close()
+    assert "/storage/" in str(raised.value) and "X-Amz-Signature" not in str(raised.value)
+
+
+def test_a_rejected_key_is_not_part_of_the_error_in_process(sandbox: Sandbox) -> None:
+    from provider_helper.errors import AuthenticationError
+    from provider_helper.registry.client import RegistryClient
+    from provider_helper.registry.credentials import Credential, StaticCredential
+
+    wrong = "nvapi-WRONG" + os.urandom(12).hex()
+    client = RegistryClient(sandbox.source.host, credentials=StaticCredential(Credential("$oauthtoken", wrong)))
+    try:
+        with pytest.raises(AuthenticationError) as raised:
+            client.ping(["repository:x/y:pull"])
+    finally:
+        client.close()
+    assert wrong not in str(raised.value) and wrong[6:] not in str(raised.value)

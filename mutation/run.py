@@ -1,0 +1,98 @@
+"""Mutation harness: break one safety property at a time and check that the tests named for it notice.
+
+For each entry of mutations.yaml: replace ``old`` by ``new`` in ``file`` (``old`` must occur exactly
+once), run the named tests, restore the file, and record whether the tests failed ("caught"). The
+table goes to results.md. Run by hand, like the benchmarks, never in CI:
+
+    .venv/bin/python mutation/run.py                 # every mutation
+    .venv/bin/python mutation/run.py engine-digest   # the ones whose id contains this text
+
+It edits the working tree and restores each file in a ``finally``; it refuses to start with
+uncommitted changes under provider_helper/ or terraform/, so a killed run is undone by
+``git checkout -- provider_helper terraform``. New safety code adds its mutation to the list.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Mutation:
+    id: str
+    file: str
+    old: str
+    new: str
+    tests: list[str]
+    breaks: str
+
+
+def load() -> list[Mutation]:
+    raw = yaml.safe_load((HERE / "mutations.yaml").read_text())
+    return [Mutation(**entry) for entry in raw]
+
+
+def run(mutation: Mutation) -> tuple[bool, float, str]:
+    """Apply, test, restore. Returns (caught, seconds, the tests' last line)."""
+    path = ROOT / mutation.file
+    original = path.read_text()
+    if original.count(mutation.old) != 1:
+        raise SystemExit(f"{mutation.id}: the text to replace occurs {original.count(mutation.old)} times in {mutation.file}, not once")
+    started = time.monotonic()
+    try:
+        path.write_text(original.replace(mutation.old, mutation.new))
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *mutation.tests],
+                              cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    finally:
+        path.write_text(original)
+    last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    return done.returncode != 0, time.monotonic() - started, last
+
+
+def main(argv: list[str]) -> int:
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "provider_helper", "terraform"], cwd=ROOT, capture_output=True, text=True).stdout
+    if dirty.strip():
+        print("commit or stash your changes under provider_helper/ and terraform/ first: this harness edits them", file=sys.stderr)
+        return 2
+    chosen = [m for m in load() if not argv or any(a in m.id for a in argv)]
+    rows = []
+    for mutation in chosen:
+        caught, seconds, last = run(mutation)
+        rows.append((mutation, caught, seconds, last))
+        print(f"{'caught' if caught else 'MISSED'}  {mutation.id}  ({seconds:.0f} s)  {last}", flush=True)
+    if not argv:
+        write_results(rows)
+    missed = [m.id for m, caught, _, _ in rows if not caught]
+    print(f"{len(rows) - len(missed)} of {len(rows)} mutations caught" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    return 1 if missed else 0
+
+
+def write_results(rows: list[tuple[Mutation, bool, float, str]]) -> None:
+    lines = [
+        "# Mutation results",
+        "",
+        f"Run by `mutation/run.py` on {time.strftime('%Y-%m-%d')}: each row is one exact edit of mutations.yaml, the tests",
+        "named for it, and whether they failed (caught). Every row must say caught.",
+        "",
+        "| mutation | breaks | file | tests | result | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mutation, caught, seconds, _ in rows:
+        tests = "<br>".join(t.split("::")[-1] for t in mutation.tests)
+        lines.append(f"| `{mutation.id}` | {mutation.breaks} | `{mutation.file}` | {tests} | {'caught' if caught else '**missed**'} | {seconds:.0f} |")
+    caught = sum(1 for _, c, _, _ in rows if c)
+    lines += ["", f"{caught} of {len(rows)} caught.", ""]
+    (HERE / "results.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
