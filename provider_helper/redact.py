@@ -37,12 +37,11 @@ def redact(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = _USERINFO_RE.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
-    return _QUERY_RE.sub(lambda m: f"{m['url']}?{REDACTED}", text)
+    return _QUERY_RE.sub(lambda m: f"{m['url']}?{REDACTED}", redact_url(text))
 
 
 def redact_url(url: str) -> str:
-    """A URL without its user:password part (for display; the query is kept)."""
+    """``url`` (or any text) without the user:password part of its URLs; queries are kept."""
     return _USERINFO_RE.sub(lambda m: f"{m['scheme']}{REDACTED}@", url)
 
 

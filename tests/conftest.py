@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hostile import ScriptedServer
 
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
@@ -29,3 +30,12 @@ def source(sandbox: Sandbox) -> Iterator[Factory]:
 def ns() -> str:
     """A unique repository namespace, so tests sharing the session's registries never collide."""
     return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ScriptedServer]]:
+    """Hostile or lax servers a test starts (hostile.ScriptedServer); closed after the test."""
+    made: list[ScriptedServer] = []
+    yield made
+    for server in made:
+        server.close()

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run ``nvcf-mirror`` as a user would: a separate process, no TTY."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("NGC_API_KEY", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE")}
     full_env.update(env or {})
-    done = subprocess.run([sys.executable, "-m", "provider_helper", *args], env=full_env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "provider_helper", *args], env=full_env, capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"nvcf-mirror {' '.join(args)} exited {done.returncode}\n{done.stderr}")
     return done
@@ -41,3 +43,18 @@ def write_manifest(path: Path, artifacts: list[dict], groups: list[dict] | None 
     doc = {"apiVersion": "nvcf-mirror/v1", "groups": groups or [{"name": "test", "default": True}], "artifacts": artifacts}
     path.write_text(json.dumps(doc))  # JSON is YAML
     return path
+
+
+def tgz(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    """A .tar.gz of ``files`` (name -> bytes) and symbolic ``links`` (name -> target)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buffer.getvalue()

@@ -246,7 +246,7 @@ def test_a_local_manifest_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     manifest = tmp_path / "bomb.yaml"
     manifest.write_text("apiVersion: nvcf-mirror/v1\n" + _bomb(9) + "groups: *i\nartifacts: []\n")
     started = time.monotonic()
-    done = run_cli("manifest", "validate", str(manifest))
+    done = run_cli("manifest", "validate", str(manifest), timeout=60)  # unbounded, it would run for hours
     assert done.returncode == 2 and "aliases expand the document" in done.stderr
     assert time.monotonic() - started < 20
 
@@ -258,7 +258,7 @@ def test_a_remote_helm_index_alias_bomb_is_refused(sandbox: Sandbox, tmp_path: P
         manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": repo.url, "chart": "app", "version": "1.0.0", "group": "test"}])
         started = time.monotonic()
         done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--result-file", str(tmp_path / "r.json"),
-                       env=sandbox.env())
+                       env=sandbox.env(), timeout=60)
     finally:
         repo.close()
     assert done.returncode == 1

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,14 +36,6 @@ def _image() -> tuple[bytes, dict[str, bytes]]:
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": len(CONFIG)},
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(layer), "size": len(layer)}]}
     return json.dumps(body).encode(), blobs
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ScriptedServer]]:
-    made: list[ScriptedServer] = []
-    yield made
-    for server in made:
-        server.close()
 
 
 def _manifest_route(manifest: bytes, storage: ScriptedServer | None = None, repeat: int = 1):  # type: ignore[no-untyped-def]

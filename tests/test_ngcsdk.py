@@ -6,16 +6,14 @@ own with a HOME of its own (it writes a config there)."""
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, write_manifest
+from helpers import run_cli, tgz, write_manifest
 from ngcserver import NgcStandIn
 from testca import LocalCa, make_ca
 
@@ -34,16 +32,6 @@ for target in sys.argv[4:]:
 """
 
 
-def _tgz(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCa:
     return make_ca(tmp_path_factory.mktemp("ngc-ca"))
@@ -52,7 +40,7 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCa:
 @pytest.fixture
 def ngc(ca: LocalCa) -> Iterator[NgcStandIn]:
     server = NgcStandIn(personal_key="nvapi-" + os.urandom(12).hex(), legacy_key=os.urandom(16).hex(), tls=ca.server_context())
-    server.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": _tgz({"nvcf-base/main.tf": b"# terraform\n" * 500})}
+    server.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({"nvcf-base/main.tf": b"# terraform\n" * 500})}
     server.resources[CLI] = {f"{p}/nvcf-cli-{p}-0.0.24.tar.gz": os.urandom(70_000) for p in ("linux-amd64", "linux-arm64", "darwin-arm64")}
     yield server
     server.close()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, skopeo_raw, write_manifest
+from helpers import run_cli, skopeo_raw, tgz, write_manifest
 from ngcserver import NgcStandIn
 
 from provider_helper.sandbox.stack import Sandbox
@@ -20,26 +18,12 @@ BASE = "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4"
 CLI = "0833294136851237/nvcf-ncp-staging/nvcf-cli:0.0.24"
 
 
-def _tgz(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = tarfile.SYMTYPE, target
-            tar.addfile(info)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def ngc() -> Iterator[NgcStandIn]:
     server = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key="legacy" + os.urandom(8).hex())
-    server.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": _tgz({"nvcf-base/main.tf": b"# terraform\n", "nvcf-base/README.md": b"readme\n"})}
+    server.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({"nvcf-base/main.tf": b"# terraform\n", "nvcf-base/README.md": b"readme\n"})}
     server.resources[CLI] = {
-        f"{platform}/nvcf-cli-{platform}-0.0.24.tar.gz": _tgz({f"nvcf-cli-{platform}-0.0.24/nvcf-cli": os.urandom(3000)})
+        f"{platform}/nvcf-cli-{platform}-0.0.24.tar.gz": tgz({f"nvcf-cli-{platform}-0.0.24/nvcf-cli": os.urandom(3000)})
         for platform in ("linux-amd64", "linux-arm64", "darwin-arm64")
     }
     server.unlisted_urls.add("linux-arm64/nvcf-cli-linux-arm64-0.0.24.tar.gz")
@@ -98,9 +82,9 @@ def test_push_and_pull_round_trip_byte_identical(ngc: NgcStandIn, sandbox: Sandb
 @pytest.mark.parametrize(
     "archive",
     [
-        _tgz({"nvcf-base/../../escaped.txt": b"x"}),
-        _tgz({"/tmp/nvcf-mirror-absolute-escape.txt": b"x"}),
-        _tgz({"nvcf-base/ok.txt": b"x"}, links={"nvcf-base/link": "../../../escaped-link"}),
+        tgz({"nvcf-base/../../escaped.txt": b"x"}),
+        tgz({"/tmp/nvcf-mirror-absolute-escape.txt": b"x"}),
+        tgz({"nvcf-base/ok.txt": b"x"}, links={"nvcf-base/link": "../../../escaped-link"}),
     ],
     ids=["dot-dot", "absolute", "symlink-out"],
 )

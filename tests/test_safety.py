@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
 CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ScriptedServer]]:
-    made: list[ScriptedServer] = []
-    yield made
-    for server in made:
-        server.close()
 
 
 def lax_target(stored_digest: str | None = None) -> ScriptedServer:
@@ -300,3 +291,26 @@ def test_a_rejected_key_is_not_part_of_the_error_in_process(sandbox: Sandbox) ->
     finally:
         client.close()
     assert wrong not in str(raised.value) and wrong[6:] not in str(raised.value)
+
+
+def test_a_digest_with_a_path_never_becomes_a_url_at_the_target(servers: list, tmp_path: Path) -> None:
+    """A hostile source names a layer ``sha256:../../../v2/victim/manifests/x``: refused before any request names it."""
+    hostile = "sha256:../../../v2/victim/manifests/x"
+    body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": len(CONFIG)},
+                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": hostile, "size": 10}]}).encode()
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if "/manifests/" in path:
+            return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, body)
+        return Reply(200, {}, CONFIG) if "/blobs/" in path else Reply(200)
+
+    source = ScriptedServer("127.0.0.2", route)
+    target = lax_target()
+    servers += [source, target]
+    result = tmp_path / "r.json"
+    done = run_cli("mirror", "--manifest", str(_manifest(tmp_path)), "--source-registry", source.host, "--target", f"{target.host}/p",
+                   "--retries", "1", "--result-file", str(result))
+    assert done.returncode == 1
+    assert "invalid digest" in json.loads(result.read_text())["artifacts"][0]["error"]
+    assert [s.path for s in target.seen + source.seen if "victim" in s.path or ".." in s.path] == []

@@ -139,6 +139,7 @@ class CopyEngine:
     def _copy(self, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
         with self._check_slots:
+            self._check_cancel()  # a worker that waited for its slot through Ctrl-C starts nothing new
             payload = self.payload_for(job)
             resolved = payload.resolved
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
@@ -151,6 +152,7 @@ class CopyEngine:
         if self.options.mode == "dry-run":
             return
         with self._copy_slots:
+            self._check_cancel()
             self._push(payload, job, result)
 
     def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
@@ -189,10 +191,7 @@ class CopyEngine:
         unique = list({b.digest: b for b in blobs}.values())
         futures: list[Future[int]] = [self._blob_pool.submit(self._ensure_blob, open_blob, dst_repo, b) for b in unique]
         wait(futures)
-        errors = [f.exception() for f in futures if f.exception() is not None]
-        if errors:
-            raise errors[0]  # type: ignore[misc]
-        return sum(f.result() for f in futures)
+        return sum(f.result() for f in futures)  # a failed blob raises here: its manifest is never pushed
 
     def _ensure_blob(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor, trust_ledger: bool = True) -> int:
         """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted).
