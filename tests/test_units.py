@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import stat
 from pathlib import Path
@@ -21,6 +22,7 @@ from provider_helper.refs import (
 from provider_helper.registry.auth import parse_challenge, scopes_for
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, CredentialStore
+from provider_helper.registry.oci import Descriptor
 from provider_helper.registry.retry import (
     RetryPolicy,
     call_with_retries,
@@ -151,13 +153,24 @@ def test_blob_redirect_to_storage_does_not_carry_authorization() -> None:
 
 
 def test_mount_answered_with_202_falls_back_to_the_upload_it_opened() -> None:
-    # A mocked transport: ECR answers a mount with 202 (upload opened) when the account has not enabled mounting.
+    # A mocked transport: ECR answers a mount with 202 (upload opened) when the account has not enabled mounting;
+    # no real registry here can be told to refuse mounts.
+    data = b"layer bytes"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    seen: list[tuple[str, str]] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.params["mount"] == "sha256:" + "b" * 64 and request.url.params["from"] == "p/base"
-        return httpx.Response(202, headers={"Location": "/v2/p/app/blobs/uploads/u1?_state=s"})
+        seen.append((request.method, request.url.path))
+        if request.method == "POST":
+            assert request.url.params["mount"] == digest and request.url.params["from"] == "p/base"
+            return httpx.Response(202, headers={"Location": "/v2/p/app/blobs/uploads/u1?_state=s"})
+        assert request.url.params["digest"] == digest and request.read() == data
+        return httpx.Response(201)
 
     client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler))
-    assert client.mount_blob("p/app", "sha256:" + "b" * 64, "p/base") == "http://127.0.0.1:1/v2/p/app/blobs/uploads/u1?_state=s"
+    assert client.mount_blob("p/app", digest, "p/base") is False
+    client.put_blob("p/app", Descriptor("application/octet-stream", digest, len(data)), [data])
+    assert seen == [("POST", "/v2/p/app/blobs/uploads/"), ("PUT", "/v2/p/app/blobs/uploads/u1")], "the opened upload is used, not a second one"
 
 
 def test_rate_limiter_holds_manifest_puts_to_the_quota() -> None:

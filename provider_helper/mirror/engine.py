@@ -72,18 +72,17 @@ class BlobLedger:
 
 
 class Destination(Protocol):
-    """Where the engine writes: a registry (RegistryClient) or an OCI layout (LayoutTarget)."""
+    """The content API the engine writes through, in the spirit of regclient's ``scheme.API``:
+    a registry (RegistryClient) and an OCI layout (LayoutTarget) implement it alike."""
 
-    retry: RetryPolicy
+    retry: RetryPolicy  # how the engine retries a whole blob copy; ``put_blob`` itself never retries
 
     def head_manifest(self, repo: str, reference: str) -> str | None: ...
-    def has_blob(self, repo: str, digest: str) -> bool: ...
-    def mount_blob(self, repo: str, digest: str, from_repo: str) -> str | None: ...
-    def start_upload(self, repo: str) -> str: ...
-    def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None: ...
-    def cancel_upload(self, location: str) -> None: ...
-    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...
     def get_manifest(self, repo: str, reference: str) -> Manifest: ...
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...
+    def has_blob(self, repo: str, digest: str) -> bool: ...
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...
 
 
 def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest]) -> bool:
@@ -203,29 +202,21 @@ class CopyEngine:
             if known or self.target.has_blob(dst_repo, blob.digest):
                 self.ledger.add(blob.digest, dst_repo)
                 return 0
-            location = None
             for other in self.ledger.holders(blob.digest) - {dst_repo}:
-                location = self.target.mount_blob(dst_repo, blob.digest, other)
-                if location is None:
+                if self.target.mount_blob(dst_repo, blob.digest, other):
                     self.ledger.add(blob.digest, dst_repo)
                     return 0
-                break
-            self._upload(open_blob, dst_repo, blob, location)
+                break  # refused once (mounting off, or another encryption): upload instead
+            self._upload(open_blob, dst_repo, blob)
             self.ledger.add(blob.digest, dst_repo)
             return blob.size
 
-    def _upload(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor, location: str | None) -> None:
-        opened = [location]
+    def _upload(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor) -> None:
+        """Stream the blob from its source into the target, verified; a failure restarts it from the source."""
 
         def attempt() -> None:
-            url = opened.pop() if opened else None
-            url = url or self.target.start_upload(dst_repo)
-            try:
-                with open_blob(blob) as chunks:
-                    self.target.complete_upload(url, blob.digest, blob.size, self._verified(chunks, blob))
-            except BaseException:
-                self.target.cancel_upload(url)
-                raise
+            with open_blob(blob) as chunks:
+                self.target.put_blob(dst_repo, blob, self._verified(chunks, blob))
 
         call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}")
 

@@ -79,31 +79,19 @@ class LayoutTarget:
     def has_blob(self, repo: str, digest: str) -> bool:
         return self.blob_path(digest).exists()
 
-    def mount_blob(self, repo: str, digest: str, from_repo: str) -> str | None:
-        return None if self.has_blob(repo, digest) else self.start_upload(repo)
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
+        return self.has_blob(repo, digest)  # one blob store for every repository of the layout
 
-    def start_upload(self, repo: str) -> str:
-        return str(self.root / f".upload-{uuid.uuid4().hex}")
-
-    def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
-        """Write to a temporary file, then rename: a blob file exists only when it is complete."""
-        path = self.blob_path(digest)
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        """A blob file exists only when complete: written beside its name, then renamed."""
+        path = self.blob_path(blob.digest)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(location, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(location, path)
-
-    def cancel_upload(self, location: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(location)
+        atomic_write(path, chunks, temp=self.root / f".upload-{uuid.uuid4().hex}")
 
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
         path = self.blob_path(manifest.digest)
         if not path.exists():
-            temp = self.start_upload(repo)
-            Path(temp).write_bytes(manifest.data)
-            os.replace(temp, path)
+            atomic_write(path, [manifest.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
         if reference.startswith("sha256:"):
             return
         descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: f"{repo}:{reference}"}}

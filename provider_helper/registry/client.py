@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import logging
 import ssl
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from provider_helper.errors import DigestMismatchError, RegistryError, Transient
 from provider_helper.refs import is_loopback
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
-from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, Manifest, digest_of
+from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, Descriptor, Manifest, digest_of
 from provider_helper.registry.retry import (
     RETRYABLE_STATUS,
     RetryPolicy,
@@ -64,6 +65,8 @@ class RegistryClient:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = http.client(verify=verify, follow_redirects=True, transport=transport)
         self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure)
+        self._opened: dict[tuple[str, str], str] = {}  # uploads a refused mount opened, by (repo, digest)
+        self._opened_lock = threading.Lock()
         self._http = http.client(base_url=self.base_url, auth=self.auth, verify=verify, limits=limits, transport=transport)
 
     def close(self) -> None:
@@ -212,13 +215,30 @@ class RegistryClient:
         finally:
             response.close()
 
-    def mount_blob(self, repo: str, digest: str, from_repo: str) -> str | None:
-        """Cross-repository mount. None when mounted; else the upload URL the registry opened instead."""
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
+        """Cross-repository mount; False when the registry opened an upload instead (ECR without
+        mounting enabled answers 202), which the next ``put_blob`` of this blob uses."""
         response = self._send(
             "POST", f"/v2/{repo}/blobs/uploads/", params={"mount": digest, "from": from_repo}, expect={201, 202},
             what=f"mount blob into {repo}",
         )
-        return None if response.status_code == 201 else self._location(response)
+        if response.status_code == 201:
+            return True
+        with self._opened_lock:
+            self._opened[(repo, digest)] = self._location(response)
+        return False
+
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        """Upload a blob in two requests, POST then one streaming PUT (ECR drops data past a first PATCH).
+        One attempt: the copy engine retries a blob as a whole, from its source."""
+        with self._opened_lock:
+            location = self._opened.pop((repo, blob.digest), None)
+        location = location or self.start_upload(repo)
+        try:
+            self.complete_upload(location, blob.digest, blob.size, chunks)
+        except BaseException:
+            self.cancel_upload(location)
+            raise
 
     def start_upload(self, repo: str) -> str:
         """Open an upload session. Not retried here: it is one step of a blob copy, which the copy
@@ -227,7 +247,7 @@ class RegistryClient:
         return self._location(response)
 
     def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
-        """One streaming PUT carrying the whole blob (ECR drops data past a first PATCH)."""
+        """One streaming PUT carrying the whole blob."""
         url = httpx.URL(location).copy_merge_params({"digest": digest})
         response = self._http.request(
             "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)}
