@@ -1,0 +1,167 @@
+"""The copy engine in process, through the content API it writes to (engine.Destination).
+
+One test runs the same jobs through a real registry, an OCI layout and an in-memory store: mirror,
+save and load share this code path. The in-memory store (below) makes the engine's own rules fast to
+test: the blob ledger and mounts, refused mounts, manifest-PUT recovery, cancellation, warm runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from helpers import sha256
+
+from provider_helper.errors import RegistryError
+from provider_helper.manifest import Artifact
+from provider_helper.mirror.engine import CopyEngine, Destination, EngineOptions
+from provider_helper.mirror.layout import LayoutTarget
+from provider_helper.mirror.plan import Job
+from provider_helper.mirror.resolve import Selection
+from provider_helper.mirror.sources import Payload, in_memory
+from provider_helper.progress import LogReporter
+from provider_helper.refs import Reference
+from provider_helper.registry.client import RegistryClient
+from provider_helper.registry.credentials import Credential, StaticCredential
+from provider_helper.registry.oci import OCI_MANIFEST, Descriptor, Manifest
+from provider_helper.registry.retry import RetryPolicy
+from provider_helper.sandbox.aws import ECR_USER
+from provider_helper.sandbox.stack import Sandbox
+
+
+@dataclass
+class MemoryStore:
+    """The content API in memory: blobs per repository, manifests by repository and reference."""
+
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=2, base_delay=0.0))
+    mounts_allowed: bool = True
+    refuse_manifest_once: str | None = None  # an error code for the first manifest PUT (a blob link being rewritten)
+    blobs: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    manifests: dict[tuple[str, str], Manifest] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        found = self.manifests.get((repo, reference))
+        return found.digest if found else None
+
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        return self.manifests[(repo, reference)]
+
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
+        with self.lock:
+            self.calls.append("put_manifest")
+            if self.refuse_manifest_once:
+                code, self.refuse_manifest_once = self.refuse_manifest_once, None
+                self.blobs.get(repo, {}).clear()  # as if its blob links were being rewritten underneath
+                raise RegistryError("put manifest: blob unknown", status=400, code=code)
+            missing = [b.digest for b in manifest.blobs if b.digest not in self.blobs.get(repo, {})]
+            assert not missing, f"a manifest was pushed before its blobs: {missing}"
+            self.manifests[(repo, reference)] = self.manifests[(repo, manifest.digest)] = manifest
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return digest in self.blobs.get(repo, {})
+
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
+        with self.lock:
+            self.calls.append("mount_blob")
+            if not self.mounts_allowed or digest not in self.blobs.get(from_repo, {}):
+                return False
+            self.blobs.setdefault(repo, {})[digest] = self.blobs[from_repo][digest]
+            return True
+
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        data = b"".join(chunks)
+        with self.lock:
+            self.calls.append("put_blob")
+            assert sha256(data) == blob.digest
+            self.blobs.setdefault(repo, {})[blob.digest] = data
+
+
+def _image(base: bytes, own: bytes) -> tuple[Manifest, dict[str, bytes]]:
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [sha256(base), sha256(own)]}}).encode()
+    blobs = {sha256(b): b for b in (config, base, own)}
+    body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(b), "size": len(b)} for b in (base, own)]}
+    return Manifest.from_bytes(json.dumps(body).encode(), OCI_MANIFEST), blobs
+
+
+def _jobs(prefix: str, names: tuple[str, ...] = ("app", "other")) -> tuple[list[Job], dict[str, Payload]]:
+    base = os.urandom(50_000)
+    jobs, payloads = [], {}
+    for name in names:
+        manifest, blobs = _image(base, os.urandom(20_000))
+        ref = Reference("target.example", f"{prefix}/{name}" if prefix else name, tag="1.0")
+        artifact = Artifact(type="image", group="g", name=name, where="test", image=Reference("nvcr.io", f"org/{name}", tag="1.0"))
+        jobs.append(Job(artifact, ref, None, None))
+        payloads[artifact.key] = Payload.ready(Selection(manifest, [], ["linux/amd64"]), in_memory(blobs))
+    return jobs, payloads
+
+
+def _run(target: Destination, todo: list[Job], payloads: dict[str, Payload], **options: int) -> list:
+    return CopyEngine(lambda job: payloads[job.key], target, EngineOptions(**options), LogReporter()).run(todo)
+
+
+@pytest.fixture(params=["registry", "layout", "memory"])
+def destination(request: pytest.FixtureRequest, tmp_path: Path, ns: str) -> tuple[Destination, str]:
+    """The same engine code path into each implementation of the content API."""
+    if request.param == "registry":
+        sandbox: Sandbox = request.getfixturevalue("sandbox")
+        credential = StaticCredential(Credential(ECR_USER, sandbox.target_password))
+        client = RegistryClient(sandbox.target.host, credentials=credential)
+        request.addfinalizer(client.close)
+        return client, ns
+    if request.param == "layout":
+        return LayoutTarget(tmp_path / "layout"), ""
+    return MemoryStore(), ns
+
+
+def test_the_engine_copies_through_any_content_api_and_a_second_run_finds_everything(destination: tuple[Destination, str]) -> None:
+    target, prefix = destination
+    jobs, payloads = _jobs(prefix)
+    first = _run(target, jobs, payloads)
+    assert [r.status for r in first] == ["copied", "copied"], [r.error for r in first]
+    for job, result in zip(jobs, first, strict=True):
+        assert target.head_manifest(job.target.repository, "1.0") == result.digest == payloads[job.key].resolved.digest
+        assert target.get_manifest(job.target.repository, "1.0").data == payloads[job.key].resolved.materialize().top.data
+    again = _run(target, jobs, payloads)
+    assert [r.status for r in again] == ["present", "present"] and sum(r.bytes_copied for r in again) == 0
+
+
+def test_a_shared_layer_is_put_once_and_mounted_into_the_other_repository() -> None:
+    store = MemoryStore()
+    jobs, payloads = _jobs("p")
+    results = _run(store, jobs, payloads, jobs=1)
+    assert [r.status for r in results] == ["copied", "copied"]
+    assert store.calls.count("put_blob") == 5, "two configs, two own layers, the shared base once"
+    assert store.calls.count("mount_blob") == 1
+
+
+def test_a_refused_mount_falls_back_to_putting_the_blob() -> None:
+    store = MemoryStore(mounts_allowed=False)
+    jobs, payloads = _jobs("p")
+    assert [r.status for r in _run(store, jobs, payloads, jobs=1)] == ["copied", "copied"]
+    assert store.calls.count("put_blob") == 6 and store.calls.count("mount_blob") == 1
+
+
+def test_a_manifest_put_refused_for_a_blob_rechecks_the_blobs_and_succeeds() -> None:
+    store = MemoryStore(refuse_manifest_once="MANIFEST_BLOB_UNKNOWN")
+    jobs, payloads = _jobs("p", ("app",))
+    [result] = _run(store, jobs, payloads)
+    assert result.status == "copied", result.error
+    assert store.calls.count("put_manifest") == 2 and store.calls.count("put_blob") == 6, "every blob sent again, then the manifest"
+
+
+def test_a_cancelled_run_puts_nothing() -> None:
+    store = MemoryStore()
+    jobs, payloads = _jobs("p")
+    engine = CopyEngine(lambda job: payloads[job.key], store, EngineOptions(), LogReporter())
+    engine.cancel.set()
+    results = engine.run(jobs)
+    assert [(r.status, r.error) for r in results] == [("failed", "interrupted")] * 2
+    assert store.calls == []
