@@ -27,7 +27,7 @@ variable "nvcf_mirror_platforms" {
 }
 
 variable "delete_ecr_repos_on_destroy" {
-  description = "Delete the mirrored repositories on terraform destroy."
+  description = "On terraform destroy, delete the module's repositories even when they hold images (force_delete)."
   type        = bool
   default     = false
 }
