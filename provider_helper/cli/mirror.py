@@ -1,0 +1,180 @@
+"""plan, mirror, load, save, verify, values: the commands that move or check artifacts."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import logging
+import time
+from pathlib import Path
+
+import click
+
+from provider_helper.archives import ExtractLimits
+from provider_helper.cli.options import common_options, copy_options, discard_stale, exit_for, extract_options, log_summary, run_config_options
+from provider_helper.cli.root import cli
+from provider_helper.fsutil import atomic_write
+from provider_helper.mirror.engine import EngineOptions
+from provider_helper.mirror.layout import (
+    LayoutSource,
+    LayoutTarget,
+    pack,
+    write_lock,
+    writer_lock,
+)
+from provider_helper.mirror.plan import Job
+from provider_helper.mirror.sources import PayloadFor
+from provider_helper.mirror.verify import verify_all
+from provider_helper.progress import LogReporter, reporting
+from provider_helper.refs import parse_target
+from provider_helper.registry import ecr
+from provider_helper.results import document, dumps, print_table
+from provider_helper.session import (
+    RunConfig,
+    payloads,
+    planned,
+    preflight,
+    run_engine,
+)
+from provider_helper.values import helm_values
+
+log = logging.getLogger("nvcf-mirror")
+
+
+@cli.command()
+@common_options
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--offline", is_flag=True, help="Make no network call: show targets without resolving source digests.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True, help="Sources resolved at once.")
+def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
+    """Show what would be copied where, with resolved source digests."""
+    plan_jobs = common.jobs(resolve_versions=not offline)
+    if offline:
+        results = [planned(job) for job in plan_jobs]
+    else:
+        results, _ = run_engine(common, plan_jobs, EngineOptions(check_jobs=jobs, mode="resolve"), LogReporter(), check_target=False)
+    if output == "json":
+        click.echo(dumps(document(common.target, results, 0.0)), nl=False)
+    else:
+        print_table(results, ("group", "type", "source", "target", "platforms", "digest"))
+    exit_for(results)
+
+
+@cli.command()
+@common_options
+@copy_options
+def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
+           jobs: int, blob_jobs: int, check_jobs: int) -> None:
+    """Copy the selected artifacts to the target."""
+    discard_stale(result_file)
+    plan_jobs = common.jobs()
+    copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs))
+
+
+@cli.command()
+@run_config_options(selection=False)
+@click.option("--from", "from_path", required=True, type=click.Path(exists=True), help="A layout written by 'nvcf-mirror save' (directory or .tar).")
+@copy_options
+@extract_options
+def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
+         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int, limits: ExtractLimits) -> None:
+    """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
+    discard_stale(result_file)
+    layout = LayoutSource(Path(from_path), limits)
+    try:
+        plan_jobs = layout.jobs(parse_target(common.target))
+        copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs),
+                        payload_for=layout.payload)
+    finally:
+        layout.close()
+
+
+def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | None, dry_run: bool, create_repos: bool,
+                    repo_settings: ecr.RepositorySettings, options: EngineOptions, payload_for: PayloadFor | None = None) -> None:
+    """mirror and load: create repositories if asked, copy, write the result document, exit 0 or 1."""
+    if create_repos:
+        repositories = common.access.repositories()
+        names = sorted({j.target.repository for j in plan_jobs if not j.skip_reason})
+        if dry_run:
+            missing = set(names) - set(repositories.under(common.access.target.prefix)) if common.access.target.prefix else set(names)
+            for name in sorted(missing):
+                log.info("would create ECR repository %s", name)
+        else:
+            repositories.ensure(names, repo_settings)
+    options = dataclasses.replace(options, mode="dry-run" if dry_run else "copy")
+    with reporting(len(plan_jobs), live=not dry_run) as reporter:
+        results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=True, payload_for=payload_for)
+    doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
+    if result_file:
+        atomic_write(Path(result_file), dumps(doc))
+    log_summary(doc, results)
+    exit_for(results)
+
+
+@cli.command()
+@run_config_options(target=None)
+@click.option("--to", "to_path", required=True, type=click.Path(), help="Directory to write the OCI layout to, or a file ending in .tar.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts fetched at once.")
+@click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob downloads at once.")
+def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
+    """Write the selected artifacts into an OCI image layout to carry into an air-gapped site.
+
+    Resumable: blobs already in the layout are not fetched again."""
+    path = Path(to_path)
+    as_tar = path.suffix == ".tar"
+    staging = path.with_name(path.name + ".partial") if as_tar else path
+    plan_jobs = common.jobs()
+    with writer_lock(staging):
+        with reporting(len(plan_jobs)) as reporter:
+            results, seconds = run_engine(common, plan_jobs, EngineOptions(jobs, blob_jobs), reporter, check_target=False,
+                                          target=LayoutTarget(staging))
+        write_lock(staging, results, plan_jobs)
+        if as_tar and not any(r.status == "failed" for r in results):
+            pack(staging, path)
+    log_summary(document(str(path), results, seconds), results)
+    exit_for(results)
+
+
+@cli.command()
+@common_options
+@click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the verification as a result document.")
+@click.option("--from", "from_path", type=click.Path(exists=True), help="Expect what a saved layout's lock file lists (no source access).")
+@extract_options
+def verify(common: RunConfig, result_file: str | None, from_path: str | None, limits: ExtractLimits) -> None:
+    """Check the target has every artifact, with the right digest and platform."""
+    discard_stale(result_file)
+    registries = common.registries()
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        stack.callback(registries.close)
+        target = registries.get(parse_target(common.target).registry)
+        if from_path:
+            layout = LayoutSource(Path(from_path), limits)
+            stack.callback(layout.close)
+            plan_jobs = layout.jobs(parse_target(common.target))
+            preflight(registries, [], target.host)
+            results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target)
+        else:
+            plan_jobs = common.jobs()
+            preflight(registries, plan_jobs, target.host)
+            payload_for = stack.enter_context(payloads(common, registries))
+            results = verify_all(plan_jobs, payload_for, target)
+    for r in results:
+        if r.status == "failed":
+            log.error("mismatch %s: %s", r.target, r.error)
+        elif r.status == "present":
+            log.info("ok       %s@%s%s", r.target, r.digest, f" ({r.note})" if r.note else "")
+    if result_file:
+        atomic_write(Path(result_file), dumps(document(common.target, results, time.monotonic() - started)))
+    failed = sum(r.status == "failed" for r in results)
+    log.info("%d verified, %d failed", sum(r.status == "present" for r in results), failed)
+    exit_for(results)
+
+
+@cli.command()
+@common_options
+def values(common: RunConfig) -> None:
+    """Print the Helmfile environment values that point nvcf-self-managed-stack at the mirror."""
+    common.jobs(resolve_versions=False)  # the same checks as every command: a bad manifest or flag is still exit 2
+    click.echo(helm_values(parse_target(common.target)), nl=False)

@@ -1,0 +1,173 @@
+"""The flags commands share, gathered into values (RunConfig, RepositorySettings, ExtractLimits),
+and the few steps every copying command ends with: the result file, the summary line, the exit code."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provider_helper.archives import ExtractLimits
+from provider_helper.errors import InputError
+from provider_helper.mirror.engine import EngineOptions
+from provider_helper.mirror.layout import (
+    LAYOUT_TARGET,
+)
+from provider_helper.registry import ecr
+from provider_helper.registry.retry import RetryPolicy
+from provider_helper.results import ArtifactResult
+from provider_helper.session import (
+    RunConfig,
+)
+
+log = logging.getLogger("nvcf-mirror")
+EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def read_password_stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("--password-stdin: pipe the password in, e.g. printf %s \"$PASSWORD\" | nvcf-mirror …")
+    password = sys.stdin.read().rstrip("\r\n")
+    if not password:
+        raise InputError("--password-stdin: standard input was empty")
+    return password
+
+
+SELECTION_OPTIONS = [
+    click.option("--manifest", "manifest", type=click.Path(dir_okay=False), help="Artifact manifest (default: the bundled NVCF v0.5 list)."),
+    click.option("--group", "groups", multiple=True, metavar="NAME", help="Group to select (repeatable; default: the manifest's default groups)."),
+    click.option("--all-groups", is_flag=True, help="Select every group."),
+    click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
+    click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
+    click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
+    click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
+]
+TARGET_OPTIONS = [
+    click.option("--target", metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),
+    click.option("--target-type", type=click.Choice(["auto", "ecr", "generic"]), default="auto", show_default=True, help="auto: ECR when the host is an ECR registry host."),
+    click.option("--aws-region", metavar="REGION", help="ECR region when the target host does not name it (default: AWS_REGION)."),
+    click.option("--target-username", metavar="USER", help="Generic target: user name; the password comes from --password-stdin or NVCF_MIRROR_TARGET_PASSWORD."),
+    click.option("--password-stdin", is_flag=True, help="Generic target: read the password from standard input."),
+]
+CONNECTION_OPTIONS = [
+    click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="HOST gets TLS without verification, or plain HTTP when it does not speak TLS (loopback hosts always use HTTP)."),
+    click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
+    click.option("--retries", type=click.IntRange(1, 20), default=RetryPolicy.attempts, show_default=True,
+                 help="Attempts per request or blob on connection errors, 429 and 5xx (exponential backoff with jitter, honouring Retry-After)."),
+]
+
+
+def run_config_options(*, selection: bool = True, target: str | None = "required") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the COMMON flags (or the selection or target half of them) and hand the command a RunConfig.
+
+    ``target``: "required", "optional" (the command checks when it needs one), or None."""
+    options = (SELECTION_OPTIONS if selection else []) + (TARGET_OPTIONS if target else []) + CONNECTION_OPTIONS
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            password = read_password_stdin() if kwargs.pop("password_stdin", False) else None
+            given = {k: kwargs.pop(k) for k in list(kwargs) if k in RunConfig.__dataclass_fields__}
+            if given.get("target") is None:
+                if target == "required":
+                    raise click.UsageError("Missing option '--target'.")
+                given.pop("target", None)
+            config = RunConfig(**{"target": LAYOUT_TARGET.registry, **given}, target_password=password)
+            return command(*args, config, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+common_options = run_config_options()
+
+
+def repository_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The settings ``--create-repos`` applies to new ECR repositories, gathered into one value."""
+    options = [
+        click.option("--scan-on-push/--no-scan-on-push", default=True, show_default=True, help="ECR image scanning on push."),
+        click.option("--tag-mutability", type=click.Choice(["MUTABLE", "IMMUTABLE"]), default="MUTABLE", show_default=True, help="Whether tags of new repositories can be overwritten."),
+        click.option("--encryption", type=click.Choice(["AES256", "KMS"]), default="AES256", show_default=True, help="Encryption of new repositories."),
+        click.option("--kms-key", metavar="ARN", help="KMS key ARN; required with --encryption KMS."),
+        click.option("--repo-tag", "repo_tags", multiple=True, metavar="KEY=VALUE", help="Resource tag on new repositories (repeatable)."),
+        click.option("--lifecycle-policy", type=click.Path(dir_okay=False), help="JSON lifecycle policy file applied to new repositories."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["repo_settings"] = ecr.RepositorySettings.build(
+            kwargs.pop("scan_on_push"), kwargs.pop("tag_mutability"), kwargs.pop("encryption"), kwargs.pop("kms_key"),
+            kwargs.pop("repo_tags"), kwargs.pop("lifecycle_policy"),
+        )
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def extract_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Limits on what one archive may unpack to (a layout .tar, a resource's .tar.gz), as one value."""
+    defaults = ExtractLimits()
+    options = [
+        click.option("--max-extract-bytes", type=click.IntRange(1), default=defaults.max_bytes, show_default=True,
+                      help="Refuse an archive that unpacks to more bytes than this."),
+        click.option("--max-extract-members", type=click.IntRange(1), default=defaults.max_members, show_default=True,
+                      help="Refuse an archive with more entries than this."),
+        click.option("--max-extract-ratio", type=click.FloatRange(1), default=defaults.max_ratio, show_default=True,
+                      help="Refuse a compressed archive that unpacks to more than this many times its size."),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["limits"] = ExtractLimits(kwargs.pop("max_extract_bytes"), kwargs.pop("max_extract_members"), kwargs.pop("max_extract_ratio"))
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What mirror and load share: the result file, dry run, repository creation and concurrency."""
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here."),
+        click.option("--dry-run", is_flag=True, help="Resolve and compare with the target; push nothing."),
+        click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below."),
+        repository_options,
+        click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts copied at once."),
+        click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts."),
+        click.option("--check-jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True,
+                     help="Artifacts compared with the target at once (one small request to each side)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def discard_stale(result_file: str | None) -> None:
+    """A result file left by an earlier run must not look current when this one stops early."""
+    if result_file:
+        Path(result_file).unlink(missing_ok=True)
+
+
+def log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
+    summary = doc["summary"]
+    log.info(
+        "%d copied, %d present, %d failed, %d skipped; %d bytes in %.1fs",
+        summary["copied"], summary["present"], summary["failed"], sum(r.status == "skipped" for r in results),
+        summary["bytes_copied"], summary["seconds"],
+    )
+
+
+def exit_for(results: list[ArtifactResult]) -> None:
+    if any(r.status == "failed" for r in results):
+        sys.exit(EXIT_FAILED)

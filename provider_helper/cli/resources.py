@@ -1,0 +1,113 @@
+"""resources download and pull: NGC resources as files."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from provider_helper import ngc_api
+from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
+from provider_helper.cli.mirror import copy_to_target
+from provider_helper.cli.options import extract_options, run_config_options
+from provider_helper.cli.root import cli
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.mirror import ngc
+from provider_helper.mirror.engine import EngineOptions
+from provider_helper.mirror.layout import (
+    LAYOUT_TARGET,
+)
+from provider_helper.mirror.plan import Job
+from provider_helper.refs import parse_target
+from provider_helper.registry import ecr
+from provider_helper.registry.tls import verifying_context
+from provider_helper.session import (
+    RunConfig,
+    preflight,
+)
+
+log = logging.getLogger("nvcf-mirror")
+
+
+@cli.group("resources")
+def resources_group() -> None:
+    """NGC resources (nvcf-base, nvcf-self-managed-stack, nvcf-cli): download, push, pull."""
+
+
+def _resource_jobs(common: RunConfig) -> list[Job]:
+    """Resources of the selected groups; with no --group, every resource of the manifest."""
+    if not common.groups and not common.all_groups:
+        common = dataclasses.replace(common, all_groups=True)
+    jobs = [j for j in common.jobs() if j.artifact.type == "resource"]
+    for job in jobs:
+        if job.artifact.needs_version:
+            raise InputError(f"{job.artifact.name} has no version: pin it with --set-version {job.artifact.name}=VERSION")
+    if not jobs:
+        raise InputError("no NGC resources selected (they are in the deployment-resources group of the bundled manifest)")
+    return jobs
+
+
+@resources_group.command("download")
+@run_config_options(target="optional")
+@click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to download into (DEST/<name>_v<version>/…).")
+@click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
+@click.option("--push", is_flag=True, help="Also store each version as an OCI artifact at --target: {prefix}/{name}:{version}.")
+@extract_options
+def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, limits: ExtractLimits) -> None:
+    """Download the selected NGC resource versions through the NGC API."""
+    jobs = _resource_jobs(common)
+    if push and common.target == LAYOUT_TARGET.registry:
+        raise InputError("--push needs --target REGISTRY[/PREFIX]")
+    client = ngc_api.client_from_env(os.environ, verifying_context(common.ca_file))
+    root = Path(dest)
+    try:
+        for job in jobs:
+            ref = job.artifact.resource
+            assert ref is not None
+            files = client.download(ref, root)
+            log.info("downloaded %s: %d files into %s", ref, len(files), root / ngc_api.version_dir(ref))
+            if extract:
+                _extract(files, root / ngc_api.version_dir(ref), root / ref.name, limits)
+    finally:
+        client.close()
+    if push:
+        folders = {j.key: root / ngc_api.version_dir(j.artifact.resource) for j in jobs if j.artifact.resource}
+        payload_for = lambda job: ngc.resource_payload(job.artifact.resource, folders[job.key])  # noqa: E731
+        copy_to_target(common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for)
+
+
+def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits) -> None:
+    for archive in files:
+        if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
+            target = into / archive.parent.relative_to(folder)
+            try:
+                safe_extract(archive, target, limits)
+            except ArchiveError as exc:
+                raise RegistryError(f"refusing to extract: {exc}") from None
+            log.info("extracted %s into %s", archive.name, target)
+
+
+@resources_group.command("pull")
+@run_config_options(target="required")
+@click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to write DEST/<name>_v<version>/… into.")
+@click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
+@extract_options
+def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractLimits) -> None:
+    """Fetch resource versions that 'resources download --push' stored in your registry."""
+    jobs = _resource_jobs(common)
+    registries = common.registries()
+    try:
+        client = registries.get(parse_target(common.target).registry)
+        preflight(registries, [], client.host)
+        for job in jobs:
+            ref = job.artifact.resource
+            assert ref is not None
+            files = ngc.pull(client, job, Path(dest))
+            log.info("pulled %s: %d files into %s", job.target, len(files), Path(dest) / ngc_api.version_dir(ref))
+            if extract:
+                _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
+    finally:
+        registries.close()

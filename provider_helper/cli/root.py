@@ -1,0 +1,74 @@
+"""The ``nvcf-mirror`` group, logging, and ``main``: errors become one line and an exit code
+(0 all done, 1 some artifacts failed, 2 bad input, 130 interrupted)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from provider_helper.cli.options import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.progress import on_terminal, stderr_console
+from provider_helper.redact import RedactingFilter, redact
+
+log = logging.getLogger("nvcf-mirror")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("-v", "--verbose", is_flag=True, help="Log every request decision (never credentials).")
+@click.version_option(package_name="nvcf-mirror")
+def cli(verbose: bool) -> None:
+    """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
+    _setup_logging(verbose)
+
+
+def _setup_logging(verbose: bool) -> None:
+    if on_terminal():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=stderr_console(), show_time=False, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("nvcf-mirror: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    level = logging.DEBUG if verbose else logging.INFO
+    for name in ("nvcf-mirror", "provider_helper"):
+        logging.getLogger(name).setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn errors into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="nvcf-mirror", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("nvcf-mirror: aborted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+        sys.exit(EXIT_INPUT)
+    except InputError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_INPUT)
+    except KeyboardInterrupt:
+        click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except (RegistryError, OSError) as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # a bug: one line for the user, the traceback with -v
+        log.debug("internal error", exc_info=True)
+        click.echo(redact(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(0)
+
+
+def _fail(message: str) -> None:
+    """The one error line: never more than one line, never a secret."""
+    click.echo(f"nvcf-mirror: error: {' '.join(redact(message).split())}", err=True)
