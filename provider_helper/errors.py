@@ -1,4 +1,5 @@
-"""Exception types, split by who must act: the user (exit 2) or the run (one artifact fails)."""
+"""Error kinds. InputError and its kinds are the user's to fix (exit 2); RegistryError and its kinds
+fail one artifact (exit 1). The CLI and the Terraform adapter choose the exit codes."""
 
 from __future__ import annotations
 
@@ -31,6 +32,14 @@ class TransientError(RegistryError):
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, status=status)
         self.retry_after = retry_after
+
+
+class UnreachableError(RegistryError):
+    """No answer from a server after every attempt: refused, reset, timed out."""
+
+
+class TlsError(RegistryError):
+    """The TLS handshake failed: an unknown CA, or a server that speaks plain HTTP."""
 
 
 class DigestMismatchError(RegistryError):

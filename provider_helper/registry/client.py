@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from provider_helper import http
-from provider_helper.errors import DigestMismatchError, RegistryError, TransientError
+from provider_helper.errors import DigestMismatchError, RegistryError, TlsError, TransientError, UnreachableError
 from provider_helper.refs import is_loopback
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
@@ -283,14 +283,6 @@ def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Respon
     finally:
         response.close()
     return httpx.Response(response.status_code, headers=response.headers, content=bytes(data[:max_bytes]), request=response.request)
-
-
-class UnreachableError(RegistryError):
-    """No answer from the registry after every attempt: refused, reset, timed out."""
-
-
-class TlsError(RegistryError):
-    """The TLS handshake failed: an unknown CA, or a server that speaks plain HTTP."""
 
 
 def error_from(response: httpx.Response, what: str, host: str) -> RegistryError:
