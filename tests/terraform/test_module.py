@@ -115,7 +115,7 @@ def test_switch_off_plans_nothing(sandbox: Sandbox, nvcf_like: dict, ns: str, te
                         sandbox.ecr_env())
     _, text = tf.plan_exit_code()
     assert "Plan:" not in text and "will be created" not in text and "Reading..." not in text, text
-    assert "image_uris      = {}" in text
+    assert re.search(r"image_uris +\= \{\}", text), text
 
 
 def test_ngc_key_appears_in_no_file_of_the_working_or_state_directories(
