@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from provider_helper.aws import ecr
 from provider_helper.errors import InputError
 from provider_helper.refs import Target, parse_target
-from provider_helper.registry import ecr
 from provider_helper.registry.credentials import (
     Credential,
     CredentialSource,

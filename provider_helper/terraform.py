@@ -23,13 +23,13 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
 from provider_helper.redact import RedactingFilter, redact
 from provider_helper.refs import parse_target
-from provider_helper.registry import ecr
 from provider_helper.session import RunConfig, run_engine
 from provider_helper.values import helm_values
 

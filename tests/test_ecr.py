@@ -11,7 +11,7 @@ import boto3
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
-from provider_helper.registry.ecr import EcrToken
+from provider_helper.aws.ecr import EcrToken
 from provider_helper.sandbox.aws import REGION
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox

@@ -18,7 +18,7 @@ from helpers import run_cli, sha256, skopeo_raw, write_manifest
 from hostile import Reply, ScriptedServer
 from ngcserver import NgcStandIn
 
-from provider_helper.registry.ecr import REFRESH_BEFORE, EcrToken
+from provider_helper.aws.ecr import REFRESH_BEFORE, EcrToken
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 

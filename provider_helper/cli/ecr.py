@@ -8,10 +8,10 @@ import sys
 
 import click
 
+from provider_helper.aws import ecr
 from provider_helper.cli.options import run_config_options
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
-from provider_helper.registry import ecr
 from provider_helper.session import (
     RunConfig,
 )

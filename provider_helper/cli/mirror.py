@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from provider_helper.archives import ExtractLimits
+from provider_helper.aws import ecr
 from provider_helper.cli.options import common_options, copy_options, discard_stale, exit_for, extract_options, log_summary, run_config_options
 from provider_helper.cli.root import cli
 from provider_helper.fsutil import atomic_write
@@ -28,7 +29,6 @@ from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, reporting
 from provider_helper.refs import parse_target
-from provider_helper.registry import ecr
 from provider_helper.results import document, dumps, print_table
 from provider_helper.session import (
     RunConfig,

@@ -13,12 +13,12 @@ from typing import Any
 import click
 
 from provider_helper.archives import ExtractLimits
+from provider_helper.aws import ecr
 from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
     LAYOUT_TARGET,
 )
-from provider_helper.registry import ecr
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
 from provider_helper.session import (

@@ -11,6 +11,7 @@ import click
 
 from provider_helper import ngc_api
 from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
+from provider_helper.aws import ecr
 from provider_helper.cli.mirror import copy_to_target
 from provider_helper.cli.options import extract_options, run_config_options
 from provider_helper.cli.root import cli
@@ -22,7 +23,6 @@ from provider_helper.mirror.layout import (
 )
 from provider_helper.mirror.plan import Job
 from provider_helper.refs import parse_target
-from provider_helper.registry import ecr
 from provider_helper.registry.tls import verifying_context
 from provider_helper.session import (
     RunConfig,
