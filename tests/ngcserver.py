@@ -113,11 +113,11 @@ class NgcStandIn:
                     return self._token(query)
                 if url.path.startswith("/storage/"):
                     return self._storage(url.path)
-                if ngc.api_delay:
-                    time.sleep(ngc.api_delay)
-                if not self._authorized():
+                if not self._authorized():  # checked as the request arrives, before any delay
                     ngc.unauthorized += 1
                     return self.reply_json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
+                if ngc.api_delay:
+                    time.sleep(ngc.api_delay)
                 if url.path.rstrip("/") == "/v2/orgs":  # ngcsdk checks the configured org with a legacy key
                     orgs = sorted({key.split("/")[0] for key in ngc.resources})
                     return self.reply_json(200, {"organizations": [{"name": o, "displayName": o} for o in orgs],

@@ -158,7 +158,7 @@ def test_an_interrupted_file_resumes_with_a_range_request(ngc: NgcStandIn, tmp_p
 
 
 def test_a_legacy_key_token_is_renewed_during_a_run(ngc: NgcStandIn, tmp_path: Path) -> None:
-    ngc.token_lifetime, ngc.api_delay = 1, 0.3  # every listing page takes 0.3 s; a token lasts 1 s
+    ngc.token_lifetime, ngc.api_delay = 2, 0.4  # every API answer takes 0.4 s; a token lasts 2 s and is renewed after 1 s
     dest = tmp_path / "dest"
     done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE, CLI)), "--dest", str(dest), env=_env(ngc, ngc.legacy_key))
     assert done.returncode == 0, done.stderr
