@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 
@@ -12,11 +11,7 @@ from provider_helper.aws import ecr
 from provider_helper.cli.options import run_config_options
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
-from provider_helper.session import (
-    RunConfig,
-)
-
-log = logging.getLogger("nvcf-mirror")
+from provider_helper.session import RunConfig
 
 
 @cli.group("ecr")

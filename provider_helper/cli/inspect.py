@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,8 +20,6 @@ from provider_helper.session import (
     PublishedVersions,
     RunConfig,
 )
-
-log = logging.getLogger("nvcf-mirror")
 
 
 @cli.command()

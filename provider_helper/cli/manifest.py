@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
@@ -12,8 +11,6 @@ from provider_helper import importers
 from provider_helper import manifest as manifest_mod
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
-
-log = logging.getLogger("nvcf-mirror")
 
 
 @cli.group("manifest")

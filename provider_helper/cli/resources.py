@@ -18,9 +18,7 @@ from provider_helper.cli.root import cli
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror import ngc
 from provider_helper.mirror.engine import EngineOptions
-from provider_helper.mirror.layout import (
-    LAYOUT_TARGET,
-)
+from provider_helper.mirror.layout import LAYOUT_TARGET
 from provider_helper.mirror.plan import Job
 from provider_helper.refs import parse_target
 from provider_helper.registry.tls import verifying_context
