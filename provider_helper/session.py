@@ -82,13 +82,17 @@ class RunConfig:
     def published_versions(self) -> Iterator[PublishedVersions]:
         """What the sources publish, for ``latest`` and ``outdated``."""
         registries = self.source_registries()
-        helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=self.retries),
-                                verify=verifying_context(self.ca_file))
-        available = PublishedVersions(registries, helm, self.source_registry, verifying_context(self.ca_file))
+        available = PublishedVersions(registries, self.helm, self.source_registry, verifying_context(self.ca_file))
         try:
             yield available
         finally:
             available.close()
+
+    @functools.cached_property
+    def helm(self) -> HelmRepositories:
+        """Classic Helm repositories, shared by version resolution and the copy: each index.yaml is read once a run."""
+        return HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=self.retries),
+                                verify=verifying_context(self.ca_file))
 
     def selected_platforms(self) -> tuple[Platform, ...] | None:
         """None means every platform (``--all-platforms``)."""
@@ -190,7 +194,7 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
     """Where each job's content comes from: the source registry, a classic Helm repository, or the NGC API."""
     verify = verifying_context(config.ca_file)
-    helm = HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=config.retries), verify=verify)
+    helm = config.helm
     with tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-") as scratch:
         resources = ResourcePayloads(os.environ, Path(scratch), verify)
         try:

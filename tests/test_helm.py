@@ -233,3 +233,4 @@ def test_a_provenance_probe_refused_by_a_public_repository_counts_as_absent(sand
     layers = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1.0.0", authfile=sandbox.docker_config / "config.json"))["layers"]
     assert len(layers) == 1
     assert {seen.headers.get("user-agent") for seen in repo.seen} == {f"nvcf-mirror/{version('nvcf-mirror')}"}
+    assert [seen.path for seen in repo.seen].count("/index.yaml") == 1, "the index is read once a run (versions, then the copy)"

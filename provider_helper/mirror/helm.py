@@ -57,8 +57,10 @@ class HelmRepositories:
         return http.client(follow_redirects=True, verify=self._verify)
 
     def close(self) -> None:
-        if "http" in self.__dict__:
-            self.http.close()
+        """Close the connections; indexes already read stay cached, and a later request reconnects."""
+        client = self.__dict__.pop("http", None)
+        if client is not None:
+            client.close()
 
     def payload(self, job: Job) -> Payload:
         artifact = job.artifact
