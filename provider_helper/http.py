@@ -26,6 +26,12 @@ def user_agent() -> str:
     return f"nvcf-mirror/{version}"
 
 
+def authority(url: httpx.URL) -> str:
+    """``host[:port]`` as registries and auth files name a server (IPv6 in brackets, default ports left out)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port}" if url.port else host
+
+
 def client(*, verify: Any = True, base_url: str = "", auth: httpx.Auth | None = None, limits: httpx.Limits | None = None,
            transport: httpx.BaseTransport | None = None, follow_redirects: bool = False, timeout: httpx.Timeout = TIMEOUT) -> httpx.Client:
     """An httpx client with the tool's defaults; ``verify`` is an ``ssl.SSLContext`` (``registry.tls``) or False."""

@@ -124,7 +124,7 @@ class HelmRepositories:
         while it streams. ``missing_ok``: 404 (and 401/403, which public repositories answer for
         what they do not have) gives empty bytes."""
         parts = httpx.URL(url)
-        host = f"{parts.host}:{parts.port}" if parts.port else parts.host
+        host = http.authority(parts)
         shown = redact_url(url.split("?")[0])
 
         def fetch(auth: tuple[str, str] | None) -> httpx.Response:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from provider_helper import http
 from provider_helper.errors import AuthenticationError, LicenceError, RegistryError
 from provider_helper.redact import remember
 from provider_helper.registry.credentials import Credential, CredentialSource
@@ -93,8 +94,7 @@ class RegistryAuth(httpx.Auth):
         """Whether ``url`` is on the registry's own host and port: the only place credentials go and
         the only place a challenge is learned from (not a storage host a blob redirects to, not an
         upload Location elsewhere)."""
-        host = f"[{url.host}]" if ":" in url.host else url.host
-        return (f"{host}:{url.port}" if url.port else host) == self.registry.lower()
+        return http.authority(url) == self.registry.lower()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self.on_registry(request.url):
