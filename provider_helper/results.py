@@ -23,6 +23,8 @@ class ArtifactResult:
     error: str | None = None
     note: str | None = None  # extension: e.g. "new index built for a platform subset"
     resolved_from: str | None = None  # extension: "latest" when --set-version NAME=latest chose the version
+    signatures_copied: int = 0  # extension: signatures, attestations, SBOMs and referrers pushed with it
+    attached: list[dict[str, str]] = field(default_factory=list, repr=False)  # what travels with it (a layout's lock lists it)
 
 
 def document(target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None) -> dict[str, Any]:
@@ -32,7 +34,8 @@ def document(target: str, results: list[ArtifactResult], seconds: float, helm_va
         "version": 1,
         "target": target,
         "artifacts": [_artifact(r) for r in results],
-        "summary": {**summary, "bytes_copied": sum(r.bytes_copied for r in results), "seconds": round(seconds, 3)},
+        "summary": {**summary, "bytes_copied": sum(r.bytes_copied for r in results), "seconds": round(seconds, 3),
+                    "signatures_copied": sum(r.signatures_copied for r in results)},
     }
     if helm_values is not None:
         doc["helm_values"] = helm_values
@@ -41,6 +44,7 @@ def document(target: str, results: list[ArtifactResult], seconds: float, helm_va
 
 def _artifact(result: ArtifactResult) -> dict[str, Any]:
     data = asdict(result)
+    del data["attached"]
     for optional in ("note", "resolved_from"):
         if data[optional] is None:
             del data[optional]

@@ -6,6 +6,7 @@ manifest → plan (``RunConfig.jobs``) → payloads and registries → copy engi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -64,6 +65,7 @@ class RunConfig:
     target_username: str | None = None
     target_password: str | None = field(default=None, repr=False)
     retries: int = RetryPolicy.attempts  # attempts per request or blob, with backoff
+    signatures: bool = True  # carry signatures, attestations, SBOMs and referrers with the images
 
     def jobs(self, *, resolve_versions: bool = True) -> list[Job]:
         """manifest → select → versions → plan. ``resolve_versions`` False: no network (``plan --offline``,
@@ -184,6 +186,7 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
         preflight(registries, jobs if payload_for is None else [], target_host)
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
+            options = dataclasses.replace(options, signatures=options.signatures and config.signatures)
             results = CopyEngine(chosen, target_client, options, reporter).run(jobs)
     finally:
         registries.close()

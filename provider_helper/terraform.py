@@ -36,7 +36,7 @@ from provider_helper.values import helm_values
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
     "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
-    "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions",
+    "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
 }
@@ -84,6 +84,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
         insecure_registries=_list(query.get("insecure_registries")),
         set_versions=tuple(f"{name}={version}" for name, version in _string_map(query.get("set_versions"), "set_versions").items()),
         aws_region=region,
+        signatures=query.get("signatures", "true") != "false",
     )
 
 
@@ -102,12 +103,14 @@ def ecr_registry_host(region: str | None) -> str:
 def plan(config: RunConfig) -> dict[str, str]:
     """What a mirror would do, with the source digests it would copy: read-only."""
     jobs = [j for j in config.jobs() if not j.skip_reason]
-    results, _ = run_engine(config, jobs, EngineOptions(mode="resolve"), LogReporter(), check_target=False)
+    # Digests only: signatures are looked up by the apply step, not on every plan.
+    results, _ = run_engine(config, jobs, EngineOptions(mode="resolve", signatures=False), LogReporter(), check_target=False)
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise RegistryError(f"{len(failed)} sources could not be resolved; first: {failed[0].key}: {failed[0].error}")
     digests = {r.key: r.digest or "" for r in results}
-    fingerprint = hashlib.sha256(json.dumps([config.target, sorted((r.key, r.target, r.digest) for r in results)]).encode()).hexdigest()
+    fingerprint = hashlib.sha256(json.dumps([config.target, sorted((r.key, r.target, r.digest) for r in results)]
+                                            + ([] if config.signatures else ["no-signatures"])).encode()).hexdigest()
     target = parse_target(config.target)
     ecr_host = ecr.parse_ecr_host(target.registry)
     return {
@@ -196,6 +199,8 @@ def mirror_argv(settings: Mapping[str, str]) -> list[str]:
         argv += ["--set-version", pin]
     if config.aws_region:
         argv += ["--aws-region", config.aws_region]
+    if not config.signatures:
+        argv.append("--no-signatures")
     return argv
 
 

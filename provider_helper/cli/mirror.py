@@ -13,9 +13,19 @@ import click
 
 from provider_helper.archives import ExtractLimits
 from provider_helper.aws import ecr
-from provider_helper.cli.options import common_options, copy_options, discard_stale, exit_for, extract_options, log_summary, run_config_options
+from provider_helper.cli.options import (
+    common_options,
+    copy_options,
+    discard_stale,
+    exit_for,
+    extract_options,
+    log_summary,
+    no_signatures_option,
+    run_config_options,
+)
 from provider_helper.cli.root import cli
 from provider_helper.fsutil import atomic_write
+from provider_helper.mirror.attached import Finder
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
     LayoutSource,
@@ -47,6 +57,7 @@ log = logging.getLogger("nvcf-mirror")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--offline", is_flag=True, help="Make no network call: show targets without resolving source digests.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True, help="Sources resolved at once.")
+@no_signatures_option
 def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
     """Show what would be copied where, with resolved source digests."""
     plan_jobs = common.jobs(resolve_versions=not offline)
@@ -58,12 +69,16 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
         print_table(results, ("group", "type", "source", "target", "platforms", "digest"))
+        for r in results:
+            if r.note:
+                log.warning("note: %s: %s", r.target, r.note)
     exit_for(results)
 
 
 @cli.command()
 @common_options
 @copy_options
+@no_signatures_option
 def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
            jobs: int, blob_jobs: int, check_jobs: int) -> None:
     """Copy the selected artifacts to the target."""
@@ -77,6 +92,7 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 @click.option("--from", "from_path", required=True, type=click.Path(exists=True), help="A layout written by 'nvcf-mirror save' (directory or .tar).")
 @copy_options
 @extract_options
+@no_signatures_option
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
          repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int, limits: ExtractLimits) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
@@ -117,6 +133,7 @@ def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | N
 @click.option("--to", "to_path", required=True, type=click.Path(), help="Directory to write the OCI layout to, or a file ending in .tar.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts fetched at once.")
 @click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob downloads at once.")
+@no_signatures_option
 def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
     """Write the selected artifacts into an OCI image layout to carry into an air-gapped site.
 
@@ -140,9 +157,12 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
 @common_options
 @click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the verification as a result document.")
 @click.option("--from", "from_path", type=click.Path(exists=True), help="Expect what a saved layout's lock file lists (no source access).")
+@click.option("--signatures", "check_signatures", is_flag=True,
+              help="Also report signatures, attestations, SBOMs and referrers the source has and the target lacks.")
 @extract_options
-def verify(common: RunConfig, result_file: str | None, from_path: str | None, limits: ExtractLimits) -> None:
+def verify(common: RunConfig, result_file: str | None, from_path: str | None, check_signatures: bool, limits: ExtractLimits) -> None:
     """Check the target has every artifact, with the right digest and platform."""
+    finder = Finder() if check_signatures else None
     discard_stale(result_file)
     registries = common.registries()
     started = time.monotonic()
@@ -154,12 +174,12 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, li
             stack.callback(layout.close)
             plan_jobs = layout.jobs(parse_target(common.target))
             preflight(registries, [], target.host)
-            results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target)
+            results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target, finder=finder)
         else:
             plan_jobs = common.jobs()
             preflight(registries, plan_jobs, target.host)
             payload_for = stack.enter_context(payloads(common, registries))
-            results = verify_all(plan_jobs, payload_for, target)
+            results = verify_all(plan_jobs, payload_for, target, finder=finder)
     for r in results:
         if r.status == "failed":
             log.error("mismatch %s: %s", r.target, r.error)

@@ -58,6 +58,12 @@ CONNECTION_OPTIONS = [
 ]
 
 
+no_signatures_option = click.option(
+    "--no-signatures", "signatures", is_flag=True, flag_value=False, default=True,
+    help="Leave cosign signatures, attestations, SBOMs and OCI referrers behind (copied by default).",
+)
+
+
 def run_config_options(*, selection: bool = True, target: str | None = "required") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add the COMMON flags (or the selection or target half of them) and hand the command a RunConfig.
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
+from provider_helper.mirror.attached import Attachment, Finder, Found, Origin, fallback_tag, merged_index, referrer_tag, subset_note
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
@@ -47,6 +48,7 @@ class EngineOptions:
     blob_jobs: int = 8
     check_jobs: int = 32  # a warm run is one source GET and one target HEAD per artifact: latency-bound
     mode: str = "copy"  # copy; dry-run: also ask the target, push nothing; resolve: ask the source only
+    signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
 
 
 class BlobLedger:
@@ -80,6 +82,7 @@ class Destination(Protocol):
     def head_manifest(self, repo: str, reference: str) -> str | None: ...
     def get_manifest(self, repo: str, reference: str) -> Manifest: ...
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None: ...
     def has_blob(self, repo: str, digest: str) -> bool: ...
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...
@@ -99,6 +102,8 @@ class CopyEngine:
         self.reporter = reporter
         self.cancel = threading.Event()  # set on Ctrl-C: workers stop at the next chunk or step
         self.ledger = BlobLedger()
+        self.finder = Finder()
+        self._target_lists_referrers: bool | None = None  # learnt from the first subject's listing
         self._blob_pool = ThreadPoolExecutor(max_workers=options.blob_jobs, thread_name_prefix="blob")
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
@@ -142,17 +147,22 @@ class CopyEngine:
             payload = self.payload_for(job)
             resolved = payload.resolved
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
+            found = self._find_attached(payload, result)
             if self.options.mode == "resolve":
                 return
             current = self.target.head_manifest(dst_repo, job.target.reference)
             if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
                 result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
+                if found is not None and self.options.mode == "copy":
+                    self._carry(payload, found, dst_repo, result)
                 return
         if self.options.mode == "dry-run":
             return
         with self._copy_slots:
             self._check_cancel()
             self._push(payload, job, result)
+            if found is not None:
+                self._carry(payload, found, dst_repo, result)
 
     def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
@@ -165,6 +175,82 @@ class CopyEngine:
         result.bytes_copied += self._put_manifest(payload.open_blob, dst_repo, job.target.reference, selection.top)
         result.bytes_copied += sum(len(m.data) for m in [*selection.children, selection.top])
         result.status = "copied"
+
+    # -- signatures and referrers -------------------------------------------------------------
+
+    def _find_attached(self, payload: Payload, result: ArtifactResult) -> Found | None:
+        """What the source attached to the artifact, and the note when a platform subset loses it."""
+        if not self.options.signatures or payload.origin is None:
+            return None
+        origin, repo = payload.origin
+        resolved = payload.resolved
+        found = self.finder.find(origin, repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()))
+        note = subset_note(found, resolved.digest, resolved.cut_from)
+        if note:
+            result.note = f"{result.note}; {note}" if result.note else note
+        return found.about(resolved.signed)  # what signs the index a subset was cut from stays behind
+
+    def _carry(self, payload: Payload, found: Found, dst_repo: str, result: ArtifactResult) -> None:
+        """Push what the source attached, after the artifact itself; each one byte-identical."""
+        assert payload.origin is not None
+        origin, src_repo = payload.origin
+        for attachment in found.attachments:
+            self._check_cancel()
+            if attachment.descriptor is not None and self.target.head_manifest(dst_repo, attachment.reference) is not None:
+                result.attached.append(attachment.listed(attachment.reference))  # a referrer is named by its digest: present is identical
+                continue
+            manifest = origin.get_manifest(src_repo, attachment.reference)
+            result.attached.append(attachment.listed(manifest.digest))
+            if attachment.descriptor is None and self.target.head_manifest(dst_repo, attachment.reference) == manifest.digest:
+                continue
+            result.bytes_copied += self._push_attached(payload, origin, src_repo, dst_repo, attachment, manifest)
+            result.signatures_copied += 1
+        for subject in dict.fromkeys(a.subject for a in found.attachments if a.descriptor is not None):
+            if not self._target_lists_referrers_of(dst_repo, subject):
+                result.bytes_copied += self._write_fallback_index(found, dst_repo, subject)
+
+    def _push_attached(self, payload: Payload, origin: Origin, src_repo: str, dst_repo: str, attachment: Attachment, manifest: Manifest) -> int:
+        """Blobs first, then the manifest; an attached index brings its image manifests along."""
+        children = [origin.get_manifest(src_repo, d.digest) for d in manifest.children]
+        sent = self._copy_blobs(payload.open_blob, dst_repo, [b for m in [*children, manifest] for b in m.blobs])
+        for child in children:
+            sent += self._put_manifest(payload.open_blob, dst_repo, child.digest, child)
+        try:
+            sent += self._put_manifest(payload.open_blob, dst_repo, attachment.reference, manifest)
+        except RegistryError as exc:
+            if exc.status != 405 or attachment.descriptor is None:
+                raise
+            # ECR has refused referrers pushed by digest (aws/containers-roadmap#2783): keep it under a
+            # tag of its own, listed in the subject's fallback index.
+            self._target_lists_referrers = False
+            sent += self._put_manifest(payload.open_blob, dst_repo, referrer_tag(attachment), manifest)
+        return sent + sum(len(m.data) for m in [*children, manifest])
+
+    def _target_lists_referrers_of(self, dst_repo: str, subject: str) -> bool:
+        """Whether the target indexes referrers itself (OCI 1.1 API); asked once per run."""
+        if self._target_lists_referrers is None:
+            self._target_lists_referrers = self.target.list_referrers(dst_repo, subject) is not None
+        return self._target_lists_referrers
+
+    def _write_fallback_index(self, found: Found, dst_repo: str, subject: str) -> int:
+        """Where the target has no referrers API, list the referrers under the fallback tag: the source's
+        own index when it had one (byte-identical), merged with any the target lists already."""
+        tag = fallback_tag(subject)
+        wanted = found.referrers_of(subject)
+        source_index = found.fallback_indexes.get(subject)
+        current_digest = self.target.head_manifest(dst_repo, tag)
+        if source_index is not None and current_digest == source_index.digest:
+            return 0
+        current = self.target.get_manifest(dst_repo, tag) if current_digest else None
+        listed = {d.digest for d in current.children} if current else set()
+        if listed >= {d.digest for d in wanted}:
+            return 0
+        if source_index is not None and listed <= {d.digest for d in source_index.children}:
+            index = source_index
+        else:
+            index = merged_index(current, wanted)
+        self.target.put_manifest(dst_repo, tag, index)
+        return len(index.data)
 
     def _put_manifest(self, open_blob: BlobOpener, dst_repo: str, reference: str, manifest: Manifest) -> int:
         """PUT a manifest whose blobs were sent; a refusal naming a blob is retried after checking

@@ -79,6 +79,9 @@ class LayoutTarget:
     def has_blob(self, repo: str, digest: str) -> bool:
         return self.blob_path(digest).exists()
 
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        return None  # a layout lists referrers under the fallback tag, as a registry without the API does
+
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
         return self.has_blob(repo, digest)  # one blob store for every repository of the layout
 
@@ -141,6 +144,7 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job]) -> No
         entries.append({
             "key": result.key, "name": job.target.repository, "tag": job.target.reference, "source": result.source,
             "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": job.artifact.entry(),
+            "attached": result.attached,
         })
     saved = {e["key"] for e in entries}
     merged = [e for e in previous if isinstance(e, dict) and e.get("key") not in saved] + entries
@@ -190,7 +194,23 @@ class LayoutSource:
         if check_blobs:
             for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
                 verify_file(blob_file(self.root, blob.digest), blob)
-        return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self._open)
+        return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self._open, (self, entry["name"]))
+
+    # -- what signatures are read through (attached.Origin) ----------------------------------------
+
+    def tags(self, repo: str) -> list[str]:
+        return [ref.partition(":")[2] for ref in self._refs if ref and ref.partition(":")[0] == repo]
+
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        return None  # saved under the fallback tag
+
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        if DIGEST_RE.match(reference):
+            return read_manifest(self.root, reference)
+        ref = self._refs.get(f"{repo}:{reference}")
+        if ref is None:
+            raise RegistryError(f"{repo}:{reference} is not in the layout {self.root}")
+        return read_manifest(self.root, checked_digest(ref.get("digest"), f"{self.root}/index.json"))
 
     @contextlib.contextmanager
     def _open(self, blob: Descriptor) -> Iterator[Iterator[bytes]]:

@@ -37,6 +37,8 @@ class Resolved:
     note: str | None
     materialize: Callable[[], Selection]
     matches: Callable[[Manifest], bool] | None = None  # with no digest: is the target's manifest this artifact?
+    signed: tuple[str, ...] = ()  # digests whose signatures and referrers travel with the artifact
+    cut_from: str | None = None  # the source index a platform subset was taken from (its signatures do not cover the subset)
 
 
 def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
@@ -44,11 +46,12 @@ def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, .
     repo = ref.repository
     top = source.get_manifest(repo, ref.reference)
     if not top.is_index:
-        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)))
+        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)), signed=(top.digest,))
     images = [d for d in top.children if not d.is_attestation]
     if platforms is None:
         names = [str(d.platform) for d in images if d.platform]
-        return Resolved(top.digest, names, None, lambda: Selection(top, [_child(source, repo, d) for d in top.children], names))
+        return Resolved(top.digest, names, None, lambda: Selection(top, [_child(source, repo, d) for d in top.children], names),
+                        signed=(top.digest, *(d.digest for d in top.children)))
     chosen: list[Descriptor] = []
     for wanted in platforms:
         match = next((d for d in images if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)), None)
@@ -59,13 +62,15 @@ def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, .
             chosen.append(match)
     names = [str(d.platform) for d in chosen]
     if len(chosen) == 1:
-        return Resolved(chosen[0].digest, names, None, lambda: Selection(_child(source, repo, chosen[0]), [], names))
+        return Resolved(chosen[0].digest, names, None, lambda: Selection(_child(source, repo, chosen[0]), [], names),
+                        signed=(chosen[0].digest,), cut_from=top.digest)
     keep = {d.digest for d in chosen}
     raw = [d for d in top.body["manifests"] if d["digest"] in keep or (d.get("annotations") or {}).get(ATTESTATION_REF) in keep]
     index = Manifest.from_bytes(json.dumps({**top.body, "manifests": raw}, separators=(",", ":")).encode(), top.media_type)
     note = f"new index for {', '.join(names)}: its digest differs from the source index {top.digest}"
     return Resolved(index.digest, names, note,
-                    lambda: Selection(index, [_child(source, repo, Descriptor.from_json(d)) for d in raw], names, note))
+                    lambda: Selection(index, [_child(source, repo, Descriptor.from_json(d)) for d in raw], names, note),
+                    signed=tuple(d["digest"] for d in raw), cut_from=top.digest)
 
 
 def _child(source: RegistryClient, repo: str, descriptor: Descriptor) -> Manifest:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
+from provider_helper.mirror.attached import Origin
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection, resolve
 from provider_helper.registry.client import RegistryClient
@@ -21,12 +22,14 @@ class Payload:
 
     resolved: Resolved
     open_blob: BlobOpener
+    origin: tuple[Origin, str] | None = None  # where its signatures are looked up: a source and repository
 
     @classmethod
-    def ready(cls, selection: Selection, open_blob: BlobOpener) -> Payload:
+    def ready(cls, selection: Selection, open_blob: BlobOpener, origin: tuple[Origin, str] | None = None) -> Payload:
         """Content already in hand (a built chart, a layout, files)."""
-        resolved = Resolved(selection.top.digest, selection.platforms, selection.note, lambda: selection)
-        return cls(resolved, open_blob)
+        signed = (selection.top.digest, *(m.digest for m in selection.children))
+        resolved = Resolved(selection.top.digest, selection.platforms, selection.note, lambda: selection, signed=signed)
+        return cls(resolved, open_blob, origin)
 
 
 PayloadFor = Callable[[Job], Payload]
@@ -39,7 +42,7 @@ def from_registry(source_for: Callable[[str], RegistryClient]) -> PayloadFor:
         assert job.source is not None
         source = source_for(job.source.registry)
         repo = job.source.repository
-        return Payload(resolve(source, job.source, job.platforms), lambda blob: source.open_blob(repo, blob.digest))
+        return Payload(resolve(source, job.source, job.platforms), lambda blob: source.open_blob(repo, blob.digest), (source, repo))
 
     return payload
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from provider_helper.errors import PlatformMismatchError, RegistryError
+from provider_helper.mirror.attached import Finder, Origin
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import image_platform
 from provider_helper.mirror.sources import PayloadFor
@@ -15,19 +16,21 @@ from provider_helper.registry.retry import describe
 from provider_helper.results import ArtifactResult
 
 
-def verify_all(jobs: list[Job], payload_for: PayloadFor, target: RegistryClient, workers: int = 8) -> list[ArtifactResult]:
+def verify_all(jobs: list[Job], payload_for: PayloadFor, target: RegistryClient, workers: int = 8,
+               finder: Finder | None = None) -> list[ArtifactResult]:
+    """``finder`` given: also report signatures and referrers the source has and the target lacks."""
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
-        return list(pool.map(lambda job: verify_one(job, payload_for, target), jobs))
+        return list(pool.map(lambda job: verify_one(job, payload_for, target, finder), jobs))
 
 
-def verify_one(job: Job, payload_for: PayloadFor, target: RegistryClient) -> ArtifactResult:
+def verify_one(job: Job, payload_for: PayloadFor, target: RegistryClient, finder: Finder | None = None) -> ArtifactResult:
     result = job.result()
     if job.skip_reason:
         result.status, result.error = "skipped", job.skip_reason
         return result
     problems: list[str] = []
     try:
-        problems = _check(job, payload_for, target, result)
+        problems = _check(job, payload_for, target, result, finder)
     except (RegistryError, httpx.HTTPError) as exc:
         problems = [describe(exc)]
     result.status = "failed" if problems else "present"
@@ -35,7 +38,7 @@ def verify_one(job: Job, payload_for: PayloadFor, target: RegistryClient) -> Art
     return result
 
 
-def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: ArtifactResult) -> list[str]:
+def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: ArtifactResult, finder: Finder | None) -> list[str]:
     repo, tag = job.target.repository, job.target.reference
     if target.head_manifest(repo, tag) is None:
         return [f"{job.target} is missing at the target"]
@@ -54,7 +57,8 @@ def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: Ar
     except PlatformMismatchError as exc:
         problems.append(str(exc))
     try:
-        resolved = payload_for(job).resolved
+        payload = payload_for(job)
+        resolved = payload.resolved
         expected = resolved.digest
     except PlatformMismatchError as exc:
         problems.append(f"source: {exc}")
@@ -66,4 +70,23 @@ def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: Ar
                 problems.append(f"{job.target} is not {job.artifact.source_text}")
         elif expected != found.digest:
             problems.append(f"target digest {found.digest} differs from the source's {expected}")
+        elif finder is not None and payload.origin is not None:
+            problems += missing_attachments(finder, payload.origin, resolved.signed, target, repo)
+    return problems
+
+
+def missing_attachments(finder: Finder, origin: tuple[Origin, str], subjects: tuple[str, ...], target: RegistryClient, repo: str) -> list[str]:
+    """Signatures and referrers the source has for ``subjects`` that the target lacks or holds otherwise."""
+    source, source_repo = origin
+    problems = []
+    for attachment in finder.find(source, source_repo, subjects).attachments:
+        at_target = target.head_manifest(repo, attachment.reference)
+        if attachment.descriptor is not None:  # a referrer, named by its digest
+            if at_target is None:
+                problems.append(f"referrer {attachment.reference} of {attachment.subject} is missing at the target")
+            continue
+        expected = source.get_manifest(source_repo, attachment.reference).digest
+        if at_target != expected:
+            state = "missing" if at_target is None else f"{at_target}, not the source's {expected}"
+            problems.append(f"{attachment.kind} {attachment.reference} at the target: {state}")
     return problems

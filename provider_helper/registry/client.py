@@ -21,7 +21,7 @@ from provider_helper.errors import DigestMismatchError, RegistryError, TlsError,
 from provider_helper.refs import is_loopback
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
-from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, Descriptor, Manifest, digest_of
+from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, digest_of
 from provider_helper.registry.retry import (
     RETRYABLE_STATUS,
     RetryPolicy,
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
+MAX_PAGES = 100  # of a paged listing (tags, referrers): a registry cannot keep a run paging forever
 
 
 class RegistryClient:
@@ -67,6 +68,8 @@ class RegistryClient:
         self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure)
         self._opened: dict[tuple[str, str], str] = {}  # uploads a refused mount opened, by (repo, digest)
         self._opened_lock = threading.Lock()
+        self._referrers_api: bool | None = None  # unknown until the first referrers request
+        self._referrers_probe = threading.Lock()
         self._http = http.client(base_url=self.base_url, auth=self.auth, verify=verify, limits=limits, transport=transport)
 
     def close(self) -> None:
@@ -149,11 +152,11 @@ class RegistryClient:
             raise DigestMismatchError(f"manifest {repo}:{reference}: content hashes to {manifest.digest}, registry says {served}")
         return manifest
 
-    def tags(self, repo: str, max_pages: int = 100) -> list[str]:
+    def tags(self, repo: str) -> list[str]:
         """Every tag of ``repo``, following the ``Link`` header from page to page."""
         found: list[str] = []
         url: str | None = f"/v2/{repo}/tags/list?n=1000"
-        for _ in range(max_pages):
+        for _ in range(MAX_PAGES):
             if url is None:
                 break
             response = self._send("GET", url, expect={200}, what=f"list tags of {repo}", max_bytes=MAX_MANIFEST_BYTES)
@@ -161,6 +164,32 @@ class RegistryClient:
                 found += [t for t in response.json().get("tags") or [] if isinstance(t, str)]
             except (ValueError, AttributeError):
                 raise RegistryError(f"{self.host} answered the tag list of {repo} with something other than a tag list") from None
+            url = _next_link(response)
+        return found
+
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        """The manifests whose ``subject`` is ``digest`` (OCI 1.1 referrers API), or None where the
+        registry has no such API. The first answer that is not a listing marks the registry as
+        lacking it, so a registry without the API costs one request per run."""
+        if self._referrers_api is None:
+            with self._referrers_probe:  # the first request tells; concurrent callers wait for it
+                if self._referrers_api is None:
+                    return self._list_referrers(repo, digest)
+        return self._list_referrers(repo, digest) if self._referrers_api else None
+
+    def _list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        found: list[Descriptor] = []
+        url: str | None = f"/v2/{repo}/referrers/{digest}"
+        for _ in range(MAX_PAGES):
+            if url is None:
+                break
+            response = self._send("GET", url, expect={200, 400, 404, 405}, headers={"Accept": OCI_INDEX},
+                                  what=f"list referrers of {repo}@{digest[:19]}", max_bytes=MAX_MANIFEST_BYTES)
+            if response.status_code != 200 or not response.headers.get("content-type", "").startswith(OCI_INDEX):
+                self._referrers_api = False
+                return None
+            self._referrers_api = True
+            found += Manifest.from_bytes(response.content, OCI_INDEX).children
             url = _next_link(response)
         return found
 

@@ -88,6 +88,17 @@ class Descriptor:
         except (KeyError, TypeError, ValueError) as exc:
             raise RegistryError(f"malformed descriptor in manifest: {exc}") from None
 
+    def as_json(self) -> dict[str, Any]:
+        raw: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.artifact_type:
+            raw["artifactType"] = self.artifact_type
+        if self.platform:
+            raw["platform"] = {"os": self.platform.os, "architecture": self.platform.architecture,
+                               **({"variant": self.platform.variant} if self.platform.variant else {})}
+        if self.annotations:
+            raw["annotations"] = self.annotations
+        return raw
+
     @property
     def is_attestation(self) -> bool:
         """buildx attaches provenance as an ``unknown/unknown`` child that references its image."""

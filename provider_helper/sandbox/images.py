@@ -6,6 +6,7 @@ product cannot hide itself by being used to build its own fixtures.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -30,6 +31,11 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 IN_TOTO = "application/vnd.in-toto+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+COSIGN_SIGNATURE = "dev.cosignproject.cosign/signature"
+DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
+SPDX = "application/spdx+json"
 
 FORMATS = {
     "oci": (OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER),
@@ -158,6 +164,38 @@ class Factory:
                 ))
         body = {"schemaVersion": 2, "mediaType": index_type, "manifests": entries}
         return self.manifest(repo, tag, body, index_type), children
+
+    def cosign(self, repo: str, subject: Pushed, suffix: str = ".sig") -> Pushed:
+        """What ``cosign sign|attest|attach sbom`` stores for ``subject``: a manifest under the tag
+        ``sha256-<hex><suffix>`` whose layer is the signed payload, the signature in an annotation."""
+        payload, media_type, annotations = {
+            ".sig": (json.dumps({"critical": {"identity": {"docker-reference": repo}, "image": {"docker-manifest-digest": subject.digest},
+                                              "type": "cosign container image signature"}, "optional": None}).encode(),
+                     COSIGN_SIMPLESIGNING, {COSIGN_SIGNATURE: base64.b64encode(os.urandom(64)).decode()}),
+            ".att": (json.dumps({"payloadType": "application/vnd.in-toto+json", "payload": base64.b64encode(subject.digest.encode()).decode(),
+                                 "signatures": [{"sig": base64.b64encode(os.urandom(64)).decode()}]}).encode(),
+                     DSSE_ENVELOPE, {"predicateType": "https://slsa.dev/provenance/v1"}),
+            ".sbom": (json.dumps({"spdxVersion": "SPDX-2.3", "name": repo, "packages": []}).encode(), SPDX, {}),
+        }[suffix]
+        layer = self.blob(repo, payload, media_type)
+        config = self.blob(repo, json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}).encode(), OCI_CONFIG)
+        body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [layer.descriptor(annotations=annotations)]}
+        return self.manifest(repo, subject.digest.replace(":", "-") + suffix, body, OCI_MANIFEST)
+
+    def referrer(self, repo: str, subject: Pushed, artifact_type: str = SPDX) -> Pushed:
+        """An OCI 1.1 referrer of ``subject``, pushed by digest and listed (as oras does on a registry
+        without the referrers API) in the index under the fallback tag ``sha256-<hex>``."""
+        empty = self.blob(repo, b"{}", OCI_EMPTY)
+        layer = self.blob(repo, json.dumps({"spdxVersion": "SPDX-2.3", "subject": subject.digest}).encode(), artifact_type)
+        body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type, "config": empty.descriptor(),
+                "layers": [layer.descriptor()], "subject": subject.descriptor()}
+        pushed = self.manifest(repo, _digest_of_body(body), body, OCI_MANIFEST)
+        tag = subject.digest.replace(":", "-")
+        listed = self.http.get(f"/v2/{repo}/manifests/{tag}", headers=self._headers(repo, Accept=OCI_INDEX))
+        entries = listed.json()["manifests"] if listed.status_code == 200 else []
+        entries.append(pushed.descriptor(artifactType=artifact_type))
+        self.manifest(repo, tag, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, OCI_INDEX)
+        return pushed
 
     def chart(self, repo: str, version: str, *, name: str | None = None) -> Pushed:
         """A Helm chart as ``helm push`` stores it."""

@@ -29,6 +29,7 @@ locals {
     source_registry     = var.source_registry
     insecure_registries = join(",", var.insecure_registries)
     set_versions        = jsonencode(var.set_versions)
+    signatures          = var.copy_signatures ? "true" : "false"
   }
   plan         = local.enabled ? data.external.plan[0].result : {}
   registry     = local.enabled ? local.plan.registry : ""

@@ -150,6 +150,12 @@ variable "set_versions" {
   }
 }
 
+variable "copy_signatures" {
+  description = "Copy each image's cosign signatures, attestations and SBOMs (sha256-<digest>.sig/.att/.sbom tags) and OCI 1.1 referrers along with it, so admission policies that verify signatures pass at the mirror."
+  type        = bool
+  default     = true
+}
+
 variable "pull_principals" {
   description = "IAM principals (ARNs, e.g. node roles of other accounts) granted pull on the module's repositories through a repository policy. Empty: no repository policy."
   type        = list(string)

@@ -1,0 +1,131 @@
+"""Signatures, attestations, SBOMs and OCI 1.1 referrers travel with the images (mirror, save, load,
+verify), read back at the target with skopeo, an independent client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from faultproxy import FaultProxy
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
+
+from provider_helper.sandbox.images import Factory, Pushed
+from provider_helper.sandbox.stack import Sandbox
+
+
+@pytest.fixture
+def signed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+    """Four artifacts: an image with a signature, an attestation, an SBOM and a referrer; an index
+    signed only as a whole; an index whose amd64 image is signed itself; an unsigned image."""
+    signed = source.image(f"{ns}/nvidia/signed", "1.0")
+    whole, _ = source.index(f"{ns}/nvidia/whole", "1.0")
+    per_platform, children = source.index(f"{ns}/nvidia/per-platform", "1.0")
+    attached: dict[str, dict[str, Pushed]] = {
+        "signed": {s: source.cosign(f"{ns}/nvidia/signed", signed, s) for s in (".sig", ".att", ".sbom")},
+        "whole": {".sig": source.cosign(f"{ns}/nvidia/whole", whole)},
+        "per-platform": {".sig": source.cosign(f"{ns}/nvidia/per-platform", per_platform)},
+    }
+    referrer = source.referrer(f"{ns}/nvidia/signed", signed)
+    amd64_sig = source.cosign(f"{ns}/nvidia/per-platform", children["linux/amd64"])
+    source.image(f"{ns}/nvidia/plain", "1.0")
+    names = ("signed", "whole", "per-platform", "plain")
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "group": "test", "source": f"nvcr.io/{ns}/nvidia/{n}:1.0"} for n in names])
+    return {"manifest": manifest, "signed": signed, "whole": whole, "per_platform": per_platform, "amd64": children["linux/amd64"],
+            "attached": attached, "referrer": referrer, "amd64_sig": amd64_sig}
+
+
+def _mirror(sandbox: Sandbox, manifest: Path, target: str, *extra: str, source: str | None = None) -> dict:
+    result = manifest.parent / "result.json"
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", source or sandbox.source.host, "--target", target,
+                   "--result-file", str(result), *extra, env=sandbox.env())
+    assert done.returncode == 0, done.stderr
+    return json.loads(result.read_text())
+
+
+def _at_target(sandbox: Sandbox, reference: str) -> str:
+    """The digest of the manifest bytes skopeo reads at the target."""
+    return sha256(skopeo_raw(f"{sandbox.target.host}/{reference}", authfile=sandbox.docker_config / "config.json"))
+
+
+def _tag(pushed: Pushed, suffix: str = "") -> str:
+    return pushed.digest.replace(":", "-") + suffix
+
+
+def _by_key(doc: dict) -> dict[str, dict]:
+    return {a["target"].rsplit("/", 1)[1].split(":")[0]: a for a in doc["artifacts"]}
+
+
+def test_signatures_attestations_sboms_and_referrers_arrive_byte_identical(sandbox: Sandbox, signed_set: dict, ns: str) -> None:
+    doc = _mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}")
+    s = signed_set
+    for suffix, pushed in s["attached"]["signed"].items():
+        assert _at_target(sandbox, f"{ns}/signed:{_tag(s['signed'], suffix)}") == pushed.digest, suffix
+    assert _at_target(sandbox, f"{ns}/signed@{s['referrer'].digest}") == s["referrer"].digest
+    fallback = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/signed:{_tag(s['signed'])}", authfile=sandbox.docker_config / "config.json"))
+    assert [m["digest"] for m in fallback["manifests"]] == [s["referrer"].digest]
+    assert _at_target(sandbox, f"{ns}/per-platform:{_tag(s['amd64'], '.sig')}") == s["amd64_sig"].digest
+    with pytest.raises(LookupError):  # the index's own signature does not sign what the tag points at: left behind
+        skopeo_raw(f"{sandbox.target.host}/{ns}/per-platform:{_tag(s['per_platform'], '.sig')}", authfile=sandbox.docker_config / "config.json")
+    counts = {name: a["signatures_copied"] for name, a in _by_key(doc).items()}
+    assert counts == {"signed": 4, "whole": 0, "per-platform": 1, "plain": 0}
+    assert doc["summary"]["signatures_copied"] == 5
+
+
+def test_the_subset_note_appears_exactly_when_the_signature_covers_only_the_index(sandbox: Sandbox, signed_set: dict, ns: str) -> None:
+    doc = _by_key(_mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}"))
+    assert "--all-platforms" in doc["whole"]["note"] and signed_set["whole"].digest in doc["whole"]["note"]
+    assert "note" not in doc["per-platform"], "the amd64 image carries its own signature"
+    assert "note" not in doc["signed"] and "note" not in doc["plain"]
+
+    planned = run_cli("plan", "--manifest", str(signed_set["manifest"]), "--source-registry", sandbox.source.host,
+                      "--target", f"{sandbox.target.host}/{ns}", env=sandbox.env())
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stderr.count("--all-platforms") == 1 and "whole" in planned.stderr
+
+    everything = _by_key(_mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}-all", "--all-platforms"))
+    assert "note" not in everything["whole"] and everything["whole"]["signatures_copied"] == 1
+    assert _at_target(sandbox, f"{ns}-all/whole:{_tag(signed_set['whole'], '.sig')}") == signed_set["attached"]["whole"][".sig"].digest
+
+
+def test_no_signatures_leaves_them_behind(sandbox: Sandbox, signed_set: dict, ns: str) -> None:
+    doc = _mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}", "--no-signatures")
+    assert doc["summary"]["signatures_copied"] == 0
+    with pytest.raises(LookupError):
+        skopeo_raw(f"{sandbox.target.host}/{ns}/signed:{_tag(signed_set['signed'], '.sig')}", authfile=sandbox.docker_config / "config.json")
+
+
+@pytest.fixture
+def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(sandbox.source.url)
+    yield proxy
+    proxy.close()
+
+
+def test_a_warm_run_asks_the_source_once_more_per_artifact_plus_once_per_signature(
+    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+) -> None:
+    target = f"{sandbox.target.host}/{ns}"
+    _mirror(sandbox, signed_set["manifest"], target, source=source_proxy.host)
+    source_proxy.clear()
+    warm = _mirror(sandbox, signed_set["manifest"], target, source=source_proxy.host)
+    assert warm["summary"]["present"] == 4 and warm["summary"]["signatures_copied"] == 0
+    with_signatures = [p for _, p, _ in source_proxy.log]
+    source_proxy.clear()
+    _mirror(sandbox, signed_set["manifest"], target, "--no-signatures", source=source_proxy.host)
+    without = [p for _, p, _ in source_proxy.log]
+    extra = list(with_signatures)
+    for path in without:
+        extra.remove(path)
+    # One tag list per repository (here one per artifact) finds cosign's tags and the fallback tag.
+    assert sorted(p for p in extra if p.endswith("/tags/list?n=1000")) == sorted(
+        f"/v2/{ns}/nvidia/{n}/tags/list?n=1000" for n in ("signed", "whole", "per-platform", "plain"))
+    # Each cosign tag of a copied digest is checked by digest (a re-signed .sig keeps its name);
+    # the index signatures a platform subset leaves behind are not fetched.
+    cosign = sorted(p.rsplit("/", 1)[1].rsplit(".", 1)[1] for p in extra if p.rsplit("/", 1)[1].endswith((".sig", ".att", ".sbom")))
+    assert cosign == ["att", "sbom", "sig", "sig"]
+    # The one image with referrers: its fallback index; the source's lack of the referrers API is learnt once.
+    rest = [p for p in extra if "/tags/list" not in p and not p.endswith((".sig", ".att", ".sbom"))]
+    assert [p for p in rest if "/referrers/" not in p] == [f"/v2/{ns}/nvidia/signed/manifests/{_tag(signed_set['signed'])}"]
+    assert sum("/referrers/" in p for p in rest) == 1
