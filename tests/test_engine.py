@@ -40,6 +40,8 @@ class MemoryStore:
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=2, base_delay=0.0))
     mounts_allowed: bool = True
     refuse_manifest_once: str | None = None  # an error code for the first manifest PUT (a blob link being rewritten)
+    referrers_api: bool = False  # lists referrers by subject (OCI 1.1), as Distribution 2.8 does not
+    refuse_referrers_by_digest: bool = False  # answers 405 to a referrer pushed by digest, as ECR has
     blobs: dict[str, dict[str, bytes]] = field(default_factory=dict)
     manifests: dict[tuple[str, str], Manifest] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
@@ -59,9 +61,20 @@ class MemoryStore:
                 code, self.refuse_manifest_once = self.refuse_manifest_once, None
                 self.blobs.get(repo, {}).clear()  # as if its blob links were being rewritten underneath
                 raise RegistryError("put manifest: blob unknown", status=400, code=code)
+            if self.refuse_referrers_by_digest and reference.startswith("sha256:") and "subject" in manifest.body:
+                raise RegistryError("put manifest: 405 Method Not Allowed", status=405)
             missing = [b.digest for b in manifest.blobs if b.digest not in self.blobs.get(repo, {})]
             assert not missing, f"a manifest was pushed before its blobs: {missing}"
             self.manifests[(repo, reference)] = self.manifests[(repo, manifest.digest)] = manifest
+
+    def tags(self, repo: str) -> list[str]:
+        return [ref for r, ref in self.manifests if r == repo and not ref.startswith("sha256:")]
+
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        if not self.referrers_api:
+            return None
+        return [Descriptor(m.media_type, m.digest, len(m.data), artifact_type=m.body.get("artifactType"))
+                for (r, ref), m in self.manifests.items() if r == repo and ref == m.digest and (m.body.get("subject") or {}).get("digest") == digest]
 
     def has_blob(self, repo: str, digest: str) -> bool:
         return digest in self.blobs.get(repo, {})
@@ -165,3 +178,56 @@ def test_a_cancelled_run_puts_nothing() -> None:
     results = engine.run(jobs)
     assert [(r.status, r.error) for r in results] == [("failed", "interrupted")] * 2
     assert store.calls == []
+
+
+# -- referrers: the target's side of OCI 1.1, which no registry in this sandbox has ----------------
+
+
+def _referred(source: MemoryStore, repo: str) -> tuple[Job, Payload, Manifest]:
+    """An image in ``source`` with one SBOM referrer (found through ``source``'s referrers API or fallback tag)."""
+    image, blobs = _image(os.urandom(1000), os.urandom(1000))
+    sbom = b'{"spdxVersion":"SPDX-2.3"}'
+    body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/spdx+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"), "size": 2},
+            "layers": [{"mediaType": "application/spdx+json", "digest": sha256(sbom), "size": len(sbom)}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.data)}}
+    referrer = Manifest.from_bytes(json.dumps(body).encode(), OCI_MANIFEST)
+    blobs |= {sha256(b"{}"): b"{}", sha256(sbom): sbom}
+    source.blobs[repo] = dict(blobs)
+    for manifest in (image, referrer):
+        source.put_manifest(repo, manifest.digest, manifest)
+    source.manifests[(repo, "1.0")] = image
+    artifact = Artifact(type="image", group="g", name="app", where="test", image=Reference("nvcr.io", repo, tag="1.0"))
+    job = Job(artifact, Reference("target.example", f"mirror/{repo}", tag="1.0"), None, None)
+    return job, Payload.ready(Selection(image, [], []), in_memory(blobs), (source, repo)), referrer
+
+
+def test_a_target_with_the_referrers_api_gets_referrers_by_digest_and_no_fallback_tag() -> None:
+    source, target = MemoryStore(referrers_api=True), MemoryStore(referrers_api=True)
+    job, payload, referrer = _referred(source, "org/app")
+    [result] = _run(target, [job], {job.key: payload})
+    assert result.status == "copied" and result.signatures_copied == 1
+    assert target.get_manifest("mirror/org/app", referrer.digest).data == referrer.data
+    assert target.list_referrers("mirror/org/app", payload.resolved.digest) == source.list_referrers("org/app", payload.resolved.digest)
+    assert target.tags("mirror/org/app") == ["1.0"]
+
+
+def test_a_target_without_it_gets_a_fallback_index_built_from_the_sources_listing() -> None:
+    source, target = MemoryStore(referrers_api=True), MemoryStore()
+    job, payload, referrer = _referred(source, "org/app")
+    [result] = _run(target, [job], {job.key: payload})
+    assert result.signatures_copied == 1
+    fallback = target.get_manifest("mirror/org/app", payload.resolved.digest.replace(":", "-"))
+    assert [(d.digest, d.artifact_type) for d in fallback.children] == [(referrer.digest, "application/spdx+json")]
+    assert _run(target, [job], {job.key: payload})[0].signatures_copied == 0, "a warm run finds it listed"
+
+
+def test_a_referrer_refused_by_digest_is_kept_under_a_tag_and_listed_in_the_fallback_index() -> None:
+    source, target = MemoryStore(referrers_api=True), MemoryStore(referrers_api=True, refuse_referrers_by_digest=True)
+    job, payload, referrer = _referred(source, "org/app")
+    [result] = _run(target, [job], {job.key: payload})
+    assert result.status == "copied", result.error
+    stem = payload.resolved.digest.replace(":", "-")
+    tagged = f"{stem}.{referrer.digest[7:23]}.ref"
+    assert target.get_manifest("mirror/org/app", tagged).data == referrer.data
+    assert [d.digest for d in target.get_manifest("mirror/org/app", stem).children] == [referrer.digest]

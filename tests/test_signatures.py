@@ -129,3 +129,50 @@ def test_a_warm_run_asks_the_source_once_more_per_artifact_plus_once_per_signatu
     rest = [p for p in extra if "/tags/list" not in p and not p.endswith((".sig", ".att", ".sbom"))]
     assert [p for p in rest if "/referrers/" not in p] == [f"/v2/{ns}/nvidia/signed/manifests/{_tag(signed_set['signed'])}"]
     assert sum("/referrers/" in p for p in rest) == 1
+
+
+def test_save_and_load_carry_them_and_the_lock_lists_them(sandbox: Sandbox, signed_set: dict, ns: str, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    saved = run_cli("save", "--manifest", str(signed_set["manifest"]), "--source-registry", sandbox.source.host, "--to", str(layout),
+                    env=sandbox.env())
+    assert saved.returncode == 0, saved.stderr
+    lock = {a["name"].rsplit("/", 1)[-1]: a for a in json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"]}
+    s = signed_set
+    listed = {(x["kind"], x["digest"]) for x in lock["signed"]["attached"]}
+    assert listed == {("signature", s["attached"]["signed"][".sig"].digest), ("attestation", s["attached"]["signed"][".att"].digest),
+                      ("sbom", s["attached"]["signed"][".sbom"].digest), ("referrer", s["referrer"].digest)}
+    assert lock["plain"]["attached"] == []
+
+    loaded = run_cli("load", "--from", str(layout), "--target", f"{sandbox.target.host}/{ns}-airgap", "--result-file", str(tmp_path / "r.json"),
+                     env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert loaded.returncode == 0, loaded.stderr
+    for suffix, pushed in s["attached"]["signed"].items():
+        assert _at_target(sandbox, f"{ns}-airgap/signed:{_tag(s['signed'], suffix)}") == pushed.digest, suffix
+    assert _at_target(sandbox, f"{ns}-airgap/signed@{s['referrer'].digest}") == s["referrer"].digest
+    assert _at_target(sandbox, f"{ns}-airgap/per-platform:{_tag(s['amd64'], '.sig')}") == s["amd64_sig"].digest
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["signatures_copied"] == 5
+
+    checked = run_cli("verify", "--signatures", "--from", str(layout), "--target", f"{sandbox.target.host}/{ns}-airgap",
+                      env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_verify_signatures_reports_what_the_target_lacks(sandbox: Sandbox, signed_set: dict, ns: str, source: Factory) -> None:
+    target = f"{sandbox.target.host}/{ns}"
+    _mirror(sandbox, signed_set["manifest"], target, "--no-signatures")
+    common = ("--manifest", str(signed_set["manifest"]), "--source-registry", sandbox.source.host, "--target", target)
+    assert run_cli("verify", *common, env=sandbox.env()).returncode == 0, "without --signatures only the images are checked"
+    lacking = run_cli("verify", "--signatures", *common, env=sandbox.env())
+    assert lacking.returncode == 1
+    assert f"signature {_tag(signed_set['signed'], '.sig')} at the target: missing" in lacking.stderr
+    assert f"referrer {signed_set['referrer'].digest}" in lacking.stderr
+    assert "mismatch" not in "".join(line for line in lacking.stderr.splitlines() if "/plain:" in line)
+
+    _mirror(sandbox, signed_set["manifest"], target)
+    assert run_cli("verify", "--signatures", *common, env=sandbox.env()).returncode == 0
+    resigned = source.cosign(f"{ns}/nvidia/signed", signed_set["signed"])  # signed again: same tag, new content
+    stale = run_cli("verify", "--signatures", *common, env=sandbox.env())
+    assert stale.returncode == 1 and f"not the source's {resigned.digest}" in stale.stderr
+    again = _mirror(sandbox, signed_set["manifest"], target)
+    assert _by_key(again)["signed"]["signatures_copied"] == 1, "a warm run replaces the re-signed .sig"
+    assert _at_target(sandbox, f"{ns}/signed:{_tag(signed_set['signed'], '.sig')}") == resigned.digest
