@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faultproxy import FaultProxy
+from faultproxy import Fault, FaultProxy
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
 from provider_helper.sandbox.images import Factory, Pushed
@@ -176,3 +176,12 @@ def test_verify_signatures_reports_what_the_target_lacks(sandbox: Sandbox, signe
     again = _mirror(sandbox, signed_set["manifest"], target)
     assert _by_key(again)["signed"]["signatures_copied"] == 1, "a warm run replaces the re-signed .sig"
     assert _at_target(sandbox, f"{ns}/signed:{_tag(signed_set['signed'], '.sig')}") == resigned.digest
+
+
+def test_a_source_that_refuses_its_tag_list_still_gets_the_image_copied_with_a_note(
+    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+) -> None:
+    source_proxy.add(Fault("GET", r"/tags/list", "status", times=-1, status=403))  # a pull-only role that may not list tags
+    doc = _by_key(_mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}", source=source_proxy.host))
+    assert doc["signed"]["status"] == "copied" and doc["signed"]["signatures_copied"] == 0
+    assert doc["signed"]["note"].startswith("signatures not looked up: list tags of") and "403" in doc["signed"]["note"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -47,9 +48,10 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="nvcf-mirror", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("nvcf-mirror: aborted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.Abort as exc:  # a declined confirmation, or click's form of Ctrl-C inside a command
+        interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+        click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts" if interrupted else "nvcf-mirror: aborted", err=True)
+        _exit_now(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         _fail(exc.format_message())
         sys.exit(EXIT_INPUT)
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _exit_now(EXIT_INTERRUPTED)
     except (RegistryError, OSError) as exc:
         _fail(str(exc))
         sys.exit(EXIT_FAILED)
@@ -67,6 +69,14 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(redact(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
         sys.exit(EXIT_FAILED)
     sys.exit(0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without joining worker threads that are still waiting on the network after Ctrl-C:
+    none of them writes a tag once cancelled, and an operator's Ctrl-C should not wait for them."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _fail(message: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ log = logging.getLogger(__name__)
 # (it reads the half-written link file), so they are retried after the blobs are checked again.
 BLOB_REFERENCE_ERRORS = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "DIGEST_INVALID"})
 MANIFEST_PUT_ATTEMPTS = 4
+CANCEL_GRACE_S = 2.0  # how long Ctrl-C waits for workers to leave the step they are in
 
 
 class Reporter(Protocol):
@@ -109,20 +109,24 @@ class CopyEngine:
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
 
     def run(self, jobs: list[Job]) -> list[ArtifactResult]:
-        """Copy every job; one failure never stops the others. Results keep the jobs' order."""
+        """Copy every job; one failure never stops the others. Results keep the jobs' order.
+
+        On Ctrl-C the workers stop at their next step and are given ``CANCEL_GRACE_S`` to do so (an
+        abandoned upload is cancelled at the registry); a worker still waiting on the network after
+        that is left behind, which is safe: no manifest is started once cancelled."""
+        workers = self.options.check_jobs + self.options.jobs  # each slot kind can be full at once
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact")
+        futures = [pool.submit(self._run_one, job) for job in jobs]
         try:
-            workers = self.options.check_jobs + self.options.jobs  # each slot kind can be full at once
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact") as pool:
-                futures = [pool.submit(self._run_one, job) for job in jobs]
-                try:
-                    return [f.result() for f in futures]
-                except BaseException:
-                    self.cancel.set()
-                    for f in futures:
-                        f.cancel()
-                    raise
-        finally:
-            self._blob_pool.shutdown(wait=True, cancel_futures=True)
+            results = [f.result() for f in futures]
+        except BaseException:
+            self.cancel.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            wait(futures, timeout=CANCEL_GRACE_S)  # queued blob copies start, see the cancel and end at once
+            raise
+        pool.shutdown(wait=True)
+        self._blob_pool.shutdown(wait=True)
+        return results
 
     def _run_one(self, job: Job) -> ArtifactResult:
         result = job.result()
@@ -147,22 +151,22 @@ class CopyEngine:
             payload = self.payload_for(job)
             resolved = payload.resolved
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
-            found = self._find_attached(payload, result)
+            if self.options.mode != "copy":
+                self._find_attached(payload, result)  # for the platform-subset note
             if self.options.mode == "resolve":
                 return
             current = self.target.head_manifest(dst_repo, job.target.reference)
             if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
                 result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
-                if found is not None and self.options.mode == "copy":
-                    self._carry(payload, found, dst_repo, result)
+                if self.options.mode == "copy":
+                    self._carry(payload, dst_repo, result)
                 return
         if self.options.mode == "dry-run":
             return
         with self._copy_slots:
             self._check_cancel()
             self._push(payload, job, result)
-            if found is not None:
-                self._carry(payload, found, dst_repo, result)
+            self._carry(payload, dst_repo, result)
 
     def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
@@ -179,19 +183,34 @@ class CopyEngine:
     # -- signatures and referrers -------------------------------------------------------------
 
     def _find_attached(self, payload: Payload, result: ArtifactResult) -> Found | None:
-        """What the source attached to the artifact, and the note when a platform subset loses it."""
+        """What the source attached to the artifact, and the note when a platform subset loses it.
+
+        A source that does not let us list its tags (401, 403, 404) gets a note, not a failure."""
         if not self.options.signatures or payload.origin is None:
             return None
         origin, repo = payload.origin
         resolved = payload.resolved
-        found = self.finder.find(origin, repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()))
+        try:
+            found = self.finder.find(origin, repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()))
+        except RegistryError as exc:
+            if exc.status not in (401, 403, 404):
+                raise
+            self._add_note(result, f"signatures not looked up: {exc}")
+            return None
         note = subset_note(found, resolved.digest, resolved.cut_from)
         if note:
-            result.note = f"{result.note}; {note}" if result.note else note
+            self._add_note(result, note)
         return found.about(resolved.signed)  # what signs the index a subset was cut from stays behind
 
-    def _carry(self, payload: Payload, found: Found, dst_repo: str, result: ArtifactResult) -> None:
+    @staticmethod
+    def _add_note(result: ArtifactResult, note: str) -> None:
+        result.note = f"{result.note}; {note}" if result.note else note
+
+    def _carry(self, payload: Payload, dst_repo: str, result: ArtifactResult) -> None:
         """Push what the source attached, after the artifact itself; each one byte-identical."""
+        found = self._find_attached(payload, result)
+        if found is None:
+            return
         assert payload.origin is not None
         origin, src_repo = payload.origin
         for attachment in found.attachments:
@@ -203,7 +222,10 @@ class CopyEngine:
             result.attached.append(attachment.listed(manifest.digest))
             if attachment.descriptor is None and self.target.head_manifest(dst_repo, attachment.reference) == manifest.digest:
                 continue
-            result.bytes_copied += self._push_attached(payload, origin, src_repo, dst_repo, attachment, manifest)
+            try:
+                result.bytes_copied += self._push_attached(payload, origin, src_repo, dst_repo, attachment, manifest)
+            except RegistryError as exc:
+                raise RegistryError(f"{attachment.kind} {attachment.reference}: {exc}", status=exc.status, code=exc.code) from None
             result.signatures_copied += 1
         for subject in dict.fromkeys(a.subject for a in found.attachments if a.descriptor is not None):
             if not self._target_lists_referrers_of(dst_repo, subject):
@@ -266,7 +288,7 @@ class CopyEngine:
                     raise
                 wait_s = self.target.retry.delay(attempt, None)
                 log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
-            time.sleep(wait_s)
+            self._sleep(wait_s)
             resent += sum(self._ensure_blob(open_blob, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
         raise AssertionError("unreachable")
 
@@ -304,7 +326,7 @@ class CopyEngine:
             with open_blob(blob) as chunks:
                 self.target.put_blob(dst_repo, blob, self._verified(chunks, blob))
 
-        call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}")
+        call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self._sleep)
 
     def _verified(self, chunks: Iterator[bytes], blob: Descriptor) -> Iterator[bytes]:
         """Pass chunks through while hashing; the last chunk is held back until the digest and size
@@ -331,4 +353,9 @@ class CopyEngine:
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
+            raise CancelledError()
+
+    def _sleep(self, seconds: float) -> None:
+        """A retry's wait, cut short by Ctrl-C."""
+        if self.cancel.wait(seconds):
             raise CancelledError()

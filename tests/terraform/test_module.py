@@ -32,12 +32,13 @@ def _variables(sandbox: Sandbox, ns: str, manifest: Path, **extra: object) -> di
 @pytest.fixture
 def nvcf_like(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
     _, children = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")
+    signature = source.cosign(f"{ns}/nvidia/nvcf-openbao", children["linux/amd64"])
     chart = source.chart(f"{ns}/nvidia/gdn-streaming", "2.0.1")
     manifest = write_manifest(tmp_path / "m.yaml", [
         {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nvcf-openbao:2.5.1-nv-1.1.0", "group": "test"},
         {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/gdn-streaming:2.0.1", "group": "test"},
     ])
-    return {"manifest": manifest, "image": children["linux/amd64"].digest, "chart": chart.digest}
+    return {"manifest": manifest, "image": children["linux/amd64"].digest, "chart": chart.digest, "signature": signature.digest}
 
 
 def _target_digest(sandbox: Sandbox, ref: str) -> str:
@@ -55,6 +56,8 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
     assert out["chart_refs"] == {"gdn-streaming:2.0.1": f"{sandbox.target.host}/{ns}/gdn-streaming@{nvcf_like['chart']}"}
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
     assert _target_digest(sandbox, f"{ns}/gdn-streaming:2.0.1") == nvcf_like["chart"]
+    signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"], "the image's signature came along"
     assert out["digests"]["image:nvcf-openbao:2.5.1-nv-1.1.0"] == nvcf_like["image"] and out["missing"] == []
     assert f"repository: {ns}" in out["helm_values"]
     ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
@@ -224,11 +227,12 @@ def test_apply_step_turns_settings_into_cli_flags_with_values_kept_whole() -> No
     argv = mirror_argv({"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c1", "aws_region": REGION,
                         "groups": "infrastructure,control-plane", "platforms": "linux/amd64", "repository_tags": json.dumps({"cost": "a,b"}),
                         "scan_on_push": "false", "target_type": "ecr", "create_repos": "true",
-                        "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"})})
+                        "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"}), "signatures": "false"})
     assert argv[argv.index("--set-version") + 1] == "k8s-device-plugin=v0.17.1"
     assert argv[:3] == ["mirror", "--target", "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1"]
     assert "--no-scan-on-push" in argv and argv[argv.index("--repo-tag") + 1] == "cost=a,b"
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "--group"] == ["infrastructure", "control-plane"]
+    assert "--no-signatures" in argv and "--no-signatures" not in mirror_argv({"target_registry": "r.example", "target_type": "generic"})
 
 
 @pytest.mark.one_terraform
