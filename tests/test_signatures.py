@@ -185,3 +185,27 @@ def test_a_source_that_refuses_its_tag_list_still_gets_the_image_copied_with_a_n
     doc = _by_key(_mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}", source=source_proxy.host))
     assert doc["signed"]["status"] == "copied" and doc["signed"]["signatures_copied"] == 0
     assert doc["signed"]["note"].startswith("signatures not looked up: list tags of") and "403" in doc["signed"]["note"]
+
+
+def test_signatures_follow_the_image_so_a_failed_image_leaves_none_behind(
+    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+) -> None:
+    image_layers = [d["digest"] for d in json.loads(_source_manifest(sandbox, f"{ns}/nvidia/signed", "1.0"))["layers"]]
+    source_proxy.add(Fault("GET", "/blobs/(" + "|".join(image_layers) + ")$", "status", times=-1, status=500))
+    result = signed_set["manifest"].parent / "result.json"
+    done = run_cli("mirror", "--manifest", str(signed_set["manifest"]), "--source-registry", source_proxy.host,
+                   "--target", f"{sandbox.target.host}/{ns}", "--retries", "1", "--result-file", str(result), env=sandbox.env())
+    assert done.returncode == 1
+    assert _by_key(json.loads(result.read_text()))["signed"]["status"] == "failed"
+    for suffix in (".sig", ".att", ".sbom", ""):
+        with pytest.raises(LookupError):
+            skopeo_raw(f"{sandbox.target.host}/{ns}/signed:{_tag(signed_set['signed'], suffix)}", authfile=sandbox.docker_config / "config.json")
+
+
+def _source_manifest(sandbox: Sandbox, repo: str, tag: str) -> bytes:
+    factory = sandbox.source_factory()
+    try:
+        return factory.http.get(f"/v2/{repo}/manifests/{tag}", headers={"Authorization": factory.authorize(repo),
+                                                                         "Accept": "application/vnd.oci.image.manifest.v1+json"}).content
+    finally:
+        factory.close()
