@@ -5,6 +5,8 @@ Every error names the file, the line, the path in the document and what is wrong
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
+from provider_helper.cachedir import cache_dir
 from provider_helper.errors import InputError
 from provider_helper.redact import redact_url
 from provider_helper.refs import (
@@ -194,9 +196,7 @@ def parse(text: str, origin: str) -> ArtifactManifest:
     locate = _Locator(origin, root)
     if not isinstance(data, dict):
         raise InputError(f"{origin}:1: the manifest must be a mapping with apiVersion, groups and artifacts")
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(data))
-    if error is not None:
-        raise InputError(f"{locate(error.absolute_path)}: {_schema_message(error)}")
+    _check_schema(text, data, locate)
     groups = tuple(Group(g["name"], g.get("default", False), g.get("description", "")) for g in data["groups"])
     _no_duplicates([g.name for g in groups], lambda i: locate(["groups", i, "name"]), "group")
     names = {g.name for g in groups}
@@ -205,6 +205,23 @@ def parse(text: str, origin: str) -> ArtifactManifest:
     placed = [i for i, a in enumerate(artifacts) if a.tag]
     _no_duplicates(targets, lambda i: locate(["artifacts", placed[i]]), "target {0[0]}:{0[1]}")
     return ArtifactManifest(origin=origin, groups=groups, artifacts=artifacts)
+
+
+def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> None:
+    """Check ``data`` against the schema. A text that passed once is remembered by the hash of text
+    and schema, so a later run (every Terraform plan) skips jsonschema and its import."""
+    key = hashlib.sha256(json.dumps(schema(), sort_keys=True).encode() + b"\0" + text.encode()).hexdigest()
+    passed = cache_dir() / "schema-checked" / key
+    if passed.exists():
+        return
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(data))
+    if error is not None:
+        raise InputError(f"{locate(error.absolute_path)}: {_schema_message(error)}")
+    with contextlib.suppress(OSError):
+        passed.parent.mkdir(parents=True, exist_ok=True)
+        passed.touch()
 
 
 def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locator) -> Artifact:
@@ -256,7 +273,8 @@ def _no_duplicates(values: Sequence[Any], where: Any, what: str) -> None:
         seen[value] = i
 
 
-def _schema_message(error: jsonschema.ValidationError) -> str:
+def _schema_message(error: Any) -> str:
+    """A jsonschema ValidationError in the manifest's words."""
     if error.validator == "enum":
         allowed = error.validator_value if isinstance(error.validator_value, list) else []
         return f"{error.instance!r} is not one of {', '.join(map(str, allowed))}"

@@ -13,13 +13,13 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from provider_helper.mirror.plan import Job
 from provider_helper.results import ArtifactResult, human_bytes
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from provider_helper.mirror.engine import Reporter
+    from provider_helper.mirror.plan import Job
 
 log = logging.getLogger("nvcf-mirror")
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hostile import ScriptedServer
 
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """nvcf-mirror's cache (checked manifests, blob locations) per test session, not the user's."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["NVCF_MIRROR_CACHE_DIR"] = str(path)
+    yield path
+    os.environ.pop("NVCF_MIRROR_CACHE_DIR", None)
 
 
 @pytest.fixture(scope="session")

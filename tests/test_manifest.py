@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from helpers import run_cli
+
+from provider_helper.errors import InputError
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
 REFERENCE_LIST = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nvcf-artifacts-v0.5.yaml"
@@ -148,3 +151,22 @@ def test_values_point_the_stack_at_the_mirror() -> None:
     values = yaml.safe_load(done.stdout)["global"]
     assert values["image"] == {"registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository": "mycluster"}
     assert values["helm"]["sources"][0]["url"] == f"oci://{ECR}"
+
+
+def test_a_manifest_that_passed_the_schema_is_not_checked_again_and_a_changed_one_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provider_helper import manifest as manifest_mod
+
+    monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(tmp_path / "cache"))
+    good = json.dumps({"apiVersion": "nvcf-mirror/v1", "groups": [{"name": "g", "default": True}],
+                       "artifacts": [{"type": "image", "group": "g", "source": "nvcr.io/nvidia/app:1.0"}]})
+    manifest_mod.parse(good, "m.yaml")
+    assert len(list((tmp_path / "cache" / "schema-checked").iterdir())) == 1
+    with monkeypatch.context() as no_jsonschema:
+        no_jsonschema.setitem(sys.modules, "jsonschema", None)  # importing it now fails
+        assert manifest_mod.parse(good, "m.yaml").artifacts[0].name == "app"
+        bad = good.replace('"group": "g", ', '"group": "g", "colour": "red", ')
+        with pytest.raises(ImportError):
+            manifest_mod.parse(bad, "m.yaml")
+    with pytest.raises(InputError, match="unknown field"):
+        manifest_mod.parse(bad, "m.yaml")
+    assert len(list((tmp_path / "cache" / "schema-checked").iterdir())) == 1, "a failing text is never remembered"

@@ -4,7 +4,6 @@ Nothing here knows how to copy: commands wire manifest → versions → plan →
 print; ``root.main`` turns errors into one line and an exit code.
 """
 
-from provider_helper.cli import ecr, inspect, manifest, mirror, resources  # noqa: F401  (each registers its commands)
-from provider_helper.cli.root import cli, main
+from provider_helper.cli.root import cli, main  # each command's module is imported when it is used (root.COMMAND_MODULES)
 
 __all__ = ["cli", "main"]

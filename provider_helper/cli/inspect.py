@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from provider_helper.cli.options import EXIT_FAILED, common_options, run_config_options
-from provider_helper.cli.root import cli
+from provider_helper.cli.options import common_options, run_config_options
+from provider_helper.cli.root import EXIT_FAILED, cli
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.manifest import Artifact

@@ -14,6 +14,7 @@ import click
 
 from provider_helper.archives import ExtractLimits
 from provider_helper.aws import ecr
+from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
@@ -22,7 +23,6 @@ from provider_helper.results import ArtifactResult
 from provider_helper.session import RunConfig
 
 log = logging.getLogger("nvcf-mirror")
-EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def read_password_stdin() -> str:

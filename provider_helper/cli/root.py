@@ -3,23 +3,45 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
 
 import click
 
-from provider_helper.cli.options import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED
+from provider_helper import __version__
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.progress import on_terminal, stderr_console
 from provider_helper.redact import RedactingFilter, redact
 
 log = logging.getLogger("nvcf-mirror")
 
+EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+# Which module of provider_helper.cli defines each command: it is imported when the command is
+# used, so that ``--version``, or one command, does not pay for every library the others need.
+COMMAND_MODULES = {
+    "plan": "mirror", "mirror": "mirror", "load": "mirror", "save": "mirror", "verify": "mirror", "values": "mirror",
+    "outdated": "inspect", "doctor": "inspect", "ecr": "ecr", "manifest": "manifest", "resources": "resources",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use (click's documented lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(f"provider_helper.cli.{COMMAND_MODULES[cmd_name]}")  # registers its commands on ``cli``
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("-v", "--verbose", is_flag=True, help="Log every request decision (never credentials).")
-@click.version_option(package_name="nvcf-mirror")
+@click.version_option(__version__, prog_name="nvcf-mirror")
 def cli(verbose: bool) -> None:
     """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
     _setup_logging(verbose)
