@@ -1,18 +1,26 @@
-"""Progress reporting: a rich display on a terminal, plain log lines everywhere else.
+"""Progress and log output: bars on a terminal, timestamped lines elsewhere, JSON on request.
 
-rich is imported only when there is a terminal to draw on (it costs a tenth of a second to import).
+On a terminal: an artifacts bar (counting artifacts), a bytes bar whose total grows as the checks
+decide what must be sent (final once they are done), with rate and time left, and one line per
+artifact above them. Elsewhere (CI, Terraform's local-exec): one timestamped line per event and no
+control codes. ``--quiet``: errors and the summary only. ``--log-format json``: one JSON object per
+event. rich is imported only when there is a terminal to draw on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from provider_helper.redact import RedactingFilter, redact
 from provider_helper.results import ArtifactResult, human_bytes
 
 if TYPE_CHECKING:
@@ -22,6 +30,53 @@ if TYPE_CHECKING:
     from provider_helper.mirror.plan import Job
 
 log = logging.getLogger("nvcf-mirror")
+summary_log = logging.getLogger("nvcf-mirror.summary")  # stays on with --quiet
+
+
+@dataclass
+class _Output:
+    bars: bool = True  # progress bars on a terminal: off with --quiet and --log-format json
+
+
+OUTPUT = _Output()
+
+
+def setup_logging(*, verbose: bool = False, quiet: bool = False, log_format: str = "text") -> None:
+    """Where the CLI's log lines go and how they look; the one place that decides."""
+    if log_format == "json":
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    elif on_terminal():
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=stderr_console(), show_time=False, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(TimestampFormatter("%(asctime)s nvcf-mirror: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
+    for name in ("nvcf-mirror", "provider_helper"):
+        logging.getLogger(name).setLevel(level)
+    summary_log.setLevel(logging.INFO)
+    OUTPUT.bars = log_format == "text" and not quiet
+
+
+class TimestampFormatter(logging.Formatter):
+    """ISO 8601 UTC times, to the millisecond: lines from CI and Terraform sort and correlate."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+class JsonFormatter(TimestampFormatter):
+    """One JSON object per line: time, level, message, and the event's fields when it has them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event = {k: redact(v) if isinstance(v, str) else v for k, v in (getattr(record, "event", None) or {}).items()}
+        return json.dumps({"time": self.formatTime(record), "level": record.levelname.lower(), "message": record.getMessage(), **event})
 
 
 class LogReporter:
@@ -33,14 +88,20 @@ class LogReporter:
     def transferred(self, n: int) -> None:
         pass
 
+    def planned(self, n: int) -> None:
+        pass
+
     def finished(self, result: ArtifactResult) -> None:
+        event = {"event": "artifact", "key": result.key, "status": result.status, "target": result.target, "digest": result.digest,
+                 "bytes_copied": result.bytes_copied, "signatures_copied": result.signatures_copied, "error": result.error, "note": result.note}
+        extra = {"event": event}
         if result.status == "failed":
-            log.error("failed   %s: %s", result.target, result.error)
+            log.error("failed   %s: %s", result.target, result.error, extra=extra)
         elif result.status == "skipped":
-            log.warning("skipped  %s: %s", result.key, result.error)
+            log.warning("skipped  %s: %s", result.key, result.error, extra=extra)
         else:
-            extra = f" ({human_bytes(result.bytes_copied)})" if result.bytes_copied else ""
-            log.info("%-8s %s@%s%s", result.status, result.target, result.digest, extra)
+            size = f" ({human_bytes(result.bytes_copied)})" if result.bytes_copied else ""
+            log.info("%-8s %s@%s%s", result.status, result.target, result.digest, size, extra=extra)
 
 
 def on_terminal() -> bool:
@@ -57,8 +118,8 @@ def stderr_console() -> Console:
 
 @contextlib.contextmanager
 def reporting(total: int, *, live: bool = True) -> Iterator[Reporter]:
-    """Bars on a terminal (when ``live``), log lines otherwise."""
-    if live and on_terminal():
+    """Bars on a terminal (when ``live`` and the output is text, not quiet), log lines otherwise."""
+    if live and OUTPUT.bars and on_terminal():
         with RichReporter(stderr_console(), total) as reporter:
             yield reporter
     else:
@@ -66,37 +127,45 @@ def reporting(total: int, *, live: bool = True) -> Iterator[Reporter]:
 
 
 class RichReporter(LogReporter):
-    """A bar for artifacts and one for bytes, with the per-artifact lines printed above them."""
+    """An artifacts bar and a bytes bar, with the per-artifact lines printed above them."""
 
     def __init__(self, console: Console, total: int) -> None:
+        from rich.console import Group
+        from rich.live import Live
         from rich.progress import (
             BarColumn,
             DownloadColumn,
             MofNCompleteColumn,
             Progress,
             TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
             TransferSpeedColumn,
         )
 
         self._lock = threading.Lock()
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), DownloadColumn(), TransferSpeedColumn(),
-            console=console, transient=True,
-        )
-        self._artifacts = self.progress.add_task("artifacts", total=total)
-        self._bytes = self.progress.add_task("uploaded", total=None)
+        self.artifacts = Progress(TextColumn("{task.description:9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+        self.bytes = Progress(TextColumn("{task.description:9}"), BarColumn(), DownloadColumn(binary_units=True), TransferSpeedColumn(),
+                              TimeRemainingColumn(), console=console)
+        self._artifacts = self.artifacts.add_task("artifacts", total=total)
+        self._bytes = self.bytes.add_task("bytes", total=0)
+        self._live = Live(Group(self.artifacts, self.bytes), console=console, transient=True, refresh_per_second=8)
 
     def __enter__(self) -> RichReporter:
-        self.progress.start()
+        self._live.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        self._live.stop()
+
+    def planned(self, n: int) -> None:
+        with self._lock:
+            self.bytes.update(self._bytes, total=(self.bytes.tasks[0].total or 0) + n)
 
     def transferred(self, n: int) -> None:
-        self.progress.advance(self._bytes, n)
+        self.bytes.advance(self._bytes, n)
 
     def finished(self, result: ArtifactResult) -> None:
         with self._lock:
             super().finished(result)
-            self.progress.advance(self._artifacts)
+            self.artifacts.advance(self._artifacts)

@@ -92,11 +92,12 @@ def test_resumed_save_fetches_only_what_is_missing(sandbox: Sandbox, saved_set: 
     for b in removed:
         b.unlink()
     kept_mtimes = {b: b.stat().st_mtime_ns for b in blobs if b not in removed}
-    again = run_cli("save", "--manifest", str(saved_set["manifest"]), "--source-registry", sandbox.source.host, "--to", str(layout),
+    again = run_cli("--log-format", "json", "save", "--manifest", str(saved_set["manifest"]), "--source-registry", sandbox.source.host, "--to", str(layout),
                     "--jobs", "1", env=sandbox.env())
     assert again.returncode == 0, again.stderr
     assert all(b.exists() for b in removed), "the missing blob was fetched"
     assert {b: b.stat().st_mtime_ns for b in kept_mtimes} == kept_mtimes, "blobs already in the layout were not written again"
-    copied = int(again.stderr.rsplit(" bytes in", 1)[0].rsplit(" ", 1)[1])
+    events = [json.loads(line) for line in again.stderr.splitlines()]
+    copied = next(e["bytes_copied"] for e in events if e.get("event") == "summary")
     assert copied == sum(b.stat().st_size for b in removed)
     shutil.rmtree(layout)

@@ -37,7 +37,7 @@ from provider_helper.mirror.layout import (
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
-from provider_helper.progress import LogReporter, reporting
+from provider_helper.progress import LogReporter, reporting, summary_log
 from provider_helper.refs import parse_target
 from provider_helper.results import document, dumps, print_table
 from provider_helper.session import (
@@ -188,7 +188,8 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, ch
     if result_file:
         atomic_write(Path(result_file), dumps(document(common.target, results, time.monotonic() - started)))
     failed = sum(r.status == "failed" for r in results)
-    log.info("%d verified, %d failed", sum(r.status == "present" for r in results), failed)
+    verified = sum(r.status == "present" for r in results)
+    summary_log.info("%d verified, %d failed", verified, failed, extra={"event": {"event": "summary", "verified": verified, "failed": failed}})
     exit_for(results)
 
 

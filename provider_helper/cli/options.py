@@ -4,7 +4,6 @@ and the few steps every copying command ends with: the result file, the summary 
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +17,10 @@ from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
+from provider_helper.progress import summary_log
 from provider_helper.registry.retry import RetryPolicy
-from provider_helper.results import ArtifactResult
+from provider_helper.results import ArtifactResult, human_bytes
 from provider_helper.session import RunConfig
-
-log = logging.getLogger("nvcf-mirror")
 
 
 def read_password_stdin() -> str:
@@ -162,11 +160,13 @@ def discard_stale(result_file: str | None) -> None:
 
 
 def log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
-    summary = doc["summary"]
-    log.info(
-        "%d copied, %d present, %d failed, %d skipped; %d bytes in %.1fs",
-        summary["copied"], summary["present"], summary["failed"], sum(r.status == "skipped" for r in results),
-        summary["bytes_copied"], summary["seconds"],
+    """The run's last line (kept with --quiet); with --log-format json, the summary as an event."""
+    summary = {**doc["summary"], "skipped": sum(r.status == "skipped" for r in results)}
+    signatures = f"; {summary['signatures_copied']} signatures" if summary.get("signatures_copied") else ""
+    summary_log.info(
+        "%d copied, %d present, %d failed, %d skipped; %s in %.1fs%s",
+        summary["copied"], summary["present"], summary["failed"], summary["skipped"], human_bytes(summary["bytes_copied"]), summary["seconds"],
+        signatures, extra={"event": {"event": "summary", **summary}},
     )
 
 

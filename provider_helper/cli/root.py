@@ -12,8 +12,8 @@ import click
 
 from provider_helper import __version__
 from provider_helper.errors import InputError, RegistryError
-from provider_helper.progress import on_terminal, stderr_console
-from provider_helper.redact import RedactingFilter, redact
+from provider_helper.progress import setup_logging
+from provider_helper.redact import redact
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -41,27 +41,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("-v", "--verbose", is_flag=True, help="Log every request decision (never credentials).")
+@click.option("-q", "--quiet", is_flag=True, help="Errors and the summary only.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per event on standard error, no progress bars.")
 @click.version_option(__version__, prog_name="nvcf-mirror")
-def cli(verbose: bool) -> None:
+def cli(verbose: bool, quiet: bool, log_format: str) -> None:
     """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
-    _setup_logging(verbose)
-
-
-def _setup_logging(verbose: bool) -> None:
-    if on_terminal():
-        from rich.logging import RichHandler
-
-        handler: logging.Handler = RichHandler(console=stderr_console(), show_time=False, show_path=False, markup=False)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("nvcf-mirror: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    level = logging.DEBUG if verbose else logging.INFO
-    for name in ("nvcf-mirror", "provider_helper"):
-        logging.getLogger(name).setLevel(level)
+    setup_logging(verbose=verbose, quiet=quiet and not verbose, log_format=log_format)
 
 
 def main(argv: list[str] | None = None) -> None:

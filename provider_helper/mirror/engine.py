@@ -38,6 +38,7 @@ CANCEL_GRACE_S = 2.0  # how long Ctrl-C waits for workers to leave the step they
 
 class Reporter(Protocol):
     def started(self, job: Job) -> None: ...
+    def planned(self, n: int) -> None: ...  # bytes the checks decided to send
     def transferred(self, n: int) -> None: ...
     def finished(self, result: ArtifactResult) -> None: ...
 
@@ -315,6 +316,7 @@ class CopyEngine:
                     self.ledger.add(blob.digest, dst_repo)
                     return 0
                 break  # refused once (mounting off, or another encryption): upload instead
+            self.reporter.planned(blob.size)
             self._upload(open_blob, dst_repo, blob)
             self.ledger.add(blob.digest, dst_repo)
             return blob.size

@@ -35,7 +35,7 @@ def main() -> int:
             factory.close()
             result = Path(tmp) / "result.json"
             command = [
-                sys.executable, "-m", "provider_helper", "mirror",
+                sys.executable, "-m", "provider_helper", "--quiet", "mirror",
                 "--source-registry", stack.source.host,
                 "--target", f"{stack.target.host}/{PREFIX}", "--target-type", "ecr", "--create-repos",
                 "--result-file", str(result),
@@ -50,7 +50,6 @@ def main() -> int:
     for entry in doc["artifacts"]:
         where = f"{entry['target']}@{entry['digest']}" if entry["digest"] else f"{entry['target']}: {entry['error']}"
         console.print(f"{entry['status']:8} {where}", highlight=False, soft_wrap=True)
-    console.print(json.dumps(doc["summary"]), highlight=False)
     return done.returncode
 
 
