@@ -30,6 +30,7 @@ from provider_helper.mirror.engine import (
     Reporter,
 )
 from provider_helper.mirror.helm import HelmRepositories
+from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
@@ -187,7 +188,12 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
             options = dataclasses.replace(options, signatures=options.signatures and config.signatures)
-            results = CopyEngine(chosen, target_client, options, reporter).run(jobs)
+            if target is None and options.mode == "copy":
+                locations = BlobLocations(config.access.target.registry)
+                stack.callback(locations.close)
+            else:
+                locations = None
+            results = CopyEngine(chosen, target_client, options, reporter, locations).run(jobs)
     finally:
         registries.close()
     return results, time.monotonic() - started

@@ -80,11 +80,12 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
 @copy_options
 @no_signatures_option
 def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
-           jobs: int, blob_jobs: int, check_jobs: int) -> None:
+           jobs: int, blob_jobs: int, check_jobs: int, mount_from: tuple[str, ...]) -> None:
     """Copy the selected artifacts to the target."""
     discard_stale(result_file)
     plan_jobs = common.jobs()
-    copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs))
+    options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from)
+    copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, options)
 
 
 @cli.command()
@@ -94,14 +95,15 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 @extract_options
 @no_signatures_option
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
-         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int, limits: ExtractLimits) -> None:
+         repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int, mount_from: tuple[str, ...],
+         limits: ExtractLimits) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
     discard_stale(result_file)
     layout = LayoutSource(Path(from_path), limits)
     try:
         plan_jobs = layout.jobs(parse_target(common.target))
-        copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, EngineOptions(jobs, blob_jobs, check_jobs),
-                        payload_for=layout.payload)
+        options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from)
+        copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, options, payload_for=layout.payload)
     finally:
         layout.close()
 

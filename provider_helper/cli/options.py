@@ -18,6 +18,7 @@ from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
 from provider_helper.progress import summary_log
+from provider_helper.refs import is_repository_path
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult, human_bytes
 from provider_helper.session import RunConfig
@@ -136,6 +137,13 @@ def extract_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _repository_prefixes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [v for v in values if not is_repository_path(v.strip("/"))]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not a repository path prefix")
+    return tuple(v.strip("/") for v in values)
+
+
 def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """What mirror and load share: the result file, dry run, repository creation and concurrency."""
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
@@ -147,6 +155,9 @@ def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob transfers at once, across all artifacts."),
         click.option("--check-jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True,
                      help="Artifacts compared with the target at once (one small request to each side)."),
+        click.option("--mount-from", "mount_from", multiple=True, metavar="PREFIX", callback=_repository_prefixes,
+                     help="A prefix of the target registry (another cluster's) whose same-named repositories lend blobs by "
+                          "cross-repository mount instead of an upload (repeatable)."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
 from provider_helper.mirror.attached import Attachment, Finder, Found, Origin, fallback_tag, merged_index, referrer_tag, subset_note
+from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
@@ -50,6 +51,7 @@ class EngineOptions:
     check_jobs: int = 32  # a warm run is one source GET and one target HEAD per artifact: latency-bound
     mode: str = "copy"  # copy; dry-run: also ask the target, push nothing; resolve: ask the source only
     signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
+    mount_from: tuple[str, ...] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)
 
 
 class BlobLedger:
@@ -96,8 +98,11 @@ def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest])
 
 
 class CopyEngine:
-    def __init__(self, payload_for: PayloadFor, target: Destination, options: EngineOptions, reporter: Reporter) -> None:
+    def __init__(self, payload_for: PayloadFor, target: Destination, options: EngineOptions, reporter: Reporter,
+                 locations: BlobLocations | None = None) -> None:
+        """``locations``: where the target registry held blobs in earlier runs (mount sources)."""
         self.payload_for = payload_for
+        self.locations = locations
         self.target = target
         self.options = options
         self.reporter = reporter
@@ -309,17 +314,33 @@ class CopyEngine:
         with self.ledger.lock(blob.digest):
             known = trust_ledger and dst_repo in self.ledger.holders(blob.digest)
             if known or self.target.has_blob(dst_repo, blob.digest):
-                self.ledger.add(blob.digest, dst_repo)
+                self._held(blob.digest, dst_repo)
                 return 0
-            for other in self.ledger.holders(blob.digest) - {dst_repo}:
-                if self.target.mount_blob(dst_repo, blob.digest, other):
-                    self.ledger.add(blob.digest, dst_repo)
+            lender = self._mount_source(blob.digest, dst_repo)
+            if lender is not None:
+                if self.target.mount_blob(dst_repo, blob.digest, lender):
+                    self._held(blob.digest, dst_repo)
                     return 0
-                break  # refused once (mounting off, or another encryption): upload instead
+                if self.locations is not None:  # refused once (mounting off, another encryption, gone): upload instead
+                    self.locations.forget(blob.digest, lender)
             self.reporter.planned(blob.size)
             self._upload(open_blob, dst_repo, blob)
-            self.ledger.add(blob.digest, dst_repo)
+            self._held(blob.digest, dst_repo)
             return blob.size
+
+    def _mount_source(self, digest: str, dst_repo: str) -> str | None:
+        """The repository offered as the blob's mount source: one this run put it in, else the
+        operator's --mount-from prefix, else one an earlier run saw holding it. Only one is tried:
+        a refused mount opens the upload that follows (ECR without mounting answers so)."""
+        name = dst_repo.rsplit("/", 1)[-1]
+        candidates = [*sorted(self.ledger.holders(digest)), *(f"{prefix}/{name}" for prefix in self.options.mount_from),
+                      *(self.locations.holders(digest) if self.locations is not None else ())]
+        return next((repo for repo in candidates if repo != dst_repo), None)
+
+    def _held(self, digest: str, repo: str) -> None:
+        self.ledger.add(digest, repo)
+        if self.locations is not None:
+            self.locations.remember(digest, repo)
 
     def _upload(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor) -> None:
         """Stream the blob from its source into the target, verified; a failure restarts it from the source."""

@@ -1,0 +1,111 @@
+"""Blob locations remembered across runs: a copy into a new prefix of a registry that already holds
+the blobs mounts them and downloads nothing from the source (a second cluster in the same account)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from faultproxy import FaultProxy
+from helpers import run_cli, sha256, skopeo_raw, write_manifest
+
+from provider_helper.mirror.locations import BlobLocations
+from provider_helper.sandbox.images import OCI_LAYER, Factory
+from provider_helper.sandbox.stack import Sandbox
+
+
+@pytest.fixture
+def three_images(source: Factory, ns: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Three images over one shared base layer, each with a layer of its own."""
+    base = gzip.compress(os.urandom(200_000), compresslevel=1)
+    expected = {}
+    for i in range(3):
+        repo = f"{ns}/nvidia/i{i}"
+        expected[f"i{i}:1"] = source.image(repo, "1", shared=(source.blob(repo, base, OCI_LAYER),), layer_sizes=(100_000,)).digest
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/i{i}:1", "group": "test"} for i in range(3)])
+    return manifest, expected
+
+
+@pytest.fixture
+def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(sandbox.source.url)
+    yield proxy
+    proxy.close()
+
+
+def _mirror(sandbox: Sandbox, proxy: FaultProxy, manifest: Path, prefix: str, cache: Path, *extra: str) -> dict:
+    result = manifest.parent / f"{prefix.replace('/', '_')}.json"
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", proxy.host, "--target", f"{sandbox.target.host}/{prefix}",
+                   "--result-file", str(result), *extra, env={**sandbox.env(), "NVCF_MIRROR_CACHE_DIR": str(cache)})
+    assert done.returncode == 0, done.stderr
+    return json.loads(result.read_text())
+
+
+def _manifest_bytes(doc: dict, sandbox: Sandbox) -> int:
+    return sum(len(skopeo_raw(f"{a['target']}", authfile=sandbox.docker_config / "config.json")) for a in doc["artifacts"])
+
+
+def _assert_digests(sandbox: Sandbox, prefix: str, expected: dict[str, str]) -> None:
+    for name, digest in expected.items():
+        assert sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+
+
+def test_a_second_prefix_mounts_every_blob_and_downloads_none_from_the_source(
+    sandbox: Sandbox, source_proxy: FaultProxy, three_images: tuple[Path, dict[str, str]], ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = three_images
+    cache = tmp_path / "cache"
+    first = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-a", cache)
+    assert first["summary"]["bytes_copied"] > 300_000
+    source_proxy.clear()
+    second = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-b", cache)
+    assert second["summary"]["copied"] == 3
+    assert second["summary"]["bytes_copied"] == _manifest_bytes(second, sandbox), "no blob was uploaded: each one was mounted"
+    assert _layer_gets(sandbox, source_proxy, second) == 0, "no layer was downloaded from the source (only the configs, for the platform check)"
+    _assert_digests(sandbox, f"{ns}/cluster-b", expected)
+
+
+def test_mount_from_names_the_other_prefix_when_nothing_is_remembered(
+    sandbox: Sandbox, source_proxy: FaultProxy, three_images: tuple[Path, dict[str, str]], ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = three_images
+    _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-a", tmp_path / "cache-1")
+    source_proxy.clear()
+    control = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-c", tmp_path / "cache-2")
+    assert control["summary"]["bytes_copied"] > 300_000, "with nothing remembered and no hint, every blob is uploaded again"
+    source_proxy.clear()
+    hinted = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-b", tmp_path / "cache-3", "--mount-from", f"{ns}/cluster-a")
+    assert hinted["summary"]["bytes_copied"] == _manifest_bytes(hinted, sandbox)
+    assert _layer_gets(sandbox, source_proxy, hinted) == 0
+    _assert_digests(sandbox, f"{ns}/cluster-b", expected)
+
+
+def test_a_remembered_location_the_registry_refuses_falls_back_to_an_upload_and_is_forgotten(
+    sandbox: Sandbox, source_proxy: FaultProxy, three_images: tuple[Path, dict[str, str]], ns: str, tmp_path: Path
+) -> None:
+    manifest, expected = three_images
+    cache = tmp_path / "cache"
+    first = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-a", cache)
+    locations = BlobLocations(sandbox.target.host, cache / "blob-locations.sqlite")
+    digests = {d for a in first["artifacts"] for d in _blob_digests(sandbox, a["target"])}
+    for digest in digests:  # the newest entry names a repository that never held them (a deleted cluster, say)
+        locations.remember(digest, f"{ns}/gone/i0")
+    second = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-b", cache)
+    assert second["summary"]["copied"] == 3
+    _assert_digests(sandbox, f"{ns}/cluster-b", expected)
+    assert all(f"{ns}/gone/i0" not in locations.holders(d) for d in digests), "a refused location is forgotten"
+    locations.close()
+
+
+def _layer_gets(sandbox: Sandbox, proxy: FaultProxy, doc: dict) -> int:
+    layers = {d for a in doc["artifacts"] for d in _blob_digests(sandbox, a["target"])[1:]}
+    return sum(proxy.count("GET", f"/blobs/{digest}$") for digest in layers)
+
+
+def _blob_digests(sandbox: Sandbox, reference: str) -> list[str]:
+    body = json.loads(skopeo_raw(reference, authfile=sandbox.docker_config / "config.json"))
+    return [body["config"]["digest"], *(layer["digest"] for layer in body["layers"])]
