@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""nvcf-mirror against skopeo on a WAN-like link: cold, warm and one-changed-image runs.
+"""nvcf-mirror against skopeo on a WAN-like link: cold, warm, one-changed-image and new-prefix runs.
 
-    python bench/run.py                 # everything: registries, artifact set, WAN proxy, 3 tools x 3 cases x 3 runs
+    python bench/run.py                 # everything: registries, artifact set, WAN proxy, 3 tools x 4 cases x 3 runs
     python bench/run.py --runs 1 --no-wan --size-mib 300    # a quick look
+    python bench/run.py --set small     # 13 small images over 2 shared base layers (the latency-bound shape)
+
+Cold runs start with every tool's cache emptied (nvcf-mirror's blob locations and checked
+manifests, skopeo's blob-info cache); "new prefix" copies into another prefix of the same target
+registry with the caches the earlier runs left (a second cluster in the same account).
 
 Run by hand, never in CI. Writes bench/results/<date>.md and prints the table.
 """
@@ -27,12 +32,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wanproxy import WanProxy
 
-from provider_helper.sandbox.images import OCI_INDEX, OCI_LAYER_RAW, Factory, Pushed
+from provider_helper.sandbox.images import DOCKER_LAYER, OCI_INDEX, OCI_LAYER_RAW, Factory, Pushed
 from provider_helper.sandbox.registry import LocalRegistry, htpasswd_auth, token_auth
 from provider_helper.sandbox.tokens import TokenServer
 
 HERE = Path(__file__).resolve().parent
 NS = "nvcf-bench"
+CASES = ("cold", "warm", "one changed image", "new prefix")
 
 
 @dataclass
@@ -119,6 +125,62 @@ def seed(stack: Stack, images: int, size_mib: int) -> ArtifactSet:
     return out
 
 
+def seed_small(stack: Stack) -> ArtifactSet:
+    """13 images with 0.5 to 7 MB application layers over two shared base layers (OCI indexes with
+    attestations, Docker manifest lists, single images) and 2 charts: about 50 MB for linux/amd64."""
+    factory = Factory(stack.source.url, lambda repo: "Bearer " + stack.tokens.mint([repo]))
+    sizes = [500_000, 1 << 20, 2 << 20, 3 << 20, 5 << 20, 7 << 20]
+    bases: list[tuple[str, Pushed]] = []
+    out = ArtifactSet()
+    for i in range(13):
+        repo = f"{NS}/small{i:02d}"
+        if len(bases) < 2:
+            bases.append((repo, factory.large_blob(repo, 6 << 20)))
+        base_repo, base = bases[i % 2]
+        if base_repo != repo:
+            _mount(stack, repo, base_repo, base.digest)
+        layer = (sizes[i % len(sizes)],)
+        if i % 3 == 0:
+            factory.index(repo, "1", shared=(base,), layer_sizes=layer)
+        elif i % 3 == 1:
+            docker_base = Pushed(base.digest, base.size, DOCKER_LAYER)  # the same bytes, as a Docker list names them
+            factory.index(repo, "1", fmt="docker", shared=(docker_base,), layer_sizes=layer)
+        else:
+            factory.image(repo, "1", shared=(base,), layer_sizes=layer)
+        out.images.append(f"{repo}:1")
+    for name in ("helm-nvcf-api", "gdn-streaming"):
+        factory.chart(f"{NS}/{name}", "1.0.0")
+        out.charts.append(f"{NS}/{name}:1.0.0")
+    factory.close()
+    return out
+
+
+SKOPEO_CACHES = [Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb"),
+                 Path.home() / ".local/share/containers/cache/blob-info-cache-v1.boltdb"]
+
+
+def empty_caches(nvcf_cache: Path) -> None:
+    """Before a cold run: no tool remembers anything of an earlier one."""
+    for path in SKOPEO_CACHES:
+        path.unlink(missing_ok=True)
+    for path in sorted(nvcf_cache.rglob("*"), reverse=True) if nvcf_cache.exists() else []:
+        path.unlink() if path.is_file() else path.rmdir()
+
+
+def startup(runs: int = 20) -> tuple[float, float]:
+    """Median seconds of ``nvcf-mirror --version`` and of a bare interpreter's start."""
+
+    def median_of(command: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    return median_of([sys.executable, "-m", "provider_helper", "--version"]), median_of([sys.executable, "-c", "pass"])
+
+
 def change_one(stack: Stack, artifacts: ArtifactSet, size_mib: int, images: int) -> None:
     """New content under the first image's tag: one new unique layer."""
     factory = Factory(stack.source.url, lambda repo: "Bearer " + stack.tokens.mint([repo]))
@@ -199,6 +261,7 @@ def tools(stack: Stack, artifacts: ArtifactSet, work: Path) -> dict[str, object]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=["large", "small"], default="large", help="large: --images and --size-mib; small: 13 small images")
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--size-mib", type=int, default=1100, help="bytes copied per platform in a cold run")
     parser.add_argument("--runs", type=int, default=3)
@@ -209,14 +272,17 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / f"{dt.date.today().isoformat()}.md")
     args = parser.parse_args()
 
+    version_s, bare_s = startup()
+    print(f"nvcf-mirror --version {version_s * 1000:.0f} ms, bare interpreter {bare_s * 1000:.0f} ms", file=sys.stderr)
     env = {**os.environ}
     with tempfile.TemporaryDirectory(prefix="nvcf-bench-") as tmp:
         work = Path(tmp)
         stack = Stack(work).start(not args.no_wan, args.rtt_ms, args.rate_mb_s)
-        env.update({"NGC_API_KEY": stack.key, "DOCKER_CONFIG": str(work / "docker")})
+        nvcf_cache = work / "nvcf-mirror-cache"
+        env.update({"NGC_API_KEY": stack.key, "DOCKER_CONFIG": str(work / "docker"), "NVCF_MIRROR_CACHE_DIR": str(nvcf_cache)})
         try:
-            print(f"seeding {args.images} images and 2 charts (~{args.size_mib} MiB per platform) …", file=sys.stderr)
-            artifacts = seed(stack, args.images, args.size_mib)
+            print(f"seeding the {args.set} set …", file=sys.stderr)
+            artifacts = seed(stack, args.images, args.size_mib) if args.set == "large" else seed_small(stack)
             contenders = tools(stack, artifacts, work)
             results: dict[tuple[str, str], list[Measure]] = {}
             chosen = [t.strip() for t in args.tools.split(",")]
@@ -224,37 +290,45 @@ def main() -> int:
                 for run in range(args.runs):
                     stack.new_target()
                     prefix = f"{name.replace(' ', '-')}-{run}"
-                    for case in ("cold", "warm", "one changed image"):
+                    for case in CASES:
+                        if case == "cold":
+                            empty_caches(nvcf_cache)
                         if case == "one changed image":
-                            change_one(stack, artifacts, args.size_mib, args.images)
-                        measure = run_measured(stack, commands(prefix), env)
+                            change_one(stack, artifacts, args.size_mib if args.set == "large" else 16, args.images if args.set == "large" else 8)
+                        measure = run_measured(stack, commands(f"{prefix}-b" if case == "new prefix" else prefix), env)
                         results.setdefault((case, name), []).append(measure)
                         print(f"  {case:18} {name:17} run {run + 1}: {measure.seconds:7.1f}s {measure.requests:6d} requests "
                               f"{measure.bytes_moved / 1e6:8.1f} MB {measure.peak_rss_mib:6.0f} MiB{'' if measure.ok else '  FAILED'}",
                               file=sys.stderr)
         finally:
             stack.stop()
-    table = render(results, args, len(artifacts.images) + len(artifacts.charts))
+    table = render(results, args, len(artifacts.images) + len(artifacts.charts), (version_s, bare_s))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
     print(table)
     return 0
 
 
-def render(results: dict[tuple[str, str], list[Measure]], args: argparse.Namespace, artifacts: int) -> str:
+def render(results: dict[tuple[str, str], list[Measure]], args: argparse.Namespace, artifacts: int, start: tuple[float, float]) -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
     link = "no shaping (loopback)" if args.no_wan else f"{args.rtt_ms:.0f} ms RTT, {args.rate_mb_s:.0f} MB/s per connection"
     lines = [
         f"# nvcf-mirror benchmark, {dt.date.today().isoformat()}",
         "",
         f"Machine: {os.cpu_count()} cores, {memory:.0f} GiB memory. Link to the source: {link}.",
-        f"Set: {args.images} images (every other one a linux/amd64 + linux/arm64 index), 3 shared base layers, 2 Helm charts; "
-        f"~{args.size_mib} MiB copied per cold run (linux/amd64). Median of {args.runs} runs. Produced by `python bench/run.py`.",
+        (f"Set: {args.images} images (every other one a linux/amd64 + linux/arm64 index), 3 shared base layers, 2 Helm charts; "
+         f"~{args.size_mib} MiB copied per cold run (linux/amd64)." if args.set == "large" else
+         "Set: 13 images with 0.5 to 7 MB application layers over 2 shared 6 MiB base layers (OCI indexes with attestations, "
+         "Docker manifest lists, single images), 2 Helm charts; about 50 MB for linux/amd64.")
+        + f" Median of {args.runs} runs. Caches emptied before each cold run. Produced by `python bench/run.py --set {args.set}`.",
+        "",
+        f"Start-up: `nvcf-mirror --version` {start[0] * 1000:.0f} ms, a bare interpreter {start[1] * 1000:.0f} ms "
+        f"(+{(start[0] - start[1]) * 1000:.0f} ms; medians of 20).",
         "",
         "| case | tool | wall time (s) | vs skopeo loop | registry requests | MB through the link | peak RSS (MiB) |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for case in ("cold", "warm", "one changed image"):
+    for case in CASES:
         loop = results.get((case, "skopeo copy loop"))
         baseline = statistics.median(m.seconds for m in loop) if loop else float("nan")
         for tool in ("nvcf-mirror", "skopeo copy loop", "skopeo sync"):
