@@ -118,11 +118,7 @@ def seed(stack: Stack, images: int, size_mib: int) -> ArtifactSet:
         else:
             factory.manifest(repo, "1", json.loads(_get_manifest(stack, repo, amd64.digest)), amd64.media_type)
         out.images.append(f"{repo}:1")
-    for name in ("helm-nvcf-api", "gdn-streaming"):
-        factory.chart(f"{NS}/{name}", "1.0.0")
-        out.charts.append(f"{NS}/{name}:1.0.0")
-    factory.close()
-    return out
+    return _with_charts(factory, out)
 
 
 def seed_small(stack: Stack) -> ArtifactSet:
@@ -148,6 +144,11 @@ def seed_small(stack: Stack) -> ArtifactSet:
         else:
             factory.image(repo, "1", shared=(base,), layer_sizes=layer)
         out.images.append(f"{repo}:1")
+    return _with_charts(factory, out)
+
+
+def _with_charts(factory: Factory, out: ArtifactSet) -> ArtifactSet:
+    """Both sets end with the same two OCI charts."""
     for name in ("helm-nvcf-api", "gdn-streaming"):
         factory.chart(f"{NS}/{name}", "1.0.0")
         out.charts.append(f"{NS}/{name}:1.0.0")

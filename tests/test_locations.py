@@ -49,6 +49,14 @@ def _manifest_bytes(doc: dict, sandbox: Sandbox) -> int:
     return sum(len(skopeo_raw(f"{a['target']}", authfile=sandbox.docker_config / "config.json")) for a in doc["artifacts"])
 
 
+def _assert_mounted(sandbox: Sandbox, proxy: FaultProxy, doc: dict, prefix: str, expected: dict[str, str]) -> None:
+    """Every blob was mounted: only manifests were sent, and no layer was read from the source
+    (the configs are, for the platform check); the target holds the source's digests."""
+    assert doc["summary"]["bytes_copied"] == _manifest_bytes(doc, sandbox), "no blob was uploaded"
+    assert _layer_gets(sandbox, proxy, doc) == 0, "no layer was downloaded from the source"
+    _assert_digests(sandbox, prefix, expected)
+
+
 def _assert_digests(sandbox: Sandbox, prefix: str, expected: dict[str, str]) -> None:
     for name, digest in expected.items():
         assert sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
@@ -64,9 +72,7 @@ def test_a_second_prefix_mounts_every_blob_and_downloads_none_from_the_source(
     source_proxy.clear()
     second = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-b", cache)
     assert second["summary"]["copied"] == 3
-    assert second["summary"]["bytes_copied"] == _manifest_bytes(second, sandbox), "no blob was uploaded: each one was mounted"
-    assert _layer_gets(sandbox, source_proxy, second) == 0, "no layer was downloaded from the source (only the configs, for the platform check)"
-    _assert_digests(sandbox, f"{ns}/cluster-b", expected)
+    _assert_mounted(sandbox, source_proxy, second, f"{ns}/cluster-b", expected)
 
 
 def test_mount_from_names_the_other_prefix_when_nothing_is_remembered(
@@ -79,9 +85,7 @@ def test_mount_from_names_the_other_prefix_when_nothing_is_remembered(
     assert control["summary"]["bytes_copied"] > 300_000, "with nothing remembered and no hint, every blob is uploaded again"
     source_proxy.clear()
     hinted = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-b", tmp_path / "cache-3", "--mount-from", f"{ns}/cluster-a")
-    assert hinted["summary"]["bytes_copied"] == _manifest_bytes(hinted, sandbox)
-    assert _layer_gets(sandbox, source_proxy, hinted) == 0
-    _assert_digests(sandbox, f"{ns}/cluster-b", expected)
+    _assert_mounted(sandbox, source_proxy, hinted, f"{ns}/cluster-b", expected)
 
 
 def test_a_remembered_location_the_registry_refuses_falls_back_to_an_upload_and_is_forgotten(
