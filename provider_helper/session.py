@@ -13,7 +13,6 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from provider_helper.registry.pool import RegistryPool
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
+from provider_helper.threads import worker_pool
 
 log = logging.getLogger("nvcf-mirror")
 HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
@@ -220,7 +220,7 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
         if job.source is not None and not job.skip_reason:
             pulls.setdefault(job.source.registry, set()).add(repository_scope(job.source.repository))
     hosts = sorted(pulls) + ([target] if target else [])
-    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+    with worker_pool(max(1, len(hosts)), "ping") as pool:
         answers = dict(zip(hosts, pool.map(lambda host: _ping(registries, host, sorted(pulls.get(host, ()))), hosts), strict=True))
     if target and answers.get(target) is False:
         raise InputError(

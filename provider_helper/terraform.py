@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from provider_helper.aws import ecr
@@ -31,6 +30,7 @@ from provider_helper.progress import LogReporter
 from provider_helper.redact import RedactingFilter, redact
 from provider_helper.refs import parse_target
 from provider_helper.session import RunConfig, run_engine
+from provider_helper.threads import worker_pool
 from provider_helper.values import helm_values
 
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
@@ -134,7 +134,7 @@ def status(config: RunConfig) -> dict[str, str]:
     registries = config.registries()
     try:
         client = registries.get(target.registry)
-        with ThreadPoolExecutor(max_workers=EngineOptions.check_jobs) as pool:
+        with worker_pool(EngineOptions.check_jobs, "status") as pool:
             digests = pool.map(lambda job: client.head_manifest(job.target.repository, job.target.reference), jobs)
             found = dict(zip((job.key for job in jobs), digests, strict=True))
     finally:

@@ -159,8 +159,8 @@ def many_images(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> t
     return manifest, expected
 
 
-def _start(sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, result: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONFIG", "NGC_API_KEY")} | sandbox.env()
+def _start(sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, result: Path, **env_extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONFIG", "NGC_API_KEY")} | sandbox.env() | env_extra
     return subprocess.Popen(
         [sys.executable, "-m", "provider_helper", "mirror", "--manifest", str(manifest), "--source-registry", proxy_host,
          "--target", f"{sandbox.target.host}/{prefix}", "--jobs", "2", "--blob-jobs", "2", "--result-file", str(result)],
@@ -214,7 +214,8 @@ def test_kill_9_mid_run_then_a_rerun_copies_only_what_is_missing(
     source_proxy.clear()
     rerun = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "rerun.json")
     assert rerun.wait(120) == 0, rerun.stderr.read() if rerun.stderr else ""
-    fresh = _start(sandbox, source_proxy.host, manifest, f"{ns}-fresh", tmp_path / "fresh.json")
+    # nothing remembered, so the fresh copy sends every blob (rather than mounting them from the first prefix)
+    fresh = _start(sandbox, source_proxy.host, manifest, f"{ns}-fresh", tmp_path / "fresh.json", NVCF_MIRROR_CACHE_DIR=str(tmp_path / "empty-cache"))
     assert fresh.wait(120) == 0
     rerun_bytes = json.loads((tmp_path / "rerun.json").read_text())["summary"]["bytes_copied"]
     full_bytes = json.loads((tmp_path / "fresh.json").read_text())["summary"]["bytes_copied"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import click
@@ -20,6 +19,7 @@ from provider_helper.session import (
     PublishedVersions,
     RunConfig,
 )
+from provider_helper.threads import worker_pool
 
 
 @cli.command()
@@ -30,7 +30,7 @@ def outdated(common: RunConfig, output: str) -> None:
 
     A source that cannot be asked is reported on its artifact's line; the command still exits 0."""
     plan_jobs = [job for job in common.jobs() if job.artifact.type in ("image", "chart", "resource")]
-    with common.published_versions() as available, ThreadPoolExecutor(max_workers=8) as pool:
+    with common.published_versions() as available, worker_pool(8, "outdated") as pool:
         rows = list(pool.map(lambda job: _outdated_row(job.artifact, available), plan_jobs))
     if output == "json":
         click.echo(json.dumps({"version": 1, "artifacts": rows}, indent=2))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
 from provider_helper.registry.oci import Descriptor, Manifest, hasher_for
 from provider_helper.registry.retry import RetryPolicy, call_with_retries, describe
 from provider_helper.results import ArtifactResult
+from provider_helper.threads import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class CopyEngine:
         self.ledger = BlobLedger()
         self.finder = Finder()
         self._target_lists_referrers: bool | None = None  # learnt from the first subject's listing
-        self._blob_pool = ThreadPoolExecutor(max_workers=options.blob_jobs, thread_name_prefix="blob")
+        self._blob_pool = worker_pool(options.blob_jobs, "blob")
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
 
@@ -121,7 +122,7 @@ class CopyEngine:
         abandoned upload is cancelled at the registry); a worker still waiting on the network after
         that is left behind, which is safe: no manifest is started once cancelled."""
         workers = self.options.check_jobs + self.options.jobs  # each slot kind can be full at once
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact")
+        pool = worker_pool(workers, "artifact")
         futures = [pool.submit(self._run_one, job) for job in jobs]
         try:
             results = [f.result() for f in futures]

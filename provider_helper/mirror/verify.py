@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import httpx
 
 from provider_helper.errors import PlatformMismatchError, RegistryError
@@ -14,12 +12,13 @@ from provider_helper.mirror.sources import PayloadFor
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.retry import describe
 from provider_helper.results import ArtifactResult
+from provider_helper.threads import worker_pool
 
 
 def verify_all(jobs: list[Job], payload_for: PayloadFor, target: RegistryClient, workers: int = 8,
                finder: Finder | None = None) -> list[ArtifactResult]:
     """``finder`` given: also report signatures and referrers the source has and the target lacks."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
+    with worker_pool(workers, "verify") as pool:
         return list(pool.map(lambda job: verify_one(job, payload_for, target, finder), jobs))
 
 
