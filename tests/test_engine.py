@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,9 @@ from pathlib import Path
 import pytest
 from helpers import sha256
 
-from provider_helper.errors import RegistryError
+from provider_helper.errors import RegistryError, TransientError
 from provider_helper.manifest import Artifact
+from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, Destination, EngineOptions
 from provider_helper.mirror.layout import LayoutTarget
 from provider_helper.mirror.plan import Job
@@ -231,3 +233,73 @@ def test_a_referrer_refused_by_digest_is_kept_under_a_tag_and_listed_in_the_fall
     tagged = f"{stem}.{referrer.digest[7:23]}.ref"
     assert target.get_manifest("mirror/org/app", tagged).data == referrer.data
     assert [d.digest for d in target.get_manifest("mirror/org/app", stem).children] == [referrer.digest]
+
+
+# -- adaptive concurrency: a storm of 429s is a fault no registry in this sandbox produces ----------------
+
+
+@dataclass
+class BusyStore(MemoryStore):
+    """Uploads take a moment (so they overlap); the first ``refuse`` of them are answered 429."""
+
+    refuse: int = 0
+    running: int = 0
+    peaks: list[int] = field(default_factory=list)  # uploads in flight as each one started
+
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        with self.lock:
+            self.running += 1
+            self.peaks.append(self.running)
+            refused, self.refuse = self.refuse > 0, max(0, self.refuse - 1)
+        try:
+            time.sleep(0.02)
+            if refused:
+                raise TransientError("put blob: 429 toomanyrequests", status=429)
+            super().put_blob(repo, blob, chunks)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def _many_blobs(count: int) -> tuple[list[Job], dict[str, Payload]]:
+    return _jobs("p", tuple(f"app{i}" for i in range(count)))
+
+
+def test_transfers_start_wide_and_halve_when_the_registry_answers_429() -> None:
+    calm = BusyStore(retry=RetryPolicy(attempts=4, base_delay=0.0))
+    todo, payloads = _many_blobs(12)
+    assert all(r.status == "copied" for r in _run(calm, todo, payloads, jobs=12, blob_jobs=8))
+    assert max(calm.peaks) == 8, "with nothing refused, as many transfers as --blob-jobs run at once"
+
+    storm = BusyStore(retry=RetryPolicy(attempts=4, base_delay=0.0), refuse=8)
+    todo, payloads = _many_blobs(12)
+    engine = CopyEngine(lambda job: payloads[job.key], storm, EngineOptions(jobs=12, blob_jobs=8), LogReporter())
+    assert all(r.status == "copied" for r in engine.run(todo))
+    in_flight = storm.peaks  # uploads in flight as each one started
+    assert max(in_flight) < 8, f"the 429s stopped the transfers from reaching full width: {in_flight}"
+    assert 1 in in_flight[6:], f"halved down to one at a time: {in_flight}"
+    assert engine.transfers.limit > 1 and max(in_flight[-5:]) > 1, f"clean transfers afterwards add room back: {in_flight}"
+
+
+def test_the_adaptive_limit_halves_grows_back_one_at_a_time_and_bounds_bytes_in_flight() -> None:
+    limit = AdaptiveLimit(16, window=2, max_bytes=100)
+    for expected in (8, 4, 2, 1, 1):
+        limit.overloaded()
+        assert limit.limit == expected
+    for _ in range(6):
+        limit.succeeded()
+    assert limit.limit == 4
+    with limit.slot(80):
+        room = threading.Event()
+
+        def second() -> None:
+            with limit.slot(30):
+                room.set()
+
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not room.wait(0.2), "80 + 30 bytes would pass the 100-byte bound: the second waits"
+    waiter.join(5)
+    assert room.is_set()
+    with limit.slot(500):  # larger than the bound on its own: it runs, alone
+        pass

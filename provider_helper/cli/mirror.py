@@ -133,8 +133,8 @@ def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | N
 @cli.command()
 @run_config_options(target=None)
 @click.option("--to", "to_path", required=True, type=click.Path(), help="Directory to write the OCI layout to, or a file ending in .tar.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Artifacts fetched at once.")
-@click.option("--blob-jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Blob downloads at once.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.jobs, show_default=True, help="Artifacts fetched at once.")
+@click.option("--blob-jobs", type=click.IntRange(1, 64), default=EngineOptions.blob_jobs, show_default=True, help="Blob downloads at once.")
 @no_signatures_option
 def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
     """Write the selected artifacts into an OCI image layout to carry into an air-gapped site.

@@ -16,14 +16,15 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Protocol
 
-from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError
+from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError, TransientError
 from provider_helper.mirror.attached import Attachment, Finder, Found, Origin, fallback_tag, merged_index, referrer_tag, subset_note
+from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
 from provider_helper.registry.oci import Descriptor, Manifest, hasher_for
-from provider_helper.registry.retry import RetryPolicy, call_with_retries, describe
+from provider_helper.registry.retry import RETRYABLE_TRANSPORT, RetryPolicy, call_with_retries, describe
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
 
@@ -47,8 +48,8 @@ class Reporter(Protocol):
 
 @dataclass(frozen=True)
 class EngineOptions:
-    jobs: int = 4
-    blob_jobs: int = 8
+    jobs: int = 8
+    blob_jobs: int = 16  # the ceiling: the transfers at once adapt to the registry (concurrency.AdaptiveLimit)
     check_jobs: int = 32  # a warm run is one source GET and one target HEAD per artifact: latency-bound
     mode: str = "copy"  # copy; dry-run: also ask the target, push nothing; resolve: ask the source only
     signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
@@ -111,6 +112,7 @@ class CopyEngine:
         self.ledger = BlobLedger()
         self.finder = Finder()
         self._target_lists_referrers: bool | None = None  # learnt from the first subject's listing
+        self.transfers = AdaptiveLimit(options.blob_jobs)
         self._blob_pool = worker_pool(options.blob_jobs, "blob")
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
@@ -347,8 +349,14 @@ class CopyEngine:
         """Stream the blob from its source into the target, verified; a failure restarts it from the source."""
 
         def attempt() -> None:
-            with open_blob(blob) as chunks:
-                self.target.put_blob(dst_repo, blob, self._verified(chunks, blob))
+            with self.transfers.slot(blob.size):
+                try:
+                    with open_blob(blob) as chunks:
+                        self.target.put_blob(dst_repo, blob, self._verified(chunks, blob))
+                except (TransientError, *RETRYABLE_TRANSPORT):
+                    self.transfers.overloaded()
+                    raise
+            self.transfers.succeeded()
 
         call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self._sleep)
 
