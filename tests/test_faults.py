@@ -162,8 +162,11 @@ def many_images(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> t
 def _start(sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, result: Path, **env_extra: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONFIG", "NGC_API_KEY")} | sandbox.env() | env_extra
     env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT dumps every thread's stack: where a stuck run was
+    # A shell without job control starts background commands with SIGINT ignored, and Python keeps an
+    # inherited SIG_IGN: a suite started that way (nohup … &) would test a run that cannot be interrupted.
+    # `env --default-signal=INT` gives the run the SIGINT a terminal's Ctrl-C meets.
     return subprocess.Popen(
-        [sys.executable, "-m", "provider_helper", "mirror", "--manifest", str(manifest), "--source-registry", proxy_host,
+        ["env", "--default-signal=INT", sys.executable, "-m", "provider_helper", "mirror", "--manifest", str(manifest), "--source-registry", proxy_host,
          "--target", f"{sandbox.target.host}/{prefix}", "--jobs", "2", "--blob-jobs", "2", "--result-file", str(result)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
