@@ -323,3 +323,35 @@ def test_a_digest_with_a_path_never_becomes_a_url_at_the_target(servers: list, t
     assert done.returncode == 1
     assert "invalid digest" in json.loads(result.read_text())["artifacts"][0]["error"]
     assert [s.path for s in target.seen + source.seen if "victim" in s.path or ".." in s.path] == []
+
+
+def test_a_hostile_referrers_index_never_names_a_path_at_the_target(servers: list, tmp_path: Path) -> None:
+    """A source's fallback-tag index lists a referrer ``sha256:../../../v2/victim/manifests/x``: the
+    signature step refuses it before any request names it, and says so on the artifact."""
+    image = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": len(CONFIG)},
+                        "layers": []}).encode()
+    stem = sha256(image).replace(":", "-")
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:../../../v2/victim/manifests/x", "size": 10}]}).encode()
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.endswith("/tags/list?n=1000"):
+            return Reply(200, {"Content-Type": "application/json"}, json.dumps({"name": "org/app", "tags": ["1.0", stem]}).encode())
+        if path.endswith(f"/manifests/{stem}"):
+            return Reply(200, {"Content-Type": "application/vnd.oci.image.index.v1+json"}, index)
+        if "/manifests/" in path:
+            return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, image)
+        if "/blobs/" in path:
+            return Reply(200, {}, CONFIG)
+        return Reply(200) if path == "/v2/" else Reply(404)
+
+    source = ScriptedServer("127.0.0.2", route)
+    target = lax_target()
+    servers += [source, target]
+    result = tmp_path / "r.json"
+    done = run_cli("mirror", "--manifest", str(_manifest(tmp_path)), "--source-registry", source.host, "--target", f"{target.host}/p",
+                   "--retries", "1", "--result-file", str(result))
+    assert done.returncode == 1, done.stderr
+    assert "invalid digest" in json.loads(result.read_text())["artifacts"][0]["error"]
+    assert [s.path for s in target.seen + source.seen if "victim" in s.path or ".." in s.path] == []
