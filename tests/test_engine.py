@@ -157,6 +157,36 @@ def test_a_shared_layer_is_put_once_and_mounted_into_the_other_repository() -> N
     assert store.calls.count("mount_blob") == 1
 
 
+@dataclass
+class SlowBaseStore(MemoryStore):
+    """The shared base layer's upload lasts until every other blob of the run is in."""
+
+    base: str = ""
+    others: int = 0
+    others_in: threading.Event = field(default_factory=threading.Event)
+    waited_out: bool = False
+
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        if blob.digest == self.base:
+            self.waited_out = not self.others_in.wait(10)
+        super().put_blob(repo, blob, chunks)
+        with self.lock:
+            if blob.digest != self.base and self.calls.count("put_blob") == self.others:
+                self.others_in.set()
+
+
+def test_a_shared_layer_being_uploaded_holds_no_worker_waiting_for_it() -> None:
+    """Two blob workers: one uploads the base both images share; the other must go on with the
+    remaining blobs instead of waiting for that base, which it will then mount."""
+    jobs, payloads = _jobs("p")
+    first = payloads[jobs[0].key].resolved.materialize().top
+    store = SlowBaseStore(base=first.blobs[1].digest, others=4)  # two configs, two own layers
+    results = _run(store, jobs, payloads, jobs=2, blob_jobs=2)
+    assert [r.status for r in results] == ["copied", "copied"], [r.error for r in results]
+    assert not store.waited_out, "the other blobs were queued behind a worker waiting for the shared base"
+    assert store.calls.count("put_blob") == 5 and store.calls.count("mount_blob") == 1
+
+
 def test_a_refused_mount_falls_back_to_putting_the_blob() -> None:
     store = MemoryStore(mounts_allowed=False)
     jobs, payloads = _jobs("p")

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError, TransientError
@@ -57,17 +58,33 @@ class EngineOptions:
 
 
 class BlobLedger:
-    """Which target repositories got which blobs during this run, and one lock per digest so a
-    blob shared by concurrent artifacts is uploaded once and mounted everywhere else."""
+    """Which target repositories got which blobs during this run, and the first transfer of each
+    digest: later transfers of a blob start when that one has ended, so a blob shared by
+    concurrent artifacts is uploaded once and mounted everywhere else, and no worker sits
+    waiting for the upload meanwhile (the later transfers are queued only once it is done)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._holders: dict[str, set[str]] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._first: dict[str, Future[int]] = {}
 
-    def lock(self, digest: str) -> threading.Lock:
+    def after_first(self, digest: str, start: Callable[[], Future[int]]) -> Future[int]:
+        """``start()`` now if this is the digest's first transfer, else once the first has ended."""
         with self._lock:
-            return self._locks.setdefault(digest, threading.Lock())
+            first = self._first.get(digest)
+            if first is None:
+                self._first[digest] = started = start()
+                return started
+        follower: Future[int] = Future()
+
+        def begin(_: Future[int]) -> None:
+            try:
+                start().add_done_callback(lambda done: _settle(follower, done))
+            except BaseException as exc:  # noqa: BLE001 -- a pool shut down by Ctrl-C: the waiter must still wake
+                follower.set_exception(exc)
+
+        first.add_done_callback(begin)
+        return follower
 
     def holders(self, digest: str) -> set[str]:
         with self._lock:
@@ -76,6 +93,14 @@ class BlobLedger:
     def add(self, digest: str, repo: str) -> None:
         with self._lock:
             self._holders.setdefault(digest, set()).add(repo)
+
+
+def _settle(follower: Future[int], done: Future[int]) -> None:
+    error = done.exception()
+    if error is not None:
+        follower.set_exception(error)
+    else:
+        follower.set_result(done.result())
 
 
 class Destination(Protocol):
@@ -305,7 +330,7 @@ class CopyEngine:
 
     def _copy_blobs(self, open_blob: BlobOpener, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
         unique = list({b.digest: b for b in blobs}.values())
-        futures: list[Future[int]] = [self._blob_pool.submit(self._ensure_blob, open_blob, dst_repo, b) for b in unique]
+        futures = [self.ledger.after_first(b.digest, partial(self._blob_pool.submit, self._ensure_blob, open_blob, dst_repo, b)) for b in unique]
         wait(futures)
         return sum(f.result() for f in futures)  # a failed blob raises here: its manifest is never pushed
 
@@ -314,22 +339,21 @@ class CopyEngine:
 
         ``trust_ledger`` False asks the target even when this run already sent the blob there."""
         self._check_cancel()
-        with self.ledger.lock(blob.digest):
-            known = trust_ledger and dst_repo in self.ledger.holders(blob.digest)
-            if known or self.target.has_blob(dst_repo, blob.digest):
+        known = trust_ledger and dst_repo in self.ledger.holders(blob.digest)
+        if known or self.target.has_blob(dst_repo, blob.digest):
+            self._held(blob.digest, dst_repo)
+            return 0
+        lender = self._mount_source(blob.digest, dst_repo)
+        if lender is not None:
+            if self.target.mount_blob(dst_repo, blob.digest, lender):
                 self._held(blob.digest, dst_repo)
                 return 0
-            lender = self._mount_source(blob.digest, dst_repo)
-            if lender is not None:
-                if self.target.mount_blob(dst_repo, blob.digest, lender):
-                    self._held(blob.digest, dst_repo)
-                    return 0
-                if self.locations is not None:  # refused once (mounting off, another encryption, gone): upload instead
-                    self.locations.forget(blob.digest, lender)
-            self.reporter.planned(blob.size)
-            self._upload(open_blob, dst_repo, blob)
-            self._held(blob.digest, dst_repo)
-            return blob.size
+            if self.locations is not None:  # refused once (mounting off, another encryption, gone): upload instead
+                self.locations.forget(blob.digest, lender)
+        self.reporter.planned(blob.size)
+        self._upload(open_blob, dst_repo, blob)
+        self._held(blob.digest, dst_repo)
+        return blob.size
 
     def _mount_source(self, digest: str, dst_repo: str) -> str | None:
         """The repository offered as the blob's mount source: one this run put it in, else the
