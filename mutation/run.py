@@ -47,9 +47,15 @@ def run(mutation: Mutation) -> tuple[bool, float, str]:
     original = path.read_text()
     if original.count(mutation.old) != 1:
         raise SystemExit(f"{mutation.id}: the text to replace occurs {original.count(mutation.old)} times in {mutation.file}, not once")
+    mutated = original.replace(mutation.old, mutation.new)
+    if path.suffix == ".py":
+        try:
+            compile(mutated, str(path), "exec")  # a mutation that does not even import would be "caught" by any test
+        except SyntaxError as exc:
+            raise SystemExit(f"{mutation.id}: the mutated {mutation.file} does not compile: {exc}") from None
     started = time.monotonic()
     try:
-        path.write_text(original.replace(mutation.old, mutation.new))
+        path.write_text(mutated)
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *mutation.tests],
                               cwd=ROOT, capture_output=True, text=True, timeout=1800)
     finally:
