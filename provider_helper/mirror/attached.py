@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -87,6 +88,11 @@ class Finder:
                 referrers = list(index.children)
             found.attachments += [Attachment("referrer", subject, r.digest, r) for r in referrers or ()]
         return found
+
+    def prefetch(self, origin: Origin, repo: str, pool: Executor) -> None:
+        """Start listing the repository's tags in ``pool``, so that ``find`` finds them ready. A
+        listing that fails is not kept: ``find`` asks again and reports that answer."""
+        pool.submit(self._tags_of, origin, repo)
 
     def _tags_of(self, origin: Origin, repo: str) -> set[str]:
         key = (id(origin), repo)

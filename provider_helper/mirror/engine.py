@@ -139,6 +139,7 @@ class CopyEngine:
         self._target_lists_referrers: bool | None = None  # learnt from the first subject's listing
         self.transfers = AdaptiveLimit(options.blob_jobs)
         self._blob_pool = worker_pool(options.blob_jobs, "blob")
+        self._lookup_pool = worker_pool(2 * options.check_jobs, "lookup")  # each check starts two: the target's tag, the tag list
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
 
@@ -160,6 +161,7 @@ class CopyEngine:
             raise
         pool.shutdown(wait=True)
         self._blob_pool.shutdown(wait=True)
+        self._lookup_pool.shutdown(wait=True)
         return results
 
     def _run_one(self, job: Job) -> ArtifactResult:
@@ -183,13 +185,16 @@ class CopyEngine:
         with self._check_slots:
             self._check_cancel()  # a worker that waited for its slot through Ctrl-C starts nothing new
             payload = self.payload_for(job)
-            resolved = payload.resolved
+            if self.options.signatures and payload.origin is not None:
+                self.finder.prefetch(*payload.origin, self._lookup_pool)
+            at_target = None if self.options.mode == "resolve" else self._lookup_pool.submit(self.target.head_manifest, dst_repo, job.target.reference)
+            resolved = payload.resolved  # the source's answer, while the target's and the tag list are on their way
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
             if self.options.mode != "copy":
                 self._find_attached(payload, result)  # for the platform-subset note
-            if self.options.mode == "resolve":
+            if at_target is None:
                 return
-            current = self.target.head_manifest(dst_repo, job.target.reference)
+            current = at_target.result()
             if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
                 result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
                 if self.options.mode == "copy":

@@ -95,7 +95,7 @@ class ResourcePayloads:
         def matches(manifest: Manifest) -> bool:
             return manifest.body.get("artifactType") == ARTIFACT_TYPE and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{ref}"
 
-        return Payload(Resolved(None, [], None, materialize, matches), lambda blob: built[0].open_blob(blob))
+        return Payload(lambda: Resolved(None, [], None, materialize, matches), lambda blob: built[0].open_blob(blob))
 
 
 def pull(client: Any, job: Job, dest: Path) -> list[Path]:
