@@ -19,6 +19,7 @@ from helpers import sha256
 
 from provider_helper.errors import RegistryError, TransientError
 from provider_helper.manifest import Artifact
+from provider_helper.mirror.attached import MAX_REFERRERS
 from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, Destination, EngineOptions
 from provider_helper.mirror.layout import LayoutTarget
@@ -263,6 +264,21 @@ def test_a_referrer_refused_by_digest_is_kept_under_a_tag_and_listed_in_the_fall
     tagged = f"{stem}.{referrer.digest[7:23]}.ref"
     assert target.get_manifest("mirror/org/app", tagged).data == referrer.data
     assert [d.digest for d in target.get_manifest("mirror/org/app", stem).children] == [referrer.digest]
+
+
+class CrowdedSource(MemoryStore):
+    """A source whose referrers listing names far more manifests than any image carries."""
+
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        return [Descriptor(OCI_MANIFEST, sha256(str(i).encode()), 100) for i in range(MAX_REFERRERS + 1)]
+
+
+def test_a_source_listing_more_referrers_than_the_cap_fails_the_artifact_and_pushes_none() -> None:
+    source, target = CrowdedSource(), MemoryStore()
+    job, payload, _ = _referred(source, "org/app")
+    [result] = _run(target, [job], {job.key: payload})
+    assert result.status == "failed" and f"{MAX_REFERRERS + 1} referrers" in (result.error or ""), result.error
+    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", payload.resolved.digest]), "only the image: nothing the listing names"
 
 
 # -- adaptive concurrency: a storm of 429s is a fault no registry in this sandbox produces ----------------

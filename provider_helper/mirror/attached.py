@@ -16,9 +16,13 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from provider_helper.errors import RegistryError
 from provider_helper.registry.oci import OCI_INDEX, Descriptor, Manifest
 
 COSIGN_TAGS = {".sig": "signature", ".att": "attestation", ".sbom": "sbom"}
+# Real images carry a handful of referrers; a listing of thousands is a broken or hostile source
+# that would have the run copy whatever it names into the target.
+MAX_REFERRERS = 256
 
 
 class Origin(Protocol):
@@ -86,6 +90,9 @@ class Finder:
                 index = origin.get_manifest(repo, stem)
                 found.fallback_indexes[subject] = index
                 referrers = list(index.children)
+            if referrers and len(referrers) > MAX_REFERRERS:
+                raise RegistryError(f"{repo}@{subject} lists {len(referrers)} referrers, more than the {MAX_REFERRERS} "
+                                    "nvcf-mirror copies; refusing a listing that looks broken (--no-signatures skips them)")
             found.attachments += [Attachment("referrer", subject, r.digest, r) for r in referrers or ()]
         return found
 
