@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,8 +11,17 @@ from pathlib import Path
 import pytest
 from hostile import ScriptedServer
 
+import provider_helper
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the package once, before the workers start: the tests run the CLI in hundreds of
+    processes, and where PYTHONDONTWRITEBYTECODE is set (this machine sets it) each one would
+    compile every module again, which an installed package never does."""
+    if not hasattr(session.config, "workerinput"):
+        compileall.compile_dir(str(Path(provider_helper.__file__).parent), quiet=1)
 
 
 @pytest.fixture(scope="session", autouse=True)
