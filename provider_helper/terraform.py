@@ -27,6 +27,7 @@ from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
+from provider_helper.quickexit import exit_now
 from provider_helper.redact import RedactingFilter, redact
 from provider_helper.refs import parse_target
 from provider_helper.session import RunConfig, run_engine
@@ -233,5 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if isinstance(exc, InputError) else 1
 
 
+def run() -> None:
+    """What Terraform runs: ``main``, then an exit without the interpreter's teardown."""
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

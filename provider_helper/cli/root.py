@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 
 import click
@@ -13,6 +12,7 @@ import click
 from provider_helper import __version__
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.progress import setup_logging
+from provider_helper.quickexit import exit_now
 from provider_helper.redact import redact
 
 log = logging.getLogger("nvcf-mirror")
@@ -55,11 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="nvcf-mirror", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --version, --help
-        _exit_now(exc.exit_code)
+        exit_now(exc.exit_code)
     except click.exceptions.Abort as exc:  # a declined confirmation, or click's form of Ctrl-C inside a command
         interrupted = isinstance(exc.__context__, KeyboardInterrupt)
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts" if interrupted else "nvcf-mirror: aborted", err=True)
-        _exit_now(EXIT_INTERRUPTED)
+        exit_now(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         _fail(exc.format_message())
         sys.exit(EXIT_INPUT)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
-        _exit_now(EXIT_INTERRUPTED)
+        exit_now(EXIT_INTERRUPTED)
     except (RegistryError, OSError) as exc:
         _fail(str(exc))
         sys.exit(EXIT_FAILED)
@@ -76,18 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         log.debug("internal error", exc_info=True)
         click.echo(redact(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
         sys.exit(EXIT_FAILED)
-    _exit_now(0)
-
-
-def _exit_now(code: int) -> None:
-    """Exit without the interpreter's teardown. After Ctrl-C, that teardown would join worker
-    threads still waiting on the network (none writes a tag once cancelled, and an operator's
-    Ctrl-C should not wait for them). After a finished command, it would only free every loaded
-    module, which costs tens of milliseconds on each Terraform plan: everything is written by
-    then (result files atomically, the blob-location cache in autocommit mode, layouts closed)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_now(0)
 
 
 def _fail(message: str) -> None:

@@ -17,7 +17,7 @@ locals {
   prefix  = coalesce(var.repository_prefix, var.cluster_name)
 
   # The interpreter is asked to import the package first, so a missing install is one line naming it.
-  program = [var.python, "-c", "import sys\ntry:\n    from provider_helper.terraform import main\nexcept ImportError as e:\n    sys.exit(f'nvcf-mirror: {sys.executable} cannot import provider_helper ({e}); install it with: {sys.executable} -m pip install nvcf-mirror')\nsys.exit(main())"]
+  program = [var.python, "-c", "import sys\ntry:\n    from provider_helper.terraform import run\nexcept ImportError as e:\n    sys.exit(f'nvcf-mirror: {sys.executable} cannot import provider_helper ({e}); install it with: {sys.executable} -m pip install nvcf-mirror')\nrun()"]
 
   selection = {
     repository_prefix   = local.prefix
