@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
-from hostile import Reply, ScriptedServer
+from hostile import Reply, Route, ScriptedServer
 from ngcserver import NgcStandIn
 
 from provider_helper.aws.ecr import REFRESH_BEFORE, EcrToken
@@ -302,38 +302,48 @@ def test_a_rejected_key_is_not_part_of_the_error_in_process(sandbox: Sandbox) ->
     assert wrong not in str(raised.value) and wrong[6:] not in str(raised.value)
 
 
-def test_a_digest_with_a_path_never_becomes_a_url_at_the_target(servers: list, tmp_path: Path) -> None:
-    """A hostile source names a layer ``sha256:../../../v2/victim/manifests/x``: refused before any request names it."""
-    hostile = "sha256:../../../v2/victim/manifests/x"
-    body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+PATH_DIGEST = "sha256:../../../v2/victim/manifests/x"
+
+
+def _image_manifest(layers: list[dict[str, object]]) -> bytes:
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": len(CONFIG)},
-                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": hostile, "size": 10}]}).encode()
+                       "layers": layers}).encode()
 
-    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
-        if "/manifests/" in path:
-            return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, body)
-        return Reply(200, {}, CONFIG) if "/blobs/" in path else Reply(200)
 
+def _mirror_names_no_path(servers: list, tmp_path: Path, route: Route) -> None:
+    """Mirror from a scripted source: the artifact fails on the path-shaped digest, and no request
+    to either server ever carries it."""
     source = ScriptedServer("127.0.0.2", route)
     target = lax_target()
     servers += [source, target]
     result = tmp_path / "r.json"
     done = run_cli("mirror", "--manifest", str(_manifest(tmp_path)), "--source-registry", source.host, "--target", f"{target.host}/p",
                    "--retries", "1", "--result-file", str(result))
-    assert done.returncode == 1
+    assert done.returncode == 1, done.stderr
     assert "invalid digest" in json.loads(result.read_text())["artifacts"][0]["error"]
     assert [s.path for s in target.seen + source.seen if "victim" in s.path or ".." in s.path] == []
+
+
+def test_a_digest_with_a_path_never_becomes_a_url_at_the_target(servers: list, tmp_path: Path) -> None:
+    """A hostile source names a layer ``sha256:../../../v2/victim/manifests/x``: refused before any request names it."""
+    body = _image_manifest([{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": PATH_DIGEST, "size": 10}])
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if "/manifests/" in path:
+            return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, body)
+        return Reply(200, {}, CONFIG) if "/blobs/" in path else Reply(200)
+
+    _mirror_names_no_path(servers, tmp_path, route)
 
 
 def test_a_hostile_referrers_index_never_names_a_path_at_the_target(servers: list, tmp_path: Path) -> None:
     """A source's fallback-tag index lists a referrer ``sha256:../../../v2/victim/manifests/x``: the
     signature step refuses it before any request names it, and says so on the artifact."""
-    image = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": len(CONFIG)},
-                        "layers": []}).encode()
+    image = _image_manifest([])
     stem = sha256(image).replace(":", "-")
     index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:../../../v2/victim/manifests/x", "size": 10}]}).encode()
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": PATH_DIGEST, "size": 10}]}).encode()
 
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if path.endswith("/tags/list?n=1000"):
@@ -346,12 +356,4 @@ def test_a_hostile_referrers_index_never_names_a_path_at_the_target(servers: lis
             return Reply(200, {}, CONFIG)
         return Reply(200) if path == "/v2/" else Reply(404)
 
-    source = ScriptedServer("127.0.0.2", route)
-    target = lax_target()
-    servers += [source, target]
-    result = tmp_path / "r.json"
-    done = run_cli("mirror", "--manifest", str(_manifest(tmp_path)), "--source-registry", source.host, "--target", f"{target.host}/p",
-                   "--retries", "1", "--result-file", str(result))
-    assert done.returncode == 1, done.stderr
-    assert "invalid digest" in json.loads(result.read_text())["artifacts"][0]["error"]
-    assert [s.path for s in target.seen + source.seen if "victim" in s.path or ".." in s.path] == []
+    _mirror_names_no_path(servers, tmp_path, route)
