@@ -80,11 +80,11 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
 @copy_options
 @no_signatures_option
 def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
-           jobs: int, blob_jobs: int, check_jobs: int, mount_from: tuple[str, ...]) -> None:
+           jobs: int, blob_jobs: int, check_jobs: int, mount_from: tuple[str, ...], recheck_signatures: bool) -> None:
     """Copy the selected artifacts to the target."""
     discard_stale(result_file)
     plan_jobs = common.jobs()
-    options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from)
+    options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from, recheck_signatures=recheck_signatures)
     copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, options)
 
 
@@ -96,13 +96,13 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 @no_signatures_option
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
          repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int, mount_from: tuple[str, ...],
-         limits: ExtractLimits) -> None:
+         recheck_signatures: bool, limits: ExtractLimits) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
     discard_stale(result_file)
     layout = LayoutSource(Path(from_path), limits)
     try:
         plan_jobs = layout.jobs(parse_target(common.target))
-        options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from)
+        options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from, recheck_signatures=recheck_signatures)
         copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, options, payload_for=layout.payload)
     finally:
         layout.close()
@@ -146,7 +146,9 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
     plan_jobs = common.jobs()
     with writer_lock(staging):
         with reporting(len(plan_jobs)) as reporter:
-            results, seconds = run_engine(common, plan_jobs, EngineOptions(jobs, blob_jobs), reporter, check_target=False,
+            # the lock lists every attached manifest by digest, so a layout reads them all, warm or not
+            options = EngineOptions(jobs, blob_jobs, recheck_signatures=True)
+            results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
                                           target=LayoutTarget(staging))
         write_lock(staging, results, plan_jobs)
         if as_tar and not any(r.status == "failed" for r in results):

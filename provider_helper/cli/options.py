@@ -159,6 +159,10 @@ def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--mount-from", "mount_from", multiple=True, metavar="PREFIX", callback=_repository_prefixes,
                      help="A prefix of the target registry (another cluster's) whose same-named repositories lend blobs by "
                           "cross-repository mount instead of an upload (repeatable)."),
+        click.option("--recheck-signatures", is_flag=True,
+                     help="For artifacts already at the target, also read each signature, attestation, SBOM and referrer "
+                          "at the source and replace those whose digest changed (a re-signed image); by default a warm run "
+                          "checks them by name, one source request per artifact."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -6,6 +6,11 @@ Cosign stores what it attaches to ``repo@sha256:<hex>`` under the tags ``sha256-
 fallback tag ``sha256-<hex>``. Finding them costs one tag list per source repository per run (plus
 the referrers API where the source has it); the copy engine then pushes each one byte-identical
 after the image itself.
+
+A warm run (the image is at the target already) looks them up by name only: the tag list tells
+which cosign tags and fallback-tag indexes the source has, and the target is asked whether it has
+them. That is one source request per artifact; reading each one to compare digests (a re-signed
+``.sig`` keeps its tag) is ``--recheck-signatures`` and ``verify --signatures``.
 """
 
 from __future__ import annotations
@@ -58,17 +63,24 @@ class Found:
 
     attachments: list[Attachment] = field(default_factory=list)
     fallback_indexes: dict[str, Manifest] = field(default_factory=dict)  # subject → the source's fallback-tag index
+    unread_indexes: list[str] = field(default_factory=list)  # subjects whose fallback-tag index a lookup by name did not read
 
     def referrers_of(self, subject: str) -> list[Descriptor]:
         return [a.descriptor for a in self.attachments if a.subject == subject and a.descriptor is not None]
 
     def covers(self, subject: str) -> bool:
-        return any(a.subject == subject for a in self.attachments)
+        return subject in self.unread_indexes or any(a.subject == subject for a in self.attachments)
 
     def about(self, subjects: tuple[str, ...]) -> Found:
         """Only what is attached to ``subjects``."""
         return Found([a for a in self.attachments if a.subject in subjects],
-                     {s: index for s, index in self.fallback_indexes.items() if s in subjects})
+                     {s: index for s, index in self.fallback_indexes.items() if s in subjects},
+                     [s for s in self.unread_indexes if s in subjects])
+
+    def add(self, other: Found) -> None:
+        self.attachments += other.attachments
+        self.fallback_indexes.update(other.fallback_indexes)
+        self.unread_indexes += other.unread_indexes
 
 
 class Finder:
@@ -79,21 +91,32 @@ class Finder:
         self._tags: dict[tuple[int, str], set[str]] = {}
         self._listing: dict[tuple[int, str], threading.Lock] = {}
 
-    def find(self, origin: Origin, repo: str, subjects: tuple[str, ...]) -> Found:
+    def find(self, origin: Origin, repo: str, subjects: tuple[str, ...], *, by_name: bool = False) -> Found:
+        """What is attached to ``subjects``. ``by_name``: from the tag list alone, the fallback-tag
+        indexes left unread and the referrers API not asked (a warm run's lookup)."""
         tags = self._tags_of(origin, repo)
         found = Found()
         for subject in dict.fromkeys(subjects):
             stem = fallback_tag(subject)
             found.attachments += [Attachment(kind, subject, stem + suffix) for suffix, kind in COSIGN_TAGS.items() if stem + suffix in tags]
-            referrers = origin.list_referrers(repo, subject)
-            if referrers is None and stem in tags:
-                index = origin.get_manifest(repo, stem)
-                found.fallback_indexes[subject] = index
-                referrers = list(index.children)
-            if referrers and len(referrers) > MAX_REFERRERS:
-                raise RegistryError(f"{repo}@{subject} lists {len(referrers)} referrers, more than the {MAX_REFERRERS} "
-                                    "nvcf-mirror copies; refusing a listing that looks broken (--no-signatures skips them)")
-            found.attachments += [Attachment("referrer", subject, r.digest, r) for r in referrers or ()]
+            if not by_name:
+                found.add(self.referrers(origin, repo, subject))
+            elif stem in tags:
+                found.unread_indexes.append(subject)
+        return found
+
+    def referrers(self, origin: Origin, repo: str, subject: str) -> Found:
+        """The OCI 1.1 referrers of ``subject``: from the referrers API, or the fallback-tag index."""
+        found = Found()
+        referrers = origin.list_referrers(repo, subject)
+        if referrers is None and fallback_tag(subject) in self._tags_of(origin, repo):
+            index = origin.get_manifest(repo, fallback_tag(subject))
+            found.fallback_indexes[subject] = index
+            referrers = list(index.children)
+        if referrers and len(referrers) > MAX_REFERRERS:
+            raise RegistryError(f"{repo}@{subject} lists {len(referrers)} referrers, more than the {MAX_REFERRERS} "
+                                "nvcf-mirror copies; refusing a listing that looks broken (--no-signatures skips them)")
+        found.attachments += [Attachment("referrer", subject, r.digest, r) for r in referrers or ()]
         return found
 
     def prefetch(self, origin: Origin, repo: str, pool: Executor) -> None:

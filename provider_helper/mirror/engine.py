@@ -54,6 +54,7 @@ class EngineOptions:
     check_jobs: int = 32  # a warm run is one source GET and one target HEAD per artifact: latency-bound
     mode: str = "copy"  # copy; dry-run: also ask the target, push nothing; resolve: ask the source only
     signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
+    recheck_signatures: bool = False  # warm runs also read what is attached to compare digests, not only names
     mount_from: tuple[str, ...] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)
 
 
@@ -198,7 +199,7 @@ class CopyEngine:
             if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
                 result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
                 if self.options.mode == "copy":
-                    self._carry(payload, dst_repo, result)
+                    self._carry(payload, dst_repo, result, warm=True)
                 return
         if self.options.mode == "dry-run":
             return
@@ -221,7 +222,7 @@ class CopyEngine:
 
     # -- signatures and referrers -------------------------------------------------------------
 
-    def _find_attached(self, payload: Payload, result: ArtifactResult) -> Found | None:
+    def _find_attached(self, payload: Payload, result: ArtifactResult, *, by_name: bool = False) -> Found | None:
         """What the source attached to the artifact, and the note when a platform subset loses it.
 
         A source that does not let us list its tags (401, 403, 404) gets a note, not a failure."""
@@ -230,7 +231,7 @@ class CopyEngine:
         origin, repo = payload.origin
         resolved = payload.resolved
         try:
-            found = self.finder.find(origin, repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()))
+            found = self.finder.find(origin, repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()), by_name=by_name)
         except RegistryError as exc:
             if exc.status not in (401, 403, 404):
                 raise
@@ -245,21 +246,33 @@ class CopyEngine:
     def _add_note(result: ArtifactResult, note: str) -> None:
         result.note = f"{result.note}; {note}" if result.note else note
 
-    def _carry(self, payload: Payload, dst_repo: str, result: ArtifactResult) -> None:
-        """Push what the source attached, after the artifact itself; each one byte-identical."""
-        found = self._find_attached(payload, result)
+    def _carry(self, payload: Payload, dst_repo: str, result: ArtifactResult, *, warm: bool = False) -> None:
+        """Push what the source attached, after the artifact itself; each one byte-identical.
+
+        ``warm``: the artifact was at the target already. Unless --recheck-signatures, what the
+        target has under the same name counts as carried, so the source is asked for nothing more
+        than its tag list: one request per artifact to learn that nothing changed."""
+        by_name = warm and not self.options.recheck_signatures
+        found = self._find_attached(payload, result, by_name=by_name)
         if found is None:
             return
         assert payload.origin is not None
         origin, src_repo = payload.origin
+        for subject in found.unread_indexes:
+            if not self._target_has_referrers_of(dst_repo, subject):
+                found.add(self.finder.referrers(origin, src_repo, subject))
         for attachment in found.attachments:
             self._check_cancel()
-            if attachment.descriptor is not None and self.target.head_manifest(dst_repo, attachment.reference) is not None:
+            at_target = self.target.head_manifest(dst_repo, attachment.reference)
+            if attachment.descriptor is not None and at_target is not None:
                 result.attached.append(attachment.listed(attachment.reference))  # a referrer is named by its digest: present is identical
+                continue
+            if by_name and at_target is not None:
+                result.attached.append(attachment.listed(at_target))
                 continue
             manifest = origin.get_manifest(src_repo, attachment.reference)
             result.attached.append(attachment.listed(manifest.digest))
-            if attachment.descriptor is None and self.target.head_manifest(dst_repo, attachment.reference) == manifest.digest:
+            if attachment.descriptor is None and at_target == manifest.digest:
                 continue
             try:
                 result.bytes_copied += self._push_attached(payload, origin, src_repo, dst_repo, attachment, manifest)
@@ -286,6 +299,10 @@ class CopyEngine:
             self._target_lists_referrers = False
             sent += self._put_manifest(payload.open_blob, dst_repo, referrer_tag(attachment), manifest)
         return sent + sum(len(m.data) for m in [*children, manifest])
+
+    def _target_has_referrers_of(self, dst_repo: str, subject: str) -> bool:
+        """Whether the target lists some referrer of ``subject``, by its referrers API or under the fallback tag."""
+        return bool(self.target.list_referrers(dst_repo, subject)) or self.target.head_manifest(dst_repo, fallback_tag(subject)) is not None
 
     def _target_lists_referrers_of(self, dst_repo: str, subject: str) -> bool:
         """Whether the target indexes referrers itself (OCI 1.1 API); asked once per run."""
