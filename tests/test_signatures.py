@@ -130,11 +130,19 @@ def test_a_warm_run_asks_the_source_one_request_more_per_artifact_its_tag_list(
     assert sorted(read) == sorted([_tag(signed_set["signed"], s) for s in (".sig", ".att", ".sbom", "")] + [_tag(signed_set["amd64"], ".sig")])
 
 
+def _save(sandbox: Sandbox, manifest: Path, layout: Path) -> None:
+    saved = run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--to", str(layout), env=sandbox.env())
+    assert saved.returncode == 0, saved.stderr
+
+
+def _load(sandbox: Sandbox, layout: Path, target: str, result: Path) -> None:
+    loaded = run_cli("load", "--from", str(layout), "--target", target, "--result-file", str(result), env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert loaded.returncode == 0, loaded.stderr
+
+
 def test_save_and_load_carry_them_and_the_lock_lists_them(sandbox: Sandbox, signed_set: dict, ns: str, tmp_path: Path) -> None:
     layout = tmp_path / "layout"
-    saved = run_cli("save", "--manifest", str(signed_set["manifest"]), "--source-registry", sandbox.source.host, "--to", str(layout),
-                    env=sandbox.env())
-    assert saved.returncode == 0, saved.stderr
+    _save(sandbox, signed_set["manifest"], layout)
     lock = {a["name"].rsplit("/", 1)[-1]: a for a in json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"]}
     s = signed_set
     listed = {(x["kind"], x["digest"]) for x in lock["signed"]["attached"]}
@@ -142,9 +150,7 @@ def test_save_and_load_carry_them_and_the_lock_lists_them(sandbox: Sandbox, sign
                       ("sbom", s["attached"]["signed"][".sbom"].digest), ("referrer", s["referrer"].digest)}
     assert lock["plain"]["attached"] == []
 
-    loaded = run_cli("load", "--from", str(layout), "--target", f"{sandbox.target.host}/{ns}-airgap", "--result-file", str(tmp_path / "r.json"),
-                     env={"DOCKER_CONFIG": str(sandbox.docker_config)})
-    assert loaded.returncode == 0, loaded.stderr
+    _load(sandbox, layout, f"{sandbox.target.host}/{ns}-airgap", tmp_path / "r.json")
     for suffix, pushed in s["attached"]["signed"].items():
         assert _at_target(sandbox, f"{ns}-airgap/signed:{_tag(s['signed'], suffix)}") == pushed.digest, suffix
     assert _at_target(sandbox, f"{ns}-airgap/signed@{s['referrer'].digest}") == s["referrer"].digest
@@ -154,6 +160,19 @@ def test_save_and_load_carry_them_and_the_lock_lists_them(sandbox: Sandbox, sign
     checked = run_cli("verify", "--signatures", "--from", str(layout), "--target", f"{sandbox.target.host}/{ns}-airgap",
                       env={"DOCKER_CONFIG": str(sandbox.docker_config)})
     assert checked.returncode == 0, checked.stderr
+
+
+def test_a_re_signed_image_travels_through_save_and_load_again(
+    sandbox: Sandbox, signed_set: dict, ns: str, source: Factory, tmp_path: Path
+) -> None:
+    layout, target = tmp_path / "layout", f"{sandbox.target.host}/{ns}-airgap"
+    _save(sandbox, signed_set["manifest"], layout)
+    _load(sandbox, layout, target, tmp_path / "r.json")
+    resigned = source.cosign(f"{ns}/nvidia/signed", signed_set["signed"])  # signed again: same tag, new content
+    _save(sandbox, signed_set["manifest"], layout)  # the image is in the layout already: only the .sig changed
+    _load(sandbox, layout, target, tmp_path / "r.json")
+    assert _by_key(json.loads((tmp_path / "r.json").read_text()))["signed"]["signatures_copied"] == 1
+    assert _at_target(sandbox, f"{ns}-airgap/signed:{_tag(signed_set['signed'], '.sig')}") == resigned.digest
 
 
 def test_verify_signatures_reports_what_the_target_lacks(sandbox: Sandbox, signed_set: dict, ns: str, source: Factory) -> None:

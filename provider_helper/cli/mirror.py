@@ -21,6 +21,7 @@ from provider_helper.cli.options import (
     extract_options,
     log_summary,
     no_signatures_option,
+    recheck_signatures_option,
     run_config_options,
 )
 from provider_helper.cli.root import cli
@@ -79,6 +80,7 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
 @common_options
 @copy_options
 @no_signatures_option
+@recheck_signatures_option
 def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_repos: bool, repo_settings: ecr.RepositorySettings,
            jobs: int, blob_jobs: int, check_jobs: int, mount_from: tuple[str, ...], recheck_signatures: bool) -> None:
     """Copy the selected artifacts to the target."""
@@ -96,13 +98,14 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 @no_signatures_option
 def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bool, create_repos: bool,
          repo_settings: ecr.RepositorySettings, jobs: int, blob_jobs: int, check_jobs: int, mount_from: tuple[str, ...],
-         recheck_signatures: bool, limits: ExtractLimits) -> None:
+         limits: ExtractLimits) -> None:
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
     discard_stale(result_file)
     layout = LayoutSource(Path(from_path), limits)
     try:
         plan_jobs = layout.jobs(parse_target(common.target))
-        options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from, recheck_signatures=recheck_signatures)
+        # what is attached is read from local files: compared by digest at no cost, warm or not
+        options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from, recheck_signatures=True)
         copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, options, payload_for=layout.payload)
     finally:
         layout.close()

@@ -62,6 +62,13 @@ no_signatures_option = click.option(
     help="Leave cosign signatures, attestations, SBOMs and OCI referrers behind (copied by default).",
 )
 
+recheck_signatures_option = click.option(
+    "--recheck-signatures", is_flag=True,
+    help="For artifacts already at the target, also read each signature, attestation, SBOM and referrer at the source "
+         "and replace those whose digest changed (a re-signed image); by default a warm run checks them by name, "
+         "one source request per artifact.",
+)
+
 
 def run_config_options(*, selection: bool = True, target: str | None = "required") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add the COMMON flags (or the selection or target half of them) and hand the command a RunConfig.
@@ -159,10 +166,6 @@ def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--mount-from", "mount_from", multiple=True, metavar="PREFIX", callback=_repository_prefixes,
                      help="A prefix of the target registry (another cluster's) whose same-named repositories lend blobs by "
                           "cross-repository mount instead of an upload (repeatable)."),
-        click.option("--recheck-signatures", is_flag=True,
-                     help="For artifacts already at the target, also read each signature, attestation, SBOM and referrer "
-                          "at the source and replace those whose digest changed (a re-signed image); by default a warm run "
-                          "checks them by name, one source request per artifact."),
     ]
     for option in reversed(options):
         command = option(command)
