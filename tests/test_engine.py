@@ -19,7 +19,7 @@ from helpers import sha256
 
 from provider_helper.errors import RegistryError, TransientError
 from provider_helper.manifest import Artifact
-from provider_helper.mirror.attached import MAX_REFERRERS
+from provider_helper.mirror.attached import MAX_REFERRERS, merged_index
 from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, Destination, EngineOptions
 from provider_helper.mirror.layout import LayoutTarget
@@ -119,7 +119,7 @@ def _jobs(prefix: str, names: tuple[str, ...] = ("app", "other")) -> tuple[list[
     return jobs, payloads
 
 
-def _run(target: Destination, todo: list[Job], payloads: dict[str, Payload], **options: int) -> list:
+def _run(target: Destination, todo: list[Job], payloads: dict[str, Payload], **options: int | bool) -> list:
     return CopyEngine(lambda job: payloads[job.key], target, EngineOptions(**options), LogReporter()).run(todo)
 
 
@@ -264,6 +264,41 @@ def test_a_referrer_refused_by_digest_is_kept_under_a_tag_and_listed_in_the_fall
     tagged = f"{stem}.{referrer.digest[7:23]}.ref"
     assert target.get_manifest("mirror/org/app", tagged).data == referrer.data
     assert [d.digest for d in target.get_manifest("mirror/org/app", stem).children] == [referrer.digest]
+
+
+@dataclass
+class FallbackTagSource(MemoryStore):
+    """A source without the referrers API that keeps them under the fallback tag, and records what it is asked."""
+
+    asked: list[str] = field(default_factory=list)
+
+    def tags(self, repo: str) -> list[str]:
+        self.asked.append("tags")
+        return super().tags(repo)
+
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        self.asked.append(f"get {reference}")
+        return super().get_manifest(repo, reference)
+
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        self.asked.append("referrers")
+        return None
+
+
+@pytest.mark.parametrize("target", [MemoryStore(), MemoryStore(referrers_api=True), MemoryStore(referrers_api=True, refuse_referrers_by_digest=True)],
+                         ids=["fallback-tag", "referrers-api", "refused-by-digest"])
+def test_a_warm_run_learns_from_the_source_tag_list_alone_that_the_target_has_the_referrers(target: MemoryStore) -> None:
+    source = FallbackTagSource()
+    job, payload, referrer = _referred(source, "org/app")
+    stem = payload.resolved.digest.replace(":", "-")
+    source.manifests[("org/app", stem)] = merged_index(None, [Descriptor(OCI_MANIFEST, referrer.digest, len(referrer.data))])
+    assert _run(target, [job], {job.key: payload})[0].signatures_copied == 1
+    source.asked.clear()
+    [warm] = _run(target, [job], {job.key: payload})
+    assert (warm.status, warm.signatures_copied) == ("present", 0), warm.error
+    assert source.asked == ["tags"], "neither the fallback index nor the referrers API is asked"
+    [rechecked] = _run(target, [job], {job.key: payload}, recheck_signatures=True)
+    assert rechecked.signatures_copied == 0 and f"get {stem}" in source.asked
 
 
 class CrowdedSource(MemoryStore):
