@@ -264,10 +264,8 @@ class CopyEngine:
         for attachment in found.attachments:
             self._check_cancel()
             at_target = self.target.head_manifest(dst_repo, attachment.reference)
-            if attachment.descriptor is not None and at_target is not None:
-                result.attached.append(attachment.listed(attachment.reference))  # a referrer is named by its digest: present is identical
-                continue
-            if by_name and at_target is not None:
+            # a referrer is named by its digest, so present is identical; a cosign tag is compared by digest unless by name
+            if at_target is not None and (attachment.descriptor is not None or by_name):
                 result.attached.append(attachment.listed(at_target))
                 continue
             manifest = origin.get_manifest(src_repo, attachment.reference)
