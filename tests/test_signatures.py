@@ -230,3 +230,15 @@ def _source_manifest(sandbox: Sandbox, repo: str, tag: str) -> bytes:
                                                                          "Accept": "application/vnd.oci.image.manifest.v1+json"}).content
     finally:
         factory.close()
+
+
+def test_a_warm_run_refused_the_fallback_index_it_lacks_notes_it_and_still_carries_the_cosign_tags(
+    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+) -> None:
+    target = f"{sandbox.target.host}/{ns}"
+    _mirror(sandbox, signed_set["manifest"], target, "--no-signatures", source=source_proxy.host)
+    source_proxy.add(Fault("GET", f"/manifests/{_tag(signed_set['signed'])}$", "status", times=-1, status=403))
+    signed = _by_key(_mirror(sandbox, signed_set["manifest"], target, source=source_proxy.host))["signed"]
+    assert signed["status"] == "present" and signed["signatures_copied"] == 3, "the .sig, .att and .sbom, read by name"
+    assert signed["note"].startswith("referrers not looked up:") and "403" in signed["note"]
+    assert _at_target(sandbox, f"{ns}/signed:{_tag(signed_set['signed'], '.sig')}") == signed_set["attached"]["signed"][".sig"].digest

@@ -233,9 +233,7 @@ class CopyEngine:
         try:
             found = self.finder.find(origin, repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()), by_name=by_name)
         except RegistryError as exc:
-            if exc.status not in (401, 403, 404):
-                raise
-            self._add_note(result, f"signatures not looked up: {exc}")
+            self._note_refusal(result, exc, "signatures not looked up")
             return None
         note = subset_note(found, resolved.digest, resolved.cut_from)
         if note:
@@ -245,6 +243,12 @@ class CopyEngine:
     @staticmethod
     def _add_note(result: ArtifactResult, note: str) -> None:
         result.note = f"{result.note}; {note}" if result.note else note
+
+    def _note_refusal(self, result: ArtifactResult, exc: RegistryError, what: str) -> None:
+        """A source that will not let us look (401, 403, 404) gets a note on the artifact; anything else fails it."""
+        if exc.status not in (401, 403, 404):
+            raise exc
+        self._add_note(result, f"{what}: {exc}")
 
     def _carry(self, payload: Payload, dst_repo: str, result: ArtifactResult, *, warm: bool = False) -> None:
         """Push what the source attached, after the artifact itself; each one byte-identical.
@@ -260,7 +264,10 @@ class CopyEngine:
         origin, src_repo = payload.origin
         for subject in found.unread_indexes:
             if not self._target_has_referrers_of(dst_repo, subject):
-                found.add(self.finder.referrers(origin, src_repo, subject))
+                try:
+                    found.add(self.finder.referrers(origin, src_repo, subject))
+                except RegistryError as exc:
+                    self._note_refusal(result, exc, "referrers not looked up")
         for attachment in found.attachments:
             self._check_cancel()
             at_target = self.target.head_manifest(dst_repo, attachment.reference)
