@@ -19,7 +19,7 @@ from helpers import sha256
 
 from provider_helper.errors import RegistryError, TransientError
 from provider_helper.manifest import Artifact
-from provider_helper.mirror.attached import MAX_REFERRERS, merged_index
+from provider_helper.mirror.attached import MAX_LISTED, merged_index
 from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, Destination, EngineOptions
 from provider_helper.mirror.layout import LayoutTarget
@@ -30,7 +30,7 @@ from provider_helper.progress import LogReporter
 from provider_helper.refs import Reference
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, StaticCredential
-from provider_helper.registry.oci import OCI_MANIFEST, Descriptor, Manifest
+from provider_helper.registry.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.sandbox.aws import ECR_USER
 from provider_helper.sandbox.stack import Sandbox
@@ -305,15 +305,26 @@ class CrowdedSource(MemoryStore):
     """A source whose referrers listing names far more manifests than any image carries."""
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
-        return [Descriptor(OCI_MANIFEST, sha256(str(i).encode()), 100) for i in range(MAX_REFERRERS + 1)]
+        return [Descriptor(OCI_MANIFEST, sha256(str(i).encode()), 100) for i in range(MAX_LISTED + 1)]
 
 
 def test_a_source_listing_more_referrers_than_the_cap_fails_the_artifact_and_pushes_none() -> None:
     source, target = CrowdedSource(), MemoryStore()
     job, payload, _ = _referred(source, "org/app")
     [result] = _run(target, [job], {job.key: payload})
-    assert result.status == "failed" and f"{MAX_REFERRERS + 1} referrers" in (result.error or ""), result.error
+    assert result.status == "failed" and f"referrers listing names {MAX_LISTED + 1} manifests" in (result.error or ""), result.error
     assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", payload.resolved.digest]), "only the image: nothing the listing names"
+
+
+def test_a_signature_that_is_an_index_of_too_many_manifests_fails_the_artifact_and_pushes_none_of_them() -> None:
+    source, target = MemoryStore(), MemoryStore()
+    job, payload, _ = _referred(source, "org/app")
+    crowded = {"schemaVersion": 2, "mediaType": OCI_INDEX,
+               "manifests": [{"mediaType": OCI_MANIFEST, "digest": sha256(str(i).encode()), "size": 100} for i in range(MAX_LISTED + 1)]}
+    source.manifests[("org/app", payload.resolved.digest.replace(":", "-") + ".sig")] = Manifest.from_bytes(json.dumps(crowded).encode(), OCI_INDEX)
+    [result] = _run(target, [job], {job.key: payload})
+    assert result.status == "failed" and f"index names {MAX_LISTED + 1} manifests" in (result.error or ""), result.error
+    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", payload.resolved.digest]), "only the image"
 
 
 # -- adaptive concurrency: a storm of 429s is a fault no registry in this sandbox produces ----------------

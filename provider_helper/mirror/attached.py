@@ -25,9 +25,9 @@ from provider_helper.errors import RegistryError
 from provider_helper.registry.oci import OCI_INDEX, Descriptor, Manifest
 
 COSIGN_TAGS = {".sig": "signature", ".att": "attestation", ".sbom": "sbom"}
-# Real images carry a handful of referrers; a listing of thousands is a broken or hostile source
-# that would have the run copy whatever it names into the target.
-MAX_REFERRERS = 256
+# Real images carry a handful of referrers, and an attached index names a few manifests; a listing
+# of thousands is a broken or hostile source that would have the run copy whatever it names.
+MAX_LISTED = 256
 
 
 class Origin(Protocol):
@@ -113,9 +113,7 @@ class Finder:
             index = origin.get_manifest(repo, fallback_tag(subject))
             found.fallback_indexes[subject] = index
             referrers = list(index.children)
-        if referrers and len(referrers) > MAX_REFERRERS:
-            raise RegistryError(f"{repo}@{subject} lists {len(referrers)} referrers, more than the {MAX_REFERRERS} "
-                                "nvcf-mirror copies; refusing a listing that looks broken (--no-signatures skips them)")
+        refuse_long_listing(f"{repo}@{subject}: the referrers listing", len(referrers or ()))
         found.attachments += [Attachment("referrer", subject, r.digest, r) for r in referrers or ()]
         return found
 
@@ -132,6 +130,13 @@ class Finder:
             if key not in self._tags:
                 self._tags[key] = set(origin.tags(repo))
             return self._tags[key]
+
+
+def refuse_long_listing(what: str, count: int) -> None:
+    """Fail before fetching anything a listing of more than MAX_LISTED manifests names."""
+    if count > MAX_LISTED:
+        raise RegistryError(f"{what} names {count} manifests, more than the {MAX_LISTED} nvcf-mirror copies; "
+                            "refusing a listing that looks broken (--no-signatures skips it)")
 
 
 def referrer_tag(attachment: Attachment) -> str:

@@ -18,7 +18,17 @@ from functools import partial
 from typing import Protocol
 
 from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError, TransientError
-from provider_helper.mirror.attached import Attachment, Finder, Found, Origin, fallback_tag, merged_index, referrer_tag, subset_note
+from provider_helper.mirror.attached import (
+    Attachment,
+    Finder,
+    Found,
+    Origin,
+    fallback_tag,
+    merged_index,
+    referrer_tag,
+    refuse_long_listing,
+    subset_note,
+)
 from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
@@ -290,6 +300,7 @@ class CopyEngine:
 
     def _push_attached(self, payload: Payload, origin: Origin, src_repo: str, dst_repo: str, attachment: Attachment, manifest: Manifest) -> int:
         """Blobs first, then the manifest; an attached index brings its image manifests along."""
+        refuse_long_listing("the index", len(manifest.children))  # the caller names the attachment
         children = [origin.get_manifest(src_repo, d.digest) for d in manifest.children]
         sent = self._copy_blobs(payload.open_blob, dst_repo, [b for m in [*children, manifest] for b in m.blobs])
         for child in children:
