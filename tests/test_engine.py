@@ -301,6 +301,23 @@ def test_a_warm_run_learns_from_the_source_tag_list_alone_that_the_target_has_th
     assert rechecked.signatures_copied == 0 and f"get {stem}" in source.asked
 
 
+class MisreportingSource(MemoryStore):
+    """A source whose referrers listing gets each referrer's size wrong."""
+
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        listed = MemoryStore(referrers_api=True, manifests=self.manifests).list_referrers(repo, digest) or []
+        return [Descriptor(d.media_type, d.digest, d.size + 1, artifact_type=d.artifact_type) for d in listed]
+
+
+def test_a_referrer_whose_listed_size_is_not_its_size_fails_the_artifact_and_is_not_pushed() -> None:
+    source, target = MisreportingSource(), MemoryStore()
+    job, payload, referrer = _referred(source, "org/app")
+    [result] = _run(target, [job], {job.key: payload})
+    assert result.status == "failed" and f"listed as {len(referrer.data) + 1} bytes" in (result.error or ""), result.error
+    assert ("mirror/org/app", referrer.digest) not in target.manifests
+    assert ("mirror/org/app", payload.resolved.digest.replace(":", "-")) not in target.manifests, "no fallback index lists it"
+
+
 class CrowdedSource(MemoryStore):
     """A source whose referrers listing names far more manifests than any image carries."""
 

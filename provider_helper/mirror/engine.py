@@ -286,6 +286,10 @@ class CopyEngine:
                 result.attached.append(attachment.listed(at_target))
                 continue
             manifest = origin.get_manifest(src_repo, attachment.reference)
+            if attachment.descriptor is not None and attachment.descriptor.size != len(manifest.data):
+                # the listing's entry goes into the target's fallback index as it is: it must describe these bytes
+                raise RegistryError(f"referrer {attachment.reference}: listed as {attachment.descriptor.size} bytes, "
+                                    f"the manifest has {len(manifest.data)}")
             result.attached.append(attachment.listed(manifest.digest))
             if attachment.descriptor is None and at_target == manifest.digest:
                 continue
