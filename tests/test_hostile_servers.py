@@ -205,3 +205,25 @@ def _config_with_identity_token(host: str) -> Path:
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"idtoken-{secrets.token_hex(4)}.json"
     path.write_text(json.dumps({"auths": {host: {"identitytoken": "refresh-me"}}}))
     return path
+
+
+def _endless_tag_list(per_page: int):  # type: ignore[no-untyped-def]
+    """A registry whose tag list never ends: every page names ``per_page`` new tags and a next page."""
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        page = int(path.rpartition("page=")[2]) if "page=" in path else 0
+        tags = [f"t{page}-{i}" for i in range(per_page)]
+        link = f'</v2/org/app/tags/list?n=1000&page={page + 1}>; rel="next"'
+        return Reply(200, {"Content-Type": "application/json", "Link": link}, json.dumps({"name": "org/app", "tags": tags}).encode())
+
+    return route
+
+
+@pytest.mark.parametrize(("per_page", "refused", "pages"), [(1, "more than 100 pages", 100), (30_000, "more than 100000 entries", 4)])
+def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list, per_page: int, refused: str, pages: int) -> None:
+    """Cut short, the list would hide cosign tags; read to its end, it would page forever or fill memory."""
+    registry = ScriptedServer("127.0.0.2", _endless_tag_list(per_page))
+    servers.append(registry)
+    with pytest.raises(RegistryError, match=f"list tags of org/app: {refused}"):
+        RegistryClient(registry.host).tags("org/app")
+    assert len(registry.seen) == pages

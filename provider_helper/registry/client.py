@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
-MAX_PAGES = 100  # of a paged listing (tags, referrers): a registry cannot keep a run paging forever
+# A paged listing (tags, referrers) ends within these, or is refused rather than cut short: a
+# registry can neither keep a run paging forever nor fill its memory.
+MAX_PAGES = 100
+MAX_LISTING_ENTRIES = 100_000
 
 
 class RegistryClient:
@@ -155,17 +158,19 @@ class RegistryClient:
     def tags(self, repo: str) -> list[str]:
         """Every tag of ``repo``, following the ``Link`` header from page to page."""
         found: list[str] = []
-        url: str | None = f"/v2/{repo}/tags/list?n=1000"
+        url = f"/v2/{repo}/tags/list?n=1000"
+        what = f"list tags of {repo}"
         for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            response = self._send("GET", url, expect={200}, what=f"list tags of {repo}", max_bytes=MAX_MANIFEST_BYTES)
+            response = self._send("GET", url, expect={200}, what=what, max_bytes=MAX_MANIFEST_BYTES)
             try:
                 found += [t for t in response.json().get("tags") or [] if isinstance(t, str)]
             except (ValueError, AttributeError):
                 raise RegistryError(f"{self.host} answered the tag list of {repo} with something other than a tag list") from None
-            url = _next_link(response)
-        return found
+            next_url = _next_page(response, len(found), what)
+            if next_url is None:
+                return found
+            url = next_url
+        raise _endless(what)
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
         """The manifests whose ``subject`` is ``digest`` (OCI 1.1 referrers API), or None where the
@@ -179,19 +184,20 @@ class RegistryClient:
 
     def _list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
         found: list[Descriptor] = []
-        url: str | None = f"/v2/{repo}/referrers/{digest}"
+        url = f"/v2/{repo}/referrers/{digest}"
+        what = f"list referrers of {repo}@{digest[:19]}"
         for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            response = self._send("GET", url, expect={200, 400, 404, 405}, headers={"Accept": OCI_INDEX},
-                                  what=f"list referrers of {repo}@{digest[:19]}", max_bytes=MAX_MANIFEST_BYTES)
+            response = self._send("GET", url, expect={200, 400, 404, 405}, headers={"Accept": OCI_INDEX}, what=what, max_bytes=MAX_MANIFEST_BYTES)
             if response.status_code != 200 or not response.headers.get("content-type", "").startswith(OCI_INDEX):
                 self._referrers_api = False
                 return None
             self._referrers_api = True
             found += Manifest.from_bytes(response.content, OCI_INDEX).children
-            url = _next_link(response)
-        return found
+            next_url = _next_page(response, len(found), what)
+            if next_url is None:
+                return found
+            url = next_url
+        raise _endless(what)
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
         """Digest the tag points at, or None where there is no such manifest."""
@@ -338,6 +344,17 @@ def _registry_error(response: httpx.Response) -> tuple[str | None, str]:
         first = response.json()["errors"][0]
         return first.get("code"), str(first.get("message", ""))[:200]
     return None, ""
+
+
+def _next_page(response: httpx.Response, listed: int, what: str) -> str | None:
+    """The next page of a listing that has ``listed`` entries so far, or None at its end."""
+    if listed > MAX_LISTING_ENTRIES:
+        raise RegistryError(f"{what}: more than {MAX_LISTING_ENTRIES} entries; refusing a listing that does not end")
+    return _next_link(response)
+
+
+def _endless(what: str) -> RegistryError:
+    return RegistryError(f"{what}: more than {MAX_PAGES} pages; refusing a listing that does not end")
 
 
 def _next_link(response: httpx.Response) -> str | None:
