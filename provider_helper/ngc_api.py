@@ -15,10 +15,11 @@ Files land as the ngc CLI writes them: ``DEST/<name>_v<version>/<path>``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -38,6 +39,8 @@ API_URL_ENV, AUTHN_URL_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_U
 CATALOG_URL = "https://catalog.ngc.nvidia.com"
 READY = "UPLOAD_COMPLETE"
 PAGE_SIZE = 100
+MAX_LISTING_PAGES = 1_000  # of versions or files: 100,000 at PAGE_SIZE, where NVCF's resources hold a handful
+MAX_LISTING_ENTRIES = 100_000
 MAX_JSON_BYTES = 16 * 1024 * 1024
 RENEW_MARGIN = 300.0  # seconds before expiry a legacy-key token is renewed, as ngcsdk does
 
@@ -109,7 +112,12 @@ class NgcClient:
         value = body.get("token")
         if not isinstance(value, str) or not value:
             raise RegistryError(f"the NGC token service {host} answered without a token")
-        lifetime = float(body.get("expires_in") or 600)
+        try:
+            lifetime = float(body.get("expires_in") or 600)
+        except (TypeError, ValueError):
+            lifetime = math.nan
+        if not math.isfinite(lifetime) or lifetime <= 0:
+            raise RegistryError(f"the NGC token service {host} answered with a token lifetime that is not a positive number")
         return _Token(value, time.monotonic() + max(lifetime - RENEW_MARGIN, lifetime / 2))
 
     # -- the API ---------------------------------------------------------------------------------
@@ -156,7 +164,7 @@ class NgcClient:
     def versions(self, ref: ResourceRef) -> list[str]:
         """Every published version id of the resource (those whose upload is complete)."""
         found: list[str] = []
-        for body in self._pages(ref, f"{self._base(ref)}/versions"):
+        for body in self._pages(ref, f"{self._base(ref)}/versions", "recipeVersions"):
             for version in body.get("recipeVersions") or []:
                 if isinstance(version, dict) and version.get("versionId") and version.get("status", READY) == READY:
                     found.append(str(version["versionId"]))
@@ -173,7 +181,7 @@ class NgcClient:
     def files(self, ref: ResourceRef) -> list[ResourceFile]:
         """Every file of the version with its size, each path once."""
         found: dict[str, ResourceFile] = {}
-        for body in self._pages(ref, f"{self._base(ref)}/versions/{ref.version}/files"):
+        for body in self._pages(ref, f"{self._base(ref)}/versions/{ref.version}/files", "recipeFiles"):
             for entry in body.get("recipeFiles") or []:
                 try:
                     file = ResourceFile(str(entry["path"]), int(entry["sizeInBytes"]))
@@ -185,7 +193,7 @@ class NgcClient:
     def signed_urls(self, ref: ResourceRef) -> dict[str, str]:
         """Pre-signed download URLs by path, from the paged listing."""
         urls: dict[str, str] = {}
-        for body in self._pages(ref, f"{self._base(ref)}/{ref.version}/files"):
+        for body in self._pages(ref, f"{self._base(ref)}/{ref.version}/files", "filepath"):
             for path, url in zip(body.get("filepath") or [], body.get("urls") or [], strict=False):
                 if isinstance(path, str) and isinstance(url, str) and url:
                     urls.setdefault(path, url)
@@ -197,16 +205,21 @@ class NgcClient:
             raise RegistryError(f"NGC gave no download URL for {path} of {ref}")
         return urls[0]
 
-    def _pages(self, ref: ResourceRef, url: str) -> list[dict[str, Any]]:
-        """Every page of a listing, 0-based, as many as ``paginationInfo.totalPages`` says."""
-        pages, page, total = [], 0, 1
+    def _pages(self, ref: ResourceRef, url: str, key: str) -> Iterator[dict[str, Any]]:
+        """Every page of a listing, 0-based, as many as ``paginationInfo.totalPages`` says. A listing
+        of more than MAX_LISTING_PAGES pages, or MAX_LISTING_ENTRIES entries under ``key``, is
+        refused rather than cut short: a server can neither keep a run paging nor fill its memory."""
+        page, total, listed = 0, 1, 0
         while page < total:
             body = self._get_json(ref, url, {"page-size": PAGE_SIZE, "page-number": page})
-            pages.append(body)
-            info = body.get("paginationInfo") or {}
-            total = min(int(info.get("totalPages") or 1), 10_000)
+            entries = body.get(key) or []
+            listed += len(entries) if isinstance(entries, list) else 0
+            total = _total_pages(body, ref)
+            if total > MAX_LISTING_PAGES or listed > MAX_LISTING_ENTRIES:
+                raise RegistryError(f"NGC lists more than {MAX_LISTING_PAGES} pages or {MAX_LISTING_ENTRIES} entries for {ref}; "
+                                    "refusing a listing that large")
+            yield body
             page += 1
-        return pages
 
     # -- downloads ---------------------------------------------------------------------------------
 
@@ -256,6 +269,14 @@ class NgcClient:
         call_with_retries(attempt, self.retry, what)
         os.replace(partial, path)
         return path
+
+
+def _total_pages(body: dict[str, Any], ref: ResourceRef) -> int:
+    info = body.get("paginationInfo") or {}
+    try:
+        return int(info.get("totalPages") or 1)
+    except (AttributeError, TypeError, ValueError):
+        raise RegistryError(f"NGC answered a listing of {ref} with a malformed paginationInfo") from None
 
 
 def _json(response: httpx.Response, what: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from hostile import Reply, ScriptedServer
 from testca import make_ca
 
 from provider_helper.errors import RegistryError
+from provider_helper.manifest import ResourceRef
+from provider_helper.ngc_api import NgcClient
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, StaticCredential, file_credential
 from provider_helper.sandbox.images import Factory
@@ -227,3 +229,42 @@ def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list, per_
     with pytest.raises(RegistryError, match=f"list tags of org/app: {refused}"):
         RegistryClient(registry.host).tags("org/app")
     assert len(registry.seen) == pages
+
+
+@pytest.mark.parametrize(("pages", "per_page", "refused"), [
+    (10**9, 1, "NGC lists more than 1000 pages or 100000 entries"),
+    (1, 100_001, "NGC lists more than 1000 pages or 100000 entries"),
+    ("many", 1, "malformed paginationInfo"),
+])
+def test_an_ngc_listing_too_long_or_malformed_is_refused_after_one_page(servers: list, pages: object, per_page: int, refused: str) -> None:
+    """A listing that claims a billion pages, names too many versions on one, or cannot say how many it has."""
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        body = {"recipeVersions": [{"versionId": f"1.{i}", "status": "UPLOAD_COMPLETE"} for i in range(per_page)],
+                "paginationInfo": {"index": 0, "size": 100, "totalPages": pages}}
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    api = ScriptedServer("127.0.0.2", route)
+    servers.append(api)
+    client = NgcClient(CANARY, api_url=api.url, authn_url=api.url)
+    try:
+        with pytest.raises(RegistryError, match=refused):
+            client.versions(ResourceRef("nvcf-onprem", None, "helm-values", None))
+    finally:
+        client.close()
+    assert len(api.seen) == 1
+
+
+@pytest.mark.parametrize("lifetime", ["soon", -5, "NaN"])
+def test_an_ngc_token_with_a_lifetime_that_is_not_a_positive_number_is_one_clear_line(servers: list, lifetime: object) -> None:
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps({"token": "t", "expires_in": lifetime}).encode())
+
+    authn = ScriptedServer("127.0.0.2", route)
+    servers.append(authn)
+    client = NgcClient("legacy-key-" + secrets.token_hex(4), api_url=authn.url, authn_url=authn.url)
+    try:
+        with pytest.raises(RegistryError, match="token lifetime that is not a positive number"):
+            client.latest_version(ResourceRef("nvcf-onprem", None, "helm-values", None))
+    finally:
+        client.close()
