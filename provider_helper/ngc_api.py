@@ -229,8 +229,12 @@ class NgcClient:
         files = self.files(ref)
         listed = sum(f.size for f in files)
         expected = meta.get("totalSizeInBytes")
-        if expected is not None and int(expected) != listed:
-            raise DigestMismatchError(f"{ref}: NGC lists files of {listed} bytes in all but a version of {expected}")
+        try:
+            total = None if expected is None else int(expected)
+        except (TypeError, ValueError):
+            raise RegistryError(f"NGC gave {ref} a total size that is not a number: {str(expected)[:40]!r}") from None
+        if total is not None and total != listed:
+            raise DigestMismatchError(f"{ref}: NGC lists files of {listed} bytes in all but a version of {total}")
         urls = self.signed_urls(ref)
         folder = dest / version_dir(ref)
         return [self._download_file(ref, f, urls.get(f.path) or self.signed_url(ref, f.path), folder) for f in files]

@@ -268,3 +268,22 @@ def test_an_ngc_token_with_a_lifetime_that_is_not_a_positive_number_is_one_clear
             client.latest_version(ResourceRef("nvcf-onprem", None, "helm-values", None))
     finally:
         client.close()
+
+
+def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(servers: list, tmp_path: Path) -> None:
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.split("?")[0].endswith("/versions/1.0"):
+            body: dict = {"recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": "lots"}}
+        else:
+            body = {"recipeFiles": [{"path": "values.yaml", "sizeInBytes": 10}], "paginationInfo": {"totalPages": 1}}
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    api = ScriptedServer("127.0.0.2", route)
+    servers.append(api)
+    client = NgcClient(CANARY, api_url=api.url, authn_url=api.url)
+    try:
+        with pytest.raises(RegistryError, match="a total size that is not a number: 'lots'"):
+            client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
+    finally:
+        client.close()
+    assert list(tmp_path.iterdir()) == []
