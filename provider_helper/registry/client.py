@@ -37,7 +37,7 @@ CHUNK_SIZE = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
 # A paged listing (tags, referrers) ends within these, or is refused rather than cut short: a
 # registry can neither keep a run paging forever nor fill its memory.
-MAX_PAGES = 100
+MAX_PAGES = 1_000  # at ECR and Distribution's 1000 per page, or Docker Hub's 100: 100,000 entries
 MAX_LISTING_ENTRIES = 100_000
 
 
