@@ -29,7 +29,7 @@ import httpx
 from provider_helper import http
 from provider_helper.errors import DigestMismatchError, InputError, LicenceError, RegistryError
 from provider_helper.manifest import ResourceRef
-from provider_helper.registry.client import bounded, error_from
+from provider_helper.registry.client import MAX_LISTING_ENTRIES, MAX_PAGES, bounded, error_from
 from provider_helper.registry.credentials import ngc_key
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
 
@@ -39,8 +39,6 @@ API_URL_ENV, AUTHN_URL_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_U
 CATALOG_URL = "https://catalog.ngc.nvidia.com"
 READY = "UPLOAD_COMPLETE"
 PAGE_SIZE = 100
-MAX_LISTING_PAGES = 1_000  # of versions or files: 100,000 at PAGE_SIZE, where NVCF's resources hold a handful
-MAX_LISTING_ENTRIES = 100_000
 MAX_JSON_BYTES = 16 * 1024 * 1024
 RENEW_MARGIN = 300.0  # seconds before expiry a legacy-key token is renewed, as ngcsdk does
 
@@ -207,16 +205,16 @@ class NgcClient:
 
     def _pages(self, ref: ResourceRef, url: str, key: str) -> Iterator[dict[str, Any]]:
         """Every page of a listing, 0-based, as many as ``paginationInfo.totalPages`` says. A listing
-        of more than MAX_LISTING_PAGES pages, or MAX_LISTING_ENTRIES entries under ``key``, is
-        refused rather than cut short: a server can neither keep a run paging nor fill its memory."""
+        of more pages or entries (under ``key``) than a registry's may have is refused rather than
+        cut short: a server can neither keep a run paging nor fill its memory."""
         page, total, listed = 0, 1, 0
         while page < total:
             body = self._get_json(ref, url, {"page-size": PAGE_SIZE, "page-number": page})
             entries = body.get(key) or []
             listed += len(entries) if isinstance(entries, list) else 0
             total = _total_pages(body, ref)
-            if total > MAX_LISTING_PAGES or listed > MAX_LISTING_ENTRIES:
-                raise RegistryError(f"NGC lists more than {MAX_LISTING_PAGES} pages or {MAX_LISTING_ENTRIES} entries for {ref}; "
+            if total > MAX_PAGES or listed > MAX_LISTING_ENTRIES:
+                raise RegistryError(f"NGC lists more than {MAX_PAGES} pages or {MAX_LISTING_ENTRIES} entries for {ref}; "
                                     "refusing a listing that large")
             yield body
             page += 1

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import secrets
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -250,12 +251,8 @@ def test_an_ngc_listing_too_long_or_malformed_is_refused_after_one_page(servers:
 
     api = ScriptedServer("127.0.0.2", route)
     servers.append(api)
-    client = NgcClient(CANARY, api_url=api.url, authn_url=api.url)
-    try:
-        with pytest.raises(RegistryError, match=refused):
-            client.versions(ResourceRef("nvcf-onprem", None, "helm-values", None))
-    finally:
-        client.close()
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match=refused):
+        client.versions(ResourceRef("nvcf-onprem", None, "helm-values", None))
     assert len(api.seen) == 1
 
 
@@ -266,12 +263,8 @@ def test_an_ngc_token_with_a_lifetime_that_is_not_a_positive_number_is_one_clear
 
     authn = ScriptedServer("127.0.0.2", route)
     servers.append(authn)
-    client = NgcClient("legacy-key-" + secrets.token_hex(4), api_url=authn.url, authn_url=authn.url)
-    try:
-        with pytest.raises(RegistryError, match="token lifetime that is not a positive number"):
-            client.latest_version(ResourceRef("nvcf-onprem", None, "helm-values", None))
-    finally:
-        client.close()
+    with closing(NgcClient("legacy-key-" + secrets.token_hex(4), api_url=authn.url, authn_url=authn.url)) as client, pytest.raises(RegistryError, match="token lifetime that is not a positive number"):
+        client.latest_version(ResourceRef("nvcf-onprem", None, "helm-values", None))
 
 
 def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(servers: list, tmp_path: Path) -> None:
@@ -284,10 +277,6 @@ def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(serve
 
     api = ScriptedServer("127.0.0.2", route)
     servers.append(api)
-    client = NgcClient(CANARY, api_url=api.url, authn_url=api.url)
-    try:
-        with pytest.raises(RegistryError, match="a total size that is not a number: 'lots'"):
-            client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
-    finally:
-        client.close()
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match="a total size that is not a number: 'lots'"):
+        client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
     assert list(tmp_path.iterdir()) == []

@@ -107,10 +107,10 @@ class Finder:
 
     def referrers(self, origin: Origin, repo: str, subject: str) -> Found:
         """The OCI 1.1 referrers of ``subject``: from the referrers API, or the fallback-tag index."""
-        found = Found()
+        found, stem = Found(), fallback_tag(subject)
         referrers = origin.list_referrers(repo, subject)
-        if referrers is None and fallback_tag(subject) in self._tags_of(origin, repo):
-            index = origin.get_manifest(repo, fallback_tag(subject))
+        if referrers is None and stem in self._tags_of(origin, repo):
+            index = origin.get_manifest(repo, stem)
             found.fallback_indexes[subject] = index
             referrers = list(index.children)
         refuse_long_listing(f"{repo}@{subject}: the referrers listing", len(referrers or ()))

@@ -254,11 +254,12 @@ class CopyEngine:
     def _add_note(result: ArtifactResult, note: str) -> None:
         result.note = f"{result.note}; {note}" if result.note else note
 
-    def _note_refusal(self, result: ArtifactResult, exc: RegistryError, what: str) -> None:
+    @classmethod
+    def _note_refusal(cls, result: ArtifactResult, exc: RegistryError, what: str) -> None:
         """A source that will not let us look (401, 403, 404) gets a note on the artifact; anything else fails it."""
         if exc.status not in (401, 403, 404):
             raise exc
-        self._add_note(result, f"{what}: {exc}")
+        cls._add_note(result, f"{what}: {exc}")
 
     def _carry(self, payload: Payload, dst_repo: str, result: ArtifactResult, *, warm: bool = False) -> None:
         """Push what the source attached, after the artifact itself; each one byte-identical.
