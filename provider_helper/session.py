@@ -151,7 +151,9 @@ class PublishedVersions:
 
     def latest(self, artifact: Artifact) -> str:
         if artifact.resource is not None:
-            return self.ngc().latest_version(artifact.resource)
+            named = self.ngc().latest_version(artifact.resource)
+            complete = self.versions(artifact)  # NGC may name a version still uploading as the latest
+            return named if named in complete else versions.latest_from(lambda: complete, artifact.name)
         return versions.latest_from(lambda: self.versions(artifact), artifact.name)
 
     def ngc(self) -> NgcClient:

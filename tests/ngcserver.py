@@ -55,6 +55,7 @@ class NgcStandIn:
     unauthorized: int = 0  # API requests answered 401 (an expired or wrong token)
     path_queries: list[str] = field(default_factory=list)
     range_requests: list[str] = field(default_factory=list)
+    ignore_range: bool = False  # storage answers 200 with the whole file to a Range request, as some hosts do
 
     def __post_init__(self) -> None:
         self._tokens: dict[str, float] = {}
@@ -214,6 +215,9 @@ class NgcStandIn:
                 ranged = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
                 if ranged:
                     ngc.range_requests.append(f"{unquote(rest)} {ranged[0]}")
+                if ranged and ngc.ignore_range:
+                    ranged = None
+                if ranged:
                     start = int(ranged[1])
                     end = int(ranged[2]) + 1 if ranged[2] else len(data)
                 body = data[start:end]

@@ -101,3 +101,18 @@ def test_resumed_save_fetches_only_what_is_missing(sandbox: Sandbox, saved_set: 
     copied = next(e["bytes_copied"] for e in events if e.get("event") == "summary")
     assert copied == sum(b.stat().st_size for b in removed)
     shutil.rmtree(layout)
+
+
+def test_saving_again_after_a_tag_moved_leaves_one_index_entry_per_name(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    source.image(f"{ns}/nvidia/app", "1.0")
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.0", "group": "test"}])
+    layout = tmp_path / "layout"
+    assert _save(sandbox, manifest, layout).returncode == 0
+    moved = source.image(f"{ns}/nvidia/app", "1.0", layer_sizes=(4096,))
+    done = _save(sandbox, manifest, layout)
+    assert done.returncode == 0, done.stderr
+    entries = json.loads((layout / "index.json").read_text())["manifests"]
+    assert [(e["annotations"]["org.opencontainers.image.ref.name"], e["digest"]) for e in entries] == [("app:1.0", moved.digest)]
+    assert sha256(_skopeo_oci(layout, "app:1.0")) == moved.digest
+    lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
+    assert [(a["key"], a["digest"]) for a in lock["artifacts"]] == [("image:app:1.0", moved.digest)]

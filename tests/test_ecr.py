@@ -148,3 +148,24 @@ def test_doctor_prints_a_line_per_check_and_fails_when_one_fails(sandbox: Sandbo
     assert bad.returncode == 1
     pull = next(line for line in bad.stdout.splitlines() if "source pull" in line)
     assert pull.startswith("failed") and "authentication failed" in pull and "nvapi-wrong" not in bad.stdout + bad.stderr
+
+
+@pytest.mark.parametrize(("host", "region"), [("999999999999.dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+                                              ("999999999999.dkr.ecr.eu-west-1.amazonaws.com", "eu-west-1")], ids=["china", "global"])
+def test_the_account_and_region_of_an_ecr_host_decide_where_tokens_are_asked_and_repositories_created(
+    sandbox: Sandbox, ns: str, monkeypatch: pytest.MonkeyPatch, host: str, region: str
+) -> None:
+    """Not the caller's default registry (moto's is 123456789012) nor AWS_REGION (us-east-1 here)."""
+    from provider_helper import targets
+    from provider_helper.aws.ecr import RepositorySettings
+
+    for key, value in sandbox.aws.env().items():
+        monkeypatch.setenv(key, value)
+    access = targets.resolve(f"{host}/{ns}", "auto", None, None, None, {"AWS_REGION": REGION})
+    assert (access.kind, access.region, access.account) == ("ecr", region, "999999999999")
+    credential = access.credentials().get()
+    assert credential is not None and credential.password == "999999999999-auth-token", "moto names the account the token was asked for"
+    assert access.repositories().ensure([f"{ns}/app"], RepositorySettings()) == [f"{ns}/app"]
+    ecr = boto3.client("ecr", region_name=region, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    created = ecr.describe_repositories(registryId="999999999999", repositoryNames=[f"{ns}/app"])["repositories"][0]
+    assert created["registryId"] == "999999999999" and created["repositoryUri"].startswith(f"999999999999.dkr.ecr.{region}.")

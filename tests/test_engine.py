@@ -354,6 +354,7 @@ class BusyStore(MemoryStore):
     refuse: int = 0
     running: int = 0
     peaks: list[int] = field(default_factory=list)  # uploads in flight as each one started
+    delay: float = 0.15  # how long each upload takes
 
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
         with self.lock:
@@ -361,7 +362,7 @@ class BusyStore(MemoryStore):
             self.peaks.append(self.running)
             refused, self.refuse = self.refuse > 0, max(0, self.refuse - 1)
         try:
-            time.sleep(0.15)
+            time.sleep(self.delay)
             if refused:
                 raise TransientError("put blob: 429 toomanyrequests", status=429)
             super().put_blob(repo, blob, chunks)
@@ -412,3 +413,11 @@ def test_the_adaptive_limit_halves_grows_back_one_at_a_time_and_bounds_bytes_in_
     assert room.is_set()
     with limit.slot(500):  # larger than the bound on its own: it runs, alone
         pass
+
+
+def test_blob_transfers_never_exceed_blob_jobs_however_long_the_run_goes_well() -> None:
+    """Clean transfers grow the limit back after a 429, never past --blob-jobs: 60 clean uploads at 3."""
+    store = BusyStore(retry=RetryPolicy(attempts=2, base_delay=0.0), delay=0.03)
+    todo, payloads = _many_blobs(30)
+    assert all(r.status == "copied" for r in _run(store, todo, payloads, jobs=8, blob_jobs=3))
+    assert len(store.peaks) >= 60 and max(store.peaks) == 3, f"uploads in flight as each one started: {store.peaks}"

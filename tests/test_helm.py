@@ -175,20 +175,21 @@ def test_unknown_chart_version_names_what_the_repository_has(sandbox: Sandbox, h
     assert done.returncode == 1
 
 
-@pytest.mark.parametrize("spelt", ["25.3.1", "v25.3.1"])
-def test_a_chart_published_with_v_is_found_either_way_and_tagged_as_published(
-    sandbox: Sandbox, helm_repo: tuple[Path, str], ns: str, tmp_path: Path, spelt: str
+@pytest.mark.parametrize(("published", "spelt"), [("v25.3.1", "25.3.1"), ("v25.3.1", "v25.3.1"), ("25.3.1", "v25.3.1")])
+def test_a_chart_is_found_with_or_without_v_and_tagged_as_published(
+    sandbox: Sandbox, helm_repo: tuple[Path, str], ns: str, tmp_path: Path, published: str, spelt: str
 ) -> None:
-    """helm.ngc.nvidia.com/nvidia publishes gpu-operator as v25.3.1: helm push would tag it v25.3.1."""
+    """helm.ngc.nvidia.com/nvidia publishes gpu-operator as v25.3.1: helm push would tag it v25.3.1; a chart
+    published as 25.3.1 and pinned as v25.3.1 is tagged 25.3.1."""
     root, url = helm_repo
-    archive = _chart("gpu-operator", "v25.3.1")
-    _publish(root, "gpu-operator", "v25.3.1", archive)
+    archive = _chart("gpu-operator", published)
+    _publish(root, "gpu-operator", published, archive)
     manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, "gpu-operator", spelt)])
     done = _mirror(sandbox, manifest, ns, tmp_path / "r.json")
     assert done.returncode == 0, done.stderr
     artifact = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]
-    assert artifact["target"] == f"{sandbox.target.host}/{ns}/gpu-operator:v25.3.1"
-    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/gpu-operator:v25.3.1", authfile=sandbox.docker_config / "config.json")
+    assert artifact["target"] == f"{sandbox.target.host}/{ns}/gpu-operator:{published}"
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/gpu-operator:{published}", authfile=sandbox.docker_config / "config.json")
     assert json.loads(raw)["layers"][0]["digest"] == sha256(archive)
 
 
@@ -234,3 +235,34 @@ def test_a_provenance_probe_refused_by_a_public_repository_counts_as_absent(sand
     assert len(layers) == 1
     assert {seen.headers.get("user-agent") for seen in repo.seen} == {f"nvcf-mirror/{version('nvcf-mirror')}"}
     assert [seen.path for seen in repo.seen].count("/index.yaml") == 1, "the index is read once a run (versions, then the copy)"
+
+
+def test_relative_chart_urls_resolve_under_a_repository_served_below_a_path(
+    sandbox: Sandbox, helm_repo: tuple[Path, str], ns: str, tmp_path: Path
+) -> None:
+    """helm.ngc.nvidia.com/nvidia: index.yaml's charts/x.tgz is {repo}/charts/x.tgz, not {host}/charts/x.tgz."""
+    root, url = helm_repo
+    (root / "nvidia" / "charts").mkdir(parents=True)
+    archive = _chart("gpu-operator", "25.3.1")
+    _publish(root / "nvidia", "gpu-operator", "25.3.1", archive)
+    _publish(root, "gpu-operator", "25.3.1", _chart("gpu-operator", "25.3.1", _file("gpu-operator/decoy.txt", "the host's root")))
+    manifest = write_manifest(tmp_path / "m.yaml", [_classic(f"{url}/nvidia", "gpu-operator", "25.3.1")])
+    done = _mirror(sandbox, manifest, ns, tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/gpu-operator:25.3.1", authfile=sandbox.docker_config / "config.json")
+    assert json.loads(raw)["layers"][0]["digest"] == sha256(archive)
+
+
+def test_a_charts_own_annotations_do_not_override_the_version_and_title_helm_push_sets(
+    sandbox: Sandbox, helm_repo: tuple[Path, str], ns: str, tmp_path: Path
+) -> None:
+    root, url = helm_repo
+    chart_yaml = yaml.safe_dump({"apiVersion": "v2", "name": "annotated", "version": "1.0.0", "annotations": {
+        "org.opencontainers.image.version": "9.9.9", "org.opencontainers.image.title": "something-else", "team": "gpu"}})
+    _publish(root, "annotated", "1.0.0", _tgz([_file("annotated/Chart.yaml", chart_yaml)]))
+    manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, "annotated", "1.0.0")])
+    done = _mirror(sandbox, manifest, ns, tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    annotations = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/annotated:1.0.0", authfile=sandbox.docker_config / "config.json"))["annotations"]
+    assert annotations["org.opencontainers.image.version"] == "1.0.0" and annotations["org.opencontainers.image.title"] == "annotated"
+    assert annotations["team"] == "gpu", "the chart's other annotations are kept, as helm push keeps them"

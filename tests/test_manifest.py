@@ -170,3 +170,44 @@ def test_a_manifest_that_passed_the_schema_is_not_checked_again_and_a_changed_on
     with pytest.raises(InputError, match="unknown field"):
         manifest_mod.parse(bad, "m.yaml")
     assert len(list((tmp_path / "cache" / "schema-checked").iterdir())) == 1, "a failing text is never remembered"
+
+
+def test_import_keeps_digest_pinned_images_of_a_skopeo_sync_file(tmp_path: Path) -> None:
+    digest = "sha256:" + "b" * 64
+    sync = tmp_path / "sync.yaml"
+    sync.write_text(yaml.safe_dump({"nvcr.io": {"images": {"nvidia/a": [digest, "1.0"]}}}))
+    out = tmp_path / "m.yaml"
+    done = run_cli("manifest", "import", str(sync), "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert [a["source"] for a in yaml.safe_load(out.read_text())["artifacts"]] == [f"nvcr.io/nvidia/a@{digest}", "nvcr.io/nvidia/a:1.0"]
+    assert run_cli("manifest", "validate", str(out)).returncode == 0
+
+
+NO_NETWORK = '''
+import os, socket
+
+def _refuse(*args, **kwargs):
+    with open(os.environ["NVCF_TEST_NETWORK_LOG"], "a") as log:
+        log.write(repr(args[:2]) + "\\n")
+    raise OSError("the network was used")
+
+socket.getaddrinfo = _refuse
+socket.create_connection = _refuse
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+'''
+
+
+@pytest.mark.parametrize("target", [ECR, "harbor.example.com/nvcf"], ids=["ecr", "generic"])
+def test_an_offline_plan_makes_no_network_request_at_all(tmp_path: Path, target: str) -> None:
+    """Every group (images, OCI and classic charts, NGC resources), with the process's sockets replaced by a
+    recorder: not one name is looked up and not one connection is opened."""
+    (tmp_path / "sitecustomize.py").write_text(NO_NETWORK)
+    log = tmp_path / "network.log"
+    env = {"PYTHONPATH": str(tmp_path), "NVCF_TEST_NETWORK_LOG": str(log), "NGC_API_KEY": "nvapi-offline-test-key"}
+    done = run_cli("plan", "--offline", "--all-groups", "--output", "json", "--target", target, "--set-version", "k8s-device-plugin=v0.17.0", env=env)
+    assert done.returncode == 0, done.stderr
+    assert not log.exists(), f"network used: {log.read_text()}"
+    assert len(json.loads(done.stdout)["artifacts"]) == 69
+    run_cli("plan", "--group", "infrastructure", "--output", "json", "--target", target, "--retries", "1", env=env)
+    assert log.exists(), "the recorder sees a plan that does go to the network"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
+from provider_helper.sandbox.aws import ECR_USER
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -209,3 +210,61 @@ def test_an_unaccepted_licence_fails_that_artifact_with_the_licence_line(sandbox
     assert artifacts["image:licensed:1.0"]["status"] == "failed"
     assert artifacts["image:licensed:1.0"]["error"] == f"accept the licence terms for {ns}/nvidia/licensed in the NGC catalog, then run again"
     assert artifacts["image:free:1.0"]["status"] == "copied"
+
+
+def _target_repositories(sandbox: Sandbox, ns: str) -> list[str]:
+    """The target's catalog under ``ns``: what any run pushed there (the catalog is sorted: start just before ``ns/``)."""
+    import httpx
+
+    response = httpx.get(f"{sandbox.target.url}/v2/_catalog", params={"n": "1000", "last": ns}, auth=(ECR_USER, sandbox.target_password))
+    response.raise_for_status()
+    return [r for r in response.json()["repositories"] if r.startswith(f"{ns}/")]
+
+
+def test_dry_run_resolves_and_compares_and_pushes_nothing(sandbox: Sandbox, mixed_set: dict, ns: str, tmp_path: Path) -> None:
+    done = _mirror(sandbox, mixed_set["manifest"], ns, "--dry-run", result=tmp_path / "dry.json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "dry.json").read_text())
+    assert [a["status"] for a in doc["artifacts"]] == ["planned"] * 4
+    assert {a["target"].rsplit("/", 1)[1]: a["digest"] for a in doc["artifacts"]} == mixed_set["expected_amd64"]
+    assert doc["summary"]["bytes_copied"] == 0 and _target_repositories(sandbox, ns) == []
+
+    assert _mirror(sandbox, mixed_set["manifest"], ns).returncode == 0
+    again = _mirror(sandbox, mixed_set["manifest"], ns, "--dry-run", result=tmp_path / "warm.json")
+    assert again.returncode == 0, again.stderr
+    assert [a["status"] for a in json.loads((tmp_path / "warm.json").read_text())["artifacts"]] == ["present"] * 4
+
+
+def test_an_artifacts_own_platforms_and_name_decide_its_tag_and_repository(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    _, arm_first = source.index(f"{ns}/nvidia/arm-app", "1.0")
+    _, plain = source.index(f"{ns}/nvidia/plain-app", "1.0")
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {**_src(sandbox, f"{ns}/nvidia/arm-app", "1.0"), "group": "test", "platforms": ["linux/arm64"], "name": "renamed-app"},
+        {**_src(sandbox, f"{ns}/nvidia/plain-app", "1.0"), "group": "test"},
+    ])
+    done = _mirror(sandbox, manifest, ns, "--platform", "linux/amd64", result=tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    authfile = sandbox.docker_config / "config.json"
+    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/renamed-app:1.0", authfile=authfile)) == arm_first["linux/arm64"].digest
+    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/plain-app:1.0", authfile=authfile)) == plain["linux/amd64"].digest
+    assert sorted(_target_repositories(sandbox, ns)) == [f"{ns}/plain-app", f"{ns}/renamed-app"], "nothing lands under the source's own name"
+    entries = json.loads((tmp_path / "r.json").read_text())["artifacts"]
+    assert [(e["key"], e["platforms"]) for e in entries] == [("image:renamed-app:1.0", ["linux/arm64"]), ("image:plain-app:1.0", ["linux/amd64"])]
+
+
+def test_source_registry_replaces_nvcr_io_only(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    from_ngc = source.image(f"{ns}/nvidia/from-ngc", "1")
+    elsewhere = sandbox.target_factory()
+    try:
+        other = elsewhere.image(f"{ns}-vendor/tools/from-elsewhere", "2")
+    finally:
+        elsewhere.close()
+    own_source = f"{sandbox.target.host}/{ns}-vendor/tools/from-elsewhere:2"
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/from-ngc", "1"), "group": "test"},
+                                                    {"type": "image", "source": own_source, "group": "test"}])
+    done = _mirror(sandbox, manifest, ns, result=tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    authfile = sandbox.docker_config / "config.json"
+    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/from-ngc:1", authfile=authfile)) == from_ngc.digest
+    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/from-elsewhere:2", authfile=authfile)) == other.digest
+    assert [e["source"] for e in json.loads((tmp_path / "r.json").read_text())["artifacts"]][1] == own_source

@@ -157,6 +157,18 @@ def test_an_interrupted_file_resumes_with_a_range_request(ngc: NgcStandIn, tmp_p
     assert ngc.range_requests == [f"{path} bytes=1000-"]
 
 
+def test_a_storage_host_that_ignores_range_does_not_corrupt_a_resumed_download(ngc: NgcStandIn, tmp_path: Path) -> None:
+    """Asked for bytes=1000-, it answers 200 with the whole file: the file starts again, it is not appended."""
+    path = "linux-amd64/nvcf-cli-linux-amd64-0.0.24.tar.gz"
+    ngc.fail_storage_after[path] = 1000
+    ngc.ignore_range = True
+    dest = tmp_path / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, CLI)), "--dest", str(dest), env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 0, done.stderr
+    assert ngc.range_requests == [f"{path} bytes=1000-"], "it did resume with a Range request"
+    assert (dest / "nvcf-cli_v0.0.24" / path).read_bytes() == ngc.resources[CLI][path]
+
+
 def test_a_legacy_key_token_is_renewed_during_a_run(ngc: NgcStandIn, tmp_path: Path) -> None:
     ngc.token_lifetime, ngc.api_delay = 2, 0.4  # every API answer takes 0.4 s; a token lasts 2 s and is renewed after 1 s
     dest = tmp_path / "dest"

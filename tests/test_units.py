@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import stat
+import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ from provider_helper.refs import (
 )
 from provider_helper.registry.auth import parse_challenge, scopes_for
 from provider_helper.registry.client import RegistryClient
-from provider_helper.registry.credentials import Credential, CredentialStore
+from provider_helper.registry.credentials import Credential, CredentialStore, StaticCredential
 from provider_helper.registry.oci import Descriptor
 from provider_helper.registry.retry import (
     RetryPolicy,
@@ -205,3 +206,75 @@ def test_insecure_registry_tries_tls_without_verification_then_plain_http() -> N
     strict = RegistryClient("registry.internal:5000", transport=httpx.MockTransport(handler))
     with pytest.raises(RegistryError, match=r"TLS to registry\.internal:5000 failed"):
         strict.ping()
+
+
+# -- documented behaviours (tests/BEHAVIOURS.md) ---------------------------------------------------
+
+
+def test_an_auth_file_password_containing_colons_is_kept_whole(tmp_path: Path) -> None:
+    """Docker splits an auth entry at the first ':' only: the rest, colons included, is the password."""
+    auth = base64.b64encode(b"robot$ci:pa:ss:word").decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"harbor.example:8443": {"auth": auth}}}))
+    credential = CredentialStore({"DOCKER_CONFIG": str(tmp_path)}).for_host("harbor.example:8443").get()
+    assert credential == Credential("robot$ci", "pa:ss:word")
+
+
+def test_secrets_passed_to_a_log_call_as_arguments_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from provider_helper.progress import setup_logging
+    from provider_helper.redact import remember
+
+    secret = "nvapi-" + "s3cr3t" * 4
+    remember(secret)
+    setup_logging()
+    try:
+        logging.getLogger("nvcf-mirror").warning("token service answered for %s: %r", "nvcr.io", {"key": secret})
+        logging.getLogger("nvcf-mirror").warning("key %s", secret)
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert secret not in err and err.count("<redacted>") == 2, err
+
+
+def test_a_bearer_token_past_its_lifetime_is_not_reused(servers: list) -> None:
+    """The token service says each token lives 1 s: it is reused within that, and asked again after."""
+    from hostile import Reply, ScriptedServer
+
+    issued: list[str] = []
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.startswith("/token"):
+            issued.append(f"t{len(issued) + 1}")
+            return Reply(200, {"Content-Type": "application/json"}, json.dumps({"token": issued[-1], "expires_in": 1}).encode())
+        if headers.get("authorization", "").startswith("Bearer "):
+            return Reply(200, {"Content-Type": "application/json"}, b'{"name": "a/b", "tags": ["1"]}')
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{me.url}/token",service="test"'})
+
+    registry = ScriptedServer("127.0.0.1", route)
+    servers.append(registry)
+    client = RegistryClient(registry.host, credentials=StaticCredential(Credential("u", "password")))
+    try:
+        client.tags("a/b")
+        client.tags("a/b")
+        time.sleep(0.8)
+        client.tags("a/b")
+    finally:
+        client.close()
+    sent = [s.headers.get("authorization") for s in registry.seen if s.path.startswith("/v2/a/b/tags")]
+    assert sent == [None, "Bearer t1", "Bearer t1", "Bearer t2"], sent
+    assert issued == ["t1", "t2"]
+
+
+def test_the_result_document_keeps_every_documented_field_error_null_included() -> None:
+    from provider_helper.results import ArtifactResult, document
+
+    copied = ArtifactResult(key="image:app:1", type="image", group="g", source="nvcr.io/o/app:1", target="h/p/app:1",
+                            digest="sha256:" + "a" * 64, platforms=["linux/amd64"], status="copied", bytes_copied=5)
+    failed = ArtifactResult(key="image:b:1", type="image", group="g", source="nvcr.io/o/b:1", target="h/p/b:1", status="failed", error="boom")
+    doc = json.loads(json.dumps(document("h/p", [copied, failed], 1.25)))
+    assert doc["version"] == 1 and doc["target"] == "h/p"
+    documented = {"key", "type", "group", "source", "target", "digest", "platforms", "status", "bytes_copied", "error", "signatures_copied"}
+    assert set(doc["artifacts"][0]) == documented and doc["artifacts"][0]["error"] is None
+    assert doc["artifacts"][1]["digest"] is None and doc["artifacts"][1]["error"] == "boom"
+    assert doc["summary"] == {"copied": 1, "present": 0, "failed": 1, "bytes_copied": 5, "seconds": 1.25, "signatures_copied": 0}

@@ -85,3 +85,30 @@ def test_outdated_reports_an_unreachable_source_on_its_line_and_exits_0(tmp_path
     assert listed.returncode == 0, listed.stderr
     row = json.loads(listed.stdout)["artifacts"][0]
     assert row["newer"] == [] and "127.0.0.1:9" in row["error"]
+
+
+def test_numeric_pre_release_identifiers_compare_as_numbers() -> None:
+    """SemVer 11.4: rc.10 comes after rc.2 (numbers as numbers), and a number before a word."""
+    published = ["1.0.0-rc.2", "1.0.0-rc.10", "1.0.0-rc.9", "1.0.0-rc.1.5"]
+    assert newest(published) == "1.0.0-rc.10"
+    assert newer("1.0.0-rc.2", [*published, "1.0.0-rc.beta", "1.0.0"]) == ["1.0.0-rc.9", "1.0.0-rc.10", "1.0.0-rc.beta", "1.0.0"]
+
+
+def test_latest_and_outdated_ignore_ngc_versions_whose_upload_is_not_complete(tmp_path: Path) -> None:
+    """The stand-in's latestVersionIdStr names 0.1.10, still uploading: latest is 0.1.5, outdated does not list 0.1.10."""
+    ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
+    try:
+        for version in ("0.1.4", "0.1.5", "0.1.10"):
+            ngc.resources[f"0833294136851237/nvcf-ncp-staging/nvcf-base:{version}"] = {f"nvcf-base-{version}.tar.gz": version.encode() * 100}
+        ngc.status["0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.10"] = "UPLOAD_PENDING"
+        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "resource", "source": "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4",
+                                                         "group": "r"}], groups=[{"name": "r"}])
+        env = {"NGC_API_KEY": ngc.personal_key, "NVCF_MIRROR_NGC_API_URL": ngc.url}
+        done = run_cli("resources", "download", "--manifest", str(manifest), "--set-version", "nvcf-base=latest", "--dest", str(tmp_path / "d"), env=env)
+        assert done.returncode == 0, done.stderr
+        assert [p.name for p in (tmp_path / "d").iterdir()] == ["nvcf-base_v0.1.5"]
+        listed = run_cli("outdated", "--manifest", str(manifest), "--all-groups", "--output", "json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout)["artifacts"][0]["newer"] == ["0.1.5"]
+    finally:
+        ngc.close()

@@ -99,6 +99,12 @@ class Terraform:
 
     runner: TerraformRunner
     root: Path
+    aws_endpoint: str = ""
+    module: Path = MODULE
+
+    def set_variables(self, variables: dict) -> None:
+        """Change the module's arguments, as a user edits terraform.tfvars (no new init needed)."""
+        (self.root / "main.tf").write_text(_root_module(variables, self.aws_endpoint, self.module))
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "TF_DATA_DIR": self.runner.work_dir}
@@ -136,7 +142,7 @@ def terraform_root(tmp_path: Path, terraform_cli_config: Path, tf_bin: str, monk
         monkeypatch.delenv("TF_DATA_DIR", raising=False)
         runner = TerraformRunner(str(data), state_path=str(tmp_path / "terraform.tfstate"), module_dir=str(root), tf_bin=tf_bin)
         runner.init()
-        return Terraform(runner, root)
+        return Terraform(runner, root, env.get("AWS_ENDPOINT_URL_ECR", ""), module)
 
     return make
 

@@ -59,6 +59,8 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
     signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"], "the image's signature came along"
     assert out["digests"]["image:nvcf-openbao:2.5.1-nv-1.1.0"] == nvcf_like["image"] and out["missing"] == []
+    assert out["repository_urls"] == {"nvcf-openbao": f"{sandbox.target.host}/{ns}/nvcf-openbao", "gdn-streaming": f"{sandbox.target.host}/{ns}/gdn-streaming"}
+    assert (out["registry"], out["repository_prefix"]) == (sandbox.target.host, ns)
     assert f"repository: {ns}" in out["helm_values"]
     ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
     names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
@@ -292,3 +294,36 @@ def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
     tf.runner.apply()
     assert tf.outputs()["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}
+
+
+def test_insecure_registries_reach_the_apply_step() -> None:
+    from provider_helper.terraform import mirror_argv
+
+    argv = mirror_argv({"target_registry": "harbor.internal:8443", "target_type": "generic", "insecure_registries": "harbor.internal:8443, proxy.internal"})
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--insecure-registry"] == ["harbor.internal:8443", "proxy.internal"]
+
+
+def test_the_default_registry_in_a_china_region_is_the_amazonaws_com_cn_host(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provider_helper.terraform import config_from
+
+    for key, value in sandbox.ecr_env().items():
+        monkeypatch.setenv(key, value)
+    assert config_from({"aws_region": "cn-north-1", "repository_prefix": "c1"}).target == "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/c1"
+    assert config_from({"aws_region": "eu-west-1", "repository_prefix": "c1"}).target == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/c1"
+
+
+@pytest.mark.one_terraform
+def test_turning_copy_signatures_on_runs_the_copy_again_and_brings_the_signatures(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=False), sandbox.ecr_env())
+    tf.runner.apply()
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
+    with pytest.raises(LookupError):
+        _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}")
+    tf.set_variables(_variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=True))
+    code, text = tf.plan_exit_code()
+    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
+    tf.runner.apply()
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"]
