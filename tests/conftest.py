@@ -15,6 +15,18 @@ import provider_helper
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
+# Fixtures that start a real part (Distribution registries, moto, the token server, Terraform with the
+# AWS provider): a test using any of them, directly or through another fixture, is in the full suite
+# only. Everything else (units, the engine against its in-memory store, scripted servers, the NGC
+# stand-in, the CLI in a subprocess) is the fast tier: ./scripts/test.sh --fast.
+REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_PARTS & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("ngcsdk"):
+            item.add_marker(pytest.mark.real_parts)
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the package once, before the workers start: the tests run the CLI in hundreds of

@@ -123,7 +123,7 @@ def _run(target: Destination, todo: list[Job], payloads: dict[str, Payload], **o
     return CopyEngine(lambda job: payloads[job.key], target, EngineOptions(**options), LogReporter()).run(todo)
 
 
-@pytest.fixture(params=["registry", "layout", "memory"])
+@pytest.fixture(params=[pytest.param("registry", marks=pytest.mark.real_parts), "layout", "memory"])
 def destination(request: pytest.FixtureRequest, tmp_path: Path, ns: str) -> tuple[Destination, str]:
     """The same engine code path into each implementation of the content API."""
     if request.param == "registry":

@@ -61,6 +61,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
 
 
+@pytest.mark.ngcsdk
 @pytest.mark.parametrize("key_kind", ["personal", "legacy"])
 def test_ngcsdk_and_nvcf_mirror_download_identical_files_from_the_stand_in(
     ngc: NgcStandIn, ca: LocalCa, tmp_path: Path, key_kind: str
