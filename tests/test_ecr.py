@@ -169,3 +169,39 @@ def test_the_account_and_region_of_an_ecr_host_decide_where_tokens_are_asked_and
     ecr = boto3.client("ecr", region_name=region, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
     created = ecr.describe_repositories(registryId="999999999999", repositoryNames=[f"{ns}/app"])["repositories"][0]
     assert created["registryId"] == "999999999999" and created["repositoryUri"].startswith(f"999999999999.dkr.ecr.{region}.")
+
+
+def test_create_repos_with_dry_run_creates_nothing_and_without_it_creates_with_the_defaults(
+    sandbox: Sandbox, source: Factory, ecr: object, ns: str, tmp_path: Path
+) -> None:
+    manifest, _ = _images(sandbox, source, ns, tmp_path)
+    args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
+            "--target-type", "ecr", "--create-repos"]
+    dry = run_cli(*args, "--dry-run", env=sandbox.ecr_env())
+    assert dry.returncode == 0, dry.stderr
+    assert _repos(ecr, ns) == {} and f"would create ECR repository {ns}/nats-box" in dry.stderr
+    done = run_cli(*args, "--scan-on-push", env=sandbox.ecr_env())
+    assert done.returncode == 0, done.stderr
+    repo = _repos(ecr, ns)[f"{ns}/nats-box"]
+    assert repo["imageScanningConfiguration"] == {"scanOnPush": True} and repo["imageTagMutability"] == "MUTABLE"
+    assert repo["encryptionConfiguration"] == {"encryptionType": "AES256"}
+
+
+def test_delete_repos_with_a_registry_id_deletes_in_that_account_only(sandbox: Sandbox, ecr: object, ns: str) -> None:
+    ecr.create_repository(repositoryName=f"{ns}/theirs", registryId="999999999999")
+    ecr.create_repository(repositoryName=f"{ns}/ours")  # the caller's own account (moto's 123456789012), same prefix
+    done = run_cli("ecr", "delete-repos", "--prefix", ns, "--region", REGION, "--registry-id", "999999999999", "--yes", env=sandbox.ecr_env())
+    assert done.returncode == 0, done.stderr
+    assert not [r for r in ecr.describe_repositories(registryId="999999999999")["repositories"] if r["repositoryName"].startswith(f"{ns}/")]
+    assert f"{ns}/ours" in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}, "the caller's own repository stays"
+
+
+def test_import_commands_name_the_module_address_given(sandbox: Sandbox, source: Factory, ecr: object, ns: str, tmp_path: Path) -> None:
+    manifest, _ = _images(sandbox, source, ns, tmp_path)
+    ecr.create_repository(repositoryName=f"{ns}/nats-box")
+    ecr.create_repository(repositoryName=f"{ns}/not-in-the-manifest")
+    done = run_cli("ecr", "import-commands", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target",
+                   f"{sandbox.target.host}/{ns}", "--target-type", "ecr", "--aws-region", REGION, "--module-address", "module.mirror[0]",
+                   env=sandbox.ecr_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"terraform import 'module.mirror[0].aws_ecr_repository.this[\"{ns}/nats-box\"]' {ns}/nats-box"]

@@ -211,3 +211,10 @@ def test_an_offline_plan_makes_no_network_request_at_all(tmp_path: Path, target:
     assert len(json.loads(done.stdout)["artifacts"]) == 69
     run_cli("plan", "--group", "infrastructure", "--output", "json", "--target", target, "--retries", "1", env=env)
     assert log.exists(), "the recorder sees a plan that does go to the network"
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    done = run_cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"nvcf-mirror, version {version('nvcf-mirror')}"

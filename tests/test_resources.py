@@ -200,3 +200,18 @@ def test_an_unaccepted_licence_is_one_line_naming_the_artifact(ngc: NgcStandIn, 
     done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "d"), env=_env(ngc, ngc.personal_key))
     assert done.returncode == 2
     assert f"accept the licence terms for {BASE} in the NGC catalog" in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), [("--max-extract-members", "2", "more than 2 entries"),
+                                                     ("--max-extract-bytes", "1000", "more than 1000 bytes")], ids=["members", "bytes"])
+def test_extract_limits_are_set_by_their_flags(ngc: NgcStandIn, tmp_path: Path, flag: str, value: str, says: str) -> None:
+    ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({f"nvcf-base/f{i}.txt": b"x" * 600 for i in range(3)})}
+    dest = tmp_path / "dest"
+    refused = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract", flag, value,
+                      env=_env(ngc, ngc.personal_key))
+    assert refused.returncode != 0 and "refusing to extract" in refused.stderr and says in refused.stderr, refused.stderr
+    assert not (dest / "nvcf-base").exists()
+    allowed = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
+                      env=_env(ngc, ngc.personal_key))
+    assert allowed.returncode == 0, allowed.stderr
+    assert (dest / "nvcf-base" / "nvcf-base" / "f2.txt").read_bytes() == b"x" * 600

@@ -46,9 +46,15 @@ def _target_digest(sandbox: Sandbox, ref: str) -> str:
 
 
 def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
 ) -> None:
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
+    policy = tmp_path / "lifecycle.json"
+    policy.write_text(json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan",
+                                                                             "countNumber": 5}, "action": {"type": "expire"}}]}))
+    key = "arn:aws:kms:us-east-1:123456789012:key/test"
+    settings = {"scan_on_push": False, "image_tag_mutability": "IMMUTABLE", "encryption_type": "KMS", "kms_key": key,
+                "repository_tags": {"team": "nvcf"}, "lifecycle_policy_file": str(policy), "pull_principals": ["arn:aws:iam::210987654321:root"]}
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], **settings), sandbox.ecr_env())
     tf.runner.apply()
     out = tf.outputs()
     image_ref = f"{sandbox.target.host}/{ns}/nvcf-openbao@{nvcf_like['image']}"
@@ -63,8 +69,15 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
     assert (out["registry"], out["repository_prefix"]) == (sandbox.target.host, ns)
     assert f"repository: {ns}" in out["helm_values"]
     ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
-    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
-    assert {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} <= names
+    repos = {r["repositoryName"]: r for r in ecr.describe_repositories()["repositories"]}
+    assert {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} <= set(repos)
+    repo = repos[f"{ns}/nvcf-openbao"]
+    assert repo["imageScanningConfiguration"] == {"scanOnPush": False} and repo["imageTagMutability"] == "IMMUTABLE"
+    assert repo["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": key}
+    assert ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"] == [{"Key": "team", "Value": "nvcf"}]
+    assert json.loads(ecr.get_lifecycle_policy(repositoryName=f"{ns}/nvcf-openbao")["lifecyclePolicyText"])["rules"][0]["rulePriority"] == 1
+    pull = json.loads(ecr.get_repository_policy(repositoryName=f"{ns}/nvcf-openbao")["policyText"])["Statement"][0]
+    assert pull["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]} and "ecr:BatchGetImage" in pull["Action"]
     assert {f'module.nvcf_mirror.aws_ecr_repository.this["{ns}/nvcf-openbao"]',
             f'module.nvcf_mirror.aws_ecr_repository.this["{ns}/gdn-streaming"]'} <= set(tf.state_list())
 
@@ -289,11 +302,14 @@ def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
 ) -> None:
     newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}), sandbox.ecr_env())
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"])
+    tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
     code, text = tf.plan_exit_code()
     assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
     tf.runner.apply()
-    assert tf.outputs()["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}
+    out = tf.outputs()
+    assert out["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}, "repository_prefix, not cluster_name"
+    assert out["versions"] == {"image:nvcf-openbao:2.6.0": "2.6.0", "chart:gdn-streaming:2.0.1": "2.0.1"} and out["repository_prefix"] == ns
 
 
 def test_insecure_registries_reach_the_apply_step() -> None:
