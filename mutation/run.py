@@ -1,11 +1,14 @@
-"""Mutation harness: break one safety property at a time and check that the tests named for it notice.
+"""Mutation harness: break one safety property or documented behaviour at a time and check that the
+suite notices.
 
 For each entry of mutations.yaml: replace ``old`` by ``new`` in ``file`` (``old`` must occur exactly
-once), run the named tests, restore the file, and record whether the tests failed ("caught"). The
-table goes to results.md. Run by hand, like the benchmarks, never in CI:
+once), run the test *files* its named tests live in (the area's tests, as a user of the suite runs
+them, not only the test written for it), restore the file, and record whether they failed
+("caught"). The table goes to results.md. Run by hand, like the benchmarks, never in CI:
 
-    .venv/bin/python mutation/run.py                 # every mutation
+    .venv/bin/python mutation/run.py                 # every mutation, each against its area's test files
     .venv/bin/python mutation/run.py engine-digest   # the ones whose id contains this text
+    .venv/bin/python mutation/run.py --named ...     # only the named tests (quicker, weaker)
 
 It edits the working tree and restores each file in a ``finally``; it refuses to start with
 uncommitted changes under provider_helper/ or terraform/, so a killed run is undone by
@@ -41,7 +44,12 @@ def load() -> list[Mutation]:
     return [Mutation(**entry) for entry in raw]
 
 
-def run(mutation: Mutation) -> tuple[bool, float, str]:
+def area(mutation: Mutation) -> list[str]:
+    """The test files the mutation's named tests live in."""
+    return sorted({test.split("::")[0] for test in mutation.tests})
+
+
+def run(mutation: Mutation, named: bool = False) -> tuple[bool, float, str]:
     """Apply, test, restore. Returns (caught, seconds, the tests' last line)."""
     path = ROOT / mutation.file
     original = path.read_text()
@@ -56,7 +64,8 @@ def run(mutation: Mutation) -> tuple[bool, float, str]:
     started = time.monotonic()
     try:
         path.write_text(mutated)
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *mutation.tests],
+        tests = mutation.tests if named else ["-n", "3", *area(mutation)]
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *tests],
                               cwd=ROOT, capture_output=True, text=True, timeout=1800)
     finally:
         path.write_text(original)
@@ -69,13 +78,15 @@ def main(argv: list[str]) -> int:
     if dirty.strip():
         print("commit or stash your changes under provider_helper/ and terraform/ first: this harness edits them", file=sys.stderr)
         return 2
+    named = "--named" in argv
+    argv = [a for a in argv if a != "--named"]
     chosen = [m for m in load() if not argv or any(a in m.id for a in argv)]
     rows = []
     for mutation in chosen:
-        caught, seconds, last = run(mutation)
+        caught, seconds, last = run(mutation, named)
         rows.append((mutation, caught, seconds, last))
         print(f"{'caught' if caught else 'MISSED'}  {mutation.id}  ({seconds:.0f} s)  {last}", flush=True)
-    if not argv:
+    if not argv and not named:
         write_results(rows)
     missed = [m.id for m, caught, _, _ in rows if not caught]
     print(f"{len(rows) - len(missed)} of {len(rows)} mutations caught" + (f"; missed: {', '.join(missed)}" if missed else ""))
@@ -86,14 +97,15 @@ def write_results(rows: list[tuple[Mutation, bool, float, str]]) -> None:
     lines = [
         "# Mutation results",
         "",
-        f"Run by `mutation/run.py` on {time.strftime('%Y-%m-%d')}: each row is one exact edit of mutations.yaml, the tests",
-        "named for it, and whether they failed (caught). Every row must say caught.",
+        f"Run by `mutation/run.py` on {time.strftime('%Y-%m-%d')}: each row is one exact edit of mutations.yaml, the test",
+        "files of its area (those its named tests live in, run whole with -n 3 -x), and whether they failed (caught).",
+        "Every row must say caught.",
         "",
-        "| mutation | breaks | file | tests | result | seconds |",
+        "| mutation | breaks | file | area | result | seconds |",
         "|---|---|---|---|---|---|",
     ]
     for mutation, caught, seconds, _ in rows:
-        tests = "<br>".join(t.split("::")[-1] for t in mutation.tests)
+        tests = "<br>".join(area(mutation))
         lines.append(f"| `{mutation.id}` | {mutation.breaks} | `{mutation.file}` | {tests} | {'caught' if caught else '**missed**'} | {seconds:.0f} |")
     caught = sum(1 for _, c, _, _ in rows if c)
     lines += ["", f"{caught} of {len(rows)} caught.", ""]
