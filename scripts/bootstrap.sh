@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what nvcf-mirror's demo and tests need: Debian's docker-registry and skopeo, and the
-# package with its test extras in ./.venv. Safe to run again; it skips what is already there.
+# package with an extra in ./.venv: `bootstrap.sh demo` (the sandbox) or `bootstrap.sh` (test, which
+# includes demo). Safe to run again; it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +19,5 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+extra="${1:-test}"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"

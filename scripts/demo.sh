@@ -3,5 +3,5 @@
 # artifacts, a local ECR-like target, the bundled manifest; prints the mirrored digests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh demo
 exec .venv/bin/python -m provider_helper.sandbox.demo "$@"

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import bcrypt
 import yaml
 
+from provider_helper.sandbox.extra import require
 from provider_helper.sandbox.process import ServerProcess, free_port
 from provider_helper.sandbox.tokens import ISSUER, TokenServer
 
@@ -83,6 +83,7 @@ def token_auth(tokens: TokenServer, workdir: Path) -> dict[str, Any]:
 
 def htpasswd_auth(users: dict[str, str], workdir: Path) -> dict[str, Any]:
     """An ``auth:`` section with bcrypt htpasswd users (ECR's ``AWS:<token>`` login, Harbor)."""
+    bcrypt = require("bcrypt")
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "htpasswd"
     lines = [f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()}" for user, password in users.items()]

@@ -17,16 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
+from provider_helper.sandbox.extra import require
 from provider_helper.sandbox.httpserver import JsonHandler
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 ISSUER = "nvcf-mirror-sandbox"
 USERNAME = "$oauthtoken"
@@ -39,6 +38,12 @@ class SigningKey:
 
     @classmethod
     def generate(cls) -> SigningKey:
+        require("cryptography")
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
         now = dt.datetime.now(dt.UTC)
@@ -50,14 +55,20 @@ class SigningKey:
         return cls(key, cert)
 
     def write_cert(self, path: Path) -> Path:
+        from cryptography.hazmat.primitives import serialization
+
         path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         return path
 
     def token(self, access: list[dict[str, Any]], subject: str, lifetime: int) -> str:
+        jwt = require("jwt")
+        from cryptography.hazmat.primitives import serialization
+
         now = int(time.time())
         claims = {"iss": ISSUER, "sub": subject, "aud": "", "exp": now + lifetime, "nbf": now - 5, "iat": now, "jti": uuid.uuid4().hex, "access": access}
         x5c = base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()
-        return jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [x5c]})
+        encoded: str = jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [x5c]})
+        return encoded
 
 
 @dataclass
