@@ -45,8 +45,8 @@ def _target_digest(sandbox: Sandbox, ref: str) -> str:
     return sha256(skopeo_raw(f"{sandbox.target.host}/{ref}", authfile=sandbox.docker_config / "config.json"))
 
 
-def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
+def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes_and_keeps_the_key_out_of_every_file(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = tmp_path / "lifecycle.json"
     policy.write_text(json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan",
@@ -54,7 +54,9 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
     key = "arn:aws:kms:us-east-1:123456789012:key/test"
     settings = {"scan_on_push": False, "image_tag_mutability": "IMMUTABLE", "encryption_type": "KMS", "kms_key": key,
                 "repository_tags": {"team": "nvcf"}, "lifecycle_policy_file": str(policy), "pull_principals": ["arn:aws:iam::210987654321:root"]}
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], **settings), sandbox.ecr_env())
+    canary = "nvapi-CANARY-" + sandbox.api_key[6:]
+    monkeypatch.setattr(sandbox.tokens, "api_key", canary)  # the source accepts only the canary key: the mirror ran with it if anything copied
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], **settings), {**sandbox.ecr_env(), "NGC_API_KEY": canary})
     tf.runner.apply()
     out = tf.outputs()
     image_ref = f"{sandbox.target.host}/{ns}/nvcf-openbao@{nvcf_like['image']}"
@@ -83,6 +85,8 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
 
     code, text = tf.plan_exit_code()
     assert code == 0, f"a second plan must show no changes:\n{text}"
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
+    assert leaks == [], "the NGC key is in no file of the working, data or state directories"
 
 
 def _created(sandbox: Sandbox, ns: str) -> dict[str, object]:
@@ -91,42 +95,6 @@ def _created(sandbox: Sandbox, ns: str) -> dict[str, object]:
 
 
 @pytest.mark.one_terraform
-def test_a_moved_source_tag_reruns_only_the_copy_and_deletes_nothing(
-    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
-) -> None:
-    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
-    ecr.create_repository(repositoryName=f"{ns}/other-team-app")  # under the prefix, not the module's
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True), sandbox.ecr_env())
-    tf.runner.apply()
-    before = _created(sandbox, ns)
-    _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
-    code, text = tf.plan_exit_code()
-    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
-    assert "aws_ecr_repository" not in text.split("Terraform will perform")[-1].split("Plan:")[0].replace("data.", ""), text
-    assert "0 to add" not in text and "1 to add, 0 to change, 1 to destroy" in text, text
-    tf.runner.apply()
-    assert _created(sandbox, ns) == before, "a repository was deleted or re-created"
-    out = tf.outputs()
-    assert out["image_uris"]["nvcf-openbao:2.5.1-nv-1.1.0"].endswith("@" + moved["linux/amd64"].digest)
-    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == moved["linux/amd64"].digest
-    code, text = tf.plan_exit_code()
-    assert code == 0, f"a plan after the copy ran again must show no changes:\n{text}"
-
-
-@pytest.mark.one_terraform
-def test_a_repository_deleted_outside_terraform_is_planned_and_recreated(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
-) -> None:
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
-    tf.runner.apply()
-    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
-    ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)
-    code, text = tf.plan_exit_code()
-    assert code == 2 and f'aws_ecr_repository.this["{ns}/gdn-streaming"] will be created' in text, text
-    tf.runner.apply()
-    assert f"{ns}/gdn-streaming" in _created(sandbox, ns)
-
-
 def test_switch_off_plans_nothing(sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path) -> None:
     # A python that cannot run proves the external program is never started when the switch is off.
     tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], create_sm_ecr_repos=False, python=str(tmp_path / "no-python")),
@@ -134,23 +102,6 @@ def test_switch_off_plans_nothing(sandbox: Sandbox, nvcf_like: dict, ns: str, te
     _, text = tf.plan_exit_code()
     assert "Plan:" not in text and "will be created" not in text and "Reading..." not in text, text
     assert re.search(r"image_uris +\= \{\}", text), text
-
-
-def test_ngc_key_appears_in_no_file_of_the_working_or_state_directories(
-    sandbox: Sandbox, source: Factory, ns: str, terraform_root: object, tmp_path: Path
-) -> None:
-    canary = "nvapi-CANARY-" + sandbox.api_key[6:]
-    sandbox.tokens.api_key = canary  # the source now accepts only the canary key
-    try:
-        source.image(f"{ns}/nvidia/nats-box", "0.19.2-nonroot")
-        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"}])
-        tf = terraform_root(_variables(sandbox, ns, manifest), {**sandbox.ecr_env(), "NGC_API_KEY": canary})
-        tf.runner.apply()
-        assert tf.outputs()["image_uris"], "the mirror ran with the canary key"
-    finally:
-        sandbox.tokens.api_key = sandbox.api_key
-    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
-    assert leaks == []
 
 
 def _external(query: object) -> subprocess.CompletedProcess[str]:
@@ -176,44 +127,89 @@ def _moto(sandbox: Sandbox) -> dict:
     return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-@pytest.mark.parametrize("root", ["terraform/modules/nvcf-mirror", "examples/ecr", "examples/generic", "examples/local"])
-def test_module_and_examples_validate(root: str, tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
+def _validate(root: str, tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
     # A copy, so init's lock file lands in tmp_path: never in the working tree, never shared by parallel workers.
     for tree in ("terraform", "examples"):
-        shutil.copytree(REPO / tree, tmp_path / "repo" / tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(terraform_cli_config), "TF_DATA_DIR": str(tmp_path / "data"), "CHECKPOINT_DISABLE": "1"}
+        shutil.copytree(REPO / tree, tmp_path / "repo" / tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"), dirs_exist_ok=True)
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(terraform_cli_config), "TF_DATA_DIR": str(tmp_path / "data" / root), "CHECKPOINT_DISABLE": "1"}
     for args in (["init", "-input=false", "-backend=false"], ["validate", "-no-color"]):
         done = subprocess.run([tf_bin, *args], cwd=tmp_path / "repo" / root, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{root}: terraform {args[0]}\n{done.stdout}\n{done.stderr}"
 
 
+def test_the_module_validates(tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
+    _validate("terraform/modules/nvcf-mirror", tf_bin, terraform_cli_config, tmp_path)
+
+
 @pytest.mark.one_terraform
-def test_destroy_with_delete_removes_exactly_the_module_repositories(
+def test_the_examples_validate(tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
+    for root in ("examples/ecr", "examples/generic", "examples/local"):
+        _validate(root, tf_bin, terraform_cli_config, tmp_path)
+
+
+@pytest.mark.one_terraform
+def test_each_later_change_plans_only_the_copy_or_the_repository_it_needs(
+    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    """One root through its life: copy_signatures turned on, a source tag moved, a repository deleted
+    outside Terraform. Each shows in the next plan, apply copies again or re-creates, nothing is deleted."""
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    ecr.create_repository(repositoryName=f"{ns}/other-team-app")  # under the prefix, not the module's
+    signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True, copy_signatures=False)
+    tf = terraform_root(variables, sandbox.ecr_env())
+    tf.runner.apply()
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
+    with pytest.raises(LookupError):
+        _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}")
+    before = _created(sandbox, ns)
+
+    tf.set_variables({**variables, "copy_signatures": True})
+    code, text = tf.plan_exit_code()
+    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
+    tf.runner.apply()
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"], "turning copy_signatures on copied them"
+
+    _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
+    code, text = tf.plan_exit_code()
+    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
+    assert "aws_ecr_repository" not in text.split("Terraform will perform")[-1].split("Plan:")[0].replace("data.", ""), text
+    assert "1 to add, 0 to change, 1 to destroy" in text, text
+    tf.runner.apply()
+    assert _created(sandbox, ns) == before, "a repository was deleted or re-created"
+    assert tf.outputs()["image_uris"]["nvcf-openbao:2.5.1-nv-1.1.0"].endswith("@" + moved["linux/amd64"].digest)
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == moved["linux/amd64"].digest
+    code, text = tf.plan_exit_code()
+    assert code == 0, f"a plan after the copy ran again must show no changes:\n{text}"
+
+    ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)
+    code, text = tf.plan_exit_code()
+    assert code == 2 and f'aws_ecr_repository.this["{ns}/gdn-streaming"] will be created' in text, text
+    tf.runner.apply()
+    assert f"{ns}/gdn-streaming" in _created(sandbox, ns) and f"{ns}/other-team-app" in _created(sandbox, ns)
+
+
+@pytest.mark.one_terraform
+def test_destroy_stops_at_a_repository_holding_images_until_delete_is_set_then_removes_exactly_the_modules(
     sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
 ) -> None:
     ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
     ecr.create_repository(repositoryName=f"{ns}/other-team-app")
     ecr.create_repository(repositoryName=f"{ns}-decoy/keep")
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True), sandbox.ecr_env())
-    tf.runner.apply()
-    _put_image(ecr, f"{ns}/nvcf-openbao")  # force_delete: images do not stop it
-    tf.runner.destroy()
-    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
-    assert not {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} & names
-    assert {f"{ns}/other-team-app", f"{ns}-decoy/keep"} <= names
-
-
-@pytest.mark.one_terraform
-def test_destroy_without_delete_stops_at_a_repository_that_holds_images(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
-) -> None:
-    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"]), sandbox.ecr_env())
+    variables = _variables(sandbox, ns, nvcf_like["manifest"])
+    tf = terraform_root(variables, sandbox.ecr_env())
     tf.runner.apply()
     _put_image(ecr, f"{ns}/nvcf-openbao")
     done = tf._run("destroy", "-auto-approve", "-input=false", f"-state={tf.runner.state_path}")
     assert done.returncode != 0 and "RepositoryNotEmptyException" in done.stdout + done.stderr, done.stdout + done.stderr
-    assert f"{ns}/nvcf-openbao" in _created(sandbox, ns)
+    assert f"{ns}/nvcf-openbao" in _created(sandbox, ns), "delete_repositories_on_destroy = false keeps a repository holding images"
+
+    tf.set_variables({**variables, "delete_repositories_on_destroy": True})
+    tf.runner.apply()
+    tf.runner.destroy()  # force_delete: images do not stop it
+    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    assert not {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} & names
+    assert {f"{ns}/other-team-app", f"{ns}-decoy/keep"} <= names
 
 
 def _put_image(ecr: object, repository: str) -> None:
@@ -328,18 +324,3 @@ def test_the_default_registry_in_a_china_region_is_the_amazonaws_com_cn_host(san
     assert config_from({"aws_region": "eu-west-1", "repository_prefix": "c1"}).target == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/c1"
 
 
-@pytest.mark.one_terraform
-def test_turning_copy_signatures_on_runs_the_copy_again_and_brings_the_signatures(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
-) -> None:
-    signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
-    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=False), sandbox.ecr_env())
-    tf.runner.apply()
-    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
-    with pytest.raises(LookupError):
-        _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}")
-    tf.set_variables(_variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=True))
-    code, text = tf.plan_exit_code()
-    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
-    tf.runner.apply()
-    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"]
