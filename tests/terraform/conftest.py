@@ -111,11 +111,17 @@ class Terraform:
         return subprocess.run([self.runner.tf_bin, *args, "-no-color"], cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
 
     def plan_exit_code(self) -> tuple[int, str]:
-        """0: no changes, 2: changes (terraform plan -detailed-exitcode)."""
-        done = self._run("plan", "-input=false", "-detailed-exitcode", f"-state={self.runner.state_path}")
+        """0: no changes, 2: changes (terraform plan -detailed-exitcode). The plan is saved for ``apply_plan``."""
+        done = self._run("plan", "-input=false", "-detailed-exitcode", f"-state={self.runner.state_path}", f"-out={self.root / 'saved.tfplan'}")
         if done.returncode == 1:
             raise AssertionError(f"terraform plan failed\n{done.stdout}\n{done.stderr}")
         return done.returncode, done.stdout
+
+    def apply_plan(self) -> None:
+        """Apply the plan the last ``plan_exit_code`` showed, as `terraform apply PLANFILE` does: no second plan."""
+        done = self._run("apply", "-input=false", f"-state={self.runner.state_path}", str(self.root / "saved.tfplan"))
+        if done.returncode != 0:
+            raise AssertionError(f"terraform apply of the saved plan failed\n{done.stdout}\n{done.stderr}")
 
     def state_list(self) -> list[str]:
         done = self._run("state", "list", f"-state={self.runner.state_path}")

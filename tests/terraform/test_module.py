@@ -167,7 +167,7 @@ def test_each_later_change_plans_only_the_copy_or_the_repository_it_needs(
     tf.set_variables({**variables, "copy_signatures": True})
     code, text = tf.plan_exit_code()
     assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
-    tf.runner.apply()
+    tf.apply_plan()
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"], "turning copy_signatures on copied them"
 
     _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
@@ -175,7 +175,7 @@ def test_each_later_change_plans_only_the_copy_or_the_repository_it_needs(
     assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
     assert "aws_ecr_repository" not in text.split("Terraform will perform")[-1].split("Plan:")[0].replace("data.", ""), text
     assert "1 to add, 0 to change, 1 to destroy" in text, text
-    tf.runner.apply()
+    tf.apply_plan()
     assert _created(sandbox, ns) == before, "a repository was deleted or re-created"
     assert tf.outputs()["image_uris"]["nvcf-openbao:2.5.1-nv-1.1.0"].endswith("@" + moved["linux/amd64"].digest)
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == moved["linux/amd64"].digest
@@ -185,7 +185,7 @@ def test_each_later_change_plans_only_the_copy_or_the_repository_it_needs(
     ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)
     code, text = tf.plan_exit_code()
     assert code == 2 and f'aws_ecr_repository.this["{ns}/gdn-streaming"] will be created' in text, text
-    tf.runner.apply()
+    tf.apply_plan()
     assert f"{ns}/gdn-streaming" in _created(sandbox, ns) and f"{ns}/other-team-app" in _created(sandbox, ns)
 
 
@@ -302,7 +302,7 @@ def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
     code, text = tf.plan_exit_code()
     assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
-    tf.runner.apply()
+    tf.apply_plan()
     out = tf.outputs()
     assert out["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}, "repository_prefix, not cluster_name"
     assert out["versions"] == {"image:nvcf-openbao:2.6.0": "2.6.0", "chart:gdn-streaming:2.0.1": "2.0.1"} and out["repository_prefix"] == ns
