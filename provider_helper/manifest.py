@@ -33,7 +33,7 @@ from provider_helper.refs import (
 from provider_helper.yamlload import load_with_nodes
 
 BUNDLED = "nvcf-v0.5.yaml"
-_RESOURCE_RE = re.compile(r"^(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?$")
+_RESOURCE_RE = re.compile(r"(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locato
         platforms = tuple(_guard(locate([*path, "platforms", i]), parse_platform, p) for i, p in enumerate(raw["platforms"]))
     common = {"type": raw["type"], "group": raw["group"], "where": where, "platforms": platforms, "needs_version": needs_version, "note": raw.get("note", "")}
     if raw["type"] == "resource":
-        match = _RESOURCE_RE.match(raw["source"])
+        match = _RESOURCE_RE.fullmatch(raw["source"])
         if not match or (not match["version"] and not needs_version):
             raise InputError(f"{locate([*path, 'source'])}: resource {raw['source']!r} must be ORG/[TEAM/]NAME:VERSION")
         ref = ResourceRef(match["org"], match["team"], match["name"], match["version"])

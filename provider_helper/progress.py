@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from provider_helper.redact import RedactingFilter, redact
+from provider_helper.redact import RedactingFilter, shown
 from provider_helper.results import ArtifactResult, human_bytes
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class JsonFormatter(TimestampFormatter):
     """One JSON object per line: time, level, message, and the event's fields when it has them."""
 
     def format(self, record: logging.LogRecord) -> str:
-        event = {k: redact(v) if isinstance(v, str) else v for k, v in (getattr(record, "event", None) or {}).items()}
+        event = {k: shown(v) if isinstance(v, str) else v for k, v in (getattr(record, "event", None) or {}).items()}
         return json.dumps({"time": self.formatTime(record), "level": record.levelname.lower(), "message": record.getMessage(), **event})
 
 

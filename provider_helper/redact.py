@@ -18,6 +18,9 @@ _MIN_LENGTH = 6  # shorter values would redact ordinary words
 _USERINFO_RE = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@?#]+@")
 _QUERY_RE = re.compile(r"(?P<url>\bhttps?://[^\s?#'\"]+)\?[^\s'\"]*")
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
@@ -40,16 +43,27 @@ def redact(text: str) -> str:
     return _QUERY_RE.sub(lambda m: f"{m['url']}?{REDACTED}", redact_url(text))
 
 
+def printable(text: str) -> str:
+    """``text`` with its control characters (line breaks, tabs, ESC, DEL, C1) written as escapes:
+    server text is data, so it can neither start a log line of its own nor steer a terminal."""
+    return _CONTROL_RE.sub(lambda m: _ESCAPES.get(m[0], f"\\x{ord(m[0]):02x}"), text)
+
+
+def shown(text: str) -> str:
+    """``text`` as it may be shown or written: no secrets, no control characters."""
+    return printable(redact(text))
+
+
 def redact_url(url: str) -> str:
     """``url`` (or any text) without the user:password part of its URLs; queries are kept."""
     return _USERINFO_RE.sub(lambda m: f"{m['scheme']}{REDACTED}@", url)
 
 
 class RedactingFilter(logging.Filter):
-    """Applied to the CLI's log handler: every record is formatted, then redacted."""
+    """Applied to the CLI's log handler: every record is formatted, then redacted and its control characters escaped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), None
+        record.msg, record.args = shown(record.getMessage()), None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

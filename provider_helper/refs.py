@@ -12,11 +12,14 @@ from dataclasses import dataclass, replace
 
 from provider_helper.errors import InputError
 
+# ASCII only, and whole strings: used with ``fullmatch`` (``$`` would also match before a trailing
+# line break, and ``\w`` any Unicode letter), so a tag or digest a server sends becomes a path, a URL,
+# a result or a Terraform output only when it is exactly what the grammar allows.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_HOST_RE = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?$")
-TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
-DIGEST_RE = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+_PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*", re.ASCII)
+_HOST_RE = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?|\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?", re.ASCII)
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OCI distribution spec's tag grammar
+DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Reference:
 def parse_reference(text: str, *, require_tag: bool = True) -> Reference:
     """Parse ``host/path:tag[@digest]``; raise InputError saying what is wrong."""
     rest, _, digest = text.partition("@")
-    if digest and not DIGEST_RE.match(digest):
+    if digest and not DIGEST_RE.fullmatch(digest):
         raise InputError(f"invalid digest {digest!r} in reference {text!r}")
     host, slash, path = rest.partition("/")
     if not slash or not _looks_like_host(host):
@@ -62,9 +65,9 @@ def parse_reference(text: str, *, require_tag: bool = True) -> Reference:
     last = path.rsplit("/", 1)[-1]
     if ":" in last:
         path, _, tag = path.rpartition(":")
-        if not TAG_RE.match(tag):
+        if not TAG_RE.fullmatch(tag):
             raise InputError(f"invalid tag {tag!r} in reference {text!r}")
-    if not _PATH_RE.match(path):
+    if not _PATH_RE.fullmatch(path):
         raise InputError(f"invalid repository path {path!r} in reference {text!r}")
     if require_tag and not tag and not digest:
         raise InputError(f"reference {text!r} has neither a tag nor a digest")
@@ -72,7 +75,7 @@ def parse_reference(text: str, *, require_tag: bool = True) -> Reference:
 
 
 def _looks_like_host(host: str) -> bool:
-    return bool(_HOST_RE.match(host)) and ("." in host or ":" in host or host == "localhost")
+    return bool(_HOST_RE.fullmatch(host)) and ("." in host or ":" in host or host == "localhost")
 
 
 def is_loopback(host: str) -> bool:
@@ -106,9 +109,9 @@ class Target:
 
 def parse_target(text: str) -> Target:
     host, _, prefix = text.strip().rstrip("/").partition("/")
-    if not host or not _HOST_RE.match(host):
+    if not host or not _HOST_RE.fullmatch(host):
         raise InputError(f"--target {text!r}: expected REGISTRY[/PREFIX], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
-    if prefix and not _PATH_RE.match(prefix):
+    if prefix and not _PATH_RE.fullmatch(prefix):
         raise InputError(f"--target {text!r}: prefix {prefix!r} is not a valid repository path (lower case, digits, . _ - /)")
     return Target(registry=host.lower(), prefix=prefix)
 
@@ -120,11 +123,11 @@ def chart_tag(version: str) -> str:
 
 def is_repository_path(name: str) -> bool:
     """A repository path by the distribution grammar: lower-case components joined by ``/``."""
-    return bool(_PATH_RE.match(name))
+    return bool(_PATH_RE.fullmatch(name))
 
 
 def is_tag(tag: str) -> bool:
-    return bool(TAG_RE.match(tag))
+    return bool(TAG_RE.fullmatch(tag))
 
 
 @dataclass(frozen=True, order=True)
@@ -149,11 +152,11 @@ def _normal_variant(architecture: str | None, variant: str | None) -> str | None
     return "v8" if architecture == "arm64" and variant in (None, "", "v8") else variant
 
 
-_PLATFORM_RE = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
+_PLATFORM_RE = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?", re.ASCII)
 
 
 def parse_platform(text: str) -> Platform:
-    if not _PLATFORM_RE.match(text):
+    if not _PLATFORM_RE.fullmatch(text):
         raise InputError(f"invalid platform {text!r}: expected OS/ARCH[/VARIANT], e.g. linux/amd64")
     parts = text.split("/")
     return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from provider_helper.redact import redact
+from provider_helper.redact import shown
 
 
 @dataclass
@@ -50,7 +50,7 @@ def _artifact(result: ArtifactResult) -> dict[str, Any]:
             del data[optional]
     for text in ("source", "target", "error", "note"):
         if data.get(text):
-            data[text] = redact(data[text])
+            data[text] = shown(data[text])
     return data
 
 
@@ -70,7 +70,7 @@ def print_table(results: list[ArtifactResult], columns: tuple[str, ...] = ("type
     for r in results:
         cells = {
             "group": r.group, "type": r.type, "target": r.target, "status": r.status,
-            "platforms": ",".join(r.platforms), "digest": r.digest or redact(r.error or ""), "source": redact(r.source),
+            "platforms": ",".join(r.platforms), "digest": r.digest or shown(r.error or ""), "source": shown(r.source),
         }
         table.add_row(*(cells[c] for c in columns))
     console.print(table)

@@ -28,7 +28,7 @@ from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
 from provider_helper.quickexit import exit_now
-from provider_helper.redact import RedactingFilter, redact
+from provider_helper.redact import RedactingFilter, shown
 from provider_helper.refs import parse_target
 from provider_helper.session import RunConfig, run_engine
 from provider_helper.threads import worker_pool
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         cli_main(cli_argv)  # exits with the CLI's own code
         return 0
     except (InputError, RegistryError) as exc:
-        sys.stderr.write(f"nvcf-mirror: {redact(str(exc))}\n")
+        sys.stderr.write(f"nvcf-mirror: {shown(str(exc))}\n")
         return 2 if isinstance(exc, InputError) else 1
 
 

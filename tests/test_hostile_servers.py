@@ -280,3 +280,50 @@ def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(serve
     with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match="a total size that is not a number: 'lots'"):
         client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- server text is data -----------------------------------------------------------------------------
+
+FORGED = "denied\n2026-11-27T12:00:00.000Z nvcf-mirror: copied    app:1.0 sha256:" + "0" * 64 + "\x1b[2J\x1b]0;owned\x07"
+
+
+def test_a_registry_error_message_can_neither_forge_a_log_line_nor_reach_the_terminal(servers: list, tmp_path: Path) -> None:
+    """Off a terminal (CI, Terraform's local-exec) a line break in a registry's error text would start a
+    line of its own: it is written as \\n, and escape sequences as \\x1b."""
+    def source_route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path == "/v2/":
+            return Reply(200)
+        return Reply(404, {"Content-Type": "application/json"}, json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": FORGED}]}).encode())
+
+    def target_route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        return Reply(200) if path == "/v2/" else Reply(404)
+
+    source, target = ScriptedServer("127.0.0.2", source_route), ScriptedServer("127.0.0.3", target_route)
+    servers.extend([source, target])
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}])
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", source.host, "--target", f"{target.host}/p", "--retries", "1",
+                   "--result-file", str(tmp_path / "r.json"))
+    assert done.returncode == 1, done.stderr
+    assert "\x1b" not in done.stderr + done.stdout and "\x07" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert not [line for line in lines if line.startswith("2026-11-27T12:00:00.000Z")], "a forged line stands on its own"
+    assert any("denied\\n2026-11-27T12:00:00.000Z nvcf-mirror: copied" in line and "\\x1b[2J" in line for line in lines), done.stderr
+    error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
+    assert "\n" not in error and "\x1b" not in error and "\\x1b" in error
+
+
+@pytest.mark.parametrize("published", ["99.0.0\n", "\u0669\u0669.0.0", "99.0.0\u200b"], ids=["trailing-newline", "arabic-indic-digits", "zero-width-space"])
+def test_a_published_tag_outside_the_oci_grammar_is_never_a_version(servers: list, tmp_path: Path, published: str) -> None:
+    """A tag list naming 99.0.0 followed by a line break (or spelt in non-ASCII digits) would win latest
+    and become a URL path, a result entry and a Terraform output: it is not a tag, so not a version."""
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.startswith("/v2/org/app/tags/list"):
+            return Reply(200, {"Content-Type": "application/json"}, json.dumps({"name": "org/app", "tags": ["1.0.0", "1.1.0", published]}).encode())
+        return Reply(200) if path == "/v2/" else Reply(404)
+
+    source = ScriptedServer("127.0.0.2", route)
+    servers.append(source)
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0.0", "group": "test"}])
+    done = run_cli("outdated", "--manifest", str(manifest), "--source-registry", source.host, "--output", "json", "--retries", "1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["artifacts"][0]["newer"] == ["1.1.0"]

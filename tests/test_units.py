@@ -278,3 +278,16 @@ def test_the_result_document_keeps_every_documented_field_error_null_included() 
     assert set(doc["artifacts"][0]) == documented and doc["artifacts"][0]["error"] is None
     assert doc["artifacts"][1]["digest"] is None and doc["artifacts"][1]["error"] == "boom"
     assert doc["summary"] == {"copied": 1, "present": 0, "failed": 1, "bytes_copied": 5, "seconds": 1.25, "signatures_copied": 0}
+
+
+@pytest.mark.parametrize("text", ["1.0\n", "1.0\r", "\u0661.\u0660", "v1.0\u00a0", "a" * 129])
+def test_tags_and_digests_are_ascii_whole_strings(text: str) -> None:
+    from provider_helper.mirror.versions import version_key
+    from provider_helper.refs import is_tag
+
+    assert not is_tag(text) and version_key(text) is None
+    with pytest.raises(InputError):
+        parse_reference(f"nvcr.io/org/app:{text}")
+    with pytest.raises(InputError):
+        parse_reference("nvcr.io/org/app@sha256:" + "a" * 64 + "\n")
+    assert is_tag("v1.0_rc-1.2") and version_key("v1.2.3-rc.1") is not None

@@ -23,7 +23,7 @@ from provider_helper.registry.credentials import Credential
 
 log = logging.getLogger("nvcf-mirror")
 
-_HOST_RE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_HOST_RE = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?", re.ASCII)
 PUT_IMAGE_PER_SECOND = 10
 MIN_TOKEN_REUSE = 300.0  # seconds; an expiresAt already past (moto says 2015) must not refetch on every request
 REFRESH_BEFORE = 600.0
@@ -36,7 +36,7 @@ class EcrRegistry:
 
 
 def parse_ecr_host(host: str) -> EcrRegistry | None:
-    match = _HOST_RE.match(host)
+    match = _HOST_RE.fullmatch(host)
     return EcrRegistry(match["account"], match["region"]) if match else None
 
 

@@ -14,7 +14,7 @@ from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.manifest import Artifact
 from provider_helper.mirror import versions
-from provider_helper.redact import redact
+from provider_helper.redact import shown
 from provider_helper.session import (
     PublishedVersions,
     RunConfig,
@@ -44,7 +44,7 @@ def outdated(common: RunConfig, output: str) -> None:
     for row in rows:
         shown = row["newer"][-5:]
         newer_text = ("… " if len(row["newer"]) > 5 else "") + ", ".join(shown) if shown else "up to date"
-        table.add_row(row["type"], row["name"], row["version"] or "(none)", newer_text, redact(row["error"] or ""))
+        table.add_row(row["type"], row["name"], row["version"] or "(none)", newer_text, shown(row["error"] or ""))
     Console().print(table)
 
 
@@ -54,7 +54,7 @@ def _outdated_row(artifact: Artifact, available: PublishedVersions) -> dict[str,
     try:
         published = available.versions(artifact)
     except (RegistryError, InputError, OSError) as exc:
-        row["error"] = redact(str(exc))
+        row["error"] = shown(str(exc))
         return row
     row["newer"] = versions.newer(current, published) if current else versions.newer("0.0.0-0", published)
     return row

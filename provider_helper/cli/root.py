@@ -13,7 +13,7 @@ from provider_helper import __version__
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
-from provider_helper.redact import redact
+from provider_helper.redact import shown
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -74,11 +74,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_FAILED)
     except Exception as exc:  # a bug: one line for the user, the traceback with -v
         log.debug("internal error", exc_info=True)
-        click.echo(redact(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
+        click.echo(shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
         sys.exit(EXIT_FAILED)
     exit_now(0)
 
 
 def _fail(message: str) -> None:
     """The one error line: never more than one line, never a secret."""
-    click.echo(f"nvcf-mirror: error: {' '.join(redact(message).split())}", err=True)
+    click.echo(f"nvcf-mirror: error: {' '.join(shown(message).split())}", err=True)

@@ -205,7 +205,7 @@ class LayoutSource:
         return None  # saved under the fallback tag
 
     def get_manifest(self, repo: str, reference: str) -> Manifest:
-        if DIGEST_RE.match(reference):
+        if DIGEST_RE.fullmatch(reference):
             return read_manifest(self.root, reference)
         ref = self._refs.get(f"{repo}:{reference}")
         if ref is None:
@@ -227,7 +227,7 @@ def _check_entry(entry: Any, lock: Path) -> None:
         raise InputError(f"{lock}: {entry['key']}: name {entry['name']!r} is not a repository path")
     if not is_tag(entry["tag"]):
         raise InputError(f"{lock}: {entry['key']}: tag {entry['tag']!r} is not a valid tag")
-    if not DIGEST_RE.match(entry["digest"]):
+    if not DIGEST_RE.fullmatch(entry["digest"]):
         raise InputError(f"{lock}: {entry['key']}: digest {entry['digest'][:80]!r} is not a valid digest")
 
 

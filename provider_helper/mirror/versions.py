@@ -17,7 +17,7 @@ from provider_helper.errors import RegistryError
 from provider_helper.manifest import Artifact
 
 LATEST = "latest"
-_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:[+_]([0-9A-Za-z.-]+))?$")
+_VERSION_RE = re.compile(r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:[+_]([0-9A-Za-z.-]+))?", re.ASCII)
 
 VersionKey = tuple[int, int, int, tuple[tuple[int, int | str], ...] | None]
 
@@ -25,7 +25,7 @@ VersionKey = tuple[int, int, int, tuple[tuple[int, int | str], ...] | None]
 def version_key(text: str) -> VersionKey | None:
     """A sort key by semantic version; None for a tag that is not a version. A release sorts after
     its pre-releases (``1.2.0-rc1`` < ``1.2.0``)."""
-    match = _VERSION_RE.match(text)
+    match = _VERSION_RE.fullmatch(text)
     if not match:
         return None
     pre = match[4]

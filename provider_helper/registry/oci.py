@@ -32,7 +32,7 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 def checked_digest(digest: object, where: str = "") -> str:
     """``digest`` when it is a digest by the OCI grammar (sha256 or sha512, lower-case hex of the
     right length); anything else is refused before it can become a path or a URL."""
-    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
         shown = repr(digest)[:80]
         raise RegistryError(f"invalid digest {shown}{f' in {where}' if where else ''}")
     return digest
