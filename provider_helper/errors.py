@@ -42,6 +42,10 @@ class TlsError(RegistryError):
     """The TLS handshake failed: an unknown CA, or a server that speaks plain HTTP."""
 
 
+class PolicyError(RegistryError):
+    """A request the origin policy refuses: a redirect out of TLS or into an internal address."""
+
+
 class DigestMismatchError(RegistryError):
     """Content did not hash to the digest it was fetched by: never push it."""
 

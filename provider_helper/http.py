@@ -1,6 +1,7 @@
 """The one place the tool's httpx clients are built: registries, token services, Helm repositories,
 the NGC API and storage all get the same timeouts, TLS settings, proxies from the environment
-(``HTTPS_PROXY``, ``NO_PROXY``: httpx's ``trust_env``) and ``User-Agent: nvcf-mirror/<version>``.
+(``HTTPS_PROXY``, ``NO_PROXY``: httpx's ``trust_env``), ``User-Agent: nvcf-mirror/<version>`` and the
+redirect rules of ``origin``.
 
 Retries are not here: a single request is retried by its caller's one retry layer
 (``registry.retry.call_with_retries``), never by two nested ones.
@@ -14,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from provider_helper.origin import check_redirect
+
 TIMEOUT = httpx.Timeout(connect=15.0, read=300.0, write=300.0, pool=None)
 
 
@@ -26,16 +29,11 @@ def user_agent() -> str:
     return f"nvcf-mirror/{version}"
 
 
-def authority(url: httpx.URL) -> str:
-    """``host[:port]`` as registries and auth files name a server (IPv6 in brackets, default ports left out)."""
-    host = f"[{url.host}]" if ":" in url.host else url.host
-    return f"{host}:{url.port}" if url.port else host
-
-
 def client(*, verify: Any = True, base_url: str = "", auth: httpx.Auth | None = None, limits: httpx.Limits | None = None,
            transport: httpx.BaseTransport | None = None, follow_redirects: bool = False, timeout: httpx.Timeout = TIMEOUT) -> httpx.Client:
-    """An httpx client with the tool's defaults; ``verify`` is an ``ssl.SSLContext`` (``registry.tls``) or False."""
+    """An httpx client with the tool's defaults; ``verify`` is an ``ssl.SSLContext`` (``registry.tls``) or False.
+    Every redirect it is answered passes the origin policy before it is followed."""
     return httpx.Client(
         base_url=base_url, auth=auth, verify=verify, timeout=timeout, limits=limits or httpx.Limits(), transport=transport,
-        follow_redirects=follow_redirects, headers={"User-Agent": user_agent()},
+        follow_redirects=follow_redirects, headers={"User-Agent": user_agent()}, event_hooks={"response": [check_redirect]},
     )

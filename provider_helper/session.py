@@ -34,6 +34,7 @@ from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
+from provider_helper.origin import OriginPolicy
 from provider_helper.refs import Platform, parse_platform, parse_target
 from provider_helper.registry.auth import repository_scope
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
@@ -95,7 +96,7 @@ class RunConfig:
     def helm(self) -> HelmRepositories:
         """Classic Helm repositories, shared by version resolution and the copy: each index.yaml is read once a run."""
         return HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=self.retries),
-                                verify=verifying_context(self.ca_file))
+                                verify=verifying_context(self.ca_file), policy=OriginPolicy(frozenset(self.insecure_registries)))
 
     def selected_platforms(self) -> tuple[Platform, ...] | None:
         """None means every platform (``--all-platforms``)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import run_cli, sha256, write_manifest
+from helpers import run_cli, sha256, tgz, write_manifest
 from hostile import Reply, ScriptedServer
 from testca import make_ca
 
@@ -327,3 +327,111 @@ def test_a_published_tag_outside_the_oci_grammar_is_never_a_version(servers: lis
     done = run_cli("outdated", "--manifest", str(manifest), "--source-registry", source.host, "--output", "json", "--retries", "1")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["artifacts"][0]["newer"] == ["1.1.0"]
+
+
+# -- the origin policy ---------------------------------------------------------------------------------
+
+def _chart_repo(tls: object, chart_url: str, archive: bytes, prov: Reply | None = None) -> ScriptedServer:
+    """A classic Helm repository over TLS whose index names ``chart_url`` for app 1.0.0."""
+    import hashlib
+
+    import yaml
+
+    index = yaml.safe_dump({"apiVersion": "v1", "entries": {"app": [{"name": "app", "version": "1.0.0", "urls": [chart_url],
+                                                                      "digest": hashlib.sha256(archive).hexdigest()}]}}).encode()
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path == "/index.yaml":
+            return Reply(200, {}, index)
+        if path.endswith(".tgz"):
+            return Reply(200, {}, archive)
+        if path.endswith(".prov") and prov is not None:
+            return prov
+        return Reply(404)
+
+    return ScriptedServer("127.0.0.2", route, tls=tls)  # type: ignore[arg-type]
+
+
+def _recording_target() -> ScriptedServer:
+    """A target that accepts anything: the tests assert what never reached it."""
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if method == "POST":
+            return Reply(202, {"Location": "/upload/1"})
+        if method == "PUT":
+            return Reply(201)
+        return Reply(200) if path == "/v2/" else Reply(404)
+
+    return ScriptedServer("127.0.0.4", route)
+
+
+def test_a_chart_url_off_the_repositorys_origin_never_gets_a_credential(servers: list, tmp_path: Path) -> None:
+    """The index (https) names a plain-http chart URL on a host the auth file has a password for (the
+    Harbor target, say): an on-path attacker answering 401 Basic there gets no password in the clear."""
+    ca = make_ca(tmp_path / "ca", hosts=("127.0.0.2",))
+    attacker = ScriptedServer("127.0.0.3", lambda me, method, path, headers: Reply(401, {"WWW-Authenticate": 'Basic realm="harbor"'}))
+    repo = _chart_repo(ca.server_context(), f"{attacker.url}/charts/app-1.0.0.tgz", tgz({"app/Chart.yaml": b"apiVersion: v2\nname: app\nversion: 1.0.0\n"}))
+    target = _recording_target()
+    servers.extend([attacker, repo, target])
+    password = "harbor-" + secrets.token_hex(8)
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {attacker.host: {"auth": base64.b64encode(f"robot:{password}".encode()).decode()}}}))
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": repo.url, "chart": "app", "version": "1.0.0", "group": "test"}])
+    done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{target.host}/p", "--ca-file", str(ca.ca), "--retries", "1",
+                   "--result-file", str(tmp_path / "r.json"), env={"DOCKER_CONFIG": str(tmp_path / "docker"), "NGC_API_KEY": CANARY})
+    assert done.returncode == 1, done.stderr
+    assert attacker.seen and attacker.authorizations() == [], "no credential went to the plain-http chart URL"
+    error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
+    assert f"GET {attacker.url}/charts/app-1.0.0.tgz at {attacker.host}: 401" in error
+    assert password not in done.stderr + done.stdout and [s for s in target.seen if s.method == "PUT"] == []
+
+
+def test_a_provenance_redirect_that_leaves_tls_for_an_internal_endpoint_is_refused_and_nothing_is_stored(servers: list, tmp_path: Path) -> None:
+    """A .prov is covered by no digest: the repository answers its request with a redirect to a
+    plain-http metadata endpoint, whose answer would become the chart's provenance layer."""
+    ca = make_ca(tmp_path / "ca", hosts=("127.0.0.2",))
+    metadata = ScriptedServer("127.0.0.3", lambda me, method, path, headers: Reply(200, {}, b'{"AccessKeyId": "ASIA-SECRET"}'))
+    redirect = Reply(302, {"Location": f"{metadata.url}/latest/meta-data/iam/security-credentials/node"})
+    repo = _chart_repo(ca.server_context(), "charts/app-1.0.0.tgz", tgz({"app/Chart.yaml": b"apiVersion: v2\nname: app\nversion: 1.0.0\n"}), prov=redirect)
+    target = _recording_target()
+    servers.extend([metadata, repo, target])
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": repo.url, "chart": "app", "version": "1.0.0", "group": "test"}])
+    done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{target.host}/p", "--ca-file", str(ca.ca), "--retries", "1",
+                   "--result-file", str(tmp_path / "r.json"))
+    assert done.returncode == 1, done.stderr
+    assert metadata.seen == [], "the internal endpoint was never asked"
+    error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
+    assert f"refusing the redirect from {repo.url} to {metadata.url}/latest/meta-data/iam/security-credentials/node: it leaves TLS" in error, error
+    assert [s for s in target.seen if s.method in ("PUT", "POST")] == [], "nothing of the chart was stored"
+
+
+@pytest.mark.parametrize(("location", "refused"), [("http://203.0.113.7/x", "it leaves TLS"), ("https://169.254.169.254/latest/meta-data/", "an internal address"),
+                                                   ("https://10.0.0.5/x", "an internal address"), ("https://[fe80::1]/x", "an internal address")])
+def test_redirects_never_leave_tls_nor_move_from_a_public_origin_into_an_internal_one(location: str, refused: str) -> None:
+    """A public origin cannot be served on this machine: a mocked transport stands in for it, and no
+    request is ever sent to the redirect's target (the policy refuses before httpx follows)."""
+    from provider_helper import http
+    from provider_helper.errors import PolicyError
+
+    asked: list[str] = []
+
+    def public(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(302, headers={"Location": location})
+
+    with closing(http.client(transport=httpx.MockTransport(public), follow_redirects=True)) as client, pytest.raises(PolicyError, match=refused):
+        client.get("https://helm.example.com/charts/app-1.0.0.tgz.prov")
+    assert asked == ["https://helm.example.com/charts/app-1.0.0.tgz.prov"]
+    with closing(http.client(transport=httpx.MockTransport(lambda r: httpx.Response(200) if r.url.host == "127.0.0.3" else
+                                                          httpx.Response(302, headers={"Location": "http://127.0.0.3/x"})),
+                             follow_redirects=True)) as local:
+        assert local.get("http://127.0.0.2/x").status_code == 200, "loopback to loopback (the tests' own servers) is allowed"
+
+
+def test_credentials_go_only_over_tls_or_where_plain_http_is_allowed() -> None:
+    from provider_helper.origin import OriginPolicy
+
+    policy = OriginPolicy(frozenset({"harbor.internal:8080"}))
+    assert policy.may_send_credentials(httpx.URL("https://helm.ngc.nvidia.com/nvidia/index.yaml"))
+    assert not policy.may_send_credentials(httpx.URL("http://helm.ngc.nvidia.com/nvidia/charts/x.tgz"))
+    assert policy.may_send_credentials(httpx.URL("http://harbor.internal:8080/v2/")) and policy.may_send_credentials(httpx.URL("http://127.0.0.2:5000/"))
+    assert not policy.may_send_credentials(httpx.URL("http://harbor.internal:8081/v2/"))

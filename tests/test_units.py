@@ -291,3 +291,13 @@ def test_tags_and_digests_are_ascii_whole_strings(text: str) -> None:
     with pytest.raises(InputError):
         parse_reference("nvcr.io/org/app@sha256:" + "a" * 64 + "\n")
     assert is_tag("v1.0_rc-1.2") and version_key("v1.2.3-rc.1") is not None
+
+
+def test_registry_credentials_go_only_to_the_registrys_own_scheme_host_and_port() -> None:
+    from provider_helper.registry.auth import RegistryAuth
+
+    with httpx.Client() as tokens:
+        auth = RegistryAuth("registry.example:5000", StaticCredential(Credential("u", "p")), tokens, scheme="https")
+        assert auth.on_registry(httpx.URL("https://registry.example:5000/v2/"))
+        assert not auth.on_registry(httpx.URL("http://registry.example:5000/v2/")), "the same host in plain HTTP is another origin"
+        assert not auth.on_registry(httpx.URL("https://registry.example:5001/v2/")) and not auth.on_registry(httpx.URL("https://storage.example/b"))

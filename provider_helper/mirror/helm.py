@@ -24,6 +24,7 @@ from provider_helper.errors import DigestMismatchError, RegistryError
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload, in_memory
+from provider_helper.origin import OriginPolicy, authority, origin
 from provider_helper.redact import redact_url
 from provider_helper.registry.client import bounded, error_from
 from provider_helper.registry.credentials import CredentialStore
@@ -44,9 +45,11 @@ METADATA_FIELDS = ("name", "home", "sources", "version", "description", "keyword
 class HelmRepositories:
     """Reads classic repositories; each ``index.yaml`` is fetched once per run."""
 
-    def __init__(self, credentials: CredentialStore, retry: RetryPolicy | None = None, verify: Any = True) -> None:
+    def __init__(self, credentials: CredentialStore, retry: RetryPolicy | None = None, verify: Any = True,
+                 policy: OriginPolicy | None = None) -> None:
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
+        self.policy = policy or OriginPolicy()
         self._verify = verify
         self._indexes: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -70,12 +73,12 @@ class HelmRepositories:
         if not urls:
             raise RegistryError(f"{artifact.repo}: {artifact.chart} {artifact.version} lists no download URL")
         url = urljoin(artifact.repo + "/", urls[0])
-        archive = self._get(url, MAX_CHART_BYTES)
+        archive = self._get(url, MAX_CHART_BYTES, owner=artifact.repo)
         if entry.get("digest"):
             actual = hashlib.sha256(archive).hexdigest()
             if actual != entry["digest"]:
                 raise DigestMismatchError(f"{url}: sha256 {actual} does not match the index's {entry['digest']}")
-        provenance = self._get(url + ".prov", MAX_CHART_YAML, missing_ok=True)
+        provenance = self._get(url + ".prov", MAX_CHART_YAML, owner=artifact.repo, missing_ok=True)
         try:
             raw = read_member(io.BytesIO(archive), url.rsplit("/", 1)[-1], f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
         except (ArchiveError, OSError, EOFError) as exc:
@@ -107,7 +110,7 @@ class HelmRepositories:
     def _index(self, repo: str) -> dict[str, Any]:
         with self._lock:
             if repo not in self._indexes:
-                text = self._get(f"{repo}/index.yaml", MAX_INDEX_BYTES)
+                text = self._get(f"{repo}/index.yaml", MAX_INDEX_BYTES, owner=repo)
                 try:
                     index = yamlload.safe_load(text)
                 except yaml.YAMLError as exc:
@@ -118,14 +121,17 @@ class HelmRepositories:
                 self._indexes[repo] = index
             return self._indexes[repo]
 
-    def _get(self, url: str, max_bytes: int, missing_ok: bool = False) -> bytes:
-        """GET anonymously first (public NGC repositories refuse keys they do not expect), then
-        with the host's credential if the server asks for one. The body is refused past ``max_bytes``
-        while it streams. ``missing_ok``: 404 (and 401/403, which public repositories answer for
-        what they do not have) gives empty bytes."""
+    def _get(self, url: str, max_bytes: int, *, owner: str, missing_ok: bool = False) -> bytes:
+        """GET anonymously first (public NGC repositories refuse keys they do not expect), then with
+        the host's credential if the server asks for one, ``url`` is on the exact origin of the
+        repository ``owner`` (scheme, host and port: an index naming an ``http://`` chart URL gets no
+        key sent in the clear) and the origin policy lets a credential go there. The body is refused
+        past ``max_bytes`` while it streams. ``missing_ok``: 404 (and 401/403, which public
+        repositories answer for what they do not have) gives empty bytes."""
         parts = httpx.URL(url)
-        host = http.authority(parts)
+        host = authority(parts)
         shown = redact_url(url.split("?")[0])
+        credentials_allowed = origin(parts) == origin(httpx.URL(owner)) and self.policy.may_send_credentials(parts)
 
         def fetch(auth: tuple[str, str] | None) -> httpx.Response:
             request = self.http.build_request("GET", url)
@@ -133,7 +139,7 @@ class HelmRepositories:
 
         def attempt() -> bytes:
             response = fetch(None)
-            if response.status_code == 401 and not (parts.username or parts.password):
+            if response.status_code == 401 and not (parts.username or parts.password) and credentials_allowed:
                 credential = self.credentials.for_host(host).get()
                 if credential is not None:
                     response = fetch((credential.username, credential.password))

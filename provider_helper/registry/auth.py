@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from provider_helper import http
 from provider_helper.errors import AuthenticationError, LicenceError, RegistryError
+from provider_helper.origin import authority
 from provider_helper.redact import remember
 from provider_helper.registry.credentials import Credential, CredentialSource
 
@@ -79,10 +79,13 @@ class _Token:
 class RegistryAuth(httpx.Auth):
     """Authenticates every request to one registry host; safe to share between threads."""
 
-    def __init__(self, registry: str, credentials: CredentialSource, token_client: httpx.Client, *, plain_realm_ok: bool = False) -> None:
+    def __init__(self, registry: str, credentials: CredentialSource, token_client: httpx.Client, *, plain_realm_ok: bool = False,
+                 scheme: str | None = None) -> None:
         """``plain_realm_ok``: the registry itself is spoken to without verified TLS (loopback or
-        ``--insecure-registry``), so a plain-HTTP token realm adds no new exposure."""
+        ``--insecure-registry``), so a plain-HTTP token realm adds no new exposure. ``scheme``: the one
+        the registry is spoken to with (None: either); credentials never go to the other."""
         self.registry = registry
+        self.scheme = scheme
         self.credentials = credentials
         self._token_client = token_client
         self._plain_realm_ok = plain_realm_ok
@@ -91,10 +94,10 @@ class RegistryAuth(httpx.Auth):
         self._tokens: dict[tuple[str, ...], _Token] = {}
 
     def on_registry(self, url: httpx.URL) -> bool:
-        """Whether ``url`` is on the registry's own host and port: the only place credentials go and
-        the only place a challenge is learned from (not a storage host a blob redirects to, not an
-        upload Location elsewhere)."""
-        return http.authority(url) == self.registry.lower()
+        """Whether ``url`` is on the registry's own scheme, host and port: the only place credentials go
+        and the only place a challenge is learned from (not a storage host a blob redirects to, not an
+        upload Location elsewhere, not the same host in plain HTTP)."""
+        return authority(url) == self.registry.lower() and (self.scheme is None or url.scheme == self.scheme)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self.on_registry(request.url):

@@ -68,7 +68,8 @@ class RegistryClient:
         self.base_url = f"{scheme or ('http' if plain else 'https')}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = http.client(verify=verify, follow_redirects=True, transport=transport)
-        self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure)
+        self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure,
+                                 scheme=httpx.URL(self.base_url).scheme)
         self._opened: dict[tuple[str, str], str] = {}  # uploads a refused mount opened, by (repo, digest)
         self._opened_lock = threading.Lock()
         self._referrers_api: bool | None = None  # unknown until the first referrers request
@@ -138,6 +139,7 @@ class RegistryClient:
             self._plain_http_fallback = False
             self.base_url = f"http://{self.host}"
             self._http.base_url = httpx.URL(self.base_url)
+            self.auth.scheme = "http"
             return self._ping_request(authenticate)
         except httpx.TransportError as exc:
             raise RegistryError(f"cannot reach {self.host}: {_short(exc)}") from None
