@@ -9,8 +9,8 @@ and every place that attaches credentials asks here first:
 - Credentials: only over TLS, or to a host where plain HTTP is allowed at all (loopback, or named
   with ``--insecure-registry``); a registry's own only to its exact scheme, host and port.
 
-What it does not cover yet (see the README's Security section): byte bounds per listing and time
-bounds per request live with each caller.
+Byte bounds live with each reader (``registry.client``: answers and listings); what is not covered
+yet is listed in the README's Security section (NGC listings' bytes in all, a deadline per request).
 """
 
 from __future__ import annotations

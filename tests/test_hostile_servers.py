@@ -435,3 +435,18 @@ def test_credentials_go_only_over_tls_or_where_plain_http_is_allowed() -> None:
     assert not policy.may_send_credentials(httpx.URL("http://helm.ngc.nvidia.com/nvidia/charts/x.tgz"))
     assert policy.may_send_credentials(httpx.URL("http://harbor.internal:8080/v2/")) and policy.may_send_credentials(httpx.URL("http://127.0.0.2:5000/"))
     assert not policy.may_send_credentials(httpx.URL("http://harbor.internal:8081/v2/"))
+
+
+def test_a_tag_list_of_huge_entries_is_refused_by_its_bytes_long_before_its_page_bound(servers: list) -> None:
+    """One 3 MiB "tag" per page: by count it is 1000 pages (3 GiB) before the page bound; by bytes it
+    stops at 16 MiB, and no entry longer than a tag is ever kept."""
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        page = int(path.rpartition("page=")[2]) if "page=" in path else 0
+        link = f'</v2/org/app/tags/list?n=1000&page={page + 1}>; rel="next"'
+        return Reply(200, {"Content-Type": "application/json", "Link": link}, json.dumps({"name": "org/app", "tags": ["9" * (3 << 20)]}).encode())
+
+    registry = ScriptedServer("127.0.0.2", route)
+    servers.append(registry)
+    with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match="list tags of org/app: more than 16 MiB"):
+        client.tags("org/app")
+    assert len(registry.seen) == 6

@@ -18,7 +18,7 @@ import httpx
 
 from provider_helper import http
 from provider_helper.errors import DigestMismatchError, RegistryError, TlsError, TransientError, UnreachableError
-from provider_helper.refs import is_loopback
+from provider_helper.refs import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
 from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, digest_of
@@ -38,6 +38,7 @@ MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs,
 # A paged listing (tags, referrers) ends within these, or is refused rather than cut short: a
 # registry can neither keep a run paging forever nor fill its memory.
 MAX_PAGES = 1_000  # at ECR and Distribution's 1000 per page, or Docker Hub's 100: 100,000 entries
+MAX_LISTING_BYTES = 16 * 1024 * 1024  # all pages of one listing together: 100,000 tags of 128 characters in JSON
 MAX_LISTING_ENTRIES = 100_000
 
 
@@ -162,10 +163,12 @@ class RegistryClient:
         found: list[str] = []
         url = f"/v2/{repo}/tags/list?n=1000"
         what = f"list tags of {repo}"
+        read = 0
         for _ in range(MAX_PAGES):
             response = self._send("GET", url, expect={200}, what=what, max_bytes=MAX_MANIFEST_BYTES)
+            read = _within_listing_bound(read, response, what)
             try:
-                found += [t for t in response.json().get("tags") or [] if isinstance(t, str)]
+                found += [t for t in response.json().get("tags") or [] if isinstance(t, str) and is_tag(t)]  # a 4 MiB "tag" is none
             except (ValueError, AttributeError):
                 raise RegistryError(f"{self.host} answered the tag list of {repo} with something other than a tag list") from None
             next_url = _next_page(response, len(found), what)
@@ -188,12 +191,14 @@ class RegistryClient:
         found: list[Descriptor] = []
         url = f"/v2/{repo}/referrers/{digest}"
         what = f"list referrers of {repo}@{digest[:19]}"
+        read = 0
         for _ in range(MAX_PAGES):
             response = self._send("GET", url, expect={200, 400, 404, 405}, headers={"Accept": OCI_INDEX}, what=what, max_bytes=MAX_MANIFEST_BYTES)
             if response.status_code != 200 or not response.headers.get("content-type", "").startswith(OCI_INDEX):
                 self._referrers_api = False
                 return None
             self._referrers_api = True
+            read = _within_listing_bound(read, response, what)
             found += Manifest.from_bytes(response.content, OCI_INDEX).children
             next_url = _next_page(response, len(found), what)
             if next_url is None:
@@ -353,6 +358,15 @@ def _next_page(response: httpx.Response, listed: int, what: str) -> str | None:
     if listed > MAX_LISTING_ENTRIES:
         raise RegistryError(f"{what}: more than {MAX_LISTING_ENTRIES} entries; refusing a listing that does not end")
     return _next_link(response)
+
+
+def _within_listing_bound(read: int, page: httpx.Response, what: str) -> int:
+    """The bytes of a listing read so far, with ``page``; a listing past ``MAX_LISTING_BYTES`` is refused,
+    so pages of huge entries cannot fill memory before the page or entry bound is reached."""
+    read += len(page.content)
+    if read > MAX_LISTING_BYTES:
+        raise RegistryError(f"{what}: more than {MAX_LISTING_BYTES // (1024 * 1024)} MiB; refusing a listing that large")
+    return read
 
 
 def _endless(what: str) -> RegistryError:
