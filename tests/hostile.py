@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,8 +36,10 @@ Route = Callable[["ScriptedServer", str, str, dict[str, str]], Reply]
 class ScriptedServer:
     """An HTTP(S) server on ``host`` whose every answer comes from ``route``."""
 
-    def __init__(self, host: str, route: Route, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, host: str, route: Route, tls: ssl.SSLContext | None = None, chunk_delay: float = 0.0) -> None:
+        """``chunk_delay``: seconds between the repeats of a reply's body (a server that trickles)."""
         self.route = route
+        self.chunk_delay = chunk_delay
         self.seen: list[Seen] = []
         self.unfinished = 0  # answers the client stopped reading before their end
         self._server = ThreadingHTTPServer((host, 0), self._handler())
@@ -88,6 +91,9 @@ class ScriptedServer:
                 try:
                     for _ in range(reply.repeat):
                         self.wfile.write(reply.body)
+                        if server.chunk_delay:
+                            self.wfile.flush()
+                            time.sleep(server.chunk_delay)
                 except OSError:
                     server.unfinished += 1
                     self.close_connection = True

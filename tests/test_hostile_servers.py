@@ -450,3 +450,21 @@ def test_a_tag_list_of_huge_entries_is_refused_by_its_bytes_long_before_its_page
     with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match="list tags of org/app: more than 16 MiB"):
         client.tags("org/app")
     assert len(registry.seen) == 6
+
+
+def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One byte every 50 ms never trips httpx's read timeout; the answer's average rate does. The grace
+    and rate are lowered here (30 s and 1 KiB/s by default) so the test takes a second."""
+    import time
+
+    def trickle(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, b"{", repeat=200)
+
+    registry = ScriptedServer("127.0.0.2", trickle, chunk_delay=0.05)
+    servers.append(registry)
+    monkeypatch.setattr(client_module, "ANSWER_GRACE", 0.3)
+    monkeypatch.setattr(client_module, "MIN_ANSWER_RATE", 1000)
+    started = time.monotonic()
+    with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match=r"get manifest org/app:1\.0: the answer arrives at .* slower than"):
+        client.get_manifest("org/app", "1.0")
+    assert time.monotonic() - started < 5, "given up within the grace and a little more, not after 200 trickled bytes"

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
+ANSWER_GRACE = 30.0  # seconds an answer read whole (manifest, listing page, token, index, chart) may take at any rate
+MIN_ANSWER_RATE = 1024  # bytes per second on average after that; a slow but moving link is far above it
 # A paged listing (tags, referrers) ends within these, or is refused rather than cut short: a
 # registry can neither keep a run paging forever nor fill its memory.
 MAX_PAGES = 1_000  # at ECR and Distribution's 1000 per page, or Docker Hub's 100: 100,000 entries
@@ -313,11 +316,19 @@ class RegistryClient:
 
 def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Response:
     """``response`` with its body read while streaming: refused past ``max_bytes`` when it is the answer
-    asked for, cut to ``MAX_ANSWER_BYTES`` when it is an error (only its start is ever shown)."""
+    asked for, cut to ``MAX_ANSWER_BYTES`` when it is an error (only its start is ever shown). A body
+    that arrives slower than ``MIN_ANSWER_RATE`` on average after ``ANSWER_GRACE`` seconds is given up:
+    httpx's read timeout starts again with every byte, so a server sending one a second would hold the
+    request (and a ``terraform apply``) for as long as it liked."""
     data = bytearray()
+    started = time.monotonic()
     try:
         for chunk in response.iter_bytes():
             data += chunk
+            elapsed = time.monotonic() - started
+            if elapsed > ANSWER_GRACE and len(data) < MIN_ANSWER_RATE * (elapsed - ANSWER_GRACE):
+                raise RegistryError(f"{what}: the answer arrives at {len(data) / elapsed:.0f} bytes/s, slower than "
+                                    f"{MIN_ANSWER_RATE // 1024} KiB/s after {ANSWER_GRACE:.0f} s; giving up on it")
             if len(data) > max_bytes:
                 if response.is_success:
                     raise RegistryError(f"{what}: the answer is larger than {max_bytes} bytes")
