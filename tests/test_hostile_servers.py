@@ -186,7 +186,7 @@ def test_an_empty_auths_entry_defers_to_the_credential_store(tmp_path: Path, mon
     assert file_credential("registry.example:5000", [config]) == Credential("u", "from-the-store")
 
 
-def test_an_identity_token_is_exchanged_as_docker_does(servers: list) -> None:
+def test_an_identity_token_is_exchanged_as_docker_does(servers: list, tmp_path: Path) -> None:
     """``identitytoken`` in config.json: POST grant_type=refresh_token to the realm, then use the access token."""
     forms: list[str] = []
 
@@ -200,13 +200,13 @@ def test_an_identity_token_is_exchanged_as_docker_does(servers: list) -> None:
 
     registry = ScriptedServer("127.0.0.2", route)
     servers.append(registry)
-    client = RegistryClient(registry.host, credentials=StaticCredential(file_credential(registry.host, [_config_with_identity_token(registry.host)])))
+    client = RegistryClient(registry.host, credentials=StaticCredential(file_credential(registry.host, [_config_with_identity_token(registry.host, tmp_path)])))
     assert client.ping() is True
     assert forms == ["POST"]
 
 
-def _config_with_identity_token(host: str) -> Path:
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"idtoken-{secrets.token_hex(4)}.json"
+def _config_with_identity_token(host: str, folder: Path) -> Path:
+    path = folder / "config.json"
     path.write_text(json.dumps({"auths": {host: {"identitytoken": "refresh-me"}}}))
     return path
 

@@ -267,7 +267,7 @@ def test_429_waits_as_long_as_retry_after_says(sandbox: Sandbox, source: Factory
     assert len(puts) == 2 and puts[1] - puts[0] >= 2.9, "without Retry-After the backoff would be under a second"
 
 
-def test_ngc_download_errors_carry_no_signed_url_query_in_process() -> None:
+def test_ngc_download_errors_carry_no_signed_url_query_in_process(tmp_path: Path) -> None:
     """The error itself, before any redaction at the output: the signed URL's query is its credential."""
     from provider_helper.errors import RegistryError
     from provider_helper.manifest import ResourceRef
@@ -280,7 +280,7 @@ def test_ngc_download_errors_carry_no_signed_url_query_in_process() -> None:
     client = NgcClient(ngc.personal_key, ngc.url, ngc.url, retry=RetryPolicy(attempts=1))
     try:
         with pytest.raises(RegistryError) as raised:
-            client.download(ResourceRef("org", "team", "res", "1.0"), Path(os.environ.get("TMPDIR", "/tmp")) / f"ngc-{os.urandom(4).hex()}")
+            client.download(ResourceRef("org", "team", "res", "1.0"), tmp_path / "ngc")
     finally:
         client.close()
         ngc.close()

