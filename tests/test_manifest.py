@@ -218,3 +218,13 @@ def test_version_prints_the_installed_version() -> None:
 
     done = run_cli("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"nvcf-mirror, version {version('nvcf-mirror')}"
+
+
+def test_plan_prints_a_table_by_default_and_json_on_request() -> None:
+    table = run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", env={"COLUMNS": "400"})
+    assert table.returncode == 0, table.stderr
+    header = next(line for line in table.stdout.splitlines() if "target" in line)
+    assert [word for word in ("group", "type", "source", "target", "platforms", "digest") if word in header] == \
+        ["group", "type", "source", "target", "platforms", "digest"]
+    assert f"{ECR}/nvcf-openbao:2.5.1-nv-1.1.0" in table.stdout
+    assert json.loads(run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", "--output", "json").stdout)["version"] == 1
