@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -204,7 +205,7 @@ def test_an_offline_plan_makes_no_network_request_at_all(tmp_path: Path, target:
     recorder: not one name is looked up and not one connection is opened."""
     (tmp_path / "sitecustomize.py").write_text(NO_NETWORK)
     log = tmp_path / "network.log"
-    env = {"PYTHONPATH": str(tmp_path), "NVCF_TEST_NETWORK_LOG": str(log), "NGC_API_KEY": "nvapi-offline-test-key"}
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])), "NVCF_TEST_NETWORK_LOG": str(log), "NGC_API_KEY": "nvapi-offline-test-key"}
     done = run_cli("plan", "--offline", "--all-groups", "--output", "json", "--target", target, "--set-version", "k8s-device-plugin=v0.17.0", env=env)
     assert done.returncode == 0, done.stderr
     assert not log.exists(), f"network used: {log.read_text()}"
