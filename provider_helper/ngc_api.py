@@ -29,7 +29,7 @@ import httpx
 from provider_helper import http
 from provider_helper.errors import DigestMismatchError, InputError, LicenceError, RegistryError
 from provider_helper.manifest import ResourceRef
-from provider_helper.registry.client import MAX_LISTING_ENTRIES, MAX_PAGES, bounded, error_from
+from provider_helper.registry.client import MAX_LISTING_BYTES, MAX_LISTING_ENTRIES, MAX_PAGES, bounded, error_from
 from provider_helper.registry.credentials import ngc_key
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
 
@@ -125,9 +125,13 @@ class NgcClient:
         return f"{self.api_url}/v2/org/{ref.org}{team}/resources/{ref.name}"
 
     def _get_json(self, ref: ResourceRef, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._get_sized(ref, url, params)[0]
+
+    def _get_sized(self, ref: ResourceRef, url: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
+        """The JSON object at ``url`` and the bytes it took (a listing counts them across its pages)."""
         host = httpx.URL(self.api_url).host
 
-        def attempt() -> dict[str, Any]:
+        def attempt() -> tuple[dict[str, Any], int]:
             response = self._api_get(ref, url, params, renew=False)
             if response.status_code == 401 and not self._key.startswith("nvapi-"):
                 response = self._api_get(ref, url, params, renew=True)  # a token the service expired early
@@ -139,7 +143,7 @@ class NgcClient:
                 raise RegistryError(f"NGC has no {ref} ({host} answered 404)", status=404)
             if response.status_code != 200:
                 raise error_from(response, f"NGC {ref}", host)
-            return _json(response, f"NGC {ref}")
+            return _json(response, f"NGC {ref}"), len(response.content)
 
         return call_with_retries(attempt, self.retry, f"NGC {ref}")
 
@@ -205,17 +209,18 @@ class NgcClient:
 
     def _pages(self, ref: ResourceRef, url: str, key: str) -> Iterator[dict[str, Any]]:
         """Every page of a listing, 0-based, as many as ``paginationInfo.totalPages`` says. A listing
-        of more pages or entries (under ``key``) than a registry's may have is refused rather than
-        cut short: a server can neither keep a run paging nor fill its memory."""
-        page, total, listed = 0, 1, 0
+        of more pages, entries (under ``key``) or bytes than a registry's may have is refused rather
+        than cut short: a server can neither keep a run paging nor fill its memory."""
+        page, total, listed, read = 0, 1, 0, 0
         while page < total:
-            body = self._get_json(ref, url, {"page-size": PAGE_SIZE, "page-number": page})
+            body, size = self._get_sized(ref, url, {"page-size": PAGE_SIZE, "page-number": page})
             entries = body.get(key) or []
             listed += len(entries) if isinstance(entries, list) else 0
+            read += size
             total = _total_pages(body, ref)
-            if total > MAX_PAGES or listed > MAX_LISTING_ENTRIES:
-                raise RegistryError(f"NGC lists more than {MAX_PAGES} pages or {MAX_LISTING_ENTRIES} entries for {ref}; "
-                                    "refusing a listing that large")
+            if total > MAX_PAGES or listed > MAX_LISTING_ENTRIES or read > MAX_LISTING_BYTES:
+                raise RegistryError(f"NGC lists more than {MAX_PAGES} pages, {MAX_LISTING_ENTRIES} entries or "
+                                    f"{MAX_LISTING_BYTES // (1024 * 1024)} MiB for {ref}; refusing a listing that large")
             yield body
             page += 1
 

@@ -10,8 +10,7 @@ and every place that attaches credentials asks here first:
   with ``--insecure-registry``); a registry's own only to its exact scheme, host and port.
 
 Byte and rate bounds live with the reader of each answer (``registry.client.bounded``, listings);
-what is not covered yet is listed in the README's Security section (NGC listings' bytes in all, a
-minimum rate for blob streams).
+what is not covered yet is listed in the README's Security section (a minimum rate for blob streams).
 """
 
 from __future__ import annotations

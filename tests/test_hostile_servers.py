@@ -237,8 +237,8 @@ def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list, per_
 
 
 @pytest.mark.parametrize(("pages", "per_page", "refused"), [
-    (10**9, 1, "NGC lists more than 1000 pages or 100000 entries"),
-    (1, 100_001, "NGC lists more than 1000 pages or 100000 entries"),
+    (10**9, 1, "NGC lists more than 1000 pages, 100000 entries or 16 MiB"),
+    (1, 100_001, "NGC lists more than 1000 pages, 100000 entries or 16 MiB"),
     ("many", 1, "malformed paginationInfo"),
 ])
 def test_an_ngc_listing_too_long_or_malformed_is_refused_after_one_page(servers: list, pages: object, per_page: int, refused: str) -> None:
@@ -468,3 +468,18 @@ def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: l
     with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match=r"get manifest org/app:1\.0: the answer arrives at .* slower than"):
         client.get_manifest("org/app", "1.0")
     assert time.monotonic() - started < 5, "given up within the grace and a little more, not after 200 trickled bytes"
+
+
+def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list) -> None:
+    """Five pages of 6 MiB each (one version id padded out): by pages and entries it is small, by bytes
+    it passes 16 MiB on the third page, which is where it stops."""
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        body = {"recipeVersions": [{"versionId": "1.0", "status": "UPLOAD_COMPLETE", "description": "x" * (6 << 20)}],
+                "paginationInfo": {"index": 0, "size": 100, "totalPages": 5}}
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    api = ScriptedServer("127.0.0.2", route)
+    servers.append(api)
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match="or 16 MiB"):
+        client.versions(ResourceRef("nvcf-onprem", None, "helm-values", None))
+    assert len(api.seen) == 3
