@@ -112,3 +112,11 @@ def test_latest_and_outdated_ignore_ngc_versions_whose_upload_is_not_complete(tm
         assert json.loads(listed.stdout)["artifacts"][0]["newer"] == ["0.1.5"]
     finally:
         ngc.close()
+
+
+def test_outdated_prints_a_table_by_default_with_the_error_on_its_line(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0.0", "group": "test"}])
+    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", "127.0.0.1:9", "--retries", "1", env={"COLUMNS": "300"})
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "app" in line)
+    assert "1.0.0" in row and "up to date" in row and "127.0.0.1:9" in row, listed.stdout

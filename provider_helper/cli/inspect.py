@@ -42,8 +42,8 @@ def outdated(common: RunConfig, output: str) -> None:
     for column in ("type", "name", "pinned", "newer", "note"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        shown = row["newer"][-5:]
-        newer_text = ("… " if len(row["newer"]) > 5 else "") + ", ".join(shown) if shown else "up to date"
+        recent = row["newer"][-5:]
+        newer_text = ("… " if len(row["newer"]) > 5 else "") + ", ".join(recent) if recent else "up to date"
         table.add_row(row["type"], row["name"], row["version"] or "(none)", newer_text, shown(row["error"] or ""))
     Console().print(table)
 
