@@ -69,11 +69,12 @@ class RegistryClient:
         plain = is_loopback(host)
         self._plain_http_fallback = insecure and not plain and scheme is None
         verify: Any = False if insecure else verifying_context(ca_file)
-        self.base_url = f"{scheme or ('http' if plain else 'https')}://{host}"
+        scheme = scheme or ("http" if plain else "https")
+        self.base_url = f"{scheme}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = http.client(verify=verify, follow_redirects=True, transport=transport)
         self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure,
-                                 scheme=httpx.URL(self.base_url).scheme)
+                                 scheme=scheme)
         self._opened: dict[tuple[str, str], str] = {}  # uploads a refused mount opened, by (repo, digest)
         self._opened_lock = threading.Lock()
         self._referrers_api: bool | None = None  # unknown until the first referrers request
