@@ -19,7 +19,7 @@ from provider_helper.sandbox.stack import Sandbox
 # AWS provider): a test using any of them, directly or through another fixture, is in the full suite
 # only. Everything else (units, the engine against its in-memory store, scripted servers, the NGC
 # stand-in, the CLI in a subprocess) is the fast tier: ./scripts/test.sh --fast.
-REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config"})
+REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config", "terraform_env"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

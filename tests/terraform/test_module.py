@@ -127,24 +127,24 @@ def _moto(sandbox: Sandbox) -> dict:
     return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def _validate(root: str, tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
+def _validate(root: str, tf_bin: str, terraform_env: dict[str, str], tmp_path: Path) -> None:
     # A copy, so init's lock file lands in tmp_path: never in the working tree, never shared by parallel workers.
     for tree in ("terraform", "examples"):
         shutil.copytree(REPO / tree, tmp_path / "repo" / tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"), dirs_exist_ok=True)
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(terraform_cli_config), "TF_DATA_DIR": str(tmp_path / "data" / root), "CHECKPOINT_DISABLE": "1"}
+    env = {**os.environ, **terraform_env, "TF_DATA_DIR": str(tmp_path / "data" / root)}
     for args in (["init", "-input=false", "-backend=false"], ["validate", "-no-color"]):
         done = subprocess.run([tf_bin, *args], cwd=tmp_path / "repo" / root, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{root}: terraform {args[0]}\n{done.stdout}\n{done.stderr}"
 
 
-def test_the_module_validates(tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
-    _validate("terraform/modules/nvcf-mirror", tf_bin, terraform_cli_config, tmp_path)
+def test_the_module_validates(tf_bin: str, terraform_env: dict[str, str], tmp_path: Path) -> None:
+    _validate("terraform/modules/nvcf-mirror", tf_bin, terraform_env, tmp_path)
 
 
 @pytest.mark.one_terraform
-def test_the_examples_validate(tf_bin: str, terraform_cli_config: Path, tmp_path: Path) -> None:
+def test_the_examples_validate(tf_bin: str, terraform_env: dict[str, str], tmp_path: Path) -> None:
     for root in ("examples/ecr", "examples/generic", "examples/local"):
-        _validate(root, tf_bin, terraform_cli_config, tmp_path)
+        _validate(root, tf_bin, terraform_env, tmp_path)
 
 
 @pytest.mark.one_terraform
