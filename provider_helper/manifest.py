@@ -161,7 +161,12 @@ class ArtifactManifest:
                 artifact = artifact.pinned(versions.pop(artifact.name))
             selected.append(artifact)
         if versions:
-            raise InputError(f"--set-version {next(iter(versions))}=…: no selected artifact has that name")
+            name = next(iter(versions))
+            elsewhere = sorted({a.group for a in self.artifacts if a.name == name})
+            if elsewhere:
+                raise InputError(f"--set-version {name}=…: {name} is in group {', '.join(elsewhere)}, which is not selected "
+                                 f"(add --group {elsewhere[0]})")
+            raise InputError(f"--set-version {name}=…: no artifact of {self.origin} has that name")
         return selected
 
 

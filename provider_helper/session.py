@@ -35,8 +35,9 @@ from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.origin import OriginPolicy
-from provider_helper.refs import Platform, parse_platform, parse_target
+from provider_helper.refs import Platform, Reference, parse_platform, parse_target
 from provider_helper.registry.auth import repository_scope
+from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
 from provider_helper.registry.pool import RegistryPool
 from provider_helper.registry.retry import RetryPolicy
@@ -69,12 +70,15 @@ class RunConfig:
     retries: int = RetryPolicy.attempts  # attempts per request or blob, with backoff
     signatures: bool = True  # carry signatures, attestations, SBOMs and referrers with the images
 
-    def jobs(self, *, resolve_versions: bool = True) -> list[Job]:
+    def jobs(self, *, resolve_versions: bool = True, types: frozenset[str] | None = None) -> list[Job]:
         """manifest → select → versions → plan. ``resolve_versions`` False: no network (``plan --offline``,
-        ``values``); ``NAME=latest`` pins then stay unresolved."""
+        ``values``); ``NAME=latest`` pins then stay unresolved. ``types``: only artifacts of these types
+        (``resources`` commands), chosen before any version is looked up."""
         loaded = manifest_mod.load(self.manifest)
         pins = dict(split_pin(v) for v in self.set_versions)
         artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins)
+        if types is not None:
+            artifacts = [a for a in artifacts if a.type in types]
         latest = [name for name, version in pins.items() if version == versions.LATEST]
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
             with self.published_versions() as available:
@@ -217,32 +221,66 @@ def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor
 
 
 def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
-    """Check every registry accepts our credentials before anything is pushed (all at once)."""
-    pulls: dict[str, set[str]] = {}
+    """Check every registry answers and accepts our credentials before anything is pushed (all at once).
+
+    Stops the run before any artifact is tried when a source asks for credentials we do not hold
+    (exit 2, naming the credential) or the target cannot be reached (exit 1). An unreachable source
+    only fails its own artifacts: the others may come from elsewhere."""
+    reads: dict[str, list[Reference]] = {}
     for job in jobs:
         if job.source is not None and not job.skip_reason:
-            pulls.setdefault(job.source.registry, set()).add(repository_scope(job.source.repository))
-    hosts = sorted(pulls) + ([target] if target else [])
-    with worker_pool(max(1, len(hosts)), "ping") as pool:
-        answers = dict(zip(hosts, pool.map(lambda host: _ping(registries, host, sorted(pulls.get(host, ()))), hosts), strict=True))
-    if target and answers.get(target) is False:
-        raise InputError(
-            f"{target} requires credentials and none were found: log in with docker/podman login, "
-            "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)"
-        )
+            reads.setdefault(job.source.registry, []).append(job.source)
+    with worker_pool(len(reads) + 1, "ping") as pool:
+        sources = {host: pool.submit(_check_source, registries, host, refs) for host, refs in sorted(reads.items())}
+        checked_target = pool.submit(_check_target, registries, target) if target else None
+        for host, future in sources.items():
+            refused = future.result()
+            if isinstance(refused, RegistryError):
+                log.warning("%s", refused)
+            elif refused:
+                raise registries.credentials.missing(host, refused)
+        answer = checked_target.result() if checked_target is not None else True
+    if isinstance(answer, RegistryError):
+        raise answer
+    if answer is False and target:
+        raise registries.credentials.missing(target)
 
 
-def _ping(registries: RegistryPool, host: str, pull_scopes: list[str]) -> bool | None:
-    """True/False: authenticated or not; None: unreachable (the artifacts will say so).
-
-    A token registry checks the credentials by granting one token for all the repositories the run reads."""
+def _check_source(registries: RegistryPool, host: str, refs: list[Reference]) -> list[str] | RegistryError:
+    """The organisations (first path segment) that refuse us for want of credentials; the error when
+    the registry cannot be reached. A token registry checks credentials by granting one token for every
+    repository the run reads. Without a credential, one repository of each organisation is asked for
+    too, since a token service may grant an anonymous token that opens nothing."""
     try:
-        return registries.get(host).ping(pull_scopes)
+        client = registries.get(host)
+        if not client.ping(sorted({repository_scope(ref.repository) for ref in refs})):
+            return sorted({ref.repository.split("/", 1)[0] for ref in refs})
+        if client.auth.credentials.get() is not None:
+            return []
+        first_of_each = {ref.repository.split("/", 1)[0]: ref for ref in reversed(refs)}
+        return [org for org, ref in sorted(first_of_each.items()) if _refused(client, ref)]
     except AuthenticationError:
         raise
     except RegistryError as exc:
-        log.warning("%s", exc)
-        return None
+        return exc
+
+
+def _refused(client: RegistryClient, ref: Reference) -> bool:
+    try:
+        client.head_manifest(ref.repository, ref.reference)
+    except RegistryError as exc:
+        return exc.status in (401, 403)
+    return False
+
+
+def _check_target(registries: RegistryPool, host: str) -> bool | RegistryError:
+    """True/False: our credentials are accepted or none are held; the error when it cannot be reached."""
+    try:
+        return registries.get(host).ping()
+    except AuthenticationError:
+        raise
+    except RegistryError as exc:
+        return exc
 
 
 def planned(job: Job) -> ArtifactResult:

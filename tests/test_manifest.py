@@ -111,6 +111,15 @@ def test_bad_flags_exit_2_with_one_line() -> None:
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
 
 
+def test_a_pin_for_an_artifact_of_an_unselected_group_names_the_group_and_an_unknown_name_the_manifest() -> None:
+    unselected = run_cli("plan", "--offline", "--target", "r.example/c1", "--set-version", "nvcf-cli=0.0.30")
+    assert unselected.returncode == 2
+    assert unselected.stderr.strip() == ("nvcf-mirror: error: --set-version nvcf-cli=…: nvcf-cli is in group deployment-resources, "
+                                         "which is not selected (add --group deployment-resources)")
+    unknown = run_cli("plan", "--offline", "--target", "r.example/c1", "--set-version", "no-such-thing=1")
+    assert unknown.returncode == 2 and "no artifact of" in unknown.stderr and "has that name" in unknown.stderr
+
+
 def test_import_turns_skopeo_sync_yaml_and_reference_lists_into_manifests(tmp_path: Path) -> None:
     sync = tmp_path / "sync.yaml"
     sync.write_text(yaml.safe_dump({"nvcr.io": {"images": {"nvidia/a": ["1.0", "2.0"], "nvidia/all": []}, "images-by-tag-regex": {"nvidia/r": "^v"}}}))

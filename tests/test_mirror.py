@@ -165,6 +165,51 @@ def test_wrong_ngc_key_exits_2_naming_the_registry_and_not_the_key(sandbox: Sand
         skopeo_raw(f"{sandbox.target.host}/{ns}/x:1", authfile=sandbox.docker_config / "config.json")
 
 
+def test_an_unset_ngc_key_stops_the_run_before_any_artifact_in_one_line_naming_it_and_the_organisation(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    for name in ("a", "b", "c"):
+        source.image(f"{ns}/nvidia/{name}", "1")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{name}", "1"), "group": "test"} for name in "abc"])
+    requests_before = len(sandbox.tokens.requests)
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
+                   env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"nvcf-mirror: error: {sandbox.source.host} asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key "
+        f"of the NGC organisation {ns} (a Personal API key with access to its registry)"]
+    assert len(sandbox.tokens.requests) - requests_before <= 2, "one anonymous token for the run and one probe, not one per artifact"
+    assert _target_repositories(sandbox, ns) == [], "nothing was tried at the target"
+
+
+def test_an_unreachable_target_is_one_line_and_exit_1_before_any_artifact(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    source.image(f"{ns}/nvidia/x", "1")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{name}", "1"), "group": "test"} for name in "xyz"])
+    closed = _closed_port()
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"127.0.0.1:{closed}/{ns}",
+                   "--retries", "1", env=sandbox.env())
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"nvcf-mirror: error: ping 127.0.0.1:{closed}: cannot reach 127.0.0.1:{closed}: "
+                                                "connection refused (nothing listens on that port)"]
+
+
+def test_a_name_that_does_not_resolve_is_named_with_what_failed_not_an_internal_error(tmp_path: Path) -> None:
+    """A classic Helm repository on a host that does not resolve (.invalid never does, RFC 2606)."""
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": "https://helm.nvcf-mirror.invalid/nvidia", "chart": "x",
+                                                      "version": "1.0.0", "group": "test"}])
+    done = run_cli("plan", "--manifest", str(manifest), "--target", "127.0.0.1:9/c1", "--retries", "1")
+    assert done.returncode in (1, 2) and "internal error" not in done.stderr, done.stderr
+    assert "cannot reach helm.nvcf-mirror.invalid: the name does not resolve (check the host name, DNS and HTTPS_PROXY)" in done.stderr
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_wrong_architecture_single_image_is_refused(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
     source.image(f"{ns}/nvidia/armonly", "1", platform="linux/arm64")
     manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/armonly", "1"), "group": "test"}])

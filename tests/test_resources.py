@@ -57,6 +57,21 @@ def test_download_writes_files_as_the_ngc_cli_does(ngc: NgcStandIn, tmp_path: Pa
     assert key not in done.stdout + done.stderr
 
 
+def test_download_without_a_group_takes_the_resources_only_and_never_looks_up_a_chart_or_image(ngc: NgcStandIn, tmp_path: Path) -> None:
+    """The README's `resources download --dest ./ngc --extract`: a chart and an image on hosts that do not
+    resolve (.invalid) would fail the run if their versions were looked up."""
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "resource", "source": BASE, "group": "deployment-resources"},
+        {"type": "chart", "repo": "https://helm.nvcf-mirror.invalid/nvidia", "chart": "c", "version": "1.0.0", "group": "charts"},
+        {"type": "image", "source": "registry.nvcf-mirror.invalid/nvidia/app:1", "group": "charts"},
+    ], groups=[{"name": "deployment-resources", "default": False}, {"name": "charts", "default": True}])
+    dest = tmp_path / "ngc"
+    done = run_cli("resources", "download", "--manifest", str(manifest), "--dest", str(dest), "--extract", env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["nvcf-base", "nvcf-base_v0.1.4"]
+    assert "invalid" not in done.stderr
+
+
 def test_wrong_key_exits_2_without_showing_it(ngc: NgcStandIn, tmp_path: Path) -> None:
     done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "d"), env=_env(ngc, "legacy-wrong-key"))
     assert done.returncode == 2 and "authentication failed" in done.stderr and "legacy-wrong-key" not in done.stderr

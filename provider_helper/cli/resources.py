@@ -36,10 +36,11 @@ def resources_group() -> None:
 
 
 def _resource_jobs(common: RunConfig) -> list[Job]:
-    """Resources of the selected groups; with no --group, every resource of the manifest."""
+    """Resources of the selected groups; with no --group, every resource of the manifest. Charts and
+    images are never looked at (their versions are not resolved): they are mirror's and save's."""
     if not common.groups and not common.all_groups:
         common = dataclasses.replace(common, all_groups=True)
-    jobs = [j for j in common.jobs() if j.artifact.type == "resource"]
+    jobs = common.jobs(types=frozenset({"resource"}))
     for job in jobs:
         if job.artifact.needs_version:
             raise InputError(f"{job.artifact.name} has no version: pin it with --set-version {job.artifact.name}=VERSION")

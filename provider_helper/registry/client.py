@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 
 from provider_helper import http
-from provider_helper.errors import DigestMismatchError, RegistryError, TlsError, TransientError, UnreachableError
+from provider_helper.errors import DigestMismatchError, RegistryError, TlsError, TransientError
 from provider_helper.refs import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
@@ -27,8 +26,8 @@ from provider_helper.registry.retry import (
     RETRYABLE_STATUS,
     RetryPolicy,
     call_with_retries,
-    describe,
     parse_retry_after,
+    tls_failure,
 )
 from provider_helper.registry.tls import verifying_context
 
@@ -100,18 +99,16 @@ class RegistryClient:
                 request = self._http.build_request(method, url, **kwargs)
                 response = bounded(self._http.send(request, stream=True, auth=auth, follow_redirects=follow_redirects), max_bytes, what)
             except httpx.ConnectError as exc:
-                if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) or "certificate" in str(exc):
-                    raise TlsError(f"TLS to {self.host} failed: {_short(exc)} (use --ca-file for a private CA)") from None
+                failure = tls_failure(exc, self.host)  # not retried: the plain-HTTP fallback of an insecure host needs it now
+                if failure is not None:
+                    raise failure from None
                 raise
             if response.status_code in expect:
                 return response
             raise error_from(response, what, self.host)
 
         policy = self.retry if attempts is None else dataclasses.replace(self.retry, attempts=attempts)
-        try:
-            return call_with_retries(attempt, policy, what)
-        except httpx.TransportError as exc:
-            raise UnreachableError(f"{what}: cannot reach {self.host}: {describe(exc)}") from None
+        return call_with_retries(attempt, policy, what)
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -146,8 +143,6 @@ class RegistryClient:
             self._http.base_url = httpx.URL(self.base_url)
             self.auth.scheme = "http"
             return self._ping_request(authenticate)
-        except httpx.TransportError as exc:
-            raise RegistryError(f"cannot reach {self.host}: {_short(exc)}") from None
 
     def get_manifest(self, repo: str, reference: str) -> Manifest:
         response = self._send(
@@ -392,8 +387,3 @@ def _next_link(response: httpx.Response) -> str | None:
         return None
     url = response.url.join(link)
     return url.raw_path.decode() if url.host == response.url.host and url.port == response.url.port else None
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).split("?")[0]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

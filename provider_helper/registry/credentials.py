@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -174,3 +174,12 @@ class CredentialStore:
             if ngc:
                 return ngc
         return file_credential(host, auth_files(self.env))
+
+    def missing(self, host: str, organisations: Sequence[str] = ()) -> InputError:
+        """The error for a registry that asks for credentials when none were found: which one to provide."""
+        if host in self.ngc_hosts and ngc_key(self.env) is None:
+            whose = f" of the NGC organisation {', '.join(organisations)}" if organisations else ""
+            return InputError(f"{host} asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key{whose} "
+                              "(a Personal API key with access to its registry)")
+        return InputError(f"{host} requires credentials and none were found: log in with docker/podman login, "
+                          "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)")

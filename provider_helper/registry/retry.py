@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from typing import TypeVar
 
 import httpx
 
-from provider_helper.errors import TransientError
+from provider_helper.errors import TlsError, TransientError, UnreachableError
+from provider_helper.origin import authority
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,12 +52,15 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def call_with_retries(operation: Callable[[], T], policy: RetryPolicy, what: str, sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run ``operation``; on a transient failure wait and try again, up to ``policy.attempts`` times."""
+    """Run ``operation``; on a transient failure wait and try again, up to ``policy.attempts`` times.
+    A connection that still fails after the last attempt is raised as an error kind naming the host."""
     for attempt in range(1, policy.attempts + 1):
         try:
             return operation()
         except (TransientError, *RETRYABLE_TRANSPORT) as exc:
             if attempt == policy.attempts:
+                if isinstance(exc, httpx.TransportError):
+                    raise transport_failure(exc, what) from None
                 raise
             retry_after = exc.retry_after if isinstance(exc, TransientError) else None
             wait = policy.delay(attempt, retry_after)
@@ -69,3 +74,31 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.TransportError):
         return f"{type(exc).__name__}: connection failed" if not str(exc) else f"{type(exc).__name__}: {str(exc).split('?')[0]}"
     return str(exc)
+
+
+def transport_failure(exc: httpx.TransportError, what: str) -> UnreachableError | TlsError:
+    """A failed connection in words a user can act on: the host, and what failed."""
+    try:
+        host = authority(exc.request.url)
+    except RuntimeError:  # an error raised before a request existed
+        host = "the server"
+    return tls_failure(exc, host) or UnreachableError(f"{what}: cannot reach {host}: {_reason(exc, str(exc))}")
+
+
+def tls_failure(exc: httpx.TransportError, host: str) -> TlsError | None:
+    """The error kind for a failed TLS handshake (an unknown CA, a server speaking plain HTTP); None for other failures."""
+    text = str(exc)
+    if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in text or "certificate" in text:
+        return TlsError(f"TLS to {host} failed: {describe(exc)} (use --ca-file for a private CA)")
+    return None
+
+
+def _reason(exc: httpx.TransportError, text: str) -> str:
+    if isinstance(exc, httpx.ConnectError) and any(s in text for s in ("Name or service not known", "nodename nor servname",
+                                                                         "Temporary failure in name resolution", "No address associated")):
+        return "the name does not resolve (check the host name, DNS and HTTPS_PROXY)"
+    if "Connection refused" in text:
+        return "connection refused (nothing listens on that port)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer in time ({type(exc).__name__})"
+    return describe(exc)
