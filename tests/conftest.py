@@ -19,6 +19,12 @@ from provider_helper.sandbox.stack import Sandbox
 # AWS provider): a test using any of them, directly or through another fixture, is in the full suite
 # only. Everything else (units, the engine against its in-memory store, scripted servers, the NGC
 # stand-in, the CLI in a subprocess) is the fast tier: ./scripts/test.sh --fast.
+# Every Go program the tests start (Distribution, skopeo, Terraform and its AWS provider) collects
+# garbage four times less often: the AWS provider builds its whole schema at each of the three starts
+# per plan, and GOGC=400 cuts that CPU by about a third (a one-repository plan: 19.1 s to 12.2 s of
+# CPU, peak 450 MB). Only the collector's pace changes, not what any program does.
+os.environ.setdefault("GOGC", "400")
+
 REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config", "terraform_env"})
 
 
