@@ -8,6 +8,15 @@ class InputError(Exception):
     """Bad flags, manifest, reference or missing credentials: exit 2, nothing is pushed."""
 
 
+class ManifestError(InputError):
+    """A manifest with problems: every one of them, each ``file:line: path: what``, reported together."""
+
+    def __init__(self, problems: list[str]) -> None:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
+        self.problems = tuple(problems)
+
+
 class AuthenticationError(InputError):
     """A registry rejected the credentials we hold for it."""
 

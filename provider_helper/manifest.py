@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from provider_helper.cachedir import cache_dir
-from provider_helper.errors import InputError
+from provider_helper.errors import InputError, ManifestError
 from provider_helper.redact import redact_url
 from provider_helper.refs import (
     Platform,
@@ -202,14 +202,21 @@ def parse(text: str, origin: str) -> ArtifactManifest:
     if not isinstance(data, dict):
         raise InputError(f"{origin}:1: the manifest must be a mapping with apiVersion, groups and artifacts")
     _check_schema(text, data, locate)
+    problems: list[str] = []
     groups = tuple(Group(g["name"], g.get("default", False), g.get("description", "")) for g in data["groups"])
-    _no_duplicates([g.name for g in groups], lambda i: locate(["groups", i, "name"]), "group")
+    problems += _duplicates([g.name for g in groups], lambda i: locate(["groups", i, "name"]), "group")
     names = {g.name for g in groups}
-    artifacts = tuple(_artifact(raw, i, names, locate) for i, raw in enumerate(data["artifacts"]))
-    targets = [(a.name, a.tag) for a in artifacts if a.tag]
-    placed = [i for i, a in enumerate(artifacts) if a.tag]
-    _no_duplicates(targets, lambda i: locate(["artifacts", placed[i]]), "target {0[0]}:{0[1]}")
-    return ArtifactManifest(origin=origin, groups=groups, artifacts=artifacts)
+    parsed: list[tuple[int, Artifact]] = []
+    for i, raw in enumerate(data["artifacts"]):
+        try:
+            parsed.append((i, _artifact(raw, i, names, locate)))
+        except InputError as exc:
+            problems.append(str(exc))
+    placed = [(i, a) for i, a in parsed if a.tag]
+    problems += _duplicates([(a.name, a.tag) for _, a in placed], lambda n: locate(["artifacts", placed[n][0]]), "target {0[0]}:{0[1]}")
+    if problems:
+        raise ManifestError(problems)
+    return ArtifactManifest(origin=origin, groups=groups, artifacts=tuple(a for _, a in parsed))
 
 
 def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> None:
@@ -221,9 +228,12 @@ def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> None:
         return
     import jsonschema
 
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(data))
-    if error is not None:
-        raise InputError(f"{locate(error.absolute_path)}: {_schema_message(error)}")
+    by_entry: dict[tuple[Any, ...], list[Any]] = {}
+    for error in jsonschema.Draft202012Validator(schema()).iter_errors(data):
+        by_entry.setdefault(tuple(error.absolute_path)[:2], []).append(error)  # ("artifacts", 3): one entry
+    if by_entry:
+        best = sorted((jsonschema.exceptions.best_match(errors) for errors in by_entry.values()), key=lambda e: locate.line(e.absolute_path))
+        raise ManifestError([f"{locate(error.absolute_path)}: {_schema_message(error)}" for error in best])
     with contextlib.suppress(OSError):
         passed.parent.mkdir(parents=True, exist_ok=True)
         passed.touch()
@@ -269,13 +279,16 @@ def _guard(where: str, parse_one: Any, value: Any) -> Any:
         raise InputError(f"{where}: {exc}") from None
 
 
-def _no_duplicates(values: Sequence[Any], where: Any, what: str) -> None:
+def _duplicates(values: Sequence[Any], where: Any, what: str) -> list[str]:
     seen: dict[Any, int] = {}
+    found = []
     for i, value in enumerate(values):
         if value in seen:
             label = what.format(value) if "{" in what else f"{what} {value!r}"
-            raise InputError(f"{where(i)}: duplicate {label}, also at {where(seen[value])}")
-        seen[value] = i
+            found.append(f"{where(i)}: duplicate {label}, also at {where(seen[value])}")
+        else:
+            seen[value] = i
+    return found
 
 
 def _schema_message(error: Any) -> str:
@@ -299,6 +312,13 @@ class _Locator:
 
     def __call__(self, path: Iterable[Any]) -> str:
         path = list(path)
+        line = self.line(path)
+        where = f"{self.origin}:{line}" if line else self.origin
+        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        return f"{where}: {text}" if text else where
+
+    def line(self, path: Iterable[Any]) -> int:
+        """The 1-based line of the deepest node of ``path`` found in the document (0: no document)."""
         node = self.root
         for part in path:
             child = None
@@ -309,6 +329,4 @@ class _Locator:
             if child is None:
                 break
             node = child
-        line = f":{node.start_mark.line + 1}" if node is not None else ""
-        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        return f"{self.origin}{line}: {text}" if text else f"{self.origin}{line}"
+        return node.start_mark.line + 1 if node is not None else 0

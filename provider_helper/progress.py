@@ -13,12 +13,14 @@ import contextlib
 import functools
 import json
 import logging
+import math
+import os
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provider_helper.redact import RedactingFilter, shown
 from provider_helper.results import ArtifactResult, human_bytes
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from provider_helper.mirror.plan import Job
 
 log = logging.getLogger("nvcf-mirror")
+PROGRESS_INTERVAL = float(os.environ.get("NVCF_MIRROR_PROGRESS_INTERVAL", "10"))  # seconds between progress lines off a terminal
 summary_log = logging.getLogger("nvcf-mirror.summary")  # stays on with --quiet
 
 
@@ -49,7 +52,7 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False, log_format: str
     elif on_terminal():
         from rich.logging import RichHandler
 
-        handler = RichHandler(console=stderr_console(), show_time=False, show_path=False, markup=False)
+        handler = RichHandler(console=stderr_console(), show_time=False, show_level=False, show_path=False, markup=False)
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(TimestampFormatter("%(asctime)s nvcf-mirror: %(message)s"))
@@ -80,18 +83,40 @@ class JsonFormatter(TimestampFormatter):
 
 
 class LogReporter:
-    """One line per finished artifact; for CI logs and Terraform's local-exec output."""
+    """One line per finished artifact, and while bytes move a progress line every ``interval`` seconds
+    (bytes done of those planned, rate, artifacts done); for CI logs and Terraform's local-exec output.
+    ``successes`` False: failures and skips only (``plan`` prints its own lines)."""
+
+    def __init__(self, total: int = 0, *, successes: bool = True, interval: float = PROGRESS_INTERVAL) -> None:
+        self.total, self.successes, self.interval = total, successes, interval
+        self._lock = threading.Lock()
+        self._started = self._last = time.monotonic()
+        self._bytes_done = self._bytes_planned = self._finished = 0
 
     def started(self, job: Job) -> None:
         log.debug("copying %s -> %s", job.source, job.target)
 
     def transferred(self, n: int) -> None:
-        pass
+        with self._lock:
+            self._bytes_done += n
+            now = time.monotonic()
+            if now - self._last < self.interval:
+                return
+            self._last = now
+            done, planned, finished, rate = self._bytes_done, self._bytes_planned, self._finished, self._bytes_done / (now - self._started)
+        event = {"event": "progress", "bytes_done": done, "bytes_planned": planned, "artifacts_done": finished, "artifacts": self.total}
+        log.info("progress %s of %s, %s/s, %d of %d artifacts", human_bytes(done), human_bytes(max(planned, done)), human_bytes(int(rate)),
+                 finished, self.total, extra={"event": event})
 
     def planned(self, n: int) -> None:
-        pass
+        with self._lock:
+            self._bytes_planned += n
 
     def finished(self, result: ArtifactResult) -> None:
+        with self._lock:
+            self._finished += 1
+        if not self.successes and result.status not in ("failed", "skipped"):
+            return
         event = {"event": "artifact", "key": result.key, "status": result.status, "target": result.target, "digest": result.digest,
                  "bytes_copied": result.bytes_copied, "signatures_copied": result.signatures_copied, "error": result.error, "note": result.note}
         extra = {"event": event}
@@ -123,11 +148,11 @@ def reporting(total: int, *, live: bool = True) -> Iterator[Reporter]:
         with RichReporter(stderr_console(), total) as reporter:
             yield reporter
     else:
-        yield LogReporter()
+        yield LogReporter(total)
 
 
 class RichReporter(LogReporter):
-    """An artifacts bar and a bytes bar, with the per-artifact lines printed above them."""
+    """An artifacts bar and a bytes bar (sizes and rate in binary units), with the per-artifact lines printed above them."""
 
     def __init__(self, console: Console, total: int) -> None:
         from rich.console import Group
@@ -137,15 +162,23 @@ class RichReporter(LogReporter):
             DownloadColumn,
             MofNCompleteColumn,
             Progress,
+            ProgressColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
+        from rich.text import Text
 
-        self._lock = threading.Lock()
+        class RateColumn(ProgressColumn):
+            """MiB/s like the sizes beside it; the average so far until rich has samples for a current speed."""
+
+            def render(self, task: Any) -> Text:
+                speed = task.finished_speed or task.speed or (task.completed / task.elapsed if task.completed and task.elapsed else None)
+                return Text(f"{human_bytes(int(speed))}/s" if speed is not None else "", style="progress.data.speed")
+
+        super().__init__(total, interval=math.inf)  # the bars replace the progress lines
         self.artifacts = Progress(TextColumn("{task.description:9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
-        self.bytes = Progress(TextColumn("{task.description:9}"), BarColumn(), DownloadColumn(binary_units=True), TransferSpeedColumn(),
+        self.bytes = Progress(TextColumn("{task.description:9}"), BarColumn(), DownloadColumn(binary_units=True), RateColumn(),
                               TimeRemainingColumn(), console=console)
         self._artifacts = self.artifacts.add_task("artifacts", total=total)
         self._bytes = self.bytes.add_task("bytes", total=0)
@@ -159,13 +192,13 @@ class RichReporter(LogReporter):
         self._live.stop()
 
     def planned(self, n: int) -> None:
-        with self._lock:
-            self.bytes.update(self._bytes, total=(self.bytes.tasks[0].total or 0) + n)
+        super().planned(n)
+        self.bytes.update(self._bytes, total=self._bytes_planned)
 
     def transferred(self, n: int) -> None:
+        super().transferred(n)
         self.bytes.advance(self._bytes, n)
 
     def finished(self, result: ArtifactResult) -> None:
-        with self._lock:
-            super().finished(result)
-            self.artifacts.advance(self._artifacts)
+        super().finished(result)
+        self.artifacts.advance(self._artifacts)

@@ -6,6 +6,7 @@ Sources in a manifest must name their registry; nothing defaults to Docker Hub.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from dataclasses import dataclass, replace
@@ -155,8 +156,22 @@ def _normal_variant(architecture: str | None, variant: str | None) -> str | None
 _PLATFORM_RE = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?", re.ASCII)
 
 
+# The values the OCI image spec takes from Go (GOOS, GOARCH): a platform naming anything else is a typo.
+KNOWN_OS = frozenset({"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux", "netbsd", "openbsd",
+                      "plan9", "solaris", "wasip1", "windows"})
+KNOWN_ARCH = frozenset({"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64", "ppc64le",
+                        "riscv64", "s390x", "wasm"})
+
+
 def parse_platform(text: str) -> Platform:
+    """OS/ARCH[/VARIANT] with an OS and architecture the OCI image spec knows; a typo names the nearest one."""
     if not _PLATFORM_RE.fullmatch(text):
         raise InputError(f"invalid platform {text!r}: expected OS/ARCH[/VARIANT], e.g. linux/amd64")
     parts = text.split("/")
-    return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+    platform = Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+    for what, value, known in (("operating system", platform.os, KNOWN_OS), ("architecture", platform.architecture, KNOWN_ARCH)):
+        if value not in known:
+            nearest = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.5)
+            suggestion = text.replace(value, nearest[0], 1) if nearest else "linux/amd64"
+            raise InputError(f"invalid platform {text!r}: unknown {what} {value!r} (did you mean {suggestion}?)")
+    return platform

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,22 +59,24 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def print_table(results: list[ArtifactResult], columns: tuple[str, ...] = ("type", "target", "status", "digest")) -> None:
-    """A table of results on standard output; ``digest`` shows the error instead where there is no digest."""
-    from rich.console import Console
-    from rich.table import Table
+SHORT_DIGEST = len("sha256:") + 12
 
-    console = Console()
-    table = Table(header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for r in results:
-        cells = {
-            "group": r.group, "type": r.type, "target": r.target, "status": r.status,
-            "platforms": ",".join(r.platforms), "digest": r.digest or shown(r.error or ""), "source": shown(r.source),
-        }
-        table.add_row(*(cells[c] for c in columns))
-    console.print(table)
+
+def plan_lines(results: list[ArtifactResult], sources: Mapping[str, str], target: str) -> list[str]:
+    """One aligned line per artifact: type, group, where it lands under ``target``, platforms, a short
+    digest, the source it is read from (``sources``, by key; ending in ``/`` where its last part is the
+    same name:tag), and what went wrong, if anything."""
+    rows = [(r.type, r.group, r.target.removeprefix(target + "/"), ",".join(r.platforms) or "all") for r in results]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    lines = []
+    for r, row in zip(results, rows, strict=True):
+        cells = " ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        source = sources.get(r.key, r.source)
+        same_name = "/" + row[2].rsplit("/", 1)[-1]
+        source = source.removesuffix(same_name) + "/" if source.endswith(same_name) else source
+        problem = f"  {r.status}: {shown(r.error)}" if r.error else ""
+        lines.append(f"{cells} {(r.digest or '-')[:SHORT_DIGEST]:{SHORT_DIGEST}} from {shown(source)}{problem}")
+    return lines
 
 
 def human_bytes(n: int) -> str:

@@ -6,7 +6,7 @@
 The module creates and deletes the ECR repositories itself (aws_ecr_repository): nothing here
 deletes anything.
 
-The query's ``mode`` is ``plan`` (targets, repositories, resolved source digests, fingerprint;
+The query's ``mode`` is ``plan`` (targets, repositories, resolved source digests, the copy trigger;
 copies nothing) or ``status`` (the digests actually at the target). Credentials are never part
 of a query or the settings: NGC_API_KEY and AWS come from the environment Terraform runs in.
 On error: one line on stderr and a non-zero exit, as the external provider expects.
@@ -14,7 +14,6 @@ On error: one line on stderr and a non-zero exit, as the external provider expec
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provider_helper.aws import ecr
-from provider_helper.errors import InputError, RegistryError
+from provider_helper.errors import InputError, ManifestError, RegistryError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
@@ -110,8 +109,8 @@ def plan(config: RunConfig) -> dict[str, str]:
     if failed:
         raise RegistryError(f"{len(failed)} sources could not be resolved; first: {failed[0].key}: {failed[0].error}")
     digests = {r.key: r.digest or "" for r in results}
-    fingerprint = hashlib.sha256(json.dumps([config.target, sorted((r.key, r.target, r.digest) for r in results)]
-                                            + ([] if config.signatures else ["no-signatures"])).encode()).hexdigest()
+    # What the copy step is replaced on: a moved tag shows in the plan's diff as that artifact's new digest.
+    copy_trigger = {r.key: f"{r.target}@{r.digest}" for r in results} | {"copy_signatures": str(config.signatures).lower()}
     target = parse_target(config.target)
     ecr_host = ecr.parse_ecr_host(target.registry)
     return {
@@ -120,7 +119,7 @@ def plan(config: RunConfig) -> dict[str, str]:
         "registry_account": (ecr_host.account or "") if ecr_host else "",
         "versions": _json({j.key: j.artifact.version_text or "" for j in jobs}),
         "repository_prefix": target.prefix,
-        "fingerprint": fingerprint,
+        "copy_trigger": _json(copy_trigger),
         "count": str(len(results)),
         "repositories": _json(sorted({j.target.repository for j in jobs})),
         "targets": _json({r.key: r.target for r in results}),
@@ -230,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         cli_main(cli_argv)  # exits with the CLI's own code
         return 0
     except (InputError, RegistryError) as exc:
-        sys.stderr.write(f"nvcf-mirror: {shown(str(exc))}\n")
+        for line in exc.problems if isinstance(exc, ManifestError) else [str(exc)]:
+            sys.stderr.write(f"nvcf-mirror: {shown(line)}\n")
         return 2 if isinstance(exc, InputError) else 1
 
 

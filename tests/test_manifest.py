@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -94,6 +95,38 @@ def test_bad_manifests_exit_2_with_one_line_naming_file_line_and_path(tmp_path: 
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
         assert str(path) in lines[0] and expected in lines[0], lines[0]
+
+
+def test_every_problem_of_a_manifest_is_reported_in_one_run_each_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "apiVersion: nvcf-mirror/v1\n"
+        "groups:\n  - name: g\n    default: true\n"
+        "artifacts:\n"
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"        # line 6: fine
+        "  - {type: image, source: 'nvcr.io/a/c:1', group: nope}\n"     # line 7: unknown group
+        "  - {type: image, source: 'nvcr.io/a/d:1', group: g, platforms: [linux/amd65]}\n"  # line 8: a typo
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"        # line 9: duplicate of line 6
+    )
+    done = run_cli("manifest", "validate", str(path))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(": ")[2] for line in lines] == [f"{path}:7", f"{path}:8", f"{path}:9"], lines
+    assert "unknown group 'nope'" in lines[0]
+    assert "unknown architecture 'amd65' (did you mean linux/amd64?)" in lines[1]
+    assert "duplicate target b:1, also at" in lines[2]
+    schema = tmp_path / "s.yaml"
+    schema.write_text("apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n  - {type: imagee, source: x, group: g}\n"
+                      "  - {type: image, group: g}\n")
+    done = run_cli("manifest", "validate", str(schema))
+    assert done.returncode == 2 and [line.split(": ")[2] for line in done.stderr.strip().splitlines()] == [f"{schema}:5", f"{schema}:6"], done.stderr
+
+
+def test_a_platform_typo_is_refused_up_front_with_the_nearest_valid_value() -> None:
+    for typo, nearest in (("linux/amd65", "linux/amd64"), ("linus/arm64", "linux/arm64"), ("linux/aarch64", "linux/arm64")):
+        done = run_cli("plan", "--offline", "--target", ECR, "--platform", typo)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().endswith(f"(did you mean {nearest}?)"), done.stderr
 
 
 def test_line_numbers_point_at_the_offending_entry(tmp_path: Path) -> None:
@@ -230,11 +263,16 @@ def test_version_prints_the_installed_version() -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"nvcf-mirror, version {version('nvcf-mirror')}"
 
 
-def test_plan_prints_a_table_by_default_and_json_on_request() -> None:
-    table = run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", env={"COLUMNS": "400"})
-    assert table.returncode == 0, table.stderr
-    header = next(line for line in table.stdout.splitlines() if "target" in line)
-    assert [word for word in ("group", "type", "source", "target", "platforms", "digest") if word in header] == \
-        ["group", "type", "source", "target", "platforms", "digest"]
-    assert f"{ECR}/nvcf-openbao:2.5.1-nv-1.1.0" in table.stdout
+def test_plan_prints_one_aligned_line_per_artifact_by_default_and_json_on_request() -> None:
+    text = run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure")
+    assert text.returncode == 0, text.stderr
+    header, *lines = text.stdout.splitlines()
+    assert header.startswith(f"{len(lines)} artifacts into {ECR}"), header
+    openbao = next(line for line in lines if " nvcf-openbao:2.5.1-nv-1.1.0 " in line)
+    assert re.match(r"image +infrastructure +nvcf-openbao:2\.5\.1-nv-1\.1\.0 +linux/amd64 +- +from nvcr\.io/0833294136851237/nvcf-ncp-staging/$", openbao), \
+        "a source ending in the same name:tag is shown up to its last /"
+    assert len({line.index(" from ") for line in lines}) == 1, "the columns line up"
+    assert max(map(len, lines)) <= 160, "fits 160 columns"
+    moved = run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", "--source-registry", "mirror.internal:5000")
+    assert "from mirror.internal:5000/" in moved.stdout and "from nvcr.io/" not in moved.stdout, "the source actually read"
     assert json.loads(run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", "--output", "json").stdout)["version"] == 1

@@ -49,4 +49,4 @@ def test_the_sandbox_says_which_extra_it_needs_when_it_starts_without_it() -> No
     starts = "from provider_helper.sandbox.tokens import SigningKey\nSigningKey.generate()"
     blocker = "import sys; sys.modules['cryptography'] = None\n"
     done = subprocess.run([sys.executable, "-c", blocker + starts], capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0 and "pip install 'nvcf-mirror[demo]'" in done.stderr, done.stderr
+    assert done.returncode != 0 and "pip install '.[demo]' in the nvcf-mirror repository" in done.stderr, done.stderr

@@ -46,6 +46,18 @@ def test_in_a_pipe_every_line_is_timestamped_with_sizes_in_binary_units_and_no_c
     assert re.search(r"4 copied, 0 present, 0 failed, 0 skipped; \d+\.\d (KiB|MiB) in \d+\.\ds$", lines[-1]), lines[-1]
 
 
+def test_in_a_pipe_a_progress_line_comes_at_the_interval_with_bytes_rate_and_artifacts(sandbox: Sandbox, four_images: Path, ns: str) -> None:
+    done = run_cli(*_args(sandbox, four_images, ns), env={**sandbox.env(), "NVCF_MIRROR_PROGRESS_INTERVAL": "0"})
+    assert done.returncode == 0, done.stderr
+    progress = [line for line in done.stderr.splitlines() if " progress " in line]
+    pattern = r"nvcf-mirror: progress (\d+(?:\.\d)?) (B|KiB|MiB) of \d+\.\d (KiB|MiB), \d+(?:\.\d)? (B|KiB|MiB|GiB)/s, (\d) of 4 artifacts$"
+    assert progress and all(re.search(pattern, line) for line in progress), progress
+    finished = [int(re.search(pattern, line)[5]) for line in progress]  # type: ignore[index]
+    assert finished == sorted(finished), "artifacts done never goes back"
+    quiet = run_cli(*_args(sandbox, four_images, ns + "-again"), env=sandbox.env())  # the default interval, 10 s: a short run shows none
+    assert " progress " not in quiet.stderr
+
+
 def test_quiet_prints_errors_and_the_summary_only(sandbox: Sandbox, four_images: Path, ns: str) -> None:
     done = run_cli("--quiet", *_args(sandbox, four_images, ns), env=sandbox.env())
     assert done.returncode == 0, done.stderr
@@ -101,5 +113,8 @@ def test_in_a_terminal_bars_count_artifacts_and_bytes_in_binary_units(sandbox: S
     assert re.search(r"artifacts\s.*\d/4", plain), "the artifacts bar counts artifacts"
     assert re.search(r"bytes\s.*\d+(\.\d+)?/\d+(\.\d+)? (KiB|MiB)", plain), "the bytes bar has a known total in binary units"
     assert "bytes/s" not in plain and "?" not in re.findall(r"bytes\s[^\n]*", plain)[-1]
+    assert not re.search(r"\d(\.\d)? [kMG]B/s", plain), "rates in the units of the sizes (KiB/s, MiB/s), never kB/s or MB/s"
+    assert re.search(r"\d(\.\d)? (KiB|MiB)/s", plain)
+    assert "INFO" not in plain, "no log level in front of the terminal's lines"
     assert len(re.findall(r"copied\s+\S+@sha256:", plain)) == 4, "one line per artifact"
     assert re.search(r"4 copied, 0 present, 0 failed, 0 skipped; \d+\.\d (KiB|MiB)", plain)

@@ -17,3 +17,13 @@ output "helm_values" {
   description = "Paste into the nvcf-self-managed-stack Helmfile environment."
   value       = module.nvcf_mirror.helm_values
 }
+
+output "digests" {
+  description = "Every mirrored artifact's digest, \"type:name:tag\" => sha256."
+  value       = module.nvcf_mirror.digests
+}
+
+output "versions" {
+  description = "The version each selected artifact resolves to (set_versions = { name = \"latest\" } shows here at plan time)."
+  value       = module.nvcf_mirror.versions
+}

@@ -22,3 +22,8 @@ output "helm_values" {
   description = "Helmfile values for nvcf-self-managed-stack."
   value       = module.nvcf_mirror.helm_values
 }
+
+output "versions" {
+  description = "The version each selected artifact resolves to (shown at plan time)."
+  value       = module.nvcf_mirror.versions
+}

@@ -40,7 +40,7 @@ from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, reporting, summary_log
 from provider_helper.refs import parse_target
-from provider_helper.results import document, dumps, print_table
+from provider_helper.results import document, dumps, plan_lines
 from provider_helper.session import (
     RunConfig,
     payloads,
@@ -65,11 +65,14 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
     if offline:
         results = [planned(job) for job in plan_jobs]
     else:
-        results, _ = run_engine(common, plan_jobs, EngineOptions(check_jobs=jobs, mode="resolve"), LogReporter(), check_target=False)
+        reporter = LogReporter(successes=False)  # the lines below say it all; failures are logged as they happen
+        results, _ = run_engine(common, plan_jobs, EngineOptions(check_jobs=jobs, mode="resolve"), reporter, check_target=False)
     if output == "json":
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
-        print_table(results, ("group", "type", "source", "target", "platforms", "digest"))
+        sources = {job.key: str(job.source) for job in plan_jobs if job.source is not None}  # after --source-registry
+        click.echo(f"{len(results)} artifacts into {common.target}{' (offline: digests not resolved)' if offline else ''}")
+        click.echo("\n".join(plan_lines(results, sources, common.target)))
         for r in results:
             if r.note:
                 log.warning("note: %s: %s", r.target, r.note)

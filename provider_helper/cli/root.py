@@ -10,7 +10,7 @@ import sys
 import click
 
 from provider_helper import __version__
-from provider_helper.errors import InputError, RegistryError
+from provider_helper.errors import InputError, ManifestError, RegistryError
 from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import shown
@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> None:
         exit_now(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         _fail(exc.format_message())
+        sys.exit(EXIT_INPUT)
+    except ManifestError as exc:
+        for problem in exc.problems:
+            _fail(problem)
         sys.exit(EXIT_INPUT)
     except InputError as exc:
         _fail(str(exc))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,8 +41,8 @@ def main() -> int:
                 "--target", f"{stack.target.host}/{PREFIX}", "--target-type", "ecr", "--create-repos",
                 "--result-file", str(result),
             ]
-            console.print(f"[bold]running[/] nvcf-mirror {' '.join(command[3:])}")
-            console.print(f"  with NGC_API_KEY (sandbox key) and AWS_ENDPOINT_URL_ECR={stack.aws.url} (moto server as the ECR API)")
+            console.print(f"with NGC_API_KEY set to the sandbox's key and AWS_ENDPOINT_URL_ECR={stack.aws.url} (moto server as the ECR API), running:")
+            console.print(f"$ nvcf-mirror {shlex.join(command[3:])}", markup=False, highlight=False, soft_wrap=True)  # one line: copyable
             done = subprocess.run(command, env={**os.environ, **stack.ecr_env()}, check=False)
             doc = json.loads(result.read_text())
         finally:

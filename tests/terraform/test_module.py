@@ -120,7 +120,9 @@ def test_external_entry_point_rejects_non_string_values_and_answers_string_maps(
     answer = json.loads(done.stdout)
     assert answer and all(isinstance(v, str) for v in answer.values())
     assert json.loads(answer["source_digests"])["image:nvcf-openbao:2.5.1-nv-1.1.0"] == nvcf_like["image"]
-    assert len(answer["fingerprint"]) == 64
+    trigger = json.loads(answer["copy_trigger"])
+    assert trigger["image:nvcf-openbao:2.5.1-nv-1.1.0"] == f"{sandbox.target.host}/{ns}/nvcf-openbao:2.5.1-nv-1.1.0@{nvcf_like['image']}"
+    assert trigger["copy_signatures"] == "true" and len(trigger) == 3
 
 
 def _moto(sandbox: Sandbox) -> dict:
@@ -173,6 +175,8 @@ def test_each_later_change_plans_only_the_copy_or_the_repository_it_needs(
     _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
     code, text = tf.plan_exit_code()
     assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
+    assert re.search(r'~ "image:nvcf-openbao:2\.5\.1-nv-1\.1\.0" += "[^"]+@' + re.escape(nvcf_like["image"]) + r'" -> "[^"]+@'
+                     + re.escape(moved["linux/amd64"].digest) + '"', text), f"the plan names the artifact and its new digest:\n{text}"
     assert "aws_ecr_repository" not in text.split("Terraform will perform")[-1].split("Plan:")[0].replace("data.", ""), text
     assert "1 to add, 0 to change, 1 to destroy" in text, text
     tf.apply_plan()
@@ -228,7 +232,7 @@ def test_the_plan_fails_in_one_line_when_python_lacks_the_package(
     tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], python=str(bare / "bin" / "python")), sandbox.ecr_env())
     done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
     assert done.returncode == 1
-    assert f"{bare}/bin/python cannot import provider_helper" in " ".join(done.stderr.split()) and "pip install nvcf-mirror" in done.stderr
+    assert f"{bare}/bin/python cannot import provider_helper" in " ".join(done.stderr.split()) and f"-m pip install {REPO} " in " ".join(done.stderr.split())
     assert "Traceback" not in done.stderr
 
 

@@ -1,10 +1,11 @@
 # nvcf-mirror: the {prefix}/ ECR repositories as Terraform resources, and the NVCF artifacts mirrored into them.
 #
 # Plan:    data.external.plan resolves what would be copied (repositories, targets, source digests,
-#          a fingerprint); copies nothing. Its repository list drives aws_ecr_repository.this.
+#          the copy trigger); copies nothing. Its repository list drives aws_ecr_repository.this.
 # Apply:   the repositories are created (or brought back when deleted outside Terraform), then
-#          terraform_data.mirror runs `nvcf-mirror mirror` when the fingerprint changes. The copier
-#          only copies: replacing it deletes nothing.
+#          terraform_data.mirror runs `nvcf-mirror mirror` when the copy trigger changes: a map of
+#          artifact => target@source-digest, so the plan names each artifact that will be copied
+#          again and its new digest. The copier only copies: replacing it deletes nothing.
 # Then:    data.external.status reads the digests actually at the target, for the outputs.
 # Destroy: removes exactly the repositories in state (force_delete = delete_repositories_on_destroy).
 #
@@ -16,8 +17,10 @@ locals {
   enabled = var.create_sm_ecr_repos
   prefix  = coalesce(var.repository_prefix, var.cluster_name)
 
-  # The interpreter is asked to import the package first, so a missing install is one line naming it.
-  program = [var.python, "-c", "import sys\ntry:\n    from provider_helper.terraform import run\nexcept ImportError as e:\n    sys.exit(f'nvcf-mirror: {sys.executable} cannot import provider_helper ({e}); install it with: {sys.executable} -m pip install nvcf-mirror')\nrun()"]
+  # The interpreter is asked to import the package first, so a missing install is one line naming it
+  # and the command that installs it from the checkout this module is part of.
+  checkout = abspath("${path.module}/../../..")
+  program  = [var.python, "-c", "import sys\ntry:\n    from provider_helper.terraform import run\nexcept ImportError as e:\n    sys.exit(f'nvcf-mirror: {sys.executable} cannot import provider_helper ({e}); install it from the nvcf-mirror repository: {sys.executable} -m pip install ${local.checkout} (or a wheel built there with pip wheel .)')\nrun()"]
 
   selection = {
     repository_prefix   = local.prefix
@@ -100,7 +103,7 @@ resource "terraform_data" "mirror" {
   count      = local.enabled ? 1 : 0
   depends_on = [aws_ecr_repository.this, aws_ecr_lifecycle_policy.this, aws_ecr_repository_policy.pull]
 
-  triggers_replace = local.plan.fingerprint
+  triggers_replace = jsondecode(local.plan.copy_trigger)
 
   provisioner "local-exec" {
     command = "\"$NVCF_MIRROR_PYTHON\" -m provider_helper.terraform mirror"
