@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from provider_helper.cachedir import cache_dir
-from provider_helper.errors import InputError, ManifestError
+from provider_helper.errors import InputError, ManifestError, SettingError
 from provider_helper.redact import redact_url
 from provider_helper.refs import (
     Platform,
@@ -118,7 +118,7 @@ class Artifact:
     def pinned(self, version: str, resolved_from: str | None = None) -> Artifact:
         """This artifact with the version a user supplied (``--set-version``) or a resolution chose."""
         if not is_tag(chart_tag(version) if self.chart else version) or ".." in version:
-            raise InputError(f"--set-version {self.name}={version}: not a valid version")
+            raise SettingError("set_versions", self.name, "not a valid version", value=version)
         if self.image is not None:
             return replace(self, image=replace(self.image, tag=version), needs_version=False, resolved_from=resolved_from)
         if self.resource is not None:
@@ -150,7 +150,7 @@ class ArtifactManifest:
         known = {g.name for g in self.groups}
         unknown = [g for g in groups if g not in known]
         if unknown:
-            raise InputError(f"--group {unknown[0]}: no such group in {self.origin} (groups: {', '.join(sorted(known))})")
+            raise SettingError("groups", unknown[0], f"no such group in {self.origin} (groups: {', '.join(sorted(known))})")
         chosen = known if all_groups else set(groups or self.default_groups)
         versions = dict(versions or {})
         selected = []
@@ -164,9 +164,8 @@ class ArtifactManifest:
             name = next(iter(versions))
             elsewhere = sorted({a.group for a in self.artifacts if a.name == name})
             if elsewhere:
-                raise InputError(f"--set-version {name}=…: {name} is in group {', '.join(elsewhere)}, which is not selected "
-                                 f"(add --group {elsewhere[0]})")
-            raise InputError(f"--set-version {name}=…: no artifact of {self.origin} has that name")
+                raise SettingError("set_versions", name, f"{name} is in group {', '.join(elsewhere)}, which is not selected", value=versions[name])
+            raise SettingError("set_versions", name, f"no artifact of {self.origin} has that name", value=versions[name])
         return selected
 
 

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 
-from provider_helper.errors import InputError
+from provider_helper.errors import InputError, SettingError
 
 # ASCII only, and whole strings: used with ``fullmatch`` (``$`` would also match before a trailing
 # line break, and ``\w`` any Unicode letter), so a tag or digest a server sends becomes a path, a URL,
@@ -166,12 +166,12 @@ KNOWN_ARCH = frozenset({"386", "amd64", "arm", "arm64", "loong64", "mips", "mips
 def parse_platform(text: str) -> Platform:
     """OS/ARCH[/VARIANT] with an OS and architecture the OCI image spec knows; a typo names the nearest one."""
     if not _PLATFORM_RE.fullmatch(text):
-        raise InputError(f"invalid platform {text!r}: expected OS/ARCH[/VARIANT], e.g. linux/amd64")
+        raise SettingError("platforms", text, "expected OS/ARCH[/VARIANT], e.g. linux/amd64", neutral=f"invalid platform {text!r}")
     parts = text.split("/")
     platform = Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
     for what, value, known in (("operating system", platform.os, KNOWN_OS), ("architecture", platform.architecture, KNOWN_ARCH)):
         if value not in known:
             nearest = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.5)
             suggestion = text.replace(value, nearest[0], 1) if nearest else "linux/amd64"
-            raise InputError(f"invalid platform {text!r}: unknown {what} {value!r} (did you mean {suggestion}?)")
+            raise SettingError("platforms", text, f"unknown {what} {value!r} (did you mean {suggestion}?)", neutral=f"invalid platform {text!r}")
     return platform

@@ -19,7 +19,7 @@ from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
-from provider_helper.errors import AuthenticationError, InputError, RegistryError
+from provider_helper.errors import AuthenticationError, InputError, RegistryError, SettingError
 from provider_helper.manifest import Artifact
 from provider_helper.mirror import sources, versions
 from provider_helper.mirror.engine import (
@@ -176,7 +176,7 @@ class PublishedVersions:
 def split_pin(text: str) -> tuple[str, str]:
     name, sep, version = text.partition("=")
     if not sep or not name or not version:
-        raise InputError(f"--set-version {text!r}: expected NAME=VERSION")
+        raise SettingError("set_versions", text, "expected NAME=VERSION")
     return name, version
 
 

@@ -14,6 +14,7 @@ On error: one line on stderr and a non-zero exit, as the external provider expec
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provider_helper.aws import ecr
-from provider_helper.errors import InputError, ManifestError, RegistryError
+from provider_helper.errors import InputError, ManifestError, RegistryError, SettingError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
@@ -120,6 +121,8 @@ def plan(config: RunConfig) -> dict[str, str]:
         "versions": _json({j.key: j.artifact.version_text or "" for j in jobs}),
         "repository_prefix": target.prefix,
         "copy_trigger": _json(copy_trigger),
+        # What module versions before the copy trigger replaced the copy step on: kept so they still plan.
+        "fingerprint": hashlib.sha256(_json(copy_trigger).encode()).hexdigest(),
         "count": str(len(results)),
         "repositories": _json(sorted({j.target.repository for j in jobs})),
         "targets": _json({r.key: r.target for r in results}),
@@ -149,6 +152,12 @@ def status(config: RunConfig) -> dict[str, str]:
         "missing": _json(sorted(j.key for j in jobs if not found[j.key])),
         "helm_values": helm_values(target),
     }
+
+
+def in_variables(exc: SettingError) -> str:
+    """A setting's error as the module variable that set it: ``set_versions["NAME"]: problem``."""
+    value = f" = {json.dumps(exc.value)}" if exc.value is not None else ""
+    return f"{exc.setting}[{json.dumps(exc.item)}]{value}: {exc.problem}"
 
 
 def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[str, str]:
@@ -229,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         cli_main(cli_argv)  # exits with the CLI's own code
         return 0
     except (InputError, RegistryError) as exc:
-        for line in exc.problems if isinstance(exc, ManifestError) else [str(exc)]:
+        for line in exc.problems if isinstance(exc, ManifestError) else [in_variables(exc) if isinstance(exc, SettingError) else str(exc)]:
             sys.stderr.write(f"nvcf-mirror: {shown(line)}\n")
         return 2 if isinstance(exc, InputError) else 1
 

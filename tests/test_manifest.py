@@ -147,8 +147,8 @@ def test_bad_flags_exit_2_with_one_line() -> None:
 def test_a_pin_for_an_artifact_of_an_unselected_group_names_the_group_and_an_unknown_name_the_manifest() -> None:
     unselected = run_cli("plan", "--offline", "--target", "r.example/c1", "--set-version", "nvcf-cli=0.0.30")
     assert unselected.returncode == 2
-    assert unselected.stderr.strip() == ("nvcf-mirror: error: --set-version nvcf-cli=…: nvcf-cli is in group deployment-resources, "
-                                         "which is not selected (add --group deployment-resources)")
+    assert unselected.stderr.strip() == ("nvcf-mirror: error: --set-version nvcf-cli=0.0.30: nvcf-cli is in group deployment-resources, "
+                                         "which is not selected")
     unknown = run_cli("plan", "--offline", "--target", "r.example/c1", "--set-version", "no-such-thing=1")
     assert unknown.returncode == 2 and "no artifact of" in unknown.stderr and "has that name" in unknown.stderr
 

@@ -10,7 +10,7 @@ import sys
 import click
 
 from provider_helper import __version__
-from provider_helper.errors import InputError, ManifestError, RegistryError
+from provider_helper.errors import InputError, ManifestError, RegistryError, SettingError
 from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import shown
@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         for problem in exc.problems:
             _fail(problem)
         sys.exit(EXIT_INPUT)
+    except SettingError as exc:
+        _fail(in_flags(exc))
+        sys.exit(EXIT_INPUT)
     except InputError as exc:
         _fail(str(exc))
         sys.exit(EXIT_INPUT)
@@ -81,6 +84,16 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
         sys.exit(EXIT_FAILED)
     exit_now(0)
+
+
+# The CLI's words for the settings domain code names (SettingError.setting).
+FLAGS = {"set_versions": "--set-version", "groups": "--group", "platforms": "--platform"}
+
+
+def in_flags(exc: SettingError) -> str:
+    """A setting's error as the flag that set it: ``--set-version NAME=…: problem``."""
+    value = exc.value if exc.value is not None else ("…" if exc.setting == "set_versions" and "=" not in exc.item else None)
+    return f"{FLAGS.get(exc.setting, exc.setting)} {exc.item}{f'={value}' if value is not None else ''}: {exc.problem}"
 
 
 def _fail(message: str) -> None:

@@ -125,6 +125,21 @@ def test_external_entry_point_rejects_non_string_values_and_answers_string_maps(
     assert trigger["copy_signatures"] == "true" and len(trigger) == 3
 
 
+def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_flag() -> None:
+    """Domain code names the setting; each front door words it: set_versions["NAME"] here, --set-version NAME=… on the CLI."""
+    query = {"mode": "plan", "repository_prefix": "c1", "target_registry": "registry.example", "target_type": "generic"}
+    unknown = _external({**query, "set_versions": json.dumps({"no-such-artifact": "1.0"})})
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.startswith('nvcf-mirror: set_versions["no-such-artifact"] = "1.0": no artifact of '), unknown.stderr
+    bad = _external({**query, "set_versions": json.dumps({"nvcf-openbao": "1.0/../x"})})
+    assert bad.stderr.strip() == 'nvcf-mirror: set_versions["nvcf-openbao"] = "1.0/../x": not a valid version', bad.stderr
+    typo = _external({**query, "platforms": "linux/amd65"})
+    assert typo.stderr.strip() == 'nvcf-mirror: platforms["linux/amd65"]: unknown architecture \'amd65\' (did you mean linux/amd64?)', typo.stderr
+    cli = run_cli("plan", "--offline", "--target", "registry.example/c1", "--set-version", "no-such-artifact=1.0")
+    assert cli.returncode == 2 and "error: --set-version no-such-artifact=1.0: no artifact of " in cli.stderr, cli.stderr
+    assert "set_versions" not in cli.stderr and "--set-version" not in unknown.stderr + bad.stderr
+
+
 def _moto(sandbox: Sandbox) -> dict:
     return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -232,7 +247,8 @@ def test_the_plan_fails_in_one_line_when_python_lacks_the_package(
     tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], python=str(bare / "bin" / "python")), sandbox.ecr_env())
     done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
     assert done.returncode == 1
-    assert f"{bare}/bin/python cannot import provider_helper" in " ".join(done.stderr.split()) and f"-m pip install {REPO} " in " ".join(done.stderr.split())
+    assert f"{bare}/bin/python cannot import provider_helper" in " ".join(done.stderr.split()) and "install it from the nvcf-mirror repository or a wheel built there: " in " ".join(done.stderr.split())
+    assert f"{bare}/bin/python -m pip install /path/to/nvcf-mirror" in " ".join(done.stderr.split())
     assert "Traceback" not in done.stderr
 
 

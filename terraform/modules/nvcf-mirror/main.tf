@@ -18,9 +18,8 @@ locals {
   prefix  = coalesce(var.repository_prefix, var.cluster_name)
 
   # The interpreter is asked to import the package first, so a missing install is one line naming it
-  # and the command that installs it from the checkout this module is part of.
-  checkout = abspath("${path.module}/../../..")
-  program  = [var.python, "-c", "import sys\ntry:\n    from provider_helper.terraform import run\nexcept ImportError as e:\n    sys.exit(f'nvcf-mirror: {sys.executable} cannot import provider_helper ({e}); install it from the nvcf-mirror repository: {sys.executable} -m pip install ${local.checkout} (or a wheel built there with pip wheel .)')\nrun()"]
+  # and how to install it (the module may be vendored anywhere, so the checkout's path is the user's to fill in).
+  program = [var.python, "-c", "import sys\ntry:\n    from provider_helper.terraform import run\nexcept ImportError as e:\n    sys.exit(f'nvcf-mirror: {sys.executable} cannot import provider_helper ({e}); install it from the nvcf-mirror repository or a wheel built there: {sys.executable} -m pip install /path/to/nvcf-mirror')\nrun()"]
 
   selection = {
     repository_prefix   = local.prefix
