@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import run_cli, skopeo_raw, tgz, write_manifest
+from hostile import Reply, ScriptedServer
 from ngcserver import NgcStandIn
 
 from provider_helper.sandbox.stack import Sandbox
@@ -57,19 +58,24 @@ def test_download_writes_files_as_the_ngc_cli_does(ngc: NgcStandIn, tmp_path: Pa
     assert key not in done.stdout + done.stderr
 
 
-def test_download_without_a_group_takes_the_resources_only_and_never_looks_up_a_chart_or_image(ngc: NgcStandIn, tmp_path: Path) -> None:
-    """The README's `resources download --dest ./ngc --extract`: a chart and an image on hosts that do not
-    resolve (.invalid) would fail the run if their versions were looked up."""
+def test_download_without_a_group_takes_the_resources_only_and_never_looks_up_a_chart_or_image(
+    ngc: NgcStandIn, servers: list, tmp_path: Path
+) -> None:
+    """The README's `resources download --dest ./ngc --extract`: the charts and images of the manifest are
+    not its business, so neither a Helm repository (it records every request) nor a registry is asked."""
+    helm = ScriptedServer("127.0.0.2", lambda *_: Reply(404))
+    registry = ScriptedServer("127.0.0.3", lambda *_: Reply(404))
+    servers += [helm, registry]
     manifest = write_manifest(tmp_path / "m.yaml", [
         {"type": "resource", "source": BASE, "group": "deployment-resources"},
-        {"type": "chart", "repo": "https://helm.nvcf-mirror.invalid/nvidia", "chart": "c", "version": "1.0.0", "group": "charts"},
-        {"type": "image", "source": "registry.nvcf-mirror.invalid/nvidia/app:1", "group": "charts"},
+        {"type": "chart", "repo": f"{helm.url}/nvidia", "chart": "c", "version": "1.0.0", "group": "charts"},
+        {"type": "image", "source": f"{registry.host}/nvidia/app:1", "group": "charts"},
     ], groups=[{"name": "deployment-resources", "default": False}, {"name": "charts", "default": True}])
     dest = tmp_path / "ngc"
     done = run_cli("resources", "download", "--manifest", str(manifest), "--dest", str(dest), "--extract", env=_env(ngc, ngc.personal_key))
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in dest.iterdir()) == ["nvcf-base", "nvcf-base_v0.1.4"]
-    assert "invalid" not in done.stderr
+    assert helm.seen == [] and registry.seen == [], "no chart index or registry was asked"
 
 
 def test_wrong_key_exits_2_without_showing_it(ngc: NgcStandIn, tmp_path: Path) -> None:
