@@ -38,7 +38,7 @@ class TargetAccess:
     def credentials(self) -> CredentialSource | None:
         """None: look the target up in auth files like any other host."""
         if self.kind == "ecr":
-            return ecr.EcrToken(self.ecr_client, self.account)
+            return ecr.EcrToken(lambda: self.ecr_client, self.account)
         if self.username:
             return StaticCredential(Credential(self.username, self.password or ""))
         return None

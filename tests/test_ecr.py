@@ -121,7 +121,7 @@ class _FakeEcr:
 def test_ecr_token_with_past_expiry_is_reused_not_refetched_in_a_loop() -> None:
     now = [1_800_000_000.0]  # 2027: moto's expiresAt (2015) is long past
     fake = _FakeEcr()
-    token = EcrToken(fake, None, clock=lambda: now[0])
+    token = EcrToken(lambda: fake, None, clock=lambda: now[0])
     for _ in range(50):
         assert token.get().password == "tok"
     assert fake.calls == 1

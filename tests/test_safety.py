@@ -213,7 +213,8 @@ def test_ecr_tokens_are_renewed_before_they_expire() -> None:
             expires = dt.datetime.fromtimestamp(now[0] + 12 * 3600, tz=dt.UTC)
             return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": expires}]}
 
-    token = EcrToken(Ecr(), None, clock=lambda: now[0])
+    ecr = Ecr()
+    token = EcrToken(lambda: ecr, None, clock=lambda: now[0])
     token.get()
     now[0] = issued_at + 12 * 3600 - REFRESH_BEFORE - 1
     token.get()

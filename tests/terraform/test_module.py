@@ -15,7 +15,7 @@ import boto3
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
-from provider_helper.sandbox.aws import REGION
+from provider_helper.sandbox.aws import ECR_USER, REGION
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -218,6 +218,9 @@ def test_destroy_stops_at_a_repository_holding_images_until_delete_is_set_then_r
     variables = _variables(sandbox, ns, nvcf_like["manifest"])
     tf = terraform_root(variables, sandbox.ecr_env())
     tf.runner.apply()
+    _delete_at_target(sandbox, f"{ns}/gdn-streaming", nvcf_like["chart"])  # drift: an image removed at the target
+    code, text = tf.plan_exit_code()
+    assert code == 2 and re.search(r'missing += \[\s*\+ "chart:gdn-streaming:2\.0\.1"', text), f"the plan reports what the target lost:\n{text}"
     _put_image(ecr, f"{ns}/nvcf-openbao")
     done = tf._run("destroy", "-auto-approve", "-input=false", f"-state={tf.runner.state_path}")
     assert done.returncode != 0 and "RepositoryNotEmptyException" in done.stdout + done.stderr, done.stdout + done.stderr
@@ -229,6 +232,13 @@ def test_destroy_stops_at_a_repository_holding_images_until_delete_is_set_then_r
     names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
     assert not {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} & names
     assert {f"{ns}/other-team-app", f"{ns}-decoy/keep"} <= names
+
+
+def _delete_at_target(sandbox: Sandbox, repository: str, digest: str) -> None:
+    import httpx
+
+    deleted = httpx.delete(f"{sandbox.target.url}/v2/{repository}/manifests/{digest}", auth=(ECR_USER, sandbox.target_password))
+    assert deleted.status_code == 202, deleted.text
 
 
 def _put_image(ecr: object, repository: str) -> None:
