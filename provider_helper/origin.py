@@ -9,8 +9,9 @@ and every place that attaches credentials asks here first:
 - Credentials: only over TLS, or to a host where plain HTTP is allowed at all (loopback, or named
   with ``--insecure-registry``); a registry's own only to its exact scheme, host and port.
 
-Byte and rate bounds live with the reader of each answer (``registry.client.bounded``, listings);
-what is not covered yet is listed in the README's Security section (a minimum rate for blob streams).
+Byte and rate bounds live with the reader of each answer (``registry.client.bounded``, listings) and
+of each blob stream (``registry.client.moving``); what is not covered yet is listed in the README's
+Security section.
 """
 
 from __future__ import annotations

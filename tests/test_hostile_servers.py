@@ -20,7 +20,7 @@ from helpers import run_cli, sha256, tgz, write_manifest
 from hostile import Reply, ScriptedServer
 from testca import make_ca
 
-from provider_helper.errors import RegistryError
+from provider_helper.errors import RegistryError, TransientError
 from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient
 from provider_helper.registry import client as client_module
@@ -468,6 +468,36 @@ def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: l
     with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match=r"get manifest org/app:1\.0: the answer arrives at .* slower than"):
         client.get_manifest("org/app", "1.0")
     assert time.monotonic() - started < 5, "given up within the grace and a little more, not after 200 trickled bytes"
+
+
+def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_not(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob stream is checked at every network read against a minimum rate over a window (16 KiB/s over
+    60 s by default, NVCF_MIRROR_MIN_BLOB_RATE and _BLOB_RATE_WINDOW): lowered here so the test takes a second."""
+    import time
+
+    def blob(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        return Reply(200, {"Content-Type": "application/octet-stream"}, b"x" * 100, repeat=200)  # 100 bytes every 20 ms: 5 KB/s
+
+    registry = ScriptedServer("127.0.0.2", blob, chunk_delay=0.02)
+    servers.append(registry)
+    monkeypatch.setattr(client_module, "BLOB_RATE_WINDOW", 0.5)
+    monkeypatch.setattr(client_module, "MIN_BLOB_RATE", 20_000)
+    started = time.monotonic()
+    stalled = pytest.raises(TransientError, match=r"get blob org/app@sha256:.*slower than 19 KiB/s: the stream is stalled")
+    with closing(RegistryClient(registry.host)) as client, stalled, client.open_blob("org/app", "sha256:" + "0" * 64) as chunks:
+        for _ in chunks:
+            pass
+    assert time.monotonic() - started < 3, "given up after a window, not after the whole trickle"
+    monkeypatch.setattr(client_module, "MIN_BLOB_RATE", 1000)  # the same stream is fast enough for this floor
+    with closing(RegistryClient(registry.host)) as client, client.open_blob("org/app", "sha256:" + "0" * 64) as chunks:
+        assert b"".join(chunks) == b"x" * 20_000
+
+
+def test_blob_bytes_pass_through_in_whole_chunks_whatever_the_network_reads() -> None:
+    reads = [b"a" * 700_000, b"b" * 700_000, b"c" * 10, b"d" * 2_000_000]
+    chunks = list(client_module.moving(iter(reads), "get blob x"))
+    assert b"".join(chunks) == b"".join(reads)
+    assert [len(c) for c in chunks[:-1]] == [client_module.CHUNK_SIZE] * (len(chunks) - 1) and 0 < len(chunks[-1]) <= client_module.CHUNK_SIZE
 
 
 def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,6 +38,12 @@ CHUNK_SIZE = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
 ANSWER_GRACE = 30.0  # seconds an answer read whole (manifest, listing page, token, index, chart) may take at any rate
 MIN_ANSWER_RATE = 1024  # bytes per second on average after that; a slow but moving link is far above it
+# A blob stream that moves fewer than NVCF_MIRROR_MIN_BLOB_RATE bytes a second over a whole window of
+# NVCF_MIRROR_BLOB_RATE_WINDOW seconds is stalled: given up (and retried from the source). 16 KiB/s over a
+# minute stops a trickle within a minute or two and leaves a slow but moving 10 GB layer alone (7 days at
+# that rate). 0 turns the check off.
+MIN_BLOB_RATE = int(os.environ.get("NVCF_MIRROR_MIN_BLOB_RATE", str(16 * 1024)))
+BLOB_RATE_WINDOW = float(os.environ.get("NVCF_MIRROR_BLOB_RATE_WINDOW", "60"))
 # A paged listing (tags, referrers) ends within these, or is refused rather than cut short: a
 # registry can neither keep a run paging forever nor fill its memory.
 MAX_PAGES = 1_000  # at ECR and Distribution's 1000 per page, or Docker Hub's 100: 100,000 entries
@@ -252,7 +259,7 @@ class RegistryClient:
             if response.status_code != 200:
                 response.read()
                 raise error_from(response, what, self.host)
-            yield response.iter_bytes(CHUNK_SIZE)
+            yield moving(response.iter_bytes(), what)
         finally:
             response.close()
 
@@ -308,6 +315,28 @@ class RegistryClient:
         if response.url.scheme == "https" and url.scheme != "https":
             raise RegistryError(f"{self.host} sent an upload to {url.scheme}://{url.host}: refusing to leave TLS")
         return str(url)
+
+
+def moving(received: Iterator[bytes], what: str, clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
+    """The blob's bytes in ``CHUNK_SIZE`` chunks, as they arrive; a stream slower than ``MIN_BLOB_RATE``
+    over a whole ``BLOB_RATE_WINDOW`` is given up (TransientError: the copy retries it from its source).
+    Checked at every network read, not every chunk: a trickle never fills a chunk."""
+    pending = bytearray()
+    window_start, window_bytes = clock(), 0
+    for data in received:
+        pending += data
+        window_bytes += len(data)
+        now = clock()
+        if now - window_start >= BLOB_RATE_WINDOW:
+            if MIN_BLOB_RATE and window_bytes < MIN_BLOB_RATE * (now - window_start):
+                raise TransientError(f"{what}: {window_bytes} bytes in the last {now - window_start:.0f} s, slower than "
+                                     f"{MIN_BLOB_RATE // 1024} KiB/s: the stream is stalled")
+            window_start, window_bytes = now, 0
+        while len(pending) >= CHUNK_SIZE:
+            yield bytes(pending[:CHUNK_SIZE])
+            del pending[:CHUNK_SIZE]
+    if pending:
+        yield bytes(pending)
 
 
 def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Response:
