@@ -34,7 +34,7 @@ from run import seed_small, write_manifest
 
 from provider_helper.sandbox.aws import REGION
 from provider_helper.sandbox.stack import Sandbox
-from provider_helper.sandbox.tfproviders import offline_cli_config
+from provider_helper.sandbox.tfproviders import moto_provider_block, offline_cli_config
 from provider_helper.sandbox.walkthrough import registry_reachable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,17 +52,7 @@ with open({log!r}, "a") as log:
 sys.exit(done.returncode)
 """
 
-ROOT_MODULE = """provider "aws" {{
-  region                      = "{region}"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  endpoints {{
-    ecr = "{endpoint}"
-    sts = "{endpoint}"
-  }}
-}}
-
+ROOT_MODULE = """{provider}
 variable "enabled" {{
   type = bool
 }}
@@ -110,7 +100,7 @@ def main() -> int:
             wrapper.chmod(0o755)
             root = work / "root"
             root.mkdir()
-            (root / "main.tf").write_text(ROOT_MODULE.format(region=REGION, endpoint=stack.aws.url, module=MODULE, manifest=manifest,
+            (root / "main.tf").write_text(ROOT_MODULE.format(provider=moto_provider_block(stack.aws.url, REGION), region=REGION, module=MODULE, manifest=manifest,
                                                              python=wrapper, source=stack.source.host, target=stack.target.host))
             env = {**os.environ, **stack.ecr_env(), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
             if not registry_reachable():

@@ -65,6 +65,21 @@ def offline_cli_config(root: Path) -> Path:
     return config
 
 
+def moto_provider_block(endpoint: str, region: str = "us-east-1") -> str:
+    """An ``aws`` provider block for moto server as the ECR and STS API (test keys, no account lookups)."""
+    return (
+        'provider "aws" {\n'
+        f'  region                      = "{region}"\n'
+        '  access_key                  = "testing"\n'
+        '  secret_key                  = "testing"\n'
+        '  skip_credentials_validation = true\n'
+        '  skip_requesting_account_id  = true\n'
+        '  skip_metadata_api_check     = true\n'
+        f'  endpoints {{\n    ecr = "{endpoint}"\n    sts = "{endpoint}"\n  }}\n'
+        '}\n'
+    )
+
+
 def serve_external() -> None:
     """The stand-in's process: what Terraform runs as terraform-provider-external."""
     require("tf.runner").run_provider(external_provider(), sys.argv)

@@ -17,7 +17,7 @@ import pytest
 from pytest_terraform.tf import TerraformRunner
 
 from provider_helper.errors import InputError
-from provider_helper.sandbox.tfproviders import offline_cli_config
+from provider_helper.sandbox.tfproviders import moto_provider_block, offline_cli_config
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -147,25 +147,10 @@ def _hcl(value: object) -> str:
     return json.dumps(value)
 
 
-AWS_PROVIDER = """provider "aws" {{
-  region                      = "us-east-1"
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  endpoints {{
-    ecr = "{endpoint}"
-    sts = "{endpoint}"
-  }}
-}}
-"""
-
-
 def _root_module(variables: dict, aws_endpoint: str, module: Path) -> str:
     """An nvcf-base-like root: an aws provider (moto's endpoints) handed to the module, and its outputs."""
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
     declared = re.findall(r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M)  # an earlier version has fewer
     outputs = "\n".join(f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}' for name in declared)
-    provider = AWS_PROVIDER.format(endpoint=aws_endpoint) if aws_endpoint else ""
+    provider = moto_provider_block(aws_endpoint) if aws_endpoint else ""
     return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'
