@@ -21,3 +21,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extra="${1:-test}"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
+# An editable install writes no bytecode, and where PYTHONDONTWRITEBYTECODE is set (this machine sets it)
+# none is ever written: every run, and each Terraform data source, would compile every module again
+# (about 0.2 s here). `pip install .` compiles at install; do the same for the checkout.
+.venv/bin/python -m compileall -q provider_helper
