@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from provider_helper.splitarchive import PartsReader
+
 GiB = 1024**3
 
 
@@ -135,17 +137,27 @@ def read_member(fileobj: IO[bytes], origin: str, wanted: str, max_bytes: int) ->
     return found
 
 
-def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> list[Path]:
-    """Unpack ``archive`` under ``dest``; nothing is written unless every entry passes the checks."""
+def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS, *, parts: list[Path] | None = None) -> list[Path]:
+    """Unpack ``archive`` under ``dest``; nothing is written unless every entry passes the checks.
+    ``parts``: a split archive's verified parts, read one after the other as one uncompressed tar."""
     origin = archive.name
-    compressed = archive.stat().st_size if _is_compressed(archive) else None
-    with _open(name=archive, mode="r:*", origin=origin) as tar:
+    if parts is None:
+        compressed = archive.stat().st_size if _is_compressed(archive) else None
+
+        def open_tar() -> tarfile.TarFile:
+            return _open(name=archive, mode="r:*", origin=origin)
+    else:
+        compressed = None
+
+        def open_tar() -> tarfile.TarFile:
+            return _open(fileobj=PartsReader(parts), mode="r|", origin=origin)
+    with open_tar() as tar:
         members = list(checked_members(tar, origin, limits, compressed))
         _check_link_targets(members, origin)
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
     written: list[Path] = []
-    with _open(name=archive, mode="r:*", origin=origin) as tar:
+    with open_tar() as tar:
         by_name = {m.name: m for m in members}
         for member in tar:
             if member.name in by_name:

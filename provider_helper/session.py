@@ -22,6 +22,7 @@ from provider_helper import targets
 from provider_helper.errors import AuthenticationError, InputError, RegistryError, SettingError
 from provider_helper.manifest import Artifact
 from provider_helper.mirror import sources, versions
+from provider_helper.mirror.bundles import left_out_at_target
 from provider_helper.mirror.engine import (
     CopyEngine,
     Destination,
@@ -29,6 +30,7 @@ from provider_helper.mirror.engine import (
     Reporter,
 )
 from provider_helper.mirror.helm import HelmRepositories
+from provider_helper.mirror.layout import LayoutSource
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
@@ -281,6 +283,31 @@ def _check_target(registries: RegistryPool, host: str) -> bool | RegistryError:
         raise
     except RegistryError as exc:
         return exc
+
+
+def check_left_out(config: RunConfig, layout: LayoutSource, registries: RegistryPool) -> None:
+    """Before a differential bundle is loaded: the target must hold everything the bundle leaves out (in
+    the repository that needs it, or a blob in another repository of the prefix, which the copy then
+    mounts). Otherwise one line naming the base bundle, exit 2, nothing pushed. Then the layout reads
+    the manifests it leaves out from the target."""
+    assert layout.base is not None
+    target = parse_target(config.target)
+    client = registries.get(target.registry)
+    missing = left_out_at_target(layout.lock.get("artifacts") or [], layout.has, client, target.prefix)
+    if missing.items:
+        raise InputError(
+            f"{config.target} lacks {len(missing.items)} of the manifests and blobs this differential bundle leaves out "
+            f"(first: {missing.items[0]}): load its base first, the bundle written from {layout.base.get('from')} "
+            f"(lock {layout.base['lock'][:19]})"
+        )
+    if missing.mounts:
+        locations = BlobLocations(target.registry)
+        try:
+            for digest, _, holder in missing.mounts:
+                locations.remember(digest, holder)  # the copy mounts it from there
+        finally:
+            locations.close()
+    layout.read_left_out = client.get_manifest
 
 
 def planned(job: Job) -> ArtifactResult:

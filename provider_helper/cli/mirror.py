@@ -25,8 +25,10 @@ from provider_helper.cli.options import (
     run_config_options,
 )
 from provider_helper.cli.root import cli
+from provider_helper.errors import InputError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.attached import Finder
+from provider_helper.mirror.bundles import read_base
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
     LayoutSource,
@@ -43,11 +45,13 @@ from provider_helper.refs import parse_target
 from provider_helper.results import document, dumps, plan_lines
 from provider_helper.session import (
     RunConfig,
+    check_left_out,
     payloads,
     planned,
     preflight,
     run_engine,
 )
+from provider_helper.splitarchive import parse_size
 from provider_helper.values import helm_values
 
 log = logging.getLogger("nvcf-mirror")
@@ -95,7 +99,8 @@ def mirror(common: RunConfig, result_file: str | None, dry_run: bool, create_rep
 
 @cli.command()
 @run_config_options(selection=False)
-@click.option("--from", "from_path", required=True, type=click.Path(exists=True), help="A layout written by 'nvcf-mirror save' (directory or .tar).")
+@click.option("--from", "from_path", required=True, type=click.Path(),
+              help="A layout written by 'nvcf-mirror save': a directory, a .tar, or a split .tar (its name or its .000 part).")
 @copy_options
 @extract_options
 @no_signatures_option
@@ -105,13 +110,16 @@ def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bo
     """Push a saved layout to the target, with no access to the source (air-gapped installs)."""
     discard_stale(result_file)
     layout = LayoutSource(Path(from_path), limits)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(layout.close)
         plan_jobs = layout.jobs(parse_target(common.target))
+        if layout.base is not None:  # a differential bundle (save --since): the target must hold what it leaves out
+            registries = common.registries()
+            stack.callback(registries.close)
+            check_left_out(common, layout, registries)
         # what is attached is read from local files: compared by digest at no cost, warm or not
         options = EngineOptions(jobs, blob_jobs, check_jobs, mount_from=mount_from, recheck_signatures=True)
         copy_to_target(common, plan_jobs, result_file, dry_run, create_repos, repo_settings, options, payload_for=layout.payload)
-    finally:
-        layout.close()
 
 
 def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | None, dry_run: bool, create_repos: bool,
@@ -139,15 +147,25 @@ def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | N
 @cli.command()
 @run_config_options(target=None)
 @click.option("--to", "to_path", required=True, type=click.Path(), help="Directory to write the OCI layout to, or a file ending in .tar.")
+@click.option("--since", "since", type=click.Path(),
+              help="An earlier bundle (layout directory, .tar, or its lock file alone): write only what it does not hold.")
+@click.option("--archive-size", "archive_size", metavar="SIZE",
+              help="With --to FILE.tar: parts of at most SIZE (4GiB, 500MB): FILE.tar.000, .001, … and FILE.tar.sha256.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.jobs, show_default=True, help="Artifacts fetched at once.")
 @click.option("--blob-jobs", type=click.IntRange(1, 64), default=EngineOptions.blob_jobs, show_default=True, help="Blob downloads at once.")
 @no_signatures_option
-def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
+def save(common: RunConfig, to_path: str, since: str | None, archive_size: str | None, jobs: int, blob_jobs: int) -> None:
     """Write the selected artifacts into an OCI image layout to carry into an air-gapped site.
 
-    Resumable: blobs already in the layout are not fetched again."""
+    Resumable: blobs already in the layout are not fetched again. With --since, a differential bundle:
+    every manifest and blob of the selection that the earlier bundle does not hold, and a lock that
+    lists the whole selection and names that bundle."""
     path = Path(to_path)
+    base = read_base(Path(since)) if since else None
     as_tar = path.suffix == ".tar"
+    part_size = parse_size(archive_size) if archive_size else None
+    if part_size and not as_tar:
+        raise InputError("--archive-size splits a .tar bundle: use it with --to FILE.tar")
     staging = path.with_name(path.name + ".partial") if as_tar else path
     plan_jobs = common.jobs()
     with writer_lock(staging):
@@ -155,10 +173,10 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
             # the lock lists every attached manifest by digest, so a layout reads them all, warm or not
             options = EngineOptions(jobs, blob_jobs, recheck_signatures=True)
             results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
-                                          target=LayoutTarget(staging))
-        write_lock(staging, results, plan_jobs)
+                                          target=LayoutTarget(staging, base))
+        write_lock(staging, results, plan_jobs, base)
         if as_tar and not any(r.status == "failed" for r in results):
-            pack(staging, path)
+            pack(staging, path, part_size)
     log_summary(document(str(path), results, seconds), results)
     exit_for(results)
 
@@ -166,7 +184,7 @@ def save(common: RunConfig, to_path: str, jobs: int, blob_jobs: int) -> None:
 @cli.command()
 @common_options
 @click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the verification as a result document.")
-@click.option("--from", "from_path", type=click.Path(exists=True), help="Expect what a saved layout's lock file lists (no source access).")
+@click.option("--from", "from_path", type=click.Path(), help="Expect what a saved layout's lock file lists (no source access).")
 @click.option("--signatures", "check_signatures", is_flag=True,
               help="Also report signatures, attestations, SBOMs and referrers the source has and the target lacks.")
 @extract_options
@@ -184,6 +202,8 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, ch
             stack.callback(layout.close)
             plan_jobs = layout.jobs(parse_target(common.target))
             preflight(registries, [], target.host)
+            if layout.base is not None:
+                layout.read_left_out = target.get_manifest  # a differential bundle: what it leaves out is checked at the target
             results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target, finder=finder)
         else:
             plan_jobs = common.jobs()

@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
 from provider_helper.errors import DigestMismatchError, InputError, RegistryError
 from provider_helper.fsutil import atomic_write
+from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, needs_of, write_lock_file
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -41,9 +42,9 @@ from provider_helper.registry.oci import (
 )
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
+from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
 
 REF_NAME = "org.opencontainers.image.ref.name"
-LOCK_FILE = "nvcf-mirror.lock.json"
 WRITER_LOCK = ".nvcf-mirror.writer"
 LAYOUT_TARGET = Target("oci-layout", "")  # names artifacts "name:tag", no registry, no prefix
 CHUNK = 1024 * 1024
@@ -54,9 +55,11 @@ class LayoutTarget:
 
     retry = RetryPolicy(attempts=1)
 
-    def __init__(self, root: Path) -> None:
-        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here."""
+    def __init__(self, root: Path, base: Holdings | None = None) -> None:
+        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here.
+        ``base``: what an earlier bundle holds (``save --since``), answered as present and not written."""
         self.root = root
+        self.base = base
         self.host = f"oci:{root}"
         self._lock = threading.Lock()
         (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
@@ -71,13 +74,15 @@ class LayoutTarget:
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
         if reference.startswith("sha256:"):
-            return reference if self.blob_path(reference).exists() else None
+            return reference if self.blob_path(reference).exists() or (self.base and reference in self.base.manifests) else None
         with self._lock:
             entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{reference}"), None)
-        return entry["digest"] if entry and self.blob_path(entry["digest"]).exists() else None
+        if entry and self.blob_path(entry["digest"]).exists():
+            return str(entry["digest"])
+        return self.base.tags.get((repo, reference)) if self.base else None
 
     def has_blob(self, repo: str, digest: str) -> bool:
-        return self.blob_path(digest).exists()
+        return self.blob_path(digest).exists() or (self.base is not None and self.base.holds(digest))
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
         return None  # a layout lists referrers under the fallback tag, as a registry without the API does
@@ -131,24 +136,30 @@ def writer_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job]) -> None:
-    """What ``load`` and ``verify --from`` need: each artifact, its manifest entry, its digest.
+def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base: Holdings | None = None) -> None:
+    """What ``load``, ``verify --from`` and a later ``save --since`` need: each artifact, its manifest
+    entry, its digest, and every manifest it takes with what that needs (``bundles``).
 
-    Artifacts an earlier save listed stay listed (their blobs are still in the layout) unless
-    this run saved them again."""
+    Artifacts an earlier save into this layout listed stay listed (their blobs are still in the
+    layout) unless this run saved them again."""
     previous = (_read_json(root / LOCK_FILE) or {}).get("artifacts") or []
     entries = []
     for job, result in zip(jobs, results, strict=True):
-        if result.status not in ("copied", "present"):
+        if result.status not in ("copied", "present") or result.digest is None:
             continue
+        taken = [result.digest, *(a["digest"] for a in result.attached)]
         entries.append({
             "key": result.key, "name": job.target.repository, "tag": job.target.reference, "source": result.source,
             "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": job.artifact.entry(),
-            "attached": result.attached,
+            "attached": result.attached, "manifests": needs_of(taken, lambda digest: _manifest_if_there(root, digest), base),
         })
     saved = {e["key"] for e in entries}
     merged = [e for e in previous if isinstance(e, dict) and e.get("key") not in saved] + entries
-    atomic_write(root / LOCK_FILE, json.dumps({"version": 1, "artifacts": merged}, indent=2) + "\n")
+    write_lock_file(root, merged, base)
+
+
+def _manifest_if_there(root: Path, digest: str) -> Manifest | None:
+    return read_manifest(root, digest) if blob_file(root, digest).exists() else None
 
 
 class LayoutSource:
@@ -156,10 +167,14 @@ class LayoutSource:
 
     def __init__(self, path: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if path.is_file() and path.suffix == ".tar":
+        split = split_archive(path)
+        if split is None and not path.exists():
+            raise InputError(f"{path}: no such bundle (a layout directory, a .tar, or the parts of a split .tar)")
+        if split is not None or (path.is_file() and path.suffix == ".tar"):
+            parts = verified_parts(split) if split is not None else None  # every part checked before any is read
             self._tmp = tempfile.TemporaryDirectory(prefix="nvcf-mirror-layout-")
             try:
-                safe_extract(path, Path(self._tmp.name), limits)
+                safe_extract(split or path, Path(self._tmp.name), limits, parts=parts)
             except ArchiveError as exc:
                 self.close()
                 raise InputError(f"refusing the layout archive: {exc}") from None
@@ -171,6 +186,10 @@ class LayoutSource:
         for entry in self.lock.get("artifacts") or []:
             _check_entry(entry, path / LOCK_FILE)
         self._refs = {(m.get("annotations") or {}).get(REF_NAME): m for m in (_read_index(path) or {}).get("manifests", [])}
+        self.base = base_of(self.lock)  # a differential bundle (save --since): what it leaves out is at the target
+        # Reads a manifest the bundle leaves out, from the target: (repository, digest) -> Manifest. Set by the
+        # command once it has checked the target holds everything left out.
+        self.read_left_out: Callable[[str, str], Manifest] | None = None
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -183,18 +202,31 @@ class LayoutSource:
         artifacts = manifest_mod.parse(json.dumps(doc), str(self.root / LOCK_FILE)).artifacts
         return [Job(artifact, target.reference(e["name"], e["tag"]), None, None) for artifact, e in zip(artifacts, entries, strict=True)]
 
+    def has(self, digest: str) -> bool:
+        """Whether the bundle holds this blob or manifest (a differential one leaves out what its base holds)."""
+        return blob_file(self.root, digest).exists()
+
     def payload(self, job: Job, *, check_blobs: bool = True) -> Payload:
         """The artifact as saved; with ``check_blobs`` every blob is hashed before anything is pushed."""
         entry = next(e for e in self.lock["artifacts"] if e["key"] == job.key)
-        ref = self._refs.get(f"{entry['name']}:{entry['tag']}")
-        if ref is None or ref["digest"] != entry["digest"]:
-            raise DigestMismatchError(f"{job.key}: index.json and {LOCK_FILE} disagree on its digest")
-        top = read_manifest(self.root, entry["digest"])
-        children = [read_manifest(self.root, d.digest) for d in top.children]
+        if self.base is None or self.has(entry["digest"]):
+            ref = self._refs.get(f"{entry['name']}:{entry['tag']}")
+            if ref is None or ref["digest"] != entry["digest"]:
+                raise DigestMismatchError(f"{job.key}: index.json and {LOCK_FILE} disagree on its digest")
+        top = self._manifest(job.target.repository, entry["digest"])
+        children = [self._manifest(job.target.repository, d.digest) for d in top.children]
         if check_blobs:
             for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
-                verify_file(blob_file(self.root, blob.digest), blob)
+                if self.base is None or self.has(blob.digest):
+                    verify_file(blob_file(self.root, blob.digest), blob)
         return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self._open, (self, entry["name"]))
+
+    def _manifest(self, repo: str, digest: str) -> Manifest:
+        if self.base is not None and not self.has(digest):
+            if self.read_left_out is None:
+                raise RegistryError(f"manifest {digest} is left out of this differential bundle and was not looked up at the target")
+            return self.read_left_out(repo, digest)
+        return read_manifest(self.root, digest)
 
     # -- what signatures are read through (attached.Origin) ----------------------------------------
 
@@ -214,7 +246,12 @@ class LayoutSource:
 
     @contextlib.contextmanager
     def _open(self, blob: Descriptor) -> Iterator[Iterator[bytes]]:
-        with open(blob_file(self.root, blob.digest), "rb") as handle:
+        try:
+            handle = open(blob_file(self.root, blob.digest), "rb")  # noqa: SIM115 -- closed below, after the caller is done
+        except FileNotFoundError:
+            left_out = " (a differential bundle leaves out what its base holds: load the base first)" if self.base else ""
+            raise RegistryError(f"blob {blob.digest} is not in the bundle {self.root}{left_out}") from None
+        with handle:
             yield iter(lambda: handle.read(CHUNK), b"")
 
 
@@ -279,12 +316,20 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def pack(staging: Path, archive: Path) -> None:
-    """A single .tar of the layout (written aside, then renamed into place)."""
-    temp = archive.with_name(archive.name + ".tmp")
-    with tarfile.open(temp, "w") as tar:
-        for path in sorted(staging.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
+def pack(staging: Path, archive: Path, part_size: int | None = None) -> None:
+    """A single .tar of the layout (written aside, then renamed into place), or with ``part_size`` its
+    parts ``archive.000``, ``.001``, … and the checksum list ``archive.sha256`` (``splitarchive``)."""
+    files = [path for path in sorted(staging.rglob("*")) if path.is_file() and not path.name.startswith(".")]
+    if part_size is None:
+        temp = archive.with_name(archive.name + ".tmp")
+        with tarfile.open(temp, "w") as tar:
+            for path in files:
                 tar.add(path, arcname=str(path.relative_to(staging)))
-    os.replace(temp, archive)
+        os.replace(temp, archive)
+    else:
+        parts = PartsWriter(archive, part_size)
+        with tarfile.open(fileobj=parts, mode="w|") as tar:
+            for path in files:
+                tar.add(path, arcname=str(path.relative_to(staging)))
+        parts.commit()
     shutil.rmtree(staging)

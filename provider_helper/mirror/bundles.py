@@ -1,0 +1,187 @@
+"""Differential bundles: what an earlier bundle holds, so that ``save --since BASE`` leaves it out,
+and what ``load`` of such a bundle needs the target to hold already.
+
+A bundle's lock (``nvcf-mirror.lock.json``, version 2) lists, for every artifact of the selection,
+each manifest it takes (the artifact's own, its platform manifests and what is attached to it) with
+the blobs and manifests that manifest needs. A version-1 lock (written before differential bundles)
+lists only the artifacts' and attachments' digests: what such a manifest needs is unknown, so a
+differential bundle over it leaves out whole unchanged artifacts only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.fsutil import atomic_write
+from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
+
+LOCK_FILE = "nvcf-mirror.lock.json"
+LOCK_VERSION = 2
+MAX_LOCK_BYTES = 64 * 1024 * 1024
+
+# What a lock says one manifest needs: {"blobs": [{"digest", "size"}], "manifests": [digest]}; None: not known.
+Needs = dict[str, Any] | None
+
+
+@dataclass
+class Holdings:
+    """Everything a bundle's selection holds, read from its lock: after it was loaded, the target has it."""
+
+    origin: str  # the bundle or lock file it was read from
+    lock_digest: str  # sha256 of the lock file's bytes: names the base in a differential bundle
+    manifests: dict[str, Needs] = field(default_factory=dict)
+    blobs: set[str] = field(default_factory=set)
+    tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (repository name, tag) -> digest
+
+    def holds(self, digest: str) -> bool:
+        return digest in self.manifests or digest in self.blobs
+
+    def named(self) -> str:
+        return f"{self.origin} (lock {self.lock_digest[:19]})"
+
+
+def read_lock_bytes(path: Path) -> tuple[bytes, str]:
+    """A bundle's lock, from its layout directory, its .tar, or the lock file itself."""
+    if path.is_dir():
+        path = path / LOCK_FILE
+    split = split_archive(path)
+    if split is not None:
+        with tarfile.open(fileobj=PartsReader(verified_parts(split)), mode="r|") as tar:
+            for member in tar:
+                if member.name == LOCK_FILE and member.isfile() and member.size <= MAX_LOCK_BYTES:
+                    handle = tar.extractfile(member)
+                    assert handle is not None
+                    return handle.read(), str(split)
+        raise InputError(f"{split}: not a bundle written by 'nvcf-mirror save' (no {LOCK_FILE} in it)")
+    if path.suffix == ".tar" and path.is_file():
+        try:
+            with tarfile.open(path) as tar:
+                member = tar.getmember(LOCK_FILE)
+                handle = tar.extractfile(member) if member.isfile() and member.size <= MAX_LOCK_BYTES else None
+                if handle is None:
+                    raise InputError(f"{path}: its {LOCK_FILE} is not a regular file of at most {MAX_LOCK_BYTES} bytes")
+                return handle.read(), str(path)
+        except KeyError:
+            raise InputError(f"{path}: not a bundle written by 'nvcf-mirror save' (no {LOCK_FILE} in it)") from None
+        except (tarfile.TarError, OSError) as exc:
+            raise InputError(f"{path}: not a readable tar archive ({exc})") from None
+    try:
+        if path.stat().st_size > MAX_LOCK_BYTES:
+            raise InputError(f"{path}: larger than {MAX_LOCK_BYTES} bytes; not a lock file")
+        return path.read_bytes(), str(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such bundle or lock file") from None
+
+
+def read_base(path: Path) -> Holdings:
+    """``--since BASE``: what the earlier bundle holds."""
+    data, origin = read_lock_bytes(path)
+    try:
+        lock = json.loads(data)
+    except ValueError:
+        raise InputError(f"{origin}: its lock is not valid JSON") from None
+    if not isinstance(lock, dict) or lock.get("version") not in (1, LOCK_VERSION) or not isinstance(lock.get("artifacts"), list):
+        raise InputError(f"{origin}: not a lock written by 'nvcf-mirror save' (version 1 or {LOCK_VERSION})")
+    held = Holdings(origin, "sha256:" + hashlib.sha256(data).hexdigest())
+    for entry in lock["artifacts"]:
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("name", "tag", "digest")):
+            raise InputError(f"{origin}: an artifact entry lacks name, tag or digest")
+        held.tags[(entry["name"], entry["tag"])] = entry["digest"]
+        for attached in entry.get("attached") or []:
+            if isinstance(attached, dict) and isinstance(attached.get("reference"), str) and isinstance(attached.get("digest"), str):
+                held.tags.setdefault((entry["name"], attached["reference"]), attached["digest"])
+                held.manifests.setdefault(attached["digest"], None)
+        held.manifests.setdefault(entry["digest"], None)
+        for digest, needs in (entry.get("manifests") or {}).items():
+            if needs is not None:
+                held.manifests[digest] = needs
+                held.blobs.update(b["digest"] for b in needs.get("blobs") or [])
+    return held
+
+
+class ManifestReader(Protocol):
+    def __call__(self, digest: str) -> Any: ...  # a registry.oci.Manifest, or None where it is not in the layout
+
+
+def needs_of(digests: Iterable[str], read: ManifestReader, base: Holdings | None) -> dict[str, Needs]:
+    """What each manifest reachable from ``digests`` needs: read from the layout where it is there,
+    else taken from the base's lock (None where neither knows)."""
+    found: dict[str, Needs] = {}
+    pending = list(digests)
+    while pending:
+        digest = pending.pop()
+        if digest in found:
+            continue
+        manifest = read(digest)
+        if manifest is not None:
+            needs: Needs = {"blobs": [{"digest": b.digest, "size": b.size} for b in manifest.blobs],
+                            "manifests": [c.digest for c in manifest.children]}
+        else:
+            needs = base.manifests.get(digest) if base is not None else None
+        found[digest] = needs
+        if needs is not None:
+            pending += needs.get("manifests") or []
+    return found
+
+
+def base_of(lock: dict[str, Any]) -> dict[str, str] | None:
+    """The base a differential bundle's lock names (``{"lock": digest, "from": path}``), or None."""
+    base = lock.get("base")
+    return base if isinstance(base, dict) and isinstance(base.get("lock"), str) else None
+
+
+class Target(Protocol):
+    def head_manifest(self, repo: str, reference: str) -> str | None: ...
+    def has_blob(self, repo: str, digest: str) -> bool: ...
+
+
+@dataclass
+class Missing:
+    """What a differential bundle leaves out and the target does not hold."""
+
+    items: list[str] = field(default_factory=list)
+    mounts: list[tuple[str, str, str]] = field(default_factory=list)  # (digest, repository needing it, repository holding it)
+
+
+def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str], bool], target: Target, prefix: str) -> Missing:
+    """Check the target holds every manifest and blob the bundle leaves out, in the repository that needs
+    it or (a blob) in another repository of the prefix it can be mounted from."""
+    result = Missing()
+    repos = [f"{prefix}/{e['name']}" if prefix else e["name"] for e in entries]
+    for entry, repo in zip(entries, repos, strict=True):
+        for digest, needs in (entry.get("manifests") or {}).items():
+            if not in_bundle(digest):  # a registry holds a manifest only with its blobs: they need no check
+                if _asked(target.head_manifest, repo, digest) is None:
+                    result.items.append(f"manifest {digest[:19]} of {entry['key']}")
+                continue
+            for blob in (needs or {}).get("blobs") or []:
+                if in_bundle(blob["digest"]) or _asked(target.has_blob, repo, blob["digest"]):
+                    continue
+                holder = next((other for other in dict.fromkeys(repos) if other != repo and _asked(target.has_blob, other, blob["digest"])), None)
+                if holder is None:
+                    result.items.append(f"blob {blob['digest'][:19]} of {entry['key']}")
+                else:
+                    result.mounts.append((blob["digest"], repo, holder))
+    return result
+
+
+def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
+    """A question to the target; a repository that does not exist (yet) answers no."""
+    try:
+        return question(repo, digest)
+    except RegistryError as exc:
+        if exc.status in (401, 403, 404):
+            return None
+        raise
+
+
+def write_lock_file(root: Path, artifacts: list[dict[str, Any]], base: Holdings | None) -> None:
+    lock = {"version": LOCK_VERSION, "base": {"lock": base.lock_digest, "from": base.origin} if base else None, "artifacts": artifacts}
+    atomic_write(root / LOCK_FILE, json.dumps(lock, indent=2) + "\n")

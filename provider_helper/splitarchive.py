@@ -1,0 +1,157 @@
+"""A tar written as numbered parts (``bundle.tar.000``, ``.001``, …) with a checksum list
+(``bundle.tar.sha256``), for transfer paths that cannot carry one large file (FAT32 media at 4 GiB,
+size-limited diodes and upload portals); read back across the parts after every part is verified,
+without joining them on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from provider_helper.errors import InputError
+
+CHUNK = 1024 * 1024
+_SIZE_RE = re.compile(r"([0-9]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?", re.ASCII | re.IGNORECASE)
+_UNITS = {"b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+MIN_PART = 1 << 20
+
+
+def parse_size(text: str) -> int:
+    """``4GiB``, ``500MB``, ``1048576``: bytes."""
+    match = _SIZE_RE.fullmatch(text.strip())
+    if not match or int(match[1]) * _UNITS[(match[2] or "b").lower()] < MIN_PART:
+        raise InputError(f"--archive-size {text!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB")
+    return int(match[1]) * _UNITS[(match[2] or "b").lower()]
+
+
+def part_path(archive: Path, n: int) -> Path:
+    return archive.with_name(f"{archive.name}.{n:03d}")
+
+
+def checksum_path(archive: Path) -> Path:
+    return archive.with_name(archive.name + ".sha256")
+
+
+class PartsWriter(io.RawIOBase):
+    """A writable stream that fills ``archive.000.tmp``, ``.001.tmp``, … of at most ``part_size`` bytes each."""
+
+    def __init__(self, archive: Path, part_size: int) -> None:
+        self.archive, self.part_size = archive, part_size
+        self.parts: list[tuple[Path, str]] = []  # (temporary path, sha256) of each finished part
+        self._handle: IO[bytes] | None = None
+        self._hash = hashlib.sha256()
+        self._in_part = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        view = memoryview(data)
+        while view:
+            if self._handle is None or self._in_part == self.part_size:
+                self._next_part()
+            assert self._handle is not None
+            take = view[: self.part_size - self._in_part]
+            self._handle.write(take)
+            self._hash.update(take)
+            self._in_part += len(take)
+            view = view[len(take):]
+        return len(data)
+
+    def _next_part(self) -> None:
+        self._finish_part()
+        self._handle = open(_temporary(part_path(self.archive, len(self.parts))), "wb")  # noqa: SIM115 -- closed by _finish_part
+        self._hash, self._in_part = hashlib.sha256(), 0
+
+    def _finish_part(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self.parts.append((Path(self._handle.name), self._hash.hexdigest()))
+            self._handle = None
+
+    def commit(self) -> None:
+        """Rename the parts into place, then write the checksum list: a bundle is complete once it exists."""
+        self._finish_part()
+        for n, (temporary, _) in enumerate(self.parts):
+            os.replace(temporary, part_path(self.archive, n))
+        listing = "".join(f"{digest}  {part_path(self.archive, n).name}\n" for n, (_, digest) in enumerate(self.parts))
+        temporary_list = _temporary(checksum_path(self.archive))
+        temporary_list.write_text(listing)
+        os.replace(temporary_list, checksum_path(self.archive))
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+def split_archive(path: Path) -> Path | None:
+    """The archive's name when ``path`` names a split one (``bundle.tar`` with parts, or its ``.000``)."""
+    if path.suffix == ".000" and path.with_suffix("").suffix == ".tar":
+        return path.with_suffix("")
+    if path.suffix == ".tar" and not path.exists() and (checksum_path(path).exists() or part_path(path, 0).exists()):
+        return path
+    return None
+
+
+def verified_parts(archive: Path) -> list[Path]:
+    """Every part the checksum list names, each hashed and compared before anything reads it."""
+    listing = checksum_path(archive)
+    if not listing.is_file():
+        raise InputError(f"{listing}: missing: the checksum list of the split bundle {archive.name} (save writes it last)")
+    parts = []
+    for n, line in enumerate(listing.read_text().splitlines()):
+        digest, _, name = line.partition("  ")
+        expected = part_path(archive, n)
+        if name != expected.name or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise InputError(f"{listing}: line {n + 1} is not '<sha256>  {expected.name}'")
+        if not expected.is_file():
+            raise InputError(f"{expected}: missing: part {n + 1} of the split bundle {archive.name}")
+        if _sha256(expected) != digest:
+            raise InputError(f"{expected}: corrupt: part {n + 1} of the split bundle {archive.name} does not match its checksum")
+        parts.append(expected)
+    if not parts:
+        raise InputError(f"{listing}: names no part")
+    return parts
+
+
+def _sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+class PartsReader(io.RawIOBase):
+    """The parts read one after the other as one stream."""
+
+    def __init__(self, parts: list[Path]) -> None:
+        self._parts: Iterator[Path] = iter(parts)
+        self._handle: io.BufferedReader | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while True:
+            if self._handle is None:
+                following = next(self._parts, None)
+                if following is None:
+                    return 0
+                self._handle = open(following, "rb")  # noqa: SIM115 -- closed when read to its end, or by close()
+            n = self._handle.readinto(buffer)
+            if n:
+                return n
+            self._handle.close()
+            self._handle = None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        super().close()
