@@ -22,25 +22,28 @@ LAYER = 400_000  # each image's own layer; every image also has the shared base 
 @pytest.fixture
 def upgrade(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
     """v1 of a selection saved into a bundle and loaded at {ns}-site; then two images get new content
-    under their tags and the chart a new version (v2), keeping the shared base layer."""
+    under their tags, the chart a new version, and a new image joins (v2), all on the shared base layer."""
     base_data = os.urandom(1_000_000)
-    base = {name: source.blob(f"{ns}/nvidia/{name}", base_data, "application/vnd.oci.image.layer.v1.tar+gzip") for name in ("app-a", "app-b", "app-c")}
+    base = {name: source.blob(f"{ns}/nvidia/{name}", base_data, "application/vnd.oci.image.layer.v1.tar+gzip")
+            for name in ("app-a", "app-b", "app-c", "app-e")}
     for name in ("app-a", "app-b", "app-c"):
         source.image(f"{ns}/nvidia/{name}", "1.0", shared=(base[name],), layer_sizes=(LAYER,))
     source.chart(f"{ns}/nvidia/chart-d", "1.0.0")
 
-    def selection(chart_version: str) -> Path:
+    def selection(chart_version: str, images: tuple[str, ...]) -> Path:
         return write_manifest(tmp_path / f"m-{chart_version}.yaml", [
-            *({"type": "image", "source": f"nvcr.io/{ns}/nvidia/{name}:1.0", "group": "test"} for name in ("app-a", "app-b", "app-c")),
+            *({"type": "image", "source": f"nvcr.io/{ns}/nvidia/{name}:1.0", "group": "test"} for name in images),
             {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/chart-d:{chart_version}", "group": "test"},
         ])
 
-    v1, bundle1 = selection("1.0.0"), tmp_path / "bundle-v1"
+    v1, bundle1 = selection("1.0.0", ("app-a", "app-b", "app-c")), tmp_path / "bundle-v1"
     assert _save(sandbox, v1, bundle1).returncode == 0
     assert _load(sandbox, bundle1, f"{ns}-site").returncode == 0
     changed = [source.image(f"{ns}/nvidia/{name}", "1.0", shared=(base[name],), layer_sizes=(LAYER,)) for name in ("app-a", "app-b")]
     changed.append(source.chart(f"{ns}/nvidia/chart-d", "1.0.1"))
-    return {"v1": v1, "v2": selection("1.0.1"), "bundle1": bundle1, "changed": changed}
+    # new in v2: its base layer is at the target only in the other repositories, from which load mounts it
+    changed.append(source.image(f"{ns}/nvidia/app-e", "1.0", shared=(base["app-e"],), layer_sizes=(LAYER,)))
+    return {"v1": v1, "v2": selection("1.0.1", ("app-a", "app-b", "app-c", "app-e")), "bundle1": bundle1, "changed": changed}
 
 
 def _save(sandbox: Sandbox, manifest: Path, to: Path, *extra: str) -> object:
@@ -63,7 +66,7 @@ def _digests(sandbox: Sandbox, prefix: str, refs: list[str]) -> dict[str, str]:
 def _changed_bytes(sandbox: Sandbox, ns: str, bundle1: Path, changed: list) -> int:
     """What the changed artifacts bring that v1 did not have: their manifests, configs and new layers."""
     total = 0
-    for pushed, repo in zip(changed, ("app-a", "app-b", "chart-d"), strict=True):
+    for pushed, repo in zip(changed, ("app-a", "app-b", "chart-d", "app-e"), strict=True):
         raw = skopeo_raw(f"{sandbox.source.host}/{ns}/nvidia/{repo}@{pushed.digest}", creds=f"$oauthtoken:{sandbox.api_key}")
         body = json.loads(raw)
         total += len(raw) + sum(d["size"] for d in [body["config"], *body["layers"]]
@@ -71,7 +74,7 @@ def _changed_bytes(sandbox: Sandbox, ns: str, bundle1: Path, changed: list) -> i
     return total
 
 
-REFS = ["app-a:1.0", "app-b:1.0", "app-c:1.0", "chart-d:1.0.1"]
+REFS = ["app-a:1.0", "app-b:1.0", "app-c:1.0", "app-e:1.0", "chart-d:1.0.1"]
 
 
 def test_an_upgrade_bundle_holds_only_what_changed_and_loads_onto_the_base_to_a_direct_mirrors_digests(
@@ -85,7 +88,10 @@ def test_an_upgrade_bundle_holds_only_what_changed_and_loads_onto_the_base_to_a_
     assert _blob_bytes(upgrade["bundle1"]) > 3 * LAYER, "v1 carried every image"
     lock = json.loads((bundle2 / "nvcf-mirror.lock.json").read_text())
     assert lock["version"] == 2 and lock["base"]["lock"] == sha256((upgrade["bundle1"] / "nvcf-mirror.lock.json").read_bytes())
-    assert sorted(a["key"] for a in lock["artifacts"]) == sorted(["image:app-a:1.0", "image:app-b:1.0", "image:app-c:1.0", "chart:chart-d:1.0.1"])
+    assert sorted(a["key"] for a in lock["artifacts"]) == sorted(["image:app-a:1.0", "image:app-b:1.0", "image:app-c:1.0", "image:app-e:1.0",
+                                                                 "chart:chart-d:1.0.1"])
+    shared = json.loads(skopeo_raw(f"{sandbox.source.host}/{ns}/nvidia/app-e:1.0", creds=f"$oauthtoken:{sandbox.api_key}"))["layers"][0]["digest"]
+    assert not (bundle2 / "blobs" / "sha256" / shared.split(":")[1]).exists(), "the new image's base layer is left out: the target has it"
 
     loaded = _load(sandbox, bundle2, f"{ns}-site")
     assert loaded.returncode == 0, loaded.stderr
