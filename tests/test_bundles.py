@@ -93,6 +93,15 @@ def test_an_upgrade_bundle_holds_only_what_changed_and_loads_onto_the_base_to_a_
     shared = json.loads(skopeo_raw(f"{sandbox.source.host}/{ns}/nvidia/app-e:1.0", creds=f"$oauthtoken:{sandbox.api_key}"))["layers"][0]["digest"]
     assert not (bundle2 / "blobs" / "sha256" / shared.split(":")[1]).exists(), "the new image's base layer is left out: the target has it"
 
+    # An interrupted save --since (killed before a layer arrived: no tag, no lock yet) re-run finishes the same bundle.
+    files = sorted(p.name for p in (bundle2 / "blobs" / "sha256").iterdir())
+    largest = max((bundle2 / "blobs" / "sha256").iterdir(), key=lambda p: p.stat().st_size)
+    for gone in (largest, bundle2 / "index.json", bundle2 / "nvcf-mirror.lock.json"):
+        gone.unlink()
+    assert _save(sandbox, upgrade["v2"], bundle2, "--since", str(upgrade["bundle1"])).returncode == 0
+    assert sorted(p.name for p in (bundle2 / "blobs" / "sha256").iterdir()) == files
+    assert json.loads((bundle2 / "nvcf-mirror.lock.json").read_text()) == lock
+
     loaded = _load(sandbox, bundle2, f"{ns}-site")
     assert loaded.returncode == 0, loaded.stderr
     mirrored = run_cli("mirror", "--manifest", str(upgrade["v2"]), "--source-registry", sandbox.source.host,
