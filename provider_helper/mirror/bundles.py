@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.fsutil import atomic_write
+from provider_helper.registry.oci import Manifest
 from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
 
 LOCK_FILE = "nvcf-mirror.lock.json"
@@ -106,11 +107,7 @@ def read_base(path: Path) -> Holdings:
     return held
 
 
-class ManifestReader(Protocol):
-    def __call__(self, digest: str) -> Any: ...  # a registry.oci.Manifest, or None where it is not in the layout
-
-
-def needs_of(digests: Iterable[str], read: ManifestReader, base: Holdings | None) -> dict[str, Needs]:
+def needs_of(digests: Iterable[str], read: Callable[[str], Manifest | None], base: Holdings | None) -> dict[str, Needs]:
     """What each manifest reachable from ``digests`` needs: read from the layout where it is there,
     else taken from the base's lock (None where neither knows)."""
     found: dict[str, Needs] = {}
@@ -137,7 +134,9 @@ def base_of(lock: dict[str, Any]) -> dict[str, str] | None:
     return base if isinstance(base, dict) and isinstance(base.get("lock"), str) else None
 
 
-class Target(Protocol):
+class Holder(Protocol):
+    """The registry calls the check makes of the target."""
+
     def head_manifest(self, repo: str, reference: str) -> str | None: ...
     def has_blob(self, repo: str, digest: str) -> bool: ...
 
@@ -150,7 +149,7 @@ class Missing:
     mounts: list[tuple[str, str, str]] = field(default_factory=list)  # (digest, repository needing it, repository holding it)
 
 
-def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str], bool], target: Target, prefix: str) -> Missing:
+def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str], bool], target: Holder, prefix: str) -> Missing:
     """Check the target holds every manifest and blob the bundle leaves out, in the repository that needs
     it or (a blob) in another repository of the prefix it can be mounted from."""
     result = Missing()
