@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from provider_helper import envvars
 from provider_helper.redact import RedactingFilter, shown
 from provider_helper.results import ArtifactResult, human_bytes
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from provider_helper.mirror.plan import Job
 
 log = logging.getLogger("nvcf-mirror")
-PROGRESS_INTERVAL = float(os.environ.get("NVCF_MIRROR_PROGRESS_INTERVAL", "10"))  # seconds between progress lines off a terminal
 summary_log = logging.getLogger("nvcf-mirror.summary")  # stays on with --quiet
 
 
@@ -85,10 +84,12 @@ class JsonFormatter(TimestampFormatter):
 class LogReporter:
     """One line per finished artifact, and while bytes move a progress line every ``interval`` seconds
     (bytes done of those planned, rate, artifacts done); for CI logs and Terraform's local-exec output.
-    ``successes`` False: failures and skips only (``plan`` prints its own lines)."""
+    ``successes`` False: failures and skips only (``plan`` prints its own lines). ``interval`` None:
+    ``NVCF_MIRROR_PROGRESS_INTERVAL`` (10 s)."""
 
-    def __init__(self, total: int = 0, *, successes: bool = True, interval: float = PROGRESS_INTERVAL) -> None:
-        self.total, self.successes, self.interval = total, successes, interval
+    def __init__(self, total: int = 0, *, successes: bool = True, interval: float | None = None) -> None:
+        self.total, self.successes = total, successes
+        self.interval = envvars.number("NVCF_MIRROR_PROGRESS_INTERVAL") if interval is None else interval
         self._lock = threading.Lock()
         self._started = self._last = time.monotonic()
         self._bytes_done = self._bytes_planned = self._finished = 0

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from provider_helper import envvars
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError, ManifestError, RegistryError, SettingError
 from provider_helper.mirror.engine import EngineOptions
@@ -219,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
     try:
+        envvars.check()
         if not argv:
             query = read_query(sys.stdin.read())
             config = config_from(query)

@@ -480,15 +480,15 @@ def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_no
 
     registry = ScriptedServer("127.0.0.2", blob, chunk_delay=0.02)
     servers.append(registry)
-    monkeypatch.setattr(client_module, "BLOB_RATE_WINDOW", 0.5)
-    monkeypatch.setattr(client_module, "MIN_BLOB_RATE", 20_000)
+    monkeypatch.setenv("NVCF_MIRROR_BLOB_RATE_WINDOW", "0.5")
+    monkeypatch.setenv("NVCF_MIRROR_MIN_BLOB_RATE", "20000")
     started = time.monotonic()
-    stalled = pytest.raises(TransientError, match=r"get blob org/app@sha256:.*slower than 19 KiB/s: the stream is stalled")
+    stalled = pytest.raises(TransientError, match=r"get blob org/app@sha256:.*slower than 20 KiB/s: the stream is stalled")
     with closing(RegistryClient(registry.host)) as client, stalled, client.open_blob("org/app", "sha256:" + "0" * 64) as chunks:
         for _ in chunks:
             pass
     assert time.monotonic() - started < 3, "given up after a window, not after the whole trickle"
-    monkeypatch.setattr(client_module, "MIN_BLOB_RATE", 1000)  # the same stream is fast enough for this floor
+    monkeypatch.setenv("NVCF_MIRROR_MIN_BLOB_RATE", "1000")  # the same stream is fast enough for this floor
     with closing(RegistryClient(registry.host)) as client, client.open_blob("org/app", "sha256:" + "0" * 64) as chunks:
         assert b"".join(chunks) == b"x" * 20_000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -151,6 +152,15 @@ def test_a_pin_for_an_artifact_of_an_unselected_group_names_the_group_and_an_unk
                                          "which is not selected")
     unknown = run_cli("plan", "--offline", "--target", "r.example/c1", "--set-version", "no-such-thing=1")
     assert unknown.returncode == 2 and "no artifact of" in unknown.stderr and "has that name" in unknown.stderr
+
+
+def test_a_numeric_setting_that_is_not_a_number_is_one_line_before_anything_runs() -> None:
+    for name, value in (("NVCF_MIRROR_PROGRESS_INTERVAL", "ten"), ("NVCF_MIRROR_MIN_BLOB_RATE", "-1"), ("NVCF_MIRROR_BLOB_RATE_WINDOW", "inf")):
+        done = run_cli("plan", "--offline", "--target", ECR, env={name: value})
+        assert done.returncode == 2 and done.stderr.strip() == f"nvcf-mirror: error: {name}={value!r}: expected a number, 0 or more", done.stderr
+    adapter = subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input="{}", capture_output=True, text=True,
+                             env={**os.environ, "NVCF_MIRROR_PROGRESS_INTERVAL": "ten"})
+    assert adapter.returncode == 2 and adapter.stderr.strip() == "nvcf-mirror: NVCF_MIRROR_PROGRESS_INTERVAL='ten': expected a number, 0 or more"
 
 
 def test_import_turns_skopeo_sync_yaml_and_reference_lists_into_manifests(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from provider_helper import __version__
+from provider_helper import __version__, envvars
 from provider_helper.errors import InputError, ManifestError, RegistryError, SettingError
 from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
@@ -47,6 +47,7 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="nvcf-mirror")
 def cli(verbose: bool, quiet: bool, log_format: str) -> None:
     """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
+    envvars.check()
     setup_logging(verbose=verbose, quiet=quiet and not verbose, log_format=log_format)
 
 

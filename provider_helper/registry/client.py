@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from provider_helper import http
+from provider_helper import envvars, http
 from provider_helper.errors import DigestMismatchError, RegistryError, TlsError, TransientError
 from provider_helper.refs import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
@@ -38,12 +37,6 @@ CHUNK_SIZE = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
 ANSWER_GRACE = 30.0  # seconds an answer read whole (manifest, listing page, token, index, chart) may take at any rate
 MIN_ANSWER_RATE = 1024  # bytes per second on average after that; a slow but moving link is far above it
-# A blob stream that moves fewer than NVCF_MIRROR_MIN_BLOB_RATE bytes a second over a whole window of
-# NVCF_MIRROR_BLOB_RATE_WINDOW seconds is stalled: given up (and retried from the source). 16 KiB/s over a
-# minute stops a trickle within a minute or two and leaves a slow but moving 10 GB layer alone (7 days at
-# that rate). 0 turns the check off.
-MIN_BLOB_RATE = int(os.environ.get("NVCF_MIRROR_MIN_BLOB_RATE", str(16 * 1024)))
-BLOB_RATE_WINDOW = float(os.environ.get("NVCF_MIRROR_BLOB_RATE_WINDOW", "60"))
 # A paged listing (tags, referrers) ends within these, or is refused rather than cut short: a
 # registry can neither keep a run paging forever nor fill its memory.
 MAX_PAGES = 1_000  # at ECR and Distribution's 1000 per page, or Docker Hub's 100: 100,000 entries
@@ -318,19 +311,22 @@ class RegistryClient:
 
 
 def moving(received: Iterator[bytes], what: str, clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
-    """The blob's bytes in ``CHUNK_SIZE`` chunks, as they arrive; a stream slower than ``MIN_BLOB_RATE``
-    over a whole ``BLOB_RATE_WINDOW`` is given up (TransientError: the copy retries it from its source).
+    """The blob's bytes in ``CHUNK_SIZE`` chunks, as they arrive. A stream that moves fewer than
+    NVCF_MIRROR_MIN_BLOB_RATE bytes a second over a whole NVCF_MIRROR_BLOB_RATE_WINDOW is stalled: given up
+    (TransientError: the copy retries it from its source). The default, 16 KiB/s over a minute, stops a
+    trickle within a minute or two and leaves a slow but moving 10 GB layer alone (7 days at that rate).
     Checked at every network read, not every chunk: a trickle never fills a chunk."""
+    min_rate, window = envvars.number("NVCF_MIRROR_MIN_BLOB_RATE"), envvars.number("NVCF_MIRROR_BLOB_RATE_WINDOW")
     pending = bytearray()
     window_start, window_bytes = clock(), 0
     for data in received:
         pending += data
         window_bytes += len(data)
         now = clock()
-        if now - window_start >= BLOB_RATE_WINDOW:
-            if MIN_BLOB_RATE and window_bytes < MIN_BLOB_RATE * (now - window_start):
+        if now - window_start >= window:
+            if min_rate and window_bytes < min_rate * (now - window_start):
                 raise TransientError(f"{what}: {window_bytes} bytes in the last {now - window_start:.0f} s, slower than "
-                                     f"{MIN_BLOB_RATE // 1024} KiB/s: the stream is stalled")
+                                     f"{min_rate / 1024:.0f} KiB/s: the stream is stalled")
             window_start, window_bytes = now, 0
         while len(pending) >= CHUNK_SIZE:
             yield bytes(pending[:CHUNK_SIZE])
