@@ -3,6 +3,8 @@ fail one artifact (exit 1). The CLI and the Terraform adapter choose the exit co
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class InputError(Exception):
     """Bad flags, manifest, reference or missing credentials: exit 2, nothing is pushed."""
@@ -26,6 +28,16 @@ class ManifestError(InputError):
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         super().__init__(problems[0] + more)
         self.problems = tuple(problems)
+
+
+def error_lines(exc: Exception, setting_words: Callable[[SettingError], str]) -> list[str]:
+    """The lines a front door shows for an error: each problem of a manifest, a setting in the front
+    door's own words (``setting_words``), else the error's text."""
+    if isinstance(exc, ManifestError):
+        return list(exc.problems)
+    if isinstance(exc, SettingError):
+        return [setting_words(exc)]
+    return [str(exc)]
 
 
 class AuthenticationError(InputError):

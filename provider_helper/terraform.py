@@ -24,7 +24,7 @@ from typing import Any
 
 from provider_helper import envvars
 from provider_helper.aws import ecr
-from provider_helper.errors import InputError, ManifestError, RegistryError, SettingError
+from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.progress import LogReporter
@@ -112,7 +112,7 @@ def plan(config: RunConfig) -> dict[str, str]:
         raise RegistryError(f"{len(failed)} sources could not be resolved; first: {failed[0].key}: {failed[0].error}")
     digests = {r.key: r.digest or "" for r in results}
     # What the copy step is replaced on: a moved tag shows in the plan's diff as that artifact's new digest.
-    copy_trigger = {r.key: f"{r.target}@{r.digest}" for r in results} | {"copy_signatures": str(config.signatures).lower()}
+    copy_trigger = _json({r.key: f"{r.target}@{r.digest}" for r in results} | {"copy_signatures": str(config.signatures).lower()})
     target = parse_target(config.target)
     ecr_host = ecr.parse_ecr_host(target.registry)
     return {
@@ -121,9 +121,9 @@ def plan(config: RunConfig) -> dict[str, str]:
         "registry_account": (ecr_host.account or "") if ecr_host else "",
         "versions": _json({j.key: j.artifact.version_text or "" for j in jobs}),
         "repository_prefix": target.prefix,
-        "copy_trigger": _json(copy_trigger),
+        "copy_trigger": copy_trigger,
         # What module versions before the copy trigger replaced the copy step on: kept so they still plan.
-        "fingerprint": hashlib.sha256(_json(copy_trigger).encode()).hexdigest(),
+        "fingerprint": hashlib.sha256(copy_trigger.encode()).hexdigest(),
         "count": str(len(results)),
         "repositories": _json(sorted({j.target.repository for j in jobs})),
         "targets": _json({r.key: r.target for r in results}),
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         cli_main(cli_argv)  # exits with the CLI's own code
         return 0
     except (InputError, RegistryError) as exc:
-        for line in exc.problems if isinstance(exc, ManifestError) else [in_variables(exc) if isinstance(exc, SettingError) else str(exc)]:
+        for line in error_lines(exc, in_variables):
             sys.stderr.write(f"nvcf-mirror: {shown(line)}\n")
         return 2 if isinstance(exc, InputError) else 1
 

@@ -10,7 +10,7 @@ import sys
 import click
 
 from provider_helper import __version__, envvars
-from provider_helper.errors import InputError, ManifestError, RegistryError, SettingError
+from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import shown
@@ -64,15 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         _fail(exc.format_message())
         sys.exit(EXIT_INPUT)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            _fail(problem)
-        sys.exit(EXIT_INPUT)
-    except SettingError as exc:
-        _fail(in_flags(exc))
-        sys.exit(EXIT_INPUT)
     except InputError as exc:
-        _fail(str(exc))
+        for line in error_lines(exc, in_flags):
+            _fail(line)
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
