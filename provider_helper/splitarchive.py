@@ -25,9 +25,10 @@ MIN_PART = 1 << 20
 def parse_size(text: str) -> int:
     """``4GiB``, ``500MB``, ``1048576``: bytes."""
     match = _SIZE_RE.fullmatch(text.strip())
-    if not match or int(match[1]) * _UNITS[(match[2] or "b").lower()] < MIN_PART:
+    size = int(match[1]) * _UNITS[(match[2] or "b").lower()] if match else 0
+    if size < MIN_PART:
         raise InputError(f"--archive-size {text!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB")
-    return int(match[1]) * _UNITS[(match[2] or "b").lower()]
+    return size
 
 
 def part_path(archive: Path, n: int) -> Path:

@@ -206,10 +206,14 @@ class LayoutSource:
         """Whether the bundle holds this blob or manifest (a differential one leaves out what its base holds)."""
         return blob_file(self.root, digest).exists()
 
+    def _left_out(self, digest: str) -> bool:
+        """Left out of a differential bundle: its base held it, so the target has it."""
+        return self.base is not None and not self.has(digest)
+
     def payload(self, job: Job, *, check_blobs: bool = True) -> Payload:
         """The artifact as saved; with ``check_blobs`` every blob is hashed before anything is pushed."""
         entry = next(e for e in self.lock["artifacts"] if e["key"] == job.key)
-        if self.base is None or self.has(entry["digest"]):
+        if not self._left_out(entry["digest"]):
             ref = self._refs.get(f"{entry['name']}:{entry['tag']}")
             if ref is None or ref["digest"] != entry["digest"]:
                 raise DigestMismatchError(f"{job.key}: index.json and {LOCK_FILE} disagree on its digest")
@@ -217,12 +221,12 @@ class LayoutSource:
         children = [self._manifest(job.target.repository, d.digest) for d in top.children]
         if check_blobs:
             for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
-                if self.base is None or self.has(blob.digest):
+                if not self._left_out(blob.digest):
                     verify_file(blob_file(self.root, blob.digest), blob)
         return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self._open, (self, entry["name"]))
 
     def _manifest(self, repo: str, digest: str) -> Manifest:
-        if self.base is not None and not self.has(digest):
+        if self._left_out(digest):
             if self.read_left_out is None:
                 raise RegistryError(f"manifest {digest} is left out of this differential bundle and was not looked up at the target")
             return self.read_left_out(repo, digest)

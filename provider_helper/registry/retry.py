@@ -82,7 +82,7 @@ def transport_failure(exc: httpx.TransportError, what: str) -> UnreachableError 
         host = authority(exc.request.url)
     except RuntimeError:  # an error raised before a request existed
         host = "the server"
-    return tls_failure(exc, host) or UnreachableError(f"{what}: cannot reach {host}: {_reason(exc, str(exc))}")
+    return tls_failure(exc, host) or UnreachableError(f"{what}: cannot reach {host}: {_reason(exc)}")
 
 
 def tls_failure(exc: httpx.TransportError, host: str) -> TlsError | None:
@@ -93,7 +93,8 @@ def tls_failure(exc: httpx.TransportError, host: str) -> TlsError | None:
     return None
 
 
-def _reason(exc: httpx.TransportError, text: str) -> str:
+def _reason(exc: httpx.TransportError) -> str:
+    text = str(exc)
     if isinstance(exc, httpx.ConnectError) and any(s in text for s in ("Name or service not known", "nodename nor servname",
                                                                          "Temporary failure in name resolution", "No address associated")):
         return "the name does not resolve (check the host name, DNS and HTTPS_PROXY)"
