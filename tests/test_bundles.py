@@ -182,3 +182,28 @@ def test_a_split_bundle_loads_and_a_corrupt_or_missing_part_is_refused_naming_it
     split = _digests(sandbox, f"{ns}-split", ["app-a:1.0", "chart-d:1.0.0"])
     assert split["app-a:1.0"] == upgrade["changed"][0].digest, "app-a as the source has it now"
     assert split["chart-d:1.0.0"] == _digests(sandbox, f"{ns}-site", ["chart-d:1.0.0"])["chart-d:1.0.0"]
+
+
+def test_a_lock_naming_something_other_than_digests_is_refused_as_a_base_and_as_a_bundle(
+    sandbox: Sandbox, upgrade: dict, ns: str, tmp_path: Path
+) -> None:
+    """Lock entries become registry URLs (what load asks the target for) and file names: a key that is
+    not a digest, or needs that are not blobs and manifests, is one line, exit 2, before any request."""
+    bundle2 = tmp_path / "bundle-v2"
+    assert _save(sandbox, upgrade["v2"], bundle2, "--since", str(upgrade["bundle1"])).returncode == 0
+    lock_path = bundle2 / "nvcf-mirror.lock.json"
+    lock = json.loads(lock_path.read_text())
+    lock["artifacts"][0]["manifests"]["sha256:../../v2/victim/manifests/x"] = None
+    lock_path.write_text(json.dumps(lock))
+    done = _load(sandbox, bundle2, f"{ns}-site")
+    assert done.returncode == 2 and "'sha256:../../v2/victim/manifests/x' is not a valid digest" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+    base = json.loads((upgrade["bundle1"] / "nvcf-mirror.lock.json").read_text())
+    first = next(iter(base["artifacts"][0]["manifests"]))
+    base["artifacts"][0]["manifests"][first] = "everything"
+    bad_base = tmp_path / "bad.lock.json"
+    bad_base.write_text(json.dumps(base))
+    refused = _save(sandbox, upgrade["v2"], tmp_path / "never", "--since", str(bad_base))
+    assert refused.returncode == 2 and "is not blobs (digest, size) and manifests" in refused.stderr, refused.stderr
+    assert not (tmp_path / "never").exists() or not any((tmp_path / "never").rglob("sha256/*")), "nothing saved"

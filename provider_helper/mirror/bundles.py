@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.fsutil import atomic_write
+from provider_helper.refs import DIGEST_RE
 from provider_helper.registry.oci import Manifest
 from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
 
@@ -81,6 +82,27 @@ def read_lock_bytes(path: Path) -> tuple[bytes, str]:
         raise InputError(f"{path}: no such bundle or lock file") from None
 
 
+def checked_needs(manifests: Any, where: str) -> dict[str, Needs]:
+    """An artifact's ``manifests`` from a lock, refused unless every key and listed digest is a digest by
+    the OCI grammar and every size a count: they become registry URLs and file names."""
+    if manifests is None:
+        return {}
+    if not isinstance(manifests, dict):
+        raise InputError(f"{where}: 'manifests' is not an object of digests")
+    for digest, needs in manifests.items():
+        digests = [digest]
+        if needs is not None:
+            blobs, children = (needs.get("blobs"), needs.get("manifests")) if isinstance(needs, dict) else (None, None)
+            if not isinstance(blobs, list) or not isinstance(children, list) or not all(
+                    isinstance(b, dict) and isinstance(b.get("size"), int) and b["size"] >= 0 for b in blobs):
+                raise InputError(f"{where}: what manifest {str(digest)[:80]!r} needs is not blobs (digest, size) and manifests")
+            digests += [b.get("digest") for b in blobs] + children
+        bad = next((d for d in digests if not isinstance(d, str) or not DIGEST_RE.fullmatch(d)), None)
+        if bad is not None:
+            raise InputError(f"{where}: {str(bad)[:80]!r} is not a valid digest")
+    return manifests
+
+
 def read_base(path: Path) -> Holdings:
     """``--since BASE``: what the earlier bundle holds."""
     data, origin = read_lock_bytes(path)
@@ -94,13 +116,15 @@ def read_base(path: Path) -> Holdings:
     for entry in lock["artifacts"]:
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("name", "tag", "digest")):
             raise InputError(f"{origin}: an artifact entry lacks name, tag or digest")
+        if not DIGEST_RE.fullmatch(entry["digest"]):
+            raise InputError(f"{origin}: {entry['digest'][:80]!r} is not a valid digest")
         held.tags[(entry["name"], entry["tag"])] = entry["digest"]
         for attached in entry.get("attached") or []:
             if isinstance(attached, dict) and isinstance(attached.get("reference"), str) and isinstance(attached.get("digest"), str):
                 held.tags.setdefault((entry["name"], attached["reference"]), attached["digest"])
                 held.manifests.setdefault(attached["digest"], None)
         held.manifests.setdefault(entry["digest"], None)
-        for digest, needs in (entry.get("manifests") or {}).items():
+        for digest, needs in checked_needs(entry.get("manifests"), f"{origin}: {entry.get('key')}").items():
             if needs is not None:
                 held.manifests[digest] = needs
                 held.blobs.update(b["digest"] for b in needs.get("blobs") or [])

@@ -27,7 +27,7 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
 from provider_helper.errors import DigestMismatchError, InputError, RegistryError
 from provider_helper.fsutil import atomic_write
-from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, needs_of, write_lock_file
+from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -270,6 +270,7 @@ def _check_entry(entry: Any, lock: Path) -> None:
         raise InputError(f"{lock}: {entry['key']}: tag {entry['tag']!r} is not a valid tag")
     if not DIGEST_RE.fullmatch(entry["digest"]):
         raise InputError(f"{lock}: {entry['key']}: digest {entry['digest'][:80]!r} is not a valid digest")
+    checked_needs(entry.get("manifests"), f"{lock}: {entry['key']}")
 
 
 def blob_file(root: Path, digest: str) -> Path:
