@@ -118,9 +118,12 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
         return 1
     steps.run("output")
     if args.pause:
-        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in stack.ecr_env().items())
-        console.print(f"\n[bold]stand-ins are up.[/] In another shell:\n  cd {example}\n  export {exports}"
-                      + (f" TF_CLI_CONFIG_FILE={env['TF_CLI_CONFIG_FILE']}" if "TF_CLI_CONFIG_FILE" in env else ""), highlight=False, soft_wrap=True)
+        # The stand-ins' key and endpoints go into a file only its owner reads, not onto the screen.
+        env_file = work / "stand-ins.env"
+        env_file.touch(mode=0o600)
+        exports = {**stack.ecr_env(), **({"TF_CLI_CONFIG_FILE": env["TF_CLI_CONFIG_FILE"]} if "TF_CLI_CONFIG_FILE" in env else {})}
+        env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()))
+        console.print(f"\n[bold]stand-ins are up.[/] In another shell:\n  cd {example}\n  . {env_file}", highlight=False, soft_wrap=True)
         input("Press Enter to destroy and stop them. ")
     steps.run("destroy", "-input=false", "-auto-approve")
     return 0
