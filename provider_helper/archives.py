@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from provider_helper.splitarchive import PartsReader
+from provider_helper.wording import setting
 
 GiB = 1024**3
 
@@ -56,7 +57,7 @@ def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = D
     try:
         for count, member in enumerate(tar, 1):
             if count > limits.max_members:
-                raise ArchiveError(f"{origin}: more than {limits.max_members} entries (raise with --max-extract-members)")
+                raise ArchiveError(f"{origin}: more than {limits.max_members} entries (raise with {setting('max_extract_members')})")
             path = _member_path(member, origin)
             if member.isdev() or member.isfifo() or member.type == tarfile.GNUTYPE_SPARSE:
                 raise ArchiveError(f"{origin}: entry {member.name!r} is a device, FIFO or sparse file")
@@ -79,7 +80,7 @@ def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = D
                 sizes[path] = member.size
             total += sizes.get(resolved, 0) if member.islnk() else sizes.get(path, 0) if member.isfile() else 0
             if total > max_bytes:
-                flag = "--max-extract-bytes" if max_bytes == limits.max_bytes else "--max-extract-ratio"
+                flag = setting("max_extract_bytes" if max_bytes == limits.max_bytes else "max_extract_ratio")
                 raise ArchiveError(f"{origin}: unpacks to more than {max_bytes} bytes (raise with {flag})")
             yield member
     except tarfile.TarError as exc:

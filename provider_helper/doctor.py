@@ -7,8 +7,6 @@ import platform as host_platform
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror.plan import Job
@@ -45,7 +43,7 @@ def run_checks(access: TargetAccess, registries: RegistryPool, jobs: list[Job], 
 def _guarded(check: Callable[[], Check]) -> Check:
     try:
         return check()
-    except (InputError, RegistryError, httpx.HTTPError) as exc:
+    except (InputError, RegistryError) as exc:
         return Check(getattr(check, "__name__", "check"), "failed", describe(exc))
 
 
@@ -71,7 +69,7 @@ def source_pull(registries: RegistryPool, jobs: list[Job]) -> Check:
     try:
         client.ping()
         digest = client.head_manifest(job.source.repository, job.source.reference)
-    except (RegistryError, InputError, httpx.HTTPError) as exc:
+    except (RegistryError, InputError) as exc:
         return Check("source pull", "failed", f"{job.source}: {describe(exc)}", fix)
     if digest is None:
         return Check("source pull", "failed", f"{job.source} not found", "check the manifest or --source-registry")
@@ -90,7 +88,7 @@ def target_push(access: TargetAccess, registries: RegistryPool, jobs: list[Job])
             return Check("target push", "failed", f"{access.target.registry} wants credentials and none were found",
                          "docker/podman login, or --target-username with --password-stdin")
         location = client.start_upload(repo)
-    except (RegistryError, InputError, httpx.HTTPError) as exc:
+    except (RegistryError, InputError) as exc:
         fix = "run mirror with --create-repos" if access.kind == "ecr" and "does not exist" in str(exc) else "check the target credentials and permissions"
         return Check("target push", "failed", f"{access.target.registry}/{repo}: {describe(exc)}", fix)
     client.cancel_upload(location)

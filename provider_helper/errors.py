@@ -3,6 +3,7 @@ fail one artifact (exit 1). The CLI and the Terraform adapter choose the exit co
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 
@@ -50,12 +51,40 @@ class AuthenticationError(InputError):
 
 
 class RegistryError(Exception):
-    """A registry answered something other than what the operation needs."""
+    """A server answered something other than what the operation needs. The kinds below say what the
+    content API's callers act on; ``status`` and ``code`` (the HTTP status, the registry's error code)
+    are for the HTTP layer and for messages only."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+
+    def about(self, what: str) -> RegistryError:
+        """The same error, of the same kind, with ``what`` in front of its message."""
+        prefixed = copy.copy(self)
+        prefixed.args = (f"{what}: {self}",)
+        return prefixed
+
+
+class NotFoundError(RegistryError):
+    """The store has no such repository, manifest or file."""
+
+
+class DeniedError(RegistryError):
+    """The store refuses us this (no or insufficient credentials, a pull-only role, a refused pre-signed URL)."""
+
+
+class UnsupportedError(RegistryError):
+    """The store does not do this operation (ECR refusing a referrer pushed by digest)."""
+
+
+class BlobUnknownError(RegistryError):
+    """A manifest PUT refused because a blob it names is not (readably) there yet."""
+
+
+class TooLargeError(RegistryError):
+    """An answer past its byte bound: refused rather than read."""
 
 
 class TransientError(RegistryError):
@@ -66,8 +95,8 @@ class TransientError(RegistryError):
         self.retry_after = retry_after
 
 
-class UnreachableError(RegistryError):
-    """No answer from a server after every attempt: refused, reset, timed out."""
+class UnreachableError(TransientError):
+    """No answer from a server: refused, reset, timed out. Transient: a blob copy tries again from its source."""
 
 
 class TlsError(RegistryError):

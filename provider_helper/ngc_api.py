@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,11 +26,12 @@ from typing import Any
 import httpx
 
 from provider_helper import http
-from provider_helper.errors import DigestMismatchError, InputError, LicenceError, RegistryError
+from provider_helper.errors import DigestMismatchError, InputError, LicenceError, NotFoundError, RegistryError
+from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, error_from, moving, pages
 from provider_helper.manifest import ResourceRef
-from provider_helper.registry.client import MAX_LISTING_BYTES, MAX_LISTING_ENTRIES, MAX_PAGES, bounded, error_from
 from provider_helper.registry.credentials import ngc_key
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
+from provider_helper.tokens import Token, TokenCache
 
 API_URL = "https://api.ngc.nvidia.com"
 AUTHN_URL = "https://authn.nvidia.com"
@@ -63,12 +63,6 @@ def safe_relative(path: str) -> PurePosixPath:
     return relative
 
 
-@dataclass
-class _Token:
-    value: str
-    expires_at: float
-
-
 class NgcClient:
     def __init__(self, key: str | None, api_url: str = API_URL, authn_url: str = AUTHN_URL, retry: RetryPolicy | None = None,
                  verify: Any = True) -> None:
@@ -79,8 +73,8 @@ class NgcClient:
         self.authn_url = authn_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self._http = http.client(verify=verify)
-        self._tokens: dict[str, _Token] = {}
-        self._lock = threading.Lock()
+        self._tokens: TokenCache[str] = TokenCache()
+        self._exchanging = threading.Lock()  # one exchange at a time: concurrent artifacts of an org share its token
 
     def close(self) -> None:
         self._http.close()
@@ -90,14 +84,15 @@ class NgcClient:
     def _bearer(self, ref: ResourceRef, *, renew: bool = False) -> str:
         if self._key.startswith("nvapi-"):
             return self._key
-        scope_key = f"{ref.org}/{ref.team or ''}"
-        with self._lock:
-            token = self._tokens.get(scope_key)
-            if renew or token is None or token.expires_at - time.monotonic() < 0:
-                token = self._tokens[scope_key] = self._exchange(ref)
+        scope = f"{ref.org}/{ref.team or ''}"
+        with self._exchanging:
+            token = None if renew else self._tokens.get(scope)
+            if token is None:
+                token = self._exchange(ref)
+                self._tokens.put(scope, token)
             return token.value
 
-    def _exchange(self, ref: ResourceRef) -> _Token:
+    def _exchange(self, ref: ResourceRef) -> Token:
         scopes = [f"group/ngc:{ref.org}"] + ([f"group/ngc:{ref.org}/{ref.team}"] if ref.team else [])
         host = httpx.URL(self.authn_url).host
         response = bounded(self._http.send(self._http.build_request("GET", f"{self.authn_url}/token", params={"service": "ngc", "scope": scopes}),
@@ -116,7 +111,7 @@ class NgcClient:
             lifetime = math.nan
         if not math.isfinite(lifetime) or lifetime <= 0:
             raise RegistryError(f"the NGC token service {host} answered with a token lifetime that is not a positive number")
-        return _Token(value, time.monotonic() + max(lifetime - RENEW_MARGIN, lifetime / 2))
+        return Token.lasting(value, lifetime, RENEW_MARGIN)
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -140,7 +135,7 @@ class NgcClient:
             if response.status_code == 412:
                 raise LicenceError(f"accept the licence terms for {ref} in the NGC catalog ({self.catalog_url(ref)}), then run again")
             if response.status_code == 404:
-                raise RegistryError(f"NGC has no {ref} ({host} answered 404)", status=404)
+                raise NotFoundError(f"NGC has no {ref} ({host} answered 404)", status=404)
             if response.status_code != 200:
                 raise error_from(response, f"NGC {ref}", host)
             return _json(response, f"NGC {ref}"), len(response.content)
@@ -208,21 +203,16 @@ class NgcClient:
         return urls[0]
 
     def _pages(self, ref: ResourceRef, url: str, key: str) -> Iterator[dict[str, Any]]:
-        """Every page of a listing, 0-based, as many as ``paginationInfo.totalPages`` says. A listing
-        of more pages, entries (under ``key``) or bytes than a registry's may have is refused rather
-        than cut short: a server can neither keep a run paging nor fill its memory."""
-        page, total, listed, read = 0, 1, 0, 0
-        while page < total:
-            body, size = self._get_sized(ref, url, {"page-size": PAGE_SIZE, "page-number": page})
+        """Every page of a listing, 0-based, as many as ``paginationInfo.totalPages`` says, within the
+        listing bounds of ``http.pages``."""
+
+        def fetch(number: int) -> Page[int, dict[str, Any]]:
+            body, size = self._get_sized(ref, url, {"page-size": PAGE_SIZE, "page-number": number})
             entries = body.get(key) or []
-            listed += len(entries) if isinstance(entries, list) else 0
-            read += size
             total = _total_pages(body, ref)
-            if total > MAX_PAGES or listed > MAX_LISTING_ENTRIES or read > MAX_LISTING_BYTES:
-                raise RegistryError(f"NGC lists more than {MAX_PAGES} pages, {MAX_LISTING_ENTRIES} entries or "
-                                    f"{MAX_LISTING_BYTES // (1024 * 1024)} MiB for {ref}; refusing a listing that large")
-            yield body
-            page += 1
+            return Page(body, size, len(entries) if isinstance(entries, list) else 0, number + 1 if number + 1 < total else None, total)
+
+        return pages(fetch, 0, f"NGC listing of {ref}")
 
     # -- downloads ---------------------------------------------------------------------------------
 
@@ -257,10 +247,11 @@ class NgcClient:
             try:
                 if response.status_code not in (200, 206):
                     storage = response.url.copy_with(query=None)  # pre-signed: the query is the credential
-                    raise error_from(bounded(response, 64 * 1024, what), f"{what} from {storage}", response.url.host)
+                    raise error_from(bounded(response, MAX_ANSWER_BYTES, what), f"{what} from {storage}", response.url.host,
+                                     denied_hint="the pre-signed URL was refused (expired?); run again for a new one")
                 append = response.status_code == 206 and bool(headers)
                 with open(partial, "ab" if append else "wb") as out:
-                    for chunk in response.iter_bytes():  # as received: what arrived before a drop is kept
+                    for chunk in moving(response.iter_bytes(), what, whole_chunks=False):  # what arrived before a drop or a stall is kept
                         out.write(chunk)
                         if out.tell() > file.size:
                             break

@@ -9,9 +9,8 @@ and every place that attaches credentials asks here first:
 - Credentials: only over TLS, or to a host where plain HTTP is allowed at all (loopback, or named
   with ``--insecure-registry``); a registry's own only to its exact scheme, host and port.
 
-Byte and rate bounds live with the reader of each answer (``registry.client.bounded``, listings) and
-of each blob stream (``registry.client.moving``); what is not covered yet is listed in the README's
-Security section.
+Byte, time and rate bounds are the HTTP layer's (``http.bounded`` for answers read whole, ``http.moving``
+for blob streams, ``http.pages`` for listings); the README's Security section lists them.
 """
 
 from __future__ import annotations

@@ -203,3 +203,14 @@ class RichReporter(LogReporter):
     def finished(self, result: ArtifactResult) -> None:
         super().finished(result)
         self.artifacts.advance(self._artifacts)
+
+
+def log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
+    """The run's last line (kept when quiet); as JSON events, the summary as an event."""
+    summary = {**doc["summary"], "skipped": sum(r.status == "skipped" for r in results)}
+    signatures = f"; {summary['signatures_copied']} signatures" if summary.get("signatures_copied") else ""
+    summary_log.info(
+        "%d copied, %d present, %d failed, %d skipped; %s in %.1fs%s",
+        summary["copied"], summary["present"], summary["failed"], summary["skipped"], human_bytes(summary["bytes_copied"]), summary["seconds"],
+        signatures, extra={"event": {"event": "summary", **summary}},
+    )

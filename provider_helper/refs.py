@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from provider_helper.errors import InputError, SettingError
+from provider_helper.wording import setting
 
 # ASCII only, and whole strings: used with ``fullmatch`` (``$`` would also match before a trailing
 # line break, and ``\w`` any Unicode letter), so a tag or digest a server sends becomes a path, a URL,
@@ -111,9 +112,9 @@ class Target:
 def parse_target(text: str) -> Target:
     host, _, prefix = text.strip().rstrip("/").partition("/")
     if not host or not _HOST_RE.fullmatch(host):
-        raise InputError(f"--target {text!r}: expected REGISTRY[/PREFIX], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
+        raise InputError(f"{setting('target')} {text!r}: expected REGISTRY[/PREFIX], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
     if prefix and not _PATH_RE.fullmatch(prefix):
-        raise InputError(f"--target {text!r}: prefix {prefix!r} is not a valid repository path (lower case, digits, . _ - /)")
+        raise InputError(f"{setting('target')} {text!r}: prefix {prefix!r} is not a valid repository path (lower case, digits, . _ - /)")
     return Target(registry=host.lower(), prefix=prefix)
 
 

@@ -19,16 +19,14 @@ from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
-from provider_helper.errors import AuthenticationError, InputError, RegistryError, SettingError
+from provider_helper.aws import ecr
+from provider_helper.content.store import Store
+from provider_helper.errors import AuthenticationError, DeniedError, InputError, RegistryError, SettingError
+from provider_helper.fetch import Fetcher
 from provider_helper.manifest import Artifact
 from provider_helper.mirror import sources, versions
 from provider_helper.mirror.bundles import left_out_at_target
-from provider_helper.mirror.engine import (
-    CopyEngine,
-    Destination,
-    EngineOptions,
-    Reporter,
-)
+from provider_helper.mirror.engine import CopyEngine, EngineOptions, Reporter
 from provider_helper.mirror.helm import HelmRepositories
 from provider_helper.mirror.layout import LayoutSource
 from provider_helper.mirror.locations import BlobLocations
@@ -37,6 +35,7 @@ from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.origin import OriginPolicy
+from provider_helper.progress import reporting
 from provider_helper.refs import Platform, Reference, parse_platform, parse_target
 from provider_helper.registry.auth import repository_scope
 from provider_helper.registry.client import RegistryClient
@@ -46,6 +45,7 @@ from provider_helper.registry.retry import RetryPolicy
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
+from provider_helper.wording import setting
 
 log = logging.getLogger("nvcf-mirror")
 HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
@@ -101,13 +101,13 @@ class RunConfig:
     @functools.cached_property
     def helm(self) -> HelmRepositories:
         """Classic Helm repositories, shared by version resolution and the copy: each index.yaml is read once a run."""
-        return HelmRepositories(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=self.retries),
-                                verify=verifying_context(self.ca_file), policy=OriginPolicy(frozenset(self.insecure_registries)))
+        return HelmRepositories(Fetcher(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=self.retries),
+                                        verify=verifying_context(self.ca_file), policy=OriginPolicy(frozenset(self.insecure_registries))))
 
     def selected_platforms(self) -> tuple[Platform, ...] | None:
         """None means every platform (``--all-platforms``)."""
         if self.all_platforms and self.platforms:
-            raise InputError("--platform and --all-platforms exclude each other")
+            raise InputError(f"{setting('platforms')} and {setting('all_platforms')} exclude each other")
         return None if self.all_platforms else tuple(parse_platform(p) for p in (self.platforms or ("linux/amd64",)))
 
     @functools.cached_property
@@ -183,7 +183,7 @@ def split_pin(text: str) -> tuple[str, str]:
 
 
 def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, reporter: Reporter, *, check_target: bool,
-               target: Destination | None = None, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
+               target: Store | None = None, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
     """Preflight every registry, then copy (or resolve) every job; returns results and seconds.
 
     ``target`` replaces the target registry (an OCI layout for ``save``); ``payload_for`` the
@@ -191,7 +191,7 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
     registries = config.registries() if target is None else config.source_registries()
     started = time.monotonic()
     try:
-        target_client: Destination = target if target is not None else registries.get(config.access.target.registry)
+        target_client: Store = target if target is not None else registries.get(config.access.target.registry)
         target_host = config.access.target.registry if check_target and target is None else None
         preflight(registries, jobs if payload_for is None else [], target_host)
         with contextlib.ExitStack() as stack:
@@ -206,6 +206,25 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
     finally:
         registries.close()
     return results, time.monotonic() - started
+
+
+def copy_to_target(config: RunConfig, jobs: list[Job], options: EngineOptions, *, create_repos: bool,
+                   repo_settings: ecr.RepositorySettings, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
+    """What ``mirror``, ``load`` and Terraform's apply step do: create the target's repositories if asked,
+    then copy every job (``options.mode`` dry-run: compare, push nothing). Returns results and seconds."""
+    dry_run = options.mode == "dry-run"
+    if create_repos:
+        repositories = config.access.repositories()
+        names = sorted({j.target.repository for j in jobs if not j.skip_reason})
+        if dry_run:
+            prefix = config.access.target.prefix
+            missing = set(names) - set(repositories.under(prefix)) if prefix else set(names)
+            for name in sorted(missing):
+                log.info("would create ECR repository %s", name)
+        else:
+            repositories.ensure(names, repo_settings)
+    with reporting(len(jobs), live=not dry_run) as reporter:
+        return run_engine(config, jobs, options, reporter, check_target=True, payload_for=payload_for)
 
 
 @contextlib.contextmanager
@@ -270,8 +289,10 @@ def _check_source(registries: RegistryPool, host: str, refs: list[Reference]) ->
 def _refused(client: RegistryClient, ref: Reference) -> bool:
     try:
         client.head_manifest(ref.repository, ref.reference)
-    except RegistryError as exc:
-        return exc.status in (401, 403)
+    except DeniedError:
+        return True
+    except RegistryError:
+        pass  # it answered: whatever else is wrong shows when the artifact is copied
     return False
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from provider_helper.errors import InputError
+from provider_helper.wording import setting
 
 CHUNK = 1024 * 1024
 _SIZE_RE = re.compile(r"([0-9]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?", re.ASCII | re.IGNORECASE)
@@ -27,7 +28,7 @@ def parse_size(text: str) -> int:
     match = _SIZE_RE.fullmatch(text.strip())
     size = int(match[1]) * _UNITS[(match[2] or "b").lower()] if match else 0
     if size < MIN_PART:
-        raise InputError(f"--archive-size {text!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB")
+        raise InputError(f"{setting('archive_size')} {text!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB")
     return size
 
 

@@ -17,6 +17,7 @@ from provider_helper.registry.credentials import (
     StaticCredential,
 )
 from provider_helper.registry.ratelimit import RateLimiter
+from provider_helper.wording import setting
 
 PASSWORD_ENV = "NVCF_MIRROR_TARGET_PASSWORD"
 
@@ -48,7 +49,7 @@ class TargetAccess:
 
     def repositories(self) -> ecr.Repositories:
         if self.kind != "ecr":
-            raise InputError(f"--create-repos works with ECR targets; create the project or repositories at {self.target.registry} first")
+            raise InputError(f"{setting('create_repos')} works with ECR targets; create the project or repositories at {self.target.registry} first")
         return ecr.Repositories(self.ecr_client, self.account)
 
 
@@ -60,13 +61,13 @@ def resolve(text: str, target_type: str, region: str | None, username: str | Non
     if kind == "generic":
         password = password if password is not None else env.get(PASSWORD_ENV)
         if password is not None and not username:
-            raise InputError(f"a target password was given (stdin or {PASSWORD_ENV}) without --target-username")
+            raise InputError(f"a target password was given (stdin or {PASSWORD_ENV}) without {setting('target_username')}")
         if username and password is None:
-            raise InputError(f"--target-username needs the password on standard input (--password-stdin) or in {PASSWORD_ENV}")
+            raise InputError(f"{setting('target_username')} needs the password on standard input ({setting('password_stdin')}) or in {PASSWORD_ENV}")
         return TargetAccess(target, "generic", username=username, password=password)
     if username:
-        raise InputError("--target-username is for generic targets; ECR credentials come from AWS (boto3's default chain)")
+        raise InputError(f"{setting('target_username')} is for generic targets; ECR credentials come from AWS (boto3's default chain)")
     region = region or (host_info.region if host_info else None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if not region:
-        raise InputError(f"cannot tell the AWS region of {target.registry}: use --aws-region or AWS_REGION")
+        raise InputError(f"cannot tell the AWS region of {target.registry}: use {setting('aws_region')} or AWS_REGION")
     return TargetAccess(target, "ecr", region=region, account=host_info.account if host_info else None)

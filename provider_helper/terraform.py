@@ -1,7 +1,7 @@
 """Terraform's side door: the ``external`` data source protocol and the ``local-exec`` steps.
 
     python -m provider_helper.terraform            query JSON on stdin -> one flat JSON object of strings
-    python -m provider_helper.terraform mirror     apply: settings from $NVCF_MIRROR_SETTINGS -> nvcf-mirror mirror
+    python -m provider_helper.terraform mirror     apply: settings from $NVCF_MIRROR_SETTINGS, copied as nvcf-mirror mirror copies
 
 The module creates and deletes the ECR repositories itself (aws_ecr_repository): nothing here
 deletes anything.
@@ -22,16 +22,17 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from provider_helper import envvars
+from provider_helper import envvars, wording
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
-from provider_helper.progress import LogReporter
+from provider_helper.progress import LogReporter, log_summary, setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import RedactingFilter, shown
 from provider_helper.refs import parse_target
-from provider_helper.session import RunConfig, run_engine
+from provider_helper.results import document
+from provider_helper.session import RunConfig, copy_to_target, run_engine
 from provider_helper.threads import worker_pool
 from provider_helper.values import helm_values
 
@@ -41,6 +42,7 @@ QUERY_KEYS = {
     "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
+    "ca_file",
 }
 
 
@@ -87,6 +89,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
         set_versions=tuple(f"{name}={version}" for name, version in _string_map(query.get("set_versions"), "set_versions").items()),
         aws_region=region,
         signatures=query.get("signatures", "true") != "false",
+        ca_file=query.get("ca_file") or None,
     )
 
 
@@ -158,7 +161,7 @@ def status(config: RunConfig) -> dict[str, str]:
 def in_variables(exc: SettingError) -> str:
     """A setting's error as the module variable that set it: ``set_versions["NAME"]: problem``."""
     value = f" = {json.dumps(exc.value)}" if exc.value is not None else ""
-    return f"{exc.setting}[{json.dumps(exc.item)}]{value}: {exc.problem}"
+    return f"{wording.setting(exc.setting)}[{json.dumps(exc.item)}]{value}: {exc.problem}"
 
 
 def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[str, str]:
@@ -180,38 +183,26 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def mirror_argv(settings: Mapping[str, str]) -> list[str]:
-    """The ``nvcf-mirror mirror`` command line for the apply step (values only from settings)."""
+def repository_settings(settings: Mapping[str, str]) -> ecr.RepositorySettings:
+    """What the apply step applies to repositories it creates. The module manages its repositories as
+    resources and sends ``create_repos = "false"``; module versions before that sent these."""
+    return ecr.RepositorySettings.build(
+        scan_on_push=settings.get("scan_on_push", "true") == "true", tag_mutability=settings.get("tag_mutability") or "MUTABLE",
+        encryption=settings.get("encryption") or "AES256", kms_key=settings.get("kms_key") or None,
+        tags=_string_map(settings.get("repository_tags"), "repository_tags"), lifecycle_policy_file=settings.get("lifecycle_policy_file") or None,
+    )
+
+
+def apply(settings: Mapping[str, str]) -> int:
+    """The apply step: the plan's selection copied by the orchestration ``nvcf-mirror mirror`` runs, with
+    its progress lines and summary on stderr; 1 when an artifact failed."""
     config = config_from(settings)
-    argv = ["mirror", "--target", config.target, "--target-type", config.target_type]
-    if settings.get("create_repos", "true") == "true":
-        argv.append("--create-repos")
-        argv += ["--scan-on-push" if settings.get("scan_on_push", "true") == "true" else "--no-scan-on-push"]
-        for flag, key in (("--tag-mutability", "tag_mutability"), ("--encryption", "encryption"), ("--kms-key", "kms_key"),
-                          ("--lifecycle-policy", "lifecycle_policy_file")):
-            if settings.get(key):
-                argv += [flag, settings[key]]
-        for key, value in _string_map(settings.get("repository_tags"), "repository_tags").items():
-            argv += ["--repo-tag", f"{key}={value}"]
-    if config.manifest:
-        argv += ["--manifest", config.manifest]
-    for group in config.groups:
-        argv += ["--group", group]
-    if config.all_platforms:
-        argv.append("--all-platforms")
-    for platform in config.platforms:
-        argv += ["--platform", platform]
-    if config.source_registry:
-        argv += ["--source-registry", config.source_registry]
-    for host in config.insecure_registries:
-        argv += ["--insecure-registry", host]
-    for pin in config.set_versions:
-        argv += ["--set-version", pin]
-    if config.aws_region:
-        argv += ["--aws-region", config.aws_region]
-    if not config.signatures:
-        argv.append("--no-signatures")
-    return argv
+    create = settings.get("create_repos", "true") == "true"
+    repo_settings = repository_settings(settings) if create else ecr.RepositorySettings()
+    setup_logging()
+    results, seconds = copy_to_target(config, config.jobs(), EngineOptions(), create_repos=create, repo_settings=repo_settings)
+    log_summary(document(config.target, results, seconds), results)
+    return 1 if any(r.status == "failed" for r in results) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="nvcf-mirror: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+    wording.use(wording.TERRAFORM)
     try:
         envvars.check()
         if not argv:
@@ -234,12 +226,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if argv != ["mirror"]:
             raise InputError(f"unknown step {' '.join(argv)!r}: expected mirror")
-        cli_argv = mirror_argv(settings)
-        from provider_helper.cli import main as cli_main
-
-        cli_main(cli_argv)  # exits with the CLI's own code
-        return 0
-    except (InputError, RegistryError) as exc:
+        return apply(settings)
+    except KeyboardInterrupt:
+        sys.stderr.write("nvcf-mirror: interrupted; no tag was written for unfinished artifacts\n")
+        return 130
+    except (InputError, RegistryError, OSError) as exc:
         for line in error_lines(exc, in_variables):
             sys.stderr.write(f"nvcf-mirror: {shown(line)}\n")
         return 2 if isinstance(exc, InputError) else 1

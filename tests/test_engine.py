@@ -1,4 +1,4 @@
-"""The copy engine in process, through the content API it writes to (engine.Destination).
+"""The copy engine in process, through the content API it writes to (engine.Store).
 
 One test runs the same jobs through a real registry, an OCI layout and an in-memory store: mirror,
 save and load share this code path. The in-memory store (below) makes the engine's own rules fast to
@@ -10,22 +10,25 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from helpers import sha256
 
-from provider_helper.errors import RegistryError, TransientError
+from provider_helper.content.built import BuiltArtifact
+from provider_helper.content.store import Store
+from provider_helper.errors import BlobUnknownError, NotFoundError, TransientError, UnsupportedError
 from provider_helper.manifest import Artifact
 from provider_helper.mirror.attached import MAX_LISTED, merged_index
 from provider_helper.mirror.concurrency import AdaptiveLimit
-from provider_helper.mirror.engine import CopyEngine, Destination, EngineOptions
-from provider_helper.mirror.layout import LayoutTarget
+from provider_helper.mirror.engine import CopyEngine, EngineOptions
+from provider_helper.mirror.layout import Layout
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
-from provider_helper.mirror.sources import Payload, in_memory
+from provider_helper.mirror.sources import Payload
 from provider_helper.progress import LogReporter
 from provider_helper.refs import Reference
 from provider_helper.registry.client import RegistryClient
@@ -55,7 +58,17 @@ class MemoryStore:
         return found.digest if found else None
 
     def get_manifest(self, repo: str, reference: str) -> Manifest:
-        return self.manifests[(repo, reference)]
+        found = self.manifests.get((repo, reference))
+        if found is None:
+            raise NotFoundError(f"{repo}:{reference} is not in the store")
+        return found
+
+    @contextmanager
+    def open_blob(self, repo: str, digest: str) -> Iterator[Iterator[bytes]]:
+        yield iter((self.blobs[repo][digest],))
+
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
+        return self.blobs[repo][digest]
 
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
         with self.lock:
@@ -63,9 +76,9 @@ class MemoryStore:
             if self.refuse_manifest_once:
                 code, self.refuse_manifest_once = self.refuse_manifest_once, None
                 self.blobs.get(repo, {}).clear()  # as if its blob links were being rewritten underneath
-                raise RegistryError("put manifest: blob unknown", status=400, code=code)
+                raise BlobUnknownError(f"put manifest: {code}")
             if self.refuse_referrers_by_digest and reference.startswith("sha256:") and "subject" in manifest.body:
-                raise RegistryError("put manifest: 405 Method Not Allowed", status=405)
+                raise UnsupportedError("put manifest: 405 Method Not Allowed")
             missing = [b.digest for b in manifest.blobs if b.digest not in self.blobs.get(repo, {})]
             assert not missing, f"a manifest was pushed before its blobs: {missing}"
             self.manifests[(repo, reference)] = self.manifests[(repo, manifest.digest)] = manifest
@@ -115,16 +128,16 @@ def _jobs(prefix: str, names: tuple[str, ...] = ("app", "other")) -> tuple[list[
         ref = Reference("target.example", f"{prefix}/{name}" if prefix else name, tag="1.0")
         artifact = Artifact(type="image", group="g", name=name, where="test", image=Reference("nvcr.io", f"org/{name}", tag="1.0"))
         jobs.append(Job(artifact, ref, None, None))
-        payloads[artifact.key] = Payload.ready(Selection(manifest, [], ["linux/amd64"]), in_memory(blobs))
+        payloads[artifact.key] = Payload.ready(Selection(manifest, [], ["linux/amd64"]), BuiltArtifact(manifest, blobs))
     return jobs, payloads
 
 
-def _run(target: Destination, todo: list[Job], payloads: dict[str, Payload], **options: int | bool) -> list:
+def _run(target: Store, todo: list[Job], payloads: dict[str, Payload], **options: int | bool) -> list:
     return CopyEngine(lambda job: payloads[job.key], target, EngineOptions(**options), LogReporter()).run(todo)
 
 
 @pytest.fixture(params=[pytest.param("registry", marks=pytest.mark.real_parts), "layout", "memory"])
-def destination(request: pytest.FixtureRequest, tmp_path: Path, ns: str) -> tuple[Destination, str]:
+def destination(request: pytest.FixtureRequest, tmp_path: Path, ns: str) -> tuple[Store, str]:
     """The same engine code path into each implementation of the content API."""
     if request.param == "registry":
         sandbox: Sandbox = request.getfixturevalue("sandbox")
@@ -133,11 +146,11 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path, ns: str) -> tupl
         request.addfinalizer(client.close)
         return client, ns
     if request.param == "layout":
-        return LayoutTarget(tmp_path / "layout"), ""
+        return Layout.for_writing(tmp_path / "layout"), ""
     return MemoryStore(), ns
 
 
-def test_the_engine_copies_through_any_content_api_and_a_second_run_finds_everything(destination: tuple[Destination, str]) -> None:
+def test_the_engine_copies_through_any_content_api_and_a_second_run_finds_everything(destination: tuple[Store, str]) -> None:
     target, prefix = destination
     jobs, payloads = _jobs(prefix)
     first = _run(target, jobs, payloads)
@@ -232,7 +245,7 @@ def _referred(source: MemoryStore, repo: str) -> tuple[Job, Payload, Manifest]:
     source.manifests[(repo, "1.0")] = image
     artifact = Artifact(type="image", group="g", name="app", where="test", image=Reference("nvcr.io", repo, tag="1.0"))
     job = Job(artifact, Reference("target.example", f"mirror/{repo}", tag="1.0"), None, None)
-    return job, Payload.ready(Selection(image, [], []), in_memory(blobs), (source, repo)), referrer
+    return job, Payload.ready(Selection(image, [], []), source, repo, attached=True), referrer
 
 
 def test_a_target_with_the_referrers_api_gets_referrers_by_digest_and_no_fallback_tag() -> None:

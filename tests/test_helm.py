@@ -159,7 +159,7 @@ def test_chart_whose_index_digest_is_wrong_is_rejected(sandbox: Sandbox, helm_re
     done = _mirror(sandbox, manifest, ns, tmp_path / "r.json")
     assert done.returncode == 1
     entry = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]
-    assert entry["status"] == "failed" and "does not match the index's 000000" in entry["error"]
+    assert entry["status"] == "failed" and "(the index gives sha256 000000" in entry["error"] and "does not match its digest" in entry["error"]
     with pytest.raises(LookupError):
         skopeo_raw(f"{sandbox.target.host}/{ns}/tampered:1.0.0", authfile=sandbox.docker_config / "config.json")
 

@@ -20,12 +20,13 @@ from helpers import run_cli, sha256, tgz, write_manifest
 from hostile import Reply, ScriptedServer
 from testca import make_ca
 
-from provider_helper.errors import RegistryError, TransientError
+from provider_helper import http as http_layer
+from provider_helper.errors import DeniedError, RegistryError, TransientError
 from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient
-from provider_helper.registry import client as client_module
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, StaticCredential, file_credential
+from provider_helper.registry.retry import RetryPolicy
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -228,7 +229,7 @@ def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list, per_
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Cut short, the list would hide cosign tags; read to its end, it would page forever or fill memory.
     The page bound is lowered to 20 here: the real one (1000) would take this scripted server 40 s."""
-    monkeypatch.setattr(client_module, "MAX_PAGES", 20)
+    monkeypatch.setattr(http_layer, "MAX_PAGES", 20)
     registry = ScriptedServer("127.0.0.2", _endless_tag_list(per_page))
     servers.append(registry)
     with pytest.raises(RegistryError, match=f"list tags of org/app: {refused}"):
@@ -237,8 +238,8 @@ def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list, per_
 
 
 @pytest.mark.parametrize(("pages", "per_page", "refused"), [
-    (10**9, 1, "NGC lists more than 1000 pages, 100000 entries or 16 MiB"),
-    (1, 100_001, "NGC lists more than 1000 pages, 100000 entries or 16 MiB"),
+    (10**9, 1, "NGC listing of nvcf-onprem/helm-values: more than 1000 pages"),
+    (1, 100_001, "NGC listing of nvcf-onprem/helm-values: more than 100000 entries"),
     ("many", 1, "malformed paginationInfo"),
 ])
 def test_an_ngc_listing_too_long_or_malformed_is_refused_after_one_page(servers: list, pages: object, per_page: int, refused: str) -> None:
@@ -280,6 +281,51 @@ def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(serve
     with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match="a total size that is not a number: 'lots'"):
         client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def _ngc_with_storage(storage: Reply) -> object:
+    """An NGC API serving one version of one 20,000-byte file, whose pre-signed URL answers ``storage``."""
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        bare = path.split("?")[0]
+        if bare.startswith("/storage/"):
+            return storage
+        if bare.endswith("/versions/1.0"):
+            body: dict = {"recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": 20_000}}
+        elif bare.endswith("/versions/1.0/files"):
+            body = {"recipeFiles": [{"path": "values.yaml", "sizeInBytes": 20_000}], "paginationInfo": {"totalPages": 1}}
+        else:
+            body = {"filepath": ["values.yaml"], "urls": [f"{me.url}/storage/values.yaml?X-Amz-Signature=s3cr3t"], "paginationInfo": {"totalPages": 1}}
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    return route
+
+
+def test_an_ngc_storage_download_that_trickles_is_given_up_as_stalled(servers: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Storage gets the blob rule of the registry client: a minimum rate over a window (lowered here so the
+    test takes a second), not only httpx's per-read timeout, which a byte every few seconds resets."""
+    import time
+
+    api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 100, repeat=200)), chunk_delay=0.02)  # 5 KB/s
+    servers.append(api)
+    monkeypatch.setenv("NVCF_MIRROR_BLOB_RATE_WINDOW", "0.5")
+    monkeypatch.setenv("NVCF_MIRROR_MIN_BLOB_RATE", "20000")
+    started = time.monotonic()
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url, retry=RetryPolicy(attempts=1))) as client, \
+            pytest.raises(TransientError, match=r"download values.yaml of nvcf-onprem/helm-values:1.0: .*slower than 20 KiB/s: the stream is stalled"):
+        client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
+    assert time.monotonic() - started < 3, "given up after a window, not after the whole trickle"
+    assert not (tmp_path / "helm-values_v1.0" / "values.yaml").exists()
+
+
+def test_a_refused_pre_signed_url_says_so_and_asks_for_no_credential(servers: list, tmp_path: Path) -> None:
+    """No credential goes to storage, so its 403 is worded as a refused URL, not as "check the credentials"."""
+    api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(403, {}, b"<Error><Code>AccessDenied</Code></Error>")))
+    servers.append(api)
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url, retry=RetryPolicy(attempts=1))) as client, \
+            pytest.raises(DeniedError) as refused:
+        client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
+    assert "the pre-signed URL was refused" in str(refused.value) and "credentials" not in str(refused.value)
+    assert "s3cr3t" not in str(refused.value)
 
 
 # -- server text is data -----------------------------------------------------------------------------
@@ -462,8 +508,8 @@ def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: l
 
     registry = ScriptedServer("127.0.0.2", trickle, chunk_delay=0.05)
     servers.append(registry)
-    monkeypatch.setattr(client_module, "ANSWER_GRACE", 0.3)
-    monkeypatch.setattr(client_module, "MIN_ANSWER_RATE", 1000)
+    monkeypatch.setattr(http_layer, "ANSWER_GRACE", 0.3)
+    monkeypatch.setattr(http_layer, "MIN_ANSWER_RATE", 1000)
     started = time.monotonic()
     with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match=r"get manifest org/app:1\.0: the answer arrives at .* slower than"):
         client.get_manifest("org/app", "1.0")
@@ -495,9 +541,9 @@ def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_no
 
 def test_blob_bytes_pass_through_in_whole_chunks_whatever_the_network_reads() -> None:
     reads = [b"a" * 700_000, b"b" * 700_000, b"c" * 10, b"d" * 2_000_000]
-    chunks = list(client_module.moving(iter(reads), "get blob x"))
+    chunks = list(http_layer.moving(iter(reads), "get blob x"))
     assert b"".join(chunks) == b"".join(reads)
-    assert [len(c) for c in chunks[:-1]] == [client_module.CHUNK_SIZE] * (len(chunks) - 1) and 0 < len(chunks[-1]) <= client_module.CHUNK_SIZE
+    assert [len(c) for c in chunks[:-1]] == [http_layer.CHUNK_SIZE] * (len(chunks) - 1) and 0 < len(chunks[-1]) <= http_layer.CHUNK_SIZE
 
 
 def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list) -> None:
@@ -510,6 +556,6 @@ def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list) -> 
 
     api = ScriptedServer("127.0.0.2", route)
     servers.append(api)
-    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match="or 16 MiB"):
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match="NGC listing of nvcf-onprem/helm-values: more than 16 MiB"):
         client.versions(ResourceRef("nvcf-onprem", None, "helm-values", None))
     assert len(api.seen) == 3

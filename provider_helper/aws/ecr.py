@@ -20,6 +20,7 @@ from typing import Any
 
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.registry.credentials import Credential
+from provider_helper.wording import setting
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -124,17 +125,11 @@ class RepositorySettings:
 
     @classmethod
     def build(cls, scan_on_push: bool, tag_mutability: str, encryption: str, kms_key: str | None,
-              tags: Iterable[str], lifecycle_policy_file: str | None) -> RepositorySettings:
+              tags: Mapping[str, str], lifecycle_policy_file: str | None) -> RepositorySettings:
         if encryption == "KMS" and not kms_key:
-            raise InputError("--encryption KMS needs --kms-key ARN")
+            raise InputError(f"{setting('encryption')} KMS needs {setting('kms_key')} ARN")
         if kms_key and encryption != "KMS":
-            raise InputError("--kms-key goes with --encryption KMS")
-        parsed = {}
-        for item in tags:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise InputError(f"--repo-tag {item!r}: expected KEY=VALUE")
-            parsed[key] = value
+            raise InputError(f"{setting('kms_key')} goes with {setting('encryption')} KMS")
         policy = None
         if lifecycle_policy_file:
             try:
@@ -144,7 +139,7 @@ class RepositorySettings:
                 raise InputError(f"{lifecycle_policy_file}: cannot read lifecycle policy: {exc.strerror}") from None
             except ValueError:
                 raise InputError(f"{lifecycle_policy_file}: the lifecycle policy is not valid JSON") from None
-        return cls(scan_on_push, tag_mutability, encryption, kms_key, parsed, policy)
+        return cls(scan_on_push, tag_mutability, encryption, kms_key, dict(tags), policy)
 
 
 class Repositories:

@@ -19,7 +19,6 @@ from provider_helper.cli.options import (
     discard_stale,
     exit_for,
     extract_options,
-    log_summary,
     no_signatures_option,
     recheck_signatures_option,
     run_config_options,
@@ -31,8 +30,8 @@ from provider_helper.mirror.attached import Finder
 from provider_helper.mirror.bundles import read_base
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
+    Layout,
     LayoutSource,
-    LayoutTarget,
     pack,
     write_lock,
     writer_lock,
@@ -40,7 +39,7 @@ from provider_helper.mirror.layout import (
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
-from provider_helper.progress import LogReporter, reporting, summary_log
+from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
 from provider_helper.refs import parse_target
 from provider_helper.results import document, dumps, plan_lines
 from provider_helper.session import (
@@ -50,6 +49,9 @@ from provider_helper.session import (
     planned,
     preflight,
     run_engine,
+)
+from provider_helper.session import (
+    copy_to_target as session_copy,
 )
 from provider_helper.splitarchive import parse_size
 from provider_helper.values import helm_values
@@ -124,19 +126,9 @@ def load(common: RunConfig, from_path: str, result_file: str | None, dry_run: bo
 
 def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | None, dry_run: bool, create_repos: bool,
                     repo_settings: ecr.RepositorySettings, options: EngineOptions, payload_for: PayloadFor | None = None) -> None:
-    """mirror and load: create repositories if asked, copy, write the result document, exit 0 or 1."""
-    if create_repos:
-        repositories = common.access.repositories()
-        names = sorted({j.target.repository for j in plan_jobs if not j.skip_reason})
-        if dry_run:
-            missing = set(names) - set(repositories.under(common.access.target.prefix)) if common.access.target.prefix else set(names)
-            for name in sorted(missing):
-                log.info("would create ECR repository %s", name)
-        else:
-            repositories.ensure(names, repo_settings)
+    """mirror and load: copy (session.copy_to_target), write the result document, exit 0 or 1."""
     options = dataclasses.replace(options, mode="dry-run" if dry_run else "copy")
-    with reporting(len(plan_jobs), live=not dry_run) as reporter:
-        results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=True, payload_for=payload_for)
+    results, seconds = session_copy(common, plan_jobs, options, create_repos=create_repos, repo_settings=repo_settings, payload_for=payload_for)
     doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
     if result_file:
         atomic_write(Path(result_file), dumps(doc))
@@ -173,7 +165,7 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
             # the lock lists every attached manifest by digest, so a layout reads them all, warm or not
             options = EngineOptions(jobs, blob_jobs, recheck_signatures=True)
             results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
-                                          target=LayoutTarget(staging, base))
+                                          target=Layout.for_writing(staging, base))
         write_lock(staging, results, plan_jobs, base)
         if as_tar and not any(r.status == "failed" for r in results):
             pack(staging, path, part_size)

@@ -17,10 +17,9 @@ from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
-from provider_helper.progress import summary_log
 from provider_helper.refs import is_repository_path
 from provider_helper.registry.retry import RetryPolicy
-from provider_helper.results import ArtifactResult, human_bytes
+from provider_helper.results import ArtifactResult
 from provider_helper.session import RunConfig
 
 
@@ -113,13 +112,24 @@ def repository_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         kwargs["repo_settings"] = ecr.RepositorySettings.build(
             kwargs.pop("scan_on_push"), kwargs.pop("tag_mutability"), kwargs.pop("encryption"), kwargs.pop("kms_key"),
-            kwargs.pop("repo_tags"), kwargs.pop("lifecycle_policy"),
+            _key_values(kwargs.pop("repo_tags")), kwargs.pop("lifecycle_policy"),
         )
         return command(*args, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _key_values(items: tuple[str, ...]) -> dict[str, str]:
+    """``--repo-tag KEY=VALUE`` items as a map; the value may hold ``=`` and commas."""
+    parsed = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--repo-tag {item!r}: expected KEY=VALUE")
+        parsed[key] = value
+    return parsed
 
 
 def extract_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -176,17 +186,6 @@ def discard_stale(result_file: str | None) -> None:
     """A result file left by an earlier run must not look current when this one stops early."""
     if result_file:
         Path(result_file).unlink(missing_ok=True)
-
-
-def log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
-    """The run's last line (kept with --quiet); with --log-format json, the summary as an event."""
-    summary = {**doc["summary"], "skipped": sum(r.status == "skipped" for r in results)}
-    signatures = f"; {summary['signatures_copied']} signatures" if summary.get("signatures_copied") else ""
-    summary_log.info(
-        "%d copied, %d present, %d failed, %d skipped; %s in %.1fs%s",
-        summary["copied"], summary["present"], summary["failed"], summary["skipped"], human_bytes(summary["bytes_copied"]), summary["seconds"],
-        signatures, extra={"event": {"event": "summary", **summary}},
-    )
 
 
 def exit_for(results: list[ArtifactResult]) -> None:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from provider_helper import __version__, envvars
+from provider_helper import __version__, envvars, wording
 from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
@@ -81,14 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     exit_now(0)
 
 
-# The CLI's words for the settings domain code names (SettingError.setting).
-FLAGS = {"set_versions": "--set-version", "groups": "--group", "platforms": "--platform"}
-
-
 def in_flags(exc: SettingError) -> str:
     """A setting's error as the flag that set it: ``--set-version NAME=…: problem``."""
     value = exc.value if exc.value is not None else ("…" if exc.setting == "set_versions" and "=" not in exc.item else None)
-    return f"{FLAGS.get(exc.setting, exc.setting)} {exc.item}{f'={value}' if value is not None else ''}: {exc.problem}"
+    return f"{wording.setting(exc.setting)} {exc.item}{f'={value}' if value is not None else ''}: {exc.problem}"
 
 
 def _fail(message: str) -> None:

@@ -19,23 +19,16 @@ import json
 import threading
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from provider_helper.content.store import Reader
 from provider_helper.errors import RegistryError
 from provider_helper.registry.oci import OCI_INDEX, Descriptor, Manifest
+from provider_helper.wording import setting
 
 COSIGN_TAGS = {".sig": "signature", ".att": "attestation", ".sbom": "sbom"}
 # Real images carry a handful of referrers, and an attached index names a few manifests; a listing
 # of thousands is a broken or hostile source that would have the run copy whatever it names.
 MAX_LISTED = 256
-
-
-class Origin(Protocol):
-    """Where attached artifacts are read: a source registry, or a saved layout."""
-
-    def tags(self, repo: str) -> list[str]: ...
-    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None: ...
-    def get_manifest(self, repo: str, reference: str) -> Manifest: ...
 
 
 def fallback_tag(digest: str) -> str:
@@ -91,44 +84,44 @@ class Finder:
         self._tags: dict[tuple[int, str], set[str]] = {}
         self._listing: dict[tuple[int, str], threading.Lock] = {}
 
-    def find(self, origin: Origin, repo: str, subjects: tuple[str, ...], *, by_name: bool = False) -> Found:
+    def find(self, source: Reader, repo: str, subjects: tuple[str, ...], *, by_name: bool = False) -> Found:
         """What is attached to ``subjects``. ``by_name``: from the tag list alone, the fallback-tag
         indexes left unread and the referrers API not asked (a warm run's lookup)."""
-        tags = self._tags_of(origin, repo)
+        tags = self._tags_of(source, repo)
         found = Found()
         for subject in dict.fromkeys(subjects):
             stem = fallback_tag(subject)
             found.attachments += [Attachment(kind, subject, stem + suffix) for suffix, kind in COSIGN_TAGS.items() if stem + suffix in tags]
             if not by_name:
-                found.add(self.referrers(origin, repo, subject))
+                found.add(self.referrers(source, repo, subject))
             elif stem in tags:
                 found.unread_indexes.append(subject)
         return found
 
-    def referrers(self, origin: Origin, repo: str, subject: str) -> Found:
+    def referrers(self, source: Reader, repo: str, subject: str) -> Found:
         """The OCI 1.1 referrers of ``subject``: from the referrers API, or the fallback-tag index."""
         found, stem = Found(), fallback_tag(subject)
-        referrers = origin.list_referrers(repo, subject)
-        if referrers is None and stem in self._tags_of(origin, repo):
-            index = origin.get_manifest(repo, stem)
+        referrers = source.list_referrers(repo, subject)
+        if referrers is None and stem in self._tags_of(source, repo):
+            index = source.get_manifest(repo, stem)
             found.fallback_indexes[subject] = index
             referrers = list(index.children)
         refuse_long_listing(f"{repo}@{subject}: the referrers listing", len(referrers or ()))
         found.attachments += [Attachment("referrer", subject, r.digest, r) for r in referrers or ()]
         return found
 
-    def prefetch(self, origin: Origin, repo: str, pool: Executor) -> None:
+    def prefetch(self, source: Reader, repo: str, pool: Executor) -> None:
         """Start listing the repository's tags in ``pool``, so that ``find`` finds them ready. A
         listing that fails is not kept: ``find`` asks again and reports that answer."""
-        pool.submit(self._tags_of, origin, repo)
+        pool.submit(self._tags_of, source, repo)
 
-    def _tags_of(self, origin: Origin, repo: str) -> set[str]:
-        key = (id(origin), repo)
+    def _tags_of(self, source: Reader, repo: str) -> set[str]:
+        key = (id(source), repo)
         with self._lock:
             listing = self._listing.setdefault(key, threading.Lock())
         with listing:  # artifacts of one repository wait for a single listing
             if key not in self._tags:
-                self._tags[key] = set(origin.tags(repo))
+                self._tags[key] = set(source.tags(repo))
             return self._tags[key]
 
 
@@ -136,7 +129,7 @@ def refuse_long_listing(what: str, count: int) -> None:
     """Fail before fetching anything a listing of more than MAX_LISTED manifests names."""
     if count > MAX_LISTED:
         raise RegistryError(f"{what} names {count} manifests, more than the {MAX_LISTED} nvcf-mirror copies; "
-                            "refusing a listing that looks broken (--no-signatures skips it)")
+                            f"refusing a listing that looks broken ({setting('no_signatures')} skips it)")
 
 
 def referrer_tag(attachment: Attachment) -> str:
@@ -160,4 +153,4 @@ def subset_note(found: Found, top: str | None, cut_from: str | None) -> str | No
     if cut_from is None or top is None or not found.covers(cut_from) or found.covers(top):
         return None
     return (f"the source's signatures sign the index {cut_from}, not this platform subset: "
-            "mirror with --all-platforms to keep them valid")
+            f"mirror with {setting('all_platforms')} to keep them valid")

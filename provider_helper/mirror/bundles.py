@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from provider_helper.errors import InputError, RegistryError
+from provider_helper.errors import DeniedError, InputError, NotFoundError
 from provider_helper.fsutil import atomic_write
 from provider_helper.refs import DIGEST_RE
 from provider_helper.registry.oci import Manifest
@@ -199,10 +199,8 @@ def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
     """A question to the target; a repository that does not exist (yet) answers no."""
     try:
         return question(repo, digest)
-    except RegistryError as exc:
-        if exc.status in (401, 403, 404):
-            return None
-        raise
+    except (DeniedError, NotFoundError):
+        return None
 
 
 def write_lock_file(root: Path, artifacts: list[dict[str, Any]], base: Holdings | None) -> None:

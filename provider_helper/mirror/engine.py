@@ -17,12 +17,21 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from provider_helper.errors import CancelledError, DigestMismatchError, RegistryError, TransientError
+from provider_helper.content.digests import verified
+from provider_helper.content.store import Store
+from provider_helper.errors import (
+    BlobUnknownError,
+    CancelledError,
+    DeniedError,
+    NotFoundError,
+    RegistryError,
+    TransientError,
+    UnsupportedError,
+)
 from provider_helper.mirror.attached import (
     Attachment,
     Finder,
     Found,
-    Origin,
     fallback_tag,
     merged_index,
     referrer_tag,
@@ -33,19 +42,15 @@ from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
-from provider_helper.mirror.sources import BlobOpener, Payload, PayloadFor
-from provider_helper.registry.oci import Descriptor, Manifest, hasher_for
-from provider_helper.registry.retry import RETRYABLE_TRANSPORT, RetryPolicy, call_with_retries, describe
+from provider_helper.mirror.sources import Payload, PayloadFor
+from provider_helper.registry.oci import Descriptor, Manifest
+from provider_helper.registry.retry import call_with_retries, describe
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
 
 log = logging.getLogger(__name__)
 
 
-# Answers to a manifest PUT that mean "a blob you reference is not (readably) there". Distribution
-# gives them while another writer is linking the same blob into the repository at that moment
-# (it reads the half-written link file), so they are retried after the blobs are checked again.
-BLOB_REFERENCE_ERRORS = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "DIGEST_INVALID"})
 MANIFEST_PUT_ATTEMPTS = 4
 CANCEL_GRACE_S = 2.0  # how long Ctrl-C waits for workers to leave the step they are in
 
@@ -114,21 +119,6 @@ def _settle(follower: Future[int], done: Future[int]) -> None:
         follower.set_result(done.result())
 
 
-class Destination(Protocol):
-    """The content API the engine writes through, in the spirit of regclient's ``scheme.API``:
-    a registry (RegistryClient) and an OCI layout (LayoutTarget) implement it alike."""
-
-    retry: RetryPolicy  # how the engine retries a whole blob copy; ``put_blob`` itself never retries
-
-    def head_manifest(self, repo: str, reference: str) -> str | None: ...
-    def get_manifest(self, repo: str, reference: str) -> Manifest: ...
-    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...
-    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None: ...
-    def has_blob(self, repo: str, digest: str) -> bool: ...
-    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...
-    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...
-
-
 def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest]) -> bool:
     if resolved.digest is not None:
         return current == resolved.digest
@@ -136,7 +126,7 @@ def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest])
 
 
 class CopyEngine:
-    def __init__(self, payload_for: PayloadFor, target: Destination, options: EngineOptions, reporter: Reporter,
+    def __init__(self, payload_for: PayloadFor, target: Store, options: EngineOptions, reporter: Reporter,
                  locations: BlobLocations | None = None) -> None:
         """``locations``: where the target registry held blobs in earlier runs (mount sources)."""
         self.payload_for = payload_for
@@ -196,8 +186,8 @@ class CopyEngine:
         with self._check_slots:
             self._check_cancel()  # a worker that waited for its slot through Ctrl-C starts nothing new
             payload = self.payload_for(job)
-            if self.options.signatures and payload.origin is not None:
-                self.finder.prefetch(*payload.origin, self._lookup_pool)
+            if self.options.signatures and payload.attached:
+                self.finder.prefetch(payload.source, payload.repo, self._lookup_pool)
             at_target = None if self.options.mode == "resolve" else self._lookup_pool.submit(self.target.head_manifest, dst_repo, job.target.reference)
             resolved = payload.resolved  # the source's answer, while the target's and the tag list are on their way
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
@@ -223,10 +213,10 @@ class CopyEngine:
         selection = payload.resolved.materialize()
         result.digest, result.platforms = selection.top.digest, selection.platforms
         for manifest in [*selection.children, selection.top]:
-            result.bytes_copied += self._copy_blobs(payload.open_blob, dst_repo, manifest.blobs)
+            result.bytes_copied += self._copy_blobs(payload, dst_repo, manifest.blobs)
         for child in selection.children:
-            result.bytes_copied += self._put_manifest(payload.open_blob, dst_repo, child.digest, child)
-        result.bytes_copied += self._put_manifest(payload.open_blob, dst_repo, job.target.reference, selection.top)
+            result.bytes_copied += self._put_manifest(payload, dst_repo, child.digest, child)
+        result.bytes_copied += self._put_manifest(payload, dst_repo, job.target.reference, selection.top)
         result.bytes_copied += sum(len(m.data) for m in [*selection.children, selection.top])
         result.status = "copied"
 
@@ -235,13 +225,12 @@ class CopyEngine:
     def _find_attached(self, payload: Payload, result: ArtifactResult, *, by_name: bool = False) -> Found | None:
         """What the source attached to the artifact, and the note when a platform subset loses it.
 
-        A source that does not let us list its tags (401, 403, 404) gets a note, not a failure."""
-        if not self.options.signatures or payload.origin is None:
+        A source that does not let us list its tags (denied, not found) gets a note, not a failure."""
+        if not self.options.signatures or not payload.attached:
             return None
-        origin, repo = payload.origin
         resolved = payload.resolved
         try:
-            found = self.finder.find(origin, repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()), by_name=by_name)
+            found = self.finder.find(payload.source, payload.repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()), by_name=by_name)
         except RegistryError as exc:
             self._note_refusal(result, exc, "signatures not looked up")
             return None
@@ -256,8 +245,8 @@ class CopyEngine:
 
     @classmethod
     def _note_refusal(cls, result: ArtifactResult, exc: RegistryError, what: str) -> None:
-        """A source that will not let us look (401, 403, 404) gets a note on the artifact; anything else fails it."""
-        if exc.status not in (401, 403, 404):
+        """A source that will not let us look (denied, not found) gets a note on the artifact; anything else fails it."""
+        if not isinstance(exc, (DeniedError, NotFoundError)):
             raise exc
         cls._add_note(result, f"{what}: {exc}")
 
@@ -271,12 +260,11 @@ class CopyEngine:
         found = self._find_attached(payload, result, by_name=by_name)
         if found is None:
             return
-        assert payload.origin is not None
-        origin, src_repo = payload.origin
+        source, src_repo = payload.source, payload.repo
         for subject in found.unread_indexes:
             if not self._target_has_referrers_of(dst_repo, subject):
                 try:
-                    found.add(self.finder.referrers(origin, src_repo, subject))
+                    found.add(self.finder.referrers(source, src_repo, subject))
                 except RegistryError as exc:
                     self._note_refusal(result, exc, "referrers not looked up")
         for attachment in found.attachments:
@@ -286,7 +274,7 @@ class CopyEngine:
             if at_target is not None and (attachment.descriptor is not None or by_name):
                 result.attached.append(attachment.listed(at_target))
                 continue
-            manifest = origin.get_manifest(src_repo, attachment.reference)
+            manifest = source.get_manifest(src_repo, attachment.reference)
             if attachment.descriptor is not None and attachment.descriptor.size != len(manifest.data):
                 # the listing's entry goes into the target's fallback index as it is: it must describe these bytes
                 raise RegistryError(f"referrer {attachment.reference}: listed as {attachment.descriptor.size} bytes, "
@@ -295,30 +283,30 @@ class CopyEngine:
             if attachment.descriptor is None and at_target == manifest.digest:
                 continue
             try:
-                result.bytes_copied += self._push_attached(payload, origin, src_repo, dst_repo, attachment, manifest)
+                result.bytes_copied += self._push_attached(payload, dst_repo, attachment, manifest)
             except RegistryError as exc:
-                raise RegistryError(f"{attachment.kind} {attachment.reference}: {exc}", status=exc.status, code=exc.code) from None
+                raise exc.about(f"{attachment.kind} {attachment.reference}") from None
             result.signatures_copied += 1
         for subject in dict.fromkeys(a.subject for a in found.attachments if a.descriptor is not None):
             if not self._target_lists_referrers_of(dst_repo, subject):
                 result.bytes_copied += self._write_fallback_index(found, dst_repo, subject)
 
-    def _push_attached(self, payload: Payload, origin: Origin, src_repo: str, dst_repo: str, attachment: Attachment, manifest: Manifest) -> int:
+    def _push_attached(self, payload: Payload, dst_repo: str, attachment: Attachment, manifest: Manifest) -> int:
         """Blobs first, then the manifest; an attached index brings its image manifests along."""
         refuse_long_listing("the index", len(manifest.children))  # the caller names the attachment
-        children = [origin.get_manifest(src_repo, d.digest) for d in manifest.children]
-        sent = self._copy_blobs(payload.open_blob, dst_repo, [b for m in [*children, manifest] for b in m.blobs])
+        children = [payload.source.get_manifest(payload.repo, d.digest) for d in manifest.children]
+        sent = self._copy_blobs(payload, dst_repo, [b for m in [*children, manifest] for b in m.blobs])
         for child in children:
-            sent += self._put_manifest(payload.open_blob, dst_repo, child.digest, child)
+            sent += self._put_manifest(payload, dst_repo, child.digest, child)
         try:
-            sent += self._put_manifest(payload.open_blob, dst_repo, attachment.reference, manifest)
-        except RegistryError as exc:
-            if exc.status != 405 or attachment.descriptor is None:
+            sent += self._put_manifest(payload, dst_repo, attachment.reference, manifest)
+        except UnsupportedError:
+            if attachment.descriptor is None:
                 raise
             # ECR has refused referrers pushed by digest (aws/containers-roadmap#2783): keep it under a
             # tag of its own, listed in the subject's fallback index.
             self._target_lists_referrers = False
-            sent += self._put_manifest(payload.open_blob, dst_repo, referrer_tag(attachment), manifest)
+            sent += self._put_manifest(payload, dst_repo, referrer_tag(attachment), manifest)
         return sent + sum(len(m.data) for m in [*children, manifest])
 
     def _target_has_referrers_of(self, dst_repo: str, subject: str) -> bool:
@@ -351,7 +339,7 @@ class CopyEngine:
         self.target.put_manifest(dst_repo, tag, index)
         return len(index.data)
 
-    def _put_manifest(self, open_blob: BlobOpener, dst_repo: str, reference: str, manifest: Manifest) -> int:
+    def _put_manifest(self, payload: Payload, dst_repo: str, reference: str, manifest: Manifest) -> int:
         """PUT a manifest whose blobs were sent; a refusal naming a blob is retried after checking
         the blobs at the target again. Returns the bytes of blobs that had to be uploaded again."""
         resent = 0
@@ -360,24 +348,24 @@ class CopyEngine:
             try:
                 self.target.put_manifest(dst_repo, reference, manifest)
                 return resent
-            except RegistryError as exc:
-                if exc.code not in BLOB_REFERENCE_ERRORS or attempt == MANIFEST_PUT_ATTEMPTS:
+            except BlobUnknownError as exc:
+                if attempt == MANIFEST_PUT_ATTEMPTS:
                     raise
                 wait_s = self.target.retry.delay(attempt, None)
                 log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
             self._sleep(wait_s)
-            resent += sum(self._ensure_blob(open_blob, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
+            resent += sum(self._ensure_blob(payload, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
         raise AssertionError("unreachable")
 
     # -- blobs ------------------------------------------------------------------------------------
 
-    def _copy_blobs(self, open_blob: BlobOpener, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
+    def _copy_blobs(self, payload: Payload, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
         unique = list({b.digest: b for b in blobs}.values())
-        futures = [self.ledger.after_first(b.digest, partial(self._blob_pool.submit, self._ensure_blob, open_blob, dst_repo, b)) for b in unique]
+        futures = [self.ledger.after_first(b.digest, partial(self._blob_pool.submit, self._ensure_blob, payload, dst_repo, b)) for b in unique]
         wait(futures)
         return sum(f.result() for f in futures)  # a failed blob raises here: its manifest is never pushed
 
-    def _ensure_blob(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor, trust_ledger: bool = True) -> int:
+    def _ensure_blob(self, payload: Payload, dst_repo: str, blob: Descriptor, trust_ledger: bool = True) -> int:
         """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted).
 
         ``trust_ledger`` False asks the target even when this run already sent the blob there."""
@@ -394,7 +382,7 @@ class CopyEngine:
             if self.locations is not None:  # refused once (mounting off, another encryption, gone): upload instead
                 self.locations.forget(blob.digest, lender)
         self.reporter.planned(blob.size)
-        self._upload(open_blob, dst_repo, blob)
+        self._upload(payload, dst_repo, blob)
         self._held(blob.digest, dst_repo)
         return blob.size
 
@@ -412,43 +400,27 @@ class CopyEngine:
         if self.locations is not None:
             self.locations.remember(digest, repo)
 
-    def _upload(self, open_blob: BlobOpener, dst_repo: str, blob: Descriptor) -> None:
+    def _upload(self, payload: Payload, dst_repo: str, blob: Descriptor) -> None:
         """Stream the blob from its source into the target, verified; a failure restarts it from the source."""
 
         def attempt() -> None:
             with self.transfers.slot(blob.size):
                 try:
-                    with open_blob(blob) as chunks:
-                        self.target.put_blob(dst_repo, blob, self._verified(chunks, blob))
-                except (TransientError, *RETRYABLE_TRANSPORT):
+                    with payload.open_blob(blob) as chunks:
+                        self.target.put_blob(dst_repo, blob, self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")))
+                except TransientError:
                     self.transfers.overloaded()
                     raise
             self.transfers.succeeded()
 
         call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self._sleep)
 
-    def _verified(self, chunks: Iterator[bytes], blob: Descriptor) -> Iterator[bytes]:
-        """Pass chunks through while hashing; the last chunk is held back until the digest and size
-        check out, so a registry never receives a complete body of wrong content."""
-        hasher = hasher_for(blob.digest)
-        seen = 0
-        pending: bytes | None = None
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """Chunks on their way to the target: reported as sent, and stopped at the next one by Ctrl-C."""
         for chunk in chunks:
             self._check_cancel()
-            seen += len(chunk)
-            if seen > blob.size:
-                raise DigestMismatchError(f"source blob {blob.digest} is larger than its descriptor says ({blob.size} bytes)")
-            hasher.update(chunk)
-            if pending is not None:
-                yield pending
-                self.reporter.transferred(len(pending))
-            pending = chunk
-        actual = f"{hasher.name}:{hasher.hexdigest()}"
-        if seen != blob.size or actual != blob.digest:
-            raise DigestMismatchError(f"source blob {blob.digest}: got {seen} bytes hashing to {actual}; refusing to push")
-        if pending is not None:
-            yield pending
-            self.reporter.transferred(len(pending))
+            yield chunk
+            self.reporter.transferred(len(chunk))
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():

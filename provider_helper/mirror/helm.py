@@ -7,29 +7,25 @@ the chart already present instead of pushing a new digest every time.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import io
 import json
 import threading
 from typing import Any
 from urllib.parse import urljoin
 
-import httpx
 import yaml
 
-from provider_helper import http, yamlload
+from provider_helper import yamlload
 from provider_helper.archives import ArchiveError, read_member
-from provider_helper.errors import DigestMismatchError, RegistryError
+from provider_helper.content.built import BuiltArtifact
+from provider_helper.content.digests import read_verified
+from provider_helper.errors import DeniedError, NotFoundError, RegistryError
+from provider_helper.fetch import Fetcher
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
-from provider_helper.mirror.sources import Payload, in_memory
-from provider_helper.origin import OriginPolicy, authority, origin
+from provider_helper.mirror.sources import Payload
 from provider_helper.redact import redact_url
-from provider_helper.registry.client import bounded, error_from
-from provider_helper.registry.credentials import CredentialStore
 from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of
-from provider_helper.registry.retry import RetryPolicy, call_with_retries
 
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
@@ -43,27 +39,16 @@ METADATA_FIELDS = ("name", "home", "sources", "version", "description", "keyword
 
 
 class HelmRepositories:
-    """Reads classic repositories; each ``index.yaml`` is fetched once per run."""
+    """Reads classic repositories through ``fetcher``; each ``index.yaml`` is fetched once per run."""
 
-    def __init__(self, credentials: CredentialStore, retry: RetryPolicy | None = None, verify: Any = True,
-                 policy: OriginPolicy | None = None) -> None:
-        self.credentials = credentials
-        self.retry = retry or RetryPolicy()
-        self.policy = policy or OriginPolicy()
-        self._verify = verify
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
         self._indexes: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    @functools.cached_property
-    def http(self) -> httpx.Client:
-        """Created on first use: most runs select no classic chart."""
-        return http.client(follow_redirects=True, verify=self._verify)
-
     def close(self) -> None:
         """Close the connections; indexes already read stay cached, and a later request reconnects."""
-        client = self.__dict__.pop("http", None)
-        if client is not None:
-            client.close()
+        self.fetcher.close()
 
     def payload(self, job: Job) -> Payload:
         artifact = job.artifact
@@ -73,12 +58,14 @@ class HelmRepositories:
         if not urls:
             raise RegistryError(f"{artifact.repo}: {artifact.chart} {artifact.version} lists no download URL")
         url = urljoin(artifact.repo + "/", urls[0])
-        archive = self._get(url, MAX_CHART_BYTES, owner=artifact.repo)
+        archive = self.fetcher.get(url, MAX_CHART_BYTES, owner=artifact.repo)
         if entry.get("digest"):
-            actual = hashlib.sha256(archive).hexdigest()
-            if actual != entry["digest"]:
-                raise DigestMismatchError(f"{url}: sha256 {actual} does not match the index's {entry['digest']}")
-        provenance = self._get(url + ".prov", MAX_CHART_YAML, owner=artifact.repo, missing_ok=True)
+            listed = str(entry["digest"])[:64]
+            read_verified([archive], f"sha256:{listed}", MAX_CHART_BYTES, f"{redact_url(url)} (the index gives sha256 {listed})")
+        try:
+            provenance = self.fetcher.get(url + ".prov", MAX_CHART_YAML, owner=artifact.repo)
+        except (NotFoundError, DeniedError):  # public repositories answer 401 or 403 for what they do not have
+            provenance = b""
         try:
             raw = read_member(io.BytesIO(archive), url.rsplit("/", 1)[-1], f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
         except (ArchiveError, OSError, EOFError) as exc:
@@ -110,7 +97,7 @@ class HelmRepositories:
     def _index(self, repo: str) -> dict[str, Any]:
         with self._lock:
             if repo not in self._indexes:
-                text = self._get(f"{repo}/index.yaml", MAX_INDEX_BYTES, owner=repo)
+                text = self.fetcher.get(f"{repo}/index.yaml", MAX_INDEX_BYTES, owner=repo)
                 try:
                     index = yamlload.safe_load(text)
                 except yaml.YAMLError as exc:
@@ -120,36 +107,6 @@ class HelmRepositories:
                     raise RegistryError(f"{repo}/index.yaml is not a Helm repository index")
                 self._indexes[repo] = index
             return self._indexes[repo]
-
-    def _get(self, url: str, max_bytes: int, *, owner: str, missing_ok: bool = False) -> bytes:
-        """GET anonymously first (public NGC repositories refuse keys they do not expect), then with
-        the host's credential if the server asks for one, ``url`` is on the exact origin of the
-        repository ``owner`` (scheme, host and port: an index naming an ``http://`` chart URL gets no
-        key sent in the clear) and the origin policy lets a credential go there. The body is refused
-        past ``max_bytes`` while it streams. ``missing_ok``: 404 (and 401/403, which public
-        repositories answer for what they do not have) gives empty bytes."""
-        parts = httpx.URL(url)
-        host = authority(parts)
-        shown = redact_url(url.split("?")[0])
-        credentials_allowed = origin(parts) == origin(httpx.URL(owner)) and self.policy.may_send_credentials(parts)
-
-        def fetch(auth: tuple[str, str] | None) -> httpx.Response:
-            request = self.http.build_request("GET", url)
-            return bounded(self.http.send(request, stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT), max_bytes, f"GET {shown}")
-
-        def attempt() -> bytes:
-            response = fetch(None)
-            if response.status_code == 401 and not (parts.username or parts.password) and credentials_allowed:
-                credential = self.credentials.for_host(host).get()
-                if credential is not None:
-                    response = fetch((credential.username, credential.password))
-            if missing_ok and response.status_code in (401, 403, 404):
-                return b""
-            if response.status_code != 200:
-                raise error_from(response, f"GET {shown}", host)
-            return response.content
-
-        return call_with_retries(attempt, self.retry, f"GET {shown}")
 
 
 def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, created: str) -> Payload:
@@ -172,7 +129,7 @@ def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, c
         "annotations": oci_annotations(metadata, created),
     }
     manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
-    return Payload.ready(Selection(manifest, [], []), in_memory(blobs))
+    return Payload.ready(Selection(manifest, [], []), BuiltArtifact(manifest, blobs))
 
 
 def oci_annotations(metadata: dict[str, Any], created: str) -> dict[str, str]:

@@ -20,26 +20,21 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
-from provider_helper.errors import DigestMismatchError, InputError, RegistryError
+from provider_helper.content.digests import FILE_CHUNK, check_file, file_chunks, read_verified
+from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
-from provider_helper.registry.oci import (
-    OCI_INDEX,
-    Descriptor,
-    Manifest,
-    checked_digest,
-    digest_of,
-    file_digest,
-)
+from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
 from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
@@ -47,45 +42,80 @@ from provider_helper.splitarchive import PartsWriter, split_archive, verified_pa
 REF_NAME = "org.opencontainers.image.ref.name"
 WRITER_LOCK = ".nvcf-mirror.writer"
 LAYOUT_TARGET = Target("oci-layout", "")  # names artifacts "name:tag", no registry, no prefix
-CHUNK = 1024 * 1024
 
 
-class LayoutTarget:
-    """The registry calls the copy engine makes, answered by a directory."""
+class Layout:
+    """An OCI image layout as a content store (``content.store.Store``): the calls the copy engine makes
+    of a registry, answered by a directory. Every repository shares one blob store; tags are the
+    ``name:tag`` entries of ``index.json``."""
 
     retry = RetryPolicy(attempts=1)
 
     def __init__(self, root: Path, base: Holdings | None = None) -> None:
-        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here.
-        ``base``: what an earlier bundle holds (``save --since``), answered as present and not written."""
+        """``base``: what an earlier bundle holds (``save --since``), answered as present and not written."""
         self.root = root
         self.base = base
         self.host = f"oci:{root}"
         self._lock = threading.Lock()
+        self._index = _read_index(root) or {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+
+    @classmethod
+    def for_writing(cls, root: Path, base: Holdings | None = None) -> Layout:
+        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here."""
         (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
         for leftover in [*root.glob(".upload-*"), *root.glob(".*.tmp")]:
             leftover.unlink(missing_ok=True)
         (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-        self._index = _read_index(root) or {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-        self._write_index()
+        layout = cls(root, base)
+        layout._write_index()
+        return layout
 
     def blob_path(self, digest: str) -> Path:
         return blob_file(self.root, digest)
 
-    def head_manifest(self, repo: str, reference: str) -> str | None:
-        if reference.startswith("sha256:"):
-            return reference if self.blob_path(reference).exists() or (self.base and reference in self.base.manifests) else None
+    def tagged(self, repo: str, tag: str) -> str | None:
+        """The digest ``index.json`` names for ``repo:tag``, checked by the digest grammar."""
         with self._lock:
-            entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{reference}"), None)
-        if entry and self.blob_path(entry["digest"]).exists():
-            return str(entry["digest"])
+            entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{tag}"), None)
+        return None if entry is None else checked_digest(entry.get("digest"), f"{self.root}/index.json")
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        if DIGEST_RE.fullmatch(reference):
+            return reference if self.blob_path(reference).exists() or (self.base and reference in self.base.manifests) else None
+        digest = self.tagged(repo, reference)
+        if digest is not None and self.blob_path(digest).exists():
+            return digest
         return self.base.tags.get((repo, reference)) if self.base else None
 
-    def has_blob(self, repo: str, digest: str) -> bool:
-        return self.blob_path(digest).exists() or (self.base is not None and self.base.holds(digest))
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        digest = self.head_manifest(repo, reference)
+        if digest is None:
+            raise NotFoundError(f"{repo}:{reference} is not in the layout {self.root}")
+        return read_manifest(self.root, digest)
+
+    def tags(self, repo: str) -> list[str]:
+        with self._lock:
+            names = [(m.get("annotations") or {}).get(REF_NAME) or "" for m in self._index["manifests"]]
+        return [name.partition(":")[2] for name in names if name.partition(":")[0] == repo]
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
         return None  # a layout lists referrers under the fallback tag, as a registry without the API does
+
+    @contextlib.contextmanager
+    def open_blob(self, repo: str, digest: str) -> Iterator[Iterator[bytes]]:
+        try:
+            handle = open(self.blob_path(digest), "rb")  # noqa: SIM115 -- closed below, after the caller is done
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} is not in the layout {self.root}") from None
+        with handle:
+            yield iter(lambda: handle.read(FILE_CHUNK), b"")
+
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
+        with self.open_blob(repo, digest) as chunks:
+            return read_verified(chunks, digest, max_bytes, f"blob {digest} in the layout {self.root}")
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return self.blob_path(digest).exists() or (self.base is not None and self.base.holds(digest))
 
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
         return self.has_blob(repo, digest)  # one blob store for every repository of the layout
@@ -100,22 +130,13 @@ class LayoutTarget:
         path = self.blob_path(manifest.digest)
         if not path.exists():
             atomic_write(path, [manifest.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
-        if reference.startswith("sha256:"):
+        if DIGEST_RE.fullmatch(reference):
             return
         descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: f"{repo}:{reference}"}}
         with self._lock:
             kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != f"{repo}:{reference}"]
             self._index["manifests"] = [*kept, descriptor]
             self._write_index()
-
-    def get_manifest(self, repo: str, reference: str) -> Manifest:
-        digest = self.head_manifest(repo, reference)
-        if digest is None:
-            raise RegistryError(f"{repo}:{reference} is not in the layout {self.root}")
-        return read_manifest(self.root, digest)
-
-    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
-        return verified_bytes(self.blob_path(digest), digest, max_bytes)
 
     def _write_index(self) -> None:
         atomic_write(self.root / "index.json", json.dumps(self._index, indent=2))
@@ -182,10 +203,10 @@ class LayoutSource:
         if not (path / "index.json").is_file() or not (path / LOCK_FILE).is_file():
             raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
         self.root = path
+        self.layout = Layout(path)
         self.lock = _read_json(path / LOCK_FILE) or {}
         for entry in self.lock.get("artifacts") or []:
             _check_entry(entry, path / LOCK_FILE)
-        self._refs = {(m.get("annotations") or {}).get(REF_NAME): m for m in (_read_index(path) or {}).get("manifests", [])}
         self.base = base_of(self.lock)  # a differential bundle (save --since): what it leaves out is at the target
         # Reads a manifest the bundle leaves out, from the target: (repository, digest) -> Manifest. Set by the
         # command once it has checked the target holds everything left out.
@@ -213,17 +234,15 @@ class LayoutSource:
     def payload(self, job: Job, *, check_blobs: bool = True) -> Payload:
         """The artifact as saved; with ``check_blobs`` every blob is hashed before anything is pushed."""
         entry = next(e for e in self.lock["artifacts"] if e["key"] == job.key)
-        if not self._left_out(entry["digest"]):
-            ref = self._refs.get(f"{entry['name']}:{entry['tag']}")
-            if ref is None or ref["digest"] != entry["digest"]:
+        if not self._left_out(entry["digest"]) and self.layout.tagged(entry["name"], entry["tag"]) != entry["digest"]:
                 raise DigestMismatchError(f"{job.key}: index.json and {LOCK_FILE} disagree on its digest")
         top = self._manifest(job.target.repository, entry["digest"])
         children = [self._manifest(job.target.repository, d.digest) for d in top.children]
         if check_blobs:
             for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
                 if not self._left_out(blob.digest):
-                    verify_file(blob_file(self.root, blob.digest), blob)
-        return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self._open, (self, entry["name"]))
+                    check_layout_blob(self.root, blob)
+        return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self, entry["name"], attached=True)
 
     def _manifest(self, repo: str, digest: str) -> Manifest:
         if self._left_out(digest):
@@ -232,31 +251,28 @@ class LayoutSource:
             return self.read_left_out(repo, digest)
         return read_manifest(self.root, digest)
 
-    # -- what signatures are read through (attached.Origin) ----------------------------------------
+    # -- the store its payloads are read from: the layout, with what a differential bundle leaves out --
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        return self.layout.head_manifest(repo, reference)
+
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        return self._manifest(repo, reference) if DIGEST_RE.fullmatch(reference) else self.layout.get_manifest(repo, reference)
 
     def tags(self, repo: str) -> list[str]:
-        return [ref.partition(":")[2] for ref in self._refs if ref and ref.partition(":")[0] == repo]
+        return self.layout.tags(repo)
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
         return None  # saved under the fallback tag
 
-    def get_manifest(self, repo: str, reference: str) -> Manifest:
-        if DIGEST_RE.fullmatch(reference):
-            return read_manifest(self.root, reference)
-        ref = self._refs.get(f"{repo}:{reference}")
-        if ref is None:
-            raise RegistryError(f"{repo}:{reference} is not in the layout {self.root}")
-        return read_manifest(self.root, checked_digest(ref.get("digest"), f"{self.root}/index.json"))
+    def open_blob(self, repo: str, digest: str) -> AbstractContextManager[Iterator[bytes]]:
+        if self._left_out(digest):
+            raise NotFoundError(f"blob {digest} is not in the bundle {self.root} (a differential bundle leaves out "
+                                "what its base holds: load the base first)")
+        return self.layout.open_blob(repo, digest)
 
-    @contextlib.contextmanager
-    def _open(self, blob: Descriptor) -> Iterator[Iterator[bytes]]:
-        try:
-            handle = open(blob_file(self.root, blob.digest), "rb")  # noqa: SIM115 -- closed below, after the caller is done
-        except FileNotFoundError:
-            left_out = " (a differential bundle leaves out what its base holds: load the base first)" if self.base else ""
-            raise RegistryError(f"blob {blob.digest} is not in the bundle {self.root}{left_out}") from None
-        with handle:
-            yield iter(lambda: handle.read(CHUNK), b"")
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
+        return self.layout.read_blob(repo, digest, max_bytes)
 
 
 def _check_entry(entry: Any, lock: Path) -> None:
@@ -280,29 +296,18 @@ def blob_file(root: Path, digest: str) -> Path:
 
 
 def read_manifest(root: Path, digest: str) -> Manifest:
-    data = verified_bytes(blob_file(root, digest), digest, 4 * 1024 * 1024)
+    try:
+        data = read_verified(file_chunks(blob_file(root, digest)), digest, MAX_MANIFEST_BYTES, f"manifest {digest} in the layout")
+    except FileNotFoundError:
+        raise NotFoundError(f"manifest {digest} is missing from the layout") from None
     return Manifest.from_bytes(data, None, digest)
 
 
-def verified_bytes(path: Path, digest: str, max_bytes: int) -> bytes:
+def check_layout_blob(root: Path, blob: Descriptor) -> None:
     try:
-        data = path.read_bytes()
+        check_file(blob_file(root, blob.digest), blob.digest, blob.size, f"blob {blob.digest} in the layout")
     except FileNotFoundError:
-        raise RegistryError(f"blob {digest} is missing from the layout") from None
-    if len(data) > max_bytes:
-        raise RegistryError(f"blob {digest} is larger than {max_bytes} bytes")
-    if digest_of(data, digest) != digest:
-        raise DigestMismatchError(f"blob {digest} in the layout does not match its digest")
-    return data
-
-
-def verify_file(path: Path, blob: Descriptor) -> None:
-    try:
-        digest, size = file_digest(path, blob.digest)
-    except FileNotFoundError:
-        raise RegistryError(f"blob {blob.digest} is missing from the layout") from None
-    if size != blob.size or digest != blob.digest:
-        raise DigestMismatchError(f"blob {blob.digest} in the layout does not match its digest: refusing to push")
+        raise NotFoundError(f"blob {blob.digest} is missing from the layout") from None
 
 
 def _read_index(root: Path) -> dict[str, Any] | None:

@@ -10,25 +10,20 @@ import functools
 import json
 import os
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from provider_helper.errors import DigestMismatchError, RegistryError
+from provider_helper.content.built import BuiltArtifact
+from provider_helper.content.digests import verified
+from provider_helper.content.store import Reader
+from provider_helper.errors import RegistryError
 from provider_helper.manifest import ResourceRef
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.ngc_api import NgcClient, client_from_env, safe_relative, version_dir
-from provider_helper.registry.oci import (
-    OCI_MANIFEST,
-    Descriptor,
-    Manifest,
-    digest_of,
-    file_digest,
-    hasher_for,
-)
+from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of, file_digest
 
 SOURCE = "org.opencontainers.image.source"
 ARTIFACT_TYPE = "application/vnd.nvidia.ngc.resource.v1"
@@ -36,18 +31,23 @@ EMPTY_CONFIG = b"{}"
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
 FILE_LAYER = "application/octet-stream"
 TITLE = "org.opencontainers.image.title"
-CHUNK = 1024 * 1024
 
 
 def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
     """A downloaded version as an OCI artifact: one layer per file, titled with its path."""
+    built = resource_artifact(ref, folder)
+    return Payload.ready(Selection(built.manifest, [], []), built)
+
+
+def resource_artifact(ref: ResourceRef, folder: Path) -> BuiltArtifact:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
         raise RegistryError(f"{folder}: no files to push for {ref}")
-    layers, paths = [], {}
+    layers: list[dict[str, Any]] = []
+    blobs: dict[str, bytes | Path] = {digest_of(EMPTY_CONFIG): EMPTY_CONFIG}
     for path in files:
         digest, size = file_digest(path)
-        paths[digest] = path
+        blobs[digest] = path
         layers.append({"mediaType": FILE_LAYER, "digest": digest, "size": size, "annotations": {TITLE: path.relative_to(folder).as_posix()}})
     config = {"mediaType": EMPTY_CONFIG_TYPE, "digest": digest_of(EMPTY_CONFIG), "size": len(EMPTY_CONFIG), "data": "e30="}
     body = {
@@ -55,16 +55,7 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
         "annotations": {"org.opencontainers.image.version": str(ref.version), SOURCE: f"ngc:{ref}"},
     }
     manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
-
-    @contextmanager
-    def open_blob(blob: Descriptor) -> Iterator[Iterator[bytes]]:
-        if blob.digest == config["digest"]:
-            yield iter((EMPTY_CONFIG,))
-            return
-        with open(paths[blob.digest], "rb") as handle:
-            yield iter(lambda: handle.read(CHUNK), b"")
-
-    return Payload.ready(Selection(manifest, [], []), open_blob)
+    return BuiltArtifact(manifest, blobs)
 
 
 class ResourcePayloads:
@@ -85,20 +76,35 @@ class ResourcePayloads:
     def payload(self, job: Job) -> Payload:
         ref = job.artifact.resource
         assert ref is not None
-        built: list[Payload] = []
-
-        def materialize() -> Selection:
-            self.client.download(ref, self.scratch)
-            built.append(resource_payload(ref, self.scratch / version_dir(ref)))
-            return built[0].resolved.materialize()
-
-        def matches(manifest: Manifest) -> bool:
-            return manifest.body.get("artifactType") == ARTIFACT_TYPE and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{ref}"
-
-        return Payload(lambda: Resolved(None, [], None, materialize, matches), lambda blob: built[0].open_blob(blob))
+        version = ResourceVersion(self.client, ref, self.scratch)
+        return Payload(lambda: Resolved(None, [], None, version.materialize, version.matches), version, "", attached=False)
 
 
-def pull(client: Any, job: Job, dest: Path) -> list[Path]:
+class ResourceVersion:
+    """One NGC resource version as a read-only store. Its digest is known only once its files are
+    downloaded (``materialize``), so at the target it is recognised by the source it was pushed from;
+    until then there is nothing to read."""
+
+    def __init__(self, client: NgcClient, ref: ResourceRef, scratch: Path) -> None:
+        self.client, self.ref, self.scratch = client, ref, scratch
+        self._built: BuiltArtifact | None = None
+
+    def materialize(self) -> Selection:
+        self.client.download(self.ref, self.scratch)
+        self._built = resource_artifact(self.ref, self.scratch / version_dir(self.ref))
+        return Selection(self._built.manifest, [], [])
+
+    def matches(self, manifest: Manifest) -> bool:
+        return manifest.body.get("artifactType") == ARTIFACT_TYPE and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{self.ref}"
+
+    def __getattr__(self, name: str) -> Any:
+        """The store calls (``content.store.Reader``), answered by the downloaded version."""
+        if name.startswith("_") or self._built is None:
+            raise AttributeError(name)
+        return getattr(self._built, name)
+
+
+def pull(client: Reader, job: Job, dest: Path) -> list[Path]:
     """``resources pull``: a pushed resource version back into ``dest/<name>_v<version>/``, verified."""
     ref = job.artifact.resource
     assert ref is not None
@@ -112,15 +118,13 @@ def pull(client: Any, job: Job, dest: Path) -> list[Path]:
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        hasher, size = hasher_for(layer.digest), 0
-        with client.open_blob(job.target.repository, layer.digest) as chunks, open(temp, "wb") as out:
-            for chunk in chunks:
-                hasher.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        if f"{hasher.name}:{hasher.hexdigest()}" != layer.digest or size != layer.size:
-            temp.unlink()
-            raise DigestMismatchError(f"{job.target}: {relative} does not match its digest")
+        try:
+            with client.open_blob(job.target.repository, layer.digest) as chunks, open(temp, "wb") as out:
+                for chunk in verified(chunks, layer.digest, layer.size, f"{job.target}: {relative}"):
+                    out.write(chunk)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
         os.replace(temp, path)
         written.append(path)
     return written

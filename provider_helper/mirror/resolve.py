@@ -9,9 +9,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from provider_helper.content.store import Reader
 from provider_helper.errors import PlatformMismatchError, RegistryError
 from provider_helper.refs import Platform, Reference
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.oci import ATTESTATION_REF, Descriptor, Manifest
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
@@ -41,7 +41,7 @@ class Resolved:
     cut_from: str | None = None  # the source index a platform subset was taken from (its signatures do not cover the subset)
 
 
-def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
+def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
     """``platforms`` None copies an index whole; one platform picks its image manifest; several, a new index."""
     repo = ref.repository
     top = source.get_manifest(repo, ref.reference)
@@ -73,14 +73,14 @@ def resolve(source: RegistryClient, ref: Reference, platforms: tuple[Platform, .
                     signed=tuple(d["digest"] for d in raw), cut_from=top.digest)
 
 
-def _child(source: RegistryClient, repo: str, descriptor: Descriptor) -> Manifest:
+def _child(source: Reader, repo: str, descriptor: Descriptor) -> Manifest:
     child = source.get_manifest(repo, descriptor.digest)
     if child.is_index:
         raise RegistryError(f"nested index {descriptor.digest} in {repo} is not supported")
     return child
 
 
-def image_platform(client: RegistryClient, repo: str, image: Manifest, platforms: tuple[Platform, ...] | None) -> list[str]:
+def image_platform(client: Reader, repo: str, image: Manifest, platforms: tuple[Platform, ...] | None) -> list[str]:
     """Read a single image's platform from its config; it must be one of ``platforms`` when given.
 
     This is where ``exec format error`` is caught: before the image reaches the cluster."""

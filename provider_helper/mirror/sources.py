@@ -1,31 +1,32 @@
 """Where a job's content comes from. The copy engine pushes a ``Payload`` without knowing whether
-it was read from a registry, built from a classic Helm repository, or loaded from a layout."""
+it is read from a registry, built from a classic Helm repository or an NGC resource, or loaded from
+a layout: each is a content store (``content.store.Reader``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from provider_helper.mirror.attached import Origin
+from provider_helper.content.store import Reader
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection, resolve
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.oci import Descriptor
 
-BlobOpener = Callable[[Descriptor], AbstractContextManager[Iterator[bytes]]]
-
 
 @dataclass
 class Payload:
-    """One job's content: the digest its tag must point at, and how to get the rest if it is missing.
+    """One job's content: the digest its tag must point at, and the store and repository the rest is
+    read from if it is missing.
 
     ``resolve`` asks the source on first use of ``resolved``, so the engine can start the lookups
     that do not depend on it (the target's tag, the source's tag list) at the same time."""
 
     resolve: Callable[[], Resolved]
-    open_blob: BlobOpener
-    origin: tuple[Origin, str] | None = None  # where its signatures are looked up: a source and repository
+    source: Reader
+    repo: str
+    attached: bool = True  # what the source attached (signatures, referrers) travels along; False for content the tool built
     _resolved: Resolved | None = field(default=None, init=False, repr=False)
 
     @property
@@ -36,12 +37,15 @@ class Payload:
             self._resolved = self.resolve()
         return self._resolved
 
+    def open_blob(self, blob: Descriptor) -> AbstractContextManager[Iterator[bytes]]:
+        return self.source.open_blob(self.repo, blob.digest)
+
     @classmethod
-    def ready(cls, selection: Selection, open_blob: BlobOpener, origin: tuple[Origin, str] | None = None) -> Payload:
-        """Content already in hand (a built chart, a layout, files)."""
+    def ready(cls, selection: Selection, source: Reader, repo: str = "", *, attached: bool = False) -> Payload:
+        """Content already in hand (a built chart, a layout's artifact)."""
         signed = (selection.top.digest, *(m.digest for m in selection.children))
         resolved = Resolved(selection.top.digest, selection.platforms, selection.note, lambda: selection, signed=signed)
-        return cls(lambda: resolved, open_blob, origin)
+        return cls(lambda: resolved, source, repo, attached)
 
 
 PayloadFor = Callable[[Job], Payload]
@@ -54,20 +58,9 @@ def from_registry(source_for: Callable[[str], RegistryClient]) -> PayloadFor:
         reference = job.source
         assert reference is not None
         source = source_for(reference.registry)
-        repo = reference.repository
-        return Payload(lambda: resolve(source, reference, job.platforms), lambda blob: source.open_blob(repo, blob.digest), (source, repo))
+        return Payload(lambda: resolve(source, reference, job.platforms), source, reference.repository)
 
     return payload
-
-
-def in_memory(blobs: dict[str, bytes]) -> BlobOpener:
-    """Blobs we built ourselves (a converted chart): small, already verified."""
-
-    @contextmanager
-    def open_blob(blob: Descriptor) -> Iterator[Iterator[bytes]]:
-        yield iter((blobs[blob.digest],))
-
-    return open_blob
 
 
 def dispatch(registry: PayloadFor, classic_chart: PayloadFor, resource: PayloadFor) -> PayloadFor:

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import httpx
-
+from provider_helper.content.store import Reader
 from provider_helper.errors import PlatformMismatchError, RegistryError
-from provider_helper.mirror.attached import Finder, Origin
+from provider_helper.mirror.attached import Finder
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import image_platform
 from provider_helper.mirror.sources import PayloadFor
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.retry import describe
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
 
 
-def verify_all(jobs: list[Job], payload_for: PayloadFor, target: RegistryClient, workers: int = 8,
+def verify_all(jobs: list[Job], payload_for: PayloadFor, target: Reader, workers: int = 8,
                finder: Finder | None = None) -> list[ArtifactResult]:
     """``finder`` given: also report signatures and referrers the source has and the target lacks."""
     with worker_pool(workers, "verify") as pool:
         return list(pool.map(lambda job: verify_one(job, payload_for, target, finder), jobs))
 
 
-def verify_one(job: Job, payload_for: PayloadFor, target: RegistryClient, finder: Finder | None = None) -> ArtifactResult:
+def verify_one(job: Job, payload_for: PayloadFor, target: Reader, finder: Finder | None = None) -> ArtifactResult:
     result = job.result()
     if job.skip_reason:
         result.status, result.error = "skipped", job.skip_reason
@@ -30,14 +28,14 @@ def verify_one(job: Job, payload_for: PayloadFor, target: RegistryClient, finder
     problems: list[str] = []
     try:
         problems = _check(job, payload_for, target, result, finder)
-    except (RegistryError, httpx.HTTPError) as exc:
+    except RegistryError as exc:
         problems = [describe(exc)]
     result.status = "failed" if problems else "present"
     result.error = "; ".join(problems) or None
     return result
 
 
-def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: ArtifactResult, finder: Finder | None) -> list[str]:
+def _check(job: Job, payload_for: PayloadFor, target: Reader, result: ArtifactResult, finder: Finder | None) -> list[str]:
     repo, tag = job.target.repository, job.target.reference
     if target.head_manifest(repo, tag) is None:
         return [f"{job.target} is missing at the target"]
@@ -61,7 +59,7 @@ def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: Ar
         expected = resolved.digest
     except PlatformMismatchError as exc:
         problems.append(f"source: {exc}")
-    except (RegistryError, httpx.HTTPError) as exc:
+    except RegistryError as exc:
         result.note = f"digest not compared: source unreachable ({describe(exc)})"
     else:
         if expected is None:
@@ -69,14 +67,13 @@ def _check(job: Job, payload_for: PayloadFor, target: RegistryClient, result: Ar
                 problems.append(f"{job.target} is not {job.artifact.source_text}")
         elif expected != found.digest:
             problems.append(f"target digest {found.digest} differs from the source's {expected}")
-        elif finder is not None and payload.origin is not None:
-            problems += missing_attachments(finder, payload.origin, resolved.signed, target, repo)
+        elif finder is not None and payload.attached:
+            problems += missing_attachments(finder, payload.source, payload.repo, resolved.signed, target, repo)
     return problems
 
 
-def missing_attachments(finder: Finder, origin: tuple[Origin, str], subjects: tuple[str, ...], target: RegistryClient, repo: str) -> list[str]:
+def missing_attachments(finder: Finder, source: Reader, source_repo: str, subjects: tuple[str, ...], target: Reader, repo: str) -> list[str]:
     """Signatures and referrers the source has for ``subjects`` that the target lacks or holds otherwise."""
-    source, source_repo = origin
     problems = []
     for attachment in finder.find(source, source_repo, subjects).attachments:
         at_target = target.head_manifest(repo, attachment.reference)

@@ -12,7 +12,6 @@ import base64
 import logging
 import re
 import threading
-import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 
@@ -20,8 +19,9 @@ import httpx
 
 from provider_helper.errors import AuthenticationError, LicenceError, RegistryError
 from provider_helper.origin import authority
-from provider_helper.redact import remember
 from provider_helper.registry.credentials import Credential, CredentialSource
+from provider_helper.tokens import Token, TokenCache
+from provider_helper.wording import setting
 
 _PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 _REPO_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
@@ -70,12 +70,6 @@ def scopes_for(request: httpx.Request) -> tuple[str, ...]:
     return tuple(scopes)
 
 
-@dataclass
-class _Token:
-    value: str
-    expires_at: float
-
-
 class RegistryAuth(httpx.Auth):
     """Authenticates every request to one registry host; safe to share between threads."""
 
@@ -91,7 +85,7 @@ class RegistryAuth(httpx.Auth):
         self._plain_realm_ok = plain_realm_ok
         self._lock = threading.Lock()
         self._challenge: Challenge | None = None
-        self._tokens: dict[tuple[str, ...], _Token] = {}
+        self._tokens: TokenCache[tuple[str, ...]] = TokenCache()
 
     def on_registry(self, url: httpx.URL) -> bool:
         """Whether ``url`` is on the registry's own scheme, host and port: the only place credentials go
@@ -113,7 +107,7 @@ class RegistryAuth(httpx.Auth):
             return
         with self._lock:
             self._challenge = challenge
-            self._tokens.pop(scopes, None)
+        self._tokens.drop(scopes)
         credential = self.credentials.get(refresh=sent_credentials)
         if sent_credentials and challenge.scheme == "basic" and credential == self._sent(request):
             raise AuthenticationError(self.registry, "credentials rejected")
@@ -126,8 +120,7 @@ class RegistryAuth(httpx.Auth):
         else:
             wanted = tuple(dict.fromkeys((*scopes, *challenge.scope.split()))) if challenge.scope else scopes
             token = self._fetch_token(challenge, wanted)
-            with self._lock:
-                self._tokens[scopes] = token
+            self._tokens.put(scopes, token)
             request.headers["Authorization"] = f"Bearer {token.value}"
         retried = yield request
         # A 401 to a bearer request with a repository scope can mean "not entitled"; only a
@@ -151,7 +144,7 @@ class RegistryAuth(httpx.Auth):
         flow, which fetches (and reports) as usual: a refusal, or a grant of less than asked."""
         with self._lock:
             challenge = self._challenge
-            wanted = [s for s in dict.fromkeys(scopes) if (s,) not in self._tokens]
+        wanted = [s for s in dict.fromkeys(scopes) if self._tokens.get((s,)) is None]
         if challenge is None or challenge.scheme != "bearer":
             return False
         for start in range(0, len(wanted), PREFETCH_BATCH):
@@ -161,8 +154,8 @@ class RegistryAuth(httpx.Auth):
             except (RegistryError, LicenceError) as exc:  # rejected credentials (AuthenticationError) stop the run; a licence is per artifact
                 log.debug("one token for %d repositories of %s: %s; fetching per repository", len(batch), self.registry, exc)
                 return False
-            with self._lock:
-                self._tokens.update({(scope,): token for scope in batch})
+            for scope in batch:
+                self._tokens.put((scope,), token)
         return True
 
     def _sent(self, request: httpx.Request) -> Credential | None:
@@ -177,7 +170,7 @@ class RegistryAuth(httpx.Auth):
         """Attach what we already know works, so most requests need no 401 round trip."""
         with self._lock:
             challenge = self._challenge
-            token = self._tokens.get(scopes)
+        token = self._tokens.get(scopes)
         if challenge is None:
             return False
         if challenge.scheme == "basic":
@@ -186,14 +179,13 @@ class RegistryAuth(httpx.Auth):
                 return False
             request.headers["Authorization"] = _basic(credential)
             return True
-        if token is None or token.expires_at <= time.monotonic():
+        if token is None:
             token = self._fetch_token(challenge, scopes)
-            with self._lock:
-                self._tokens[scopes] = token
+            self._tokens.put(scopes, token)
         request.headers["Authorization"] = f"Bearer {token.value}"
         return False
 
-    def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> _Token:
+    def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> Token:
         realm = self._checked_realm(challenge)
         params: dict[str, str | list[str]] = {"scope": list(scopes)}  # repeated: scope=a&scope=b
         if challenge.service:
@@ -226,8 +218,7 @@ class RegistryAuth(httpx.Auth):
             raise RegistryError(f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a token") from None
         if not isinstance(value, str) or not value.isprintable() or " " in value:
             raise RegistryError(f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a usable token")
-        remember(value)
-        return _Token(value=value, expires_at=time.monotonic() + max(lifetime - _TOKEN_MARGIN, lifetime / 2))
+        return Token.lasting(value, lifetime, _TOKEN_MARGIN)
 
 
     def _checked_realm(self, challenge: Challenge) -> str:
@@ -242,7 +233,7 @@ class RegistryAuth(httpx.Auth):
             return challenge.realm
         raise RegistryError(
             f"{self.registry} named a token realm on {realm.scheme or '?'}://{realm.host}: refusing to send credentials "
-            "without TLS (use --insecure-registry for the registry if this is intended)"
+            f"without TLS (use {setting('insecure_registries')} for the registry if this is intended)"
         )
 
 

@@ -10,38 +10,23 @@ import contextlib
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import httpx
 
-from provider_helper import envvars, http
-from provider_helper.errors import DigestMismatchError, RegistryError, TlsError, TransientError
+from provider_helper import http
+from provider_helper.content.digests import read_verified
+from provider_helper.errors import DigestMismatchError, RegistryError, TlsError
+from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
 from provider_helper.refs import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
-from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, digest_of
-from provider_helper.registry.retry import (
-    RETRYABLE_STATUS,
-    RetryPolicy,
-    call_with_retries,
-    parse_retry_after,
-    tls_failure,
-)
+from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest
+from provider_helper.registry.retry import RetryPolicy, call_with_retries, describe, tls_failure, transport_failure
 from provider_helper.registry.tls import verifying_context
 
 log = logging.getLogger(__name__)
-
-CHUNK_SIZE = 1024 * 1024
-MAX_ANSWER_BYTES = 64 * 1024  # anything but a manifest: upload sessions, HEADs, error documents
-ANSWER_GRACE = 30.0  # seconds an answer read whole (manifest, listing page, token, index, chart) may take at any rate
-MIN_ANSWER_RATE = 1024  # bytes per second on average after that; a slow but moving link is far above it
-# A paged listing (tags, referrers) ends within these, or is refused rather than cut short: a
-# registry can neither keep a run paging forever nor fill its memory.
-MAX_PAGES = 1_000  # at ECR and Distribution's 1000 per page, or Docker Hub's 100: 100,000 entries
-MAX_LISTING_BYTES = 16 * 1024 * 1024  # all pages of one listing together: 100,000 tags of 128 characters in JSON
-MAX_LISTING_ENTRIES = 100_000
 
 
 class RegistryClient:
@@ -103,9 +88,13 @@ class RegistryClient:
                 if failure is not None:
                     raise failure from None
                 raise
+            except httpx.TransportError:
+                raise  # retried, then named by call_with_retries
+            except httpx.HTTPError as exc:  # too many redirects, an undecodable body: an answer, not a connection failure
+                raise RegistryError(f"{what} at {self.host}: {describe(exc)}") from None
             if response.status_code in expect:
                 return response
-            raise error_from(response, what, self.host)
+            raise self._error(response, what)
 
         policy = self.retry if attempts is None else dataclasses.replace(self.retry, attempts=attempts)
         return call_with_retries(attempt, policy, what)
@@ -159,22 +148,17 @@ class RegistryClient:
 
     def tags(self, repo: str) -> list[str]:
         """Every tag of ``repo``, following the ``Link`` header from page to page."""
-        found: list[str] = []
-        url = f"/v2/{repo}/tags/list?n=1000"
         what = f"list tags of {repo}"
-        read = 0
-        for _ in range(MAX_PAGES):
+
+        def fetch(url: str) -> Page[str, list[str]]:
             response = self._send("GET", url, expect={200}, what=what, max_bytes=MAX_MANIFEST_BYTES)
-            read = _within_listing_bound(read, response, what)
             try:
-                found += [t for t in response.json().get("tags") or [] if isinstance(t, str) and is_tag(t)]  # a 4 MiB "tag" is none
+                tags = [t for t in response.json().get("tags") or [] if isinstance(t, str) and is_tag(t)]  # a 4 MiB "tag" is none
             except (ValueError, AttributeError):
                 raise RegistryError(f"{self.host} answered the tag list of {repo} with something other than a tag list") from None
-            next_url = _next_page(response, len(found), what)
-            if next_url is None:
-                return found
-            url = next_url
-        raise _endless(what)
+            return Page(tags, len(response.content), len(tags), same_registry_link(response))
+
+        return [tag for page in pages(fetch, f"/v2/{repo}/tags/list?n=1000", what) for tag in page]
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
         """The manifests whose ``subject`` is ``digest`` (OCI 1.1 referrers API), or None where the
@@ -187,23 +171,22 @@ class RegistryClient:
         return self._list_referrers(repo, digest) if self._referrers_api else None
 
     def _list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
-        found: list[Descriptor] = []
-        url = f"/v2/{repo}/referrers/{digest}"
         what = f"list referrers of {repo}@{digest[:19]}"
-        read = 0
-        for _ in range(MAX_PAGES):
+
+        def fetch(url: str) -> Page[str, list[Descriptor] | None]:
             response = self._send("GET", url, expect={200, 400, 404, 405}, headers={"Accept": OCI_INDEX}, what=what, max_bytes=MAX_MANIFEST_BYTES)
             if response.status_code != 200 or not response.headers.get("content-type", "").startswith(OCI_INDEX):
-                self._referrers_api = False
+                return Page(None, 0, 0, None)  # not a listing: the registry lacks the API
+            children = list(Manifest.from_bytes(response.content, OCI_INDEX).children)
+            return Page(children, len(response.content), len(children), same_registry_link(response))
+
+        found: list[Descriptor] = []
+        for page in pages(fetch, f"/v2/{repo}/referrers/{digest}", what):
+            self._referrers_api = page is not None
+            if page is None:
                 return None
-            self._referrers_api = True
-            read = _within_listing_bound(read, response, what)
-            found += Manifest.from_bytes(response.content, OCI_INDEX).children
-            next_url = _next_page(response, len(found), what)
-            if next_url is None:
-                return found
-            url = next_url
-        raise _endless(what)
+            found += page
+        return found
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
         """Digest the tag points at, or None where there is no such manifest."""
@@ -233,26 +216,20 @@ class RegistryClient:
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
         """A small blob (a config) in memory, verified."""
         with self.open_blob(repo, digest) as chunks:
-            data = bytearray()
-            for chunk in chunks:
-                data += chunk
-                if len(data) > max_bytes:
-                    raise RegistryError(f"blob {digest} in {repo} is larger than {max_bytes} bytes")
-        if digest_of(bytes(data), digest) != digest:
-            raise DigestMismatchError(f"blob {digest} in {self.host}/{repo} does not match its digest")
-        return bytes(data)
+            return read_verified(chunks, digest, max_bytes, f"blob {digest} in {self.host}/{repo}")
 
     @contextlib.contextmanager
     def open_blob(self, repo: str, digest: str) -> Iterator[Iterator[bytes]]:
-        """Stream a blob, following redirects to storage (httpx drops Authorization across hosts)."""
+        """Stream a blob, following redirects to storage (httpx drops Authorization across hosts). A
+        connection that fails is an error kind (``UnreachableError``, worth another try), not httpx's."""
         what = f"get blob {repo}@{digest[:19]}"
-        request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}")
-        response = self._http.send(request, stream=True, follow_redirects=True)
+        with _transport_errors(what):
+            request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}")
+            response = self._http.send(request, stream=True, follow_redirects=True)
         try:
             if response.status_code != 200:
-                response.read()
-                raise error_from(response, what, self.host)
-            yield moving(response.iter_bytes(), what)
+                raise self._error(bounded(response, MAX_ANSWER_BYTES, what), what)
+            yield _failures_as_kinds(moving(response.iter_bytes(), what), what)
         finally:
             response.close()
 
@@ -290,15 +267,19 @@ class RegistryClient:
     def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
         """One streaming PUT carrying the whole blob."""
         url = httpx.URL(location).copy_merge_params({"digest": digest})
-        response = self._http.request(
-            "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        )
+        with _transport_errors(f"upload blob {digest[:19]}"):
+            response = self._http.request(
+                "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+            )
         if response.status_code not in (201, 204):
-            raise error_from(response, f"upload blob {digest[:19]}", self.host)
+            raise self._error(response, f"upload blob {digest[:19]}")
 
     def cancel_upload(self, location: str) -> None:
         with contextlib.suppress(httpx.HTTPError, RegistryError):
             self._http.request("DELETE", location)
+
+    def _error(self, response: httpx.Response, what: str) -> RegistryError:
+        return http.error_from(response, what, self.host, denied_hint=f"check the credentials for {self.host}")
 
     def _location(self, response: httpx.Response) -> str:
         location = response.headers.get("location")
@@ -310,105 +291,15 @@ class RegistryClient:
         return str(url)
 
 
-def moving(received: Iterator[bytes], what: str, clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
-    """The blob's bytes in ``CHUNK_SIZE`` chunks, as they arrive. A stream that moves fewer than
-    NVCF_MIRROR_MIN_BLOB_RATE bytes a second over a whole NVCF_MIRROR_BLOB_RATE_WINDOW is stalled: given up
-    (TransientError: the copy retries it from its source). The default, 16 KiB/s over a minute, stops a
-    trickle within a minute or two and leaves a slow but moving 10 GB layer alone (7 days at that rate).
-    Checked at every network read, not every chunk: a trickle never fills a chunk."""
-    min_rate, window = envvars.number("NVCF_MIRROR_MIN_BLOB_RATE"), envvars.number("NVCF_MIRROR_BLOB_RATE_WINDOW")
-    pending = bytearray()
-    window_start, window_bytes = clock(), 0
-    for data in received:
-        pending += data
-        window_bytes += len(data)
-        now = clock()
-        if now - window_start >= window:
-            if min_rate and window_bytes < min_rate * (now - window_start):
-                raise TransientError(f"{what}: {window_bytes} bytes in the last {now - window_start:.0f} s, slower than "
-                                     f"{min_rate / 1024:.0f} KiB/s: the stream is stalled")
-            window_start, window_bytes = now, 0
-        while len(pending) >= CHUNK_SIZE:
-            yield bytes(pending[:CHUNK_SIZE])
-            del pending[:CHUNK_SIZE]
-    if pending:
-        yield bytes(pending)
-
-
-def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Response:
-    """``response`` with its body read while streaming: refused past ``max_bytes`` when it is the answer
-    asked for, cut to ``MAX_ANSWER_BYTES`` when it is an error (only its start is ever shown). A body
-    that arrives slower than ``MIN_ANSWER_RATE`` on average after ``ANSWER_GRACE`` seconds is given up:
-    httpx's read timeout starts again with every byte, so a server sending one a second would hold the
-    request (and a ``terraform apply``) for as long as it liked."""
-    data = bytearray()
-    started = time.monotonic()
+@contextlib.contextmanager
+def _transport_errors(what: str) -> Iterator[None]:
+    """httpx's connection failures as the error kinds callers act on (the copy engine retries them)."""
     try:
-        for chunk in response.iter_bytes():
-            data += chunk
-            elapsed = time.monotonic() - started
-            if elapsed > ANSWER_GRACE and len(data) < MIN_ANSWER_RATE * (elapsed - ANSWER_GRACE):
-                raise RegistryError(f"{what}: the answer arrives at {len(data) / elapsed:.0f} bytes/s, slower than "
-                                    f"{MIN_ANSWER_RATE // 1024} KiB/s after {ANSWER_GRACE:.0f} s; giving up on it")
-            if len(data) > max_bytes:
-                if response.is_success:
-                    raise RegistryError(f"{what}: the answer is larger than {max_bytes} bytes")
-                break
-    finally:
-        response.close()
-    return httpx.Response(response.status_code, headers=response.headers, content=bytes(data[:max_bytes]), request=response.request)
+        yield
+    except httpx.TransportError as exc:
+        raise transport_failure(exc, what) from None
 
 
-def error_from(response: httpx.Response, what: str, host: str) -> RegistryError:
-    """Turn an unexpected answer into an error that says what failed, where, and why."""
-    status = response.status_code
-    code, message = _registry_error(response)
-    detail = f"{code}: {message}" if code else (message or response.reason_phrase)
-    text = f"{what} at {host}: {status} {detail}".rstrip()
-    if status in RETRYABLE_STATUS:
-        return TransientError(text, status=status, retry_after=parse_retry_after(response.headers.get("retry-after")))
-    if status in (401, 403):
-        return RegistryError(f"{text}: access denied; check the credentials for {host}", status=status, code=code)
-    if code == "NAME_UNKNOWN" and response.request.method in ("POST", "PUT", "PATCH"):
-        repo = response.request.url.path.removeprefix("/v2/").split("/blobs/")[0].split("/manifests/")[0]
-        return RegistryError(
-            f"repository/project {repo} does not exist at {host}: create it or use --create-repos where supported",
-            status=status, code=code,
-        )
-    return RegistryError(text, status=status, code=code)
-
-
-def _registry_error(response: httpx.Response) -> tuple[str | None, str]:
-    with contextlib.suppress(ValueError, KeyError, IndexError, TypeError, httpx.ResponseNotRead):
-        first = response.json()["errors"][0]
-        return first.get("code"), str(first.get("message", ""))[:200]
-    return None, ""
-
-
-def _next_page(response: httpx.Response, listed: int, what: str) -> str | None:
-    """The next page of a listing that has ``listed`` entries so far, or None at its end."""
-    if listed > MAX_LISTING_ENTRIES:
-        raise RegistryError(f"{what}: more than {MAX_LISTING_ENTRIES} entries; refusing a listing that does not end")
-    return _next_link(response)
-
-
-def _within_listing_bound(read: int, page: httpx.Response, what: str) -> int:
-    """The bytes of a listing read so far, with ``page``; a listing past ``MAX_LISTING_BYTES`` is refused,
-    so pages of huge entries cannot fill memory before the page or entry bound is reached."""
-    read += len(page.content)
-    if read > MAX_LISTING_BYTES:
-        raise RegistryError(f"{what}: more than {MAX_LISTING_BYTES // (1024 * 1024)} MiB; refusing a listing that large")
-    return read
-
-
-def _endless(what: str) -> RegistryError:
-    return RegistryError(f"{what}: more than {MAX_PAGES} pages; refusing a listing that does not end")
-
-
-def _next_link(response: httpx.Response) -> str | None:
-    """The next page of a paged listing (``Link: </v2/...?last=x&n=1000>; rel="next"``), on the same registry only."""
-    link = response.links.get("next", {}).get("url")
-    if not link:
-        return None
-    url = response.url.join(link)
-    return url.raw_path.decode() if url.host == response.url.host and url.port == response.url.port else None
+def _failures_as_kinds(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
+    with _transport_errors(what):
+        yield from chunks

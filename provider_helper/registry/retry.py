@@ -15,6 +15,7 @@ import httpx
 
 from provider_helper.errors import TlsError, TransientError, UnreachableError
 from provider_helper.origin import authority
+from provider_helper.wording import setting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,7 +90,7 @@ def tls_failure(exc: httpx.TransportError, host: str) -> TlsError | None:
     """The error kind for a failed TLS handshake (an unknown CA, a server speaking plain HTTP); None for other failures."""
     text = str(exc)
     if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in text or "certificate" in text:
-        return TlsError(f"TLS to {host} failed: {describe(exc)} (use --ca-file for a private CA)")
+        return TlsError(f"TLS to {host} failed: {describe(exc)} (use {setting('ca_file')} for a private CA)")
     return None
 
 

@@ -138,6 +138,12 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     cli = run_cli("plan", "--offline", "--target", "registry.example/c1", "--set-version", "no-such-artifact=1.0")
     assert cli.returncode == 2 and "error: --set-version no-such-artifact=1.0: no artifact of " in cli.stderr, cli.stderr
     assert "set_versions" not in cli.stderr and "--set-version" not in unknown.stderr + bad.stderr
+    # advice that names a setting: the module's variables, the CLI's flags
+    prefix = _external({**query, "repository_prefix": "Bad_Prefix"})
+    assert prefix.returncode == 2 and "target_registry/repository_prefix 'registry.example/Bad_Prefix': prefix" in prefix.stderr, prefix.stderr
+    cli_prefix = run_cli("plan", "--offline", "--target", "registry.example/Bad_Prefix")
+    assert cli_prefix.returncode == 2 and "--target 'registry.example/Bad_Prefix': prefix" in cli_prefix.stderr, cli_prefix.stderr
+    assert "--" not in prefix.stderr.replace("nvcf-mirror", "")
 
 
 def _moto(sandbox: Sandbox) -> dict:
@@ -262,18 +268,20 @@ def test_the_plan_fails_in_one_line_when_python_lacks_the_package(
     assert "Traceback" not in done.stderr
 
 
-def test_apply_step_turns_settings_into_cli_flags_with_values_kept_whole() -> None:
-    from provider_helper.terraform import mirror_argv
+def test_the_apply_step_reads_its_settings_with_values_kept_whole() -> None:
+    """The apply step builds its run from the settings as the plan does (no command line in between):
+    commas inside a tag value, a version pin, groups in order, signatures off, repository settings."""
+    from provider_helper.terraform import config_from, repository_settings
 
-    argv = mirror_argv({"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c1", "aws_region": REGION,
-                        "groups": "infrastructure,control-plane", "platforms": "linux/amd64", "repository_tags": json.dumps({"cost": "a,b"}),
-                        "scan_on_push": "false", "target_type": "ecr", "create_repos": "true",
-                        "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"}), "signatures": "false"})
-    assert argv[argv.index("--set-version") + 1] == "k8s-device-plugin=v0.17.1"
-    assert argv[:3] == ["mirror", "--target", "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1"]
-    assert "--no-scan-on-push" in argv and argv[argv.index("--repo-tag") + 1] == "cost=a,b"
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--group"] == ["infrastructure", "control-plane"]
-    assert "--no-signatures" in argv and "--no-signatures" not in mirror_argv({"target_registry": "r.example", "target_type": "generic"})
+    settings = {"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c1", "aws_region": REGION,
+                "groups": "infrastructure,control-plane", "platforms": "linux/amd64", "repository_tags": json.dumps({"cost": "a,b"}),
+                "scan_on_push": "false", "target_type": "ecr", "create_repos": "true",
+                "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"}), "signatures": "false"}
+    config = config_from(settings)
+    assert config.target == "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1" and config.set_versions == ("k8s-device-plugin=v0.17.1",)
+    assert config.groups == ("infrastructure", "control-plane") and config.platforms == ("linux/amd64",) and not config.signatures
+    assert repository_settings(settings).tags == {"cost": "a,b"} and repository_settings(settings).scan_on_push is False
+    assert config_from({"target_registry": "r.example", "target_type": "generic"}).signatures
 
 
 @pytest.mark.one_terraform
@@ -339,10 +347,11 @@ def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
 
 
 def test_insecure_registries_reach_the_apply_step() -> None:
-    from provider_helper.terraform import mirror_argv
+    from provider_helper.terraform import config_from
 
-    argv = mirror_argv({"target_registry": "harbor.internal:8443", "target_type": "generic", "insecure_registries": "harbor.internal:8443, proxy.internal"})
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--insecure-registry"] == ["harbor.internal:8443", "proxy.internal"]
+    config = config_from({"target_registry": "harbor.internal:8443", "target_type": "generic", "insecure_registries": "harbor.internal:8443, proxy.internal"})
+    assert config.insecure_registries == ("harbor.internal:8443", "proxy.internal")
+    assert config.registries().insecure == frozenset({"harbor.internal:8443", "proxy.internal"})
 
 
 def test_the_default_registry_in_a_china_region_is_the_amazonaws_com_cn_host(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,6 +30,7 @@ locals {
     platforms           = join(",", var.platforms)
     source_registry     = var.source_registry
     insecure_registries = join(",", var.insecure_registries)
+    ca_file             = var.ca_file != null ? var.ca_file : ""
     set_versions        = jsonencode(var.set_versions)
     signatures          = var.copy_signatures ? "true" : "false"
   }

@@ -139,6 +139,12 @@ variable "insecure_registries" {
   default     = []
 }
 
+variable "ca_file" {
+  description = "PEM file of a private CA that signs a source's or the target's TLS certificate (a proxy, a Harbor), trusted besides the public roots. Null: public roots only."
+  type        = string
+  default     = null
+}
+
 variable "set_versions" {
   description = "Pin artifacts by name: { nvcf-base = \"0.1.5\" }, as --set-version NAME=VERSION."
   type        = map(string)

@@ -1,0 +1,38 @@
+"""The content API, in the spirit of regclient's ``scheme.API``: what the copy engine, resolve and
+verify read and write through, whatever holds the content.
+
+Stores answer with error kinds (``errors.NotFoundError``, ``DeniedError``, ``UnsupportedError``,
+``BlobUnknownError``, ``TooLargeError``, ``PolicyError``; ``TransientError`` for what is worth another
+try), never with HTTP statuses or registry error codes: those stay in the HTTP layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from provider_helper.registry.oci import Descriptor, Manifest
+from provider_helper.registry.retry import RetryPolicy
+
+
+class Reader(Protocol):
+    """Where content is read: a source registry, a layout, an artifact the tool built."""
+
+    def head_manifest(self, repo: str, reference: str) -> str | None: ...  # the digest, or None where there is none
+    def get_manifest(self, repo: str, reference: str) -> Manifest: ...  # verified against a digest reference
+    def tags(self, repo: str) -> list[str]: ...
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None: ...  # None: the store has no such listing
+    def open_blob(self, repo: str, digest: str) -> AbstractContextManager[Iterator[bytes]]: ...  # unverified: pass it through content.digests
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes: ...  # small, whole and verified
+
+
+class Store(Reader, Protocol):
+    """Where content is written: a target registry, a layout being saved, the tests' in-memory store."""
+
+    retry: RetryPolicy  # how the engine retries a whole blob copy; ``put_blob`` itself never retries
+
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...  # BlobUnknownError: a blob is not there (yet)
+    def has_blob(self, repo: str, digest: str) -> bool: ...
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...  # False: not mounted, upload it
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...
