@@ -401,7 +401,7 @@ def test_transfers_start_wide_and_halve_when_the_registry_answers_429() -> None:
     # Each 429 halves the limit (8, 4, 2, 1) and nothing new starts until the transfers in flight end:
     # the first upload after the eight refused ones runs alone; clean ones then add room back.
     assert storm.peaks[8] == 1, f"uploads in flight as each one started: {storm.peaks}"
-    assert 1 < engine.transfers.limit < 8, f"grew back one per four clean transfers: {engine.transfers.limit}"
+    assert 1 < engine.blobs.concurrency.limit < 8, f"grew back one per four clean transfers: {engine.blobs.concurrency.limit}"
 
 
 def test_the_adaptive_limit_halves_grows_back_one_at_a_time_and_bounds_bytes_in_flight() -> None:

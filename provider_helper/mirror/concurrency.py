@@ -14,6 +14,8 @@ import logging
 import threading
 from collections.abc import Iterator
 
+from provider_helper.errors import CancelledError
+
 log = logging.getLogger(__name__)
 
 MAX_BYTES_IN_FLIGHT = 1 << 30
@@ -61,3 +63,25 @@ class AdaptiveLimit:
             if self.limit > 1:
                 self.limit = max(1, self.limit // 2)
                 log.debug("the registry is overloaded: %d blob transfers at once", self.limit)
+
+
+class Cancellation:
+    """Ctrl-C for one run: once set, workers stop at their next step and retry waits end at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise CancelledError()
+
+    def sleep(self, seconds: float) -> None:
+        """A retry's wait, cut short by Ctrl-C."""
+        if self._event.wait(seconds):
+            raise CancelledError()

@@ -1,4 +1,5 @@
-"""The copy engine: blobs first (skip present, mount, stream and verify), manifests last.
+"""The copy engine: blobs first (``blobs.BlobTransfers``: skip present, mount, stream and verify),
+manifests last, then what the source attached (signatures, referrers).
 
 A tag is written only after everything it points at is in the target, so a failure at any
 point leaves no tag on incomplete content. Concurrency is bounded three ways: up to
@@ -11,13 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, wait
+from collections.abc import Callable
+from concurrent.futures import wait
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
 
-from provider_helper.content.digests import verified
 from provider_helper.content.store import Store
 from provider_helper.errors import (
     BlobUnknownError,
@@ -25,7 +24,6 @@ from provider_helper.errors import (
     DeniedError,
     NotFoundError,
     RegistryError,
-    TransientError,
     UnsupportedError,
 )
 from provider_helper.mirror.attached import (
@@ -38,13 +36,14 @@ from provider_helper.mirror.attached import (
     refuse_long_listing,
     subset_note,
 )
-from provider_helper.mirror.concurrency import AdaptiveLimit
+from provider_helper.mirror.blobs import BlobTransfers
+from provider_helper.mirror.concurrency import Cancellation
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import Payload, PayloadFor
-from provider_helper.registry.oci import Descriptor, Manifest
-from provider_helper.registry.retry import call_with_retries, describe
+from provider_helper.registry.oci import Manifest
+from provider_helper.registry.retry import describe
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
 
@@ -73,52 +72,6 @@ class EngineOptions:
     mount_from: tuple[str, ...] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)
 
 
-class BlobLedger:
-    """Which target repositories got which blobs during this run, and the first transfer of each
-    digest: later transfers of a blob start when that one has ended, so a blob shared by
-    concurrent artifacts is uploaded once and mounted everywhere else, and no worker sits
-    waiting for the upload meanwhile (the later transfers are queued only once it is done)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders: dict[str, set[str]] = {}
-        self._first: dict[str, Future[int]] = {}
-
-    def after_first(self, digest: str, start: Callable[[], Future[int]]) -> Future[int]:
-        """``start()`` now if this is the digest's first transfer, else once the first has ended."""
-        with self._lock:
-            first = self._first.get(digest)
-            if first is None:
-                self._first[digest] = started = start()
-                return started
-        follower: Future[int] = Future()
-
-        def begin(_: Future[int]) -> None:
-            try:
-                start().add_done_callback(lambda done: _settle(follower, done))
-            except BaseException as exc:  # noqa: BLE001 -- a pool shut down by Ctrl-C: the waiter must still wake
-                follower.set_exception(exc)
-
-        first.add_done_callback(begin)
-        return follower
-
-    def holders(self, digest: str) -> set[str]:
-        with self._lock:
-            return set(self._holders.get(digest, ()))
-
-    def add(self, digest: str, repo: str) -> None:
-        with self._lock:
-            self._holders.setdefault(digest, set()).add(repo)
-
-
-def _settle(follower: Future[int], done: Future[int]) -> None:
-    error = done.exception()
-    if error is not None:
-        follower.set_exception(error)
-    else:
-        follower.set_result(done.result())
-
-
 def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest]) -> bool:
     if resolved.digest is not None:
         return current == resolved.digest
@@ -130,16 +83,13 @@ class CopyEngine:
                  locations: BlobLocations | None = None) -> None:
         """``locations``: where the target registry held blobs in earlier runs (mount sources)."""
         self.payload_for = payload_for
-        self.locations = locations
         self.target = target
         self.options = options
         self.reporter = reporter
-        self.cancel = threading.Event()  # set on Ctrl-C: workers stop at the next chunk or step
-        self.ledger = BlobLedger()
+        self.cancel = Cancellation()  # set on Ctrl-C: workers stop at the next chunk or step
+        self.blobs = BlobTransfers(target, reporter, self.cancel, options.blob_jobs, options.mount_from, locations)
         self.finder = Finder()
         self._target_lists_referrers: bool | None = None  # learnt from the first subject's listing
-        self.transfers = AdaptiveLimit(options.blob_jobs)
-        self._blob_pool = worker_pool(options.blob_jobs, "blob")
         self._lookup_pool = worker_pool(2 * options.check_jobs, "lookup")  # each check starts two: the target's tag, the tag list
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
@@ -161,7 +111,7 @@ class CopyEngine:
             wait(futures, timeout=CANCEL_GRACE_S)  # queued blob copies start, see the cancel and end at once
             raise
         pool.shutdown(wait=True)
-        self._blob_pool.shutdown(wait=True)
+        self.blobs.shutdown()
         self._lookup_pool.shutdown(wait=True)
         return results
 
@@ -184,7 +134,7 @@ class CopyEngine:
     def _copy(self, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
         with self._check_slots:
-            self._check_cancel()  # a worker that waited for its slot through Ctrl-C starts nothing new
+            self.cancel.check()  # a worker that waited for its slot through Ctrl-C starts nothing new
             payload = self.payload_for(job)
             if self.options.signatures and payload.attached:
                 self.finder.prefetch(payload.source, payload.repo, self._lookup_pool)
@@ -204,7 +154,7 @@ class CopyEngine:
         if self.options.mode == "dry-run":
             return
         with self._copy_slots:
-            self._check_cancel()
+            self.cancel.check()
             self._push(payload, job, result)
             self._carry(payload, dst_repo, result)
 
@@ -213,7 +163,7 @@ class CopyEngine:
         selection = payload.resolved.materialize()
         result.digest, result.platforms = selection.top.digest, selection.platforms
         for manifest in [*selection.children, selection.top]:
-            result.bytes_copied += self._copy_blobs(payload, dst_repo, manifest.blobs)
+            result.bytes_copied += self.blobs.copy(payload, dst_repo, manifest.blobs)
         for child in selection.children:
             result.bytes_copied += self._put_manifest(payload, dst_repo, child.digest, child)
         result.bytes_copied += self._put_manifest(payload, dst_repo, job.target.reference, selection.top)
@@ -268,7 +218,7 @@ class CopyEngine:
                 except RegistryError as exc:
                     self._note_refusal(result, exc, "referrers not looked up")
         for attachment in found.attachments:
-            self._check_cancel()
+            self.cancel.check()
             at_target = self.target.head_manifest(dst_repo, attachment.reference)
             # a referrer is named by its digest, so present is identical; a cosign tag is compared by digest unless by name
             if at_target is not None and (attachment.descriptor is not None or by_name):
@@ -295,7 +245,7 @@ class CopyEngine:
         """Blobs first, then the manifest; an attached index brings its image manifests along."""
         refuse_long_listing("the index", len(manifest.children))  # the caller names the attachment
         children = [payload.source.get_manifest(payload.repo, d.digest) for d in manifest.children]
-        sent = self._copy_blobs(payload, dst_repo, [b for m in [*children, manifest] for b in m.blobs])
+        sent = self.blobs.copy(payload, dst_repo, [b for m in [*children, manifest] for b in m.blobs])
         for child in children:
             sent += self._put_manifest(payload, dst_repo, child.digest, child)
         try:
@@ -344,7 +294,7 @@ class CopyEngine:
         the blobs at the target again. Returns the bytes of blobs that had to be uploaded again."""
         resent = 0
         for attempt in range(1, MANIFEST_PUT_ATTEMPTS + 1):
-            self._check_cancel()
+            self.cancel.check()
             try:
                 self.target.put_manifest(dst_repo, reference, manifest)
                 return resent
@@ -353,80 +303,6 @@ class CopyEngine:
                     raise
                 wait_s = self.target.retry.delay(attempt, None)
                 log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
-            self._sleep(wait_s)
-            resent += sum(self._ensure_blob(payload, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
+            self.cancel.sleep(wait_s)
+            resent += sum(self.blobs.ensure(payload, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
         raise AssertionError("unreachable")
-
-    # -- blobs ------------------------------------------------------------------------------------
-
-    def _copy_blobs(self, payload: Payload, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
-        unique = list({b.digest: b for b in blobs}.values())
-        futures = [self.ledger.after_first(b.digest, partial(self._blob_pool.submit, self._ensure_blob, payload, dst_repo, b)) for b in unique]
-        wait(futures)
-        return sum(f.result() for f in futures)  # a failed blob raises here: its manifest is never pushed
-
-    def _ensure_blob(self, payload: Payload, dst_repo: str, blob: Descriptor, trust_ledger: bool = True) -> int:
-        """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted).
-
-        ``trust_ledger`` False asks the target even when this run already sent the blob there."""
-        self._check_cancel()
-        known = trust_ledger and dst_repo in self.ledger.holders(blob.digest)
-        if known or self.target.has_blob(dst_repo, blob.digest):
-            self._held(blob.digest, dst_repo)
-            return 0
-        lender = self._mount_source(blob.digest, dst_repo)
-        if lender is not None:
-            if self.target.mount_blob(dst_repo, blob.digest, lender):
-                self._held(blob.digest, dst_repo)
-                return 0
-            if self.locations is not None:  # refused once (mounting off, another encryption, gone): upload instead
-                self.locations.forget(blob.digest, lender)
-        self.reporter.planned(blob.size)
-        self._upload(payload, dst_repo, blob)
-        self._held(blob.digest, dst_repo)
-        return blob.size
-
-    def _mount_source(self, digest: str, dst_repo: str) -> str | None:
-        """The repository offered as the blob's mount source: one this run put it in, else the
-        operator's --mount-from prefix, else one an earlier run saw holding it. Only one is tried:
-        a refused mount opens the upload that follows (ECR without mounting answers so)."""
-        name = dst_repo.rsplit("/", 1)[-1]
-        candidates = [*sorted(self.ledger.holders(digest)), *(f"{prefix}/{name}" for prefix in self.options.mount_from),
-                      *(self.locations.holders(digest) if self.locations is not None else ())]
-        return next((repo for repo in candidates if repo != dst_repo), None)
-
-    def _held(self, digest: str, repo: str) -> None:
-        self.ledger.add(digest, repo)
-        if self.locations is not None:
-            self.locations.remember(digest, repo)
-
-    def _upload(self, payload: Payload, dst_repo: str, blob: Descriptor) -> None:
-        """Stream the blob from its source into the target, verified; a failure restarts it from the source."""
-
-        def attempt() -> None:
-            with self.transfers.slot(blob.size):
-                try:
-                    with payload.open_blob(blob) as chunks:
-                        self.target.put_blob(dst_repo, blob, self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")))
-                except TransientError:
-                    self.transfers.overloaded()
-                    raise
-            self.transfers.succeeded()
-
-        call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self._sleep)
-
-    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        """Chunks on their way to the target: reported as sent, and stopped at the next one by Ctrl-C."""
-        for chunk in chunks:
-            self._check_cancel()
-            yield chunk
-            self.reporter.transferred(len(chunk))
-
-    def _check_cancel(self) -> None:
-        if self.cancel.is_set():
-            raise CancelledError()
-
-    def _sleep(self, seconds: float) -> None:
-        """A retry's wait, cut short by Ctrl-C."""
-        if self.cancel.wait(seconds):
-            raise CancelledError()

@@ -171,15 +171,18 @@ def test_the_examples_validate(tf_bin: str, terraform_env: dict[str, str], tmp_p
 
 
 @pytest.mark.one_terraform
-def test_each_later_change_plans_only_the_copy_or_the_repository_it_needs(
+def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroys_only_its_own(
     sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
 ) -> None:
-    """One root through its life: copy_signatures turned on, a source tag moved, a repository deleted
-    outside Terraform. Each shows in the next plan, apply copies again or re-creates, nothing is deleted."""
+    """One root through its life, as a user runs it: copy_signatures turned on, a source tag moved, a
+    repository deleted and an image removed outside Terraform (each shows in the next plan; apply copies
+    again or re-creates, nothing is deleted), then destroy: stopped by a repository holding images until
+    delete_repositories_on_destroy is set, then removing exactly the module's repositories."""
     ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
     ecr.create_repository(repositoryName=f"{ns}/other-team-app")  # under the prefix, not the module's
+    ecr.create_repository(repositoryName=f"{ns}-decoy/keep")  # a prefix that merely starts the same
     signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
-    variables = _variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True, copy_signatures=False)
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=False)
     tf = terraform_root(variables, sandbox.ecr_env())
     tf.runner.apply()
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
@@ -207,32 +210,19 @@ def test_each_later_change_plans_only_the_copy_or_the_repository_it_needs(
     code, text = tf.plan_exit_code()
     assert code == 0, f"a plan after the copy ran again must show no changes:\n{text}"
 
-    ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)
+    ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)  # ECR's control plane: the repository
+    _delete_at_target(sandbox, f"{ns}/gdn-streaming", nvcf_like["chart"])  # the registry: the chart it held
     code, text = tf.plan_exit_code()
     assert code == 2 and f'aws_ecr_repository.this["{ns}/gdn-streaming"] will be created' in text, text
+    assert re.search(r'missing += \[\s*\+ "chart:gdn-streaming:2\.0\.1"', text), f"the plan reports what the target lost:\n{text}"
     tf.apply_plan()
     assert f"{ns}/gdn-streaming" in _created(sandbox, ns) and f"{ns}/other-team-app" in _created(sandbox, ns)
 
-
-@pytest.mark.one_terraform
-def test_destroy_stops_at_a_repository_holding_images_until_delete_is_set_then_removes_exactly_the_modules(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
-) -> None:
-    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
-    ecr.create_repository(repositoryName=f"{ns}/other-team-app")
-    ecr.create_repository(repositoryName=f"{ns}-decoy/keep")
-    variables = _variables(sandbox, ns, nvcf_like["manifest"])
-    tf = terraform_root(variables, sandbox.ecr_env())
-    tf.runner.apply()
-    _delete_at_target(sandbox, f"{ns}/gdn-streaming", nvcf_like["chart"])  # drift: an image removed at the target
-    code, text = tf.plan_exit_code()
-    assert code == 2 and re.search(r'missing += \[\s*\+ "chart:gdn-streaming:2\.0\.1"', text), f"the plan reports what the target lost:\n{text}"
     _put_image(ecr, f"{ns}/nvcf-openbao")
     done = tf._run("destroy", "-auto-approve", "-input=false", f"-state={tf.runner.state_path}")
     assert done.returncode != 0 and "RepositoryNotEmptyException" in done.stdout + done.stderr, done.stdout + done.stderr
     assert f"{ns}/nvcf-openbao" in _created(sandbox, ns), "delete_repositories_on_destroy = false keeps a repository holding images"
-
-    tf.set_variables({**variables, "delete_repositories_on_destroy": True})
+    tf.set_variables({**variables, "copy_signatures": True, "delete_repositories_on_destroy": True})
     tf.runner.apply()
     tf.runner.destroy()  # force_delete: images do not stop it
     names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
