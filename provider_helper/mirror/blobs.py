@@ -1,10 +1,12 @@
 """Blob transfer into one target: a blob present is skipped, one held elsewhere in the target is
 mounted, anything else is streamed from its source through the digest-verifying reader and uploaded.
 Each digest is uploaded once per run (later transfers wait for the first, then mount); the transfers
-at once adapt to the registry (``concurrency.AdaptiveLimit``)."""
+at once adapt to the registry (``concurrency.AdaptiveLimit``). A manifest is put after its blobs, and
+put again, after its blobs are checked again, when the target says one is not there (yet)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, wait
@@ -13,13 +15,17 @@ from typing import Protocol
 
 from provider_helper.content.digests import verified
 from provider_helper.content.store import Store
-from provider_helper.errors import TransientError
+from provider_helper.errors import BlobUnknownError, TransientError
 from provider_helper.mirror.concurrency import AdaptiveLimit, Cancellation
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.sources import Payload
-from provider_helper.registry.oci import Descriptor
+from provider_helper.registry.oci import Descriptor, Manifest
 from provider_helper.registry.retry import call_with_retries
 from provider_helper.threads import worker_pool
+
+log = logging.getLogger(__name__)
+
+MANIFEST_PUT_ATTEMPTS = 4  # a manifest PUT refused for a blob (BlobUnknownError) is retried this often
 
 
 class ByteProgress(Protocol):
@@ -96,6 +102,24 @@ class BlobTransfers:
         futures = [self.ledger.after_first(b.digest, partial(self._pool.submit, self.ensure, payload, dst_repo, b)) for b in unique]
         wait(futures)
         return sum(f.result() for f in futures)  # a failed blob raises here: its manifest is never pushed
+
+    def put_manifest(self, payload: Payload, dst_repo: str, reference: str, manifest: Manifest) -> int:
+        """PUT a manifest whose blobs were sent; a refusal naming a blob is retried after checking
+        the blobs at the target again. Returns the bytes of blobs that had to be uploaded again."""
+        resent = 0
+        for attempt in range(1, MANIFEST_PUT_ATTEMPTS + 1):
+            self.cancel.check()
+            try:
+                self.target.put_manifest(dst_repo, reference, manifest)
+                return resent
+            except BlobUnknownError as exc:
+                if attempt == MANIFEST_PUT_ATTEMPTS:
+                    raise
+                wait_s = self.target.retry.delay(attempt, None)
+                log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
+            self.cancel.sleep(wait_s)
+            resent += sum(self.ensure(payload, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
+        raise AssertionError("unreachable")
 
     def ensure(self, payload: Payload, dst_repo: str, blob: Descriptor, trust_ledger: bool = True) -> int:
         """Make ``blob`` present in ``dst_repo``; return the bytes uploaded (0 when present or mounted).

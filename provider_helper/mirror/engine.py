@@ -1,5 +1,6 @@
-"""The copy engine: blobs first (``blobs.BlobTransfers``: skip present, mount, stream and verify),
-manifests last, then what the source attached (signatures, referrers).
+"""The copy engine: per artifact, resolve the source and compare with the target, then blobs first
+(``blobs``: skip present, mount, stream and verify), manifests last, then what the source attached
+(``carry``: signatures, attestations, SBOMs, referrers).
 
 A tag is written only after everything it points at is in the target, so a failure at any
 point leaves no tag on incomplete content. Concurrency is bounded three ways: up to
@@ -10,7 +11,6 @@ across all of them.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import wait
@@ -18,25 +18,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from provider_helper.content.store import Store
-from provider_helper.errors import (
-    BlobUnknownError,
-    CancelledError,
-    DeniedError,
-    NotFoundError,
-    RegistryError,
-    UnsupportedError,
-)
-from provider_helper.mirror.attached import (
-    Attachment,
-    Finder,
-    Found,
-    fallback_tag,
-    merged_index,
-    referrer_tag,
-    refuse_long_listing,
-    subset_note,
-)
+from provider_helper.errors import CancelledError
+from provider_helper.mirror.attached import Finder
 from provider_helper.mirror.blobs import BlobTransfers
+from provider_helper.mirror.carry import AttachedCopier
 from provider_helper.mirror.concurrency import Cancellation
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
@@ -47,10 +32,6 @@ from provider_helper.registry.retry import describe
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
 
-log = logging.getLogger(__name__)
-
-
-MANIFEST_PUT_ATTEMPTS = 4
 CANCEL_GRACE_S = 2.0  # how long Ctrl-C waits for workers to leave the step they are in
 
 
@@ -89,7 +70,8 @@ class CopyEngine:
         self.cancel = Cancellation()  # set on Ctrl-C: workers stop at the next chunk or step
         self.blobs = BlobTransfers(target, reporter, self.cancel, options.blob_jobs, options.mount_from, locations)
         self.finder = Finder()
-        self._target_lists_referrers: bool | None = None  # learnt from the first subject's listing
+        self.attached = AttachedCopier(target, self.blobs, self.finder, self.cancel, enabled=options.signatures,
+                                       recheck=options.recheck_signatures)
         self._lookup_pool = worker_pool(2 * options.check_jobs, "lookup")  # each check starts two: the target's tag, the tag list
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
@@ -142,21 +124,21 @@ class CopyEngine:
             resolved = payload.resolved  # the source's answer, while the target's and the tag list are on their way
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
             if self.options.mode != "copy":
-                self._find_attached(payload, result)  # for the platform-subset note
+                self.attached.find(payload, result)  # for the platform-subset note
             if at_target is None:
                 return
             current = at_target.result()
             if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
                 result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
                 if self.options.mode == "copy":
-                    self._carry(payload, dst_repo, result, warm=True)
+                    self.attached.carry(payload, dst_repo, result, warm=True)
                 return
         if self.options.mode == "dry-run":
             return
         with self._copy_slots:
             self.cancel.check()
             self._push(payload, job, result)
-            self._carry(payload, dst_repo, result)
+            self.attached.carry(payload, dst_repo, result)
 
     def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository
@@ -165,144 +147,7 @@ class CopyEngine:
         for manifest in [*selection.children, selection.top]:
             result.bytes_copied += self.blobs.copy(payload, dst_repo, manifest.blobs)
         for child in selection.children:
-            result.bytes_copied += self._put_manifest(payload, dst_repo, child.digest, child)
-        result.bytes_copied += self._put_manifest(payload, dst_repo, job.target.reference, selection.top)
+            result.bytes_copied += self.blobs.put_manifest(payload, dst_repo, child.digest, child)
+        result.bytes_copied += self.blobs.put_manifest(payload, dst_repo, job.target.reference, selection.top)
         result.bytes_copied += sum(len(m.data) for m in [*selection.children, selection.top])
         result.status = "copied"
-
-    # -- signatures and referrers -------------------------------------------------------------
-
-    def _find_attached(self, payload: Payload, result: ArtifactResult, *, by_name: bool = False) -> Found | None:
-        """What the source attached to the artifact, and the note when a platform subset loses it.
-
-        A source that does not let us list its tags (denied, not found) gets a note, not a failure."""
-        if not self.options.signatures or not payload.attached:
-            return None
-        resolved = payload.resolved
-        try:
-            found = self.finder.find(payload.source, payload.repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()), by_name=by_name)
-        except RegistryError as exc:
-            self._note_refusal(result, exc, "signatures not looked up")
-            return None
-        note = subset_note(found, resolved.digest, resolved.cut_from)
-        if note:
-            self._add_note(result, note)
-        return found.about(resolved.signed)  # what signs the index a subset was cut from stays behind
-
-    @staticmethod
-    def _add_note(result: ArtifactResult, note: str) -> None:
-        result.note = f"{result.note}; {note}" if result.note else note
-
-    @classmethod
-    def _note_refusal(cls, result: ArtifactResult, exc: RegistryError, what: str) -> None:
-        """A source that will not let us look (denied, not found) gets a note on the artifact; anything else fails it."""
-        if not isinstance(exc, (DeniedError, NotFoundError)):
-            raise exc
-        cls._add_note(result, f"{what}: {exc}")
-
-    def _carry(self, payload: Payload, dst_repo: str, result: ArtifactResult, *, warm: bool = False) -> None:
-        """Push what the source attached, after the artifact itself; each one byte-identical.
-
-        ``warm``: the artifact was at the target already. Unless --recheck-signatures, what the
-        target has under the same name counts as carried, so the source is asked for nothing more
-        than its tag list: one request per artifact to learn that nothing changed."""
-        by_name = warm and not self.options.recheck_signatures
-        found = self._find_attached(payload, result, by_name=by_name)
-        if found is None:
-            return
-        source, src_repo = payload.source, payload.repo
-        for subject in found.unread_indexes:
-            if not self._target_has_referrers_of(dst_repo, subject):
-                try:
-                    found.add(self.finder.referrers(source, src_repo, subject))
-                except RegistryError as exc:
-                    self._note_refusal(result, exc, "referrers not looked up")
-        for attachment in found.attachments:
-            self.cancel.check()
-            at_target = self.target.head_manifest(dst_repo, attachment.reference)
-            # a referrer is named by its digest, so present is identical; a cosign tag is compared by digest unless by name
-            if at_target is not None and (attachment.descriptor is not None or by_name):
-                result.attached.append(attachment.listed(at_target))
-                continue
-            manifest = source.get_manifest(src_repo, attachment.reference)
-            if attachment.descriptor is not None and attachment.descriptor.size != len(manifest.data):
-                # the listing's entry goes into the target's fallback index as it is: it must describe these bytes
-                raise RegistryError(f"referrer {attachment.reference}: listed as {attachment.descriptor.size} bytes, "
-                                    f"the manifest has {len(manifest.data)}")
-            result.attached.append(attachment.listed(manifest.digest))
-            if attachment.descriptor is None and at_target == manifest.digest:
-                continue
-            try:
-                result.bytes_copied += self._push_attached(payload, dst_repo, attachment, manifest)
-            except RegistryError as exc:
-                raise exc.about(f"{attachment.kind} {attachment.reference}") from None
-            result.signatures_copied += 1
-        for subject in dict.fromkeys(a.subject for a in found.attachments if a.descriptor is not None):
-            if not self._target_lists_referrers_of(dst_repo, subject):
-                result.bytes_copied += self._write_fallback_index(found, dst_repo, subject)
-
-    def _push_attached(self, payload: Payload, dst_repo: str, attachment: Attachment, manifest: Manifest) -> int:
-        """Blobs first, then the manifest; an attached index brings its image manifests along."""
-        refuse_long_listing("the index", len(manifest.children))  # the caller names the attachment
-        children = [payload.source.get_manifest(payload.repo, d.digest) for d in manifest.children]
-        sent = self.blobs.copy(payload, dst_repo, [b for m in [*children, manifest] for b in m.blobs])
-        for child in children:
-            sent += self._put_manifest(payload, dst_repo, child.digest, child)
-        try:
-            sent += self._put_manifest(payload, dst_repo, attachment.reference, manifest)
-        except UnsupportedError:
-            if attachment.descriptor is None:
-                raise
-            # ECR has refused referrers pushed by digest (aws/containers-roadmap#2783): keep it under a
-            # tag of its own, listed in the subject's fallback index.
-            self._target_lists_referrers = False
-            sent += self._put_manifest(payload, dst_repo, referrer_tag(attachment), manifest)
-        return sent + sum(len(m.data) for m in [*children, manifest])
-
-    def _target_has_referrers_of(self, dst_repo: str, subject: str) -> bool:
-        """Whether the target lists some referrer of ``subject``, by its referrers API or under the fallback tag."""
-        return bool(self.target.list_referrers(dst_repo, subject)) or self.target.head_manifest(dst_repo, fallback_tag(subject)) is not None
-
-    def _target_lists_referrers_of(self, dst_repo: str, subject: str) -> bool:
-        """Whether the target indexes referrers itself (OCI 1.1 API); asked once per run."""
-        if self._target_lists_referrers is None:
-            self._target_lists_referrers = self.target.list_referrers(dst_repo, subject) is not None
-        return self._target_lists_referrers
-
-    def _write_fallback_index(self, found: Found, dst_repo: str, subject: str) -> int:
-        """Where the target has no referrers API, list the referrers under the fallback tag: the source's
-        own index when it had one (byte-identical), merged with any the target lists already."""
-        tag = fallback_tag(subject)
-        wanted = found.referrers_of(subject)
-        source_index = found.fallback_indexes.get(subject)
-        current_digest = self.target.head_manifest(dst_repo, tag)
-        if source_index is not None and current_digest == source_index.digest:
-            return 0
-        current = self.target.get_manifest(dst_repo, tag) if current_digest else None
-        listed = {d.digest for d in current.children} if current else set()
-        if listed >= {d.digest for d in wanted}:
-            return 0
-        if source_index is not None and listed <= {d.digest for d in source_index.children}:
-            index = source_index
-        else:
-            index = merged_index(current, wanted)
-        self.target.put_manifest(dst_repo, tag, index)
-        return len(index.data)
-
-    def _put_manifest(self, payload: Payload, dst_repo: str, reference: str, manifest: Manifest) -> int:
-        """PUT a manifest whose blobs were sent; a refusal naming a blob is retried after checking
-        the blobs at the target again. Returns the bytes of blobs that had to be uploaded again."""
-        resent = 0
-        for attempt in range(1, MANIFEST_PUT_ATTEMPTS + 1):
-            self.cancel.check()
-            try:
-                self.target.put_manifest(dst_repo, reference, manifest)
-                return resent
-            except BlobUnknownError as exc:
-                if attempt == MANIFEST_PUT_ATTEMPTS:
-                    raise
-                wait_s = self.target.retry.delay(attempt, None)
-                log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
-            self.cancel.sleep(wait_s)
-            resent += sum(self.blobs.ensure(payload, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
-        raise AssertionError("unreachable")
