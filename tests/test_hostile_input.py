@@ -328,3 +328,12 @@ def test_an_early_failure_leaves_no_stale_result_file(sandbox: Sandbox, tmp_path
     assert done.returncode == 2
     assert not result.exists()
 
+
+
+def test_a_bundle_whose_index_is_not_an_image_index_is_one_clear_line(tmp_path: Path) -> None:
+    """index.json comes with the bundle: manifests that are not a list of objects are refused before any request."""
+    (tmp_path / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": "nope"}))
+    (tmp_path / "nvcf-mirror.lock.json").write_text(json.dumps({"version": 2, "artifacts": []}))
+    done = run_cli("load", "--from", str(tmp_path), "--target", "127.0.0.1:1/x")
+    assert done.returncode == 2 and "index.json: not an OCI image index" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

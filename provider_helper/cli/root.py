@@ -47,6 +47,7 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="nvcf-mirror")
 def cli(verbose: bool, quiet: bool, log_format: str) -> None:
     """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
+    wording.use(wording.CLI)
     envvars.check()
     setup_logging(verbose=verbose, quiet=quiet and not verbose, log_format=log_format)
 

@@ -1,8 +1,8 @@
 """An OCI image layout on disk, as a copy target (``save``) and as a source (``load``).
 
-The layout is written through the same copy engine as a registry: ``LayoutTarget`` answers the
-calls the engine makes of a registry (blob present? upload, put manifest), so saving gets the
-same verification, concurrency and resumability. Blobs are shared by every artifact; each
+``Layout`` is a content store like a registry (``content.store.Store``): ``save`` writes through the
+same copy engine, so saving gets the same verification, concurrency and resumability, and ``load``
+reads a saved bundle (``LayoutSource``) through the same calls. Blobs are shared by every artifact; each
 artifact's top manifest is named in ``index.json`` by ``org.opencontainers.image.ref.name``
 (``name:tag``), which is what skopeo's ``oci:PATH:name:tag`` reads. ``nvcf-mirror.lock.json``
 lists every artifact with its digest and source, for ``load`` and ``verify --from``.
@@ -311,7 +311,11 @@ def check_layout_blob(root: Path, blob: Descriptor) -> None:
 
 
 def _read_index(root: Path) -> dict[str, Any] | None:
-    return _read_json(root / "index.json")
+    """``index.json``, whose ``manifests`` must be a list of objects (a bundle's comes from elsewhere)."""
+    index = _read_json(root / "index.json")
+    if index is not None and not (isinstance(index.get("manifests"), list) and all(isinstance(m, dict) for m in index["manifests"])):
+        raise InputError(f"{root / 'index.json'}: not an OCI image index (its manifests must be a list of objects)")
+    return index
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
