@@ -287,5 +287,5 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
-def client_from_env(env: Mapping[str, str], verify: Any = True) -> NgcClient:
-    return NgcClient(ngc_key(env), env.get(API_URL_ENV, API_URL), env.get(AUTHN_URL_ENV, AUTHN_URL), verify=verify)
+def client_from_env(env: Mapping[str, str], verify: Any = True, retry: RetryPolicy | None = None) -> NgcClient:
+    return NgcClient(ngc_key(env), env.get(API_URL_ENV, API_URL), env.get(AUTHN_URL_ENV, AUTHN_URL), retry, verify)

@@ -12,10 +12,9 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
@@ -88,11 +87,15 @@ class RunConfig:
         options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
         return make_plan(artifacts, options)
 
+    def ngc_client(self) -> NgcClient:
+        """The NGC API with the key from the environment and this run's retries and trust store."""
+        return client_from_env(os.environ, verifying_context(self.ca_file), RetryPolicy(attempts=self.retries))
+
     @contextlib.contextmanager
     def published_versions(self) -> Iterator[PublishedVersions]:
         """What the sources publish, for ``latest`` and ``outdated``."""
         registries = self.source_registries()
-        available = PublishedVersions(registries, self.helm, self.source_registry, verifying_context(self.ca_file))
+        available = PublishedVersions(registries, self.helm, self.source_registry, self.ngc_client)
         try:
             yield available
         finally:
@@ -142,7 +145,7 @@ class PublishedVersions:
     registries: RegistryPool
     helm: HelmRepositories
     source_registry: str | None
-    verify: Any = True
+    connect_ngc: Callable[[], NgcClient]
     _ngc: NgcClient | None = None
 
     def versions(self, artifact: Artifact) -> list[str]:
@@ -165,7 +168,7 @@ class PublishedVersions:
 
     def ngc(self) -> NgcClient:
         if self._ngc is None:
-            self._ngc = client_from_env(os.environ, self.verify)
+            self._ngc = self.connect_ngc()
         return self._ngc
 
     def close(self) -> None:
@@ -230,10 +233,9 @@ def copy_to_target(config: RunConfig, jobs: list[Job], options: EngineOptions, *
 @contextlib.contextmanager
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
     """Where each job's content comes from: the source registry, a classic Helm repository, or the NGC API."""
-    verify = verifying_context(config.ca_file)
     helm = config.helm
     with tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-") as scratch:
-        resources = ResourcePayloads(os.environ, Path(scratch), verify)
+        resources = ResourcePayloads(config.ngc_client, Path(scratch))
         try:
             yield sources.dispatch(sources.from_registry(registries.get), helm.payload, resources.payload)
         finally:

@@ -199,6 +199,7 @@ def test_signed_url_tokens_stay_out_of_error_text(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "X-Amz-Signature" not in done.stdout + done.stderr
     assert "/storage/" in done.stderr, "the error names the storage URL, without its query"
+    assert len(ngc.storage_requests) == 2, f"--retries 2 means two attempts at NGC's storage too: {ngc.storage_requests}"
 
 
 def test_ecr_tokens_are_renewed_before_they_expire() -> None:

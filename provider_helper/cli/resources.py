@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from pathlib import Path
 
 import click
@@ -21,7 +20,6 @@ from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
 from provider_helper.mirror.plan import Job
 from provider_helper.refs import parse_target
-from provider_helper.registry.tls import verifying_context
 from provider_helper.session import (
     RunConfig,
     preflight,
@@ -60,7 +58,7 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
     jobs = _resource_jobs(common)
     if push and common.target == LAYOUT_TARGET.registry:
         raise InputError("--push needs --target REGISTRY[/PREFIX]")
-    client = ngc_api.client_from_env(os.environ, verifying_context(common.ca_file))
+    client = common.ngc_client()
     root = Path(dest)
     try:
         for job in jobs:

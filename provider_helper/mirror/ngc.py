@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from provider_helper.manifest import ResourceRef
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload
-from provider_helper.ngc_api import NgcClient, client_from_env, safe_relative, version_dir
+from provider_helper.ngc_api import NgcClient, safe_relative, version_dir
 from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of, file_digest
 
 SOURCE = "org.opencontainers.image.source"
@@ -62,12 +62,13 @@ class ResourcePayloads:
     """NGC resources for the copy engine (mirror, save): downloaded only when the target lacks them,
     into ``scratch``, and recognised at the target by the source they were pushed from."""
 
-    def __init__(self, env: Mapping[str, str], scratch: Path, verify: Any = True) -> None:
-        self.env, self.scratch, self.verify = env, scratch, verify
+    def __init__(self, connect: Callable[[], NgcClient], scratch: Path) -> None:
+        """``connect``: the run's NGC client, made when a resource is first needed."""
+        self.connect, self.scratch = connect, scratch
 
     @functools.cached_property
     def client(self) -> NgcClient:
-        return client_from_env(self.env, self.verify)
+        return self.connect()
 
     def close(self) -> None:
         if "client" in self.__dict__:
