@@ -84,8 +84,8 @@ def test_manifest_put_failing_beyond_the_budget_fails_cleanly_and_the_next_run_c
 ) -> None:
     manifest, expected = one_image
     target_proxy.add(Fault("PUT", "/manifests/", "status", times=-1, status=503))
-    failed = _mirror(sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"))
-    assert failed.returncode == 1
+    failed = _mirror(sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"), "--retries", "3")
+    assert failed.returncode == 1 and target_proxy.count("PUT", "/manifests/") == 3, "the budget is --retries attempts"
     entry = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]
     assert entry["status"] == "failed" and "503" in entry["error"]
     with pytest.raises(LookupError):
