@@ -165,6 +165,20 @@ def test_a_token_endpoint_that_answers_without_a_token_is_one_clear_line(sandbox
     assert f"token endpoint 127.0.0.2 for {registry.host} answered without a token" in output
 
 
+def test_a_huge_token_answer_is_refused_while_it_streams(servers: list) -> None:
+    """A token service answering 64 MiB: reading stops at 1 MiB, the rest is never fetched."""
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.startswith("/token"):
+            return Reply(200, {"Content-Type": "application/json"}, b" " * (1024 * 1024), repeat=64)
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{me.url}/token"'})
+
+    registry = ScriptedServer("127.0.0.2", route)
+    servers.append(registry)
+    with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match="token from 127.0.0.2 .*larger than 1048576 bytes"):
+        client.head_manifest("org/app", "1.0")
+    assert registry.unfinished >= 1, "the client hung up: the body was not read to its end"
+
+
 def test_a_huge_manifest_is_refused_while_it_streams(sandbox: Sandbox, servers: list, tmp_path: Path, ns: str) -> None:
     """A 256 MiB 'manifest': reading stops at the 4 MiB cap, the rest is never fetched."""
     registry = ScriptedServer("127.0.0.2", _manifest_route(b"{" + b" " * (1024 * 1024 - 1), repeat=256))

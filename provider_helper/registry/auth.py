@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from provider_helper.errors import AuthenticationError, LicenceError, RegistryError
+from provider_helper.http import bounded
 from provider_helper.origin import authority
 from provider_helper.registry.credentials import Credential, CredentialSource
 from provider_helper.tokens import Token, TokenCache
@@ -26,6 +27,7 @@ from provider_helper.wording import setting
 _PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 _REPO_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
 _TOKEN_MARGIN = 30.0
+MAX_TOKEN_BYTES = 1024 * 1024  # a token answer: a few KiB of JWT, even for many scopes
 # Scopes per prefetched token: keeps the token request's URL and the token itself a few KiB.
 PREFETCH_BATCH = 25
 
@@ -193,10 +195,13 @@ class RegistryAuth(httpx.Auth):
         credential = self.credentials.get()
         try:
             if credential is not None and credential.is_identity_token:
-                response = self._token_client.post(realm, data=_refresh_form(credential, challenge, scopes))
+                request = self._token_client.build_request("POST", realm, data=_refresh_form(credential, challenge, scopes))
+                sent = self._token_client.send(request, stream=True)
             else:
                 auth = (credential.username, credential.password) if credential else None
-                response = self._token_client.get(realm, params=params, auth=auth)
+                sent = self._token_client.send(self._token_client.build_request("GET", realm, params=params), stream=True,
+                                               auth=auth or httpx.USE_CLIENT_DEFAULT)
+            response = bounded(sent, MAX_TOKEN_BYTES, f"token from {httpx.URL(realm).host} for {self.registry}")
         except httpx.TransportError as exc:
             raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
         if response.status_code == 401 and credential is not None:
