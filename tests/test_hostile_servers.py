@@ -26,6 +26,7 @@ from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, StaticCredential, file_credential
+from provider_helper.registry.oci import Descriptor
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
@@ -174,8 +175,24 @@ def test_a_huge_token_answer_is_refused_while_it_streams(servers: list) -> None:
 
     registry = ScriptedServer("127.0.0.2", route)
     servers.append(registry)
-    with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match="token from 127.0.0.2 .*larger than 1048576 bytes"):
+    with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match=r"token from 127\.0\.0\.2 .*larger than 1048576 bytes"):
         client.head_manifest("org/app", "1.0")
+    assert registry.unfinished >= 1, "the client hung up: the body was not read to its end"
+
+
+def test_a_huge_answer_to_a_blob_upload_is_refused_while_it_streams(servers: list) -> None:
+    """The answer to the upload's PUT (and to its cancelling DELETE) is read within 64 KiB like every other."""
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if method == "POST":
+            return Reply(202, {"Location": "/v2/org/app/blobs/uploads/u1"})
+        return Reply(201, {"Content-Type": "text/plain"}, b" " * (1024 * 1024), repeat=64)
+
+    registry = ScriptedServer("127.0.0.2", route)
+    servers.append(registry)
+    data = b"layer"
+    blob = Descriptor("application/octet-stream", sha256(data), len(data))
+    with closing(RegistryClient(registry.host)) as client, pytest.raises(RegistryError, match=r"upload blob .*larger than 65536 bytes"):
+        client.put_blob("org/app", blob, [data])
     assert registry.unfinished >= 1, "the client hung up: the body was not read to its end"
 
 

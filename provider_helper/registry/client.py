@@ -267,16 +267,18 @@ class RegistryClient:
     def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
         """One streaming PUT carrying the whole blob."""
         url = httpx.URL(location).copy_merge_params({"digest": digest})
-        with _transport_errors(f"upload blob {digest[:19]}"):
-            response = self._http.request(
+        what = f"upload blob {digest[:19]}"
+        with _transport_errors(what):
+            request = self._http.build_request(
                 "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)}
             )
+            response = bounded(self._http.send(request, stream=True), MAX_ANSWER_BYTES, what)
         if response.status_code not in (201, 204):
-            raise self._error(response, f"upload blob {digest[:19]}")
+            raise self._error(response, what)
 
     def cancel_upload(self, location: str) -> None:
         with contextlib.suppress(httpx.HTTPError, RegistryError):
-            self._http.request("DELETE", location)
+            bounded(self._http.send(self._http.build_request("DELETE", location), stream=True), MAX_ANSWER_BYTES, "cancel upload")
 
     def _error(self, response: httpx.Response, what: str) -> RegistryError:
         return http.error_from(response, what, self.host, denied_hint=f"check the credentials for {self.host}")
