@@ -105,6 +105,13 @@ class Terraform:
             raise AssertionError(f"terraform plan failed\n{done.stdout}\n{done.stderr}")
         return done.returncode, done.stdout
 
+    def apply(self) -> None:
+        """``terraform apply -auto-approve``, as a user runs it: plan and apply in one process, which
+        builds the AWS provider's schema fewer times than a saved plan applied by a second command."""
+        done = self._run("apply", "-input=false", "-auto-approve", f"-state={self.runner.state_path}")
+        if done.returncode != 0:
+            raise AssertionError(f"terraform apply failed\n{done.stdout}\n{done.stderr}")
+
     def apply_plan(self) -> None:
         """Apply the plan the last ``plan_exit_code`` showed, as `terraform apply PLANFILE` does: no second plan."""
         done = self._run("apply", "-input=false", f"-state={self.runner.state_path}", str(self.root / "saved.tfplan"))

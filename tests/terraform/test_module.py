@@ -57,7 +57,7 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
     canary = "nvapi-CANARY-" + sandbox.api_key[6:]
     monkeypatch.setattr(sandbox.tokens, "api_key", canary)  # the source accepts only the canary key: the mirror ran with it if anything copied
     tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], **settings), {**sandbox.ecr_env(), "NGC_API_KEY": canary})
-    tf.runner.apply()
+    tf.apply()
     out = tf.outputs()
     image_ref = f"{sandbox.target.host}/{ns}/nvcf-openbao@{nvcf_like['image']}"
     assert out["image_uris"] == {"nvcf-openbao:2.5.1-nv-1.1.0": image_ref}
@@ -184,7 +184,7 @@ def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroy
     signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
     variables = _variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=False)
     tf = terraform_root(variables, sandbox.ecr_env())
-    tf.runner.apply()
+    tf.apply()
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
     with pytest.raises(LookupError):
         _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}")
@@ -223,7 +223,7 @@ def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroy
     assert done.returncode != 0 and "RepositoryNotEmptyException" in done.stdout + done.stderr, done.stdout + done.stderr
     assert f"{ns}/nvcf-openbao" in _created(sandbox, ns), "delete_repositories_on_destroy = false keeps a repository holding images"
     tf.set_variables({**variables, "copy_signatures": True, "delete_repositories_on_destroy": True})
-    tf.runner.apply()
+    tf.apply()
     tf.runner.destroy()  # force_delete: images do not stop it
     names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
     assert not {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} & names
@@ -302,7 +302,7 @@ def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
         (previous / name).write_bytes(shown.stdout)
     variables = _variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True)
     old = terraform_root(variables, sandbox.ecr_env(), module=previous)
-    old.runner.apply()
+    old.apply()
     before = _created(sandbox, ns)
     assert set(before) == {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"}
 
@@ -314,7 +314,7 @@ def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
     for command in commands:
         done = new._run("import", "-input=false", f"-state={new.runner.state_path}", *command[2:])
         assert done.returncode == 0, done.stdout + done.stderr
-    new.runner.apply()
+    new.apply()
     assert _created(sandbox, ns) == before, "a repository was deleted or re-created by the upgrade"
     assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
     code, text = new.plan_exit_code()
