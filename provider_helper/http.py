@@ -178,10 +178,9 @@ def pages(fetch: Callable[[Cursor], Page[Cursor, Body]], first: Cursor, what: st
     ``MAX_LISTING_ENTRIES`` entries or ``MAX_LISTING_BYTES`` bytes in all is refused rather than cut short:
     cut short, a tag list would hide cosign tags; read to its end, a server could page forever or fill
     memory (one 4 MiB tag per page)."""
-    cursor: Cursor | None = first
+    cursor = first
     listed = read = 0
     for _ in range(MAX_PAGES):
-        assert cursor is not None
         page = fetch(cursor)
         listed, read = listed + page.entries, read + page.size
         if (page.announced or 0) > MAX_PAGES:

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from provider_helper.content.digests import FILE_CHUNK, read_verified
+from provider_helper.content.digests import open_file, read_verified
 from provider_helper.errors import NotFoundError
 from provider_helper.registry.oci import Descriptor, Manifest
 
@@ -41,8 +41,8 @@ class BuiltArtifact:
         if isinstance(blob, bytes):
             yield iter((blob,))
             return
-        with open(blob, "rb") as handle:
-            yield iter(lambda: handle.read(FILE_CHUNK), b"")
+        with open_file(blob) as chunks:
+            yield chunks
 
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
         with self.open_blob(repo, digest) as chunks:

@@ -4,6 +4,7 @@ a chart against its repository index, a resource file pulled back from a registr
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -45,9 +46,16 @@ def read_verified(chunks: Iterable[bytes], digest: str, max_bytes: int, what: st
     return bytes(data)
 
 
-def file_chunks(path: Path) -> Iterator[bytes]:
+@contextlib.contextmanager
+def open_file(path: Path) -> Iterator[Iterator[bytes]]:
+    """A file's bytes in ``FILE_CHUNK`` chunks, closed when the block ends."""
     with open(path, "rb") as handle:
-        yield from iter(lambda: handle.read(FILE_CHUNK), b"")
+        yield iter(lambda: handle.read(FILE_CHUNK), b"")
+
+
+def file_chunks(path: Path) -> Iterator[bytes]:
+    with open_file(path) as chunks:
+        yield from chunks
 
 
 def check_file(path: Path, digest: str, size: int | None, what: str) -> None:

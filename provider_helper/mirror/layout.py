@@ -26,7 +26,7 @@ from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
-from provider_helper.content.digests import FILE_CHUNK, check_file, file_chunks, read_verified
+from provider_helper.content.digests import check_file, file_chunks, open_file, read_verified
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
@@ -103,12 +103,12 @@ class Layout:
 
     @contextlib.contextmanager
     def open_blob(self, repo: str, digest: str) -> Iterator[Iterator[bytes]]:
-        try:
-            handle = open(self.blob_path(digest), "rb")  # noqa: SIM115 -- closed below, after the caller is done
-        except FileNotFoundError:
-            raise NotFoundError(f"blob {digest} is not in the layout {self.root}") from None
-        with handle:
-            yield iter(lambda: handle.read(FILE_CHUNK), b"")
+        with contextlib.ExitStack() as stack:
+            try:
+                chunks = stack.enter_context(open_file(self.blob_path(digest)))
+            except FileNotFoundError:
+                raise NotFoundError(f"blob {digest} is not in the layout {self.root}") from None
+            yield chunks
 
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
         with self.open_blob(repo, digest) as chunks:
