@@ -14,4 +14,4 @@ fi
 bash scripts/bootstrap.sh
 .venv/bin/ruff check provider_helper tests bench
 .venv/bin/mypy provider_helper
-exec .venv/bin/python -m pytest -n 3 --dist worksteal "$@"
+exec .venv/bin/python -m pytest -n 3 --dist load --maxschedchunk 1 "$@"

@@ -29,9 +29,13 @@ REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that start a real part, and start the Terraform tests first: they are the run's
+    longest (tests/terraform/test_module.py lists them longest first), and a worker that picks one up
+    late ends the run minutes after the others (scripts/test.sh hands out one test at a time)."""
     for item in items:
         if REAL_PARTS & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("ngcsdk"):
             item.add_marker(pytest.mark.real_parts)
+    items.sort(key=lambda item: "tf_bin" not in getattr(item, "fixturenames", ()))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

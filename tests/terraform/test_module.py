@@ -45,6 +45,100 @@ def _target_digest(sandbox: Sandbox, ref: str) -> str:
     return sha256(skopeo_raw(f"{sandbox.target.host}/{ref}", authfile=sandbox.docker_config / "config.json"))
 
 
+@pytest.mark.one_terraform
+def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroys_only_its_own(
+    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    """One root through its life, as a user runs it: copy_signatures turned on, a source tag moved, a
+    repository deleted and an image removed outside Terraform (each shows in the next plan; apply copies
+    again or re-creates, nothing is deleted), then destroy: stopped by a repository holding images until
+    delete_repositories_on_destroy is set, then removing exactly the module's repositories."""
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    ecr.create_repository(repositoryName=f"{ns}/other-team-app")  # under the prefix, not the module's
+    ecr.create_repository(repositoryName=f"{ns}-decoy/keep")  # a prefix that merely starts the same
+    signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=False)
+    tf = terraform_root(variables, sandbox.ecr_env())
+    tf.apply()
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
+    with pytest.raises(LookupError):
+        _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}")
+    before = _created(sandbox, ns)
+
+    tf.set_variables({**variables, "copy_signatures": True})
+    code, text = tf.plan_exit_code()
+    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
+    tf.apply_plan()
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"], "turning copy_signatures on copied them"
+
+    _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
+    code, text = tf.plan_exit_code()
+    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
+    assert re.search(r'~ "image:nvcf-openbao:2\.5\.1-nv-1\.1\.0" += "[^"]+@' + re.escape(nvcf_like["image"]) + r'" -> "[^"]+@'
+                     + re.escape(moved["linux/amd64"].digest) + '"', text), f"the plan names the artifact and its new digest:\n{text}"
+    assert "aws_ecr_repository" not in text.split("Terraform will perform")[-1].split("Plan:")[0].replace("data.", ""), text
+    assert "1 to add, 0 to change, 1 to destroy" in text, text
+    tf.apply_plan()
+    assert _created(sandbox, ns) == before, "a repository was deleted or re-created"
+    assert tf.outputs()["image_uris"]["nvcf-openbao:2.5.1-nv-1.1.0"].endswith("@" + moved["linux/amd64"].digest)
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == moved["linux/amd64"].digest
+    code, text = tf.plan_exit_code()
+    assert code == 0, f"a plan after the copy ran again must show no changes:\n{text}"
+
+    ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)  # ECR's control plane: the repository
+    _delete_at_target(sandbox, f"{ns}/gdn-streaming", nvcf_like["chart"])  # the registry: the chart it held
+    code, text = tf.plan_exit_code()
+    assert code == 2 and f'aws_ecr_repository.this["{ns}/gdn-streaming"] will be created' in text, text
+    assert re.search(r'missing += \[\s*\+ "chart:gdn-streaming:2\.0\.1"', text), f"the plan reports what the target lost:\n{text}"
+    tf.apply_plan()
+    assert f"{ns}/gdn-streaming" in _created(sandbox, ns) and f"{ns}/other-team-app" in _created(sandbox, ns)
+
+    _put_image(ecr, f"{ns}/nvcf-openbao")
+    done = tf._run("destroy", "-auto-approve", "-input=false", f"-state={tf.runner.state_path}")
+    assert done.returncode != 0 and "RepositoryNotEmptyException" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert f"{ns}/nvcf-openbao" in _created(sandbox, ns), "delete_repositories_on_destroy = false keeps a repository holding images"
+    tf.set_variables({**variables, "copy_signatures": True, "delete_repositories_on_destroy": True})
+    tf.apply()
+    tf.runner.destroy()  # force_delete: images do not stop it
+    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    assert not {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} & names
+    assert {f"{ns}/other-team-app", f"{ns}-decoy/keep"} <= names
+
+
+# The module version before repositories became resources: its apply created them through the copier.
+PREVIOUS_MODULE_COMMIT = "a0c27f7"
+
+
+@pytest.mark.one_terraform
+def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
+) -> None:
+    previous = tmp_path / "previous-module"
+    previous.mkdir()
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
+        shown = subprocess.run(["git", "show", f"{PREVIOUS_MODULE_COMMIT}:terraform/modules/nvcf-mirror/{name}"], cwd=REPO, capture_output=True, check=True)
+        (previous / name).write_bytes(shown.stdout)
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True)
+    old = terraform_root(variables, sandbox.ecr_env(), module=previous)
+    old.apply()
+    before = _created(sandbox, ns)
+    assert set(before) == {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"}
+
+    new = terraform_root(variables, sandbox.ecr_env())
+    lines = run_cli("ecr", "import-commands", "--manifest", str(nvcf_like["manifest"]), "--source-registry", sandbox.source.host,
+                    "--target", f"{sandbox.target.host}/{ns}", "--target-type", "ecr", "--aws-region", REGION, env=sandbox.ecr_env(), check=True)
+    commands = [shlex.split(line) for line in lines.stdout.splitlines()]
+    assert sorted(c[3] for c in commands) == sorted(before)
+    for command in commands:
+        done = new._run("import", "-input=false", f"-state={new.runner.state_path}", *command[2:])
+        assert done.returncode == 0, done.stdout + done.stderr
+    new.apply()
+    assert _created(sandbox, ns) == before, "a repository was deleted or re-created by the upgrade"
+    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
+    code, text = new.plan_exit_code()
+    assert code == 0, text
+
+
 def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes_and_keeps_the_key_out_of_every_file(
     sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,6 +181,21 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
     assert code == 0, f"a second plan must show no changes:\n{text}"
     leaks = [p for p in tmp_path.rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
     assert leaks == [], "the NGC key is in no file of the working, data or state directories"
+
+
+@pytest.mark.one_terraform
+def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
+    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"])
+    tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
+    code, text = tf.plan_exit_code()
+    assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
+    tf.apply_plan()
+    out = tf.outputs()
+    assert out["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}, "repository_prefix, not cluster_name"
+    assert out["versions"] == {"image:nvcf-openbao:2.6.0": "2.6.0", "chart:gdn-streaming:2.0.1": "2.0.1"} and out["repository_prefix"] == ns
 
 
 def _created(sandbox: Sandbox, ns: str) -> dict[str, object]:
@@ -170,66 +279,6 @@ def test_the_examples_validate(tf_bin: str, terraform_env: dict[str, str], tmp_p
         _validate(root, tf_bin, terraform_env, tmp_path)
 
 
-@pytest.mark.one_terraform
-def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroys_only_its_own(
-    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
-) -> None:
-    """One root through its life, as a user runs it: copy_signatures turned on, a source tag moved, a
-    repository deleted and an image removed outside Terraform (each shows in the next plan; apply copies
-    again or re-creates, nothing is deleted), then destroy: stopped by a repository holding images until
-    delete_repositories_on_destroy is set, then removing exactly the module's repositories."""
-    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
-    ecr.create_repository(repositoryName=f"{ns}/other-team-app")  # under the prefix, not the module's
-    ecr.create_repository(repositoryName=f"{ns}-decoy/keep")  # a prefix that merely starts the same
-    signature_tag = nvcf_like["image"].replace(":", "-") + ".sig"
-    variables = _variables(sandbox, ns, nvcf_like["manifest"], copy_signatures=False)
-    tf = terraform_root(variables, sandbox.ecr_env())
-    tf.apply()
-    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
-    with pytest.raises(LookupError):
-        _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}")
-    before = _created(sandbox, ns)
-
-    tf.set_variables({**variables, "copy_signatures": True})
-    code, text = tf.plan_exit_code()
-    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
-    tf.apply_plan()
-    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}") == nvcf_like["signature"], "turning copy_signatures on copied them"
-
-    _, moved = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")  # same tag, new content
-    code, text = tf.plan_exit_code()
-    assert code == 2 and "terraform_data.mirror[0] must be replaced" in text, text
-    assert re.search(r'~ "image:nvcf-openbao:2\.5\.1-nv-1\.1\.0" += "[^"]+@' + re.escape(nvcf_like["image"]) + r'" -> "[^"]+@'
-                     + re.escape(moved["linux/amd64"].digest) + '"', text), f"the plan names the artifact and its new digest:\n{text}"
-    assert "aws_ecr_repository" not in text.split("Terraform will perform")[-1].split("Plan:")[0].replace("data.", ""), text
-    assert "1 to add, 0 to change, 1 to destroy" in text, text
-    tf.apply_plan()
-    assert _created(sandbox, ns) == before, "a repository was deleted or re-created"
-    assert tf.outputs()["image_uris"]["nvcf-openbao:2.5.1-nv-1.1.0"].endswith("@" + moved["linux/amd64"].digest)
-    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == moved["linux/amd64"].digest
-    code, text = tf.plan_exit_code()
-    assert code == 0, f"a plan after the copy ran again must show no changes:\n{text}"
-
-    ecr.delete_repository(repositoryName=f"{ns}/gdn-streaming", force=True)  # ECR's control plane: the repository
-    _delete_at_target(sandbox, f"{ns}/gdn-streaming", nvcf_like["chart"])  # the registry: the chart it held
-    code, text = tf.plan_exit_code()
-    assert code == 2 and f'aws_ecr_repository.this["{ns}/gdn-streaming"] will be created' in text, text
-    assert re.search(r'missing += \[\s*\+ "chart:gdn-streaming:2\.0\.1"', text), f"the plan reports what the target lost:\n{text}"
-    tf.apply_plan()
-    assert f"{ns}/gdn-streaming" in _created(sandbox, ns) and f"{ns}/other-team-app" in _created(sandbox, ns)
-
-    _put_image(ecr, f"{ns}/nvcf-openbao")
-    done = tf._run("destroy", "-auto-approve", "-input=false", f"-state={tf.runner.state_path}")
-    assert done.returncode != 0 and "RepositoryNotEmptyException" in done.stdout + done.stderr, done.stdout + done.stderr
-    assert f"{ns}/nvcf-openbao" in _created(sandbox, ns), "delete_repositories_on_destroy = false keeps a repository holding images"
-    tf.set_variables({**variables, "copy_signatures": True, "delete_repositories_on_destroy": True})
-    tf.apply()
-    tf.runner.destroy()  # force_delete: images do not stop it
-    names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
-    assert not {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"} & names
-    assert {f"{ns}/other-team-app", f"{ns}-decoy/keep"} <= names
-
-
 def _delete_at_target(sandbox: Sandbox, repository: str, digest: str) -> None:
     import httpx
 
@@ -285,55 +334,6 @@ def test_a_target_registry_in_another_account_than_the_provider_stops_the_plan(
     text = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 1
     assert "target_registry is in account 999999999999, but the aws provider given to this module is in account 123456789012" in text, text
-
-
-# The module version before repositories became resources: its apply created them through the copier.
-PREVIOUS_MODULE_COMMIT = "a0c27f7"
-
-
-@pytest.mark.one_terraform
-def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
-) -> None:
-    previous = tmp_path / "previous-module"
-    previous.mkdir()
-    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
-        shown = subprocess.run(["git", "show", f"{PREVIOUS_MODULE_COMMIT}:terraform/modules/nvcf-mirror/{name}"], cwd=REPO, capture_output=True, check=True)
-        (previous / name).write_bytes(shown.stdout)
-    variables = _variables(sandbox, ns, nvcf_like["manifest"], delete_repositories_on_destroy=True)
-    old = terraform_root(variables, sandbox.ecr_env(), module=previous)
-    old.apply()
-    before = _created(sandbox, ns)
-    assert set(before) == {f"{ns}/nvcf-openbao", f"{ns}/gdn-streaming"}
-
-    new = terraform_root(variables, sandbox.ecr_env())
-    lines = run_cli("ecr", "import-commands", "--manifest", str(nvcf_like["manifest"]), "--source-registry", sandbox.source.host,
-                    "--target", f"{sandbox.target.host}/{ns}", "--target-type", "ecr", "--aws-region", REGION, env=sandbox.ecr_env(), check=True)
-    commands = [shlex.split(line) for line in lines.stdout.splitlines()]
-    assert sorted(c[3] for c in commands) == sorted(before)
-    for command in commands:
-        done = new._run("import", "-input=false", f"-state={new.runner.state_path}", *command[2:])
-        assert done.returncode == 0, done.stdout + done.stderr
-    new.apply()
-    assert _created(sandbox, ns) == before, "a repository was deleted or re-created by the upgrade"
-    assert _target_digest(sandbox, f"{ns}/nvcf-openbao:2.5.1-nv-1.1.0") == nvcf_like["image"]
-    code, text = new.plan_exit_code()
-    assert code == 0, text
-
-
-@pytest.mark.one_terraform
-def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
-    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
-) -> None:
-    newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
-    variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"])
-    tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
-    code, text = tf.plan_exit_code()
-    assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
-    tf.apply_plan()
-    out = tf.outputs()
-    assert out["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}, "repository_prefix, not cluster_name"
-    assert out["versions"] == {"image:nvcf-openbao:2.6.0": "2.6.0", "chart:gdn-streaming:2.0.1": "2.0.1"} and out["repository_prefix"] == ns
 
 
 def test_insecure_registries_reach_the_apply_step() -> None:
