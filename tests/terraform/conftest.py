@@ -7,11 +7,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from pytest_terraform.tf import TerraformRunner
 
 from provider_helper.errors import InputError
-from provider_helper.sandbox.tfproviders import aws_provider_mirror, moto_provider_block, offline_cli_config
+from provider_helper.sandbox.tfproviders import moto_provider_block, offline_cli_config
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -48,44 +46,6 @@ def terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def terraform_env(terraform_cli_config: Path) -> dict[str, str]:
     """The environment every Terraform command of the tests adds to its own."""
     return {**TERRAFORM_ENV, "TF_CLI_CONFIG_FILE": str(terraform_cli_config)}
-
-
-@pytest.fixture(scope="session")
-def aws_provider_attach(terraform_cli_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """TF_REATTACH_PROVIDERS for one HashiCorp AWS provider process per worker, started in its own
-    ``-debug`` mode. The module tests' Terraform commands attach to it instead of starting the same
-    binary about three times each, building its schema each time (measured here: a one-resource plan
-    takes 5.8 s of CPU with the provider managed, 3.5 s attached). The validate tests keep the
-    provider managed, so ``terraform init`` still installs it from the mirror and checks the module's
-    version constraint against it. (``terraform_cli_config`` first: it fails the run when the
-    machine has no AWS provider.)"""
-    binary = next(aws_provider_mirror().glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*"))
-    log = tmp_path_factory.mktemp("aws-provider") / "debug.log"
-    # Without AWS_CA_BUNDLE (moto is plain HTTP): the provider applies it to its shared HTTP client at
-    # each configure, and the second configure in one process fails ("has no WithTransportOptions").
-    # Its SDK logs off: -debug mode otherwise writes every schema lookup at trace level (1.3 MB a plan).
-    env = {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
-    env.update(dict.fromkeys(("TF_LOG_PROVIDER", "TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_SDK_MUX"), "OFF"))
-    with log.open("wb") as out:
-        provider = subprocess.Popen([str(binary), "-debug"], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    try:
-        yield _reattach_line(log, provider)
-    finally:
-        provider.send_signal(signal.SIGINT)  # how -debug mode is told to stop
-        try:
-            provider.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            provider.kill()
-
-
-def _reattach_line(log: Path, provider: subprocess.Popen[bytes], timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and provider.poll() is None:
-        found = re.search(r"TF_REATTACH_PROVIDERS='([^']+)'", log.read_text(errors="replace"))
-        if found:
-            return found.group(1)
-        time.sleep(0.2)
-    pytest.fail(f"the AWS provider in -debug mode gave no TF_REATTACH_PROVIDERS line:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 def _binaries(tmp: Path, configured: str | None) -> list[tuple[str, str]]:
@@ -170,19 +130,15 @@ class Terraform:
 
 
 @pytest.fixture
-def terraform_root(
-    tmp_path: Path, terraform_env: dict[str, str], aws_provider_attach: str, tf_bin: str, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Terraform]:
-    """Make a root module that calls the nvcf-mirror module with the given variables, initialised.
-    Its commands use the worker's AWS provider process (``aws_provider_attach``); hashicorp/external's
-    stand-in stays managed: it runs the module's program, which must get each command's environment."""
+def terraform_root(tmp_path: Path, terraform_env: dict[str, str], tf_bin: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Terraform]:
+    """Make a root module that calls the nvcf-mirror module with the given variables, initialised."""
 
     def make(variables: dict, env: dict[str, str], module: Path = MODULE) -> Terraform:
         root, data = tmp_path / "root", tmp_path / "data"
         root.mkdir(exist_ok=True)
         data.mkdir(exist_ok=True)
         (root / "main.tf").write_text(_root_module(variables, env.get("AWS_ENDPOINT_URL_ECR", ""), module))
-        for key, value in {**env, **terraform_env, "TF_REATTACH_PROVIDERS": aws_provider_attach}.items():
+        for key, value in {**env, **terraform_env}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("TF_DATA_DIR", raising=False)
         runner = TerraformRunner(str(data), state_path=str(tmp_path / "terraform.tfstate"), module_dir=str(root), tf_bin=tf_bin)
