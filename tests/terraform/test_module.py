@@ -45,6 +45,8 @@ def _target_digest(sandbox: Sandbox, ref: str) -> str:
     return sha256(skopeo_raw(f"{sandbox.target.host}/{ref}", authfile=sandbox.docker_config / "config.json"))
 
 
+# Longest first: the suite starts the Terraform tests before all others, in this file's order
+# (tests/conftest.py), so a long one never starts last.
 @pytest.mark.one_terraform
 def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroys_only_its_own(
     sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
