@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import secrets
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -168,8 +169,6 @@ def test_a_token_endpoint_that_answers_without_a_token_is_one_clear_line(sandbox
 
 def _hung_up(server: ScriptedServer, within: float = 5.0) -> bool:
     """Whether the server saw the client close mid-body; its writer notices a moment after the client left."""
-    import time
-
     deadline = time.monotonic() + within
     while server.unfinished < 1 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -344,8 +343,6 @@ def _ngc_with_storage(storage: Reply) -> object:
 def test_an_ngc_storage_download_that_trickles_is_given_up_as_stalled(servers: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Storage gets the blob rule of the registry client: a minimum rate over a window (lowered here so the
     test takes a second), not only httpx's per-read timeout, which a byte every few seconds resets."""
-    import time
-
     api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 100, repeat=200)), chunk_delay=0.02)  # 5 KB/s
     servers.append(api)
     monkeypatch.setenv("NVCF_MIRROR_BLOB_RATE_WINDOW", "0.5")
@@ -542,8 +539,6 @@ def test_a_tag_list_of_huge_entries_is_refused_by_its_bytes_long_before_its_page
 def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
     """One byte every 50 ms never trips httpx's read timeout; the answer's average rate does. The grace
     and rate are lowered here (30 s and 1 KiB/s by default) so the test takes a second."""
-    import time
-
     def trickle(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, b"{", repeat=200)
 
@@ -560,8 +555,6 @@ def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: l
 def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_not(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
     """A blob stream is checked at every network read against a minimum rate over a window (16 KiB/s over
     60 s by default, NVCF_MIRROR_MIN_BLOB_RATE and _BLOB_RATE_WINDOW): lowered here so the test takes a second."""
-    import time
-
     def blob(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         return Reply(200, {"Content-Type": "application/octet-stream"}, b"x" * 100, repeat=200)  # 100 bytes every 20 ms: 5 KB/s
 
