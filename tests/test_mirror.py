@@ -16,11 +16,12 @@ from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
 
-def _mirror(sandbox: Sandbox, manifest: Path, prefix: str, *extra: str, result: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _mirror(sandbox: Sandbox, manifest: Path, prefix: str, *extra: str, result: Path | None = None,
+            process: bool = False) -> subprocess.CompletedProcess[str]:
     args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{prefix}", *extra]
     if result:
         args += ["--result-file", str(result)]
-    return run_cli(*args, env=sandbox.env())
+    return run_cli(*args, env=sandbox.env(), process=process)
 
 
 def _src(sandbox: Sandbox, repo: str, tag: str) -> dict:
@@ -53,7 +54,7 @@ def mixed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dic
 
 
 def test_single_platform_tags_point_at_the_source_amd64_manifest(sandbox: Sandbox, mixed_set: dict, ns: str, tmp_path: Path) -> None:
-    done = _mirror(sandbox, mixed_set["manifest"], ns, result=tmp_path / "r.json")
+    done = _mirror(sandbox, mixed_set["manifest"], ns, result=tmp_path / "r.json", process=True)  # the installed entry point
     assert done.returncode == 0, done.stderr
     authfile = sandbox.docker_config / "config.json"
     for name, expected in mixed_set["expected_amd64"].items():
@@ -156,7 +157,8 @@ def test_wrong_ngc_key_exits_2_naming_the_registry_and_not_the_key(sandbox: Sand
     manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/x", "1"), "group": "test"}])
     wrong = "nvapi-WRONG-" + sandbox.api_key[::-1]
     done = run_cli("-v", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
-                   "--target", f"{sandbox.target.host}/{ns}", env={**sandbox.env(), "NGC_API_KEY": wrong})
+                   "--target", f"{sandbox.target.host}/{ns}", env={**sandbox.env(), "NGC_API_KEY": wrong},
+                   process=True)  # the exit code a shell sees from the installed entry point
     assert done.returncode == 2
     assert f"authentication failed for {sandbox.source.host}" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

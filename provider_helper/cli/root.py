@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
 
 import click
 
@@ -52,34 +51,39 @@ def cli(verbose: bool, quiet: bool, log_format: str) -> None:
     setup_logging(verbose=verbose, quiet=quiet and not verbose, log_format=log_format)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and turn errors into one line and an exit code."""
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI in this process: errors become one line on standard error; returns the exit code."""
     try:
-        cli.main(args=argv, prog_name="nvcf-mirror", standalone_mode=False)
-    except click.exceptions.Exit as exc:  # --version, --help
-        exit_now(exc.exit_code)
+        code = cli.main(args=argv, prog_name="nvcf-mirror", standalone_mode=False)
     except click.exceptions.Abort as exc:  # a declined confirmation, or click's form of Ctrl-C inside a command
         interrupted = isinstance(exc.__context__, KeyboardInterrupt)
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts" if interrupted else "nvcf-mirror: aborted", err=True)
-        exit_now(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         _fail(exc.format_message())
-        sys.exit(EXIT_INPUT)
+        return EXIT_INPUT
     except InputError as exc:
         for line in error_lines(exc, in_flags):
             _fail(line)
-        sys.exit(EXIT_INPUT)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
-        exit_now(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:  # a command's own ``sys.exit(EXIT_FAILED)`` after its summary
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except (RegistryError, OSError) as exc:
         _fail(str(exc))
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     except Exception as exc:  # a bug: one line for the user, the traceback with -v
         log.debug("internal error", exc_info=True)
         click.echo(shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
-        sys.exit(EXIT_FAILED)
-    exit_now(0)
+        return EXIT_FAILED
+    return code if isinstance(code, int) else 0  # --help and --version end in click's Exit, returned as their code
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and exit with its code, without the interpreter's teardown (quickexit)."""
+    exit_now(run(argv))
 
 
 def in_flags(exc: SettingError) -> str:
