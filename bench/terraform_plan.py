@@ -100,7 +100,7 @@ def main() -> int:
             wrapper.chmod(0o755)
             root = work / "root"
             root.mkdir()
-            (root / "main.tf").write_text(ROOT_MODULE.format(provider=moto_provider_block(stack.aws.url, REGION), region=REGION, module=MODULE, manifest=manifest,
+            (root / "main.tf").write_text(ROOT_MODULE.format(provider=moto_provider_block(REGION), region=REGION, module=MODULE, manifest=manifest,
                                                              python=wrapper, source=stack.source.host, target=stack.target.host))
             env = {**os.environ, **stack.ecr_env(), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
             if not registry_reachable():

@@ -20,9 +20,10 @@ from provider_helper.sandbox.stack import Sandbox
 # only. Everything else (units, the engine against its in-memory store, scripted servers, the NGC
 # stand-in, the CLI in a subprocess) is the fast tier: ./scripts/test.sh --fast.
 # Every Go program the tests start (Distribution, skopeo, Terraform and its AWS provider) collects
-# garbage four times less often: the AWS provider builds its whole schema at each of the three starts
-# per plan, and GOGC=400 cuts that CPU by about a third (a one-repository plan: 19.1 s to 12.2 s of
-# CPU, peak 450 MB). Only the collector's pace changes, not what any program does.
+# garbage four times less often: Terraform and the AWS provider (started three times per plan) build
+# large schemas, and GOGC=400 cuts a one-repository plan's CPU by about a fifth (5.8 s to 4.6 s, with
+# the provider's endpoints in the environment, see moto_provider_block). Only the collector's pace
+# changes, not what any program does.
 os.environ.setdefault("GOGC", "400")
 
 REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config", "terraform_env"})
@@ -39,9 +40,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Compile the package once, before the workers start: the tests run the CLI in hundreds of
-    processes, and where PYTHONDONTWRITEBYTECODE is set (this machine sets it) each one would
-    compile every module again, which an installed package never does."""
+    """Compile the package once, before the workers start: Terraform's data sources and provisioner,
+    and the tests about the process, run the package in about a hundred processes, and where
+    PYTHONDONTWRITEBYTECODE is set (this machine sets it) each one would compile every module
+    again, which an installed package never does."""
     if not hasattr(session.config, "workerinput"):
         compileall.compile_dir(str(Path(provider_helper.__file__).parent), quiet=1)
 

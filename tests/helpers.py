@@ -29,7 +29,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False, 
 
     By default in this process, through the CLI's own ``run`` (what ``main`` calls before it exits):
     the same argument parsing, error lines and exit codes, without 0.4 s of interpreter start and
-    imports per call: two of the suite's twelve minutes of CPU (measured 2026-12-01). ``process=True`` runs
+    imports per call, about two minutes of CPU over the suite (measured 2026-12-01). ``process=True`` runs
     ``python -m provider_helper`` where the process is what a test is about."""
     if process:
         full_env = {k: v for k, v in os.environ.items() if k not in _UNSET}

@@ -159,5 +159,5 @@ def _root_module(variables: dict, aws_endpoint: str, module: Path) -> str:
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
     declared = re.findall(r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M)  # an earlier version has fewer
     outputs = "\n".join(f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}' for name in declared)
-    provider = moto_provider_block(aws_endpoint) if aws_endpoint else ""
+    provider = moto_provider_block() if aws_endpoint else ""  # moto's endpoints are AWS_ENDPOINT_URL_* in Terraform's environment
     return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'
