@@ -1,4 +1,4 @@
-"""The ``nvcf-mirror`` group, logging, and ``main``: errors become one line and an exit code
+"""The ``nvcf-mirror`` group, logging, and ``run``: errors become one line and an exit code
 (0 all done, 1 some artifacts failed, 2 bad input, 130 interrupted)."""
 
 from __future__ import annotations
