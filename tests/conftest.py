@@ -18,7 +18,7 @@ from provider_helper.sandbox.stack import Sandbox
 # Fixtures that start a real part (Distribution registries, moto, the token server, Terraform with the
 # AWS provider): a test using any of them, directly or through another fixture, is in the full suite
 # only. Everything else (units, the engine against its in-memory store, scripted servers, the NGC
-# stand-in, the CLI in a subprocess) is the fast tier: ./scripts/test.sh --fast.
+# stand-in, the CLI) is the fast tier: ./scripts/test.sh --fast.
 # Every Go program the tests start (Distribution, skopeo, Terraform and its AWS provider) collects
 # garbage four times less often: Terraform and the AWS provider (started three times per plan) build
 # large schemas, and GOGC=400 cuts a one-repository plan's CPU by about a fifth (5.8 s to 4.6 s, with
