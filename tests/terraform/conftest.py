@@ -87,12 +87,12 @@ class Terraform:
 
     runner: TerraformRunner
     root: Path
-    aws_endpoint: str = ""
+    on_moto: bool = False  # the root has an aws provider block for moto (its endpoints: AWS_ENDPOINT_URL_* in the environment)
     module: Path = MODULE
 
     def set_variables(self, variables: dict) -> None:
         """Change the module's arguments, as a user edits terraform.tfvars (no new init needed)."""
-        (self.root / "main.tf").write_text(_root_module(variables, self.aws_endpoint, self.module))
+        (self.root / "main.tf").write_text(_root_module(variables, self.on_moto, self.module))
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "TF_DATA_DIR": self.runner.work_dir}
@@ -137,13 +137,14 @@ def terraform_root(tmp_path: Path, terraform_env: dict[str, str], tf_bin: str, m
         root, data = tmp_path / "root", tmp_path / "data"
         root.mkdir(exist_ok=True)
         data.mkdir(exist_ok=True)
-        (root / "main.tf").write_text(_root_module(variables, env.get("AWS_ENDPOINT_URL_ECR", ""), module))
+        on_moto = "AWS_ENDPOINT_URL_ECR" in env
+        (root / "main.tf").write_text(_root_module(variables, on_moto, module))
         for key, value in {**env, **terraform_env}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("TF_DATA_DIR", raising=False)
         runner = TerraformRunner(str(data), state_path=str(tmp_path / "terraform.tfstate"), module_dir=str(root), tf_bin=tf_bin)
         runner.init()
-        return Terraform(runner, root, env.get("AWS_ENDPOINT_URL_ECR", ""), module)
+        return Terraform(runner, root, on_moto, module)
 
     return make
 
@@ -154,10 +155,10 @@ def _hcl(value: object) -> str:
     return json.dumps(value)
 
 
-def _root_module(variables: dict, aws_endpoint: str, module: Path) -> str:
+def _root_module(variables: dict, on_moto: bool, module: Path) -> str:
     """An nvcf-base-like root: an aws provider (moto's endpoints) handed to the module, and its outputs."""
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
     declared = re.findall(r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M)  # an earlier version has fewer
     outputs = "\n".join(f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}' for name in declared)
-    provider = moto_provider_block() if aws_endpoint else ""  # moto's endpoints are AWS_ENDPOINT_URL_* in Terraform's environment
+    provider = moto_provider_block() if on_moto else ""
     return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'
