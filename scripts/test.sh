@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything, check the code (ruff, mypy --strict), then run the whole test suite against real local servers.
+# Install everything, check the code (ruff, mypy --strict on the package and the tests), then run the whole test suite against real local servers.
 #   ./scripts/test.sh            the full suite (what CI runs)
 #   ./scripts/test.sh --fast     while developing: ruff, then the tests that start no real part (about a minute)
 # Other arguments go to pytest, e.g. ./scripts/test.sh -k mirror -x
@@ -13,5 +13,5 @@ if [ "${1:-}" = "--fast" ]; then
 fi
 bash scripts/bootstrap.sh
 .venv/bin/ruff check provider_helper tests bench
-.venv/bin/mypy provider_helper
+.venv/bin/mypy provider_helper tests
 exec .venv/bin/python -m pytest -n 3 --dist load --maxschedchunk 1 "$@"

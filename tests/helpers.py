@@ -13,6 +13,7 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -48,7 +49,7 @@ def _run_in_process(args: list[str], env: dict[str, str | None], timeout: float)
     back afterwards, so that one test's run cannot help or hinder the next. A run that hangs past
     ``timeout`` ends this worker with every thread's traceback, as a hung subprocess would fail."""
     saved = _ProcessState.save()
-    faulthandler.dump_traceback_later(timeout, exit=True, file=sys.__stderr__)
+    faulthandler.dump_traceback_later(timeout, exit=True, file=sys.__stderr__ or sys.stderr)
     try:
         with CliRunner().isolation(env=env) as (out, err, _):
             code = run(args)
@@ -111,7 +112,7 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def write_manifest(path: Path, artifacts: list[dict], groups: list[dict] | None = None) -> Path:
+def write_manifest(path: Path, artifacts: list[dict[str, Any]], groups: list[dict[str, Any]] | None = None) -> Path:
     doc = {"apiVersion": "nvcf-mirror/v1", "groups": groups or [{"name": "test", "default": True}], "artifacts": artifacts}
     path.write_text(json.dumps(doc))  # JSON is YAML
     return path

@@ -51,7 +51,7 @@ class ScriptedServer:
     @property
     def host(self) -> str:
         address, port = self._server.server_address[:2]
-        return f"{address}:{port}"
+        return f"{address!s}:{port}"
 
     @property
     def url(self) -> str:

@@ -28,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from provider_helper.sandbox.httpserver import JsonHandler
@@ -162,10 +163,10 @@ class NgcStandIn:
             def _status(self, key: str) -> str:
                 return ngc.status.get(key, "UPLOAD_COMPLETE")
 
-            def _page(self, query: dict) -> tuple[int, int]:
+            def _page(self, query: dict[str, Any]) -> tuple[int, int]:
                 return int(query.get("page-number", ["0"])[0]), int(query.get("page-size", [str(PAGE_SIZE)])[0])
 
-            def _file_list(self, key: str, query: dict) -> None:
+            def _file_list(self, key: str, query: dict[str, Any]) -> None:
                 page, size = self._page(query)
                 size = min(size, PAGE_SIZE)
                 paths = sorted(ngc.resources[key])
@@ -176,7 +177,7 @@ class NgcStandIn:
                     "requestStatus": {"statusCode": "SUCCESS"},
                 })
 
-            def _signed_urls(self, key: str, query: dict) -> None:
+            def _signed_urls(self, key: str, query: dict[str, Any]) -> None:
                 if "path" in query:
                     path = query["path"][0]
                     if path not in ngc.resources[key]:
@@ -195,7 +196,7 @@ class NgcStandIn:
             def _signed(self, key: str, path: str) -> str:
                 return f"{ngc.url}/storage/{quote(key, safe='')}/{quote(path)}?X-Amz-Signature={secrets.token_hex(8)}"
 
-            def _token(self, query: dict) -> None:
+            def _token(self, query: dict[str, Any]) -> None:
                 ngc.token_requests += 1
                 header = self.headers.get("Authorization", "")
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":") if header.startswith("Basic ") else ("", "", "")

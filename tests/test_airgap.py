@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
@@ -15,7 +16,7 @@ from provider_helper.sandbox.stack import Sandbox
 
 
 @pytest.fixture
-def saved_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+def saved_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict[str, Any]:
     _, children = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")
     single = source.image(f"{ns}/nvidia/nats-box", "0.19.2-nonroot", fmt="docker")
     chart = source.chart(f"{ns}/nvidia/gdn-streaming", "2.0.1")
@@ -38,7 +39,7 @@ def _skopeo_oci(layout: Path, ref: str) -> bytes:
 
 
 @pytest.mark.parametrize("kind", ["dir", "tar"])
-def test_save_then_load_gives_digest_identical_artifacts(sandbox: Sandbox, saved_set: dict, ns: str, tmp_path: Path, kind: str) -> None:
+def test_save_then_load_gives_digest_identical_artifacts(sandbox: Sandbox, saved_set: dict[str, Any], ns: str, tmp_path: Path, kind: str) -> None:
     layout = tmp_path / ("layout.tar" if kind == "tar" else "layout")
     done = _save(sandbox, saved_set["manifest"], layout)
     assert done.returncode == 0, done.stderr
@@ -64,7 +65,7 @@ def test_save_then_load_gives_digest_identical_artifacts(sandbox: Sandbox, saved
     assert verified.returncode == 0, verified.stderr
 
 
-def test_load_refuses_a_corrupted_blob_and_pushes_no_tag_for_it(sandbox: Sandbox, saved_set: dict, ns: str, tmp_path: Path) -> None:
+def test_load_refuses_a_corrupted_blob_and_pushes_no_tag_for_it(sandbox: Sandbox, saved_set: dict[str, Any], ns: str, tmp_path: Path) -> None:
     layout = tmp_path / "layout"
     assert _save(sandbox, saved_set["manifest"], layout).returncode == 0
     openbao = json.loads(_skopeo_oci(layout, "nvcf-openbao:2.5.1-nv-1.1.0"))
@@ -84,7 +85,7 @@ def test_load_refuses_a_corrupted_blob_and_pushes_no_tag_for_it(sandbox: Sandbox
     assert results["image:nats-box:0.19.2-nonroot"]["status"] == "copied"
 
 
-def test_resumed_save_fetches_only_what_is_missing(sandbox: Sandbox, saved_set: dict, tmp_path: Path) -> None:
+def test_resumed_save_fetches_only_what_is_missing(sandbox: Sandbox, saved_set: dict[str, Any], tmp_path: Path) -> None:
     layout = tmp_path / "layout"
     assert _save(sandbox, saved_set["manifest"], layout).returncode == 0
     blobs = sorted((layout / "blobs" / "sha256").iterdir())

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ LAYER = 400_000  # each image's own layer; every image also has the shared base 
 
 
 @pytest.fixture
-def upgrade(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+def upgrade(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict[str, Any]:
     """v1 of a selection saved into a bundle and loaded at {ns}-site; then two images get new content
     under their tags, the chart a new version, and a new image joins (v2), all on the shared base layer."""
     base_data = os.urandom(1_000_000)
@@ -46,11 +48,11 @@ def upgrade(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
     return {"v1": v1, "v2": selection("1.0.1", ("app-a", "app-b", "app-c", "app-e")), "bundle1": bundle1, "changed": changed}
 
 
-def _save(sandbox: Sandbox, manifest: Path, to: Path, *extra: str) -> object:
+def _save(sandbox: Sandbox, manifest: Path, to: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--to", str(to), *extra, env=sandbox.env())
 
 
-def _load(sandbox: Sandbox, bundle: Path, prefix: str) -> object:
+def _load(sandbox: Sandbox, bundle: Path, prefix: str) -> subprocess.CompletedProcess[str]:
     # no NGC key, no --source-registry: the air gap has no source
     return run_cli("load", "--from", str(bundle), "--target", f"{sandbox.target.host}/{prefix}", env={"DOCKER_CONFIG": str(sandbox.docker_config)})
 
@@ -63,7 +65,7 @@ def _digests(sandbox: Sandbox, prefix: str, refs: list[str]) -> dict[str, str]:
     return {ref: sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{ref}", authfile=sandbox.docker_config / "config.json")) for ref in refs}
 
 
-def _changed_bytes(sandbox: Sandbox, ns: str, bundle1: Path, changed: list) -> int:
+def _changed_bytes(sandbox: Sandbox, ns: str, bundle1: Path, changed: list[Any]) -> int:
     """What the changed artifacts bring that v1 did not have: their manifests, configs and new layers."""
     total = 0
     for pushed, repo in zip(changed, ("app-a", "app-b", "chart-d", "app-e"), strict=True):
@@ -78,7 +80,7 @@ REFS = ["app-a:1.0", "app-b:1.0", "app-c:1.0", "app-e:1.0", "chart-d:1.0.1"]
 
 
 def test_an_upgrade_bundle_holds_only_what_changed_and_loads_onto_the_base_to_a_direct_mirrors_digests(
-    sandbox: Sandbox, upgrade: dict, ns: str, tmp_path: Path
+    sandbox: Sandbox, upgrade: dict[str, Any], ns: str, tmp_path: Path
 ) -> None:
     bundle2 = tmp_path / "bundle-v2"
     done = _save(sandbox, upgrade["v2"], bundle2, "--since", str(upgrade["bundle1"]))
@@ -113,7 +115,7 @@ def test_an_upgrade_bundle_holds_only_what_changed_and_loads_onto_the_base_to_a_
 
 
 def test_a_differential_bundle_onto_a_target_without_its_base_is_refused_naming_the_base_and_pushes_nothing(
-    sandbox: Sandbox, upgrade: dict, ns: str, tmp_path: Path
+    sandbox: Sandbox, upgrade: dict[str, Any], ns: str, tmp_path: Path
 ) -> None:
     bundle2 = tmp_path / "bundle-v2"
     assert _save(sandbox, upgrade["v2"], bundle2, "--since", str(upgrade["bundle1"])).returncode == 0
@@ -125,7 +127,7 @@ def test_a_differential_bundle_onto_a_target_without_its_base_is_refused_naming_
     assert [r for r in catalog.json()["repositories"] if r.startswith(f"{ns}-empty/")] == [], "nothing was pushed"
 
 
-def test_a_base_given_as_its_lock_file_alone_or_in_the_previous_lock_format_serves(sandbox: Sandbox, upgrade: dict, ns: str, tmp_path: Path) -> None:
+def test_a_base_given_as_its_lock_file_alone_or_in_the_previous_lock_format_serves(sandbox: Sandbox, upgrade: dict[str, Any], ns: str, tmp_path: Path) -> None:
     lock_alone = tmp_path / "carried-back.lock.json"
     shutil.copy(upgrade["bundle1"] / "nvcf-mirror.lock.json", lock_alone)
     from_lock, from_dir = tmp_path / "from-lock", tmp_path / "from-dir"
@@ -148,7 +150,7 @@ def test_a_base_given_as_its_lock_file_alone_or_in_the_previous_lock_format_serv
     assert _digests(sandbox, f"{ns}-site", REFS)["app-c:1.0"] == unchanged
 
 
-def test_a_split_bundle_loads_and_a_corrupt_or_missing_part_is_refused_naming_it(sandbox: Sandbox, upgrade: dict, ns: str, tmp_path: Path) -> None:
+def test_a_split_bundle_loads_and_a_corrupt_or_missing_part_is_refused_naming_it(sandbox: Sandbox, upgrade: dict[str, Any], ns: str, tmp_path: Path) -> None:
     bundle = tmp_path / "split" / "nvcf.tar"
     done = _save(sandbox, upgrade["v1"], bundle, "--archive-size", "1MiB")
     assert done.returncode == 0, done.stderr
@@ -185,7 +187,7 @@ def test_a_split_bundle_loads_and_a_corrupt_or_missing_part_is_refused_naming_it
 
 
 def test_a_lock_naming_something_other_than_digests_is_refused_as_a_base_and_as_a_bundle(
-    sandbox: Sandbox, upgrade: dict, ns: str, tmp_path: Path
+    sandbox: Sandbox, upgrade: dict[str, Any], ns: str, tmp_path: Path
 ) -> None:
     """Lock entries become registry URLs (what load asks the target for) and file names: a key that is
     not a digest, or needs that are not blobs and manifests, is one line, exit 2, before any request."""

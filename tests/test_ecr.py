@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -18,11 +19,11 @@ from provider_helper.sandbox.stack import Sandbox
 
 
 @pytest.fixture
-def ecr(sandbox: Sandbox) -> object:
+def ecr(sandbox: Sandbox) -> Any:
     return boto3.client("ecr", region_name=REGION, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def _repos(ecr: object, prefix: str) -> dict[str, dict]:
+def _repos(ecr: Any, prefix: str) -> dict[str, dict[str, Any]]:
     return {r["repositoryName"]: r for r in ecr.describe_repositories()["repositories"] if r["repositoryName"].startswith(prefix + "/")}
 
 
@@ -40,7 +41,7 @@ def _images(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> tuple
 
 
 def test_ecr_mirror_creates_prefixed_repositories_with_settings_and_pushes_exact_digests(
-    sandbox: Sandbox, source: Factory, ecr: object, ns: str, tmp_path: Path
+    sandbox: Sandbox, source: Factory, ecr: Any, ns: str, tmp_path: Path
 ) -> None:
     manifest, expected = _images(sandbox, source, ns, tmp_path)
     policy = tmp_path / "lifecycle.json"
@@ -66,7 +67,7 @@ def test_ecr_mirror_creates_prefixed_repositories_with_settings_and_pushes_exact
     assert set(_repos(ecr, ns)) == set(repos)
 
 
-def test_delete_repos_removes_only_the_prefix(sandbox: Sandbox, ecr: object, ns: str) -> None:
+def test_delete_repos_removes_only_the_prefix(sandbox: Sandbox, ecr: Any, ns: str) -> None:
     inside = [f"{ns}/a", f"{ns}/b/c"]
     decoys = [f"{ns}x/decoy", f"other-{ns}/d", ns]
     for name in inside + decoys:
@@ -112,7 +113,7 @@ class _FakeEcr:
     def __init__(self) -> None:
         self.calls = 0
 
-    def get_authorization_token(self, **_: object) -> dict:
+    def get_authorization_token(self, **_: object) -> dict[str, Any]:
         self.calls += 1
         import base64
         return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": dt.datetime(2015, 1, 1, tzinfo=dt.UTC)}]}
@@ -123,7 +124,8 @@ def test_ecr_token_with_past_expiry_is_reused_not_refetched_in_a_loop() -> None:
     fake = _FakeEcr()
     token = EcrToken(lambda: fake, None, clock=lambda: now[0])
     for _ in range(50):
-        assert token.get().password == "tok"
+        got = token.get()
+        assert got is not None and got.password == "tok"
     assert fake.calls == 1
     token.get(refresh=True)
     assert fake.calls == 1, "a 401 right after fetching does not refetch at once"
@@ -163,7 +165,9 @@ def test_the_account_and_region_of_an_ecr_host_decide_where_tokens_are_asked_and
         monkeypatch.setenv(key, value)
     access = targets.resolve(f"{host}/{ns}", "auto", None, None, None, {"AWS_REGION": REGION})
     assert (access.kind, access.region, access.account) == ("ecr", region, "999999999999")
-    credential = access.credentials().get()
+    source = access.credentials()
+    assert source is not None
+    credential = source.get()
     assert credential is not None and credential.password == "999999999999-auth-token", "moto names the account the token was asked for"
     assert access.repositories().ensure([f"{ns}/app"], RepositorySettings()) == [f"{ns}/app"]
     ecr = boto3.client("ecr", region_name=region, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -172,7 +176,7 @@ def test_the_account_and_region_of_an_ecr_host_decide_where_tokens_are_asked_and
 
 
 def test_create_repos_with_dry_run_creates_nothing_and_without_it_creates_with_the_defaults(
-    sandbox: Sandbox, source: Factory, ecr: object, ns: str, tmp_path: Path
+    sandbox: Sandbox, source: Factory, ecr: Any, ns: str, tmp_path: Path
 ) -> None:
     manifest, _ = _images(sandbox, source, ns, tmp_path)
     args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
@@ -187,7 +191,7 @@ def test_create_repos_with_dry_run_creates_nothing_and_without_it_creates_with_t
     assert repo["encryptionConfiguration"] == {"encryptionType": "AES256"}
 
 
-def test_delete_repos_with_a_registry_id_deletes_in_that_account_only(sandbox: Sandbox, ecr: object, ns: str) -> None:
+def test_delete_repos_with_a_registry_id_deletes_in_that_account_only(sandbox: Sandbox, ecr: Any, ns: str) -> None:
     ecr.create_repository(repositoryName=f"{ns}/theirs", registryId="999999999999")
     ecr.create_repository(repositoryName=f"{ns}/ours")  # the caller's own account (moto's 123456789012), same prefix
     done = run_cli("ecr", "delete-repos", "--prefix", ns, "--region", REGION, "--registry-id", "999999999999", "--yes", env=sandbox.ecr_env())
@@ -196,7 +200,7 @@ def test_delete_repos_with_a_registry_id_deletes_in_that_account_only(sandbox: S
     assert f"{ns}/ours" in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}, "the caller's own repository stays"
 
 
-def test_import_commands_name_the_module_address_given(sandbox: Sandbox, source: Factory, ecr: object, ns: str, tmp_path: Path) -> None:
+def test_import_commands_name_the_module_address_given(sandbox: Sandbox, source: Factory, ecr: Any, ns: str, tmp_path: Path) -> None:
     manifest, _ = _images(sandbox, source, ns, tmp_path)
     ecr.create_repository(repositoryName=f"{ns}/nats-box")
     ecr.create_repository(repositoryName=f"{ns}/not-in-the-manifest")

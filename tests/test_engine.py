@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import sha256
@@ -132,7 +133,7 @@ def _jobs(prefix: str, names: tuple[str, ...] = ("app", "other")) -> tuple[list[
     return jobs, payloads
 
 
-def _run(target: Store, todo: list[Job], payloads: dict[str, Payload], **options: int | bool) -> list:
+def _run(target: Store, todo: list[Job], payloads: dict[str, Payload], **options: Any) -> list[Any]:
     return CopyEngine(lambda job: payloads[job.key], target, EngineOptions(**options), LogReporter()).run(todo)
 
 
@@ -254,7 +255,7 @@ def test_a_target_with_the_referrers_api_gets_referrers_by_digest_and_no_fallbac
     [result] = _run(target, [job], {job.key: payload})
     assert result.status == "copied" and result.signatures_copied == 1
     assert target.get_manifest("mirror/org/app", referrer.digest).data == referrer.data
-    assert target.list_referrers("mirror/org/app", payload.resolved.digest) == source.list_referrers("org/app", payload.resolved.digest)
+    assert target.list_referrers("mirror/org/app", _digest(payload)) == source.list_referrers("org/app", _digest(payload))
     assert target.tags("mirror/org/app") == ["1.0"]
 
 
@@ -263,7 +264,7 @@ def test_a_target_without_it_gets_a_fallback_index_built_from_the_sources_listin
     job, payload, referrer = _referred(source, "org/app")
     [result] = _run(target, [job], {job.key: payload})
     assert result.signatures_copied == 1
-    fallback = target.get_manifest("mirror/org/app", payload.resolved.digest.replace(":", "-"))
+    fallback = target.get_manifest("mirror/org/app", _digest(payload).replace(":", "-"))
     assert [(d.digest, d.artifact_type) for d in fallback.children] == [(referrer.digest, "application/spdx+json")]
     assert _run(target, [job], {job.key: payload})[0].signatures_copied == 0, "a warm run finds it listed"
 
@@ -273,7 +274,7 @@ def test_a_referrer_refused_by_digest_is_kept_under_a_tag_and_listed_in_the_fall
     job, payload, referrer = _referred(source, "org/app")
     [result] = _run(target, [job], {job.key: payload})
     assert result.status == "copied", result.error
-    stem = payload.resolved.digest.replace(":", "-")
+    stem = _digest(payload).replace(":", "-")
     tagged = f"{stem}.{referrer.digest[7:23]}.ref"
     assert target.get_manifest("mirror/org/app", tagged).data == referrer.data
     assert [d.digest for d in target.get_manifest("mirror/org/app", stem).children] == [referrer.digest]
@@ -303,7 +304,7 @@ class FallbackTagSource(MemoryStore):
 def test_a_warm_run_learns_from_the_source_tag_list_alone_that_the_target_has_the_referrers(target: MemoryStore) -> None:
     source = FallbackTagSource()
     job, payload, referrer = _referred(source, "org/app")
-    stem = payload.resolved.digest.replace(":", "-")
+    stem = _digest(payload).replace(":", "-")
     source.manifests[("org/app", stem)] = merged_index(None, [Descriptor(OCI_MANIFEST, referrer.digest, len(referrer.data))])
     assert _run(target, [job], {job.key: payload})[0].signatures_copied == 1
     source.asked.clear()
@@ -328,7 +329,7 @@ def test_a_referrer_whose_listed_size_is_not_its_size_fails_the_artifact_and_is_
     [result] = _run(target, [job], {job.key: payload})
     assert result.status == "failed" and f"listed as {len(referrer.data) + 1} bytes" in (result.error or ""), result.error
     assert ("mirror/org/app", referrer.digest) not in target.manifests
-    assert ("mirror/org/app", payload.resolved.digest.replace(":", "-")) not in target.manifests, "no fallback index lists it"
+    assert ("mirror/org/app", _digest(payload).replace(":", "-")) not in target.manifests, "no fallback index lists it"
 
 
 class CrowdedSource(MemoryStore):
@@ -343,7 +344,7 @@ def test_a_source_listing_more_referrers_than_the_cap_fails_the_artifact_and_pus
     job, payload, _ = _referred(source, "org/app")
     [result] = _run(target, [job], {job.key: payload})
     assert result.status == "failed" and f"referrers listing names {MAX_LISTED + 1} manifests" in (result.error or ""), result.error
-    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", payload.resolved.digest]), "only the image: nothing the listing names"
+    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", _digest(payload)]), "only the image: nothing the listing names"
 
 
 def test_a_signature_that_is_an_index_of_too_many_manifests_fails_the_artifact_and_pushes_none_of_them() -> None:
@@ -351,10 +352,10 @@ def test_a_signature_that_is_an_index_of_too_many_manifests_fails_the_artifact_a
     job, payload, _ = _referred(source, "org/app")
     crowded = {"schemaVersion": 2, "mediaType": OCI_INDEX,
                "manifests": [{"mediaType": OCI_MANIFEST, "digest": sha256(str(i).encode()), "size": 100} for i in range(MAX_LISTED + 1)]}
-    source.manifests[("org/app", payload.resolved.digest.replace(":", "-") + ".sig")] = Manifest.from_bytes(json.dumps(crowded).encode(), OCI_INDEX)
+    source.manifests[("org/app", _digest(payload).replace(":", "-") + ".sig")] = Manifest.from_bytes(json.dumps(crowded).encode(), OCI_INDEX)
     [result] = _run(target, [job], {job.key: payload})
     assert result.status == "failed" and f"index names {MAX_LISTED + 1} manifests" in (result.error or ""), result.error
-    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", payload.resolved.digest]), "only the image"
+    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", _digest(payload)]), "only the image"
 
 
 # -- adaptive concurrency: a storm of 429s is a fault no registry in this sandbox produces ----------------
@@ -434,3 +435,10 @@ def test_blob_transfers_never_exceed_blob_jobs_however_long_the_run_goes_well() 
     todo, payloads = _many_blobs(30)
     assert all(r.status == "copied" for r in _run(store, todo, payloads, jobs=8, blob_jobs=3))
     assert len(store.peaks) >= 60 and max(store.peaks) == 3, f"uploads in flight as each one started: {store.peaks}"
+
+
+def _digest(payload: Payload) -> str:
+    """The resolved digest of a payload the test built itself (always known)."""
+    digest = payload.resolved.digest
+    assert digest is not None
+    return digest

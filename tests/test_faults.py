@@ -36,7 +36,7 @@ def one_image(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> tup
     return manifest, children["linux/amd64"].digest
 
 
-def _mirror(sandbox: Sandbox, manifest: Path, target_host: str, ns: str, *extra: str) -> object:
+def _mirror(sandbox: Sandbox, manifest: Path, target_host: str, ns: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**sandbox.env(), "DOCKER_CONFIG": str(_auth_for(sandbox, target_host, manifest.parent))}
     return run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{target_host}/{ns}", *extra, env=env)
 

@@ -6,12 +6,14 @@ import functools
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -65,18 +67,18 @@ def _publish(root: Path, name: str, version: str, archive: bytes, *, digest: str
     if prov is not None:
         (root / "charts" / f"{filename}.prov").write_bytes(prov)
     index_path = root / "index.yaml"
-    index = yaml.safe_load(index_path.read_text()) if index_path.exists() else {"apiVersion": "v1", "entries": {}}
+    index: dict[str, Any] = yaml.safe_load(index_path.read_text()) if index_path.exists() else {"apiVersion": "v1", "entries": {}}
     url = f"{absolute_base}/charts/{filename}" if absolute_base else f"charts/{filename}"
     entry = {"name": name, "version": version, "urls": [url], "digest": digest or hashlib.sha256(archive).hexdigest(), "created": "2025-05-01T10:00:00Z"}
     index["entries"].setdefault(name, []).insert(0, entry)
     index_path.write_text(yaml.safe_dump(index))
 
 
-def _mirror(sandbox: Sandbox, manifest: Path, ns: str, result: Path) -> object:
+def _mirror(sandbox: Sandbox, manifest: Path, ns: str, result: Path) -> subprocess.CompletedProcess[str]:
     return run_cli("mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--result-file", str(result), env=sandbox.env())
 
 
-def _classic(url: str, chart: str, version: str) -> dict:
+def _classic(url: str, chart: str, version: str) -> dict[str, Any]:
     return {"type": "chart", "repo": url, "chart": chart, "version": version, "group": "test"}
 
 

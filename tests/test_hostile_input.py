@@ -11,13 +11,15 @@ import secrets
 import tarfile
 import time
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from helpers import run_cli, sha256, write_manifest
 from hostile import Reply, ScriptedServer
 
 from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
-from provider_helper.mirror.layout import LOCK_FILE, WRITER_LOCK
+from provider_helper.mirror.bundles import LOCK_FILE
+from provider_helper.mirror.layout import WRITER_LOCK
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 from provider_helper.targets import TargetAccess
@@ -39,7 +41,7 @@ class _Zeros(io.RawIOBase):
         return n
 
 
-def _tar(path: Path, entries: list[tuple[str, str, object]], mode: str = "w") -> Path:
+def _tar(path: Path, entries: list[tuple[str, str, object]], mode: Literal["w", "w:gz"] = "w") -> Path:
     """Entries: (name, kind, payload): kind file (bytes or a size of zeros), dir, sym/lnk (link target), fifo."""
     with tarfile.open(path, mode) as tar:
         for name, kind, payload in entries:
@@ -47,7 +49,7 @@ def _tar(path: Path, entries: list[tuple[str, str, object]], mode: str = "w") ->
             if kind == "file":
                 data = payload if isinstance(payload, bytes) else None
                 info.size = len(data) if data is not None else int(payload)  # type: ignore[call-overload]
-                tar.addfile(info, io.BytesIO(data) if data is not None else io.BufferedReader(_Zeros(info.size)))
+                tar.addfile(info, io.BytesIO(data) if data is not None else io.BufferedReader(_Zeros(info.size)))  # type: ignore[type-var]
                 continue
             info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "lnk": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE}[kind]
             info.linkname = str(payload or "")

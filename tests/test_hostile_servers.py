@@ -12,8 +12,10 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -73,7 +75,7 @@ def _mirror(sandbox: Sandbox, tmp_path: Path, registry: str, ns: str, env: dict[
     return done.returncode, done.stdout + done.stderr, result.read_text() if result.exists() else ""
 
 
-def test_a_storage_host_that_challenges_never_receives_the_ngc_key(sandbox: Sandbox, servers: list, tmp_path: Path, ns: str) -> None:
+def test_a_storage_host_that_challenges_never_receives_the_ngc_key(sandbox: Sandbox, servers: list[Any], tmp_path: Path, ns: str) -> None:
     """nvcr.io and ECR redirect blob downloads to storage: a 401 from there names a realm on a third host."""
     realm = ScriptedServer("127.0.0.4", lambda *_: Reply(200, {"Content-Type": "application/json"}, b'{"token": "stolen"}'))
     storage = ScriptedServer("127.0.0.3", lambda me, *_: Reply(401, {"WWW-Authenticate": f'Bearer realm="{realm.url}/steal",service="s"'}))
@@ -109,7 +111,7 @@ def test_a_plain_http_realm_named_by_a_tls_registry_gets_no_credentials() -> Non
     assert asked == []
 
 
-def test_an_upload_location_on_another_host_gets_no_credentials(sandbox: Sandbox, source: Factory, servers: list, tmp_path: Path, ns: str) -> None:
+def test_an_upload_location_on_another_host_gets_no_credentials(sandbox: Sandbox, source: Factory, servers: list[Any], tmp_path: Path, ns: str) -> None:
     storage = ScriptedServer("127.0.0.3", lambda me, method, *_: Reply(201 if method == "PUT" else 404))
     basic = "Basic " + base64.b64encode(f"pusher:{CANARY}".encode()).decode()
 
@@ -136,7 +138,7 @@ def test_an_upload_location_on_another_host_gets_no_credentials(sandbox: Sandbox
     assert CANARY not in done.stdout + done.stderr
 
 
-def test_an_upload_location_that_leaves_tls_is_refused(servers: list, tmp_path: Path) -> None:
+def test_an_upload_location_that_leaves_tls_is_refused(servers: list[Any], tmp_path: Path) -> None:
     plain = ScriptedServer("127.0.0.3", lambda *_: Reply(201))
     ca = make_ca(tmp_path / "ca")
 
@@ -153,7 +155,7 @@ def test_an_upload_location_that_leaves_tls_is_refused(servers: list, tmp_path: 
     assert plain.seen == []
 
 
-def test_a_token_endpoint_that_answers_without_a_token_is_one_clear_line(sandbox: Sandbox, servers: list, tmp_path: Path, ns: str) -> None:
+def test_a_token_endpoint_that_answers_without_a_token_is_one_clear_line(sandbox: Sandbox, servers: list[Any], tmp_path: Path, ns: str) -> None:
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if path.startswith("/token"):
             return Reply(200, {"Content-Type": "application/json"}, b'["no", "token"]')
@@ -175,7 +177,7 @@ def _hung_up(server: ScriptedServer, within: float = 5.0) -> bool:
     return server.unfinished >= 1
 
 
-def test_a_huge_token_answer_is_refused_while_it_streams(servers: list) -> None:
+def test_a_huge_token_answer_is_refused_while_it_streams(servers: list[Any]) -> None:
     """A token service answering 64 MiB: reading stops at 1 MiB, the rest is never fetched."""
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if path.startswith("/token"):
@@ -189,7 +191,7 @@ def test_a_huge_token_answer_is_refused_while_it_streams(servers: list) -> None:
     assert _hung_up(registry), "the client hung up: the body was not read to its end"
 
 
-def test_a_huge_answer_to_a_blob_upload_is_refused_while_it_streams(servers: list) -> None:
+def test_a_huge_answer_to_a_blob_upload_is_refused_while_it_streams(servers: list[Any]) -> None:
     """The answer to the upload's PUT (and to its cancelling DELETE) is read within 64 KiB like every other."""
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if method == "POST":
@@ -205,7 +207,7 @@ def test_a_huge_answer_to_a_blob_upload_is_refused_while_it_streams(servers: lis
     assert _hung_up(registry), "the client hung up: the body was not read to its end"
 
 
-def test_a_huge_manifest_is_refused_while_it_streams(sandbox: Sandbox, servers: list, tmp_path: Path, ns: str) -> None:
+def test_a_huge_manifest_is_refused_while_it_streams(sandbox: Sandbox, servers: list[Any], tmp_path: Path, ns: str) -> None:
     """A 256 MiB 'manifest': reading stops at the 4 MiB cap, the rest is never fetched."""
     registry = ScriptedServer("127.0.0.2", _manifest_route(b"{" + b" " * (1024 * 1024 - 1), repeat=256))
     servers.append(registry)
@@ -227,7 +229,7 @@ def test_an_empty_auths_entry_defers_to_the_credential_store(tmp_path: Path, mon
     assert file_credential("registry.example:5000", [config]) == Credential("u", "from-the-store")
 
 
-def test_an_identity_token_is_exchanged_as_docker_does(servers: list, tmp_path: Path) -> None:
+def test_an_identity_token_is_exchanged_as_docker_does(servers: list[Any], tmp_path: Path) -> None:
     """``identitytoken`` in config.json: POST grant_type=refresh_token to the realm, then use the access token."""
     forms: list[str] = []
 
@@ -265,7 +267,7 @@ def _endless_tag_list(per_page: int):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("per_page", "refused", "pages"), [(1, "more than 20 pages", 20), (30_000, "more than 100000 entries", 4)])
-def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list, per_page: int, refused: str, pages: int,
+def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list[Any], per_page: int, refused: str, pages: int,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Cut short, the list would hide cosign tags; read to its end, it would page forever or fill memory.
     The page bound is lowered to 20 here: the real one (1000) would take this scripted server 40 s."""
@@ -282,7 +284,7 @@ def test_a_tag_list_that_never_ends_is_refused_not_cut_short(servers: list, per_
     (1, 100_001, "NGC listing of nvcf-onprem/helm-values: more than 100000 entries"),
     ("many", 1, "malformed paginationInfo"),
 ])
-def test_an_ngc_listing_too_long_or_malformed_is_refused_after_one_page(servers: list, pages: object, per_page: int, refused: str) -> None:
+def test_an_ngc_listing_too_long_or_malformed_is_refused_after_one_page(servers: list[Any], pages: object, per_page: int, refused: str) -> None:
     """A listing that claims a billion pages, names too many versions on one, or cannot say how many it has."""
 
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
@@ -298,7 +300,7 @@ def test_an_ngc_listing_too_long_or_malformed_is_refused_after_one_page(servers:
 
 
 @pytest.mark.parametrize("lifetime", ["soon", -5, "NaN"])
-def test_an_ngc_token_with_a_lifetime_that_is_not_a_positive_number_is_one_clear_line(servers: list, lifetime: object) -> None:
+def test_an_ngc_token_with_a_lifetime_that_is_not_a_positive_number_is_one_clear_line(servers: list[Any], lifetime: object) -> None:
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         return Reply(200, {"Content-Type": "application/json"}, json.dumps({"token": "t", "expires_in": lifetime}).encode())
 
@@ -308,10 +310,10 @@ def test_an_ngc_token_with_a_lifetime_that_is_not_a_positive_number_is_one_clear
         client.latest_version(ResourceRef("nvcf-onprem", None, "helm-values", None))
 
 
-def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(servers: list, tmp_path: Path) -> None:
+def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(servers: list[Any], tmp_path: Path) -> None:
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if path.split("?")[0].endswith("/versions/1.0"):
-            body: dict = {"recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": "lots"}}
+            body: dict[str, Any] = {"recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": "lots"}}
         else:
             body = {"recipeFiles": [{"path": "values.yaml", "sizeInBytes": 10}], "paginationInfo": {"totalPages": 1}}
         return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
@@ -323,14 +325,14 @@ def test_an_ngc_version_whose_total_size_is_not_a_number_is_one_clear_line(serve
     assert list(tmp_path.iterdir()) == []
 
 
-def _ngc_with_storage(storage: Reply) -> object:
+def _ngc_with_storage(storage: Reply) -> Callable[[ScriptedServer, str, str, dict[str, str]], Reply]:
     """An NGC API serving one version of one 20,000-byte file, whose pre-signed URL answers ``storage``."""
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         bare = path.split("?")[0]
         if bare.startswith("/storage/"):
             return storage
         if bare.endswith("/versions/1.0"):
-            body: dict = {"recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": 20_000}}
+            body: dict[str, Any] = {"recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": 20_000}}
         elif bare.endswith("/versions/1.0/files"):
             body = {"recipeFiles": [{"path": "values.yaml", "sizeInBytes": 20_000}], "paginationInfo": {"totalPages": 1}}
         else:
@@ -340,7 +342,7 @@ def _ngc_with_storage(storage: Reply) -> object:
     return route
 
 
-def test_an_ngc_storage_download_that_trickles_is_given_up_as_stalled(servers: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_ngc_storage_download_that_trickles_is_given_up_as_stalled(servers: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Storage gets the blob rule of the registry client: a minimum rate over a window (lowered here so the
     test takes a second), not only httpx's per-read timeout, which a byte every few seconds resets."""
     api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 100, repeat=200)), chunk_delay=0.02)  # 5 KB/s
@@ -355,7 +357,7 @@ def test_an_ngc_storage_download_that_trickles_is_given_up_as_stalled(servers: l
     assert not (tmp_path / "helm-values_v1.0" / "values.yaml").exists()
 
 
-def test_a_refused_pre_signed_url_says_so_and_asks_for_no_credential(servers: list, tmp_path: Path) -> None:
+def test_a_refused_pre_signed_url_says_so_and_asks_for_no_credential(servers: list[Any], tmp_path: Path) -> None:
     """No credential goes to storage, so its 403 is worded as a refused URL, not as "check the credentials"."""
     api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(403, {}, b"<Error><Code>AccessDenied</Code></Error>")))
     servers.append(api)
@@ -371,7 +373,7 @@ def test_a_refused_pre_signed_url_says_so_and_asks_for_no_credential(servers: li
 FORGED = "denied\n2026-11-27T12:00:00.000Z nvcf-mirror: copied    app:1.0 sha256:" + "0" * 64 + "\x1b[2J\x1b]0;owned\x07"
 
 
-def test_a_registry_error_message_can_neither_forge_a_log_line_nor_reach_the_terminal(servers: list, tmp_path: Path) -> None:
+def test_a_registry_error_message_can_neither_forge_a_log_line_nor_reach_the_terminal(servers: list[Any], tmp_path: Path) -> None:
     """Off a terminal (CI, Terraform's local-exec) a line break in a registry's error text would start a
     line of its own: it is written as \\n, and escape sequences as \\x1b."""
     def source_route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
@@ -397,7 +399,7 @@ def test_a_registry_error_message_can_neither_forge_a_log_line_nor_reach_the_ter
 
 
 @pytest.mark.parametrize("published", ["99.0.0\n", "\u0669\u0669.0.0", "99.0.0\u200b"], ids=["trailing-newline", "arabic-indic-digits", "zero-width-space"])
-def test_a_published_tag_outside_the_oci_grammar_is_never_a_version(servers: list, tmp_path: Path, published: str) -> None:
+def test_a_published_tag_outside_the_oci_grammar_is_never_a_version(servers: list[Any], tmp_path: Path, published: str) -> None:
     """A tag list naming 99.0.0 followed by a line break (or spelt in non-ASCII digits) would win latest
     and become a URL path, a result entry and a Terraform output: it is not a tag, so not a version."""
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
@@ -448,7 +450,7 @@ def _recording_target() -> ScriptedServer:
     return ScriptedServer("127.0.0.4", route)
 
 
-def test_a_chart_url_off_the_repositorys_origin_never_gets_a_credential(servers: list, tmp_path: Path) -> None:
+def test_a_chart_url_off_the_repositorys_origin_never_gets_a_credential(servers: list[Any], tmp_path: Path) -> None:
     """The index (https) names a plain-http chart URL on a host the auth file has a password for (the
     Harbor target, say): an on-path attacker answering 401 Basic there gets no password in the clear."""
     ca = make_ca(tmp_path / "ca", hosts=("127.0.0.2",))
@@ -469,7 +471,7 @@ def test_a_chart_url_off_the_repositorys_origin_never_gets_a_credential(servers:
     assert password not in done.stderr + done.stdout and [s for s in target.seen if s.method == "PUT"] == []
 
 
-def test_a_provenance_redirect_that_leaves_tls_for_an_internal_endpoint_is_refused_and_nothing_is_stored(servers: list, tmp_path: Path) -> None:
+def test_a_provenance_redirect_that_leaves_tls_for_an_internal_endpoint_is_refused_and_nothing_is_stored(servers: list[Any], tmp_path: Path) -> None:
     """A .prov is covered by no digest: the repository answers its request with a redirect to a
     plain-http metadata endpoint, whose answer would become the chart's provenance layer."""
     ca = make_ca(tmp_path / "ca", hosts=("127.0.0.2",))
@@ -521,7 +523,7 @@ def test_credentials_go_only_over_tls_or_where_plain_http_is_allowed() -> None:
     assert not policy.may_send_credentials(httpx.URL("http://harbor.internal:8081/v2/"))
 
 
-def test_a_tag_list_of_huge_entries_is_refused_by_its_bytes_long_before_its_page_bound(servers: list) -> None:
+def test_a_tag_list_of_huge_entries_is_refused_by_its_bytes_long_before_its_page_bound(servers: list[Any]) -> None:
     """One 3 MiB "tag" per page: by count it is 1000 pages (3 GiB) before the page bound; by bytes it
     stops at 16 MiB, and no entry longer than a tag is ever kept."""
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
@@ -536,7 +538,7 @@ def test_a_tag_list_of_huge_entries_is_refused_by_its_bytes_long_before_its_page
     assert len(registry.seen) == 6
 
 
-def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """One byte every 50 ms never trips httpx's read timeout; the answer's average rate does. The grace
     and rate are lowered here (30 s and 1 KiB/s by default) so the test takes a second."""
     def trickle(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
@@ -552,7 +554,7 @@ def test_a_source_that_trickles_its_answer_is_given_up_not_waited_for(servers: l
     assert time.monotonic() - started < 5, "given up within the grace and a little more, not after 200 trickled bytes"
 
 
-def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_not(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_not(servers: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """A blob stream is checked at every network read against a minimum rate over a window (16 KiB/s over
     60 s by default, NVCF_MIRROR_MIN_BLOB_RATE and _BLOB_RATE_WINDOW): lowered here so the test takes a second."""
     def blob(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
@@ -580,7 +582,7 @@ def test_blob_bytes_pass_through_in_whole_chunks_whatever_the_network_reads() ->
     assert [len(c) for c in chunks[:-1]] == [http_layer.CHUNK_SIZE] * (len(chunks) - 1) and 0 < len(chunks[-1]) <= http_layer.CHUNK_SIZE
 
 
-def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list) -> None:
+def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list[Any]) -> None:
     """Five pages of 6 MiB each (one version id padded out): by pages and entries it is small, by bytes
     it passes 16 MiB on the third page, which is where it stops."""
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:

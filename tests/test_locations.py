@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faultproxy import FaultProxy
@@ -37,19 +38,20 @@ def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
     proxy.close()
 
 
-def _mirror(sandbox: Sandbox, proxy: FaultProxy, manifest: Path, prefix: str, cache: Path, *extra: str) -> dict:
+def _mirror(sandbox: Sandbox, proxy: FaultProxy, manifest: Path, prefix: str, cache: Path, *extra: str) -> dict[str, Any]:
     result = manifest.parent / f"{prefix.replace('/', '_')}.json"
     done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", proxy.host, "--target", f"{sandbox.target.host}/{prefix}",
                    "--result-file", str(result), *extra, env={**sandbox.env(), "NVCF_MIRROR_CACHE_DIR": str(cache)})
     assert done.returncode == 0, done.stderr
-    return json.loads(result.read_text())
+    doc: dict[str, Any] = json.loads(result.read_text())
+    return doc
 
 
-def _manifest_bytes(doc: dict, sandbox: Sandbox) -> int:
+def _manifest_bytes(doc: dict[str, Any], sandbox: Sandbox) -> int:
     return sum(len(skopeo_raw(f"{a['target']}", authfile=sandbox.docker_config / "config.json")) for a in doc["artifacts"])
 
 
-def _assert_mounted(sandbox: Sandbox, proxy: FaultProxy, doc: dict, prefix: str, expected: dict[str, str]) -> None:
+def _assert_mounted(sandbox: Sandbox, proxy: FaultProxy, doc: dict[str, Any], prefix: str, expected: dict[str, str]) -> None:
     """Every blob was mounted: only manifests were sent, and no layer was read from the source
     (the configs are, for the platform check); the target holds the source's digests."""
     assert doc["summary"]["bytes_copied"] == _manifest_bytes(doc, sandbox), "no blob was uploaded"
@@ -105,7 +107,7 @@ def test_a_remembered_location_the_registry_refuses_falls_back_to_an_upload_and_
     locations.close()
 
 
-def _layer_gets(sandbox: Sandbox, proxy: FaultProxy, doc: dict) -> int:
+def _layer_gets(sandbox: Sandbox, proxy: FaultProxy, doc: dict[str, Any]) -> int:
     layers = {d for a in doc["artifacts"] for d in _blob_digests(sandbox, a["target"])[1:]}
     return sum(proxy.count("GET", f"/blobs/{digest}$") for digest in layers)
 

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -19,10 +20,11 @@ ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
 REFERENCE_LIST = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nvcf-artifacts-v0.5.yaml"
 
 
-def _plan_json(*args: str) -> dict:
+def _plan_json(*args: str) -> dict[str, Any]:
     done = run_cli("plan", "--offline", "--output", "json", "--target", ECR, *args)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc
 
 
 def _reference_locations() -> list[str]:

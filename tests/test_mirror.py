@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
@@ -24,12 +25,12 @@ def _mirror(sandbox: Sandbox, manifest: Path, prefix: str, *extra: str, result: 
     return run_cli(*args, env=sandbox.env(), process=process)
 
 
-def _src(sandbox: Sandbox, repo: str, tag: str) -> dict:
+def _src(sandbox: Sandbox, repo: str, tag: str) -> dict[str, Any]:
     return {"type": "image", "source": f"nvcr.io/{repo}:{tag}"}
 
 
 @pytest.fixture
-def mixed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+def mixed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict[str, Any]:
     """An OCI index with attestations, a Docker manifest list, a single-arch image and a Helm chart."""
     oci_index, oci_children = source.index(f"{ns}/nvidia/app-oci", "1.0")
     docker_list, docker_children = source.index(f"{ns}/nvidia/app-docker", "2.0", fmt="docker")
@@ -53,7 +54,7 @@ def mixed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dic
     }
 
 
-def test_single_platform_tags_point_at_the_source_amd64_manifest(sandbox: Sandbox, mixed_set: dict, ns: str, tmp_path: Path) -> None:
+def test_single_platform_tags_point_at_the_source_amd64_manifest(sandbox: Sandbox, mixed_set: dict[str, Any], ns: str, tmp_path: Path) -> None:
     done = _mirror(sandbox, mixed_set["manifest"], ns, result=tmp_path / "r.json", process=True)  # the installed entry point
     assert done.returncode == 0, done.stderr
     authfile = sandbox.docker_config / "config.json"
@@ -68,7 +69,7 @@ def test_single_platform_tags_point_at_the_source_amd64_manifest(sandbox: Sandbo
     assert doc["target"] == f"{sandbox.target.host}/{ns}"
 
 
-def test_all_platforms_copies_indexes_byte_identical_with_attestations(sandbox: Sandbox, mixed_set: dict, ns: str) -> None:
+def test_all_platforms_copies_indexes_byte_identical_with_attestations(sandbox: Sandbox, mixed_set: dict[str, Any], ns: str) -> None:
     done = _mirror(sandbox, mixed_set["manifest"], ns, "--all-platforms")
     assert done.returncode == 0, done.stderr
     authfile = sandbox.docker_config / "config.json"
@@ -83,7 +84,7 @@ def test_all_platforms_copies_indexes_byte_identical_with_attestations(sandbox: 
             assert sha256(child_raw) == child["digest"]
 
 
-def test_second_run_copies_nothing_and_reports_present(sandbox: Sandbox, mixed_set: dict, ns: str, tmp_path: Path) -> None:
+def test_second_run_copies_nothing_and_reports_present(sandbox: Sandbox, mixed_set: dict[str, Any], ns: str, tmp_path: Path) -> None:
     assert _mirror(sandbox, mixed_set["manifest"], ns).returncode == 0
     done = _mirror(sandbox, mixed_set["manifest"], ns, result=tmp_path / "again.json")
     assert done.returncode == 0, done.stderr
@@ -209,7 +210,8 @@ def _closed_port() -> int:
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def test_wrong_architecture_single_image_is_refused(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
@@ -268,7 +270,7 @@ def _target_repositories(sandbox: Sandbox, ns: str) -> list[str]:
     return [r for r in response.json()["repositories"] if r.startswith(f"{ns}/")]
 
 
-def test_dry_run_resolves_and_compares_and_pushes_nothing(sandbox: Sandbox, mixed_set: dict, ns: str, tmp_path: Path) -> None:
+def test_dry_run_resolves_and_compares_and_pushes_nothing(sandbox: Sandbox, mixed_set: dict[str, Any], ns: str, tmp_path: Path) -> None:
     done = _mirror(sandbox, mixed_set["manifest"], ns, "--dry-run", result=tmp_path / "dry.json")
     assert done.returncode == 0, done.stderr
     doc = json.loads((tmp_path / "dry.json").read_text())

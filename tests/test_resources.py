@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run_cli, skopeo_raw, tgz, write_manifest
@@ -59,7 +60,7 @@ def test_download_writes_files_as_the_ngc_cli_does(ngc: NgcStandIn, tmp_path: Pa
 
 
 def test_download_without_a_group_takes_the_resources_only_and_never_looks_up_a_chart_or_image(
-    ngc: NgcStandIn, servers: list, tmp_path: Path
+    ngc: NgcStandIn, servers: list[Any], tmp_path: Path
 ) -> None:
     """The README's `resources download --dest ./ngc --extract`: the charts and images of the manifest are
     not its business, so neither a Helm repository (it records every request) nor a registry is asked."""

@@ -11,6 +11,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faultproxy import Fault, FaultProxy
@@ -64,7 +65,7 @@ def _manifest(tmp_path: Path, source: str = "nvcr.io/org/app:1.0") -> Path:
     return write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": source, "group": "test"}])
 
 
-def test_a_corrupt_source_blob_never_becomes_a_tag_at_a_target_that_checks_nothing(servers: list, tmp_path: Path) -> None:
+def test_a_corrupt_source_blob_never_becomes_a_tag_at_a_target_that_checks_nothing(servers: list[Any], tmp_path: Path) -> None:
     source, _ = corrupt_source()
     target = lax_target()
     servers += [source, target]
@@ -73,7 +74,7 @@ def test_a_corrupt_source_blob_never_becomes_a_tag_at_a_target_that_checks_nothi
     assert [s for s in target.seen if s.method == "PUT" and "/manifests/" in s.path] == []
 
 
-def test_save_with_a_corrupt_blob_indexes_nothing_and_stores_nothing_under_its_digest(servers: list, tmp_path: Path) -> None:
+def test_save_with_a_corrupt_blob_indexes_nothing_and_stores_nothing_under_its_digest(servers: list[Any], tmp_path: Path) -> None:
     source, layer_digest = corrupt_source()
     servers.append(source)
     layout = tmp_path / "layout"
@@ -85,7 +86,7 @@ def test_save_with_a_corrupt_blob_indexes_nothing_and_stores_nothing_under_its_d
 
 
 def test_load_of_a_layout_with_a_flipped_byte_never_tags_it_at_a_target_that_checks_nothing(
-    sandbox: Sandbox, source: Factory, ns: str, servers: list, tmp_path: Path
+    sandbox: Sandbox, source: Factory, ns: str, servers: list[Any], tmp_path: Path
 ) -> None:
     source.image(f"{ns}/org/app", "1.0", layer_sizes=(8192,))
     layout = tmp_path / "layout"
@@ -102,7 +103,7 @@ def test_load_of_a_layout_with_a_flipped_byte_never_tags_it_at_a_target_that_che
     assert [s for s in target.seen if s.method == "PUT"] == [], "nothing is sent before every blob checks out"
 
 
-def test_a_manifest_stored_under_another_digest_fails_the_artifact(sandbox: Sandbox, source: Factory, ns: str, servers: list, tmp_path: Path) -> None:
+def test_a_manifest_stored_under_another_digest_fails_the_artifact(sandbox: Sandbox, source: Factory, ns: str, servers: list[Any], tmp_path: Path) -> None:
     source.image(f"{ns}/org/app", "1.0")
     target = lax_target(stored_digest="sha256:" + "0" * 64)
     servers.append(target)
@@ -209,7 +210,7 @@ def test_ecr_tokens_are_renewed_before_they_expire() -> None:
     class Ecr:
         calls = 0
 
-        def get_authorization_token(self, **_: object) -> dict:
+        def get_authorization_token(self, **_: object) -> dict[str, Any]:
             Ecr.calls += 1
             expires = dt.datetime.fromtimestamp(now[0] + 12 * 3600, tz=dt.UTC)
             return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": expires}]}
@@ -225,7 +226,7 @@ def test_ecr_tokens_are_renewed_before_they_expire() -> None:
     assert Ecr.calls == 2, "renewed before it expired, not after"
 
 
-def test_ecr_targets_hold_manifest_puts_to_the_put_image_quota(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ecr_targets_hold_manifest_puts_to_the_put_image_quota(servers: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """The limiter as a run wires it: 25 manifest PUTs to an ECR target pass at ECR's PutImage quota,
     10 at once, then 10 a second, so at least 1.4 s go by. The target is a lax local server that answers
     at once: without the limiter the same 25 PUTs take a small fraction of that, even on a loaded machine."""
@@ -313,7 +314,7 @@ def _image_manifest(layers: list[dict[str, object]]) -> bytes:
                        "layers": layers}).encode()
 
 
-def _mirror_names_no_path(servers: list, tmp_path: Path, route: Route) -> None:
+def _mirror_names_no_path(servers: list[Any], tmp_path: Path, route: Route) -> None:
     """Mirror from a scripted source: the artifact fails on the path-shaped digest, and no request
     to either server ever carries it."""
     source = ScriptedServer("127.0.0.2", route)
@@ -327,7 +328,7 @@ def _mirror_names_no_path(servers: list, tmp_path: Path, route: Route) -> None:
     assert [s.path for s in target.seen + source.seen if "victim" in s.path or ".." in s.path] == []
 
 
-def test_a_digest_with_a_path_never_becomes_a_url_at_the_target(servers: list, tmp_path: Path) -> None:
+def test_a_digest_with_a_path_never_becomes_a_url_at_the_target(servers: list[Any], tmp_path: Path) -> None:
     """A hostile source names a layer ``sha256:../../../v2/victim/manifests/x``: refused before any request names it."""
     body = _image_manifest([{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": PATH_DIGEST, "size": 10}])
 
@@ -339,7 +340,7 @@ def test_a_digest_with_a_path_never_becomes_a_url_at_the_target(servers: list, t
     _mirror_names_no_path(servers, tmp_path, route)
 
 
-def test_a_hostile_referrers_index_never_names_a_path_at_the_target(servers: list, tmp_path: Path) -> None:
+def test_a_hostile_referrers_index_never_names_a_path_at_the_target(servers: list[Any], tmp_path: Path) -> None:
     """A source's fallback-tag index lists a referrer ``sha256:../../../v2/victim/manifests/x``: the
     signature step refuses it before any request names it, and says so on the artifact."""
     image = _image_manifest([])

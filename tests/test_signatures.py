@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faultproxy import Fault, FaultProxy
@@ -16,7 +17,7 @@ from provider_helper.sandbox.stack import Sandbox
 
 
 @pytest.fixture
-def signed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+def signed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict[str, Any]:
     """Four artifacts: an image with a signature, an attestation, an SBOM and a referrer; an index
     signed only as a whole; an index whose amd64 image is signed itself; an unsigned image."""
     signed = source.image(f"{ns}/nvidia/signed", "1.0")
@@ -36,12 +37,13 @@ def signed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> di
             "attached": attached, "referrer": referrer, "amd64_sig": amd64_sig}
 
 
-def _mirror(sandbox: Sandbox, manifest: Path, target: str, *extra: str, source: str | None = None) -> dict:
+def _mirror(sandbox: Sandbox, manifest: Path, target: str, *extra: str, source: str | None = None) -> dict[str, Any]:
     result = manifest.parent / "result.json"
     done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", source or sandbox.source.host, "--target", target,
                    "--result-file", str(result), *extra, env=sandbox.env())
     assert done.returncode == 0, done.stderr
-    return json.loads(result.read_text())
+    doc: dict[str, Any] = json.loads(result.read_text())
+    return doc
 
 
 def _at_target(sandbox: Sandbox, reference: str) -> str:
@@ -53,11 +55,11 @@ def _tag(pushed: Pushed, suffix: str = "") -> str:
     return pushed.digest.replace(":", "-") + suffix
 
 
-def _by_key(doc: dict) -> dict[str, dict]:
+def _by_key(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {a["target"].rsplit("/", 1)[1].split(":")[0]: a for a in doc["artifacts"]}
 
 
-def test_signatures_attestations_sboms_and_referrers_arrive_byte_identical(sandbox: Sandbox, signed_set: dict, ns: str) -> None:
+def test_signatures_attestations_sboms_and_referrers_arrive_byte_identical(sandbox: Sandbox, signed_set: dict[str, Any], ns: str) -> None:
     doc = _mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}")
     s = signed_set
     for suffix, pushed in s["attached"]["signed"].items():
@@ -73,7 +75,7 @@ def test_signatures_attestations_sboms_and_referrers_arrive_byte_identical(sandb
     assert doc["summary"]["signatures_copied"] == 5
 
 
-def test_the_subset_note_appears_exactly_when_the_signature_covers_only_the_index(sandbox: Sandbox, signed_set: dict, ns: str) -> None:
+def test_the_subset_note_appears_exactly_when_the_signature_covers_only_the_index(sandbox: Sandbox, signed_set: dict[str, Any], ns: str) -> None:
     doc = _by_key(_mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}"))
     assert "--all-platforms" in doc["whole"]["note"] and signed_set["whole"].digest in doc["whole"]["note"]
     assert "note" not in doc["per-platform"], "the amd64 image carries its own signature"
@@ -89,7 +91,7 @@ def test_the_subset_note_appears_exactly_when_the_signature_covers_only_the_inde
     assert _at_target(sandbox, f"{ns}-all/whole:{_tag(signed_set['whole'], '.sig')}") == signed_set["attached"]["whole"][".sig"].digest
 
 
-def test_no_signatures_leaves_them_behind(sandbox: Sandbox, signed_set: dict, ns: str) -> None:
+def test_no_signatures_leaves_them_behind(sandbox: Sandbox, signed_set: dict[str, Any], ns: str) -> None:
     doc = _mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}", "--no-signatures")
     assert doc["summary"]["signatures_copied"] == 0
     with pytest.raises(LookupError):
@@ -104,7 +106,7 @@ def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
 
 
 def test_a_warm_run_asks_the_source_one_request_more_per_artifact_its_tag_list(
-    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+    sandbox: Sandbox, signed_set: dict[str, Any], ns: str, source_proxy: FaultProxy
 ) -> None:
     target = f"{sandbox.target.host}/{ns}"
     _mirror(sandbox, signed_set["manifest"], target, source=source_proxy.host)
@@ -140,7 +142,7 @@ def _load(sandbox: Sandbox, layout: Path, target: str, result: Path) -> None:
     assert loaded.returncode == 0, loaded.stderr
 
 
-def test_save_and_load_carry_them_and_the_lock_lists_them(sandbox: Sandbox, signed_set: dict, ns: str, tmp_path: Path) -> None:
+def test_save_and_load_carry_them_and_the_lock_lists_them(sandbox: Sandbox, signed_set: dict[str, Any], ns: str, tmp_path: Path) -> None:
     layout = tmp_path / "layout"
     _save(sandbox, signed_set["manifest"], layout)
     lock = {a["name"].rsplit("/", 1)[-1]: a for a in json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"]}
@@ -163,7 +165,7 @@ def test_save_and_load_carry_them_and_the_lock_lists_them(sandbox: Sandbox, sign
 
 
 def test_a_re_signed_image_travels_through_save_and_load_again(
-    sandbox: Sandbox, signed_set: dict, ns: str, source: Factory, tmp_path: Path
+    sandbox: Sandbox, signed_set: dict[str, Any], ns: str, source: Factory, tmp_path: Path
 ) -> None:
     layout, target = tmp_path / "layout", f"{sandbox.target.host}/{ns}-airgap"
     _save(sandbox, signed_set["manifest"], layout)
@@ -175,7 +177,7 @@ def test_a_re_signed_image_travels_through_save_and_load_again(
     assert _at_target(sandbox, f"{ns}-airgap/signed:{_tag(signed_set['signed'], '.sig')}") == resigned.digest
 
 
-def test_verify_signatures_reports_what_the_target_lacks(sandbox: Sandbox, signed_set: dict, ns: str, source: Factory) -> None:
+def test_verify_signatures_reports_what_the_target_lacks(sandbox: Sandbox, signed_set: dict[str, Any], ns: str, source: Factory) -> None:
     target = f"{sandbox.target.host}/{ns}"
     _mirror(sandbox, signed_set["manifest"], target, "--no-signatures")
     common = ("--manifest", str(signed_set["manifest"]), "--source-registry", sandbox.source.host, "--target", target)
@@ -200,7 +202,7 @@ def test_verify_signatures_reports_what_the_target_lacks(sandbox: Sandbox, signe
 
 
 def test_a_source_that_refuses_its_tag_list_still_gets_the_image_copied_with_a_note(
-    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+    sandbox: Sandbox, signed_set: dict[str, Any], ns: str, source_proxy: FaultProxy
 ) -> None:
     source_proxy.add(Fault("GET", r"/tags/list", "status", times=-1, status=403))  # a pull-only role that may not list tags
     doc = _by_key(_mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}", source=source_proxy.host))
@@ -209,7 +211,7 @@ def test_a_source_that_refuses_its_tag_list_still_gets_the_image_copied_with_a_n
 
 
 def test_signatures_follow_the_image_so_a_failed_image_leaves_none_behind(
-    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+    sandbox: Sandbox, signed_set: dict[str, Any], ns: str, source_proxy: FaultProxy
 ) -> None:
     image_layers = [d["digest"] for d in json.loads(_source_manifest(sandbox, f"{ns}/nvidia/signed", "1.0"))["layers"]]
     source_proxy.add(Fault("GET", "/blobs/(" + "|".join(image_layers) + ")$", "status", times=-1, status=500))
@@ -233,7 +235,7 @@ def _source_manifest(sandbox: Sandbox, repo: str, tag: str) -> bytes:
 
 
 def test_a_warm_run_refused_the_fallback_index_it_lacks_notes_it_and_still_carries_the_cosign_tags(
-    sandbox: Sandbox, signed_set: dict, ns: str, source_proxy: FaultProxy
+    sandbox: Sandbox, signed_set: dict[str, Any], ns: str, source_proxy: FaultProxy
 ) -> None:
     target = f"{sandbox.target.host}/{ns}"
     _mirror(sandbox, signed_set["manifest"], target, "--no-signatures", source=source_proxy.host)

@@ -8,6 +8,7 @@ import json
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -69,7 +70,8 @@ def test_nvcr_challenge_without_service_is_parsed_as_given() -> None:
     challenge = parse_challenge('Bearer realm="https://nvcr.io/proxy_auth",scope="repository:a/b:pull"')
     assert challenge is not None
     assert (challenge.scheme, challenge.realm, challenge.service, challenge.scope) == ("bearer", "https://nvcr.io/proxy_auth", "", "repository:a/b:pull")
-    assert parse_challenge('Basic realm="x"').scheme == "basic"
+    basic = parse_challenge('Basic realm="x"')
+    assert basic is not None and basic.scheme == "basic"
 
 
 def test_scopes_follow_method_and_mount_source() -> None:
@@ -79,7 +81,7 @@ def test_scopes_follow_method_and_mount_source() -> None:
     assert scopes_for(push) == ("repository:p/app:pull,push", "repository:p/base:pull")
 
 
-def _docker_config(tmp_path: Path, body: dict) -> dict[str, str]:
+def _docker_config(tmp_path: Path, body: dict[str, Any]) -> dict[str, str]:
     (tmp_path / "config.json").write_text(json.dumps(body))
     return {"DOCKER_CONFIG": str(tmp_path), "HOME": str(tmp_path)}
 
@@ -107,6 +109,7 @@ def test_retry_after_is_honoured_then_backoff_is_bounded() -> None:
         item = next(calls)
         if isinstance(item, Exception):
             raise item
+        assert isinstance(item, str)
         return item
 
     assert call_with_retries(operation, RetryPolicy(attempts=5, base_delay=0.5, max_delay=2), "op", sleep=sleeps.append) == "ok"
@@ -237,7 +240,7 @@ def test_secrets_passed_to_a_log_call_as_arguments_are_redacted(capsys: pytest.C
     assert secret not in err and err.count("<redacted>") == 2, err
 
 
-def test_a_bearer_token_past_its_lifetime_is_not_reused(servers: list) -> None:
+def test_a_bearer_token_past_its_lifetime_is_not_reused(servers: list[Any]) -> None:
     """The token service says each token lives 1 s: it is reused within that, and asked again after."""
     from hostile import Reply, ScriptedServer
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_terraform.tf import TerraformRunner
@@ -90,7 +91,7 @@ class Terraform:
     on_moto: bool = False  # the root has an aws provider block for moto (its endpoints: AWS_ENDPOINT_URL_* in the environment)
     module: Path = MODULE
 
-    def set_variables(self, variables: dict) -> None:
+    def set_variables(self, variables: dict[str, Any]) -> None:
         """Change the module's arguments, as a user edits terraform.tfvars (no new init needed)."""
         (self.root / "main.tf").write_text(_root_module(variables, self.on_moto, self.module))
 
@@ -123,7 +124,7 @@ class Terraform:
         assert done.returncode == 0, done.stderr
         return done.stdout.split()
 
-    def outputs(self) -> dict:
+    def outputs(self) -> dict[str, Any]:
         done = self._run("output", "-json", f"-state={self.runner.state_path}")
         assert done.returncode == 0, done.stderr
         return {k: v["value"] for k, v in json.loads(done.stdout).items()}
@@ -133,7 +134,7 @@ class Terraform:
 def terraform_root(tmp_path: Path, terraform_env: dict[str, str], tf_bin: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Terraform]:
     """Make a root module that calls the nvcf-mirror module with the given variables, initialised."""
 
-    def make(variables: dict, env: dict[str, str], module: Path = MODULE) -> Terraform:
+    def make(variables: dict[str, Any], env: dict[str, str], module: Path = MODULE) -> Terraform:
         root, data = tmp_path / "root", tmp_path / "data"
         root.mkdir(exist_ok=True)
         data.mkdir(exist_ok=True)
@@ -155,7 +156,7 @@ def _hcl(value: object) -> str:
     return json.dumps(value)
 
 
-def _root_module(variables: dict, on_moto: bool, module: Path) -> str:
+def _root_module(variables: dict[str, Any], on_moto: bool, module: Path) -> str:
     """An nvcf-base-like root: an aws provider (moto's endpoints) handed to the module, and its outputs."""
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
     declared = re.findall(r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M)  # an earlier version has fewer

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -22,7 +23,7 @@ from provider_helper.sandbox.stack import Sandbox
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _variables(sandbox: Sandbox, ns: str, manifest: Path, **extra: object) -> dict:
+def _variables(sandbox: Sandbox, ns: str, manifest: Path, **extra: object) -> dict[str, Any]:
     return {
         "create_sm_ecr_repos": True, "cluster_name": ns, "aws_region": REGION, "manifest_path": str(manifest),
         "python": sys.executable, "source_registry": sandbox.source.host, "target_registry": sandbox.target.host, **extra,
@@ -30,7 +31,7 @@ def _variables(sandbox: Sandbox, ns: str, manifest: Path, **extra: object) -> di
 
 
 @pytest.fixture
-def nvcf_like(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict:
+def nvcf_like(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dict[str, Any]:
     _, children = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")
     signature = source.cosign(f"{ns}/nvidia/nvcf-openbao", children["linux/amd64"])
     chart = source.chart(f"{ns}/nvidia/gdn-streaming", "2.0.1")
@@ -49,7 +50,7 @@ def _target_digest(sandbox: Sandbox, ref: str) -> str:
 # (tests/conftest.py), so a long one never starts last.
 @pytest.mark.one_terraform
 def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroys_only_its_own(
-    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
+    sandbox: Sandbox, source: Factory, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
 ) -> None:
     """One root through its life, as a user runs it: copy_signatures turned on, a source tag moved, a
     repository deleted and an image removed outside Terraform (each shows in the next plan; apply copies
@@ -113,7 +114,7 @@ PREVIOUS_MODULE_COMMIT = "a0c27f7"
 
 @pytest.mark.one_terraform
 def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
+    sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any, tmp_path: Path
 ) -> None:
     previous = tmp_path / "previous-module"
     previous.mkdir()
@@ -142,7 +143,7 @@ def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
 
 
 def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes_and_keeps_the_key_out_of_every_file(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = tmp_path / "lifecycle.json"
     policy.write_text(json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan",
@@ -187,7 +188,7 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
 
 @pytest.mark.one_terraform
 def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
-    sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
+    sandbox: Sandbox, source: Factory, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
 ) -> None:
     newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
     variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"])
@@ -206,7 +207,7 @@ def _created(sandbox: Sandbox, ns: str) -> dict[str, object]:
 
 
 @pytest.mark.one_terraform
-def test_switch_off_plans_nothing(sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path) -> None:
+def test_switch_off_plans_nothing(sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any, tmp_path: Path) -> None:
     # A python that cannot run proves the external program is never started when the switch is off.
     tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], create_sm_ecr_repos=False, python=str(tmp_path / "no-python")),
                         sandbox.ecr_env())
@@ -219,7 +220,7 @@ def _external(query: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input=json.dumps(query), capture_output=True, text=True)
 
 
-def test_external_entry_point_rejects_non_string_values_and_answers_string_maps(sandbox: Sandbox, nvcf_like: dict, ns: str) -> None:
+def test_external_entry_point_rejects_non_string_values_and_answers_string_maps(sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str) -> None:
     bad = _external({"mode": "plan", "repository_prefix": ns, "groups": ["a"], "platforms": 1})
     assert bad.returncode != 0 and bad.stdout == ""
     assert bad.stderr.strip() == "nvcf-mirror: query values must be strings; not a string: groups, platforms"
@@ -257,7 +258,7 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     assert "--" not in prefix.stderr.replace("nvcf-mirror", "")
 
 
-def _moto(sandbox: Sandbox) -> dict:
+def _moto(sandbox: Sandbox) -> dict[str, Any]:
     return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -288,16 +289,16 @@ def _delete_at_target(sandbox: Sandbox, repository: str, digest: str) -> None:
     assert deleted.status_code == 202, deleted.text
 
 
-def _put_image(ecr: object, repository: str) -> None:
+def _put_image(ecr: Any, repository: str) -> None:
     """An image as ECR's control plane knows it (moto tracks PutImage, not the registry API)."""
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                 "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": sha256(b"{}")}, "layers": []}
-    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag="held")  # type: ignore[attr-defined]
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag="held")
 
 
 @pytest.mark.one_terraform
 def test_the_plan_fails_in_one_line_when_python_lacks_the_package(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object, tmp_path: Path
+    sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any, tmp_path: Path
 ) -> None:
     bare = tmp_path / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
@@ -327,7 +328,7 @@ def test_the_apply_step_reads_its_settings_with_values_kept_whole() -> None:
 
 @pytest.mark.one_terraform
 def test_a_target_registry_in_another_account_than_the_provider_stops_the_plan(
-    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+    sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
 ) -> None:
     """Repositories, copy and destroy use one account: never the caller's own {prefix}/ repositories for another's registry."""
     other = "999999999999.dkr.ecr.us-east-1.amazonaws.com"
