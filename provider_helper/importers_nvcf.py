@@ -118,8 +118,8 @@ def _row(table: _Table, cells: list[str], name_at: int, where_at: int) -> tuple[
 
     artifact = _code(cell(name_at))
     where = _code(cell(where_at))
-    version = _code(cell(_column(table, "version")))
-    version = None if version.lower() in UNPINNED else version
+    listed = _code(cell(_column(table, "version")))
+    version = None if listed.lower() in UNPINNED else listed
     kind = _kind(table, cell(_column(table, "type")), where)
     if kind == "resource":
         return _ordered({**_resource(where, version), "group": RESOURCES_GROUP}), set()

@@ -34,7 +34,6 @@ from provider_helper.refs import parse_target
 from provider_helper.results import document
 from provider_helper.session import RunConfig, copy_to_target, run_engine
 from provider_helper.threads import worker_pool
-from provider_helper.values import helm_values
 
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
@@ -42,7 +41,7 @@ QUERY_KEYS = {
     "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
-    "ca_file",
+    "ca_file", "release",
 }
 
 
@@ -80,6 +79,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
     return RunConfig(
         target=f"{registry}/{prefix}" if prefix else registry,
         manifest=query.get("manifest_path") or None,
+        release=query.get("release") or None,
         groups=_list(query.get("groups")),
         platforms=() if platforms == ("all",) else platforms,
         all_platforms=platforms == ("all",),
@@ -154,7 +154,7 @@ def status(config: RunConfig) -> dict[str, str]:
         "chart_refs": _json(_uris(present, found, "chart")),
         "repository_urls": _json({j.artifact.name: f"{target.registry}/{j.target.repository}" for j in jobs}),
         "missing": _json(sorted(j.key for j in jobs if not found[j.key])),
-        "helm_values": helm_values(target),
+        "helm_values": config.helm_values(jobs),
     }
 
 

@@ -28,10 +28,14 @@ def manifest_validate(file: str) -> None:
 
 @manifest_group.command("show")
 @click.option("--manifest", "file", type=click.Path(dir_okay=False), help="Manifest (default: the bundled NVCF v0.5 list).")
+@click.option("--release", metavar="NAME", help=f"A bundled NVCF release: {', '.join(manifest_mod.releases())}.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Only these groups (repeatable).")
-def manifest_show(file: str | None, groups: tuple[str, ...]) -> None:
-    """List groups, whether each is selected by default, and their artifacts."""
-    loaded = manifest_mod.load(file)
+def manifest_show(file: str | None, release: str | None, groups: tuple[str, ...]) -> None:
+    """List groups, whether each is selected by default, and their artifacts; with no option, the bundled releases."""
+    if not (file or release or groups):
+        _show_releases()
+        return
+    loaded = manifest_mod.load(file, release)
     names = {g.name for g in loaded.groups}
     for name in groups:
         if name not in names:
@@ -45,6 +49,16 @@ def manifest_show(file: str | None, groups: tuple[str, ...]) -> None:
         for a in members:
             pin = "  [needs a version]" if a.needs_version else ""
             click.echo(f"  {a.type:8} {a.name}:{a.tag or '?'}  <- {a.source_text}{pin}")
+
+
+def _show_releases() -> None:
+    for name in manifest_mod.releases():
+        loaded = manifest_mod.load(release=name)
+        default = sum(1 for a in loaded.artifacts if a.group in loaded.default_groups)
+        marker = " (the default)" if name == manifest_mod.DEFAULT_RELEASE else ""
+        click.echo(f"{name}{marker}: {loaded.description or name}; {len(loaded.artifacts)} artifacts, {default} selected by default "
+                   f"(groups: {', '.join(loaded.default_groups)})")
+    click.echo("nvcf-mirror manifest show --release NAME lists one; --release NAME picks one for plan, mirror and the rest")
 
 
 @manifest_group.command("import")
