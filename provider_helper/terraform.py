@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provider_helper import envvars, wording
+from provider_helper import manifest as manifest_mod
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.mirror.engine import EngineOptions
@@ -128,10 +129,25 @@ def plan(config: RunConfig) -> dict[str, str]:
         # What module versions before the copy trigger replaced the copy step on: kept so they still plan.
         "fingerprint": hashlib.sha256(copy_trigger.encode()).hexdigest(),
         "count": str(len(results)),
-        "repositories": _json(sorted({j.target.repository for j in jobs})),
+        "repositories": _json(sorted({j.target.repository for j in jobs} | kept_repositories(config, jobs))),
         "targets": _json({r.key: r.target for r in results}),
         "source_digests": _json(digests),
     }
+
+
+def kept_repositories(config: RunConfig, jobs: list[Job]) -> set[str]:
+    """Repositories the selection no longer names but that exist and hold an artifact name of the manifest or
+    of a bundled release (another release, a group left out): kept in the module's ``for_each``, so switching
+    releases or groups plans new repositories and copies, never a removal. Other names under the prefix
+    (``{prefix}/other-team-app``) are never part of it."""
+    if config.access.kind != "ecr":
+        return set()
+    names = {a.name for a in manifest_mod.load(config.manifest, config.release).artifacts}
+    for release in manifest_mod.releases():
+        names |= {a.name for a in manifest_mod.load(release=release).artifacts}
+    target = parse_target(config.target)
+    candidates = {target.repository(name) for name in names} - {j.target.repository for j in jobs}
+    return config.access.repositories().existing(candidates) if candidates else set()
 
 
 def status(config: RunConfig) -> dict[str, str]:
