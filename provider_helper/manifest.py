@@ -175,8 +175,11 @@ class ArtifactManifest:
         named = [i for i, a in enumerate(selected) if a.name == name]
         found = [i for i in named if not current or selected[i].version_text == current]
         if len(found) > 1:
+            selected[found[0]].pinned(version)  # a version that is not one is the first thing to say
             entries = ", ".join(f"{name}:{selected[i].version_text or '<unpinned>'} ({selected[i].where})" for i in found)
-            how = f"{setting('set_versions')} {name}:{selected[found[0]].version_text}={version}"
+            one = f"{name}:{selected[found[0]].version_text}"
+            flag = setting("set_versions")
+            how = f'{flag} = {{ "{one}" = "{version}" }}' if flag == "set_versions" else f"{flag} {one}={version}"
             raise SettingError("set_versions", key, f"{name} names {len(found)} entries: {entries}; pin one of them, e.g. {how}", value=version)
         if found:
             return found
