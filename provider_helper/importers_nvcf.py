@@ -21,8 +21,11 @@ from provider_helper.errors import InputError
 from provider_helper.refs import parse_reference
 
 UNPINNED = {"", "supported", "latest", "-", "—"}
-CATALOG = re.compile(r"https://catalog\.ngc\.nvidia\.com/orgs/(?P<org>[\w.-]+)/(?:teams/(?P<team>[\w.-]+)/)?containers/(?P<name>[\w.-]+)/?",
-                     re.ASCII)
+CATALOG = re.compile(
+    r"https://catalog\.ngc\.nvidia\.com/orgs/(?P<org>[\w.-]+)/(?:teams/(?P<team>[\w.-]+)/)?"
+    r"containers/(?P<name>[\w.-]+)/?",
+    re.ASCII,
+)
 RESOURCES_GROUP = "deployment-resources"
 # Target names the releases' Helmfile values expect where the source's last path component is not it
 # (nvcf-self-managed-stack: ``api.accountBootstrap.image.repository: <repository>/alpine-k8s``).
@@ -30,10 +33,17 @@ HELMFILE_NAMES = {"docker.io/alpine/k8s": "alpine-k8s"}
 # Classic charts a page names by another name than the repository's index does.
 CHART_NAMES = {("https://kubernetes-sigs.github.io/aws-ebs-csi-driver", "ebs-csi-driver"): "aws-ebs-csi-driver"}
 # Headings of the pages from v0.6.0 on, and the stack their rows belong to when the table has no Stack column.
-HEADING_STACKS = (("control plane", "self-managed"), ("compute plane", "compute-plane"), ("observability", "observability"),
-                  ("cross-stack", "cross-stack"))
-STACK_WORDS = {"self-managed": "self-managed stack (control plane)", "compute-plane": "compute-plane stack",
-               "observability": "observability stack"}
+HEADING_STACKS = (
+    ("control plane", "self-managed"),
+    ("compute plane", "compute-plane"),
+    ("observability", "observability"),
+    ("cross-stack", "cross-stack"),
+)
+STACK_WORDS = {
+    "self-managed": "self-managed stack (control plane)",
+    "compute-plane": "compute-plane stack",
+    "observability": "observability stack",
+}
 
 
 @dataclass
@@ -45,8 +55,12 @@ class _Table:
 
 def looks_like_page(text: str) -> bool:
     """A markdown table with an artifact (or component) column and a distribution (or full path) column."""
-    return any(t.columns and _column(t, "artifact", "component name") is not None and _column(t, "distribution", "full path") is not None
-               for t in _tables(text))
+    return any(
+        t.columns
+        and _column(t, "artifact", "component name") is not None
+        and _column(t, "distribution", "full path") is not None
+        for t in _tables(text)
+    )
 
 
 def from_page(text: str, origin: str) -> dict[str, Any]:
@@ -65,7 +79,10 @@ def from_page(text: str, origin: str) -> dict[str, Any]:
             entries.append(entry)
             groups.setdefault(entry["group"], set()).update(stacks)
     if not entries:
-        raise InputError(f"{origin}: no artifact table found (expected columns Artifact and Distribution, or Component Name and Full Path)")
+        raise InputError(
+            f"{origin}: no artifact table found "
+            "(expected columns Artifact and Distribution, or Component Name and Full Path)"
+        )
     _separate_charts_from_images(entries)
     return {
         "apiVersion": "nvcf-mirror/v1",
@@ -168,7 +185,9 @@ def _image(artifact: str, where: str, version: str | None, kind: str) -> dict[st
         entry["needs_version"] = True
         entry["note"] = f"published without a version; pin it with --set-version {name}=VERSION"
     elif version and ref.tag != version:
-        entry["note"] = f"the page's Version column says {version}; its distribution's tag {ref.tag} is what is mirrored"
+        entry["note"] = (
+            f"the page's Version column says {version}; its distribution's tag {ref.tag} is what is mirrored"
+        )
     return entry
 
 
@@ -179,7 +198,9 @@ def _classic(artifact: str, where: str, version: str | None) -> dict[str, Any]:
         chart, _, pinned = last.partition(":")
         entry: dict[str, Any] = {"type": "chart", "repo": repo, "chart": chart, "version": pinned}
         if version and version != pinned:
-            entry["note"] = f"the page's Version column says {version}; its distribution's version {pinned} is what is mirrored"
+            entry["note"] = (
+                f"the page's Version column says {version}; its distribution's version {pinned} is what is mirrored"
+            )
         return entry
     chart = CHART_NAMES.get((url, artifact), artifact)  # a bare repository URL: the chart is the row's artifact
     entry = {"type": "chart", "repo": url, "chart": chart}
@@ -232,8 +253,10 @@ def _separate_charts_from_images(entries: list[dict[str, Any]]) -> None:
     for entry in entries:
         if entry["type"] == "chart" and "repo" in entry and (entry["chart"], _tag(entry)) in images:
             entry["name"] = f"{entry['chart']}-chart"
-            entry["note"] = (f"the image {entry['chart']}:{entry['version']} already lands at {{prefix}}/{entry['chart']}:"
-                             f"{entry['version']}, so the chart takes another repository name")
+            entry["note"] = (
+                f"the image {entry['chart']}:{entry['version']} already lands at {{prefix}}/{entry['chart']}:"
+                f"{entry['version']}, so the chart takes another repository name"
+            )
             entry.update(_ordered(entry))
 
 
@@ -275,7 +298,11 @@ def _group(name: str, stacks: set[str]) -> dict[str, Any]:
 def _description(entries: list[dict[str, Any]]) -> str:
     bundles = []
     for entry in entries:
-        match = re.fullmatch(r".*/nvcf-(?P<stack>[\w-]+)-stack:(?P<version>.+)", entry.get("source", "")) if entry["type"] == "resource" else None
+        match = (
+            re.fullmatch(r".*/nvcf-(?P<stack>[\w-]+)-stack:(?P<version>.+)", entry.get("source", ""))
+            if entry["type"] == "resource"
+            else None
+        )
         if match:
             bundles.append(f"{match['stack']} {match['version']}")
     return "NVIDIA Cloud Functions self-hosted" + (f": {', '.join(bundles)}" if bundles else "")

@@ -176,19 +176,23 @@ class ArtifactManifest:
         found = [i for i in named if not current or selected[i].version_text == current]
         if len(found) > 1:
             selected[found[0]].pinned(version)  # a version that is not one is the first thing to say
-            entries = ", ".join(f"{name}:{selected[i].version_text or '<unpinned>'} ({selected[i].where})" for i in found)
+            entries = ", ".join(f"{name}:{selected[i].version_text or '<unpinned>'} ({selected[i].where})"
+                                for i in found)
             one = f"{name}:{selected[found[0]].version_text}"
             flag = setting("set_versions")
             how = f'{flag} = {{ "{one}" = "{version}" }}' if flag == "set_versions" else f"{flag} {one}={version}"
-            raise SettingError("set_versions", key, f"{name} names {len(found)} entries: {entries}; pin one of them, e.g. {how}", value=version)
+            problem = f"{name} names {len(found)} entries: {entries}; pin one of them, e.g. {how}"
+            raise SettingError("set_versions", key, problem, value=version)
         if found:
             return found
         if named:
             listed = ", ".join(f"{name}:{selected[i].version_text or '<unpinned>'}" for i in named)
-            raise SettingError("set_versions", key, f"no entry of {name} has version {current} (entries: {listed})", value=version)
+            problem = f"no entry of {name} has version {current} (entries: {listed})"
+            raise SettingError("set_versions", key, problem, value=version)
         elsewhere = sorted({a.group for a in self.artifacts if a.name == name})
         if elsewhere:
-            raise SettingError("set_versions", key, f"{name} is in group {', '.join(elsewhere)}, which is not selected", value=version)
+            problem = f"{name} is in group {', '.join(elsewhere)}, which is not selected"
+            raise SettingError("set_versions", key, problem, value=version)
         raise SettingError("set_versions", key, f"no artifact of {self.origin} has that name", value=version)
 
 
@@ -200,8 +204,9 @@ def check_targets(artifacts: Sequence[Artifact]) -> None:
             continue
         first = seen.setdefault((artifact.name, artifact.tag), artifact)
         if first is not artifact:
-            raise InputError(f"two artifacts land on one target {artifact.name}:{artifact.tag}: {first.source_text} ({first.where}) and "
-                             f"{artifact.source_text} ({artifact.where}); give one another 'name' or another version")
+            raise InputError(f"two artifacts land on one target {artifact.name}:{artifact.tag}: "
+                             f"{first.source_text} ({first.where}) and {artifact.source_text} ({artifact.where}); "
+                             "give one another 'name' or another version")
 
 
 @cache
@@ -226,7 +231,8 @@ def bundled_path(release: str | None = None) -> Path:
 def load(path: str | Path | None = None, release: str | None = None) -> ArtifactManifest:
     """Load and check a manifest file (the bundled NVCF list of ``release`` when ``path`` is None)."""
     if path and release:
-        raise InputError(f"{setting('manifest')} and {setting('release')} exclude each other: name a file or a bundled release")
+        both = f"{setting('manifest')} and {setting('release')}"
+        raise InputError(f"{both} exclude each other: name a file or a bundled release")
     file = Path(path) if path else bundled_path(release)
     try:
         text = file.read_text()
@@ -252,7 +258,8 @@ def parse(text: str, origin: str) -> ArtifactManifest:
     raw_groups = [(i, g) for i, g in enumerate(data["groups"]) if ("groups", i) not in broken]
     groups = tuple(Group(g["name"], g.get("default", False), g.get("description", "")) for _, g in raw_groups)
     problems += _duplicates([g.name for g in groups], lambda n: locate(["groups", raw_groups[n][0], "name"]), "group")
-    names = {g.name for g in groups} | {g["name"] for i, g in enumerate(data["groups"]) if isinstance(g, dict) and isinstance(g.get("name"), str)}
+    names = {g.name for g in groups}
+    names |= {g["name"] for g in data["groups"] if isinstance(g, dict) and isinstance(g.get("name"), str)}
     parsed: list[tuple[int, Artifact]] = []
     for i, raw in enumerate(data["artifacts"]):
         if ("artifacts", i) in broken:
@@ -266,7 +273,8 @@ def parse(text: str, origin: str) -> ArtifactManifest:
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: _line_of(p, origin)))
     description = data.get("description", "")
-    return ArtifactManifest(origin=origin, groups=groups, artifacts=tuple(a for _, a in parsed), description=description)
+    artifacts = tuple(a for _, a in parsed)
+    return ArtifactManifest(origin=origin, groups=groups, artifacts=artifacts, description=description)
 
 
 def _line_of(problem: str, origin: str) -> int:

@@ -92,7 +92,8 @@ class RunConfig:
 
     def helm_values(self, jobs: list[Job]) -> str:
         """The Helmfile values for this run's release and target, with the per-image overrides ``jobs`` need."""
-        images = [(j.artifact.image.name, j.target) for j in jobs if j.artifact.type == "image" and j.artifact.image and not j.skip_reason]
+        images = [(j.artifact.image.name, j.target) for j in jobs
+                  if j.artifact.type == "image" and j.artifact.image and not j.skip_reason]
         return helm_values(parse_target(self.target), self.release, images)
 
     def ngc_client(self) -> NgcClient:

@@ -20,7 +20,10 @@ from provider_helper.refs import Reference, Target
 
 LEGACY_RELEASES = (None, "v0.5")
 # target name -> the dotted values key whose image block it fills (each falls back to Docker Hub)
-DOCKER_HUB_OVERRIDES = {"nats-server-config-reloader": "nats.reloader.image", "alpine-k8s": "api.accountBootstrap.image"}
+DOCKER_HUB_OVERRIDES = {
+    "nats-server-config-reloader": "nats.reloader.image",
+    "alpine-k8s": "api.accountBootstrap.image",
+}
 CASSANDRA_KEYS = ("cassandra.image", "cassandra.dynamicSeedDiscovery.image")
 
 
@@ -36,12 +39,20 @@ def helm_values(target: Target, release: str | None = None, images: Sequence[tup
         }
         header = f"# nvcf-self-managed-stack environment values: images and charts from {target}\n"
         return header + yaml.safe_dump(doc, sort_keys=False)
-    doc = {"global": {"image": {"registry": target.registry, "repository": target.prefix},
-                      "helm": {"sources": {"registry": target.registry, "repository": target.prefix}}}}
+    doc = {
+        "global": {
+            "image": {"registry": target.registry, "repository": target.prefix},
+            "helm": {"sources": {"registry": target.registry, "repository": target.prefix}},
+        }
+    }
     for source_name, ref in images:
         name = ref.repository.rsplit("/", 1)[-1]
         if name in DOCKER_HUB_OVERRIDES:
-            _put(doc, DOCKER_HUB_OVERRIDES[name], {"registry": ref.registry, "repository": ref.repository, "tag": ref.tag})
+            _put(
+                doc,
+                DOCKER_HUB_OVERRIDES[name],
+                {"registry": ref.registry, "repository": ref.repository, "tag": ref.tag},
+            )
         elif source_name == "cassandra" and name != "cassandra":
             for key in CASSANDRA_KEYS:
                 _put(doc, key, {"registry": ref.registry, "repository": ref.repository, "tag": ref.tag})

@@ -1,4 +1,4 @@
-"""importers_nvcf: NVIDIA's artifact-manifest pages as manifests; the bundled releases are imports of the pages' facts."""
+"""importers_nvcf: NVIDIA's artifact-manifest pages as manifests; the bundled releases are imports of the pages."""
 
 from __future__ import annotations
 
@@ -85,36 +85,63 @@ Prose the importer must skip, with a table that is not an artifact table:
 
 def test_a_page_with_prose_and_description_columns_tells_every_kind_of_row_apart_by_its_distribution() -> None:
     doc = importers_nvcf.from_page(PAGE, "page.md")
-    by_name = {e.get("name") or e.get("chart") or e["source"].rsplit("/", 1)[-1].split(":")[0]: e for e in doc["artifacts"]}
+    by_name = {
+        e.get("name") or e.get("chart") or e["source"].rsplit("/", 1)[-1].split(":")[0]: e for e in doc["artifacts"]
+    }
     assert len(doc["artifacts"]) == 8, "the value table and the prose are no artifacts"
-    assert by_name["helm-nvcf-api"] == {"type": "chart", "repo": "https://helm.ngc.nvidia.com/nvidia/nvcf", "chart": "helm-nvcf-api",
-                                        "version": "1.27.1", "group": "self-managed"}
-    ebs = by_name["aws-ebs-csi-driver"]  # a bare repository URL: a chart named by the row, under its name in that repository
+    assert by_name["helm-nvcf-api"] == {
+        "type": "chart",
+        "repo": "https://helm.ngc.nvidia.com/nvidia/nvcf",
+        "chart": "helm-nvcf-api",
+        "version": "1.27.1",
+        "group": "self-managed",
+    }
+    ebs = by_name[
+        "aws-ebs-csi-driver"
+    ]  # a bare repository URL: a chart named by the row, under its name in that repository
     assert (ebs["repo"], ebs["needs_version"]) == ("https://kubernetes-sigs.github.io/aws-ebs-csi-driver", True)
     assert ebs["group"] == "independent-optional"
-    assert by_name["kai-scheduler"] == {"type": "chart", "source": "ghcr.io/kai-scheduler/kai-scheduler/kai-scheduler:v0.17.1",
-                                        "group": "compute-plane-optional"}
+    assert by_name["kai-scheduler"] == {
+        "type": "chart",
+        "source": "ghcr.io/kai-scheduler/kai-scheduler/kai-scheduler:v0.17.1",
+        "group": "compute-plane-optional",
+    }
     assert by_name["alpine-k8s"]["source"] == "docker.io/alpine/k8s:1.37.0", "lands where the Helmfile values expect it"
     assert by_name["nats-server-config-reloader"]["group"] == "cross-stack"
     openbao = by_name["nvcf-openbao"]
     assert openbao["source"].endswith(":2.5.4-nv-1.3.0-ea") and "Version column says 2.5.4-nv-1.3.0" in openbao["note"]
     assert openbao["group"] == "self-managed", "without a Stack column the heading names the stack"
     validator = by_name["gpu-operator-validator"]
-    assert validator["source"] == "nvcr.io/nvidia/cloud-native/gpu-operator-validator" and validator["needs_version"] is True
+    assert (
+        validator["source"] == "nvcr.io/nvidia/cloud-native/gpu-operator-validator"
+        and validator["needs_version"] is True
+    )
     assert "--set-version gpu-operator-validator=VERSION" in validator["note"]
-    assert by_name["nvcf-self-managed-stack"] == {"type": "resource", "source": "nvidia/nvcf/nvcf-self-managed-stack:1.0.1",
-                                                        "group": "deployment-resources"}
+    assert by_name["nvcf-self-managed-stack"] == {
+        "type": "resource",
+        "source": "nvidia/nvcf/nvcf-self-managed-stack:1.0.1",
+        "group": "deployment-resources",
+    }
     defaults = {g["name"]: g["default"] for g in doc["groups"]}
-    assert defaults == {"self-managed": True, "independent-optional": False, "compute-plane-optional": False, "cross-stack": True,
-                        "deployment-resources": False}
+    assert defaults == {
+        "self-managed": True,
+        "independent-optional": False,
+        "compute-plane-optional": False,
+        "cross-stack": True,
+        "deployment-resources": False,
+    }
     manifest_mod.parse(yaml.safe_dump(doc), "page.md")  # what the import writes loads
 
 
 def test_a_row_that_cannot_be_read_is_one_line_naming_the_file_and_line(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("### Tools and deployment resources\n\n| Artifact | Version | Distribution |\n| --- | --- | --- |\n"
-                    "| `nvcf-cli` | `1.0` | `nvcr.io/nvcf-cli` |\n")
+    page.write_text(
+        "### Tools and deployment resources\n\n| Artifact | Version | Distribution |\n| --- | --- | --- |\n"
+        "| `nvcf-cli` | `1.0` | `nvcr.io/nvcf-cli` |\n"
+    )
     with pytest.raises(InputError, match=r"page\.md:5: resource 'nvcr\.io/nvcf-cli': expected"):
         importers_nvcf.from_page(page.read_text(), str(page))
     done = run_cli("manifest", "import", str(page))
-    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and f"{page}:5:" in done.stderr, done.stderr
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and f"{page}:5:" in done.stderr, (
+        done.stderr
+    )

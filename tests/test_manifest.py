@@ -17,7 +17,8 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.errors import InputError
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
-REFERENCE_LIST = Path(__file__).resolve().parent / "data" / "nvcf-artifacts-v0.5.yaml"  # the v0.5 facts, kept in the repository
+DATA = Path(__file__).resolve().parent / "data"
+REFERENCE_LIST = DATA / "nvcf-artifacts-v0.5.yaml"  # the v0.5 facts, kept in the repository
 
 
 def _plan_json(*args: str) -> dict:
@@ -124,7 +125,7 @@ def test_every_problem_of_a_manifest_is_reported_in_one_run_each_with_its_line(t
 
 
 def test_schema_errors_and_the_rules_a_schema_cannot_express_are_reported_together_in_one_run(tmp_path: Path) -> None:
-    """Six mistakes, one run: two schema errors, an unknown group, a platform typo, a bad reference and a duplicate target."""
+    """Six mistakes, one run: two schema errors, an unknown group, a platform typo, a bad reference, a duplicate."""
     path = tmp_path / "m.yaml"
     path.write_text(
         "apiVersion: nvcf-mirror/v1\n"
@@ -207,16 +208,17 @@ def test_release_picks_a_bundled_manifest_and_cannot_be_given_with_manifest(tmp_
     assert "docker.io/alpine/k8s:1.37.0" in v1 and not any("nvcf-ncp-staging" in s for s in v1)
     assert manifest_mod.bundled_path() == manifest_mod.bundled_path("v0.5") and manifest_mod.releases()[0] == "v0.5"
     both = run_cli("plan", "--offline", "--target", ECR, "--release", "v1.0", "--manifest", str(tmp_path / "m.yaml"))
-    assert both.returncode == 2 and both.stderr.strip() == "nvcf-mirror: error: --manifest and --release exclude each other: name a file or a bundled release"
+    assert both.returncode == 2
+    assert both.stderr.strip() == "nvcf-mirror: error: --manifest and --release exclude each other: name a file or a bundled release"
     unknown = run_cli("plan", "--offline", "--target", ECR, "--release", "v9")
-    assert unknown.returncode == 2 and unknown.stderr.strip() == ("nvcf-mirror: error: --release v9: no such bundled release "
-                                                                  "(releases: v0.5, v0.6.0, v0.6.1, v1.0)")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "nvcf-mirror: error: --release v9: no such bundled release (releases: v0.5, v0.6.0, v0.6.1, v1.0)"
 
 
 def _page_rows(release: str) -> list[dict[str, str]]:
     """The rows of the page's facts (tests/data/nvidia-manifest), each as column -> cell without its backticks."""
     rows, columns = [], None
-    for line in (Path(__file__).resolve().parent / "data" / "nvidia-manifest" / f"{release}.md").read_text().splitlines():
+    for line in (DATA / "nvidia-manifest" / f"{release}.md").read_text().splitlines():
         if not line.startswith("|"):
             columns = None
             continue
@@ -234,13 +236,16 @@ def test_offline_plan_of_v10_lists_every_artifact_of_its_stacks_with_the_require
     default = _plan_json("--release", "v1.0")["artifacts"]
     assert len(every) == len(rows) == 99
     assert len(default) == sum(r.get("required") == "Required" for r in rows) == 66
-    assert {a["group"] for a in default} == {"self-managed", "compute-plane", "observability", "cross-stack", "independent"}
+    groups = {"self-managed", "compute-plane", "observability", "cross-stack", "independent"}
+    assert {a["group"] for a in default} == groups
     assert not any(a["group"].endswith("-optional") or a["type"] == "resource" for a in default)
     skipped = {a["key"] for a in default if a["status"] == "skipped"}
-    assert skipped == {"chart:gpu-operator:<unpinned>", "image:gpu-operator-validator:<unpinned>", "image:k8s-device-plugin:<unpinned>"}
+    unpinned = {"chart:gpu-operator", "image:gpu-operator-validator", "image:k8s-device-plugin"}
+    assert skipped == {f"{key}:<unpinned>" for key in unpinned}
     targets = {a["target"] for a in every}
-    assert {f"{ECR}/alpine-k8s:1.37.0", f"{ECR}/nats-server-config-reloader:0.24.0", f"{ECR}/nats:2.10.21-alpine",
-            f"{ECR}/kai-scheduler:v0.17.1", f"{ECR}/helm-nvcf-api:1.27.1", f"{ECR}/nvcf-self-managed-stack:1.0.1"} <= targets
+    wanted = ["alpine-k8s:1.37.0", "nats-server-config-reloader:0.24.0", "nats:2.10.21-alpine", "kai-scheduler:v0.17.1",
+              "helm-nvcf-api:1.27.1", "nvcf-self-managed-stack:1.0.1"]
+    assert {f"{ECR}/{name}" for name in wanted} <= targets
     assert len(targets) == len(every), "no two artifacts of the release land on one target"
 
 
@@ -259,13 +264,15 @@ def test_a_pin_of_a_name_with_several_entries_is_refused_naming_each_and_name_ta
     for version in ("latest", "9.9.9"):
         done = run_cli("plan", "--offline", "--target", ECR, "--set-version", f"nvcf-openbao={version}")
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
-        assert "nvcf-openbao names 2 entries: nvcf-openbao:2.2.2-nv-1 (" in done.stderr and "nvcf-openbao:2.5.1-nv-1.1.0 (" in done.stderr
+        assert "nvcf-openbao names 2 entries: nvcf-openbao:2.2.2-nv-1 (" in done.stderr
+        assert "nvcf-openbao:2.5.1-nv-1.1.0 (" in done.stderr
         assert f"e.g. --set-version nvcf-openbao:2.2.2-nv-1={version}" in done.stderr
     doc = _plan_json("--set-version", "nvcf-openbao:2.2.2-nv-1=2.2.3-nv-1")
     targets = {a["target"] for a in doc["artifacts"] if a["key"].startswith("image:nvcf-openbao:")}
-    assert targets == {f"{ECR}/nvcf-openbao:2.2.3-nv-1", f"{ECR}/nvcf-openbao:2.5.1-nv-1.1.0"}, "one entry pinned, the other kept"
+    assert targets == {f"{ECR}/nvcf-openbao:2.2.3-nv-1", f"{ECR}/nvcf-openbao:2.5.1-nv-1.1.0"}, "one pinned, one kept"
     wrong = run_cli("plan", "--offline", "--target", ECR, "--set-version", "nvcf-openbao:1.0=2.0")
-    assert wrong.returncode == 2 and "no entry of nvcf-openbao has version 1.0 (entries: nvcf-openbao:2.2.2-nv-1, nvcf-openbao:2.5.1-nv-1.1.0)" in wrong.stderr
+    assert wrong.returncode == 2
+    assert "no entry of nvcf-openbao has version 1.0 (entries: nvcf-openbao:2.2.2-nv-1, nvcf-openbao:2.5.1-nv-1.1.0)" in wrong.stderr
 
 
 def test_two_artifacts_that_would_land_on_one_target_are_refused_up_front_naming_both() -> None:
@@ -276,7 +283,7 @@ def test_two_artifacts_that_would_land_on_one_target_are_refused_up_front_naming
     assert line.count("nvcr.io/0833294136851237/nvcf-ncp-staging/nvcf-openbao:2.5.1-nv-1.1.0 (") == 2
     assert "nvcf-v0.5.yaml:62: artifacts[7]" in line and "nvcf-v0.5.yaml:65: artifacts[8]" in line
     mirror = run_cli("mirror", "--dry-run", "--target", ECR, "--set-version", "nvcf-openbao:2.2.2-nv-1=2.5.1-nv-1.1.0")
-    assert mirror.returncode == 2 and "two artifacts land on one target" in mirror.stderr, "refused before anything is read or pushed"
+    assert mirror.returncode == 2 and "two artifacts land on one target" in mirror.stderr, "refused before anything is read"
 
 
 def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> None:
@@ -284,8 +291,10 @@ def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> 
     assert done.returncode == 0, done.stderr
     values = yaml.safe_load(done.stdout)
     registry, prefix = ECR.split("/", 1)
-    assert values["global"] == {"image": {"registry": registry, "repository": prefix}, "helm": {"sources": {"registry": registry, "repository": prefix}}}
-    assert values["nats"]["reloader"]["image"] == {"registry": registry, "repository": f"{prefix}/nats-server-config-reloader", "tag": "0.24.0"}
+    here = {"registry": registry, "repository": prefix}
+    assert values["global"] == {"image": here, "helm": {"sources": here}}
+    reloader = {"registry": registry, "repository": f"{prefix}/nats-server-config-reloader", "tag": "0.24.0"}
+    assert values["nats"]["reloader"]["image"] == reloader
     assert values["api"]["accountBootstrap"]["image"] == {"registry": registry, "repository": f"{prefix}/alpine-k8s", "tag": "1.37.0"}
     assert "cassandra" not in values, "Cassandra lands at <repository>/cassandra, its default"
     assert yaml.safe_load(run_cli("values", "--target", ECR).stdout)["global"]["helm"]["sources"] == [

@@ -56,9 +56,10 @@ def _show_releases() -> None:
         loaded = manifest_mod.load(release=name)
         default = sum(1 for a in loaded.artifacts if a.group in loaded.default_groups)
         marker = " (the default)" if name == manifest_mod.DEFAULT_RELEASE else ""
-        click.echo(f"{name}{marker}: {loaded.description or name}; {len(loaded.artifacts)} artifacts, {default} selected by default "
-                   f"(groups: {', '.join(loaded.default_groups)})")
-    click.echo("nvcf-mirror manifest show --release NAME lists one; --release NAME picks one for plan, mirror and the rest")
+        click.echo(f"{name}{marker}: {loaded.description or name}; {len(loaded.artifacts)} artifacts, "
+                   f"{default} selected by default (groups: {', '.join(loaded.default_groups)})")
+    click.echo("nvcf-mirror manifest show --release NAME lists one; "
+               "--release NAME picks one for plan, mirror and the rest")
 
 
 @manifest_group.command("import")

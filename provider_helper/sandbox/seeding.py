@@ -34,8 +34,13 @@ class Seeded:
     skipped: list[str] = field(default_factory=list)  # keys of artifacts without a version: nothing to seed
 
 
-def seed_selection(artifacts: Iterable[Artifact], default: Factory, helm_root: Path,
-                   registries: Mapping[str, Factory] | None = None, layer_size: int = 16 * 1024) -> Seeded:
+def seed_selection(
+    artifacts: Iterable[Artifact],
+    default: Factory,
+    helm_root: Path,
+    registries: Mapping[str, Factory] | None = None,
+    layer_size: int = 16 * 1024,
+) -> Seeded:
     """Seed every artifact of ``artifacts`` (a bundled release's selection) where its kind is served."""
     seeded = Seeded()
     by_factory: dict[int, tuple[Factory, list[Artifact]]] = {}
@@ -65,9 +70,16 @@ def _publish_chart(helm_root: Path, artifact: Artifact) -> Path:
     filename = f"{chart}-{version}.tgz"
     (folder / "charts" / filename).write_bytes(archive)
     index_path = folder / "index.yaml"
-    index: dict[str, Any] = yaml.safe_load(index_path.read_text()) if index_path.exists() else {"apiVersion": "v1", "entries": {}}
-    entry = {"name": chart, "version": version, "urls": [f"charts/{filename}"],
-             "digest": hashlib.sha256(archive).hexdigest(), "created": "2026-01-01T00:00:00Z"}
+    index: dict[str, Any] = (
+        yaml.safe_load(index_path.read_text()) if index_path.exists() else {"apiVersion": "v1", "entries": {}}
+    )
+    entry = {
+        "name": chart,
+        "version": version,
+        "urls": [f"charts/{filename}"],
+        "digest": hashlib.sha256(archive).hexdigest(),
+        "created": "2026-01-01T00:00:00Z",
+    }
     index["entries"].setdefault(chart, []).insert(0, entry)
     index_path.write_text(yaml.safe_dump(index))
     return folder
