@@ -64,10 +64,12 @@ def _show_releases() -> None:
 
 @manifest_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--group", default="imported", show_default=True, help="Group the imported artifacts belong to.")
+@click.option("--group", default="imported", show_default=True,
+              help="Group the imported artifacts belong to (an NVIDIA page's groups come from its stacks and tables).")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of standard output.")
 def manifest_import(file: str, group: str, output: str | None) -> None:
-    """Turn a skopeo sync YAML file or a list of references (one per line) into a manifest."""
+    """Turn NVIDIA's artifact-manifest page (markdown), a skopeo sync YAML file or a list of references
+    (one per line) into a manifest."""
     doc = importers.from_text(Path(file).read_text(), file, group)
     text = yaml.safe_dump(doc, sort_keys=False)
     manifest_mod.parse(text, output or "<imported>")  # what we write must load
