@@ -145,3 +145,27 @@ def test_a_row_that_cannot_be_read_is_one_line_naming_the_file_and_line(tmp_path
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and f"{page}:5:" in done.stderr, (
         done.stderr
     )
+
+
+def _rows(page: Path) -> set[tuple[str, str, str, str]]:
+    """(artifact, version, required, distribution) of every row of a page's facts."""
+    found, columns = set(), None
+    for line in page.read_text().splitlines():
+        if not line.startswith("|"):
+            columns = None
+            continue
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        if columns is None:
+            columns = [c.lower() for c in cells]
+        elif not cells[0].startswith("---"):
+            row = dict(zip(columns, cells, strict=True))
+            found.add((row["artifact"], row["version"], row.get("required", ""), row["distribution"]))
+    return found
+
+
+def test_the_v061_facts_match_the_independent_transcription_of_the_page() -> None:
+    """tests/data/nvcf-artifacts-v0.6.1.yaml was transcribed from the page by hand; the facts file by a script."""
+    transcribed = yaml.safe_load((PAGES.parent / "nvcf-artifacts-v0.6.1.yaml").read_text())["groups"]
+    expected = {(e["artifact"], str(e["version"]), e.get("required", ""), e["distribution"])
+                for entries in transcribed.values() for e in entries}
+    assert _rows(PAGES / "v0.6.1.md") == expected
