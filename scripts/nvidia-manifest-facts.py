@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 KEEP = ("type", "artifact", "component name", "version", "stack", "required", "distribution", "full path")
 
@@ -25,7 +26,7 @@ def fact(cell: str) -> str:
 def main(page: str, source: str) -> None:
     out = [f"<!-- Facts from {source}: the artifact tables, without descriptions, source links or prose. -->", ""]
     heading, columns, keep = "", None, []
-    for line in open(page).read().splitlines():
+    for line in Path(page).read_text().splitlines():
         if line.startswith("#"):
             heading, columns = line, None
             continue
@@ -43,8 +44,6 @@ def main(page: str, source: str) -> None:
             continue
         if keep and not all(re.fullmatch(r":?-+:?", c) for c in row if c):
             out.append("| " + " | ".join(fact(row[i]) for i in keep) + " |")
-        elif keep is not None and keep and out[-1].startswith("| ---"):
-            pass
     text = "\n".join(out)
     print(re.sub(r"(\|\n)(#)", r"\1\n\2", text))
 
