@@ -272,6 +272,9 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     assert unknown.stderr.startswith('nvcf-mirror: set_versions["no-such-artifact"] = "1.0": no artifact of '), unknown.stderr
     bad = _external({**query, "set_versions": json.dumps({"nvcf-openbao": "1.0/../x"})})
     assert bad.stderr.strip() == 'nvcf-mirror: set_versions["nvcf-openbao"] = "1.0/../x": not a valid version', bad.stderr
+    twice = _external({**query, "set_versions": json.dumps({"nvcf-openbao": "latest"})})
+    assert twice.returncode == 2 and twice.stderr.startswith('nvcf-mirror: set_versions["nvcf-openbao"] = "latest": nvcf-openbao names 2 entries'), twice.stderr
+    assert twice.stderr.strip().endswith('e.g. set_versions = { "nvcf-openbao:2.2.2-nv-1" = "latest" }'), "Terraform gets the pin in its words"
     typo = _external({**query, "platforms": "linux/amd65"})
     assert typo.stderr.strip() == 'nvcf-mirror: platforms["linux/amd65"]: unknown architecture \'amd65\' (did you mean linux/amd64?)', typo.stderr
     cli = run_cli("plan", "--offline", "--target", "registry.example/c1", "--set-version", "no-such-artifact=1.0")
