@@ -1,4 +1,5 @@
-"""Turn lists people already have (a skopeo sync YAML, a file of references) into a manifest."""
+"""Turn lists people already have (NVIDIA's artifact-manifest page, a skopeo sync YAML, a file of references)
+into a manifest."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from provider_helper import yamlload
+from provider_helper import importers_nvcf, yamlload
 from provider_helper.errors import InputError
 from provider_helper.refs import parse_reference
 
@@ -15,7 +16,10 @@ log = logging.getLogger("nvcf-mirror")
 
 
 def from_text(text: str, origin: str, group: str) -> dict[str, Any]:
-    """A skopeo sync YAML file, or one image reference per line (``#`` starts a comment)."""
+    """NVIDIA's artifact-manifest page (its groups come from the page, not ``group``), a skopeo sync
+    YAML file, or one image reference per line (``#`` starts a comment)."""
+    if importers_nvcf.looks_like_page(text):
+        return importers_nvcf.from_page(text, origin)
     try:
         data = yamlload.safe_load(text)
     except yaml.YAMLError:

@@ -30,9 +30,13 @@ from provider_helper.refs import (
     parse_platform,
     parse_reference,
 )
+from provider_helper.wording import setting
 from provider_helper.yamlload import load_with_nodes
 
 BUNDLED = "nvcf-v0.5.yaml"
+DEFAULT_RELEASE = "v0.5"
+# The NVCF releases bundled beside the default, oldest first: made by ``manifest import`` from NVIDIA's pages.
+RELEASES = ("v0.5", "v0.6.0", "v0.6.1", "v1.0")
 _RESOURCE_RE = re.compile(r"(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?", re.ASCII)
 
 
@@ -140,33 +144,69 @@ class ArtifactManifest:
     origin: str
     groups: tuple[Group, ...]
     artifacts: tuple[Artifact, ...]
+    description: str = ""
 
     @property
     def default_groups(self) -> list[str]:
         return [g.name for g in self.groups if g.default]
 
     def select(self, groups: Sequence[str] = (), *, all_groups: bool = False, versions: Mapping[str, str] | None = None) -> list[Artifact]:
-        """The artifacts of the chosen groups (default groups when none are named), pinned by ``versions``."""
+        """The artifacts of the chosen groups (default groups when none are named), pinned by ``versions``.
+
+        A pin names an artifact (``NAME``) or one of its entries (``NAME:TAG``, where a name has several);
+        a name that matches several selected entries, or a selection with two entries on one target, is refused."""
         known = {g.name for g in self.groups}
         unknown = [g for g in groups if g not in known]
         if unknown:
             raise SettingError("groups", unknown[0], f"no such group in {self.origin} (groups: {', '.join(sorted(known))})")
         chosen = known if all_groups else set(groups or self.default_groups)
-        versions = dict(versions or {})
-        selected = []
-        for artifact in self.artifacts:
-            if artifact.group not in chosen:
-                continue
-            if artifact.name in versions:
-                artifact = artifact.pinned(versions.pop(artifact.name))
-            selected.append(artifact)
-        if versions:
-            name = next(iter(versions))
-            elsewhere = sorted({a.group for a in self.artifacts if a.name == name})
-            if elsewhere:
-                raise SettingError("set_versions", name, f"{name} is in group {', '.join(elsewhere)}, which is not selected", value=versions[name])
-            raise SettingError("set_versions", name, f"no artifact of {self.origin} has that name", value=versions[name])
-        return selected
+        selected = [a for a in self.artifacts if a.group in chosen]
+        pinned = dict(enumerate(selected))
+        for key, version in (versions or {}).items():
+            for index in self._entries_for(key, version, selected):
+                pinned[index] = pinned[index].pinned(version)
+        chosen_artifacts = list(pinned.values())
+        check_targets(chosen_artifacts)
+        return chosen_artifacts
+
+    def _entries_for(self, key: str, version: str, selected: list[Artifact]) -> list[int]:
+        """The indexes in ``selected`` that the pin ``key`` (``NAME`` or ``NAME:TAG``) names: exactly one per pin."""
+        name, _, current = key.partition(":")
+        named = [i for i, a in enumerate(selected) if a.name == name]
+        found = [i for i in named if not current or selected[i].version_text == current]
+        if len(found) > 1:
+            selected[found[0]].pinned(version)  # a version that is not one is the first thing to say
+            entries = ", ".join(f"{name}:{selected[i].version_text or '<unpinned>'} ({selected[i].where})"
+                                for i in found)
+            one = f"{name}:{selected[found[0]].version_text}"
+            flag = setting("set_versions")
+            how = f'{flag} = {{ "{one}" = "{version}" }}' if flag == "set_versions" else f"{flag} {one}={version}"
+            problem = f"{name} names {len(found)} entries: {entries}; pin one of them, e.g. {how}"
+            raise SettingError("set_versions", key, problem, value=version)
+        if found:
+            return found
+        if named:
+            listed = ", ".join(f"{name}:{selected[i].version_text or '<unpinned>'}" for i in named)
+            problem = f"no entry of {name} has version {current} (entries: {listed})"
+            raise SettingError("set_versions", key, problem, value=version)
+        elsewhere = sorted({a.group for a in self.artifacts if a.name == name})
+        if elsewhere:
+            problem = f"{name} is in group {', '.join(elsewhere)}, which is not selected"
+            raise SettingError("set_versions", key, problem, value=version)
+        raise SettingError("set_versions", key, f"no artifact of {self.origin} has that name", value=version)
+
+
+def check_targets(artifacts: Sequence[Artifact]) -> None:
+    """No two artifacts of a selection may land on one target: refused up front, naming both entries."""
+    seen: dict[tuple[str, str], Artifact] = {}
+    for artifact in artifacts:
+        if not artifact.tag:
+            continue
+        first = seen.setdefault((artifact.name, artifact.tag), artifact)
+        if first is not artifact:
+            raise InputError(f"two artifacts land on one target {artifact.name}:{artifact.tag}: "
+                             f"{first.source_text} ({first.where}) and {artifact.source_text} ({artifact.where}); "
+                             "give one another 'name' or another version")
 
 
 @cache
@@ -175,13 +215,25 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def bundled_path() -> Path:
-    return Path(str(resources.files("provider_helper.manifests").joinpath(BUNDLED)))
+def releases() -> list[str]:
+    """The names ``--release`` takes, oldest first."""
+    return list(RELEASES)
 
 
-def load(path: str | Path | None = None) -> ArtifactManifest:
-    """Load and check a manifest file (the bundled NVCF list when ``path`` is None)."""
-    file = Path(path) if path else bundled_path()
+def bundled_path(release: str | None = None) -> Path:
+    """The bundled manifest of ``release`` (``v0.5``, ``v1.0``, …; None: the default, v0.5)."""
+    name = release or DEFAULT_RELEASE
+    if name not in RELEASES:
+        raise InputError(f"{setting('release')} {name}: no such bundled release (releases: {', '.join(RELEASES)})")
+    return Path(str(resources.files("provider_helper.manifests").joinpath(f"nvcf-{name}.yaml")))
+
+
+def load(path: str | Path | None = None, release: str | None = None) -> ArtifactManifest:
+    """Load and check a manifest file (the bundled NVCF list of ``release`` when ``path`` is None)."""
+    if path and release:
+        both = f"{setting('manifest')} and {setting('release')}"
+        raise InputError(f"{both} exclude each other: name a file or a bundled release")
+    file = Path(path) if path else bundled_path(release)
     try:
         text = file.read_text()
     except OSError as exc:
@@ -200,13 +252,18 @@ def parse(text: str, origin: str) -> ArtifactManifest:
     locate = _Locator(origin, root)
     if not isinstance(data, dict):
         raise InputError(f"{origin}:1: the manifest must be a mapping with apiVersion, groups and artifacts")
-    _check_schema(text, data, locate)
-    problems: list[str] = []
-    groups = tuple(Group(g["name"], g.get("default", False), g.get("description", "")) for g in data["groups"])
-    problems += _duplicates([g.name for g in groups], lambda i: locate(["groups", i, "name"]), "group")
+    problems, broken = _check_schema(text, data, locate)
+    if any(len(path) < 2 for path in broken):  # the document's shape itself is wrong: nothing below can be read
+        raise ManifestError(problems)
+    raw_groups = [(i, g) for i, g in enumerate(data["groups"]) if ("groups", i) not in broken]
+    groups = tuple(Group(g["name"], g.get("default", False), g.get("description", "")) for _, g in raw_groups)
+    problems += _duplicates([g.name for g in groups], lambda n: locate(["groups", raw_groups[n][0], "name"]), "group")
     names = {g.name for g in groups}
+    names |= {g["name"] for g in data["groups"] if isinstance(g, dict) and isinstance(g.get("name"), str)}
     parsed: list[tuple[int, Artifact]] = []
     for i, raw in enumerate(data["artifacts"]):
+        if ("artifacts", i) in broken:
+            continue  # its schema errors are reported; the rules below need a well-formed entry
         try:
             parsed.append((i, _artifact(raw, i, names, locate)))
         except InputError as exc:
@@ -214,17 +271,26 @@ def parse(text: str, origin: str) -> ArtifactManifest:
     placed = [(i, a) for i, a in parsed if a.tag]
     problems += _duplicates([(a.name, a.tag) for _, a in placed], lambda n: locate(["artifacts", placed[n][0]]), "target {0[0]}:{0[1]}")
     if problems:
-        raise ManifestError(problems)
-    return ArtifactManifest(origin=origin, groups=groups, artifacts=tuple(a for _, a in parsed))
+        raise ManifestError(sorted(problems, key=lambda p: _line_of(p, origin)))
+    description = data.get("description", "")
+    artifacts = tuple(a for _, a in parsed)
+    return ArtifactManifest(origin=origin, groups=groups, artifacts=artifacts, description=description)
 
 
-def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> None:
-    """Check ``data`` against the schema. A text that passed once is remembered by the hash of text
-    and schema, so a later run (every Terraform plan) skips jsonschema and its import."""
+def _line_of(problem: str, origin: str) -> int:
+    found = re.match(rf"{re.escape(origin)}:(\d+):", problem)
+    return int(found.group(1)) if found else 0
+
+
+def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> tuple[list[str], set[tuple[Any, ...]]]:
+    """Check ``data`` against the schema: each problem in words, and the entries (``("artifacts", 3)``) that
+    have one, so the rules a schema cannot express are checked on the others in the same run. A text that
+    passed once is remembered by the hash of text and schema, so a later run (every Terraform plan) skips
+    jsonschema and its import."""
     key = hashlib.sha256(json.dumps(schema(), sort_keys=True).encode() + b"\0" + text.encode()).hexdigest()
     passed = cache_dir() / "schema-checked" / key
     if passed.exists():
-        return
+        return [], set()
     import jsonschema
 
     by_entry: dict[tuple[Any, ...], list[Any]] = {}
@@ -232,10 +298,11 @@ def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> None:
         by_entry.setdefault(tuple(error.absolute_path)[:2], []).append(error)  # ("artifacts", 3): one entry
     if by_entry:
         best = sorted((jsonschema.exceptions.best_match(errors) for errors in by_entry.values()), key=lambda e: locate.line(e.absolute_path))
-        raise ManifestError([f"{locate(error.absolute_path)}: {_schema_message(error)}" for error in best])
+        return [f"{locate(error.absolute_path)}: {_schema_message(error)}" for error in best], set(by_entry)
     with contextlib.suppress(OSError):
         passed.parent.mkdir(parents=True, exist_ok=True)
         passed.touch()
+    return [], set()
 
 
 def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locator) -> Artifact:

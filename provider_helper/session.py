@@ -44,6 +44,7 @@ from provider_helper.registry.retry import RetryPolicy
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
+from provider_helper.values import helm_values
 from provider_helper.wording import setting
 
 log = logging.getLogger("nvcf-mirror")
@@ -56,6 +57,7 @@ class RunConfig:
 
     target: str
     manifest: str | None = None
+    release: str | None = None  # a bundled NVCF release (v0.5, v1.0, …); excludes ``manifest``
     groups: tuple[str, ...] = ()
     all_groups: bool = False
     platforms: tuple[str, ...] = ()
@@ -75,17 +77,24 @@ class RunConfig:
         """manifest → select → versions → plan. ``resolve_versions`` False: no network (``plan --offline``,
         ``values``); ``NAME=latest`` pins then stay unresolved. ``types``: only artifacts of these types
         (``resources`` commands), chosen before any version is looked up."""
-        loaded = manifest_mod.load(self.manifest)
+        loaded = manifest_mod.load(self.manifest, self.release)
         pins = dict(split_pin(v) for v in self.set_versions)
         artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins)
         if types is not None:
             artifacts = [a for a in artifacts if a.type in types]
-        latest = [name for name, version in pins.items() if version == versions.LATEST]
+        latest = [key.partition(":")[0] for key, version in pins.items() if version == versions.LATEST]
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest)
+            manifest_mod.check_targets(artifacts)  # two entries resolved to one newest version
         options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
         return make_plan(artifacts, options)
+
+    def helm_values(self, jobs: list[Job]) -> str:
+        """The Helmfile values for this run's release and target, with the per-image overrides ``jobs`` need."""
+        images = [(j.artifact.image.name, j.target) for j in jobs
+                  if j.artifact.type == "image" and j.artifact.image and not j.skip_reason]
+        return helm_values(parse_target(self.target), self.release, images)
 
     def ngc_client(self) -> NgcClient:
         """The NGC API with the key from the environment and this run's retries and trust store."""

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provider_helper import envvars, wording
+from provider_helper import manifest as manifest_mod
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.mirror.engine import EngineOptions
@@ -34,7 +35,6 @@ from provider_helper.refs import parse_target
 from provider_helper.results import document
 from provider_helper.session import RunConfig, copy_to_target, run_engine
 from provider_helper.threads import worker_pool
-from provider_helper.values import helm_values
 
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
@@ -42,7 +42,7 @@ QUERY_KEYS = {
     "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
-    "ca_file",
+    "ca_file", "release",
 }
 
 
@@ -80,6 +80,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
     return RunConfig(
         target=f"{registry}/{prefix}" if prefix else registry,
         manifest=query.get("manifest_path") or None,
+        release=query.get("release") or None,
         groups=_list(query.get("groups")),
         platforms=() if platforms == ("all",) else platforms,
         all_platforms=platforms == ("all",),
@@ -128,10 +129,25 @@ def plan(config: RunConfig) -> dict[str, str]:
         # What module versions before the copy trigger replaced the copy step on: kept so they still plan.
         "fingerprint": hashlib.sha256(copy_trigger.encode()).hexdigest(),
         "count": str(len(results)),
-        "repositories": _json(sorted({j.target.repository for j in jobs})),
+        "repositories": _json(sorted({j.target.repository for j in jobs} | kept_repositories(config, jobs))),
         "targets": _json({r.key: r.target for r in results}),
         "source_digests": _json(digests),
     }
+
+
+def kept_repositories(config: RunConfig, jobs: list[Job]) -> set[str]:
+    """Repositories the selection no longer names but that exist and hold an artifact name of the manifest or
+    of a bundled release (another release, a group left out): kept in the module's ``for_each``, so switching
+    releases or groups plans new repositories and copies, never a removal. Other names under the prefix
+    (``{prefix}/other-team-app``) are never part of it."""
+    if config.access.kind != "ecr":
+        return set()
+    names = {a.name for a in manifest_mod.load(config.manifest, config.release).artifacts}
+    for release in manifest_mod.releases():
+        names |= {a.name for a in manifest_mod.load(release=release).artifacts}
+    target = parse_target(config.target)
+    candidates = {target.repository(name) for name in names} - {j.target.repository for j in jobs}
+    return config.access.repositories().existing(candidates) if candidates else set()
 
 
 def status(config: RunConfig) -> dict[str, str]:
@@ -154,7 +170,7 @@ def status(config: RunConfig) -> dict[str, str]:
         "chart_refs": _json(_uris(present, found, "chart")),
         "repository_urls": _json({j.artifact.name: f"{target.registry}/{j.target.repository}" for j in jobs}),
         "missing": _json(sorted(j.key for j in jobs if not found[j.key])),
-        "helm_values": helm_values(target),
+        "helm_values": config.helm_values(jobs),
     }
 
 

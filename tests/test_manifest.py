@@ -14,10 +14,12 @@ import pytest
 import yaml
 from helpers import run_cli
 
+from provider_helper import manifest as manifest_mod
 from provider_helper.errors import InputError
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
-REFERENCE_LIST = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nvcf-artifacts-v0.5.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+REFERENCE_LIST = DATA / "nvcf-artifacts-v0.5.yaml"  # the v0.5 facts, kept in the repository
 
 
 def _plan_json(*args: str) -> dict[str, Any]:
@@ -32,7 +34,6 @@ def _reference_locations() -> list[str]:
     return [item["location"] for items in listed.values() for item in items]
 
 
-@pytest.mark.skipif(not REFERENCE_LIST.exists(), reason="../shared/reference is not beside this checkout")
 def test_offline_plan_of_all_groups_lists_every_tagged_artifact_of_the_v05_list() -> None:
     doc = _plan_json("--all-groups")
     sources = {a["source"] for a in doc["artifacts"]}
@@ -125,6 +126,28 @@ def test_every_problem_of_a_manifest_is_reported_in_one_run_each_with_its_line(t
     assert done.returncode == 2 and [line.split(": ")[2] for line in done.stderr.strip().splitlines()] == [f"{schema}:5", f"{schema}:6"], done.stderr
 
 
+def test_schema_errors_and_the_rules_a_schema_cannot_express_are_reported_together_in_one_run(tmp_path: Path) -> None:
+    """Six mistakes, one run: two schema errors, an unknown group, a platform typo, a bad reference, a duplicate."""
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "apiVersion: nvcf-mirror/v1\n"
+        "groups:\n  - name: g\n    default: true\n"
+        "artifacts:\n"
+        "  - {type: imagee, source: 'nvcr.io/a/x:1', group: g}\n"      # line 6: schema
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"       # line 7: fine
+        "  - {type: image, source: 'nvcr.io/a/c:1', group: nope}\n"    # line 8: unknown group
+        "  - {type: image, group: g}\n"                                # line 9: schema (no source)
+        "  - {type: image, source: 'nvcr.io/a/d:1', group: g, platforms: [linux/amd65]}\n"  # line 10: a typo
+        "  - {type: image, source: 'NOT A REF', group: g}\n"           # line 11: not a reference
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"       # line 12: duplicate of line 7
+    )
+    for args in (["manifest", "validate", str(path)], ["plan", "--offline", "--manifest", str(path), "--target", ECR]):
+        done = run_cli(*args)
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert [line.split(": ")[2] for line in lines] == [f"{path}:{n}" for n in (6, 8, 9, 10, 11, 12)], lines
+
+
 def test_a_platform_typo_is_refused_up_front_with_the_nearest_valid_value() -> None:
     for typo, nearest in (("linux/amd65", "linux/amd64"), ("linus/arm64", "linux/arm64"), ("linux/aarch64", "linux/arm64")):
         done = run_cli("plan", "--offline", "--target", ECR, "--platform", typo)
@@ -177,6 +200,117 @@ def test_import_turns_skopeo_sync_yaml_and_reference_lists_into_manifests(tmp_pa
         assert {a["source"] for a in yaml.safe_load(out.read_text())["artifacts"]} == expected
         assert run_cli("manifest", "validate", str(out)).returncode == 0
     assert "nvidia/all lists no tags" in run_cli("manifest", "import", str(sync)).stderr
+
+
+def test_release_picks_a_bundled_manifest_and_cannot_be_given_with_manifest(tmp_path: Path) -> None:
+    for release in manifest_mod.releases():
+        doc = _plan_json("--release", release, "--all-groups")
+        assert len(doc["artifacts"]) == len(manifest_mod.load(release=release).artifacts), release
+    v1 = {a["source"] for a in _plan_json("--release", "v1.0")["artifacts"]}
+    assert "docker.io/alpine/k8s:1.37.0" in v1 and not any("nvcf-ncp-staging" in s for s in v1)
+    assert manifest_mod.bundled_path() == manifest_mod.bundled_path("v0.5") and manifest_mod.releases()[0] == "v0.5"
+    both = run_cli("plan", "--offline", "--target", ECR, "--release", "v1.0", "--manifest", str(tmp_path / "m.yaml"))
+    assert both.returncode == 2
+    assert both.stderr.strip() == "nvcf-mirror: error: --manifest and --release exclude each other: name a file or a bundled release"
+    unknown = run_cli("plan", "--offline", "--target", ECR, "--release", "v9")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "nvcf-mirror: error: --release v9: no such bundled release (releases: v0.5, v0.6.0, v0.6.1, v1.0)"
+
+
+def _page_rows(release: str) -> list[dict[str, str]]:
+    """The rows of the page's facts (tests/data/nvidia-manifest), each as column -> cell without its backticks."""
+    rows, columns = [], None
+    for line in (DATA / "nvidia-manifest" / f"{release}.md").read_text().splitlines():
+        if not line.startswith("|"):
+            columns = None
+            continue
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        if columns is None:
+            columns = [c.lower() for c in cells]
+        elif not cells[0].startswith("---") and "artifact" in columns:
+            rows.append(dict(zip(columns, cells, strict=True)))
+    return rows
+
+
+def test_offline_plan_of_v10_lists_every_artifact_of_its_stacks_with_the_required_ones_selected_by_default() -> None:
+    rows = _page_rows("v1.0")
+    every = _plan_json("--release", "v1.0", "--all-groups")["artifacts"]
+    default = _plan_json("--release", "v1.0")["artifacts"]
+    assert len(every) == len(rows) == 99
+    assert len(default) == sum(r.get("required") == "Required" for r in rows) == 66
+    groups = {"self-managed", "compute-plane", "observability", "cross-stack", "independent"}
+    assert {a["group"] for a in default} == groups
+    assert not any(a["group"].endswith("-optional") or a["type"] == "resource" for a in default)
+    skipped = {a["key"] for a in default if a["status"] == "skipped"}
+    unpinned = {"chart:gpu-operator", "image:gpu-operator-validator", "image:k8s-device-plugin"}
+    assert skipped == {f"{key}:<unpinned>" for key in unpinned}
+    targets = {a["target"] for a in every}
+    wanted = ["alpine-k8s:1.37.0", "nats-server-config-reloader:0.24.0", "nats:2.10.21-alpine", "kai-scheduler:v0.17.1",
+              "helm-nvcf-api:1.27.1", "nvcf-self-managed-stack:1.0.1"]
+    assert {f"{ECR}/{name}" for name in wanted} <= targets
+    assert len(targets) == len(every), "no two artifacts of the release land on one target"
+
+
+def test_manifest_show_lists_the_bundled_releases_and_one_release_with_its_groups() -> None:
+    listing = run_cli("manifest", "show")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert [line.split(":")[0].split(" ")[0] for line in lines[:4]] == manifest_mod.releases()
+    assert lines[0].startswith("v0.5 (the default)") and "99 artifacts, 66 selected by default" in lines[3]
+    one = run_cli("manifest", "show", "--release", "v1.0", "--group", "cross-stack")
+    assert one.returncode == 0 and one.stdout.startswith("cross-stack (default, 1 artifacts)"), one.stdout
+    assert "nats-server-config-reloader:0.24.0  <- docker.io/natsio/nats-server-config-reloader:0.24.0" in one.stdout
+
+
+def test_a_pin_of_a_name_with_several_entries_is_refused_naming_each_and_name_tag_pins_one() -> None:
+    for version in ("latest", "9.9.9"):
+        done = run_cli("plan", "--offline", "--target", ECR, "--set-version", f"nvcf-openbao={version}")
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "nvcf-openbao names 2 entries: nvcf-openbao:2.2.2-nv-1 (" in done.stderr
+        assert "nvcf-openbao:2.5.1-nv-1.1.0 (" in done.stderr
+        assert f"e.g. --set-version nvcf-openbao:2.2.2-nv-1={version}" in done.stderr
+    doc = _plan_json("--set-version", "nvcf-openbao:2.2.2-nv-1=2.2.3-nv-1")
+    targets = {a["target"] for a in doc["artifacts"] if a["key"].startswith("image:nvcf-openbao:")}
+    assert targets == {f"{ECR}/nvcf-openbao:2.2.3-nv-1", f"{ECR}/nvcf-openbao:2.5.1-nv-1.1.0"}, "one pinned, one kept"
+    wrong = run_cli("plan", "--offline", "--target", ECR, "--set-version", "nvcf-openbao:1.0=2.0")
+    assert wrong.returncode == 2
+    assert "no entry of nvcf-openbao has version 1.0 (entries: nvcf-openbao:2.2.2-nv-1, nvcf-openbao:2.5.1-nv-1.1.0)" in wrong.stderr
+
+
+def test_two_artifacts_that_would_land_on_one_target_are_refused_up_front_naming_both() -> None:
+    done = run_cli("plan", "--offline", "--target", ECR, "--set-version", "nvcf-openbao:2.2.2-nv-1=2.5.1-nv-1.1.0")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    line = done.stderr.strip()
+    assert "two artifacts land on one target nvcf-openbao:2.5.1-nv-1.1.0: " in line
+    assert line.count("nvcr.io/0833294136851237/nvcf-ncp-staging/nvcf-openbao:2.5.1-nv-1.1.0 (") == 2
+    assert "nvcf-v0.5.yaml:62: artifacts[7]" in line and "nvcf-v0.5.yaml:65: artifacts[8]" in line
+    mirror = run_cli("mirror", "--dry-run", "--target", ECR, "--set-version", "nvcf-openbao:2.2.2-nv-1=2.5.1-nv-1.1.0")
+    assert mirror.returncode == 2 and "two artifacts land on one target" in mirror.stderr, "refused before anything is read"
+
+
+def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> None:
+    done = run_cli("values", "--release", "v1.0", "--target", ECR)
+    assert done.returncode == 0, done.stderr
+    values = yaml.safe_load(done.stdout)
+    registry, prefix = ECR.split("/", 1)
+    here = {"registry": registry, "repository": prefix}
+    assert values["global"] == {"image": here, "helm": {"sources": here}}
+    reloader = {"registry": registry, "repository": f"{prefix}/nats-server-config-reloader", "tag": "0.24.0"}
+    assert values["nats"]["reloader"]["image"] == reloader
+    assert values["api"]["accountBootstrap"]["image"] == {"registry": registry, "repository": f"{prefix}/alpine-k8s", "tag": "1.37.0"}
+    assert "cassandra" not in values, "Cassandra lands at <repository>/cassandra, its default"
+    assert yaml.safe_load(run_cli("values", "--target", ECR).stdout)["global"]["helm"]["sources"] == [
+        {"name": "nvcf-mirror", "type": "oci", "url": f"oci://{ECR}"}], "v0.5's values are as before"
+
+
+def test_values_override_the_cassandra_images_where_the_mirror_renames_them(tmp_path: Path) -> None:
+    from provider_helper.refs import Reference, Target
+    from provider_helper.values import helm_values
+
+    renamed = Reference("r.example", "c1/nvcf-cassandra", "5.0.9-nv-2.0.5")
+    values = yaml.safe_load(helm_values(Target("r.example", "c1"), "v1.0", [("cassandra", renamed)]))
+    block = {"registry": "r.example", "repository": "c1/nvcf-cassandra", "tag": "5.0.9-nv-2.0.5"}
+    assert values["cassandra"] == {"image": block, "dynamicSeedDiscovery": {"image": block}}
 
 
 def test_manifest_show_lists_groups_defaults_and_artifacts() -> None:

@@ -120,3 +120,25 @@ def test_outdated_prints_a_table_by_default_with_the_error_on_its_line(tmp_path:
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if "app" in line)
     assert "1.0.0" in row and "up to date" in row and "127.0.0.1:9" in row, listed.stdout
+
+
+def test_latest_for_one_entry_of_a_name_listed_twice_resolves_that_entry_and_a_collision_is_refused(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """v0.5 lists nvcf-openbao twice: NAME:TAG=latest resolves that entry only; resolved onto the other's tag: refused."""
+    for tag in ("2.2.2-nv-1", "2.5.1-nv-1.1.0", "2.6.0-nv-1"):
+        source.image(f"{ns}/nvidia/openbao", tag)
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/openbao:2.2.2-nv-1", "group": "test"},
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/openbao:2.5.1-nv-1.1.0", "group": "test"},
+    ])
+    common = ["--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    plan = run_cli("plan", *common, "--set-version", "openbao:2.2.2-nv-1=latest", "--output", "json", env=sandbox.env())
+    assert plan.returncode == 0, plan.stderr
+    keys = {a["key"] for a in json.loads(plan.stdout)["artifacts"]}
+    assert keys == {"image:openbao:2.6.0-nv-1", "image:openbao:2.5.1-nv-1.1.0"}
+    # the newest is also what the second entry is pinned to: found only once latest is resolved
+    pins = ["--set-version", "openbao:2.2.2-nv-1=latest", "--set-version", "openbao:2.5.1-nv-1.1.0=2.6.0-nv-1"]
+    both = run_cli("plan", *common, *pins, env=sandbox.env())
+    assert both.returncode == 2 and "two artifacts land on one target openbao:2.6.0-nv-1" in both.stderr, both.stderr
+    assert len(both.stderr.strip().splitlines()) == 1

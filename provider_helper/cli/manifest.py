@@ -28,10 +28,14 @@ def manifest_validate(file: str) -> None:
 
 @manifest_group.command("show")
 @click.option("--manifest", "file", type=click.Path(dir_okay=False), help="Manifest (default: the bundled NVCF v0.5 list).")
+@click.option("--release", metavar="NAME", help=f"A bundled NVCF release: {', '.join(manifest_mod.releases())}.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Only these groups (repeatable).")
-def manifest_show(file: str | None, groups: tuple[str, ...]) -> None:
-    """List groups, whether each is selected by default, and their artifacts."""
-    loaded = manifest_mod.load(file)
+def manifest_show(file: str | None, release: str | None, groups: tuple[str, ...]) -> None:
+    """List groups, whether each is selected by default, and their artifacts; with no option, the bundled releases."""
+    if not (file or release or groups):
+        _show_releases()
+        return
+    loaded = manifest_mod.load(file, release)
     names = {g.name for g in loaded.groups}
     for name in groups:
         if name not in names:
@@ -47,12 +51,25 @@ def manifest_show(file: str | None, groups: tuple[str, ...]) -> None:
             click.echo(f"  {a.type:8} {a.name}:{a.tag or '?'}  <- {a.source_text}{pin}")
 
 
+def _show_releases() -> None:
+    for name in manifest_mod.releases():
+        loaded = manifest_mod.load(release=name)
+        default = sum(1 for a in loaded.artifacts if a.group in loaded.default_groups)
+        marker = " (the default)" if name == manifest_mod.DEFAULT_RELEASE else ""
+        click.echo(f"{name}{marker}: {loaded.description or name}; {len(loaded.artifacts)} artifacts, "
+                   f"{default} selected by default (groups: {', '.join(loaded.default_groups)})")
+    click.echo("nvcf-mirror manifest show --release NAME lists one; "
+               "--release NAME picks one for plan, mirror and the rest")
+
+
 @manifest_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--group", default="imported", show_default=True, help="Group the imported artifacts belong to.")
+@click.option("--group", default="imported", show_default=True,
+              help="Group the imported artifacts belong to (an NVIDIA page's groups come from its stacks and tables).")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of standard output.")
 def manifest_import(file: str, group: str, output: str | None) -> None:
-    """Turn a skopeo sync YAML file or a list of references (one per line) into a manifest."""
+    """Turn NVIDIA's artifact-manifest page (markdown), a skopeo sync YAML file or a list of references
+    (one per line) into a manifest."""
     doc = importers.from_text(Path(file).read_text(), file, group)
     text = yaml.safe_dump(doc, sort_keys=False)
     manifest_mod.parse(text, output or "<imported>")  # what we write must load

@@ -54,7 +54,6 @@ from provider_helper.session import (
     copy_to_target as session_copy,
 )
 from provider_helper.splitarchive import parse_size
-from provider_helper.values import helm_values
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -129,7 +128,7 @@ def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | N
     """mirror and load: copy (session.copy_to_target), write the result document, exit 0 or 1."""
     options = dataclasses.replace(options, mode="dry-run" if dry_run else "copy")
     results, seconds = session_copy(common, plan_jobs, options, create_repos=create_repos, repo_settings=repo_settings, payload_for=payload_for)
-    doc = document(common.target, results, seconds, helm_values(parse_target(common.target)))
+    doc = document(common.target, results, seconds, common.helm_values(plan_jobs))
     if result_file:
         atomic_write(Path(result_file), dumps(doc))
     log_summary(doc, results)
@@ -219,5 +218,5 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, ch
 @common_options
 def values(common: RunConfig) -> None:
     """Print the Helmfile environment values that point nvcf-self-managed-stack at the mirror."""
-    common.jobs(resolve_versions=False)  # the same checks as every command: a bad manifest or flag is still exit 2
-    click.echo(helm_values(parse_target(common.target)), nl=False)
+    jobs = common.jobs(resolve_versions=False)  # the same checks as every command: a bad manifest or flag is still exit 2
+    click.echo(common.helm_values(jobs), nl=False)

@@ -15,6 +15,7 @@ from provider_helper.archives import ExtractLimits
 from provider_helper.aws import ecr
 from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
+from provider_helper.manifest import releases
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
 from provider_helper.refs import is_repository_path
@@ -34,12 +35,16 @@ def read_password_stdin() -> str:
 
 SELECTION_OPTIONS = [
     click.option("--manifest", "manifest", type=click.Path(dir_okay=False), help="Artifact manifest (default: the bundled NVCF v0.5 list)."),
+    click.option("--release", metavar="NAME",
+                 help=f"A bundled NVCF release's manifest: {', '.join(releases())} (default: v0.5)."),
     click.option("--group", "groups", multiple=True, metavar="NAME", help="Group to select (repeatable; default: the manifest's default groups)."),
     click.option("--all-groups", is_flag=True, help="Select every group."),
     click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
     click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
     click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
-    click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
+    click.option("--set-version", "set_versions", multiple=True, metavar="NAME[:TAG]=VERSION|latest",
+                 help="Pin an artifact's version (NAME:TAG picks one entry of a name listed more than once; "
+                      "latest: the newest published)."),
 ]
 TARGET_OPTIONS = [
     click.option("--target", metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),

@@ -73,7 +73,7 @@ class Resolver:
         wanted = set(latest)
         resolved = []
         for artifact in artifacts:
-            if artifact.name in wanted:
+            if artifact.name in wanted and artifact.version_text == LATEST:  # not another entry of the name, pinned by NAME:TAG
                 artifact = artifact.pinned(self.available.latest(artifact), resolved_from=LATEST)
             elif artifact.is_classic_chart and artifact.version:
                 artifact = artifact.pinned(self._spelling(artifact), resolved_from=artifact.resolved_from)

@@ -16,9 +16,10 @@ import boto3
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
+from provider_helper import manifest as manifest_mod
 from provider_helper.sandbox.aws import ECR_USER, REGION
 from provider_helper.sandbox.images import Factory
-from provider_helper.sandbox.stack import Sandbox
+from provider_helper.sandbox.stack import Sandbox, seed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,6 +143,33 @@ def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
     assert code == 0, text
 
 
+@pytest.mark.one_terraform
+def test_switching_release_from_v05_to_v10_plans_new_repositories_and_copies_and_removes_nothing(
+    sandbox: Sandbox, source: Factory, ns: str, terraform_root: object
+) -> None:
+    """release = "v0.5" applied, then "v1.0": the plan creates the new release's repositories and copies
+    again; the v0.5 repositories stay (nothing is destroyed but the copy step it replaces). Cheap selections
+    of the bundled manifests: v0.5's low-latency-streaming group, v1.0's independent group with its two
+    images pinned (its unpinned gpu-operator chart stays skipped)."""
+    pins = {"gpu-operator-validator": "v25.3.1", "k8s-device-plugin": "v0.17.0"}
+    old = manifest_mod.load(release="v0.5").select(["low-latency-streaming"])
+    new = [a for a in manifest_mod.load(release="v1.0").select(["independent"], versions=pins) if not a.needs_version]
+    seed(source, old + new)
+    variables = {k: v for k, v in _variables(sandbox, ns, Path()).items() if k != "manifest_path"}
+    tf = terraform_root({**variables, "release": "v0.5", "groups": ["low-latency-streaming"]}, sandbox.ecr_env())
+    tf.apply()
+    assert set(_created(sandbox, ns)) == {f"{ns}/streaming-proxy", f"{ns}/gdn-streaming"}
+
+    tf.set_variables({**variables, "release": "v1.0", "groups": ["independent"], "set_versions": pins})
+    code, text = tf.plan_exit_code()
+    assert code == 2, text
+    created = set(re.findall(r'aws_ecr_repository\.this\["([^"]+)"\] will be created', text))
+    assert created == {f"{ns}/gpu-operator-validator", f"{ns}/k8s-device-plugin"}, text
+    assert "terraform_data.mirror[0] must be replaced" in text, text
+    assert "will be destroyed" not in text and re.search(r"Plan: 3 to add, 0 to change, 1 to destroy", text), \
+        f"only the copy step is replaced; no repository is removed:\n{text}"
+
+
 def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes_and_keeps_the_key_out_of_every_file(
     sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,6 +273,9 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     assert unknown.stderr.startswith('nvcf-mirror: set_versions["no-such-artifact"] = "1.0": no artifact of '), unknown.stderr
     bad = _external({**query, "set_versions": json.dumps({"nvcf-openbao": "1.0/../x"})})
     assert bad.stderr.strip() == 'nvcf-mirror: set_versions["nvcf-openbao"] = "1.0/../x": not a valid version', bad.stderr
+    twice = _external({**query, "set_versions": json.dumps({"nvcf-openbao": "latest"})})
+    assert twice.returncode == 2 and twice.stderr.startswith('nvcf-mirror: set_versions["nvcf-openbao"] = "latest": nvcf-openbao names 2 entries'), twice.stderr
+    assert twice.stderr.strip().endswith('e.g. set_versions = { "nvcf-openbao:2.2.2-nv-1" = "latest" }'), "Terraform gets the pin in its words"
     typo = _external({**query, "platforms": "linux/amd65"})
     assert typo.stderr.strip() == 'nvcf-mirror: platforms["linux/amd65"]: unknown architecture \'amd65\' (did you mean linux/amd64?)', typo.stderr
     cli = run_cli("plan", "--offline", "--target", "registry.example/c1", "--set-version", "no-such-artifact=1.0")

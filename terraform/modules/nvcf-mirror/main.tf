@@ -26,6 +26,7 @@ locals {
     aws_region          = var.aws_region
     target_type         = "ecr"
     manifest_path       = var.manifest_path != null ? var.manifest_path : ""
+    release             = var.release != null ? var.release : ""
     groups              = join(",", var.groups)
     platforms           = join(",", var.platforms)
     source_registry     = var.source_registry

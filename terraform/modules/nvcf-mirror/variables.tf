@@ -41,6 +41,17 @@ variable "manifest_path" {
   default     = null
 }
 
+variable "release" {
+  description = "A bundled NVCF release's manifest to mirror: v0.5, v0.6.0, v0.6.1 or v1.0 (as --release). Null: v0.5, or manifest_path. Switching releases keeps the repositories of the one before (see the README, Releases)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.release == null || contains(["v0.5", "v0.6.0", "v0.6.1", "v1.0"], coalesce(var.release, "v0.5"))
+    error_message = "release must be one of v0.5, v0.6.0, v0.6.1, v1.0 (the releases bundled with nvcf-mirror: nvcf-mirror manifest show)."
+  }
+}
+
 variable "groups" {
   description = "Manifest groups to mirror. Empty: the manifest's default groups (infrastructure, control-plane, gpu-workload, reference-architecture, low-latency-streaming)."
   type        = list(string)
@@ -151,8 +162,8 @@ variable "set_versions" {
   default     = {}
 
   validation {
-    condition     = alltrue([for name, version in var.set_versions : can(regex("^[a-z0-9][a-z0-9._/-]*$", name)) && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$", version))])
-    error_message = "set_versions maps artifact names to versions (letters, digits, . _ + -)."
+    condition     = alltrue([for name, version in var.set_versions : can(regex("^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.+-]*)?$", name)) && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$", version))])
+    error_message = "set_versions maps artifact names (NAME, or NAME:TAG for one entry of a name listed twice) to versions (letters, digits, . _ + -)."
   }
 }
 
