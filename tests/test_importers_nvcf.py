@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,11 +16,12 @@ from provider_helper.errors import InputError
 PAGES = Path(__file__).resolve().parent / "data" / "nvidia-manifest"
 
 
-def _import(page: Path, tmp_path: Path) -> dict:
+def _import(page: Path, tmp_path: Path) -> dict[str, Any]:
     out = tmp_path / f"{page.stem}.yaml"
     done = run_cli("manifest", "import", str(page), "--output", str(out))
     assert done.returncode == 0, done.stderr
-    return yaml.safe_load(out.read_text())
+    doc: dict[str, Any] = yaml.safe_load(out.read_text())
+    return doc
 
 
 @pytest.mark.parametrize("release", ["v0.6.0", "v0.6.1", "v1.0"])
@@ -28,7 +30,7 @@ def test_an_import_of_each_page_from_v060_on_equals_the_bundled_manifest(release
     assert imported == yaml.safe_load(manifest_mod.bundled_path(release).read_text())
 
 
-def _identity(entry: dict) -> tuple:
+def _identity(entry: dict[str, Any]) -> tuple[str, str, str | None]:
     return entry["type"], entry.get("source") or f"{entry['repo']}/{entry['chart']}", entry.get("name")
 
 

@@ -145,7 +145,7 @@ def test_upgrading_from_the_previous_module_keeps_every_repository_and_image(
 
 @pytest.mark.one_terraform
 def test_switching_release_from_v05_to_v10_plans_new_repositories_and_copies_and_removes_nothing(
-    sandbox: Sandbox, source: Factory, ns: str, terraform_root: object
+    sandbox: Sandbox, source: Factory, ns: str, terraform_root: Any
 ) -> None:
     """release = "v0.5" applied, then "v1.0": the plan creates the new release's repositories and copies
     again; the v0.5 repositories stay (nothing is destroyed but the copy step it replaces). Cheap selections
