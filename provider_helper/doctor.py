@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror.plan import Job
-from provider_helper.refs import Platform
+from provider_helper.oci.reference import Platform
 from provider_helper.registry.pool import RegistryPool
-from provider_helper.registry.retry import describe
+from provider_helper.retry import describe
 from provider_helper.targets import TargetAccess
 
 _MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}

@@ -36,7 +36,7 @@ from provider_helper.errors import (
     UnsupportedError,
 )
 from provider_helper.origin import check_redirect
-from provider_helper.registry.retry import RETRYABLE_STATUS, parse_retry_after
+from provider_helper.retry import RETRYABLE_STATUS, parse_retry_after
 from provider_helper.wording import setting
 
 TIMEOUT = httpx.Timeout(connect=15.0, read=300.0, write=300.0, pool=None)

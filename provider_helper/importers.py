@@ -9,7 +9,7 @@ import yaml
 
 from provider_helper import yamlload
 from provider_helper.errors import InputError
-from provider_helper.refs import parse_reference
+from provider_helper.oci.reference import parse_reference
 
 log = logging.getLogger("nvcf-mirror")
 

@@ -20,8 +20,7 @@ import yaml
 
 from provider_helper.cachedir import cache_dir
 from provider_helper.errors import InputError, ManifestError, SettingError
-from provider_helper.redact import redact_url
-from provider_helper.refs import (
+from provider_helper.oci.reference import (
     Platform,
     Reference,
     chart_tag,
@@ -30,6 +29,7 @@ from provider_helper.refs import (
     parse_platform,
     parse_reference,
 )
+from provider_helper.redact import redact_url
 from provider_helper.yamlload import load_with_nodes
 
 BUNDLED = "nvcf-v0.5.yaml"

@@ -33,16 +33,16 @@ from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
+from provider_helper.oci.reference import Platform, Reference, parse_platform, parse_target
 from provider_helper.origin import OriginPolicy
 from provider_helper.progress import reporting
-from provider_helper.refs import Platform, Reference, parse_platform, parse_target
 from provider_helper.registry.auth import repository_scope
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
 from provider_helper.registry.pool import RegistryPool
-from provider_helper.registry.retry import RetryPolicy
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import RetryPolicy
 from provider_helper.threads import worker_pool
 from provider_helper.wording import setting
 

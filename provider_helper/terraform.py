@@ -27,10 +27,10 @@ from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
+from provider_helper.oci.reference import parse_target
 from provider_helper.progress import LogReporter, log_summary, setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import RedactingFilter, shown
-from provider_helper.refs import parse_target
 from provider_helper.results import document
 from provider_helper.session import RunConfig, copy_to_target, run_engine
 from provider_helper.threads import worker_pool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from provider_helper.refs import Target
+from provider_helper.oci.reference import Target
 
 
 def helm_values(target: Target) -> str:

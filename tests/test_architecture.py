@@ -10,7 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "provider_helper"
 # The HTTP layer: client construction and answer reading, the origin policy, the registry client and its
 # auth, the NGC API client, the web fetch of Helm repositories. The sandbox holds the demo's stand-in servers.
-HTTP_LAYER = {"http.py", "origin.py", "fetch.py", "ngc_api.py", "registry"}
+HTTP_LAYER = {"http.py", "retry.py", "origin.py", "fetch.py", "ngc_api.py", "registry"}
 
 
 def _modules(*parts: str) -> list[Path]:
@@ -66,7 +66,7 @@ def _calls(name: str) -> set[str]:
 
 
 def test_one_digest_verifying_reader_one_token_cache_one_paging_helper() -> None:
-    assert _calls("hasher_for") <= {"registry/oci.py", "content/digests.py"}, "hash-and-compare loops belong in content/digests.py"
+    assert _calls("hasher_for") <= {"oci/manifest.py", "oci/digests.py"}, "hash-and-compare loops belong in oci/digests.py"
     assert _calls("MAX_PAGES") <= {"http.py"} and _calls("MAX_LISTING_BYTES") <= {"http.py"}, "listings are bounded by http.pages alone"
     expiring = {_relative(path) for path in _modules() if "expires_at" in path.read_text()}
     assert expiring <= {"tokens.py"}, f"token lifetimes are kept by tokens.TokenCache alone: {sorted(expiring)}"

@@ -29,12 +29,12 @@ from provider_helper.mirror.layout import Layout
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
+from provider_helper.oci.manifest import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from provider_helper.oci.reference import Reference
 from provider_helper.progress import LogReporter
-from provider_helper.refs import Reference
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, StaticCredential
-from provider_helper.registry.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.aws import ECR_USER
 from provider_helper.sandbox.stack import Sandbox
 

@@ -39,8 +39,8 @@ from provider_helper.mirror.layout import (
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
+from provider_helper.oci.reference import parse_target
 from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
-from provider_helper.refs import parse_target
 from provider_helper.results import document, dumps, plan_lines
 from provider_helper.session import (
     RunConfig,

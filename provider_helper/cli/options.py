@@ -17,9 +17,9 @@ from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
-from provider_helper.refs import is_repository_path
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.oci.reference import is_repository_path
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import RetryPolicy
 from provider_helper.session import RunConfig
 
 

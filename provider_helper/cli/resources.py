@@ -19,7 +19,7 @@ from provider_helper.mirror import ngc
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import LAYOUT_TARGET
 from provider_helper.mirror.plan import Job
-from provider_helper.refs import parse_target
+from provider_helper.oci.reference import parse_target
 from provider_helper.session import (
     RunConfig,
     preflight,

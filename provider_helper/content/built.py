@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from provider_helper.content.digests import open_file, read_verified
 from provider_helper.errors import NotFoundError
-from provider_helper.registry.oci import Descriptor, Manifest
+from provider_helper.oci.digests import open_file, read_verified
+from provider_helper.oci.manifest import Descriptor, Manifest
 
 
 class BuiltArtifact:

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from provider_helper.registry.oci import Descriptor, Manifest
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.oci.manifest import Descriptor, Manifest
+from provider_helper.retry import RetryPolicy
 
 
 class Reader(Protocol):

@@ -13,14 +13,14 @@ from concurrent.futures import Future, wait
 from functools import partial
 from typing import Protocol
 
-from provider_helper.content.digests import verified
 from provider_helper.content.store import Store
 from provider_helper.errors import BlobUnknownError, TransientError
 from provider_helper.mirror.concurrency import AdaptiveLimit, Cancellation
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.sources import Payload
-from provider_helper.registry.oci import Descriptor, Manifest
-from provider_helper.registry.retry import call_with_retries
+from provider_helper.oci.digests import verified
+from provider_helper.oci.manifest import Descriptor, Manifest
+from provider_helper.retry import call_with_retries
 from provider_helper.threads import worker_pool
 
 log = logging.getLogger(__name__)

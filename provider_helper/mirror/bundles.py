@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from provider_helper.errors import DeniedError, InputError, NotFoundError
 from provider_helper.fsutil import atomic_write
-from provider_helper.refs import DIGEST_RE
-from provider_helper.registry.oci import Manifest
+from provider_helper.oci.manifest import Manifest
+from provider_helper.oci.reference import DIGEST_RE
 from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
 
 LOCK_FILE = "nvcf-mirror.lock.json"

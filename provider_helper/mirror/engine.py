@@ -27,9 +27,9 @@ from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import Payload, PayloadFor
-from provider_helper.registry.oci import Manifest
-from provider_helper.registry.retry import describe
+from provider_helper.oci.manifest import Manifest
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import describe
 from provider_helper.threads import worker_pool
 
 CANCEL_GRACE_S = 2.0  # how long Ctrl-C waits for workers to leave the step they are in

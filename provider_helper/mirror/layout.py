@@ -26,17 +26,17 @@ from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
-from provider_helper.content.digests import check_file, file_chunks, open_file, read_verified
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
-from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
-from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.oci.digests import check_file, file_chunks, open_file, read_verified
+from provider_helper.oci.manifest import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
+from provider_helper.oci.reference import DIGEST_RE, Target, is_repository_path, is_tag
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import RetryPolicy
 from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
 
 REF_NAME = "org.opencontainers.image.ref.name"

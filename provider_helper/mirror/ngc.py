@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper.content.built import BuiltArtifact
-from provider_helper.content.digests import verified
 from provider_helper.content.store import Reader
 from provider_helper.errors import RegistryError
 from provider_helper.manifest import ResourceRef
@@ -23,7 +22,8 @@ from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.ngc_api import NgcClient, safe_relative, version_dir
-from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of, file_digest
+from provider_helper.oci.digests import verified
+from provider_helper.oci.manifest import OCI_MANIFEST, Manifest, digest_of, file_digest
 
 SOURCE = "org.opencontainers.image.source"
 ARTIFACT_TYPE = "application/vnd.nvidia.ngc.resource.v1"

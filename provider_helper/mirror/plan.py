@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from provider_helper.manifest import Artifact
-from provider_helper.refs import Platform, Reference, Target
+from provider_helper.oci.reference import Platform, Reference, Target
 from provider_helper.registry.credentials import NGC_REGISTRY
 from provider_helper.results import ArtifactResult
 

@@ -16,15 +16,15 @@ from typing import Any
 import httpx
 
 from provider_helper import http
-from provider_helper.content.digests import read_verified
 from provider_helper.errors import DigestMismatchError, RegistryError, TlsError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
-from provider_helper.refs import is_loopback, is_tag
+from provider_helper.oci.digests import read_verified
+from provider_helper.oci.manifest import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest
+from provider_helper.oci.reference import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
-from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest
-from provider_helper.registry.retry import RetryPolicy, call_with_retries, describe, tls_failure, transport_failure
 from provider_helper.registry.tls import verifying_context
+from provider_helper.retry import RetryPolicy, call_with_retries, describe, tls_failure, transport_failure
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import CredentialStore
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.retry import RetryPolicy
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper.errors import DigestMismatchError, RegistryError
-from provider_helper.refs import DIGEST_RE, Platform
+from provider_helper.oci.reference import DIGEST_RE, Platform
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from provider_helper.errors import DigestMismatchError, TooLargeError
-from provider_helper.registry.oci import hasher_for
+from provider_helper.oci.manifest import hasher_for
 
 FILE_CHUNK = 1024 * 1024
 
