@@ -10,7 +10,7 @@
 - ``error_from``: an unexpected answer as the error kind callers act on (``errors.NotFoundError``, …).
 
 Retries are not here: a single request is retried by its caller's one retry layer
-(``registry.retry.call_with_retries``), never by two nested ones.
+(``retry.call_with_retries``), never by two nested ones.
 """
 
 from __future__ import annotations

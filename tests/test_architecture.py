@@ -66,7 +66,7 @@ def _calls(name: str) -> set[str]:
 
 
 def test_one_digest_verifying_reader_one_token_cache_one_paging_helper() -> None:
-    assert _calls("hasher_for") <= {"oci/manifest.py", "oci/digests.py"}, "hash-and-compare loops belong in oci/digests.py"
+    assert _calls("hasher_for") <= {"oci/digests.py"}, "hash-and-compare loops belong in oci/digests.py"
     assert _calls("MAX_PAGES") <= {"http.py"} and _calls("MAX_LISTING_BYTES") <= {"http.py"}, "listings are bounded by http.pages alone"
     expiring = {_relative(path) for path in _modules() if "expires_at" in path.read_text()}
     assert expiring <= {"tokens.py"}, f"token lifetimes are kept by tokens.TokenCache alone: {sorted(expiring)}"

@@ -23,8 +23,8 @@ from provider_helper.fetch import Fetcher
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
-from provider_helper.oci.digests import read_verified
-from provider_helper.oci.manifest import OCI_MANIFEST, Manifest, digest_of
+from provider_helper.oci.digests import digest_of, read_verified
+from provider_helper.oci.manifest import OCI_MANIFEST, Manifest
 from provider_helper.redact import redact_url
 
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"

@@ -32,11 +32,11 @@ from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
-from provider_helper.oci.digests import check_file, file_chunks, open_file, read_verified
-from provider_helper.oci.manifest import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
+from provider_helper.oci.digests import check_file, checked_digest, file_chunks, open_file, read_verified
+from provider_helper.oci.limits import MAX_MANIFEST_BYTES
+from provider_helper.oci.manifest import OCI_INDEX, Descriptor, Manifest
 from provider_helper.oci.reference import DIGEST_RE, Target, is_repository_path, is_tag
 from provider_helper.results import ArtifactResult
-from provider_helper.retry import RetryPolicy
 from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -48,8 +48,6 @@ class Layout:
     """An OCI image layout as a content store (``content.store.Store``): the calls the copy engine makes
     of a registry, answered by a directory. Every repository shares one blob store; tags are the
     ``name:tag`` entries of ``index.json``."""
-
-    retry = RetryPolicy(attempts=1)
 
     def __init__(self, root: Path, base: Holdings | None = None) -> None:
         """``base``: what an earlier bundle holds (``save --since``), answered as present and not written."""

@@ -22,8 +22,8 @@ from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.ngc_api import NgcClient, safe_relative, version_dir
-from provider_helper.oci.digests import verified
-from provider_helper.oci.manifest import OCI_MANIFEST, Manifest, digest_of, file_digest
+from provider_helper.oci.digests import digest_of, file_digest, verified
+from provider_helper.oci.manifest import OCI_MANIFEST, Manifest
 
 SOURCE = "org.opencontainers.image.source"
 ARTIFACT_TYPE = "application/vnd.nvidia.ngc.resource.v1"

@@ -19,7 +19,8 @@ from provider_helper import http
 from provider_helper.errors import DigestMismatchError, RegistryError, TlsError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
 from provider_helper.oci.digests import read_verified
-from provider_helper.oci.manifest import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest
+from provider_helper.oci.limits import MAX_MANIFEST_BYTES
+from provider_helper.oci.manifest import ACCEPT, OCI_INDEX, Descriptor, Manifest
 from provider_helper.oci.reference import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
