@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from provider_helper.aws import ecr
+from provider_helper.content.pool import RegistryPool
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror.plan import Job
 from provider_helper.oci.reference import Platform
-from provider_helper.registry.pool import RegistryPool
 from provider_helper.retry import describe
 from provider_helper.targets import TargetAccess
 

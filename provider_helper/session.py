@@ -19,6 +19,8 @@ from pathlib import Path
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
 from provider_helper.aws import ecr
+from provider_helper.content.pool import RegistryPool
+from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import AuthenticationError, DeniedError, InputError, RegistryError, SettingError
 from provider_helper.fetch import Fetcher
@@ -37,9 +39,7 @@ from provider_helper.oci.reference import Platform, Reference, parse_platform, p
 from provider_helper.origin import OriginPolicy
 from provider_helper.progress import reporting
 from provider_helper.registry.auth import repository_scope
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
-from provider_helper.registry.pool import RegistryPool
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
 from provider_helper.retry import RetryPolicy

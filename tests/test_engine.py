@@ -19,6 +19,7 @@ import pytest
 from helpers import sha256
 
 from provider_helper.content.built import BuiltArtifact
+from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import BlobUnknownError, NotFoundError, TransientError, UnsupportedError
 from provider_helper.manifest import Artifact
@@ -32,7 +33,6 @@ from provider_helper.mirror.sources import Payload
 from provider_helper.oci.manifest import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
 from provider_helper.oci.reference import Reference
 from provider_helper.progress import LogReporter
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, StaticCredential
 from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.aws import ECR_USER

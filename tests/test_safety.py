@@ -290,8 +290,8 @@ def test_ngc_download_errors_carry_no_signed_url_query_in_process(tmp_path: Path
 
 
 def test_a_rejected_key_is_not_part_of_the_error_in_process(sandbox: Sandbox) -> None:
+    from provider_helper.content.registry import RegistryClient
     from provider_helper.errors import AuthenticationError
-    from provider_helper.registry.client import RegistryClient
     from provider_helper.registry.credentials import Credential, StaticCredential
 
     wrong = "nvapi-WRONG" + os.urandom(12).hex()

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import InputError, RegistryError, TransientError
 from provider_helper.oci.manifest import Descriptor
 from provider_helper.oci.reference import (
@@ -22,7 +23,6 @@ from provider_helper.oci.reference import (
     parse_target,
 )
 from provider_helper.registry.auth import parse_challenge, scopes_for
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, CredentialStore, StaticCredential
 from provider_helper.retry import (
     RetryPolicy,
