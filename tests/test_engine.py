@@ -19,6 +19,7 @@ import pytest
 from helpers import sha256
 
 from provider_helper.content.built import BuiltArtifact
+from provider_helper.content.layout import Layout
 from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import BlobUnknownError, NotFoundError, TransientError, UnsupportedError
@@ -26,7 +27,6 @@ from provider_helper.manifest import Artifact
 from provider_helper.mirror.attached import MAX_LISTED, merged_index
 from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
-from provider_helper.mirror.layout import Layout
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -110,6 +110,9 @@ class MemoryStore:
             assert sha256(data) == blob.digest
             self.blobs.setdefault(repo, {})[blob.digest] = data
 
+
+
+_CHECKED: type[Store] = MemoryStore  # mypy (on the tests) checks the in-memory store against the protocol
 
 def _image(base: bytes, own: bytes) -> tuple[Manifest, dict[str, bytes]]:
     config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [sha256(base), sha256(own)]}}).encode()

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from provider_helper import http
+from provider_helper.content.store import Retrying, Store
 from provider_helper.errors import DigestMismatchError, RegistryError, TlsError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
 from provider_helper.oci.digests import read_verified
@@ -306,3 +307,6 @@ def _transport_errors(what: str) -> Iterator[None]:
 def _failures_as_kinds(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
     with _transport_errors(what):
         yield from chunks
+
+
+_CHECKED: tuple[type[Store], type[Retrying]] = (RegistryClient, RegistryClient)  # mypy checks the class against both
