@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -57,11 +57,15 @@ class ResourceRef:
         return f"{path}:{self.version}" if self.version else path
 
 
+# What kind of artifact a manifest entry is (its ``type``): mypy checks every value set or compared.
+ArtifactType = Literal["image", "chart", "resource"]
+
+
 @dataclass(frozen=True)
 class Artifact:
     """One manifest entry. Exactly one of ``image`` (image, OCI chart), ``classic`` fields, ``resource`` is set."""
 
-    type: str
+    type: ArtifactType
     group: str
     name: str
     where: str  # "file:line", for messages

@@ -24,12 +24,12 @@ from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import AuthenticationError, DeniedError, InputError, RegistryError, SettingError
 from provider_helper.fetch import Fetcher
-from provider_helper.manifest import Artifact
+from provider_helper.manifest import Artifact, ArtifactType
 from provider_helper.mirror import sources, versions
 from provider_helper.mirror.bundles import left_out_at_target
 from provider_helper.mirror.engine import CopyEngine, EngineOptions, Reporter
 from provider_helper.mirror.helm import HelmRepositories
-from provider_helper.mirror.layout import LayoutSource
+from provider_helper.mirror.layout import LAYOUT_TARGET, LayoutSource
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
@@ -54,7 +54,7 @@ HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private 
 class RunConfig:
     """What a run works on: the COMMON flags of the CLI, or the query of the Terraform adapter."""
 
-    target: str
+    target: str  # REGISTRY[/PREFIX]; "" when the command was given none (save, outdated, resources download)
     manifest: str | None = None
     groups: tuple[str, ...] = ()
     all_groups: bool = False
@@ -71,7 +71,7 @@ class RunConfig:
     retries: int = RetryPolicy.attempts  # attempts per request or blob, with backoff
     signatures: bool = True  # carry signatures, attestations, SBOMs and referrers with the images
 
-    def jobs(self, *, resolve_versions: bool = True, types: frozenset[str] | None = None) -> list[Job]:
+    def jobs(self, *, resolve_versions: bool = True, types: frozenset[ArtifactType] | None = None) -> list[Job]:
         """manifest → select → versions → plan. ``resolve_versions`` False: no network (``plan --offline``,
         ``values``); ``NAME=latest`` pins then stay unresolved. ``types``: only artifacts of these types
         (``resources`` commands), chosen before any version is looked up."""
@@ -84,7 +84,7 @@ class RunConfig:
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest)
-        options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
+        options = PlanOptions(target=parse_target(self.target) if self.target else LAYOUT_TARGET, platforms=self.selected_platforms(), source_registry=self.source_registry)
         return make_plan(artifacts, options)
 
     def ngc_client(self) -> NgcClient:

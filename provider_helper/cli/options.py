@@ -16,7 +16,6 @@ from provider_helper.aws import ecr
 from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions
-from provider_helper.mirror.layout import LAYOUT_TARGET
 from provider_helper.oci.reference import is_repository_path
 from provider_helper.results import ArtifactResult
 from provider_helper.retry import RetryPolicy
@@ -84,7 +83,7 @@ def run_config_options(*, selection: bool = True, target: str | None = "required
                 if target == "required":
                     raise click.UsageError("Missing option '--target'.")
                 given.pop("target", None)
-            config = RunConfig(**{"target": LAYOUT_TARGET.registry, **given}, target_password=password)
+            config = RunConfig(**{"target": "", **given}, target_password=password)
             return command(*args, config, **kwargs)
 
         for option in reversed(options):
