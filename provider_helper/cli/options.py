@@ -13,8 +13,8 @@ import click
 
 from provider_helper.archives import ExtractLimits
 from provider_helper.aws import ecr
-from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
+from provider_helper.exits import ExitCode, results_code
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.oci.reference import is_repository_path
 from provider_helper.results import ArtifactResult
@@ -188,5 +188,6 @@ def discard_stale(result_file: str | None) -> None:
 
 
 def exit_for(results: list[ArtifactResult]) -> None:
-    if any(r.status == "failed" for r in results):
-        sys.exit(EXIT_FAILED)
+    code = results_code(results)
+    if code != ExitCode.DONE:
+        sys.exit(code)
