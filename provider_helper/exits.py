@@ -1,6 +1,6 @@
 """How a command's end reads to whoever started it, the same for both front doors (the CLI's ``run``,
-the Terraform adapter's ``main``): the exit code, a contract (docs/CONTRACTS.md), and the lines an
-error is shown as. Each door only adds its prefix and its own words for a setting."""
+the Terraform adapter's ``main``): the exit code, a contract (docs/CONTRACTS.md, "Exit codes"), and
+the lines an error is shown as. Each door only adds its prefix and its own words for a setting."""
 
 from __future__ import annotations
 

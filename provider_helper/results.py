@@ -1,4 +1,4 @@
-"""The result document (DESIGN.md contract) and its human summary."""
+"""The result document (a contract: docs/CONTRACTS.md, "The result document") and its human summary."""
 
 from __future__ import annotations
 

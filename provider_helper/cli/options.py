@@ -1,5 +1,6 @@
 """The flags commands share, gathered into values (RunConfig, RepositorySettings, ExtractLimits),
-and the few steps every copying command ends with: the result file, the summary line, the exit code."""
+and the few steps every copying command ends with: the result file, the summary line, the exit code.
+The flags' names and meaning are a contract (docs/CONTRACTS.md, "Command line")."""
 
 from __future__ import annotations
 

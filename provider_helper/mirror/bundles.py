@@ -5,7 +5,8 @@ A bundle's lock (``nvcf-mirror.lock.json``, version 2) lists, for every artifact
 each manifest it takes (the artifact's own, its platform manifests and what is attached to it) with
 the blobs and manifests that manifest needs. A version-1 lock (written before differential bundles)
 lists only the artifacts' and attachments' digests: what such a manifest needs is unknown, so a
-differential bundle over it leaves out whole unchanged artifacts only.
+differential bundle over it leaves out whole unchanged artifacts only. The format is a contract
+(docs/CONTRACTS.md, "The lock file of a saved layout").
 """
 
 from __future__ import annotations

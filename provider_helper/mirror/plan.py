@@ -1,4 +1,5 @@
-"""Plan: one job per selected artifact, saying where it comes from and where it lands."""
+"""Plan: one job per selected artifact, saying where it comes from and where it lands (by the target
+naming of docs/CONTRACTS.md)."""
 
 from __future__ import annotations
 
