@@ -1,11 +1,17 @@
-"""The layering the README's module map describes, checked on the source: only the HTTP layer speaks
-HTTP, the content API's callers act on error kinds, and each rule every fetch must follow is written
-once (the digest-verifying reader, the token cache, the listing bounds)."""
+"""The layering the README's module map describes, checked on the source: the floors (each module
+imports only its own floor and those below; the model package imports nothing of the project's but
+the error kinds and the wording of settings; no two packages import each other, even through others),
+only the HTTP layer speaks HTTP, the content API's callers act on error kinds, and each rule every
+fetch must follow is written once (the digest-verifying reader, the token cache, the listing bounds)."""
 
 from __future__ import annotations
 
 import ast
+import functools
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "provider_helper"
 # The HTTP layer: client construction and answer reading, retries, the origin policy, the registry's auth,
@@ -35,6 +41,99 @@ def _imports(tree: ast.AST) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
     return found
+
+
+# The floors, bottom first: a module (or every module of a package) and the floor it stands on. A new
+# module gets a row here; the test below fails for one that has none.
+FLOORS: list[tuple[str, set[str]]] = [
+    ("model", {"oci", "errors.py", "wording.py", "manifest.py", "results.py", "values.py", "redact.py", "yamlload.py",
+               "cachedir.py", "fsutil.py", "envvars.py", "threads.py", "quickexit.py", "splitarchive.py", "archives.py",
+               "__init__.py"}),
+    ("transport", {"http.py", "retry.py", "origin.py", "tokens.py", "fetch.py", "ngc_api.py", "registry", "aws", "targets.py"}),
+    ("stores", {"content"}),
+    ("engine", {"mirror"}),
+    ("use cases", {"session.py", "doctor.py", "importers.py", "progress.py"}),
+    ("front doors", {"cli", "terraform.py", "exits.py", "__main__.py", "sandbox"}),
+]
+# What the model package may import of the rest of the project: the vocabulary every floor shares.
+MODEL_PACKAGE, MODEL_MAY_IMPORT = "oci", {"errors.py", "wording.py"}
+
+
+def _unit(name: str) -> str:
+    """The package or top-level module a module belongs to: ``content`` for ``content/layout.py``."""
+    return name.split("/")[0]
+
+
+def _floor(name: str) -> int:
+    return next(i for i, (_, units) in enumerate(FLOORS) if _unit(name) in units)
+
+
+def _project_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module path) of each import of the project's own modules, resolved to files."""
+    return _resolved_imports(path)
+
+
+@functools.cache
+def _resolved_imports(path: Path) -> list[tuple[int, str]]:
+    return list(_each_project_import(path))
+
+
+def _each_project_import(path: Path) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "provider_helper":
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names if alias.name.split(".")[0] == "provider_helper"]
+        else:
+            continue
+        for dotted in names:
+            parts = dotted.split(".")[1:]
+            for candidate in (PACKAGE.joinpath(*parts).with_suffix(".py"), PACKAGE.joinpath(*parts, "__init__.py")):
+                if parts and candidate.is_file():
+                    yield node.lineno, _relative(candidate)
+            if not parts:
+                yield node.lineno, "__init__.py"
+
+
+def test_every_module_stands_on_a_floor() -> None:
+    units = {unit for _, floor_units in FLOORS for unit in floor_units}
+    assert {_relative(path) for path in _modules() if _unit(_relative(path)) not in units} == set(), "add them to FLOORS"
+
+
+@pytest.mark.parametrize("floor", [name for name, _ in FLOORS])
+def test_nothing_imports_a_floor_above_its_own(floor: str) -> None:
+    level = [name for name, _ in FLOORS].index(floor)
+    upward = [f"{_relative(path)}:{line}: imports {target} ({FLOORS[_floor(target)][0]})"
+              for path in _modules() if _floor(_relative(path)) == level
+              for line, target in _project_imports(path) if _floor(target) > level]
+    assert upward == [], upward
+
+
+def test_the_model_package_imports_nothing_of_the_projects_but_the_vocabulary() -> None:
+    outside = [f"{_relative(path)}:{line}: imports {target}" for path in _modules(MODEL_PACKAGE)
+               for line, target in _project_imports(path) if _unit(target) != MODEL_PACKAGE and target not in MODEL_MAY_IMPORT]
+    assert outside == [], outside
+
+
+def test_no_two_packages_import_each_other_even_through_others() -> None:
+    """Between packages and top-level modules (``registry/``, ``content/``, ``http.py``), the imports
+    form no loop: each can be read, tested and moved with only what is below it."""
+    edges: dict[str, set[str]] = {}
+    for path in _modules():
+        source = _unit(_relative(path))
+        edges.setdefault(source, set()).update(_unit(t) for _, t in _project_imports(path) if _unit(t) != source)
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), list(edges.get(start, ()))
+        while todo:
+            unit = todo.pop()
+            if unit not in seen:
+                seen.add(unit)
+                todo += edges.get(unit, ())
+        return seen
+
+    loops = sorted(unit for unit in edges if unit in reachable(unit))
+    assert loops == [], f"packages in an import loop: {loops}"
 
 
 def test_only_the_http_layer_imports_httpx() -> None:
