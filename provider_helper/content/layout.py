@@ -161,6 +161,8 @@ def read_index(root: Path) -> dict[str, Any] | None:
 
 
 def read_json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when there is no such file. Anything else is refused (a
+    bundle's files come from elsewhere)."""
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
