@@ -111,8 +111,8 @@ class MemoryStore:
             self.blobs.setdefault(repo, {})[blob.digest] = data
 
 
-
 _CHECKED: type[Store] = MemoryStore  # mypy (on the tests) checks the in-memory store against the protocol
+
 
 def _image(base: bytes, own: bytes) -> tuple[Manifest, dict[str, bytes]]:
     config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [sha256(base), sha256(own)]}}).encode()
