@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from provider_helper.aws import ecr
+from provider_helper.content.pool import RegistryPool
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror.plan import Job
-from provider_helper.refs import Platform
-from provider_helper.registry.pool import RegistryPool
-from provider_helper.registry.retry import describe
+from provider_helper.oci.reference import Platform
+from provider_helper.retry import describe
 from provider_helper.targets import TargetAccess
 
 _MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}

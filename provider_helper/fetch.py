@@ -18,7 +18,7 @@ from provider_helper import http
 from provider_helper.origin import OriginPolicy, authority, origin
 from provider_helper.redact import redact_url
 from provider_helper.registry.credentials import CredentialStore
-from provider_helper.registry.retry import RetryPolicy, call_with_retries
+from provider_helper.retry import RetryPolicy, call_with_retries
 
 
 class Fetcher:

@@ -10,7 +10,7 @@
 - ``error_from``: an unexpected answer as the error kind callers act on (``errors.NotFoundError``, …).
 
 Retries are not here: a single request is retried by its caller's one retry layer
-(``registry.retry.call_with_retries``), never by two nested ones.
+(``retry.call_with_retries``), never by two nested ones.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from provider_helper.errors import (
     UnsupportedError,
 )
 from provider_helper.origin import check_redirect
-from provider_helper.registry.retry import RETRYABLE_STATUS, parse_retry_after
+from provider_helper.retry import RETRYABLE_STATUS, parse_retry_after
 from provider_helper.wording import setting
 
 TIMEOUT = httpx.Timeout(connect=15.0, read=300.0, write=300.0, pool=None)

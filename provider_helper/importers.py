@@ -10,7 +10,7 @@ import yaml
 
 from provider_helper import importers_nvcf, yamlload
 from provider_helper.errors import InputError
-from provider_helper.refs import parse_reference
+from provider_helper.oci.reference import parse_reference
 
 log = logging.getLogger("nvcf-mirror")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provider_helper.errors import InputError
-from provider_helper.refs import parse_reference
+from provider_helper.oci.reference import parse_reference
 
 UNPINNED = {"", "supported", "latest", "-", "—"}
 CATALOG = re.compile(

@@ -14,14 +14,13 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from provider_helper.cachedir import cache_dir
 from provider_helper.errors import InputError, ManifestError, SettingError
-from provider_helper.redact import redact_url
-from provider_helper.refs import (
+from provider_helper.oci.reference import (
     Platform,
     Reference,
     chart_tag,
@@ -30,6 +29,7 @@ from provider_helper.refs import (
     parse_platform,
     parse_reference,
 )
+from provider_helper.redact import redact_url
 from provider_helper.wording import setting
 from provider_helper.yamlload import load_with_nodes
 
@@ -61,11 +61,15 @@ class ResourceRef:
         return f"{path}:{self.version}" if self.version else path
 
 
+# What kind of artifact a manifest entry is (its ``type``): mypy checks every value set or compared.
+ArtifactType = Literal["image", "chart", "resource"]
+
+
 @dataclass(frozen=True)
 class Artifact:
     """One manifest entry. Exactly one of ``image`` (image, OCI chart), ``classic`` fields, ``resource`` is set."""
 
-    type: str
+    type: ArtifactType
     group: str
     name: str
     where: str  # "file:line", for messages

@@ -30,7 +30,7 @@ from provider_helper.errors import DigestMismatchError, InputError, LicenceError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, error_from, moving, pages
 from provider_helper.manifest import ResourceRef
 from provider_helper.registry.credentials import ngc_key
-from provider_helper.registry.retry import RetryPolicy, call_with_retries
+from provider_helper.retry import RetryPolicy, call_with_retries
 from provider_helper.tokens import Token, TokenCache
 
 API_URL = "https://api.ngc.nvidia.com"

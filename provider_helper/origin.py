@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import httpx
 
 from provider_helper.errors import PolicyError
+from provider_helper.oci.reference import is_loopback
 from provider_helper.redact import redact_url
-from provider_helper.refs import is_loopback
 
 
 def is_internal(host: str) -> bool:

@@ -1,25 +1,29 @@
-"""The result document (DESIGN.md contract) and its human summary."""
+"""The result document (a contract: docs/CONTRACTS.md, "The result document") and its human summary."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from provider_helper.manifest import ArtifactType
 from provider_helper.redact import shown
+
+# What became of an artifact (the result document's ``status``): mypy checks every value set or compared.
+Status = Literal["planned", "copied", "present", "failed", "skipped"]
 
 
 @dataclass
 class ArtifactResult:
     key: str
-    type: str
+    type: ArtifactType
     group: str
     source: str
     target: str
     digest: str | None = None
     platforms: list[str] = field(default_factory=list)
-    status: str = "planned"
+    status: Status = "planned"
     bytes_copied: int = 0
     error: str | None = None
     note: str | None = None  # extension: e.g. "new index built for a platform subset"
@@ -30,7 +34,8 @@ class ArtifactResult:
 
 def document(target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None) -> dict[str, Any]:
     """The result document; ``helm_values`` (an extension) is the Helmfile snippet for this target."""
-    summary = {status: sum(r.status == status for r in results) for status in ("copied", "present", "failed")}
+    counted: tuple[Status, ...] = ("copied", "present", "failed")
+    summary = {status: sum(r.status == status for r in results) for status in counted}
     doc: dict[str, Any] = {
         "version": 1,
         "target": target,

@@ -19,30 +19,30 @@ from pathlib import Path
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
 from provider_helper.aws import ecr
+from provider_helper.content.pool import RegistryPool
+from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import AuthenticationError, DeniedError, InputError, RegistryError, SettingError
 from provider_helper.fetch import Fetcher
-from provider_helper.manifest import Artifact
+from provider_helper.manifest import Artifact, ArtifactType
 from provider_helper.mirror import sources, versions
 from provider_helper.mirror.bundles import left_out_at_target
 from provider_helper.mirror.engine import CopyEngine, EngineOptions, Reporter
 from provider_helper.mirror.helm import HelmRepositories
-from provider_helper.mirror.layout import LayoutSource
+from provider_helper.mirror.layout import LAYOUT_TARGET, LayoutSource
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
+from provider_helper.oci.reference import Platform, Reference, parse_platform, parse_target
 from provider_helper.origin import OriginPolicy
 from provider_helper.progress import reporting
-from provider_helper.refs import Platform, Reference, parse_platform, parse_target
 from provider_helper.registry.auth import repository_scope
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
-from provider_helper.registry.pool import RegistryPool
-from provider_helper.registry.retry import RetryPolicy
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import RetryPolicy
 from provider_helper.threads import worker_pool
 from provider_helper.values import helm_values
 from provider_helper.wording import setting
@@ -55,7 +55,7 @@ HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private 
 class RunConfig:
     """What a run works on: the COMMON flags of the CLI, or the query of the Terraform adapter."""
 
-    target: str
+    target: str  # REGISTRY[/PREFIX]; "" when the command was given none (save, outdated, resources download)
     manifest: str | None = None
     release: str | None = None  # a bundled NVCF release (v0.5, v1.0, …); excludes ``manifest``
     groups: tuple[str, ...] = ()
@@ -73,7 +73,7 @@ class RunConfig:
     retries: int = RetryPolicy.attempts  # attempts per request or blob, with backoff
     signatures: bool = True  # carry signatures, attestations, SBOMs and referrers with the images
 
-    def jobs(self, *, resolve_versions: bool = True, types: frozenset[str] | None = None) -> list[Job]:
+    def jobs(self, *, resolve_versions: bool = True, types: frozenset[ArtifactType] | None = None) -> list[Job]:
         """manifest → select → versions → plan. ``resolve_versions`` False: no network (``plan --offline``,
         ``values``); ``NAME=latest`` pins then stay unresolved. ``types``: only artifacts of these types
         (``resources`` commands), chosen before any version is looked up."""
@@ -87,7 +87,7 @@ class RunConfig:
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest)
             manifest_mod.check_targets(artifacts)  # two entries resolved to one newest version
-        options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
+        options = PlanOptions(target=parse_target(self.target) if self.target else LAYOUT_TARGET, platforms=self.selected_platforms(), source_registry=self.source_registry)
         return make_plan(artifacts, options)
 
     def helm_values(self, jobs: list[Job]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError
-from provider_helper.refs import Target, parse_target
+from provider_helper.oci.reference import Target, parse_target
 from provider_helper.registry.credentials import (
     Credential,
     CredentialSource,

@@ -25,13 +25,14 @@ from typing import Any
 from provider_helper import envvars, wording
 from provider_helper import manifest as manifest_mod
 from provider_helper.aws import ecr
-from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
+from provider_helper.errors import InputError, RegistryError, SettingError
+from provider_helper.exits import outcome_of, results_code
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
+from provider_helper.oci.reference import parse_target
 from provider_helper.progress import LogReporter, log_summary, setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import RedactingFilter, shown
-from provider_helper.refs import parse_target
 from provider_helper.results import document
 from provider_helper.session import RunConfig, copy_to_target, run_engine
 from provider_helper.threads import worker_pool
@@ -218,7 +219,7 @@ def apply(settings: Mapping[str, str]) -> int:
     setup_logging()
     results, seconds = copy_to_target(config, config.jobs(), EngineOptions(), create_repos=create, repo_settings=repo_settings)
     log_summary(document(config.target, results, seconds), results)
-    return 1 if any(r.status == "failed" for r in results) else 0
+    return results_code(results)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,13 +244,12 @@ def main(argv: list[str] | None = None) -> int:
         if argv != ["mirror"]:
             raise InputError(f"unknown step {' '.join(argv)!r}: expected mirror")
         return apply(settings)
-    except KeyboardInterrupt:
-        sys.stderr.write("nvcf-mirror: interrupted; no tag was written for unfinished artifacts\n")
-        return 130
-    except (InputError, RegistryError, OSError) as exc:
-        for line in error_lines(exc, in_variables):
+    except (KeyboardInterrupt, InputError, RegistryError, OSError) as exc:
+        outcome = outcome_of(exc, in_variables)
+        assert outcome is not None  # each of these kinds has its code
+        for line in outcome.lines:
             sys.stderr.write(f"nvcf-mirror: {shown(line)}\n")
-        return 2 if isinstance(exc, InputError) else 1
+        return outcome.code
 
 
 def run() -> None:

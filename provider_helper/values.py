@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from provider_helper.refs import Reference, Target
+from provider_helper.oci.reference import Reference, Target
 
 LEGACY_RELEASES = (None, "v0.5")
 # target name -> the dotted values key whose image block it fills (each falls back to Docker Hub)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import get_args
 
 import click
 
 from provider_helper.cli import cli
-from provider_helper.results import ArtifactResult
+from provider_helper.exits import ExitCode
+from provider_helper.results import ArtifactResult, Status
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -57,3 +59,15 @@ def test_the_behaviours_table_names_real_tests_and_covers_every_documented_name(
     fields |= {"version", "target", "artifacts", "summary", "copied", "present", "failed", "seconds"}
     terraform = set(re.findall(r'^(?:variable|output) "(\w+)"', (MODULE / "variables.tf").read_text() + (MODULE / "outputs.tf").read_text(), re.M))
     assert {name for name in fields | terraform if f"`{name}`" not in table} == set(), "result fields, variables or outputs without a row"
+
+
+def test_the_contracts_the_code_cites_are_written_in_the_repository() -> None:
+    """Code that holds a contract names docs/CONTRACTS.md and its section: each section it names is
+    there, and so is every result status and exit code the code knows."""
+    contracts = (REPO / "docs" / "CONTRACTS.md").read_text()
+    sections = set(re.findall(r"^## (.+)$", contracts, re.M))
+    cited = {name for path in (REPO / "provider_helper").rglob("*.py")
+             for name in re.findall(r'docs/CONTRACTS\.md, "([^"]+)"', path.read_text())}
+    assert len(cited) >= 4 and cited <= sections, f"sections cited but not written: {sorted(cited - sections)}"
+    assert [s for s in get_args(Status) if f"`{s}`" not in contracts] == [], "statuses docs/CONTRACTS.md does not describe"
+    assert [int(c) for c in ExitCode if f"| {int(c)} |" not in contracts] == [], "exit codes docs/CONTRACTS.md does not describe"

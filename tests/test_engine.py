@@ -20,22 +20,22 @@ import pytest
 from helpers import sha256
 
 from provider_helper.content.built import BuiltArtifact
+from provider_helper.content.layout import Layout
+from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import BlobUnknownError, NotFoundError, TransientError, UnsupportedError
 from provider_helper.manifest import Artifact
 from provider_helper.mirror.attached import MAX_LISTED, merged_index
 from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
-from provider_helper.mirror.layout import Layout
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
+from provider_helper.oci.manifest import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from provider_helper.oci.reference import Reference
 from provider_helper.progress import LogReporter
-from provider_helper.refs import Reference
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, StaticCredential
-from provider_helper.registry.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.aws import ECR_USER
 from provider_helper.sandbox.stack import Sandbox
 
@@ -110,6 +110,9 @@ class MemoryStore:
             self.calls.append("put_blob")
             assert sha256(data) == blob.digest
             self.blobs.setdefault(repo, {})[blob.digest] = data
+
+
+_CHECKED: type[Store] = MemoryStore  # mypy (on the tests) checks the in-memory store against the protocol
 
 
 def _image(base: bytes, own: bytes) -> tuple[Manifest, dict[str, bytes]]:

@@ -318,7 +318,7 @@ def test_an_ngc_key_with_a_line_break_is_refused_without_showing_it(sandbox: San
 
 
 def test_target_access_repr_hides_the_password() -> None:
-    from provider_helper.refs import parse_target
+    from provider_helper.oci.reference import parse_target
 
     assert CANARY not in repr(TargetAccess(parse_target("registry.example/p"), "generic", username="u", password=CANARY))
 

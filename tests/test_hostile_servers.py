@@ -24,13 +24,13 @@ from hostile import Reply, ScriptedServer
 from testca import make_ca
 
 from provider_helper import http as http_layer
+from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import DeniedError, RegistryError, TransientError
 from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient
-from provider_helper.registry.client import RegistryClient
+from provider_helper.oci.manifest import Descriptor
 from provider_helper.registry.credentials import Credential, StaticCredential, file_credential
-from provider_helper.registry.oci import Descriptor
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 

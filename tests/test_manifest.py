@@ -304,7 +304,7 @@ def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> 
 
 
 def test_values_override_the_cassandra_images_where_the_mirror_renames_them(tmp_path: Path) -> None:
-    from provider_helper.refs import Reference, Target
+    from provider_helper.oci.reference import Reference, Target
     from provider_helper.values import helm_values
 
     renamed = Reference("r.example", "c1/nvcf-cassandra", "5.0.9-nv-2.0.5")

@@ -230,7 +230,7 @@ def test_ecr_targets_hold_manifest_puts_to_the_put_image_quota(servers: list[Any
     """The limiter as a run wires it: 25 manifest PUTs to an ECR target pass at ECR's PutImage quota,
     10 at once, then 10 a second, so at least 1.4 s go by. The target is a lax local server that answers
     at once: without the limiter the same 25 PUTs take a small fraction of that, even on a loaded machine."""
-    from provider_helper.registry.oci import Manifest
+    from provider_helper.oci.manifest import Manifest
     from provider_helper.session import RunConfig
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -275,7 +275,7 @@ def test_ngc_download_errors_carry_no_signed_url_query_in_process(tmp_path: Path
     from provider_helper.errors import RegistryError
     from provider_helper.manifest import ResourceRef
     from provider_helper.ngc_api import NgcClient
-    from provider_helper.registry.retry import RetryPolicy
+    from provider_helper.retry import RetryPolicy
 
     ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
     ngc.resources["org/team/res:1.0"] = {"f.bin": b"x" * 10}
@@ -291,8 +291,8 @@ def test_ngc_download_errors_carry_no_signed_url_query_in_process(tmp_path: Path
 
 
 def test_a_rejected_key_is_not_part_of_the_error_in_process(sandbox: Sandbox) -> None:
+    from provider_helper.content.registry import RegistryClient
     from provider_helper.errors import AuthenticationError
-    from provider_helper.registry.client import RegistryClient
     from provider_helper.registry.credentials import Credential, StaticCredential
 
     wrong = "nvapi-WRONG" + os.urandom(12).hex()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from testca import make_ca
 
+from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import RegistryError
-from provider_helper.registry.client import RegistryClient
 from provider_helper.sandbox.registry import LocalRegistry
 
 

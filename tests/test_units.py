@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import InputError, RegistryError, TransientError
-from provider_helper.refs import (
+from provider_helper.oci.manifest import Descriptor
+from provider_helper.oci.reference import (
     Platform,
     is_loopback,
     parse_platform,
@@ -22,10 +24,8 @@ from provider_helper.refs import (
     parse_target,
 )
 from provider_helper.registry.auth import parse_challenge, scopes_for
-from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.credentials import Credential, CredentialStore, StaticCredential
-from provider_helper.registry.oci import Descriptor
-from provider_helper.registry.retry import (
+from provider_helper.retry import (
     RetryPolicy,
     call_with_retries,
     parse_retry_after,
@@ -286,7 +286,7 @@ def test_the_result_document_keeps_every_documented_field_error_null_included() 
 @pytest.mark.parametrize("text", ["1.0\n", "1.0\r", "\u0661.\u0660", "v1.0\u00a0", "a" * 129])
 def test_tags_and_digests_are_ascii_whole_strings(text: str) -> None:
     from provider_helper.mirror.versions import version_key
-    from provider_helper.refs import is_tag
+    from provider_helper.oci.reference import is_tag
 
     assert not is_tag(text) and version_key(text) is None
     with pytest.raises(InputError):

@@ -9,9 +9,10 @@ from typing import Any
 import click
 
 from provider_helper.cli.options import common_options, run_config_options
-from provider_helper.cli.root import EXIT_FAILED, cli
+from provider_helper.cli.root import cli
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
+from provider_helper.exits import ExitCode
 from provider_helper.manifest import Artifact
 from provider_helper.mirror import versions
 from provider_helper.redact import shown
@@ -74,4 +75,4 @@ def doctor(common: RunConfig) -> None:
     for check in checks:
         click.echo(check.line())
     if any(c.status == "failed" for c in checks):
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)

@@ -24,13 +24,13 @@ from provider_helper.cli.options import (
     run_config_options,
 )
 from provider_helper.cli.root import cli
+from provider_helper.content.layout import Layout
 from provider_helper.errors import InputError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.attached import Finder
 from provider_helper.mirror.bundles import read_base
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.layout import (
-    Layout,
     LayoutSource,
     pack,
     write_lock,
@@ -39,8 +39,8 @@ from provider_helper.mirror.layout import (
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
+from provider_helper.oci.reference import parse_target
 from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
-from provider_helper.refs import parse_target
 from provider_helper.results import document, dumps, plan_lines
 from provider_helper.session import (
     RunConfig,

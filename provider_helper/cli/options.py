@@ -1,5 +1,6 @@
 """The flags commands share, gathered into values (RunConfig, RepositorySettings, ExtractLimits),
-and the few steps every copying command ends with: the result file, the summary line, the exit code."""
+and the few steps every copying command ends with: the result file, the summary line, the exit code.
+The flags' names and meaning are a contract (docs/CONTRACTS.md, "Command line")."""
 
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ import click
 
 from provider_helper.archives import ExtractLimits
 from provider_helper.aws import ecr
-from provider_helper.cli.root import EXIT_FAILED
 from provider_helper.errors import InputError
+from provider_helper.exits import ExitCode, results_code
 from provider_helper.manifest import releases
 from provider_helper.mirror.engine import EngineOptions
-from provider_helper.mirror.layout import LAYOUT_TARGET
-from provider_helper.refs import is_repository_path
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.oci.reference import is_repository_path
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import RetryPolicy
 from provider_helper.session import RunConfig
 
 
@@ -89,7 +89,7 @@ def run_config_options(*, selection: bool = True, target: str | None = "required
                 if target == "required":
                     raise click.UsageError("Missing option '--target'.")
                 given.pop("target", None)
-            config = RunConfig(**{"target": LAYOUT_TARGET.registry, **given}, target_password=password)
+            config = RunConfig(**{"target": "", **given}, target_password=password)
             return command(*args, config, **kwargs)
 
         for option in reversed(options):
@@ -194,5 +194,6 @@ def discard_stale(result_file: str | None) -> None:
 
 
 def exit_for(results: list[ArtifactResult]) -> None:
-    if any(r.status == "failed" for r in results):
-        sys.exit(EXIT_FAILED)
+    code = results_code(results)
+    if code != ExitCode.DONE:
+        sys.exit(code)

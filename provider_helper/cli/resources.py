@@ -17,9 +17,8 @@ from provider_helper.cli.root import cli
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror import ngc
 from provider_helper.mirror.engine import EngineOptions
-from provider_helper.mirror.layout import LAYOUT_TARGET
 from provider_helper.mirror.plan import Job
-from provider_helper.refs import parse_target
+from provider_helper.oci.reference import parse_target
 from provider_helper.session import (
     RunConfig,
     preflight,
@@ -56,7 +55,7 @@ def _resource_jobs(common: RunConfig) -> list[Job]:
 def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, limits: ExtractLimits) -> None:
     """Download the selected NGC resource versions through the NGC API."""
     jobs = _resource_jobs(common)
-    if push and common.target == LAYOUT_TARGET.registry:
+    if push and not common.target:
         raise InputError("--push needs --target REGISTRY[/PREFIX]")
     client = common.ngc_client()
     root = Path(dest)

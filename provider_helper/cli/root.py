@@ -1,5 +1,5 @@
 """The ``nvcf-mirror`` group, logging, and ``run``: errors become one line and an exit code
-(0 all done, 1 some artifacts failed, 2 bad input, 130 interrupted)."""
+(``exits``: 0 all done, 1 some artifacts failed, 2 bad input, 130 interrupted)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import logging
 import click
 
 from provider_helper import __version__, envvars, wording
-from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
+from provider_helper.errors import SettingError
+from provider_helper.exits import INTERRUPTED, ExitCode, outcome_of
 from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import shown
 
 log = logging.getLogger("nvcf-mirror")
-
-EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 # Which module of provider_helper.cli defines each command: it is imported when the command is
 # used, so that ``--version``, or one command, does not pay for every library the others need.
@@ -57,27 +56,25 @@ def run(argv: list[str] | None = None) -> int:
         code = cli.main(args=argv, prog_name="nvcf-mirror", standalone_mode=False)
     except click.exceptions.Abort as exc:  # a declined confirmation, or click's form of Ctrl-C inside a command
         interrupted = isinstance(exc.__context__, KeyboardInterrupt)
-        click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts" if interrupted else "nvcf-mirror: aborted", err=True)
-        return EXIT_INTERRUPTED
+        click.echo(f"nvcf-mirror: {INTERRUPTED}" if interrupted else "nvcf-mirror: aborted", err=True)
+        return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         _fail(exc.format_message())
-        return EXIT_INPUT
-    except InputError as exc:
-        for line in error_lines(exc, in_flags):
-            _fail(line)
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        click.echo("nvcf-mirror: interrupted; no tag was written for unfinished artifacts", err=True)
-        return EXIT_INTERRUPTED
-    except SystemExit as exc:  # a command's own ``sys.exit(EXIT_FAILED)`` after its summary
-        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
-    except (RegistryError, OSError) as exc:
-        _fail(str(exc))
-        return EXIT_FAILED
-    except Exception as exc:  # a bug: one line for the user, the traceback with -v
-        log.debug("internal error", exc_info=True)
-        click.echo(shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
-        return EXIT_FAILED
+        return ExitCode.INPUT
+    except SystemExit as exc:  # a command's own ``sys.exit(ExitCode.FAILED)`` after its summary
+        return exc.code if isinstance(exc.code, int) else ExitCode.FAILED
+    except (KeyboardInterrupt, Exception) as exc:
+        outcome = outcome_of(exc, in_flags)
+        if outcome is None:  # a bug: one line for the user, the traceback with -v
+            log.debug("internal error", exc_info=True)
+            click.echo(shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
+            return ExitCode.FAILED
+        for line in outcome.lines:
+            if outcome.is_error:
+                _fail(line)
+            else:
+                click.echo(f"nvcf-mirror: {line}", err=True)
+        return outcome.code
     return code if isinstance(code, int) else 0  # --help and --version end in click's Exit, returned as their code
 
 

@@ -7,9 +7,10 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from provider_helper.content.digests import open_file, read_verified
+from provider_helper.content.store import Reader
 from provider_helper.errors import NotFoundError
-from provider_helper.registry.oci import Descriptor, Manifest
+from provider_helper.oci.digests import open_file, read_verified
+from provider_helper.oci.manifest import Descriptor, Manifest
 
 
 class BuiltArtifact:
@@ -47,3 +48,6 @@ class BuiltArtifact:
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
         with self.open_blob(repo, digest) as chunks:
             return read_verified(chunks, digest, max_bytes, f"blob {digest} of the built artifact")
+
+
+_CHECKED: type[Reader] = BuiltArtifact  # mypy checks the class against the protocol here

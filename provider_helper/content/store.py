@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from provider_helper.registry.oci import Descriptor, Manifest
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.oci.manifest import Descriptor, Manifest
+from provider_helper.retry import RetryPolicy
 
 
 class Reader(Protocol):
@@ -23,16 +23,31 @@ class Reader(Protocol):
     def get_manifest(self, repo: str, reference: str) -> Manifest: ...  # verified against a digest reference
     def tags(self, repo: str) -> list[str]: ...
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None: ...  # None: the store has no such listing
-    def open_blob(self, repo: str, digest: str) -> AbstractContextManager[Iterator[bytes]]: ...  # unverified: pass it through content.digests
+    def open_blob(self, repo: str, digest: str) -> AbstractContextManager[Iterator[bytes]]: ...  # unverified: pass it through oci.digests
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes: ...  # small, whole and verified
 
 
 class Store(Reader, Protocol):
     """Where content is written: a target registry, a layout being saved, the tests' in-memory store."""
 
-    retry: RetryPolicy  # how the engine retries a whole blob copy; ``put_blob`` itself never retries
-
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...  # BlobUnknownError: a blob is not there (yet)
     def has_blob(self, repo: str, digest: str) -> bool: ...
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...  # False: not mounted, upload it
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...
+
+
+@runtime_checkable
+class Retrying(Protocol):
+    """A capability a store may offer: how the engine tries a whole blob copy into it again after a
+    transient failure (a registry: ``--retries``). ``put_blob`` itself never retries."""
+
+    @property
+    def retry(self) -> RetryPolicy: ...
+
+
+ONE_ATTEMPT = RetryPolicy(attempts=1)  # a store that does not offer retries (a layout on disk)
+
+
+def retry_policy(store: Store) -> RetryPolicy:
+    """How a blob copy into ``store`` is retried: its own policy where it offers one, else one attempt."""
+    return store.retry if isinstance(store, Retrying) else ONE_ATTEMPT

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from provider_helper.content.store import Reader
 from provider_helper.errors import RegistryError
-from provider_helper.registry.oci import OCI_INDEX, Descriptor, Manifest
+from provider_helper.oci.manifest import OCI_INDEX, Descriptor, Manifest
 from provider_helper.wording import setting
 
 COSIGN_TAGS = {".sig": "signature", ".att": "attestation", ".sbom": "sbom"}

@@ -13,14 +13,14 @@ from concurrent.futures import Future, wait
 from functools import partial
 from typing import Protocol
 
-from provider_helper.content.digests import verified
-from provider_helper.content.store import Store
+from provider_helper.content.store import Store, retry_policy
 from provider_helper.errors import BlobUnknownError, TransientError
 from provider_helper.mirror.concurrency import AdaptiveLimit, Cancellation
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.sources import Payload
-from provider_helper.registry.oci import Descriptor, Manifest
-from provider_helper.registry.retry import call_with_retries
+from provider_helper.oci.digests import verified
+from provider_helper.oci.manifest import Descriptor, Manifest
+from provider_helper.retry import call_with_retries
 from provider_helper.threads import worker_pool
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class BlobTransfers:
         """``mount_from``: prefixes of the target whose same-named repositories may lend blobs;
         ``locations``: where the target registry held blobs in earlier runs."""
         self.target = target
+        self.retry = retry_policy(target)
         self.progress = progress
         self.cancel = cancel
         self.mount_from = mount_from
@@ -115,7 +116,7 @@ class BlobTransfers:
             except BlobUnknownError as exc:
                 if attempt == MANIFEST_PUT_ATTEMPTS:
                     raise
-                wait_s = self.target.retry.delay(attempt, None)
+                wait_s = self.retry.delay(attempt, None)
                 log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
             self.cancel.sleep(wait_s)
             resent += sum(self.ensure(payload, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
@@ -169,7 +170,7 @@ class BlobTransfers:
                     raise
             self.concurrency.succeeded()
 
-        call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self.cancel.sleep)
+        call_with_retries(attempt, self.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self.cancel.sleep)
 
     def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """Chunks on their way to the target: reported as sent, and stopped at the next one by Ctrl-C."""

@@ -5,7 +5,8 @@ A bundle's lock (``nvcf-mirror.lock.json``, version 2) lists, for every artifact
 each manifest it takes (the artifact's own, its platform manifests and what is attached to it) with
 the blobs and manifests that manifest needs. A version-1 lock (written before differential bundles)
 lists only the artifacts' and attachments' digests: what such a manifest needs is unknown, so a
-differential bundle over it leaves out whole unchanged artifacts only.
+differential bundle over it leaves out whole unchanged artifacts only. The format is a contract
+(docs/CONTRACTS.md, "The lock file of a saved layout").
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import Any, Protocol
 
 from provider_helper.errors import DeniedError, InputError, NotFoundError
 from provider_helper.fsutil import atomic_write
-from provider_helper.refs import DIGEST_RE
-from provider_helper.registry.oci import Manifest
+from provider_helper.oci.manifest import Manifest
+from provider_helper.oci.reference import DIGEST_RE
 from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
 
 LOCK_FILE = "nvcf-mirror.lock.json"

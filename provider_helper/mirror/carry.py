@@ -10,7 +10,7 @@ from provider_helper.mirror.attached import Attachment, Finder, Found, fallback_
 from provider_helper.mirror.blobs import BlobTransfers
 from provider_helper.mirror.concurrency import Cancellation
 from provider_helper.mirror.sources import Payload
-from provider_helper.registry.oci import Manifest
+from provider_helper.oci.manifest import Manifest
 from provider_helper.results import ArtifactResult
 
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import wait
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from provider_helper.content.store import Store
 from provider_helper.errors import CancelledError
@@ -27,9 +27,9 @@ from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved
 from provider_helper.mirror.sources import Payload, PayloadFor
-from provider_helper.registry.oci import Manifest
-from provider_helper.registry.retry import describe
+from provider_helper.oci.manifest import Manifest
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import describe
 from provider_helper.threads import worker_pool
 
 CANCEL_GRACE_S = 2.0  # how long Ctrl-C waits for workers to leave the step they are in
@@ -42,12 +42,16 @@ class Reporter(Protocol):
     def finished(self, result: ArtifactResult) -> None: ...
 
 
+# What a run does: copy; dry-run: also ask the target, push nothing; resolve: ask the source only (plan).
+Mode = Literal["copy", "dry-run", "resolve"]
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     jobs: int = 8
     blob_jobs: int = 16  # the ceiling: the transfers at once adapt to the registry (concurrency.AdaptiveLimit)
     check_jobs: int = 32  # a warm run is one source GET and one target HEAD per artifact: latency-bound
-    mode: str = "copy"  # copy; dry-run: also ask the target, push nothing; resolve: ask the source only
+    mode: Mode = "copy"
     signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
     recheck_signatures: bool = False  # warm runs also read what is attached to compare digests, not only names
     mount_from: tuple[str, ...] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)

@@ -18,14 +18,14 @@ import yaml
 from provider_helper import yamlload
 from provider_helper.archives import ArchiveError, read_member
 from provider_helper.content.built import BuiltArtifact
-from provider_helper.content.digests import read_verified
 from provider_helper.errors import DeniedError, NotFoundError, RegistryError
 from provider_helper.fetch import Fetcher
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
+from provider_helper.oci.digests import digest_of, read_verified
+from provider_helper.oci.manifest import OCI_MANIFEST, Manifest
 from provider_helper.redact import redact_url
-from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of
 
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"

@@ -1,11 +1,10 @@
 """An OCI image layout on disk, as a copy target (``save``) and as a source (``load``).
 
-``Layout`` is a content store like a registry (``content.store.Store``): ``save`` writes through the
-same copy engine, so saving gets the same verification, concurrency and resumability, and ``load``
-reads a saved bundle (``LayoutSource``) through the same calls. Blobs are shared by every artifact; each
-artifact's top manifest is named in ``index.json`` by ``org.opencontainers.image.ref.name``
-(``name:tag``), which is what skopeo's ``oci:PATH:name:tag`` reads. ``nvcf-mirror.lock.json``
-lists every artifact with its digest and source, for ``load`` and ``verify --from``.
+The layout itself is a content store like a registry (``content.layout.Layout``): ``save`` writes
+through the same copy engine, so saving gets the same verification, concurrency and resumability,
+and ``load`` reads a saved bundle (``LayoutSource``) through the same calls. This module holds what
+makes a layout a bundle: ``nvcf-mirror.lock.json`` lists every artifact with its digest and source,
+for ``load`` and ``verify --from``; one writer at a time; the ``.tar`` (or its parts) it travels as.
 """
 
 from __future__ import annotations
@@ -17,129 +16,27 @@ import os
 import shutil
 import tarfile
 import tempfile
-import threading
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
-from provider_helper.content.digests import check_file, file_chunks, open_file, read_verified
+from provider_helper.content.layout import Layout, blob_file, check_layout_blob, read_json_object, read_manifest
+from provider_helper.content.store import Reader
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
-from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
-from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
-from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.oci.manifest import Descriptor, Manifest
+from provider_helper.oci.reference import DIGEST_RE, Target, is_repository_path, is_tag
 from provider_helper.results import ArtifactResult
 from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
 
-REF_NAME = "org.opencontainers.image.ref.name"
 WRITER_LOCK = ".nvcf-mirror.writer"
 LAYOUT_TARGET = Target("oci-layout", "")  # names artifacts "name:tag", no registry, no prefix
-
-
-class Layout:
-    """An OCI image layout as a content store (``content.store.Store``): the calls the copy engine makes
-    of a registry, answered by a directory. Every repository shares one blob store; tags are the
-    ``name:tag`` entries of ``index.json``."""
-
-    retry = RetryPolicy(attempts=1)
-
-    def __init__(self, root: Path, base: Holdings | None = None) -> None:
-        """``base``: what an earlier bundle holds (``save --since``), answered as present and not written."""
-        self.root = root
-        self.base = base
-        self.host = f"oci:{root}"
-        self._lock = threading.Lock()
-        self._index = _read_index(root) or {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-
-    @classmethod
-    def for_writing(cls, root: Path, base: Holdings | None = None) -> Layout:
-        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here."""
-        (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
-        for leftover in [*root.glob(".upload-*"), *root.glob(".*.tmp")]:
-            leftover.unlink(missing_ok=True)
-        (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-        layout = cls(root, base)
-        layout._write_index()
-        return layout
-
-    def blob_path(self, digest: str) -> Path:
-        return blob_file(self.root, digest)
-
-    def tagged(self, repo: str, tag: str) -> str | None:
-        """The digest ``index.json`` names for ``repo:tag``, checked by the digest grammar."""
-        with self._lock:
-            entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{tag}"), None)
-        return None if entry is None else checked_digest(entry.get("digest"), f"{self.root}/index.json")
-
-    def head_manifest(self, repo: str, reference: str) -> str | None:
-        if DIGEST_RE.fullmatch(reference):
-            return reference if self.blob_path(reference).exists() or (self.base and reference in self.base.manifests) else None
-        digest = self.tagged(repo, reference)
-        if digest is not None and self.blob_path(digest).exists():
-            return digest
-        return self.base.tags.get((repo, reference)) if self.base else None
-
-    def get_manifest(self, repo: str, reference: str) -> Manifest:
-        digest = self.head_manifest(repo, reference)
-        if digest is None:
-            raise NotFoundError(f"{repo}:{reference} is not in the layout {self.root}")
-        return read_manifest(self.root, digest)
-
-    def tags(self, repo: str) -> list[str]:
-        with self._lock:
-            names = [(m.get("annotations") or {}).get(REF_NAME) or "" for m in self._index["manifests"]]
-        return [name.partition(":")[2] for name in names if name.partition(":")[0] == repo]
-
-    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
-        return None  # a layout lists referrers under the fallback tag, as a registry without the API does
-
-    @contextlib.contextmanager
-    def open_blob(self, repo: str, digest: str) -> Iterator[Iterator[bytes]]:
-        with contextlib.ExitStack() as stack:
-            try:
-                chunks = stack.enter_context(open_file(self.blob_path(digest)))
-            except FileNotFoundError:
-                raise NotFoundError(f"blob {digest} is not in the layout {self.root}") from None
-            yield chunks
-
-    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
-        with self.open_blob(repo, digest) as chunks:
-            return read_verified(chunks, digest, max_bytes, f"blob {digest} in the layout {self.root}")
-
-    def has_blob(self, repo: str, digest: str) -> bool:
-        return self.blob_path(digest).exists() or (self.base is not None and self.base.holds(digest))
-
-    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
-        return self.has_blob(repo, digest)  # one blob store for every repository of the layout
-
-    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
-        """A blob file exists only when complete: written beside its name, then renamed."""
-        path = self.blob_path(blob.digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, chunks, temp=self.root / f".upload-{uuid.uuid4().hex}")
-
-    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
-        path = self.blob_path(manifest.digest)
-        if not path.exists():
-            atomic_write(path, [manifest.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
-        if DIGEST_RE.fullmatch(reference):
-            return
-        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: f"{repo}:{reference}"}}
-        with self._lock:
-            kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != f"{repo}:{reference}"]
-            self._index["manifests"] = [*kept, descriptor]
-            self._write_index()
-
-    def _write_index(self) -> None:
-        atomic_write(self.root / "index.json", json.dumps(self._index, indent=2))
 
 
 @contextlib.contextmanager
@@ -163,7 +60,7 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base:
 
     Artifacts an earlier save into this layout listed stay listed (their blobs are still in the
     layout) unless this run saved them again."""
-    previous = (_read_json(root / LOCK_FILE) or {}).get("artifacts") or []
+    previous = (read_json_object(root / LOCK_FILE) or {}).get("artifacts") or []
     entries = []
     for job, result in zip(jobs, results, strict=True):
         if result.status not in ("copied", "present") or result.digest is None:
@@ -204,7 +101,7 @@ class LayoutSource:
             raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
         self.root = path
         self.layout = Layout(path)
-        self.lock = _read_json(path / LOCK_FILE) or {}
+        self.lock = read_json_object(path / LOCK_FILE) or {}
         for entry in self.lock.get("artifacts") or []:
             _check_entry(entry, path / LOCK_FILE)
         self.base = base_of(self.lock)  # a differential bundle (save --since): what it leaves out is at the target
@@ -289,47 +186,6 @@ def _check_entry(entry: Any, lock: Path) -> None:
     checked_needs(entry.get("manifests"), f"{lock}: {entry['key']}")
 
 
-def blob_file(root: Path, digest: str) -> Path:
-    """Where the OCI image layout keeps a blob: ``blobs/<algorithm>/<hex>``, for a valid digest only."""
-    algorithm, _, hex_ = checked_digest(digest, f"the layout {root}").partition(":")
-    return root / "blobs" / algorithm / hex_
-
-
-def read_manifest(root: Path, digest: str) -> Manifest:
-    try:
-        data = read_verified(file_chunks(blob_file(root, digest)), digest, MAX_MANIFEST_BYTES, f"manifest {digest} in the layout")
-    except FileNotFoundError:
-        raise NotFoundError(f"manifest {digest} is missing from the layout") from None
-    return Manifest.from_bytes(data, None, digest)
-
-
-def check_layout_blob(root: Path, blob: Descriptor) -> None:
-    try:
-        check_file(blob_file(root, blob.digest), blob.digest, blob.size, f"blob {blob.digest} in the layout")
-    except FileNotFoundError:
-        raise NotFoundError(f"blob {blob.digest} is missing from the layout") from None
-
-
-def _read_index(root: Path) -> dict[str, Any] | None:
-    """``index.json``, whose ``manifests`` must be a list of objects (a bundle's comes from elsewhere)."""
-    index = _read_json(root / "index.json")
-    if index is not None and not (isinstance(index.get("manifests"), list) and all(isinstance(m, dict) for m in index["manifests"])):
-        raise InputError(f"{root / 'index.json'}: not an OCI image index (its manifests must be a list of objects)")
-    return index
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        raise InputError(f"{path}: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: not a JSON object")
-    return data
-
-
 def pack(staging: Path, archive: Path, part_size: int | None = None) -> None:
     """A single .tar of the layout (written aside, then renamed into place), or with ``part_size`` its
     parts ``archive.000``, ``.001``, … and the checksum list ``archive.sha256`` (``splitarchive``)."""
@@ -347,3 +203,6 @@ def pack(staging: Path, archive: Path, part_size: int | None = None) -> None:
                 tar.add(path, arcname=str(path.relative_to(staging)))
         parts.commit()
     shutil.rmtree(staging)
+
+
+_CHECKED: type[Reader] = LayoutSource  # mypy checks the class against the protocol here

@@ -1,21 +1,18 @@
 """NGC resources (nvcf-base, nvcf-self-managed-stack, nvcf-cli) as content for the copy engine.
 
-A downloaded version (``ngc_api``) becomes an OCI artifact: one layer per file, titled with its
-path; ``resources pull`` turns it back into files, verified.
+A downloaded version (``ngc_api``) is a store of one OCI artifact (``content.ngc``): one layer per
+file, titled with its path; ``resources pull`` turns it back into files, verified.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from provider_helper.content.built import BuiltArtifact
-from provider_helper.content.digests import verified
+from provider_helper.content.ngc import ARTIFACT_TYPE, TITLE, ResourceVersion, resource_artifact
 from provider_helper.content.store import Reader
 from provider_helper.errors import RegistryError
 from provider_helper.manifest import ResourceRef
@@ -23,39 +20,13 @@ from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.ngc_api import NgcClient, safe_relative, version_dir
-from provider_helper.registry.oci import OCI_MANIFEST, Manifest, digest_of, file_digest
-
-SOURCE = "org.opencontainers.image.source"
-ARTIFACT_TYPE = "application/vnd.nvidia.ngc.resource.v1"
-EMPTY_CONFIG = b"{}"
-EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
-FILE_LAYER = "application/octet-stream"
-TITLE = "org.opencontainers.image.title"
+from provider_helper.oci.digests import verified
 
 
 def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
     """A downloaded version as an OCI artifact: one layer per file, titled with its path."""
     built = resource_artifact(ref, folder)
     return Payload.ready(Selection(built.manifest, [], []), built)
-
-
-def resource_artifact(ref: ResourceRef, folder: Path) -> BuiltArtifact:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    if not files:
-        raise RegistryError(f"{folder}: no files to push for {ref}")
-    layers: list[dict[str, Any]] = []
-    blobs: dict[str, bytes | Path] = {digest_of(EMPTY_CONFIG): EMPTY_CONFIG}
-    for path in files:
-        digest, size = file_digest(path)
-        blobs[digest] = path
-        layers.append({"mediaType": FILE_LAYER, "digest": digest, "size": size, "annotations": {TITLE: path.relative_to(folder).as_posix()}})
-    config = {"mediaType": EMPTY_CONFIG_TYPE, "digest": digest_of(EMPTY_CONFIG), "size": len(EMPTY_CONFIG), "data": "e30="}
-    body = {
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": ARTIFACT_TYPE, "config": config, "layers": layers,
-        "annotations": {"org.opencontainers.image.version": str(ref.version), SOURCE: f"ngc:{ref}"},
-    }
-    manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
-    return BuiltArtifact(manifest, blobs)
 
 
 class ResourcePayloads:
@@ -78,31 +49,8 @@ class ResourcePayloads:
         ref = job.artifact.resource
         assert ref is not None
         version = ResourceVersion(self.client, ref, self.scratch)
-        return Payload(lambda: Resolved(None, [], None, version.materialize, version.matches), version, "", attached=False)
-
-
-class ResourceVersion:
-    """One NGC resource version as a read-only store. Its digest is known only once its files are
-    downloaded (``materialize``), so at the target it is recognised by the source it was pushed from;
-    until then there is nothing to read."""
-
-    def __init__(self, client: NgcClient, ref: ResourceRef, scratch: Path) -> None:
-        self.client, self.ref, self.scratch = client, ref, scratch
-        self._built: BuiltArtifact | None = None
-
-    def materialize(self) -> Selection:
-        self.client.download(self.ref, self.scratch)
-        self._built = resource_artifact(self.ref, self.scratch / version_dir(self.ref))
-        return Selection(self._built.manifest, [], [])
-
-    def matches(self, manifest: Manifest) -> bool:
-        return manifest.body.get("artifactType") == ARTIFACT_TYPE and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{self.ref}"
-
-    def __getattr__(self, name: str) -> Any:
-        """The store calls (``content.store.Reader``), answered by the downloaded version."""
-        if name.startswith("_") or self._built is None:
-            raise AttributeError(name)
-        return getattr(self._built, name)
+        materialize = lambda: Selection(version.materialize(), [], [])  # noqa: E731
+        return Payload(lambda: Resolved(None, [], None, materialize, version.matches), version, "", attached=False)
 
 
 def pull(client: Reader, job: Job, dest: Path) -> list[Path]:

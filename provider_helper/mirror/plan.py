@@ -1,4 +1,5 @@
-"""Plan: one job per selected artifact, saying where it comes from and where it lands."""
+"""Plan: one job per selected artifact, saying where it comes from and where it lands (by the target
+naming of docs/CONTRACTS.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from provider_helper.manifest import Artifact
-from provider_helper.refs import Platform, Reference, Target
+from provider_helper.oci.reference import Platform, Reference, Target
 from provider_helper.registry.credentials import NGC_REGISTRY
 from provider_helper.results import ArtifactResult
 

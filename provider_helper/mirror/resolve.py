@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from provider_helper.content.store import Reader
 from provider_helper.errors import PlatformMismatchError, RegistryError
-from provider_helper.refs import Platform, Reference
-from provider_helper.registry.oci import ATTESTATION_REF, Descriptor, Manifest
-
-MAX_CONFIG_BYTES = 8 * 1024 * 1024
+from provider_helper.oci.limits import MAX_CONFIG_BYTES
+from provider_helper.oci.manifest import ATTESTATION_REF, Descriptor, Manifest
+from provider_helper.oci.reference import Platform, Reference
 
 
 @dataclass

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
+from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Reader
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection, resolve
-from provider_helper.registry.client import RegistryClient
-from provider_helper.registry.oci import Descriptor
+from provider_helper.oci.manifest import Descriptor
 
 
 @dataclass

@@ -8,8 +8,8 @@ from provider_helper.mirror.attached import Finder
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import image_platform
 from provider_helper.mirror.sources import PayloadFor
-from provider_helper.registry.retry import describe
 from provider_helper.results import ArtifactResult
+from provider_helper.retry import describe
 from provider_helper.threads import worker_pool
 
 

@@ -5,15 +5,14 @@ A manifest is kept as its exact bytes: pushing the bytes we fetched is what keep
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from provider_helper.errors import DigestMismatchError, RegistryError
-from provider_helper.refs import DIGEST_RE, Platform
+from provider_helper.oci.digests import checked_digest, digest_of
+from provider_helper.oci.reference import Platform
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -25,42 +24,6 @@ ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
 IMAGE_CONFIG_TYPES = frozenset({"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"})
 ATTESTATION_REF = "vnd.docker.reference.digest"
-
-MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-
-
-def checked_digest(digest: object, where: str = "") -> str:
-    """``digest`` when it is a digest by the OCI grammar (sha256 or sha512, lower-case hex of the
-    right length); anything else is refused before it can become a path or a URL."""
-    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
-        shown = repr(digest)[:80]
-        raise RegistryError(f"invalid digest {shown}{f' in {where}' if where else ''}")
-    return digest
-
-
-def hasher_for(digest: str) -> Any:
-    algorithm, _, _ = digest.partition(":")
-    if algorithm not in ("sha256", "sha512"):
-        raise RegistryError(f"unsupported digest algorithm in {digest}")
-    return hashlib.new(algorithm)
-
-
-def digest_of(data: bytes, like: str = "sha256:") -> str:
-    """The digest of ``data`` in the algorithm of ``like`` (a digest, or just ``"sha512:"``)."""
-    h = hasher_for(like)
-    h.update(data)
-    return f"{h.name}:{h.hexdigest()}"
-
-
-def file_digest(path: Path, like: str = "sha256:") -> tuple[str, int]:
-    """Digest and size of a file, read in 1 MiB chunks."""
-    hasher = hasher_for(like)
-    size = 0
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            hasher.update(chunk)
-            size += len(chunk)
-    return f"{hasher.name}:{hasher.hexdigest()}", size
 
 
 @dataclass(frozen=True)

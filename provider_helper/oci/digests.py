@@ -1,17 +1,54 @@
-"""The one digest-verifying reader. Every byte the tool pushes, stores or hands back passes here:
-a registry blob streamed to a target, a config read to learn an image's platform, a layout's blobs,
-a chart against its repository index, a resource file pulled back from a registry."""
+"""Digests: checked by the OCI grammar, computed, and the one digest-verifying reader. Every byte the
+tool pushes, stores or hands back passes the reader: a registry blob streamed to a target, a config
+read to learn an image's platform, a layout's blobs, a chart against its repository index, a resource
+file pulled back from a registry."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from provider_helper.errors import DigestMismatchError, TooLargeError
-from provider_helper.registry.oci import hasher_for
+from provider_helper.errors import DigestMismatchError, RegistryError, TooLargeError
+from provider_helper.oci.reference import DIGEST_RE
 
 FILE_CHUNK = 1024 * 1024
+
+
+def checked_digest(digest: object, where: str = "") -> str:
+    """``digest`` when it is a digest by the OCI grammar (sha256 or sha512, lower-case hex of the
+    right length); anything else is refused before it can become a path or a URL."""
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
+        shown = repr(digest)[:80]
+        raise RegistryError(f"invalid digest {shown}{f' in {where}' if where else ''}")
+    return digest
+
+
+def hasher_for(digest: str) -> Any:
+    algorithm, _, _ = digest.partition(":")
+    if algorithm not in ("sha256", "sha512"):
+        raise RegistryError(f"unsupported digest algorithm in {digest}")
+    return hashlib.new(algorithm)
+
+
+def digest_of(data: bytes, like: str = "sha256:") -> str:
+    """The digest of ``data`` in the algorithm of ``like`` (a digest, or just ``"sha512:"``)."""
+    h = hasher_for(like)
+    h.update(data)
+    return f"{h.name}:{h.hexdigest()}"
+
+
+def file_digest(path: Path, like: str = "sha256:") -> tuple[str, int]:
+    """Digest and size of a file, read in 1 MiB chunks."""
+    hasher = hasher_for(like)
+    size = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            hasher.update(chunk)
+            size += len(chunk)
+    return f"{hasher.name}:{hasher.hexdigest()}", size
 
 
 def verified(chunks: Iterable[bytes], digest: str, size: int | None, what: str) -> Iterator[bytes]:

@@ -1,7 +1,8 @@
 """Image references, platforms and the target naming rule.
 
 Grammar follows the distribution reference spec: ``host[:port]/path[:tag][@digest]``.
-Sources in a manifest must name their registry; nothing defaults to Docker Hub.
+Sources in a manifest must name their registry; nothing defaults to Docker Hub. Where artifacts land
+(``Target``, ``chart_tag``) is a contract: docs/CONTRACTS.md, "Target naming".
 """
 
 from __future__ import annotations

@@ -16,15 +16,17 @@ from typing import Any
 import httpx
 
 from provider_helper import http
-from provider_helper.content.digests import read_verified
+from provider_helper.content.store import Retrying, Store
 from provider_helper.errors import DigestMismatchError, RegistryError, TlsError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
-from provider_helper.refs import is_loopback, is_tag
+from provider_helper.oci.digests import read_verified
+from provider_helper.oci.limits import MAX_MANIFEST_BYTES
+from provider_helper.oci.manifest import ACCEPT, OCI_INDEX, Descriptor, Manifest
+from provider_helper.oci.reference import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
-from provider_helper.registry.oci import ACCEPT, MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest
-from provider_helper.registry.retry import RetryPolicy, call_with_retries, describe, tls_failure, transport_failure
 from provider_helper.registry.tls import verifying_context
+from provider_helper.retry import RetryPolicy, call_with_retries, describe, tls_failure, transport_failure
 
 log = logging.getLogger(__name__)
 
@@ -305,3 +307,6 @@ def _transport_errors(what: str) -> Iterator[None]:
 def _failures_as_kinds(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
     with _transport_errors(what):
         yield from chunks
+
+
+_CHECKED: tuple[type[Store], type[Retrying]] = (RegistryClient, RegistryClient)  # mypy checks the class against both

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from provider_helper.registry.client import RegistryClient
+from provider_helper.content.registry import RegistryClient
 from provider_helper.registry.credentials import CredentialStore
-from provider_helper.registry.retry import RetryPolicy
+from provider_helper.retry import RetryPolicy
 
 
 @dataclass

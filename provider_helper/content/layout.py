@@ -1,0 +1,177 @@
+"""An OCI image layout on disk as a content store (``content.store.Store``): the calls the copy engine
+makes of a registry, answered by a directory. Blobs are shared by every artifact; each artifact's top
+manifest is named in ``index.json`` by ``org.opencontainers.image.ref.name`` (``name:tag``), which is
+what skopeo's ``oci:PATH:name:tag`` reads. The lock file, the writer lock and bundles are the air-gap
+code's (``mirror.layout``, ``mirror.bundles``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from provider_helper.content.store import Store
+from provider_helper.errors import InputError, NotFoundError
+from provider_helper.fsutil import atomic_write
+from provider_helper.oci.digests import check_file, checked_digest, file_chunks, open_file, read_verified
+from provider_helper.oci.limits import MAX_MANIFEST_BYTES
+from provider_helper.oci.manifest import OCI_INDEX, Descriptor, Manifest
+from provider_helper.oci.reference import DIGEST_RE
+
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+class Base(Protocol):
+    """What an earlier bundle holds (``mirror.bundles.Holdings``): answered as present, never written."""
+
+    @property
+    def manifests(self) -> Mapping[str, object]: ...
+    @property
+    def tags(self) -> Mapping[tuple[str, str], str]: ...  # (repository name, tag) -> digest
+    def holds(self, digest: str) -> bool: ...
+
+
+class Layout:
+    """An OCI image layout as a content store (``content.store.Store``): the calls the copy engine makes
+    of a registry, answered by a directory. Every repository shares one blob store; tags are the
+    ``name:tag`` entries of ``index.json``."""
+
+    def __init__(self, root: Path, base: Base | None = None) -> None:
+        """``base``: what an earlier bundle holds (``save --since``), answered as present and not written."""
+        self.root = root
+        self.base = base
+        self.host = f"oci:{root}"
+        self._lock = threading.Lock()
+        self._index = read_index(root) or {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+
+    @classmethod
+    def for_writing(cls, root: Path, base: Base | None = None) -> Layout:
+        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here."""
+        (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        for leftover in [*root.glob(".upload-*"), *root.glob(".*.tmp")]:
+            leftover.unlink(missing_ok=True)
+        (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        layout = cls(root, base)
+        layout._write_index()
+        return layout
+
+    def blob_path(self, digest: str) -> Path:
+        return blob_file(self.root, digest)
+
+    def tagged(self, repo: str, tag: str) -> str | None:
+        """The digest ``index.json`` names for ``repo:tag``, checked by the digest grammar."""
+        with self._lock:
+            entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{tag}"), None)
+        return None if entry is None else checked_digest(entry.get("digest"), f"{self.root}/index.json")
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        if DIGEST_RE.fullmatch(reference):
+            return reference if self.blob_path(reference).exists() or (self.base and reference in self.base.manifests) else None
+        digest = self.tagged(repo, reference)
+        if digest is not None and self.blob_path(digest).exists():
+            return digest
+        return self.base.tags.get((repo, reference)) if self.base else None
+
+    def get_manifest(self, repo: str, reference: str) -> Manifest:
+        digest = self.head_manifest(repo, reference)
+        if digest is None:
+            raise NotFoundError(f"{repo}:{reference} is not in the layout {self.root}")
+        return read_manifest(self.root, digest)
+
+    def tags(self, repo: str) -> list[str]:
+        with self._lock:
+            names = [(m.get("annotations") or {}).get(REF_NAME) or "" for m in self._index["manifests"]]
+        return [name.partition(":")[2] for name in names if name.partition(":")[0] == repo]
+
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
+        return None  # a layout lists referrers under the fallback tag, as a registry without the API does
+
+    @contextlib.contextmanager
+    def open_blob(self, repo: str, digest: str) -> Iterator[Iterator[bytes]]:
+        with contextlib.ExitStack() as stack:
+            try:
+                chunks = stack.enter_context(open_file(self.blob_path(digest)))
+            except FileNotFoundError:
+                raise NotFoundError(f"blob {digest} is not in the layout {self.root}") from None
+            yield chunks
+
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
+        with self.open_blob(repo, digest) as chunks:
+            return read_verified(chunks, digest, max_bytes, f"blob {digest} in the layout {self.root}")
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return self.blob_path(digest).exists() or (self.base is not None and self.base.holds(digest))
+
+    def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
+        return self.has_blob(repo, digest)  # one blob store for every repository of the layout
+
+    def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
+        """A blob file exists only when complete: written beside its name, then renamed."""
+        path = self.blob_path(blob.digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, chunks, temp=self.root / f".upload-{uuid.uuid4().hex}")
+
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
+        path = self.blob_path(manifest.digest)
+        if not path.exists():
+            atomic_write(path, [manifest.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
+        if DIGEST_RE.fullmatch(reference):
+            return
+        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: f"{repo}:{reference}"}}
+        with self._lock:
+            kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != f"{repo}:{reference}"]
+            self._index["manifests"] = [*kept, descriptor]
+            self._write_index()
+
+    def _write_index(self) -> None:
+        atomic_write(self.root / "index.json", json.dumps(self._index, indent=2))
+
+
+def blob_file(root: Path, digest: str) -> Path:
+    """Where the OCI image layout keeps a blob: ``blobs/<algorithm>/<hex>``, for a valid digest only."""
+    algorithm, _, hex_ = checked_digest(digest, f"the layout {root}").partition(":")
+    return root / "blobs" / algorithm / hex_
+
+
+def read_manifest(root: Path, digest: str) -> Manifest:
+    try:
+        data = read_verified(file_chunks(blob_file(root, digest)), digest, MAX_MANIFEST_BYTES, f"manifest {digest} in the layout")
+    except FileNotFoundError:
+        raise NotFoundError(f"manifest {digest} is missing from the layout") from None
+    return Manifest.from_bytes(data, None, digest)
+
+
+def check_layout_blob(root: Path, blob: Descriptor) -> None:
+    try:
+        check_file(blob_file(root, blob.digest), blob.digest, blob.size, f"blob {blob.digest} in the layout")
+    except FileNotFoundError:
+        raise NotFoundError(f"blob {blob.digest} is missing from the layout") from None
+
+
+def read_index(root: Path) -> dict[str, Any] | None:
+    """``index.json``, whose ``manifests`` must be a list of objects (a bundle's comes from elsewhere)."""
+    index = read_json_object(root / "index.json")
+    if index is not None and not (isinstance(index.get("manifests"), list) and all(isinstance(m, dict) for m in index["manifests"])):
+        raise InputError(f"{root / 'index.json'}: not an OCI image index (its manifests must be a list of objects)")
+    return index
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when there is no such file. Anything else is refused (a
+    bundle's files come from elsewhere)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise InputError(f"{path}: not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON object")
+    return data
+
+
+_CHECKED: type[Store] = Layout  # mypy checks the class against the protocol here
