@@ -14,6 +14,8 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
     "insecure_registries": ("--insecure-registry", "insecure_registries"),
     "ca_file": ("--ca-file", "ca_file"),
     "set_versions": ("--set-version", "set_versions"),
+    "source_map": ("--source-map", "source_map"),
+    "source_registry": ("--source-registry", "source_registry"),
     "groups": ("--group", "groups"),
     "platforms": ("--platform", "platforms"),
     "encryption": ("--encryption", "encryption_type"),

@@ -38,7 +38,7 @@ def test_reference_parsing_keeps_registry_path_tag_and_digest() -> None:
     assert pinned.registry == "127.0.0.1:5000" and pinned.reference == "sha256:" + "a" * 64
 
 
-@pytest.mark.parametrize("text", ["nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"])
+@pytest.mark.parametrize("text", ["Nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"])
 def test_bad_references_are_input_errors(text: str) -> None:
     with pytest.raises(InputError):
         parse_reference(text)
