@@ -99,6 +99,26 @@ def test_credentials_come_from_ngc_key_auth_file_and_helpers(tmp_path: Path, mon
     assert "nvapi-secret" not in repr(store.for_host("nvcr.io").get())
 
 
+@pytest.mark.parametrize("key", ["https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_found_under_each_key_docker_writes_and_a_mirror_uses_its_own_entry_else_its_upstreams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    helper = tmp_path / "docker-credential-hub"
+    helper.write_text('#!/bin/sh\nread host\n[ "$host" = "https://index.docker.io/v1/" ] || exit 1\necho \'{"Username":"h","Secret":"from-helper"}\'\n')
+    helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
+    hub, own = base64.b64encode(b"hubuser:hubpass").decode(), base64.b64encode(b"cache:cachepass").decode()
+    env = _docker_config(tmp_path, {"auths": {key: {"auth": hub}, "cache.internal:5000": {"auth": own}}})
+    store = CredentialStore(env=env, upstreams={"mirror.internal": "docker.io", "cache.internal:5000": "docker.io"})
+    assert store.for_host("registry-1.docker.io").get() == Credential("hubuser", "hubpass")
+    assert store.for_host("mirror.internal").get() == Credential("hubuser", "hubpass"), "a mirror without an entry of its own: its upstream's"
+    assert store.for_host("cache.internal:5000").get() == Credential("cache", "cachepass"), "a mirror's own entry first"
+    assert store.for_host("quay.io").get() is None
+    (tmp_path / "h").mkdir()
+    helped = CredentialStore(env=_docker_config(tmp_path / "h", {"credHelpers": {key: "hub"}}))
+    assert helped.for_host("registry-1.docker.io").get() == Credential("h", "from-helper"), "a helper is asked for https://index.docker.io/v1/"
+
+
 def test_retry_after_is_honoured_then_backoff_is_bounded() -> None:
     sleeps: list[float] = []
     calls = iter([TransientError("429", status=429, retry_after=7), TransientError("503", status=503), "ok"])

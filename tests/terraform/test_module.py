@@ -189,8 +189,10 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
 def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
 ) -> None:
+    """And ``source_map`` reaches the plan's data source and the apply step: nvcr.io is read only through it here."""
     newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
-    variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"])
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"],
+                           source_registry="", source_map={"nvcr.io": sandbox.source.host})
     tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
     code, text = tf.plan_exit_code()
     assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
@@ -255,6 +257,9 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     cli_prefix = run_cli("plan", "--offline", "--target", "registry.example/Bad_Prefix")
     assert cli_prefix.returncode == 2 and "--target 'registry.example/Bad_Prefix': prefix" in cli_prefix.stderr, cli_prefix.stderr
     assert "--" not in prefix.stderr.replace("nvcf-mirror", "")
+    mapped = _external({**query, "source_map": json.dumps({"docker.io": "b=c"})})
+    assert mapped.returncode == 2 and mapped.stderr.strip() == \
+        'nvcf-mirror: source_map["docker.io"] = "b=c": MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000', mapped.stderr
 
 
 def _moto(sandbox: Sandbox) -> dict:
@@ -317,8 +322,11 @@ def test_the_apply_step_reads_its_settings_with_values_kept_whole() -> None:
     settings = {"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c1", "aws_region": REGION,
                 "groups": "infrastructure,control-plane", "platforms": "linux/amd64", "repository_tags": json.dumps({"cost": "a,b"}),
                 "scan_on_push": "false", "target_type": "ecr", "create_repos": "true",
-                "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"}), "signatures": "false"}
+                "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"}), "signatures": "false",
+                "source_map": json.dumps({"docker.io": "mirror.internal:5000/hub", "helm.ngc.nvidia.com": "charts.internal"})}
     config = config_from(settings)
+    assert config.sources.mirror("docker.io") is not None and str(config.sources.mirror("docker.io")) == "mirror.internal:5000/hub"
+    assert config.sources.url("https://helm.ngc.nvidia.com/nvidia/nvcf") == "https://charts.internal/nvidia/nvcf"
     assert config.target == "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1" and config.set_versions == ("k8s-device-plugin=v0.17.1",)
     assert config.groups == ("infrastructure", "control-plane") and config.platforms == ("linux/amd64",) and not config.signatures
     assert repository_settings(settings).tags == {"cost": "a,b"} and repository_settings(settings).scan_on_push is False
