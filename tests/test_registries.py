@@ -188,15 +188,17 @@ def _limited(status_body: bytes = b'{"errors":[{"code":"TOOMANYREQUESTS","messag
     return Fault("GET", r"/manifests/", "status", times=-1, status=429, headers=limit, body=status_body)
 
 
+@pytest.mark.parametrize("retry_after", [None, "3600"], ids=["no-retry-after", "retry-after-past-the-policy"])
 def test_docker_hubs_used_up_rate_limit_is_one_line_naming_it_and_no_retry_storm(
-    sandbox: Sandbox, upstreams: dict[str, StandIn], ns: str, tmp_path: Path
+    sandbox: Sandbox, upstreams: dict[str, StandIn], ns: str, tmp_path: Path, retry_after: str | None
 ) -> None:
+    """No Retry-After, or one longer than the retry policy's longest wait (120 s): not retried, nothing more asked."""
     hub = upstreams["docker.io"]
     for name in ("a", "b", "c"):
         hub.factory.image(f"library/{name}", "1")
     proxy = FaultProxy(hub.registry.url)
     try:
-        proxy.add(_limited())
+        proxy.add(_limited(**({"Retry-After": retry_after} if retry_after else {})))
         manifest = write_manifest(tmp_path / "m.yaml", [_image(f"{name}:1") for name in "abc"])
         done = run_cli("mirror", "--manifest", str(manifest), "--source-map", f"docker.io={proxy.host}", "--target", f"{sandbox.target.host}/{ns}",
                        "--jobs", "1", "--check-jobs", "1", env=_target_env(sandbox))
