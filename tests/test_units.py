@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from provider_helper.errors import InputError, RegistryError, TransientError
+from provider_helper.errors import InputError, RateLimitError, RegistryError, TransientError
 from provider_helper.refs import (
     Platform,
     is_loopback,
@@ -149,6 +149,25 @@ def test_client_retries_429_with_retry_after_and_gives_up_after_budget() -> None
     failing = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(lambda r: httpx.Response(503)), retry=RetryPolicy(attempts=2, base_delay=0.01))
     with pytest.raises(TransientError):
         failing.head_manifest("a/b", "1")
+
+
+def test_a_429_toomanyrequests_from_a_registry_other_than_docker_hub_is_retried_as_usual() -> None:
+    """Only Docker Hub's code, or a ``ratelimit-limit`` header, means a used-up pull limit: ECR's and others'
+    ``TOOMANYREQUESTS`` (without the header) is a short wait. A mocked transport: a real registry does not answer 429 on demand."""
+    answers = iter([httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS", "message": "Rate exceeded"}]}),
+                    httpx.Response(404)])
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return next(answers)
+
+    client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=3, base_delay=0.01))
+    assert client.head_manifest("a/b", "1") is None and seen == ["HEAD", "HEAD"]
+    hub = RegistryClient("127.0.0.1:1", upstream="docker.io", retry=RetryPolicy(attempts=3, base_delay=0.01),
+                         transport=httpx.MockTransport(lambda r: httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS"}]})))
+    with pytest.raises(RateLimitError, match="Docker Hub's pull rate limit is used up: log in to Docker Hub"):
+        hub.head_manifest("library/nats", "1")
 
 
 def test_blob_redirect_to_storage_does_not_carry_authorization() -> None:

@@ -298,15 +298,15 @@ class RegistryClient:
         100;w=21600``) as one line naming the registry, the limit, its window and what to do. Retried only
         where the registry says when (Retry-After) and that is within the retry policy's wait; otherwise
         not retried, and the client sends no more requests this run (a retry storm would not end sooner)."""
-        if response.status_code != 429:
-            return None
+        if response.status_code != 429 or response.request.method not in ("GET", "HEAD"):
+            return None  # ECR's PutImage quota (429 TOOMANYREQUESTS on a write) is a short wait, retried as usual
         limit = response.headers.get("ratelimit-limit")
         code = None
         with contextlib.suppress(ValueError, KeyError, IndexError, TypeError, AttributeError):
             code = response.json()["errors"][0].get("code")
-        if not limit and code != "TOOMANYREQUESTS":
-            return None
         upstream = self.upstream or self.host
+        if not limit and not (code == "TOOMANYREQUESTS" and upstream == DOCKER_HUB):
+            return None
         named = "Docker Hub" if upstream == DOCKER_HUB else upstream
         where = f"{self.host} ({named})" if self.upstream and named != self.host else self.host
         login = "log in to Docker Hub (docker login, the auth-file entry https://index.docker.io/v1/)" if upstream == DOCKER_HUB else \
