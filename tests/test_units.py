@@ -119,6 +119,17 @@ def test_docker_hub_is_found_under_each_key_docker_writes_and_a_mirror_uses_its_
     assert helped.for_host("registry-1.docker.io").get() == Credential("h", "from-helper"), "a helper is asked for https://index.docker.io/v1/"
 
 
+def test_the_lines_for_a_missing_or_refused_credential_name_what_to_provide_at_nvcr_io_and_docker_hub() -> None:
+    keyed = CredentialStore(env={"NGC_API_KEY": "nvapi-x"})
+    assert str(keyed.rejected("nvcr.io", ["nvidia"])) == ("authentication failed for nvcr.io (NGC_API_KEY was refused: it must be an API key "
+                                                          "of the NGC organisation nvidia with access to its registry)")
+    bare = CredentialStore(env={})
+    assert str(bare.missing("nvcr.io", ["nvidia"])) == ("nvcr.io asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
+                                                        "API key of the NGC organisation nvidia (a Personal API key with access to its registry)")
+    assert str(bare.missing("registry-1.docker.io")).endswith("(DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)")
+    assert "Docker Hub" not in str(bare.missing("quay.io"))
+
+
 def test_retry_after_is_honoured_then_backoff_is_bounded() -> None:
     sleeps: list[float] = []
     calls = iter([TransientError("429", status=429, retry_after=7), TransientError("503", status=503), "ok"])

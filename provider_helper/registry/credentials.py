@@ -212,6 +212,6 @@ class CredentialStore:
         organisation it must be a key of."""
         if host in self.ngc_hosts and ngc_key(self.env) is not None:
             whose = f" of the NGC organisation {', '.join(organisations)}" if organisations else ""
-            return AuthenticationError(host, f"{self.upstreams.get(host, host)} refused NGC_API_KEY: it must be an API key{whose} "
-                                       "with access to its registry")
+            refused = f"{self.upstreams[host]} refused NGC_API_KEY" if host in self.upstreams else "NGC_API_KEY was refused"
+            return AuthenticationError(host, f"{refused}: it must be an API key{whose} with access to its registry")
         return AuthenticationError(self._named(host), "credentials rejected")
