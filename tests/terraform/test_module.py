@@ -346,6 +346,17 @@ def test_a_target_registry_in_another_account_than_the_provider_stops_the_plan(
     assert "target_registry is in account 999999999999, but the aws provider given to this module is in account 123456789012" in text, text
 
 
+@pytest.mark.one_terraform
+def test_a_bad_source_map_entry_is_refused_by_the_module_variable_validation(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], source_map={"docker.io": "b=c"}), sandbox.ecr_env())
+    done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
+    text = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1
+    assert "source_map maps upstream hosts (docker.io, ghcr.io, helm.ngc.nvidia.com) to mirrors, HOST[:PORT][/PREFIX]." in text, text
+
+
 def test_insecure_registries_reach_the_apply_step() -> None:
     from provider_helper.terraform import config_from
 
