@@ -65,7 +65,8 @@ def source_pull(registries: RegistryPool, jobs: list[Job]) -> Check:
     if job is None or job.source is None:
         return Check("source pull", "warn", "no selected artifact comes from a registry")
     client = registries.get(job.source.registry)
-    fix = "set NGC_API_KEY to a key of the nvcf-onprem organisation" if not os.environ.get("NGC_API_KEY") else "check the key is entitled to this repository"
+    org = (job.artifact.image or job.source).repository.split("/", 1)[0]  # the NGC organisation: the upstream's first path part
+    fix = f"set NGC_API_KEY to a key of the NGC organisation {org}" if not os.environ.get("NGC_API_KEY") else "check the key is entitled to this repository"
     try:
         client.ping()
         digest = client.head_manifest(job.source.repository, job.source.reference)

@@ -75,6 +75,14 @@ class DeniedError(RegistryError):
     """The store refuses us this (no or insufficient credentials, a pull-only role, a refused pre-signed URL)."""
 
 
+class AnonymousRefusedError(DeniedError):
+    """A token service that refuses an anonymous token outright (nvcr.io for a private organisation without a key)."""
+
+
+class RateLimitError(RegistryError):
+    """A registry's pull rate limit is used up for longer than a retry waits (Docker Hub's 429 ``TOOMANYREQUESTS``)."""
+
+
 class UnsupportedError(RegistryError):
     """The store does not do this operation (ECR refusing a referrer pushed by digest)."""
 

@@ -2,6 +2,8 @@
 
 - A personal key (``nvapi-…``) is the Bearer token. A legacy key is exchanged at the authn
   service for a token with ``expires_in``; it is renewed before it runs out and once after a 401.
+  Without a key, requests go anonymously (the public catalog, ``nvidia/...``); only a refusal asks
+  for ``NGC_API_KEY``, naming the organisation it must be a key of.
 - A version is downloaded only when its ``status`` is ``UPLOAD_COMPLETE``.
 - The file list (``…/versions/{version}/files``, ``recipeFiles``, paged 0-based) gives paths and
   sizes; pre-signed URLs come from ``…/{name}/{version}/files`` pages (``filepath[]``/``urls[]``),
@@ -66,9 +68,8 @@ def safe_relative(path: str) -> PurePosixPath:
 class NgcClient:
     def __init__(self, key: str | None, api_url: str = API_URL, authn_url: str = AUTHN_URL, retry: RetryPolicy | None = None,
                  verify: Any = True) -> None:
-        if not key:
-            raise InputError("NGC_API_KEY is not set: NGC resources need a key of the nvcf-onprem organisation")
-        self._key = key
+        """``key`` None: anonymous requests, for the public catalog."""
+        self._key = key or ""
         self.api_url = api_url.rstrip("/")
         self.authn_url = authn_url.rstrip("/")
         self.retry = retry or RetryPolicy()
@@ -81,7 +82,9 @@ class NgcClient:
 
     # -- authentication ------------------------------------------------------------------------
 
-    def _bearer(self, ref: ResourceRef, *, renew: bool = False) -> str:
+    def _bearer(self, ref: ResourceRef, *, renew: bool = False) -> str | None:
+        if not self._key:
+            return None
         if self._key.startswith("nvapi-"):
             return self._key
         scope = f"{ref.org}/{ref.team or ''}"
@@ -98,7 +101,7 @@ class NgcClient:
         response = bounded(self._http.send(self._http.build_request("GET", f"{self.authn_url}/token", params={"service": "ngc", "scope": scopes}),
                                            stream=True, auth=("$oauthtoken", self._key)), MAX_JSON_BYTES, f"NGC token from {host}")
         if response.status_code in (401, 403):
-            raise InputError(f"authentication failed for {host} (the NGC key was rejected)")
+            raise self._refused(host, ref)
         if response.status_code != 200:
             raise error_from(response, "NGC token exchange", host)
         body = _json(response, f"NGC token from {host}")
@@ -128,10 +131,10 @@ class NgcClient:
 
         def attempt() -> tuple[dict[str, Any], int]:
             response = self._api_get(ref, url, params, renew=False)
-            if response.status_code == 401 and not self._key.startswith("nvapi-"):
+            if response.status_code == 401 and self._key and not self._key.startswith("nvapi-"):
                 response = self._api_get(ref, url, params, renew=True)  # a token the service expired early
-            if response.status_code == 401:
-                raise InputError(f"authentication failed for {host} (NGC rejected the key for {ref})")
+            if response.status_code == 401 or (response.status_code == 403 and not self._key):
+                raise self._refused(host, ref)
             if response.status_code == 412:
                 raise LicenceError(f"accept the licence terms for {ref} in the NGC catalog ({self.catalog_url(ref)}), then run again")
             if response.status_code == 404:
@@ -142,8 +145,17 @@ class NgcClient:
 
         return call_with_retries(attempt, self.retry, f"NGC {ref}")
 
+    def _refused(self, host: str, ref: ResourceRef) -> InputError:
+        """A refusal in words a user acts on: which variable, and the organisation the key must be of."""
+        if not self._key:
+            return InputError(f"{host} refused an anonymous request for {ref} and NGC_API_KEY is not set: export NGC_API_KEY with "
+                              f"an API key of the NGC organisation {ref.org}")
+        return InputError(f"authentication failed for {host}: NGC refused NGC_API_KEY for {ref}: it must be an API key of the NGC "
+                          f"organisation {ref.org}")
+
     def _api_get(self, ref: ResourceRef, url: str, params: dict[str, Any] | None, *, renew: bool) -> httpx.Response:
-        request = self._http.build_request("GET", url, params=params, headers={"Authorization": f"Bearer {self._bearer(ref, renew=renew)}"})
+        bearer = self._bearer(ref, renew=renew)
+        request = self._http.build_request("GET", url, params=params, headers={"Authorization": f"Bearer {bearer}"} if bearer else {})
         return bounded(self._http.send(request, stream=True), MAX_JSON_BYTES, f"NGC {ref}")
 
     @staticmethod

@@ -22,7 +22,7 @@ from provider_helper.aws import ecr
 from provider_helper.content.pool import RegistryPool
 from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
-from provider_helper.errors import AuthenticationError, DeniedError, InputError, RegistryError, SettingError
+from provider_helper.errors import AnonymousRefusedError, AuthenticationError, DeniedError, InputError, RegistryError, SettingError
 from provider_helper.fetch import Fetcher
 from provider_helper.manifest import Artifact, ArtifactType
 from provider_helper.mirror import sources, versions
@@ -39,10 +39,11 @@ from provider_helper.oci.reference import Platform, Reference, parse_platform, p
 from provider_helper.origin import OriginPolicy
 from provider_helper.progress import reporting
 from provider_helper.registry.auth import repository_scope
-from provider_helper.registry.credentials import NGC_REGISTRY, CredentialStore
+from provider_helper.registry.credentials import CredentialStore
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
 from provider_helper.retry import RetryPolicy
+from provider_helper.sourcemap import SourceMap
 from provider_helper.threads import worker_pool
 from provider_helper.values import helm_values
 from provider_helper.wording import setting
@@ -63,6 +64,7 @@ class RunConfig:
     platforms: tuple[str, ...] = ()
     all_platforms: bool = False
     source_registry: str | None = None
+    source_map: tuple[str, ...] = ()  # UPSTREAM=MIRROR items (--source-map)
     target_type: str = "auto"
     insecure_registries: tuple[str, ...] = ()
     set_versions: tuple[str, ...] = ()
@@ -87,8 +89,13 @@ class RunConfig:
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest)
             manifest_mod.check_targets(artifacts)  # two entries resolved to one newest version
-        options = PlanOptions(target=parse_target(self.target) if self.target else LAYOUT_TARGET, platforms=self.selected_platforms(), source_registry=self.source_registry)
+        options = PlanOptions(target=parse_target(self.target) if self.target else LAYOUT_TARGET, platforms=self.selected_platforms(), sources=self.sources)
         return make_plan(artifacts, options)
+
+    @functools.cached_property
+    def sources(self) -> SourceMap:
+        """Where each upstream is read: ``--source-map`` items and ``--source-registry`` (``nvcr.io=HOST``)."""
+        return SourceMap.parse(self.source_map, self.source_registry)
 
     def helm_values(self, jobs: list[Job]) -> str:
         """The Helmfile values for this run's release and target, with the per-image overrides ``jobs`` need."""
@@ -104,7 +111,7 @@ class RunConfig:
     def published_versions(self) -> Iterator[PublishedVersions]:
         """What the sources publish, for ``latest`` and ``outdated``."""
         registries = self.source_registries()
-        available = PublishedVersions(registries, self.helm, self.source_registry, self.ngc_client)
+        available = PublishedVersions(registries, self.helm, self.sources, self.ngc_client)
         try:
             yield available
         finally:
@@ -113,8 +120,11 @@ class RunConfig:
     @functools.cached_property
     def helm(self) -> HelmRepositories:
         """Classic Helm repositories, shared by version resolution and the copy: each index.yaml is read once a run."""
-        return HelmRepositories(Fetcher(CredentialStore(env=os.environ, ngc_hosts=frozenset({HELM_NGC})), RetryPolicy(attempts=self.retries),
-                                        verify=verifying_context(self.ca_file), policy=OriginPolicy(frozenset(self.insecure_registries))))
+        helm_mirror = self.sources.mirror(HELM_NGC)
+        ngc_hosts = frozenset({HELM_NGC} | ({helm_mirror.host} if helm_mirror else set()))
+        return HelmRepositories(Fetcher(CredentialStore(env=os.environ, ngc_hosts=ngc_hosts), RetryPolicy(attempts=self.retries),
+                                        verify=verifying_context(self.ca_file), policy=OriginPolicy(frozenset(self.insecure_registries))),
+                                mapped=self.sources.url)
 
     def selected_platforms(self) -> tuple[Platform, ...] | None:
         """None means every platform (``--all-platforms``)."""
@@ -127,9 +137,10 @@ class RunConfig:
         return targets.resolve(self.target, self.target_type, self.aws_region, self.target_username, self.target_password, os.environ)
 
     def source_registries(self) -> RegistryPool:
-        """Registries to read from: NGC_API_KEY for nvcr.io (or its stand-in), auth files for the rest."""
-        ngc_hosts = {NGC_REGISTRY} | ({self.source_registry} if self.source_registry else set())
-        store = CredentialStore(env=os.environ, ngc_hosts=frozenset(ngc_hosts))
+        """Registries to read from: NGC_API_KEY for nvcr.io (or its stand-in), auth files for the rest (a
+        mirror's own entry, else its upstream's)."""
+        upstreams = {m.host: upstream for upstream, m in self.sources.mirrors.items()}
+        store = CredentialStore(env=os.environ, ngc_hosts=self.sources.ngc_hosts, upstreams=upstreams)
         return RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file,
                             retry=RetryPolicy(attempts=self.retries))
 
@@ -153,15 +164,14 @@ class PublishedVersions:
 
     registries: RegistryPool
     helm: HelmRepositories
-    source_registry: str | None
+    sources: SourceMap
     connect_ngc: Callable[[], NgcClient]
     _ngc: NgcClient | None = None
 
     def versions(self, artifact: Artifact) -> list[str]:
         if artifact.image is not None:
-            ref = artifact.image
-            host = self.source_registry if self.source_registry and ref.registry == NGC_REGISTRY else ref.registry
-            return self.registries.get(host).tags(ref.repository)
+            ref = self.sources.source(artifact.image)
+            return self.registries.get(ref.registry).tags(ref.repository)
         if artifact.is_classic_chart and artifact.repo and artifact.chart:
             return self.helm.versions(artifact.repo, artifact.chart)
         if artifact.resource is not None:
@@ -255,13 +265,14 @@ def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor
 def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
     """Check every registry answers and accepts our credentials before anything is pushed (all at once).
 
-    Stops the run before any artifact is tried when a source asks for credentials we do not hold
-    (exit 2, naming the credential) or the target cannot be reached (exit 1). An unreachable source
-    only fails its own artifacts: the others may come from elsewhere."""
-    reads: dict[str, list[Reference]] = {}
+    Stops the run before any artifact is tried when a source asks for credentials we do not hold, or
+    refuses the ones we hold (exit 2, naming the credential and, for NGC, the organisation), or the
+    target cannot be reached (exit 1). An unreachable source only fails its own artifacts: the others
+    may come from elsewhere."""
+    reads: dict[str, list[tuple[Reference, Reference]]] = {}
     for job in jobs:
         if job.source is not None and not job.skip_reason:
-            reads.setdefault(job.source.registry, []).append(job.source)
+            reads.setdefault(job.source.registry, []).append((job.source, job.artifact.image or job.source))
     with worker_pool(len(reads) + 1, "ping") as pool:
         sources = {host: pool.submit(_check_source, registries, host, refs) for host, refs in sorted(reads.items())}
         checked_target = pool.submit(_check_target, registries, target) if target else None
@@ -278,21 +289,29 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
         raise registries.credentials.missing(target)
 
 
-def _check_source(registries: RegistryPool, host: str, refs: list[Reference]) -> list[str] | RegistryError:
-    """The organisations (first path segment) that refuse us for want of credentials; the error when
-    the registry cannot be reached. A token registry checks credentials by granting one token for every
-    repository the run reads. Without a credential, one repository of each organisation is asked for
-    too, since a token service may grant an anonymous token that opens nothing."""
+def _organisations(refs: list[tuple[Reference, Reference]]) -> list[str]:
+    """The first path part of each upstream repository: the NGC organisation of an nvcr.io source."""
+    return sorted({upstream.repository.split("/", 1)[0] for _, upstream in refs})
+
+
+def _check_source(registries: RegistryPool, host: str, refs: list[tuple[Reference, Reference]]) -> list[str] | RegistryError:
+    """The organisations (first path part of the upstream repository) that refuse us for want of
+    credentials; the error when the registry cannot be reached. A token registry checks credentials by
+    granting one token for every repository the run reads. Without a credential, one repository of each
+    organisation is asked for too, since a token service may grant an anonymous token that opens nothing;
+    a token service that refuses anonymous tokens outright refuses them all."""
     try:
         client = registries.get(host)
-        if not client.ping(sorted({repository_scope(ref.repository) for ref in refs})):
-            return sorted({ref.repository.split("/", 1)[0] for ref in refs})
+        if not client.ping(sorted({repository_scope(ref.repository) for ref, _ in refs})):
+            return _organisations(refs)
         if client.auth.credentials.get() is not None:
             return []
-        first_of_each = {ref.repository.split("/", 1)[0]: ref for ref in reversed(refs)}
+        first_of_each = {upstream.repository.split("/", 1)[0]: ref for ref, upstream in reversed(refs)}
         return [org for org, ref in sorted(first_of_each.items()) if _refused(client, ref)]
+    except AnonymousRefusedError:
+        return _organisations(refs)
     except AuthenticationError:
-        raise
+        raise registries.credentials.rejected(host, _organisations(refs)) from None
     except RegistryError as exc:
         return exc
 

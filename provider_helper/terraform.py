@@ -40,7 +40,7 @@ from provider_helper.threads import worker_pool
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
     "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
-    "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
+    "source_registry", "source_map", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
     "ca_file", "release",
@@ -86,6 +86,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
         platforms=() if platforms == ("all",) else platforms,
         all_platforms=platforms == ("all",),
         source_registry=query.get("source_registry") or None,
+        source_map=tuple(f"{upstream}={mirror}" for upstream, mirror in _string_map(query.get("source_map"), "source_map").items()),
         target_type=target_type,
         insecure_registries=_list(query.get("insecure_registries")),
         set_versions=tuple(f"{name}={version}" for name, version in _string_map(query.get("set_versions"), "set_versions").items()),

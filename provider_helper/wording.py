@@ -16,6 +16,8 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
     "set_versions": ("--set-version", "set_versions"),
     "manifest": ("--manifest", "manifest_path"),
     "release": ("--release", "release"),
+    "source_map": ("--source-map", "source_map"),
+    "source_registry": ("--source-registry", "source_registry"),
     "groups": ("--group", "groups"),
     "platforms": ("--platform", "platforms"),
     "encryption": ("--encryption", "encryption_type"),

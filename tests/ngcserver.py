@@ -57,6 +57,8 @@ class NgcStandIn:
     path_queries: list[str] = field(default_factory=list)
     range_requests: list[str] = field(default_factory=list)
     ignore_range: bool = False  # storage answers 200 with the whole file to a Range request, as some hosts do
+    public_orgs: set[str] = field(default_factory=set)  # organisations whose resources answer anonymous requests (the public catalog)
+    anonymous_requests: int = 0  # API requests that came without Authorization and were answered
 
     def __post_init__(self) -> None:
         self._tokens: dict[str, float] = {}
@@ -115,7 +117,10 @@ class NgcStandIn:
                     return self._token(query)
                 if url.path.startswith("/storage/"):
                     return self._storage(url.path)
-                if not self._authorized():  # checked as the request arrives, before any delay
+                public = (match := _RESOURCE.match(url.path)) is not None and match["org"] in ngc.public_orgs
+                if public and "Authorization" not in self.headers:
+                    ngc.anonymous_requests += 1
+                elif not self._authorized():  # checked as the request arrives, before any delay
                     ngc.unauthorized += 1
                     return self.reply_json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
                 if ngc.api_delay:

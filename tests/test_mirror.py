@@ -179,7 +179,7 @@ def test_an_unset_ngc_key_stops_the_run_before_any_artifact_in_one_line_naming_i
                    env={"DOCKER_CONFIG": str(sandbox.docker_config)})
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"nvcf-mirror: error: {sandbox.source.host} asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key "
+        f"nvcf-mirror: error: {sandbox.source.host} (nvcr.io) asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key "
         f"of the NGC organisation {ns} (a Personal API key with access to its registry)"]
     assert len(sandbox.tokens.requests) - requests_before <= 2, "one anonymous token for the run and one probe, not one per artifact"
     assert _target_repositories(sandbox, ns) == [], "nothing was tried at the target"

@@ -79,9 +79,29 @@ def test_download_without_a_group_takes_the_resources_only_and_never_looks_up_a_
     assert helm.seen == [] and registry.seen == [], "no chart index or registry was asked"
 
 
-def test_wrong_key_exits_2_without_showing_it(ngc: NgcStandIn, tmp_path: Path) -> None:
-    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "d"), env=_env(ngc, "legacy-wrong-key"))
-    assert done.returncode == 2 and "authentication failed" in done.stderr and "legacy-wrong-key" not in done.stderr
+@pytest.mark.parametrize("wrong", ["legacy-wrong-key", "nvapi-wrong-key"])
+def test_wrong_key_exits_2_without_showing_it(ngc: NgcStandIn, tmp_path: Path, wrong: str) -> None:
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "d"), env=_env(ngc, wrong))
+    assert done.returncode == 2 and wrong not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"nvcf-mirror: error: authentication failed for 127.0.0.1: NGC refused NGC_API_KEY for {BASE}: "
+                                                "it must be an API key of the NGC organisation 0833294136851237"]
+
+
+def test_without_a_key_a_public_resource_downloads_and_a_private_one_names_ngc_api_key_and_its_organisation(
+    ngc: NgcStandIn, tmp_path: Path
+) -> None:
+    public = "nvidia/nvcf/nvcf-self-managed-stack:1.0.1"
+    ngc.public_orgs.add("nvidia")
+    ngc.resources[public] = {"helmfile.yaml": b"releases: []\n"}
+    env = {k: v for k, v in _env(ngc, "").items() if k != "NGC_API_KEY"}
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, public)), "--dest", str(tmp_path / "d"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "d" / "nvcf-self-managed-stack_v1.0.1" / "helmfile.yaml").read_bytes() == b"releases: []\n"
+    assert ngc.anonymous_requests > 0 and ngc.token_requests == 0
+    private = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "p"), env=env)
+    assert private.returncode == 2
+    assert private.stderr.strip().splitlines() == [f"nvcf-mirror: error: 127.0.0.1 refused an anonymous request for {BASE} and NGC_API_KEY is not "
+                                                   "set: export NGC_API_KEY with an API key of the NGC organisation 0833294136851237"]
 
 
 def test_push_and_pull_round_trip_byte_identical(ngc: NgcStandIn, sandbox: Sandbox, ns: str, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from provider_helper.content.registry import RegistryClient
-from provider_helper.errors import InputError, RegistryError, TransientError
+from provider_helper.errors import InputError, RateLimitError, RegistryError, TransientError
 from provider_helper.oci.manifest import Descriptor
 from provider_helper.oci.reference import (
     Platform,
@@ -39,7 +39,7 @@ def test_reference_parsing_keeps_registry_path_tag_and_digest() -> None:
     assert pinned.registry == "127.0.0.1:5000" and pinned.reference == "sha256:" + "a" * 64
 
 
-@pytest.mark.parametrize("text", ["nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"])
+@pytest.mark.parametrize("text", ["Nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"])
 def test_bad_references_are_input_errors(text: str) -> None:
     with pytest.raises(InputError):
         parse_reference(text)
@@ -101,6 +101,37 @@ def test_credentials_come_from_ngc_key_auth_file_and_helpers(tmp_path: Path, mon
     assert "nvapi-secret" not in repr(store.for_host("nvcr.io").get())
 
 
+@pytest.mark.parametrize("key", ["https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_found_under_each_key_docker_writes_and_a_mirror_uses_its_own_entry_else_its_upstreams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    helper = tmp_path / "docker-credential-hub"
+    helper.write_text('#!/bin/sh\nread host\n[ "$host" = "https://index.docker.io/v1/" ] || exit 1\necho \'{"Username":"h","Secret":"from-helper"}\'\n')
+    helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
+    hub, own = base64.b64encode(b"hubuser:hubpass").decode(), base64.b64encode(b"cache:cachepass").decode()
+    env = _docker_config(tmp_path, {"auths": {key: {"auth": hub}, "cache.internal:5000": {"auth": own}}})
+    store = CredentialStore(env=env, upstreams={"mirror.internal": "docker.io", "cache.internal:5000": "docker.io"})
+    assert store.for_host("registry-1.docker.io").get() == Credential("hubuser", "hubpass")
+    assert store.for_host("mirror.internal").get() == Credential("hubuser", "hubpass"), "a mirror without an entry of its own: its upstream's"
+    assert store.for_host("cache.internal:5000").get() == Credential("cache", "cachepass"), "a mirror's own entry first"
+    assert store.for_host("quay.io").get() is None
+    (tmp_path / "h").mkdir()
+    helped = CredentialStore(env=_docker_config(tmp_path / "h", {"credHelpers": {key: "hub"}}))
+    assert helped.for_host("registry-1.docker.io").get() == Credential("h", "from-helper"), "a helper is asked for https://index.docker.io/v1/"
+
+
+def test_the_lines_for_a_missing_or_refused_credential_name_what_to_provide_at_nvcr_io_and_docker_hub() -> None:
+    keyed = CredentialStore(env={"NGC_API_KEY": "nvapi-x"})
+    assert str(keyed.rejected("nvcr.io", ["nvidia"])) == ("authentication failed for nvcr.io (NGC_API_KEY was refused: it must be an API key "
+                                                          "of the NGC organisation nvidia with access to its registry)")
+    bare = CredentialStore(env={})
+    assert str(bare.missing("nvcr.io", ["nvidia"])) == ("nvcr.io asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
+                                                        "API key of the NGC organisation nvidia (a Personal API key with access to its registry)")
+    assert str(bare.missing("registry-1.docker.io")).endswith("(DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)")
+    assert "Docker Hub" not in str(bare.missing("quay.io"))
+
+
 def test_retry_after_is_honoured_then_backoff_is_bounded() -> None:
     sleeps: list[float] = []
     calls = iter([TransientError("429", status=429, retry_after=7), TransientError("503", status=503), "ok"])
@@ -132,6 +163,25 @@ def test_client_retries_429_with_retry_after_and_gives_up_after_budget() -> None
     failing = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(lambda r: httpx.Response(503)), retry=RetryPolicy(attempts=2, base_delay=0.01))
     with pytest.raises(TransientError):
         failing.head_manifest("a/b", "1")
+
+
+def test_a_429_toomanyrequests_from_a_registry_other_than_docker_hub_is_retried_as_usual() -> None:
+    """Only Docker Hub's code, or a ``ratelimit-limit`` header, means a used-up pull limit: ECR's and others'
+    ``TOOMANYREQUESTS`` (without the header) is a short wait. A mocked transport: a real registry does not answer 429 on demand."""
+    answers = iter([httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS", "message": "Rate exceeded"}]}),
+                    httpx.Response(404)])
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return next(answers)
+
+    client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=3, base_delay=0.01))
+    assert client.head_manifest("a/b", "1") is None and seen == ["HEAD", "HEAD"]
+    hub = RegistryClient("127.0.0.1:1", upstream="docker.io", retry=RetryPolicy(attempts=3, base_delay=0.01),
+                         transport=httpx.MockTransport(lambda r: httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS"}]})))
+    with pytest.raises(RateLimitError, match="Docker Hub's pull rate limit is used up: log in to Docker Hub"):
+        hub.head_manifest("library/nats", "1")
 
 
 def test_blob_redirect_to_storage_does_not_carry_authorization() -> None:

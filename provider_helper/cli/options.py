@@ -42,6 +42,9 @@ SELECTION_OPTIONS = [
     click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
     click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
     click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
+    click.option("--source-map", "source_map", multiple=True, metavar="UPSTREAM=MIRROR",
+                 help="Read an upstream registry (docker.io, ghcr.io, quay.io, nvcr.io, …) or a classic Helm repository's host "
+                      "through MIRROR, HOST[:PORT][/PREFIX]: a pull-through cache or a local stand-in (repeatable)."),
     click.option("--set-version", "set_versions", multiple=True, metavar="NAME[:TAG]=VERSION|latest",
                  help="Pin an artifact's version (NAME:TAG picks one entry of a name listed more than once; "
                       "latest: the newest published)."),

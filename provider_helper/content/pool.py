@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from provider_helper.content.registry import RegistryClient
+from provider_helper.oci.reference import DOCKER_HUB, DOCKER_HUB_API
 from provider_helper.registry.credentials import CredentialStore
 from provider_helper.retry import RetryPolicy
 
@@ -29,6 +30,7 @@ class RegistryPool:
                 client = RegistryClient(
                     host, credentials=self.credentials.for_host(host), insecure=host in self.insecure, ca_file=self.ca_file,
                     retry=self.retry, max_connections=self.max_connections, before_manifest_put=self.manifest_put_limits.get(host),
+                    upstream=self.credentials.upstreams.get(host) or (DOCKER_HUB if host == DOCKER_HUB_API else None),
                 )
                 self._clients[host] = client
             return client

@@ -17,16 +17,17 @@ import httpx
 
 from provider_helper import http
 from provider_helper.content.store import Retrying, Store
-from provider_helper.errors import DigestMismatchError, RegistryError, TlsError
+from provider_helper.errors import DigestMismatchError, RateLimitError, RegistryError, TlsError, TransientError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
 from provider_helper.oci.digests import read_verified
 from provider_helper.oci.limits import MAX_MANIFEST_BYTES
 from provider_helper.oci.manifest import ACCEPT, OCI_INDEX, Descriptor, Manifest
-from provider_helper.oci.reference import is_loopback, is_tag
+from provider_helper.oci.reference import DOCKER_HUB, is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
 from provider_helper.registry.tls import verifying_context
-from provider_helper.retry import RetryPolicy, call_with_retries, describe, tls_failure, transport_failure
+from provider_helper.retry import RetryPolicy, call_with_retries, describe, parse_retry_after, tls_failure, transport_failure
+from provider_helper.wording import setting
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,14 @@ class RegistryClient:
         before_manifest_put: Callable[[], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         scheme: str | None = None,
+        upstream: str | None = None,
     ) -> None:
         """``scheme`` None: plain HTTP for loopback hosts, HTTPS for the rest; an ``insecure`` host gets
-        HTTPS without verification, falling back to plain HTTP when it does not speak TLS (as Docker does)."""
+        HTTPS without verification, falling back to plain HTTP when it does not speak TLS (as Docker does).
+        ``upstream``: the registry this host is read for (``docker.io`` for Docker Hub or its mirror), for messages."""
         self.host = host
+        self.upstream = upstream
+        self._limited: str | None = None  # why a pull limit is used up: later requests are not sent
         self.retry = retry or RetryPolicy()
         self._before_manifest_put = before_manifest_put
         plain = is_loopback(host)
@@ -82,6 +87,7 @@ class RegistryClient:
         follow_redirects = kwargs.pop("follow_redirects", httpx.USE_CLIENT_DEFAULT)
 
         def attempt() -> httpx.Response:
+            self._check_limit(what)
             try:
                 request = self._http.build_request(method, url, **kwargs)
                 response = bounded(self._http.send(request, stream=True, auth=auth, follow_redirects=follow_redirects), max_bytes, what)
@@ -225,6 +231,7 @@ class RegistryClient:
         """Stream a blob, following redirects to storage (httpx drops Authorization across hosts). A
         connection that fails is an error kind (``UnreachableError``, worth another try), not httpx's."""
         what = f"get blob {repo}@{digest[:19]}"
+        self._check_limit(what)
         with _transport_errors(what):
             request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}")
             response = self._http.send(request, stream=True, follow_redirects=True)
@@ -283,7 +290,40 @@ class RegistryClient:
             bounded(self._http.send(self._http.build_request("DELETE", location), stream=True), MAX_ANSWER_BYTES, "cancel upload")
 
     def _error(self, response: httpx.Response, what: str) -> RegistryError:
+        limited = self._pull_limit(response, what)
+        if limited is not None:
+            return limited
         return http.error_from(response, what, self.host, denied_hint=f"check the credentials for {self.host}")
+
+    def _pull_limit(self, response: httpx.Response, what: str) -> RegistryError | None:
+        """A 429 that says a pull rate limit is used up (Docker Hub's ``TOOMANYREQUESTS`` with ``ratelimit-limit:
+        100;w=21600``) as one line naming the registry, the limit, its window and what to do. Retried only
+        where the registry says when (Retry-After) and that is within the retry policy's wait; otherwise
+        not retried, and the client sends no more requests this run (a retry storm would not end sooner)."""
+        if response.status_code != 429 or response.request.method not in ("GET", "HEAD"):
+            return None  # ECR's PutImage quota (429 TOOMANYREQUESTS on a write) is a short wait, retried as usual
+        limit = response.headers.get("ratelimit-limit")
+        code = None
+        with contextlib.suppress(ValueError, KeyError, IndexError, TypeError, AttributeError):
+            code = response.json()["errors"][0].get("code")
+        upstream = self.upstream or self.host
+        if not limit and not (code == "TOOMANYREQUESTS" and upstream == DOCKER_HUB):
+            return None
+        named = "Docker Hub" if upstream == DOCKER_HUB else upstream
+        where = f"{self.host} ({named})" if self.upstream and named != self.host else self.host
+        login = "log in to Docker Hub (docker login, the auth-file entry https://index.docker.io/v1/)" if upstream == DOCKER_HUB else \
+            f"log in to {upstream}"
+        reason = (f"{named}'s pull rate limit is used up{_limit_words(limit, response.headers.get('ratelimit-remaining'))}: {login} "
+                  f"for a higher limit, or read it through a mirror with {setting('source_map')} {upstream}=MIRROR")
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if retry_after is not None and retry_after <= self.retry.max_retry_after:
+            return TransientError(f"{what} at {where}: {reason}", status=429, retry_after=retry_after)
+        self._limited = reason
+        return RateLimitError(f"{what} at {where}: {reason}", status=429, code=code)
+
+    def _check_limit(self, what: str) -> None:
+        if self._limited is not None:
+            raise RateLimitError(f"{what} at {self.host}: not asked, {self._limited}", status=429)
 
     def _location(self, response: httpx.Response) -> str:
         location = response.headers.get("location")
@@ -293,6 +333,17 @@ class RegistryClient:
         if response.url.scheme == "https" and url.scheme != "https":
             raise RegistryError(f"{self.host} sent an upload to {url.scheme}://{url.host}: refusing to leave TLS")
         return str(url)
+
+
+def _limit_words(limit: str | None, remaining: str | None) -> str:
+    """``100;w=21600`` as " (100 pulls per 6 h, 0 left)"; empty when the registry sent no such header."""
+    if not limit:
+        return ""
+    count, _, rest = limit.partition(";")
+    window = rest.strip().removeprefix("w=")
+    per = f" per {int(window) / 3600:g} h" if window.isdigit() and int(window) % 360 == 0 else f" per {window} s" if window.isdigit() else ""
+    left = f", {remaining.partition(';')[0].strip()} left" if remaining else ""
+    return f" ({count.strip()} pulls{per}{left})"
 
 
 @contextlib.contextmanager

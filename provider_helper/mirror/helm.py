@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
@@ -39,10 +40,12 @@ METADATA_FIELDS = ("name", "home", "sources", "version", "description", "keyword
 
 
 class HelmRepositories:
-    """Reads classic repositories through ``fetcher``; each ``index.yaml`` is fetched once per run."""
+    """Reads classic repositories through ``fetcher``; each ``index.yaml`` is fetched once per run.
+    ``mapped`` gives the URL a repository's (or a chart's) URL is read at (``--source-map`` on its host)."""
 
-    def __init__(self, fetcher: Fetcher) -> None:
+    def __init__(self, fetcher: Fetcher, mapped: Callable[[str], str] = str) -> None:
         self.fetcher = fetcher
+        self.mapped = mapped
         self._indexes: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -57,13 +60,14 @@ class HelmRepositories:
         urls = entry.get("urls") or []
         if not urls:
             raise RegistryError(f"{artifact.repo}: {artifact.chart} {artifact.version} lists no download URL")
-        url = urljoin(artifact.repo + "/", urls[0])
-        archive = self.fetcher.get(url, MAX_CHART_BYTES, owner=artifact.repo)
+        repo = self.mapped(artifact.repo)
+        url = urljoin(repo + "/", self.mapped(str(urls[0])))  # an absolute chart URL on a mapped host too
+        archive = self.fetcher.get(url, MAX_CHART_BYTES, owner=repo)
         if entry.get("digest"):
             listed = str(entry["digest"])[:64]
             read_verified([archive], f"sha256:{listed}", MAX_CHART_BYTES, f"{redact_url(url)} (the index gives sha256 {listed})")
         try:
-            provenance = self.fetcher.get(url + ".prov", MAX_CHART_YAML, owner=artifact.repo)
+            provenance = self.fetcher.get(url + ".prov", MAX_CHART_YAML, owner=repo)
         except (NotFoundError, DeniedError):  # public repositories answer 401 or 403 for what they do not have
             provenance = b""
         try:
@@ -97,7 +101,8 @@ class HelmRepositories:
     def _index(self, repo: str) -> dict[str, Any]:
         with self._lock:
             if repo not in self._indexes:
-                text = self.fetcher.get(f"{repo}/index.yaml", MAX_INDEX_BYTES, owner=repo)
+                read_at = self.mapped(repo)
+                text = self.fetcher.get(f"{read_at}/index.yaml", MAX_INDEX_BYTES, owner=read_at)
                 try:
                     index = yamlload.safe_load(text)
                 except yaml.YAMLError as exc:

@@ -4,12 +4,12 @@ naming of docs/CONTRACTS.md)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from provider_helper.manifest import Artifact
 from provider_helper.oci.reference import Platform, Reference, Target
-from provider_helper.registry.credentials import NGC_REGISTRY
 from provider_helper.results import ArtifactResult
+from provider_helper.sourcemap import SourceMap
 
 ALL_PLATFORMS = None
 
@@ -18,7 +18,7 @@ ALL_PLATFORMS = None
 class PlanOptions:
     target: Target
     platforms: tuple[Platform, ...] | None  # None: every platform, index copied byte-identical
-    source_registry: str | None = None  # replaces nvcr.io in every source (mirrors, tests)
+    sources: SourceMap = field(default_factory=SourceMap)  # where each upstream is read (--source-map, --source-registry)
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,7 @@ def _job(artifact: Artifact, options: PlanOptions) -> Job:
         return Job(artifact, target, None, ALL_PLATFORMS)
     if artifact.image is None:
         return Job(artifact, target, None, None)  # an NGC resource, fetched through the NGC API
-    source = artifact.image
-    if options.source_registry and source.registry == NGC_REGISTRY:
-        source = source.with_registry(options.source_registry)
+    source = options.sources.source(artifact.image)
     platforms = artifact.platforms or options.platforms
     if artifact.type == "chart":
         platforms = ALL_PLATFORMS  # charts have no platform; copy them as they are

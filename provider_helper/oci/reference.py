@@ -1,8 +1,11 @@
 """Image references, platforms and the target naming rule.
 
-Grammar follows the distribution reference spec: ``host[:port]/path[:tag][@digest]``.
-Sources in a manifest must name their registry; nothing defaults to Docker Hub. Where artifacts land
-(``Target``, ``chart_tag``) is a contract: docs/CONTRACTS.md, "Target naming".
+Grammar follows the distribution reference spec: ``host[:port]/path[:tag][@digest]``. As Docker reads
+one, a reference whose first part is not a host (no ``.`` or ``:``, not ``localhost``) is on Docker Hub,
+``docker.io``, and a one-part Docker Hub name is ``library/NAME``; ``index.docker.io`` and
+``registry-1.docker.io`` are Docker Hub too. References keep ``docker.io`` (how Docker writes them);
+``api_host`` gives the host its registry API is at.
+Where artifacts land (``Target``, ``chart_tag``) is a contract: docs/CONTRACTS.md, "Target naming".
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*", re.ASCII)
 _HOST_RE = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?|\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?", re.ASCII)
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OCI distribution spec's tag grammar
 DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}", re.ASCII)
+DOCKER_HUB = "docker.io"  # how references name Docker Hub
+DOCKER_HUB_API = "registry-1.docker.io"  # where its registry API answers
+DOCKER_HUB_NAMES = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API})
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,8 @@ def parse_reference(text: str, *, require_tag: bool = True) -> Reference:
         raise InputError(f"invalid digest {digest!r} in reference {text!r}")
     host, slash, path = rest.partition("/")
     if not slash or not _looks_like_host(host):
-        raise InputError(f"reference {text!r} must start with a registry host (e.g. nvcr.io/...)")
+        host, path = DOCKER_HUB, rest  # no registry host: Docker Hub, as Docker reads it
+    host = canonical_host(host)
     tag = None
     last = path.rsplit("/", 1)[-1]
     if ":" in last:
@@ -72,9 +79,28 @@ def parse_reference(text: str, *, require_tag: bool = True) -> Reference:
             raise InputError(f"invalid tag {tag!r} in reference {text!r}")
     if not _PATH_RE.fullmatch(path):
         raise InputError(f"invalid repository path {path!r} in reference {text!r}")
+    if host == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"  # Docker Hub's official images
     if require_tag and not tag and not digest:
         raise InputError(f"reference {text!r} has neither a tag nor a digest")
-    return Reference(registry=host.lower(), repository=path, tag=tag, digest=digest or None)
+    return Reference(registry=host, repository=path, tag=tag, digest=digest or None)
+
+
+def canonical_host(host: str) -> str:
+    """A registry host in lower case, Docker Hub's names as ``docker.io``."""
+    host = host.lower()
+    return DOCKER_HUB if host in DOCKER_HUB_NAMES else host
+
+
+def api_host(registry: str) -> str:
+    """Where a registry's API answers: ``registry-1.docker.io`` for Docker Hub, else the host itself."""
+    return DOCKER_HUB_API if canonical_host(registry) == DOCKER_HUB else registry
+
+
+def is_registry_host(host: str, *, named: bool = False) -> bool:
+    """``host[:port]`` by the reference grammar; ``named``: and one Docker would not read as a Docker Hub
+    path (it has a ``.`` or a port, or is ``localhost``)."""
+    return _looks_like_host(host) if named else bool(_HOST_RE.fullmatch(host))
 
 
 def _looks_like_host(host: str) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from provider_helper.errors import AuthenticationError, LicenceError, RegistryError
+from provider_helper.errors import AnonymousRefusedError, AuthenticationError, DeniedError, LicenceError, RegistryError
 from provider_helper.http import bounded
 from provider_helper.origin import authority
 from provider_helper.registry.credentials import Credential, CredentialSource
@@ -211,8 +211,10 @@ class RegistryAuth(httpx.Auth):
             raise LicenceError(f"accept the licence terms for {what} in the NGC catalog, then run again")
         if response.status_code in (401, 403):
             what = ", ".join(scopes) or "registry access"
-            hint = "" if credential else "; no credentials were found for it"
-            raise RegistryError(f"access denied by {self.registry} for {what}{hint}", status=response.status_code)
+            if credential is None:  # refused outright, not granted-but-useless: the preflight names the credential to provide
+                raise AnonymousRefusedError(f"access denied by {self.registry} for {what}; no credentials were found for it",
+                                            status=response.status_code)
+            raise DeniedError(f"access denied by {self.registry} for {what}", status=response.status_code)
         if response.status_code != 200:
             raise RegistryError(f"token endpoint for {self.registry} answered {response.status_code}", status=response.status_code)
         try:

@@ -1,6 +1,10 @@
 """Where registry credentials come from: NGC_API_KEY, Docker/Podman auth files, credential helpers.
 
-Secrets are read from the environment, files and helper programs only, never from argv.
+Docker Hub is keyed as Docker keys it: ``https://index.docker.io/v1/`` (what ``docker login`` writes, and
+what a credential helper is asked for), ``docker.io``, ``index.docker.io`` or ``registry-1.docker.io``.
+A mirror (``--source-map``) uses its own entry, else its upstream's, as Docker's daemon sends Docker
+Hub's credentials to its registry mirrors. Secrets are read from the environment, files and helper
+programs only, never from argv.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from provider_helper.errors import InputError
+from provider_helper.errors import AuthenticationError, InputError
+from provider_helper.oci.reference import DOCKER_HUB, DOCKER_HUB_NAMES, canonical_host
 from provider_helper.redact import remember
 
 NGC_REGISTRY = "nvcr.io"
 NGC_USERNAME = "$oauthtoken"
+DOCKER_HUB_KEY = "https://index.docker.io/v1/"  # how docker login keys Docker Hub in config.json and its helpers
 
 
 IDENTITY_TOKEN_USER = "<token>"  # docker/cli's marker: the password is an OAuth2 refresh token
@@ -83,21 +89,25 @@ def auth_files(env: Mapping[str, str]) -> list[Path]:
 
 
 def file_credential(host: str, files: Iterable[Path]) -> Credential | None:
-    """Look ``host`` up in auth files: credHelpers, then auths, then credsStore."""
+    """Look ``host`` up in auth files: credHelpers, then auths, then credsStore. Docker Hub under any of its keys."""
+    hub = canonical_host(host) == DOCKER_HUB
+    names = DOCKER_HUB_NAMES if hub else frozenset({host})
+    asked = DOCKER_HUB_KEY if hub else host  # what a helper is asked for
     for path in files:
         config = _read_json(path)
         if config is None:
             continue
-        helper = (config.get("credHelpers") or {}).get(host)
+        helpers = config.get("credHelpers") or {}
+        helper = next((h for key, h in helpers.items() if _bare(key) in names and isinstance(h, str)), None) if isinstance(helpers, dict) else None
         if helper:
-            return helper_credential(helper, host)
-        entry = _auth_entry(config.get("auths") or {}, host)
+            return helper_credential(helper, asked)
+        entry = _auth_entry(config.get("auths") or {}, names)
         found = _decode_entry(entry, host, path) if entry is not None else None
         if found is not None:
             return found
         # An entry without credentials ({} as Docker Desktop writes) defers to the store, as docker/cli does.
         if config.get("credsStore"):
-            found = helper_credential(config["credsStore"], host)
+            found = helper_credential(config["credsStore"], asked)
             if found:
                 return found
     return None
@@ -115,10 +125,14 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _auth_entry(auths: dict[str, Any], host: str) -> dict[str, Any] | None:
+def _bare(key: str) -> str:
+    """An auth file key (``https://index.docker.io/v1/``, ``host:port``) as a host."""
+    return key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
+
+
+def _auth_entry(auths: dict[str, Any], names: frozenset[str]) -> dict[str, Any] | None:
     for key, entry in auths.items():
-        bare = key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
-        if bare == host and isinstance(entry, dict):
+        if _bare(key) in names and isinstance(entry, dict):
             return entry
     return None
 
@@ -162,6 +176,7 @@ class CredentialStore:
     env: Mapping[str, str]
     ngc_hosts: frozenset[str] = frozenset({NGC_REGISTRY})
     explicit: dict[str, CredentialSource] = field(default_factory=dict)  # --target-username, ECR tokens
+    upstreams: Mapping[str, str] = field(default_factory=dict)  # mirror host -> the upstream it is read for (--source-map)
 
     def for_host(self, host: str) -> CredentialSource:
         if host in self.explicit:
@@ -173,13 +188,30 @@ class CredentialStore:
             ngc = ngc_credential(self.env)
             if ngc:
                 return ngc
-        return file_credential(host, auth_files(self.env))
+        files = auth_files(self.env)
+        upstream = self.upstreams.get(host)
+        own = file_credential(host, files)
+        return own if own is not None or upstream is None else file_credential(upstream, files)
+
+    def _named(self, host: str) -> str:
+        upstream = self.upstreams.get(host)
+        return f"{host} ({upstream})" if upstream and upstream != host else host
 
     def missing(self, host: str, organisations: Sequence[str] = ()) -> InputError:
         """The error for a registry that asks for credentials when none were found: which one to provide."""
         if host in self.ngc_hosts and ngc_key(self.env) is None:
             whose = f" of the NGC organisation {', '.join(organisations)}" if organisations else ""
-            return InputError(f"{host} asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key{whose} "
-                              "(a Personal API key with access to its registry)")
-        return InputError(f"{host} requires credentials and none were found: log in with docker/podman login, "
-                          "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE)")
+            return InputError(f"{self._named(host)} asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
+                              f"API key{whose} (a Personal API key with access to its registry)")
+        key = f" (Docker Hub: the entry {DOCKER_HUB_KEY})" if DOCKER_HUB in (canonical_host(host), self.upstreams.get(host)) else ""
+        return InputError(f"{self._named(host)} requires credentials and none were found: log in with docker/podman login, "
+                          f"or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE){key}")
+
+    def rejected(self, host: str, organisations: Sequence[str] = ()) -> AuthenticationError:
+        """The error for a registry that refuses the credentials we hold: which credential, and for NGC the
+        organisation it must be a key of."""
+        if host in self.ngc_hosts and ngc_key(self.env) is not None:
+            whose = f" of the NGC organisation {', '.join(organisations)}" if organisations else ""
+            refused = f"{self.upstreams[host]} refused NGC_API_KEY" if host in self.upstreams else "NGC_API_KEY was refused"
+            return AuthenticationError(host, f"{refused}: it must be an API key{whose} with access to its registry")
+        return AuthenticationError(self._named(host), "credentials rejected")

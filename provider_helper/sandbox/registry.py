@@ -78,7 +78,7 @@ def token_auth(tokens: TokenServer, workdir: Path) -> dict[str, Any]:
     """An ``auth:`` section that trusts ``tokens`` (nvcr.io style)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cert = tokens.signing.write_cert(workdir / "token-signer.pem")
-    return {"token": {"realm": tokens.realm, "service": "", "issuer": ISSUER, "rootcertbundle": str(cert)}}
+    return {"token": {"realm": tokens.realm, "service": tokens.service, "issuer": ISSUER, "rootcertbundle": str(cert)}}
 
 
 def htpasswd_auth(users: dict[str, str], workdir: Path) -> dict[str, Any]:

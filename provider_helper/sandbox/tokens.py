@@ -1,8 +1,11 @@
-"""A token server that behaves like nvcr.io's ``proxy_auth`` (distribution token spec).
+"""A token server that behaves like nvcr.io's ``proxy_auth`` (distribution token spec), or, with
+``path``, ``service`` and ``users`` set, like Docker Hub's (``/token``, ``service=registry.docker.io``),
+quay.io's (``/v2/auth``) or ghcr.io's (``/token``).
 
-``$oauthtoken`` with the right key gets every action it asks for; anonymous callers get
-``pull`` on public repositories only; a wrong key gets 401. Tokens are ES256 JWTs carrying
-the signing certificate in ``x5c``, which is what Distribution verifies.
+``$oauthtoken`` with the right key (or a user of ``users``) gets every action it asks for; anonymous
+callers get ``pull`` on public repositories only, or, with ``anonymous = "refused"``, a 401 for every
+request (nvcr.io for a private organisation without a key); a wrong key gets 401. Tokens are ES256 JWTs
+carrying the signing certificate in ``x5c``, which is what Distribution verifies.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 from provider_helper.sandbox.extra import require
@@ -60,12 +63,12 @@ class SigningKey:
         path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         return path
 
-    def token(self, access: list[dict[str, Any]], subject: str, lifetime: int) -> str:
+    def token(self, access: list[dict[str, Any]], subject: str, lifetime: int, audience: str = "") -> str:
         jwt = require("jwt")
         from cryptography.hazmat.primitives import serialization
 
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": subject, "aud": "", "exp": now + lifetime, "nbf": now - 5, "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        claims = {"iss": ISSUER, "sub": subject, "aud": audience, "exp": now + lifetime, "nbf": now - 5, "iat": now, "jti": uuid.uuid4().hex, "access": access}
         x5c = base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()
         encoded: str = jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [x5c]})
         return encoded
@@ -73,10 +76,14 @@ class SigningKey:
 
 @dataclass
 class TokenServer:
-    """Serve ``/proxy_auth`` on a loopback port in a background thread."""
+    """Serve ``/proxy_auth`` (or ``path``) on a loopback port in a background thread."""
 
     api_key: str
-    public_prefixes: tuple[str, ...] = ("nvidia/",)
+    public_prefixes: tuple[str, ...] = ("nvidia/",)  # ("",): every repository is public (Docker Hub, quay.io, ghcr.io)
+    path: str = "/proxy_auth"
+    service: str = ""  # the ``service`` the registry names in its challenge and the tokens' audience
+    users: dict[str, str] = field(default_factory=dict)  # more user -> password logins (a Docker Hub account)
+    anonymous: Literal["public", "refused"] = "public"
     lifetime: int = 600
     signing: SigningKey = field(default_factory=SigningKey.generate)
     requests: list[tuple[str, ...]] = field(default_factory=list)  # the scopes of each token request, for tests
@@ -88,7 +95,7 @@ class TokenServer:
 
     @property
     def realm(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/proxy_auth"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{self.path}"
 
     def start(self) -> TokenServer:
         self._thread.start()
@@ -101,11 +108,14 @@ class TokenServer:
     def mint(self, repositories: Iterable[str], actions: tuple[str, ...] = ("pull", "push")) -> str:
         """A token for the sandbox's own seeding, bypassing the HTTP flow."""
         access = [{"type": "repository", "name": r, "actions": list(actions)} for r in repositories]
-        return self.signing.token(access, "sandbox", self.lifetime)
+        return self.signing.token(access, "sandbox", self.lifetime, self.service)
 
     def grant(self, username: str | None, password: str | None, scopes: list[str]) -> list[dict[str, Any]] | None:
         """The access a caller gets, or None when its credentials are wrong."""
-        if username is not None and not (username == USERNAME and secrets.compare_digest(password or "", self.api_key)):
+        if username is None and self.anonymous == "refused":
+            return None
+        logins = {USERNAME: self.api_key, **self.users}
+        if username is not None and not (username in logins and secrets.compare_digest(password or "", logins[username])):
             return None
         access = []
         for scope in scopes:
@@ -126,11 +136,15 @@ class TokenServer:
         class Handler(JsonHandler):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
-                if url.path != "/proxy_auth":
+                if url.path != server.path:
                     self.reply_json(404, {"errors": [{"code": "NOT_FOUND"}]})
                     return
-                scopes = parse_qs(url.query).get("scope", [])
+                query = parse_qs(url.query)
+                scopes = query.get("scope", [])
                 server.requests.append(tuple(scopes))
+                if server.service and query.get("service") != [server.service]:
+                    self.reply_json(400, {"errors": [{"code": "UNSUPPORTED", "message": "unknown service"}]})
+                    return
                 username = password = None
                 header = self.headers.get("Authorization", "")
                 if header.lower().startswith("basic "):
@@ -142,7 +156,7 @@ class TokenServer:
                 if access is None:
                     self.reply_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid credentials"}]})
                     return
-                token = server.signing.token(access, username or "anonymous", server.lifetime)
+                token = server.signing.token(access, username or "anonymous", server.lifetime, server.service)
                 self.reply_json(200, {"token": token, "access_token": token, "expires_in": server.lifetime})
 
         return Handler

@@ -218,8 +218,10 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
 def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     sandbox: Sandbox, source: Factory, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
 ) -> None:
+    """And ``source_map`` reaches the plan's data source and the apply step: nvcr.io is read only through it here."""
     newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
-    variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"])
+    variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"],
+                           source_registry="", source_map={"nvcr.io": sandbox.source.host})
     tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
     code, text = tf.plan_exit_code()
     assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
@@ -287,6 +289,9 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     cli_prefix = run_cli("plan", "--offline", "--target", "registry.example/Bad_Prefix")
     assert cli_prefix.returncode == 2 and "--target 'registry.example/Bad_Prefix': prefix" in cli_prefix.stderr, cli_prefix.stderr
     assert "--" not in prefix.stderr.replace("nvcf-mirror", "")
+    mapped = _external({**query, "source_map": json.dumps({"docker.io": "b=c"})})
+    assert mapped.returncode == 2 and mapped.stderr.strip() == \
+        'nvcf-mirror: source_map["docker.io"] = "b=c": MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000', mapped.stderr
 
 
 def _moto(sandbox: Sandbox) -> dict[str, Any]:
@@ -349,8 +354,11 @@ def test_the_apply_step_reads_its_settings_with_values_kept_whole() -> None:
     settings = {"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c1", "aws_region": REGION,
                 "groups": "infrastructure,control-plane", "platforms": "linux/amd64", "repository_tags": json.dumps({"cost": "a,b"}),
                 "scan_on_push": "false", "target_type": "ecr", "create_repos": "true",
-                "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"}), "signatures": "false"}
+                "set_versions": json.dumps({"k8s-device-plugin": "v0.17.1"}), "signatures": "false",
+                "source_map": json.dumps({"docker.io": "mirror.internal:5000/hub", "helm.ngc.nvidia.com": "charts.internal"})}
     config = config_from(settings)
+    assert config.sources.mirror("docker.io") is not None and str(config.sources.mirror("docker.io")) == "mirror.internal:5000/hub"
+    assert config.sources.url("https://helm.ngc.nvidia.com/nvidia/nvcf") == "https://charts.internal/nvidia/nvcf"
     assert config.target == "123456789012.dkr.ecr.us-east-1.amazonaws.com/c1" and config.set_versions == ("k8s-device-plugin=v0.17.1",)
     assert config.groups == ("infrastructure", "control-plane") and config.platforms == ("linux/amd64",) and not config.signatures
     assert repository_settings(settings).tags == {"cost": "a,b"} and repository_settings(settings).scan_on_push is False
@@ -368,6 +376,17 @@ def test_a_target_registry_in_another_account_than_the_provider_stops_the_plan(
     text = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 1
     assert "target_registry is in account 999999999999, but the aws provider given to this module is in account 123456789012" in text, text
+
+
+@pytest.mark.one_terraform
+def test_a_bad_source_map_entry_is_refused_by_the_module_variable_validation(
+    sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
+) -> None:
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], source_map={"docker.io": "b=c"}), sandbox.ecr_env())
+    done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
+    text = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1
+    assert "source_map maps upstream hosts (docker.io, ghcr.io, helm.ngc.nvidia.com) to mirrors, HOST[:PORT][/PREFIX]." in text, text
 
 
 def test_insecure_registries_reach_the_apply_step() -> None:

@@ -30,6 +30,7 @@ locals {
     groups              = join(",", var.groups)
     platforms           = join(",", var.platforms)
     source_registry     = var.source_registry
+    source_map          = jsonencode(var.source_map)
     insecure_registries = join(",", var.insecure_registries)
     ca_file             = var.ca_file != null ? var.ca_file : ""
     set_versions        = jsonencode(var.set_versions)

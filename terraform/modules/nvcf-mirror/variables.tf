@@ -138,6 +138,19 @@ variable "source_registry" {
   default     = ""
 }
 
+variable "source_map" {
+  description = "Read an upstream registry or a classic Helm repository's host through a mirror: { \"docker.io\" = \"mirror.internal:5000\" }, as --source-map UPSTREAM=MIRROR (MIRROR: HOST[:PORT][/PREFIX]). nvcr.io here and source_registry exclude each other."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([for upstream, mirror in var.source_map :
+      can(regex("^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$", upstream)) &&
+    can(regex("^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$", mirror))])
+    error_message = "source_map maps upstream hosts (docker.io, ghcr.io, helm.ngc.nvidia.com) to mirrors, HOST[:PORT][/PREFIX]."
+  }
+}
+
 variable "target_registry" {
   description = "Registry host to push to. Empty: the caller's ECR registry in aws_region ({account}.dkr.ecr.{region}.amazonaws.com)."
   type        = string
