@@ -1,14 +1,14 @@
 """Classic Helm repositories: fetch ``index.yaml``, resolve a version, download and verify the
 chart, and build the OCI artifact exactly as ``helm push`` writes it.
 
-The manifest is deterministic (``created`` comes from the repository index), so a re-run finds
-the chart already present instead of pushing a new digest every time.
+The manifest is deterministic (``created`` comes from the repository index, in whole seconds, else a
+fixed time: ``chartjson.created_annotation``), so a re-run finds the chart already present instead of
+pushing a new digest every time, and two mirrors of one chart give one digest.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import threading
 from typing import Any
 from urllib.parse import urljoin
@@ -21,6 +21,7 @@ from provider_helper.content.built import BuiltArtifact
 from provider_helper.content.digests import read_verified
 from provider_helper.errors import DeniedError, NotFoundError, RegistryError
 from provider_helper.fetch import Fetcher
+from provider_helper.mirror.chartjson import chart_config, clean_metadata, created_annotation, go_json
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -33,9 +34,6 @@ HELM_PROV = "application/vnd.cncf.helm.chart.provenance.v1.prov"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 MAX_CHART_BYTES = 64 * 1024 * 1024  # Helm's own limit for a chart archive is smaller
 MAX_CHART_YAML = 1024 * 1024
-# Helm's chart.Metadata fields, in the order its JSON encoder writes them.
-METADATA_FIELDS = ("name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
-                   "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type")
 
 
 class HelmRepositories:
@@ -75,7 +73,7 @@ class HelmRepositories:
         metadata = yamlload.safe_load(raw) or {}
         if metadata.get("name") != artifact.chart:
             raise RegistryError(f"{url}: Chart.yaml names {metadata.get('name')!r}, expected {artifact.chart!r}")
-        return chart_payload(metadata, archive, provenance, str(entry.get("created") or ""))
+        return chart_payload(metadata, archive, provenance, created_annotation(entry.get("created")))
 
     def versions(self, repo: str, chart: str) -> list[str]:
         """Every version of ``chart`` the repository's index lists."""
@@ -110,8 +108,8 @@ class HelmRepositories:
 
 
 def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, created: str) -> Payload:
-    """The config, layers and manifest ``helm push`` writes for this chart."""
-    config = json.dumps({k: metadata[k] for k in METADATA_FIELDS if metadata.get(k) not in (None, "", [], {})}, separators=(",", ":")).encode()
+    """The config, layers and manifest ``helm push`` writes for this chart, byte for byte but ``created``."""
+    config = chart_config(metadata)
     blobs: dict[str, bytes] = {}
 
     def descriptor(media_type: str, data: bytes) -> dict[str, Any]:
@@ -121,19 +119,20 @@ def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, c
 
     config_descriptor = descriptor(HELM_CONFIG, config)
     layers = [descriptor(HELM_CHART, archive)] + ([descriptor(HELM_PROV, provenance)] if provenance else [])
-    body = {
+    annotations = oci_annotations(clean_metadata(metadata), created)
+    body = {  # as Helm writes it: no top-level mediaType, layers by digest, annotation keys sorted
         "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
         "config": config_descriptor,
-        "layers": layers,
-        "annotations": oci_annotations(metadata, created),
+        "layers": sorted(layers, key=lambda layer: str(layer["digest"])),
+        "annotations": {key: annotations[key] for key in sorted(annotations)},
     }
-    manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
+    manifest = Manifest.from_bytes(go_json(body), OCI_MANIFEST)
     return Payload.ready(Selection(manifest, [], []), BuiltArtifact(manifest, blobs))
 
 
 def oci_annotations(metadata: dict[str, Any], created: str) -> dict[str, str]:
-    """As Helm's generateOCIAnnotations: standard keys from Chart.yaml, then the chart's own annotations."""
+    """As Helm's generateOCIAnnotations: standard keys from the (cleaned) metadata, then the chart's own
+    annotations but title and version; a value of only whitespace is left out."""
     annotations: dict[str, str] = {}
     standard = {
         "org.opencontainers.image.description": metadata.get("description"),
@@ -146,7 +145,7 @@ def oci_annotations(metadata: dict[str, Any], created: str) -> dict[str, str]:
     maintainers = metadata.get("maintainers") or []
     authors = ", ".join(f"{m.get('name', '')} ({m['email']})" if m.get("email") else str(m.get("name", "")) for m in maintainers)
     standard["org.opencontainers.image.authors"] = authors
-    annotations.update({k: str(v) for k, v in standard.items() if v})
+    annotations.update({k: str(v) for k, v in standard.items() if v and str(v).strip()})
     for key, value in (metadata.get("annotations") or {}).items():
         if key not in ("org.opencontainers.image.version", "org.opencontainers.image.title"):
             annotations[str(key)] = str(value)
