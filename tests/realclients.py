@@ -113,6 +113,8 @@ class ContainersTool:
                "CONTAINERS_REGISTRIES_CONF": str(self.root / "registries.conf")}
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         (self.root / "registries.conf").touch()
+        if not (self.root / "auth.json").exists():
+            (self.root / "auth.json").write_text('{"auths": {}}')
         done = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=300)
         if check and done.returncode != 0:
             raise AssertionError(f"{self.name} {' '.join(args)} exited {done.returncode}\n{done.stderr}")

@@ -4,7 +4,8 @@
 same copy engine, so saving gets the same verification, concurrency and resumability, and ``load``
 reads a saved bundle (``LayoutSource``) through the same calls. Blobs are shared by every artifact; each
 artifact's top manifest is named in ``index.json`` by ``org.opencontainers.image.ref.name``
-(``name:tag``), which is what skopeo's ``oci:PATH:name:tag`` reads. ``nvcf-mirror.lock.json``
+(``name:tag``), which is what skopeo's ``oci:PATH:name:tag`` reads; a Docker-format image is named twice,
+first by an OCI-typed copy for the readers that take only OCI entries (``ocicopy``). ``nvcf-mirror.lock.json``
 lists every artifact with its digest and source, for ``load`` and ``verify --from``.
 """
 
@@ -30,6 +31,7 @@ from provider_helper.content.digests import check_file, file_chunks, open_file, 
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
+from provider_helper.mirror.ocicopy import COPY_OF, needs_copy, oci_copy
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -74,9 +76,9 @@ class Layout:
         return blob_file(self.root, digest)
 
     def tagged(self, repo: str, tag: str) -> str | None:
-        """The digest ``index.json`` names for ``repo:tag``, checked by the digest grammar."""
+        """The digest ``index.json`` names for ``repo:tag`` (the original, not its OCI copy), checked by the digest grammar."""
         with self._lock:
-            entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{tag}"), None)
+            entry = next((m for m in self._index["manifests"] if _names(m) == f"{repo}:{tag}"), None)
         return None if entry is None else checked_digest(entry.get("digest"), f"{self.root}/index.json")
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
@@ -95,7 +97,7 @@ class Layout:
 
     def tags(self, repo: str) -> list[str]:
         with self._lock:
-            names = [(m.get("annotations") or {}).get(REF_NAME) or "" for m in self._index["manifests"]]
+            names = [_names(m) or "" for m in self._index["manifests"]]
         return [name.partition(":")[2] for name in names if name.partition(":")[0] == repo]
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
@@ -132,14 +134,29 @@ class Layout:
             atomic_write(path, [manifest.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
         if DIGEST_RE.fullmatch(reference):
             return
-        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: f"{repo}:{reference}"}}
+        name = f"{repo}:{reference}"
+        descriptors = [{"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: name}}]
+        if needs_copy(manifest):  # the OCI copy first, the original last (ctr images import keeps the last of a name)
+            copies = oci_copy(manifest, lambda digest: _manifest_if_there(self.root, digest))
+            for copy in copies:
+                if not self.blob_path(copy.digest).exists():
+                    atomic_write(self.blob_path(copy.digest), [copy.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
+            top = copies[-1]
+            annotations = {REF_NAME: name, COPY_OF: manifest.digest}
+            descriptors.insert(0, {"mediaType": top.media_type, "digest": top.digest, "size": len(top.data), "annotations": annotations})
         with self._lock:
-            kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != f"{repo}:{reference}"]
-            self._index["manifests"] = [*kept, descriptor]
+            kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != name]
+            self._index["manifests"] = [*kept, *descriptors]
             self._write_index()
 
     def _write_index(self) -> None:
         atomic_write(self.root / "index.json", json.dumps(self._index, indent=2))
+
+
+def _names(entry: dict[str, Any]) -> str | None:
+    """The ``name:tag`` an ``index.json`` entry gives, None for the OCI copy of a Docker-format original."""
+    annotations = entry.get("annotations") or {}
+    return None if COPY_OF in annotations else annotations.get(REF_NAME)
 
 
 @contextlib.contextmanager
