@@ -106,21 +106,29 @@ def helms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Helm]:
             for version in ("3.17.1", "4.1.4")}
 
 
-@pytest.fixture(scope="session")
-def podman(tmp_path_factory: pytest.TempPathFactory) -> ContainersTool:
-    return ContainersTool("podman", tmp_path_factory.mktemp("podman"))
+def _short_dir(prefix: str) -> Iterator[Path]:
+    """A directory with a short path: podman refuses a run root over 50 characters, and a unix socket's
+    path is limited to about 100 bytes (pytest's own temporary paths are longer under xdist)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def buildah(tmp_path_factory: pytest.TempPathFactory) -> ContainersTool:
-    return ContainersTool("buildah", tmp_path_factory.mktemp("buildah"))
+def podman() -> Iterator[ContainersTool]:
+    """podman on vfs storage under a temporary root (tests/realclients.py)."""
+    yield from (ContainersTool("podman", path) for path in _short_dir("podman-"))
+
+
+@pytest.fixture(scope="session")
+def buildah() -> Iterator[ContainersTool]:
+    yield from (ContainersTool("buildah", path) for path in _short_dir("buildah-"))
 
 
 @pytest.fixture(scope="session")
 def containerd() -> Iterator[Containerd]:
-    """containerd on a socket of its own (a short path: a unix socket's is limited to about 100 bytes)."""
-    workdir = Path(tempfile.mkdtemp(prefix="ctrd-", dir="/tmp"))
-    daemon = Containerd(workdir).start()
-    yield daemon
-    daemon.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    """containerd started by hand on a socket of its own, stopped at the end of the session."""
+    for workdir in _short_dir("ctrd-"):
+        daemon = Containerd(workdir).start()
+        yield daemon
+        daemon.stop()
