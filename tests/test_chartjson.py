@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from provider_helper.mirror.chartjson import FIXED_CREATED, chart_config, created_annotation, go_clean, go_json
+from provider_helper.mirror.chartjson import FIXED_CREATED, chart_config, created_annotation, go_clean, go_json, with_requirements
 from provider_helper.mirror.helm import HELM_PROV, chart_payload
 
 
@@ -47,3 +47,11 @@ def test_a_signed_charts_layers_are_ordered_by_digest_and_the_manifest_has_no_me
         digests = [layer["digest"] for layer in body["layers"]]
         assert digests == sorted(digests) and HELM_PROV in {layer["mediaType"] for layer in body["layers"]}
         assert "mediaType" not in body and list(body["annotations"]) == sorted(body["annotations"])
+
+
+def test_requirements_yaml_dependencies_and_a_numeric_app_version_are_read_as_helm_reads_them() -> None:
+    metadata = with_requirements({"apiVersion": "v1", "name": "old", "version": "0.1.0", "appVersion": 1.10},
+                                 {"dependencies": [{"name": "sub", "version": "1.0.0", "repository": "https://x"}]})
+    config = json.loads(chart_config(metadata))
+    assert config["dependencies"] == [{"name": "sub", "version": "1.0.0", "repository": "https://x"}]
+    assert config["appVersion"] == "1.1"

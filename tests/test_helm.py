@@ -337,10 +337,17 @@ def signed_charts(helms: dict, tmp_path_factory: pytest.TempPathFactory) -> Iter
     (plain / "templates").mkdir(parents=True)
     (plain / "Chart.yaml").write_text("apiVersion: v2\nname: plain\nversion: 0.3.0\ndescription: A plain chart\n")
     (plain / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n")
+    legacy = work / "src" / "legacy"  # apiVersion v1: dependencies in requirements.yaml; a numeric appVersion
+    (legacy / "charts" / "sub").mkdir(parents=True)
+    (legacy / "Chart.yaml").write_text("apiVersion: v1\nname: legacy\nversion: 0.9.0\nappVersion: 1.10\n")
+    (legacy / "requirements.yaml").write_text("dependencies:\n- name: sub\n  version: 1.0.1\n  repository: https://charts.example.com\n")
+    (legacy / "charts" / "sub" / "Chart.yaml").write_text("apiVersion: v1\nname: sub\nversion: 1.0.1\n")
     out = work / "packaged"
     helms["3"].run("package", "--sign", "--key", "Chart Signer", "--keyring", str(work / "secring.gpg"), str(rich), "-d", str(out))
     helms["3"].run("package", str(plain), "-d", str(out))
-    yield {"dir": out, "pubring": work / "pubring.gpg", "rich": out / "rich-1.2.3+build.4.tgz", "plain": out / "plain-0.3.0.tgz"}
+    helms["3"].run("package", str(legacy), "-d", str(out))
+    yield {"dir": out, "pubring": work / "pubring.gpg", "rich": out / "rich-1.2.3+build.4.tgz", "plain": out / "plain-0.3.0.tgz",
+           "legacy": out / "legacy-0.9.0.tgz"}
 
 
 def _registry_get(registry: LocalRegistry, path: str) -> bytes:
@@ -351,10 +358,11 @@ def test_classic_charts_are_byte_identical_to_what_helm_3_and_helm_4_push_but_cr
     open_registry: LocalRegistry, helms: dict, signed_charts: dict, helm_repo: tuple[Path, str], ns: str, tmp_path: Path
 ) -> None:
     """Config and manifest equal the real ``helm push`` of the same .tgz (and .prov), with Helm 3.17 and 4.1,
-    apart from ``org.opencontainers.image.created``: the index's time in whole seconds UTC, else the fixed time."""
+    apart from ``org.opencontainers.image.created``: the index's time in whole seconds UTC, else the fixed time.
+    The legacy chart's dependencies are in requirements.yaml, which Helm reads into the same metadata."""
     root, url = helm_repo
     charts = {"rich": ("1.2.3+build.4", "2025-05-01T10:00:00.123456789+02:00", "2025-05-01T08:00:00Z"),
-              "plain": ("0.3.0", None, FIXED_CREATED)}
+              "plain": ("0.3.0", None, FIXED_CREATED), "legacy": ("0.9.0", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z")}
     for name, (chart_version, created, _) in charts.items():
         archive = signed_charts[name].read_bytes()
         prov = signed_charts[name].with_name(signed_charts[name].name + ".prov")
@@ -383,6 +391,8 @@ def test_classic_charts_are_byte_identical_to_what_helm_3_and_helm_4_push_but_cr
             if name == "rich":  # the chart exercises what Helm writes its own way
                 assert list(json.loads(config)["maintainers"][0]) == ["name", "email", "url"]
                 assert b"\\u003e=1.25.0-0" in config and "Ännä".encode() in config
+            if name == "legacy":
+                assert json.loads(config)["dependencies"][0]["name"] == "sub" and json.loads(config)["appVersion"] == "1.1"
 
 
 def test_helm_pulls_verifies_and_templates_charts_from_the_mirror_and_from_a_loaded_bundle(

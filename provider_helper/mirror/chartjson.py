@@ -63,6 +63,15 @@ def chart_config(metadata: dict[str, Any]) -> bytes:
     return go_json(_reorder(body, METADATA_FIELDS))
 
 
+def with_requirements(metadata: Any, requirements: Any) -> Any:
+    """Chart.yaml as Helm's loader holds it: a ``requirements.yaml`` (apiVersion v1 charts keep their
+    dependencies there) is read into the same metadata, so its ``dependencies`` replace Chart.yaml's."""
+    if not isinstance(metadata, dict) or not isinstance(requirements, dict):
+        return metadata
+    fields = {name for name, _ in METADATA_FIELDS}
+    return {**metadata, **{k: v for k, v in requirements.items() if k in fields}}
+
+
 def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """The metadata as Helm holds it after loading: what its manifest annotations are made from."""
     cleaned = json.loads(chart_config(metadata))
@@ -108,6 +117,8 @@ def _struct(values: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> dic
     out: dict[str, Any] = {}
     for name, optional in fields:
         value = values.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and name not in BOOL_FIELDS:
+            value = str(value)  # a number where Helm has a string (appVersion: 1.10 is "1.1")
         if value is None or (optional and value in ("", [], {}, False)):
             if optional:
                 continue
@@ -130,9 +141,15 @@ def _reorder(body: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> dict
 def _generic(value: Any) -> Any:
     """A value of no struct type (annotations, import-values): Go writes a map's keys sorted."""
     if isinstance(value, dict):
-        return {str(k): _generic(value[k]) for k in sorted(value, key=str)}
+        keys = {_key(k): k for k in value}
+        return {key: _generic(value[keys[key]]) for key in sorted(keys)}
     if isinstance(value, list):
         return [_generic(v) for v in value]
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     return value
+
+
+def _key(key: Any) -> str:
+    """A map key as text, as Go's YAML reader gives it (a boolean key is ``true`` or ``false``)."""
+    return ("true" if key else "false") if isinstance(key, bool) else str(key)

@@ -21,7 +21,7 @@ from provider_helper.content.built import BuiltArtifact
 from provider_helper.content.digests import read_verified
 from provider_helper.errors import DeniedError, NotFoundError, RegistryError
 from provider_helper.fetch import Fetcher
-from provider_helper.mirror.chartjson import chart_config, clean_metadata, created_annotation, go_json
+from provider_helper.mirror.chartjson import chart_config, clean_metadata, created_annotation, go_json, with_requirements
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -66,11 +66,17 @@ class HelmRepositories:
             provenance = b""
         try:
             raw = read_member(io.BytesIO(archive), url.rsplit("/", 1)[-1], f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
+            requirements = read_member(io.BytesIO(archive), url.rsplit("/", 1)[-1], f"{artifact.chart}/requirements.yaml", MAX_CHART_YAML)
         except (ArchiveError, OSError, EOFError) as exc:
             raise RegistryError(f"{url}: {exc}") from None
         if raw is None:
             raise RegistryError(f"{url}: no {artifact.chart}/Chart.yaml in the archive")
-        metadata = yamlload.safe_load(raw) or {}
+        try:
+            metadata = with_requirements(yamlload.safe_load(raw) or {}, yamlload.safe_load(requirements) if requirements else None)
+        except yaml.YAMLError:
+            raise RegistryError(f"{url}: {artifact.chart}/Chart.yaml or requirements.yaml is not valid YAML") from None
+        if not isinstance(metadata, dict):
+            raise RegistryError(f"{url}: {artifact.chart}/Chart.yaml is not a mapping")
         if metadata.get("name") != artifact.chart:
             raise RegistryError(f"{url}: Chart.yaml names {metadata.get('name')!r}, expected {artifact.chart!r}")
         return chart_payload(metadata, archive, provenance, created_annotation(entry.get("created")))
