@@ -46,8 +46,22 @@ def install_helm(version: str) -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     found = _wheel(wheels, package, dist_version)
     if found is None:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(wheels), f"{dist}=={dist_version}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+                str(wheels),
+                f"{dist}=={dist_version}",
+            ],
+            check=True,
+        )
         found = _wheel(wheels, package, dist_version)
         if found is None:
             raise RuntimeError(f"pip fetched no wheel of {dist}=={dist_version} into {wheels}")
@@ -70,14 +84,18 @@ def install_helm(version: str) -> Path:
 def _wheel(wheels: Path, package: str, version: str) -> Path | None:
     """The fetched wheel (named ``aws_cdk.NAME-`` or ``aws_cdk_NAME-`` by its version of the tooling)."""
     prefix = f"aws_cdk_{package}-{version}-"
-    return next((p for p in sorted(wheels.glob("*.whl")) if p.name.replace("aws_cdk.", "aws_cdk_", 1).startswith(prefix)), None)
+    return next(
+        (p for p in sorted(wheels.glob("*.whl")) if p.name.replace("aws_cdk.", "aws_cdk_", 1).startswith(prefix)), None
+    )
 
 
 def require(binary: str) -> str:
     """The path of a Debian client; missing, the test fails (bootstrap installs it)."""
     found = shutil.which(binary)
     if found is None:
-        raise RuntimeError(f"{binary} is not installed: run scripts/bootstrap.sh (apt-get install podman buildah containerd)")
+        raise RuntimeError(
+            f"{binary} is not installed: run scripts/bootstrap.sh (apt-get install podman buildah containerd)"
+        )
     return found
 
 
@@ -89,8 +107,13 @@ class Helm:
     home: Path
 
     def run(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(self.home), "HELM_CACHE_HOME": str(self.home / "cache"),
-               "HELM_CONFIG_HOME": str(self.home / "config"), "HELM_DATA_HOME": str(self.home / "data")}
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.home),
+            "HELM_CACHE_HOME": str(self.home / "cache"),
+            "HELM_CONFIG_HOME": str(self.home / "config"),
+            "HELM_DATA_HOME": str(self.home / "data"),
+        }
         done = subprocess.run([str(self.binary), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
         if check and done.returncode != 0:
             raise AssertionError(f"helm {' '.join(args)} exited {done.returncode}\n{done.stderr}")
@@ -105,12 +128,23 @@ class ContainersTool:
     root: Path
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = [require(self.name), "--storage-driver", "vfs", "--root", str(self.root / "root"),
-               "--runroot", str(self.root / "run")]
+        cmd = [
+            require(self.name),
+            "--storage-driver",
+            "vfs",
+            "--root",
+            str(self.root / "root"),
+            "--runroot",
+            str(self.root / "run"),
+        ]
         if self.name == "podman":
             cmd += ["--tmpdir", str(self.root / "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
-        env = {**os.environ, "TMPDIR": str(self.root / "tmp"), "REGISTRY_AUTH_FILE": str(self.root / "auth.json"),
-               "CONTAINERS_REGISTRIES_CONF": str(self.root / "registries.conf")}
+        env = {
+            **os.environ,
+            "TMPDIR": str(self.root / "tmp"),
+            "REGISTRY_AUTH_FILE": str(self.root / "auth.json"),
+            "CONTAINERS_REGISTRIES_CONF": str(self.root / "registries.conf"),
+        }
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         (self.root / "registries.conf").touch()
         if not (self.root / "auth.json").exists():
@@ -132,9 +166,11 @@ class Containerd:
     def start(self) -> Containerd:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "config.toml"
-        config.write_text(f'version = 2\nroot = "{self.workdir / "root"}"\nstate = "{self.workdir / "state"}"\n'
-                          f'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                          f'[grpc]\n  address = "{self.socket}"\n')
+        config.write_text(
+            f'version = 2\nroot = "{self.workdir / "root"}"\nstate = "{self.workdir / "state"}"\n'
+            f'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+            f'[grpc]\n  address = "{self.socket}"\n'
+        )
         log = open(self.workdir / "containerd.log", "wb")  # noqa: SIM115 (closed with the process)
         self._process = subprocess.Popen([require("containerd"), "--config", str(config)], stdout=log, stderr=log)
         deadline = time.monotonic() + 30
@@ -147,7 +183,9 @@ class Containerd:
         raise RuntimeError(f"containerd did not start: {(self.workdir / 'containerd.log').read_text()[-2000:]}")
 
     def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([require("ctr"), "--address", str(self.socket), *args], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [require("ctr"), "--address", str(self.socket), *args], capture_output=True, text=True, timeout=300
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"ctr {' '.join(args)} exited {done.returncode}\n{done.stderr}")
         return done

@@ -48,7 +48,8 @@ def test_save_then_load_gives_digest_identical_artifacts(sandbox: Sandbox, saved
         # The Docker-format nats-box is read through its OCI copy (another digest; see the test below).
         for ref in ("nvcf-openbao:2.5.1-nv-1.1.0", "gdn-streaming:2.0.1"):
             assert sha256(_skopeo_oci(layout, ref)) == saved_set["expected"][ref], f"skopeo reads {ref} from the layout"
-        assert json.loads(_skopeo_oci(layout, "nats-box:0.19.2-nonroot"))["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+        copy = json.loads(_skopeo_oci(layout, "nats-box:0.19.2-nonroot"))
+        assert copy["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
         lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
         assert {a["key"]: a["digest"] for a in lock["artifacts"]}["image:nvcf-openbao:2.5.1-nv-1.1.0"] == saved_set["expected"]["nvcf-openbao:2.5.1-nv-1.1.0"]
     else:
@@ -121,7 +122,8 @@ def test_saving_again_after_a_tag_moved_leaves_one_index_entry_per_name(sandbox:
 
 
 def test_skopeo_podman_buildah_and_ctr_read_every_saved_artifact_from_a_directory_and_a_tar(
-    open_registry: LocalRegistry, podman: ContainersTool, buildah: ContainersTool, containerd: Containerd, ns: str, tmp_path: Path
+    open_registry: LocalRegistry, podman: ContainersTool, buildah: ContainersTool, containerd: Containerd, ns: str,
+    tmp_path: Path,
 ) -> None:
     """Docker-format images (single and list) included: containers/image reads them through their OCI copy,
     whose blobs are the original's; ctr images import, like load, takes the original and gets its digest.
@@ -135,16 +137,20 @@ def test_skopeo_podman_buildah_and_ctr_read_every_saved_artifact_from_a_director
     }
     factory.close()
     manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "chart" if ref.startswith("chart") else "image", "source": f"nvcr.io/{ns}/nvidia/{ref}", "group": "test"} for ref in made])
+        {"type": "chart" if ref.startswith("chart") else "image", "source": f"nvcr.io/{ns}/nvidia/{ref}",
+         "group": "test"} for ref in made])
     layout, archive = tmp_path / "layout", tmp_path / "layout.tar"
     for to in (layout, archive):
-        done = run_cli("save", "--manifest", str(manifest), "--source-registry", open_registry.host, "--to", str(to), "--all-platforms")
+        done = run_cli("save", "--manifest", str(manifest), "--source-registry", open_registry.host, "--to", str(to),
+                       "--all-platforms")
         assert done.returncode == 0, done.stderr
-    lock = {f"{a['name']}:{a['tag']}": a["digest"] for a in json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"]}
+    saved = json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"]
+    lock = {f"{a['name']}:{a['tag']}": a["digest"] for a in saved}
     assert lock == {ref: pushed.digest for ref, pushed in made.items()}, "the lock names the source's exact digests"
     for ref, pushed in made.items():
         for where in (f"oci:{layout}", f"oci-archive:{archive}"):
-            raw = json.loads(subprocess.run(["skopeo", "inspect", "--raw", f"{where}:{ref}"], capture_output=True, check=True).stdout)
+            read = subprocess.run(["skopeo", "inspect", "--raw", f"{where}:{ref}"], capture_output=True, check=True)
+            raw = json.loads(read.stdout)
             source = json.loads(skopeo_raw(f"{open_registry.host}/{ns}/nvidia/{ref}"))
             assert _blob_digests(raw) == _blob_digests(source), f"skopeo reads {ref} from {where}, the source's blobs"
             if not pushed.media_type.startswith("application/vnd.docker"):

@@ -8,16 +8,28 @@ import json
 
 import pytest
 
-from provider_helper.mirror.chartjson import FIXED_CREATED, chart_config, created_annotation, go_clean, go_json, with_requirements
+from provider_helper.mirror.chartjson import (
+    FIXED_CREATED,
+    chart_config,
+    created_annotation,
+    go_clean,
+    go_json,
+    with_requirements,
+)
 from provider_helper.mirror.helm import HELM_PROV, chart_payload
 
 
-@pytest.mark.parametrize(("created", "expected"), [
-    ("2025-05-01T10:00:00.123456789+02:00", "2025-05-01T08:00:00Z"),
-    ("2025-05-01T10:00:00Z", "2025-05-01T10:00:00Z"),
-    (datetime.datetime(2025, 5, 1, 10, 0, 0, 999999, tzinfo=datetime.UTC), "2025-05-01T10:00:00Z"),
-    (None, FIXED_CREATED), ("", FIXED_CREATED), ("yesterday", FIXED_CREATED),
-])
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        ("2025-05-01T10:00:00.123456789+02:00", "2025-05-01T08:00:00Z"),
+        ("2025-05-01T10:00:00Z", "2025-05-01T10:00:00Z"),
+        (datetime.datetime(2025, 5, 1, 10, 0, 0, 999999, tzinfo=datetime.UTC), "2025-05-01T10:00:00Z"),
+        (None, FIXED_CREATED),
+        ("", FIXED_CREATED),
+        ("yesterday", FIXED_CREATED),
+    ],
+)
 def test_created_is_the_index_time_in_whole_seconds_utc_else_the_fixed_time(created: object, expected: str) -> None:
     assert created_annotation(created) == expected
 
@@ -31,9 +43,19 @@ def test_helm_cleans_whitespace_and_drops_unprintable_characters() -> None:
 
 
 def test_the_config_follows_helms_struct_order_and_leaves_empty_fields_out() -> None:
-    config = json.loads(chart_config({"version": "1.0.0", "name": "x", "deprecated": False, "keywords": [],
-                                      "maintainers": [{"url": "u", "name": "n"}],
-                                      "dependencies": [{"version": "1", "name": "d"}], "annotations": {"b": "2", "a": "1"}}))
+    config = json.loads(
+        chart_config(
+            {
+                "version": "1.0.0",
+                "name": "x",
+                "deprecated": False,
+                "keywords": [],
+                "maintainers": [{"url": "u", "name": "n"}],
+                "dependencies": [{"version": "1", "name": "d"}],
+                "annotations": {"b": "2", "a": "1"},
+            }
+        )
+    )
     assert list(config) == ["name", "version", "maintainers", "apiVersion", "annotations", "dependencies"]
     assert config["dependencies"] == [{"name": "d", "version": "1", "repository": ""}], "repository is never left out"
     assert list(config["maintainers"][0]) == ["name", "url"] and list(config["annotations"]) == ["a", "b"]
@@ -50,8 +72,10 @@ def test_a_signed_charts_layers_are_ordered_by_digest_and_the_manifest_has_no_me
 
 
 def test_requirements_yaml_dependencies_and_a_numeric_app_version_are_read_as_helm_reads_them() -> None:
-    metadata = with_requirements({"apiVersion": "v1", "name": "old", "version": "0.1.0", "appVersion": 1.10},
-                                 {"dependencies": [{"name": "sub", "version": "1.0.0", "repository": "https://x"}]})
+    metadata = with_requirements(
+        {"apiVersion": "v1", "name": "old", "version": "0.1.0", "appVersion": 1.10},
+        {"dependencies": [{"name": "sub", "version": "1.0.0", "repository": "https://x"}]},
+    )
     config = json.loads(chart_config(metadata))
     assert config["dependencies"] == [{"name": "sub", "version": "1.0.0", "repository": "https://x"}]
     assert config["appVersion"] == "1.1"

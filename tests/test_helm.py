@@ -323,8 +323,8 @@ def signed_charts(helms: dict, tmp_path_factory: pytest.TempPathFactory) -> Iter
     gpg = ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
     subprocess.run([*gpg, "--quick-gen-key", "Chart Signer <signer@example.com>", "rsa2048", "sign", "never"], env=env,
                    check=True, capture_output=True)
-    (work / "secring.gpg").write_bytes(subprocess.run([*gpg, "--export-secret-keys"], env=env, check=True, capture_output=True).stdout)
-    (work / "pubring.gpg").write_bytes(subprocess.run([*gpg, "--export"], env=env, check=True, capture_output=True).stdout)
+    for ring, export in (("secring.gpg", "--export-secret-keys"), ("pubring.gpg", "--export")):
+        (work / ring).write_bytes(subprocess.run([*gpg, export], env=env, check=True, capture_output=True).stdout)
     subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, capture_output=True)
     rich = work / "src" / "rich"
     for sub, sub_version in (("sub", "1.0.1"), ("local", "0.1.0")):
@@ -332,7 +332,8 @@ def signed_charts(helms: dict, tmp_path_factory: pytest.TempPathFactory) -> Iter
         (rich / "charts" / sub / "Chart.yaml").write_text(f"apiVersion: v2\nname: {sub}\nversion: {sub_version}\n")
     (rich / "templates").mkdir()
     (rich / "Chart.yaml").write_text(RICH_CHART)
-    (rich / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-rich\n")
+    (rich / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-rich\n")
     plain = work / "src" / "plain"
     (plain / "templates").mkdir(parents=True)
     (plain / "Chart.yaml").write_text("apiVersion: v2\nname: plain\nversion: 0.3.0\ndescription: A plain chart\n")
@@ -340,14 +341,16 @@ def signed_charts(helms: dict, tmp_path_factory: pytest.TempPathFactory) -> Iter
     legacy = work / "src" / "legacy"  # apiVersion v1: dependencies in requirements.yaml; a numeric appVersion
     (legacy / "charts" / "sub").mkdir(parents=True)
     (legacy / "Chart.yaml").write_text("apiVersion: v1\nname: legacy\nversion: 0.9.0\nappVersion: 1.10\n")
-    (legacy / "requirements.yaml").write_text("dependencies:\n- name: sub\n  version: 1.0.1\n  repository: https://charts.example.com\n")
+    (legacy / "requirements.yaml").write_text(
+        "dependencies:\n- name: sub\n  version: 1.0.1\n  repository: https://charts.example.com\n")
     (legacy / "charts" / "sub" / "Chart.yaml").write_text("apiVersion: v1\nname: sub\nversion: 1.0.1\n")
     out = work / "packaged"
-    helms["3"].run("package", "--sign", "--key", "Chart Signer", "--keyring", str(work / "secring.gpg"), str(rich), "-d", str(out))
+    helms["3"].run("package", "--sign", "--key", "Chart Signer", "--keyring", str(work / "secring.gpg"), str(rich),
+                   "-d", str(out))
     helms["3"].run("package", str(plain), "-d", str(out))
     helms["3"].run("package", str(legacy), "-d", str(out))
-    yield {"dir": out, "pubring": work / "pubring.gpg", "rich": out / "rich-1.2.3+build.4.tgz", "plain": out / "plain-0.3.0.tgz",
-           "legacy": out / "legacy-0.9.0.tgz"}
+    yield {"dir": out, "pubring": work / "pubring.gpg", "rich": out / "rich-1.2.3+build.4.tgz",
+           "plain": out / "plain-0.3.0.tgz", "legacy": out / "legacy-0.9.0.tgz"}
 
 
 def _registry_get(registry: LocalRegistry, path: str) -> bytes:
@@ -362,7 +365,8 @@ def test_classic_charts_are_byte_identical_to_what_helm_3_and_helm_4_push_but_cr
     The legacy chart's dependencies are in requirements.yaml, which Helm reads into the same metadata."""
     root, url = helm_repo
     charts = {"rich": ("1.2.3+build.4", "2025-05-01T10:00:00.123456789+02:00", "2025-05-01T08:00:00Z"),
-              "plain": ("0.3.0", None, FIXED_CREATED), "legacy": ("0.9.0", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z")}
+              "plain": ("0.3.0", None, FIXED_CREATED),
+              "legacy": ("0.9.0", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z")}
     for name, (chart_version, created, _) in charts.items():
         archive = signed_charts[name].read_bytes()
         prov = signed_charts[name].with_name(signed_charts[name].name + ".prov")
@@ -373,7 +377,7 @@ def test_classic_charts_are_byte_identical_to_what_helm_3_and_helm_4_push_but_cr
             index["entries"][name][0]["created"] = created
         (root / "index.yaml").write_text(yaml.safe_dump(index))
     manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, name, v) for name, (v, _, _) in charts.items()])
-    done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{open_registry.host}/{ns}/ours", "--result-file", str(tmp_path / "r.json"))
+    done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{open_registry.host}/{ns}/ours")
     assert done.returncode == 0, done.stderr
     for major, helm in helms.items():
         for name, (chart_version, _, ours_created) in charts.items():
@@ -392,7 +396,8 @@ def test_classic_charts_are_byte_identical_to_what_helm_3_and_helm_4_push_but_cr
                 assert list(json.loads(config)["maintainers"][0]) == ["name", "email", "url"]
                 assert b"\\u003e=1.25.0-0" in config and "Ännä".encode() in config
             if name == "legacy":
-                assert json.loads(config)["dependencies"][0]["name"] == "sub" and json.loads(config)["appVersion"] == "1.1"
+                legacy = json.loads(config)
+                assert legacy["dependencies"][0]["name"] == "sub" and legacy["appVersion"] == "1.1"
 
 
 def test_helm_pulls_verifies_and_templates_charts_from_the_mirror_and_from_a_loaded_bundle(
@@ -402,8 +407,10 @@ def test_helm_pulls_verifies_and_templates_charts_from_the_mirror_and_from_a_loa
     _publish(root, "rich", "1.2.3+build.4", signed_charts["rich"].read_bytes(),
              prov=signed_charts["rich"].with_name("rich-1.2.3+build.4.tgz.prov").read_bytes())
     _publish(root, "plain", "0.3.0", signed_charts["plain"].read_bytes())
-    manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, "rich", "1.2.3+build.4"), _classic(url, "plain", "0.3.0")])
-    assert run_cli("mirror", "--manifest", str(manifest), "--target", f"{open_registry.host}/{ns}/mirror").returncode == 0
+    classics = [_classic(url, "rich", "1.2.3+build.4"), _classic(url, "plain", "0.3.0")]
+    manifest = write_manifest(tmp_path / "m.yaml", classics)
+    mirrored = run_cli("mirror", "--manifest", str(manifest), "--target", f"{open_registry.host}/{ns}/mirror")
+    assert mirrored.returncode == 0, mirrored.stderr
     bundle = tmp_path / "bundle.tar"
     assert run_cli("save", "--manifest", str(manifest), "--to", str(bundle)).returncode == 0
     loaded = run_cli("load", "--from", str(bundle), "--target", f"{open_registry.host}/{ns}/loaded")

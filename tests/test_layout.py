@@ -16,9 +16,12 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 def _docker_image(layout: Layout, seed: str) -> Manifest:
     config, layer = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode(), seed.encode() * 10
-    body = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-            "config": {"mediaType": DOCKER_CONFIG, "digest": digest_of(config), "size": len(config)},
-            "layers": [{"mediaType": DOCKER_LAYER, "digest": digest_of(layer), "size": len(layer)}]}
+    body = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": DOCKER_CONFIG, "digest": digest_of(config), "size": len(config)},
+        "layers": [{"mediaType": DOCKER_LAYER, "digest": digest_of(layer), "size": len(layer)}],
+    }
     manifest = Manifest.from_bytes(json.dumps(body, indent=3).encode(), DOCKER_MANIFEST)
     layout.put_manifest("app", manifest.digest, manifest)
     return manifest
@@ -36,20 +39,40 @@ def test_a_docker_image_is_named_by_its_oci_copy_then_the_original_and_a_re_save
     (kind, copy_digest, copy_of), original = _entries(tmp_path)
     assert (kind, copy_of) == (OCI_MANIFEST, first.digest) and original == (DOCKER_MANIFEST, first.digest, None)
     copy = json.loads((tmp_path / "blobs" / "sha256" / copy_digest.split(":")[1]).read_bytes())
-    assert copy["config"]["digest"] == first.body["config"]["digest"] and copy["layers"][0]["mediaType"].startswith("application/vnd.oci")
+    assert copy["config"]["digest"] == first.body["config"]["digest"] and copy["layers"][0]["mediaType"].startswith(
+        "application/vnd.oci"
+    )
     assert layout.tagged("app", "1.0") == first.digest and layout.tags("app") == ["1.0"]
     moved = _docker_image(layout, "b")
     layout.put_manifest("app", "1.0", moved)
-    assert [(kind, copy_of) for kind, _, copy_of in _entries(tmp_path)] == [(OCI_MANIFEST, moved.digest), (DOCKER_MANIFEST, None)]
+    assert [(kind, copy_of) for kind, _, copy_of in _entries(tmp_path)] == [
+        (OCI_MANIFEST, moved.digest),
+        (DOCKER_MANIFEST, None),
+    ]
     assert layout.tagged("app", "1.0") == moved.digest
 
 
 def test_the_oci_copy_of_a_docker_list_lists_only_the_images_the_layout_holds(tmp_path: Path) -> None:
     layout = Layout.for_writing(tmp_path)
     held = _docker_image(layout, "amd64")
-    body = {"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": [
-        {"mediaType": DOCKER_MANIFEST, "digest": held.digest, "size": len(held.data), "platform": {"os": "linux", "architecture": "amd64"}},
-        {"mediaType": DOCKER_MANIFEST, "digest": "sha256:" + "0" * 64, "size": 1, "platform": {"os": "linux", "architecture": "arm64"}}]}
+    body = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_LIST,
+        "manifests": [
+            {
+                "mediaType": DOCKER_MANIFEST,
+                "digest": held.digest,
+                "size": len(held.data),
+                "platform": {"os": "linux", "architecture": "amd64"},
+            },
+            {
+                "mediaType": DOCKER_MANIFEST,
+                "digest": "sha256:" + "0" * 64,
+                "size": 1,
+                "platform": {"os": "linux", "architecture": "arm64"},
+            },
+        ],
+    }
     listed = Manifest.from_bytes(json.dumps(body).encode(), DOCKER_LIST)
     layout.put_manifest("app", "2.0", listed)
     (kind, copy_digest, _), _original = _entries(tmp_path)

@@ -337,10 +337,12 @@ def test_podman_and_ctr_pull_every_image_by_tag_and_by_the_reported_digest_for_e
     platform choice podman pulls every tag and every digest the result document reports, and ctr's image for
     each tag is the reported digest. Naming both platforms of an index keeps its digest (no new index)."""
     factory = Factory(open_registry.url, lambda repo: "")
-    indexes = {f"{fmt}-list": factory.index(f"{ns}/src/nvidia/{fmt}-list", "1.0", fmt=fmt, runnable=True)[0] for fmt in ("oci", "docker")}
+    indexes = {f"{fmt}-list": factory.index(f"{ns}/src/nvidia/{fmt}-list", "1.0", fmt=fmt, runnable=True)[0]
+               for fmt in ("oci", "docker")}
     for fmt in ("oci", "docker"):
         for arch in ("amd64", "arm64"):
-            factory.image(f"{ns}/src/nvidia/{fmt}-single-{arch}", "1.0", fmt=fmt, platform=f"linux/{arch}", runnable=True)
+            factory.image(f"{ns}/src/nvidia/{fmt}-single-{arch}", "1.0", fmt=fmt, platform=f"linux/{arch}",
+                          runnable=True)
     factory.close()
     for choice, (flags, platform) in PLATFORM_CHOICES.items():
         single = "arm64" if choice == "arm64" else "amd64"  # a single image must be of the platform asked for
@@ -349,20 +351,21 @@ def test_podman_and_ctr_pull_every_image_by_tag_and_by_the_reported_digest_for_e
         manifest = write_manifest(tmp_path / f"{choice}.yaml", [
             {"type": "image", "source": f"nvcr.io/{ns}/src/nvidia/{n}:1.0", "group": "test"} for n in names])
         prefix = f"{open_registry.host}/{ns}/{choice}"
-        done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", open_registry.host, "--target", prefix,
-                       *flags, "--result-file", str(tmp_path / f"{choice}.json"))
+        done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", open_registry.host,
+                       "--target", prefix, *flags, "--result-file", str(tmp_path / f"{choice}.json"))
         assert done.returncode == 0, done.stderr
         reported = {a["target"]: a for a in json.loads((tmp_path / f"{choice}.json").read_text())["artifacts"]}
         if choice in ("both", "all"):
             for name, index in indexes.items():
                 entry = reported[f"{prefix}/{name}:1.0"]
-                assert entry["digest"] == index.digest and not entry.get("note"), f"{choice}: {name} is the source index, whole"
+                assert entry["digest"] == index.digest and not entry.get("note"), f"{choice}: {name} is whole"
         tags = list(reported)
         by_digest = [f"{target.rsplit(':', 1)[0]}@{a['digest']}" for target, a in reported.items()]
         podman.run("pull", "--tls-verify=false", "--arch", platform.split("/")[1], *tags, *by_digest)
         inspected = json.loads(podman.run("image", "inspect", *tags).stdout)
         for target, image in zip(tags, inspected, strict=True):
-            assert f"{target.rsplit(':', 1)[0]}@{reported[target]['digest']}" in image["RepoDigests"], f"{choice}: podman {target}"
+            pinned = f"{target.rsplit(':', 1)[0]}@{reported[target]['digest']}"
+            assert pinned in image["RepoDigests"], f"{choice}: podman {target}"
         for target, pinned in zip(tags, by_digest, strict=True):
             pull_platform = names[target.rsplit("/", 1)[1].split(":")[0]]
             containerd.ctr("images", "pull", "--plain-http", "--platform", pull_platform, target)
@@ -379,26 +382,30 @@ def test_naming_every_platform_of_an_index_keeps_it_byte_identical_and_notes_not
     the source index, so NVIDIA's signature on it still covers the tag; a true subset still gets a new index."""
     index, _ = source.index(f"{ns}/nvidia/duo", "1")
     docker_list, _ = source.index(f"{ns}/nvidia/duo-docker", "1", fmt="docker")
-    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("duo", "duo-docker")])
-    done = _mirror(sandbox, manifest, ns, "--platform", "linux/arm64", "--platform", "linux/amd64", result=tmp_path / "r.json")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"}
+                                                    for n in ("duo", "duo-docker")])
+    done = _mirror(sandbox, manifest, ns, "--platform", "linux/arm64", "--platform", "linux/amd64",
+                   result=tmp_path / "r.json")
     assert done.returncode == 0, done.stderr
-    for entry, expected in zip(json.loads((tmp_path / "r.json").read_text())["artifacts"], (index, docker_list), strict=True):
+    reported = json.loads((tmp_path / "r.json").read_text())["artifacts"]
+    for entry, expected in zip(reported, (index, docker_list), strict=True):
         assert entry["digest"] == expected.digest and "note" not in entry, entry
         assert sorted(entry["platforms"]) == ["linux/amd64", "linux/arm64"]
     raw = skopeo_raw(f"{sandbox.target.host}/{ns}/duo:1", authfile=sandbox.docker_config / "config.json")
     assert sha256(raw) == index.digest
 
 
-def test_plan_shows_the_platform_of_a_single_platform_image(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+def test_plan_shows_the_platform_of_a_single_platform_image(sandbox: Sandbox, source: Factory, ns: str,
+                                                            tmp_path: Path) -> None:
     source.image(f"{ns}/nvidia/arm-only", "1", platform="linux/arm64")
     source.index(f"{ns}/nvidia/multi", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("arm-only", "multi")])
-    done = run_cli("plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-                   "--all-platforms", "--output", "json", env=sandbox.env())
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"}
+                                                    for n in ("arm-only", "multi")])
+    where = ("--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}", "--all-platforms")
+    done = run_cli("plan", "--manifest", str(manifest), *where, "--output", "json", env=sandbox.env())
     assert done.returncode == 0, done.stderr
     single, multi = json.loads(done.stdout)["artifacts"]
     assert single["platforms"] == ["linux/arm64"], "not empty, which the table shows as 'all'"
     assert multi["platforms"] == ["linux/amd64", "linux/arm64"]
-    table = run_cli("plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-                    "--all-platforms", env=sandbox.env())
+    table = run_cli("plan", "--manifest", str(manifest), *where, env=sandbox.env())
     assert re.search(r"arm-only:1 +linux/arm64 ", table.stdout), table.stdout

@@ -13,12 +13,39 @@ import json
 from typing import Any
 
 # Helm's chart Metadata, Maintainer and Dependency structs: (JSON name, omitted when empty) in field order.
-METADATA_FIELDS = tuple((name, True) for name in (
-    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
-    "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type"))
+METADATA_FIELDS = tuple(
+    (name, True)
+    for name in (
+        "name",
+        "home",
+        "sources",
+        "version",
+        "description",
+        "keywords",
+        "maintainers",
+        "icon",
+        "apiVersion",
+        "condition",
+        "tags",
+        "appVersion",
+        "deprecated",
+        "annotations",
+        "kubeVersion",
+        "dependencies",
+        "type",
+    )
+)
 MAINTAINER_FIELDS = (("name", True), ("email", True), ("url", True))
-DEPENDENCY_FIELDS = (("name", False), ("version", True), ("repository", False), ("condition", True), ("tags", True),
-                     ("enabled", True), ("import-values", True), ("alias", True))
+DEPENDENCY_FIELDS = (
+    ("name", False),
+    ("version", True),
+    ("repository", False),
+    ("condition", True),
+    ("tags", True),
+    ("enabled", True),
+    ("import-values", True),
+    ("alias", True),
+)
 # The strings Helm's Validate cleans (whitespace to a space, unprintable characters dropped) before writing.
 CLEANED_METADATA = ("name", "description", "home", "icon", "condition", "tags", "appVersion", "kubeVersion")
 CLEANED_LISTS = ("sources", "keywords")
@@ -29,15 +56,22 @@ BOOL_FIELDS = {"deprecated", "enabled"}
 # push time, which would give every mirror run a new digest; a fixed value keeps one chart one digest.
 FIXED_CREATED = "1970-01-01T00:00:00Z"
 # Go's unicode.IsSpace outside ASCII's tab, newline, vertical tab, form feed, return and space.
-_GO_SPACES = frozenset("\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-                       "\u2028\u2029\u202f\u205f\u3000")
+_GO_SPACES = frozenset(
+    "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def go_json(value: Any) -> bytes:
     """``value`` as Go's ``json.Marshal`` writes it (dicts keep their order: sort generic maps first)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     # These characters only ever occur inside strings in JSON text, so replacing them everywhere is exact.
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return text.encode()
 
@@ -54,11 +88,16 @@ def chart_config(metadata: dict[str, Any]) -> bytes:
     cleaned["apiVersion"] = cleaned.get("apiVersion") or "v1"  # Helm's loader reads a chart without one as v1
     body = _struct(cleaned, METADATA_FIELDS)
     if isinstance(metadata.get("maintainers"), list):
-        maintainers = [_struct({k: go_clean(v) if isinstance(v, str) else v for k, v in m.items()}, MAINTAINER_FIELDS)
-                       for m in metadata["maintainers"] if isinstance(m, dict)]
+        maintainers = [
+            _struct({k: go_clean(v) if isinstance(v, str) else v for k, v in m.items()}, MAINTAINER_FIELDS)
+            for m in metadata["maintainers"]
+            if isinstance(m, dict)
+        ]
         _set(body, "maintainers", maintainers)
     if isinstance(metadata.get("dependencies"), list):
-        dependencies = [_struct(_clean_dependency(d), DEPENDENCY_FIELDS) for d in metadata["dependencies"] if isinstance(d, dict)]
+        dependencies = [
+            _struct(_clean_dependency(d), DEPENDENCY_FIELDS) for d in metadata["dependencies"] if isinstance(d, dict)
+        ]
         _set(body, "dependencies", dependencies)
     return go_json(_reorder(body, METADATA_FIELDS))
 

@@ -21,7 +21,13 @@ from provider_helper.content.built import BuiltArtifact
 from provider_helper.content.digests import read_verified
 from provider_helper.errors import DeniedError, NotFoundError, RegistryError
 from provider_helper.fetch import Fetcher
-from provider_helper.mirror.chartjson import chart_config, clean_metadata, created_annotation, go_json, with_requirements
+from provider_helper.mirror.chartjson import (
+    chart_config,
+    clean_metadata,
+    created_annotation,
+    go_json,
+    with_requirements,
+)
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -65,14 +71,16 @@ class HelmRepositories:
         except (NotFoundError, DeniedError):  # public repositories answer 401 or 403 for what they do not have
             provenance = b""
         try:
-            raw = read_member(io.BytesIO(archive), url.rsplit("/", 1)[-1], f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
-            requirements = read_member(io.BytesIO(archive), url.rsplit("/", 1)[-1], f"{artifact.chart}/requirements.yaml", MAX_CHART_YAML)
+            origin = url.rsplit("/", 1)[-1]
+            raw = read_member(io.BytesIO(archive), origin, f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
+            requirements = read_member(io.BytesIO(archive), origin, f"{artifact.chart}/requirements.yaml", MAX_CHART_YAML)
         except (ArchiveError, OSError, EOFError) as exc:
             raise RegistryError(f"{url}: {exc}") from None
         if raw is None:
             raise RegistryError(f"{url}: no {artifact.chart}/Chart.yaml in the archive")
         try:
-            metadata = with_requirements(yamlload.safe_load(raw) or {}, yamlload.safe_load(requirements) if requirements else None)
+            required = yamlload.safe_load(requirements) if requirements else None
+            metadata = with_requirements(yamlload.safe_load(raw) or {}, required)
         except yaml.YAMLError:
             raise RegistryError(f"{url}: {artifact.chart}/Chart.yaml or requirements.yaml is not valid YAML") from None
         if not isinstance(metadata, dict):

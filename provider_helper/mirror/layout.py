@@ -76,7 +76,8 @@ class Layout:
         return blob_file(self.root, digest)
 
     def tagged(self, repo: str, tag: str) -> str | None:
-        """The digest ``index.json`` names for ``repo:tag`` (the original, not its OCI copy), checked by the digest grammar."""
+        """The digest ``index.json`` names for ``repo:tag`` (the original, not its OCI copy), checked by the
+        digest grammar."""
         with self._lock:
             entry = next((m for m in self._index["manifests"] if _names(m) == f"{repo}:{tag}"), None)
         return None if entry is None else checked_digest(entry.get("digest"), f"{self.root}/index.json")
@@ -135,15 +136,13 @@ class Layout:
         if DIGEST_RE.fullmatch(reference):
             return
         name = f"{repo}:{reference}"
-        descriptors = [{"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: name}}]
+        descriptors = [_entry(manifest, {REF_NAME: name})]
         if needs_copy(manifest):  # the OCI copy first, the original last (ctr images import keeps the last of a name)
             copies = oci_copy(manifest, lambda digest: _manifest_if_there(self.root, digest))
             for copy in copies:
                 if not self.blob_path(copy.digest).exists():
                     atomic_write(self.blob_path(copy.digest), [copy.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
-            top = copies[-1]
-            annotations = {REF_NAME: name, COPY_OF: manifest.digest}
-            descriptors.insert(0, {"mediaType": top.media_type, "digest": top.digest, "size": len(top.data), "annotations": annotations})
+            descriptors.insert(0, _entry(copies[-1], {REF_NAME: name, COPY_OF: manifest.digest}))
         with self._lock:
             kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != name]
             self._index["manifests"] = [*kept, *descriptors]
@@ -151,6 +150,10 @@ class Layout:
 
     def _write_index(self) -> None:
         atomic_write(self.root / "index.json", json.dumps(self._index, indent=2))
+
+
+def _entry(manifest: Manifest, annotations: dict[str, str]) -> dict[str, Any]:
+    return {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": annotations}
 
 
 def _names(entry: dict[str, Any]) -> str | None:

@@ -24,7 +24,8 @@ OCI_MEDIA_TYPES = {
     DOCKER_LIST: OCI_INDEX,
     "application/vnd.docker.container.image.v1+json": "application/vnd.oci.image.config.v1+json",
     "application/vnd.docker.image.rootfs.diff.tar.gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
 }
 
 
@@ -45,7 +46,9 @@ def oci_copy(manifest: Manifest, child: Callable[[str], Manifest | None]) -> lis
             continue
         converted = _manifest(held) if held.media_type == DOCKER_MANIFEST else held
         copies.append(converted)
-        entries.append({**entry, "mediaType": converted.media_type, "digest": converted.digest, "size": len(converted.data)})
+        entries.append(
+            {**entry, "mediaType": converted.media_type, "digest": converted.digest, "size": len(converted.data)}
+        )
     body = {**manifest.body, "mediaType": OCI_INDEX, "manifests": entries}
     return [*copies, _encoded(body, OCI_INDEX)]
 

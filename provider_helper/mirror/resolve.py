@@ -49,8 +49,8 @@ def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | No
     repo = ref.repository
     top = source.get_manifest(repo, ref.reference)
     if not top.is_index:
-        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)), signed=(top.digest,),
-                        platform_of=lambda: config_platform(source, repo, top))
+        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)),
+                        signed=(top.digest,), platform_of=lambda: config_platform(source, repo, top))
     images = [d for d in top.children if not d.is_attestation]
 
     def whole(names: list[str]) -> Resolved:

@@ -114,7 +114,8 @@ class Factory:
             info = tarfile.TarInfo(f"data/{os.urandom(4).hex()}")
             info.size = size
             tar.addfile(info, io.BytesIO(os.urandom(size)))
-        return self.blob(repo, gzip.compress(buffer.getvalue(), compresslevel=1), FORMATS[fmt][3]), sha256(buffer.getvalue())
+        layer = self.blob(repo, gzip.compress(buffer.getvalue(), compresslevel=1), FORMATS[fmt][3])
+        return layer, sha256(buffer.getvalue())
 
     # -- manifests ---------------------------------------------------------------------------
 
@@ -167,7 +168,8 @@ class Factory:
         children: dict[str, Pushed] = {}
         entries = []
         for platform in platforms:
-            image = self.image(repo, None, platform=platform, fmt=fmt, shared=shared, layer_sizes=layer_sizes, runnable=runnable)
+            image = self.image(repo, None, platform=platform, fmt=fmt, shared=shared, layer_sizes=layer_sizes,
+                               runnable=runnable)
             children[platform] = image
             os_, arch, *variant = platform.split("/")
             entries.append(image.descriptor(platform={"architecture": arch, "os": os_, **({"variant": variant[0]} if variant else {})}))
