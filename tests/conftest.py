@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import compileall
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hostile import ScriptedServer
+from realclients import Containerd, ContainersTool, Helm, install_helm
 
 import provider_helper
 from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.stack import Sandbox
 
 # Fixtures that start a real part (Distribution registries, moto, the token server, Terraform with the
@@ -26,7 +30,8 @@ from provider_helper.sandbox.stack import Sandbox
 # changes, not what any program does.
 os.environ.setdefault("GOGC", "400")
 
-REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config", "terraform_env"})
+REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config", "terraform_env",
+                        "open_registry", "helms", "podman", "buildah", "containerd"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -84,3 +89,46 @@ def servers() -> Iterator[list[ScriptedServer]]:
     yield made
     for server in made:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def open_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A Distribution registry without auth on loopback: what the real clients push to and pull from."""
+    registry = LocalRegistry(tmp_path_factory.mktemp("open-registry")).start()
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture(scope="session")
+def helms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Helm]:
+    """Real Helm 3.17.1 and 4.1.4 (tests/realclients.py), each with a home of its own, by major version."""
+    return {version.split(".")[0]: Helm(install_helm(version), tmp_path_factory.mktemp(f"helm-{version}"))
+            for version in ("3.17.1", "4.1.4")}
+
+
+def _short_dir(prefix: str) -> Iterator[Path]:
+    """A directory with a short path: podman refuses a run root over 50 characters, and a unix socket's
+    path is limited to about 100 bytes (pytest's own temporary paths are longer under xdist)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def podman() -> Iterator[ContainersTool]:
+    """podman on vfs storage under a temporary root (tests/realclients.py)."""
+    yield from (ContainersTool("podman", path) for path in _short_dir("podman-"))
+
+
+@pytest.fixture(scope="session")
+def buildah() -> Iterator[ContainersTool]:
+    yield from (ContainersTool("buildah", path) for path in _short_dir("buildah-"))
+
+
+@pytest.fixture(scope="session")
+def containerd() -> Iterator[Containerd]:
+    """containerd started by hand on a socket of its own, stopped at the end of the session."""
+    for workdir in _short_dir("ctrd-"):
+        daemon = Containerd(workdir).start()
+        yield daemon
+        daemon.stop()

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
+from realclients import Containerd, ContainersTool, image_digest
 
 from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.stack import Sandbox
 
 
@@ -44,10 +46,11 @@ def test_save_then_load_gives_digest_identical_artifacts(sandbox: Sandbox, saved
     done = _save(sandbox, saved_set["manifest"], layout)
     assert done.returncode == 0, done.stderr
     if kind == "dir":
-        # Debian's skopeo 1.9 reads only OCI media types out of a layout's index.json, so the
-        # Docker-format nats-box is checked by the load round trip below instead.
+        # The Docker-format nats-box is read through its OCI copy (another digest; see the test below).
         for ref in ("nvcf-openbao:2.5.1-nv-1.1.0", "gdn-streaming:2.0.1"):
             assert sha256(_skopeo_oci(layout, ref)) == saved_set["expected"][ref], f"skopeo reads {ref} from the layout"
+        copy = json.loads(_skopeo_oci(layout, "nats-box:0.19.2-nonroot"))
+        assert copy["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
         lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
         assert {a["key"]: a["digest"] for a in lock["artifacts"]}["image:nvcf-openbao:2.5.1-nv-1.1.0"] == saved_set["expected"]["nvcf-openbao:2.5.1-nv-1.1.0"]
     else:
@@ -117,3 +120,56 @@ def test_saving_again_after_a_tag_moved_leaves_one_index_entry_per_name(sandbox:
     assert sha256(_skopeo_oci(layout, "app:1.0")) == moved.digest
     lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
     assert [(a["key"], a["digest"]) for a in lock["artifacts"]] == [("image:app:1.0", moved.digest)]
+
+
+def test_skopeo_podman_buildah_and_ctr_read_every_saved_artifact_from_a_directory_and_a_tar(
+    open_registry: LocalRegistry, podman: ContainersTool, buildah: ContainersTool, containerd: Containerd, ns: str,
+    tmp_path: Path,
+) -> None:
+    """Docker-format images (single and list) included: containers/image reads them through their OCI copy,
+    whose blobs are the original's; ctr images import, like load, takes the original and gets its digest.
+    podman and buildah pull images only: a Helm chart is read by skopeo (and by Helm after load)."""
+    factory = Factory(open_registry.url, lambda repo: "")
+    made = {
+        "docker-single:1.0": factory.image(f"{ns}/nvidia/docker-single", "1.0", fmt="docker", runnable=True),
+        "docker-list:1.0": factory.index(f"{ns}/nvidia/docker-list", "1.0", fmt="docker", runnable=True)[0],
+        "oci-list:1.0": factory.index(f"{ns}/nvidia/oci-list", "1.0", runnable=True)[0],
+        "chart:0.1.0": factory.chart(f"{ns}/nvidia/chart", "0.1.0"),
+    }
+    factory.close()
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "chart" if ref.startswith("chart") else "image", "source": f"nvcr.io/{ns}/nvidia/{ref}",
+         "group": "test"} for ref in made])
+    layout, archive = tmp_path / "layout", tmp_path / "layout.tar"
+    for to in (layout, archive):
+        done = run_cli("save", "--manifest", str(manifest), "--source-registry", open_registry.host, "--to", str(to),
+                       "--all-platforms")
+        assert done.returncode == 0, done.stderr
+    saved = json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"]
+    lock = {f"{a['name']}:{a['tag']}": a["digest"] for a in saved}
+    assert lock == {ref: pushed.digest for ref, pushed in made.items()}, "the lock names the source's exact digests"
+    for ref, pushed in made.items():
+        for where in (f"oci:{layout}", f"oci-archive:{archive}"):
+            read = subprocess.run(["skopeo", "inspect", "--raw", f"{where}:{ref}"], capture_output=True, check=True)
+            raw = json.loads(read.stdout)
+            source = json.loads(skopeo_raw(f"{open_registry.host}/{ns}/nvidia/{ref}"))
+            assert _blob_digests(raw) == _blob_digests(source), f"skopeo reads {ref} from {where}, the source's blobs"
+            if not pushed.media_type.startswith("application/vnd.docker"):
+                assert raw == source, f"{ref}: an OCI artifact is read as the source wrote it"
+    images = [ref for ref in made if not ref.startswith("chart")]
+    for where in (f"oci:{layout}", f"oci-archive:{archive}"):
+        for ref in images:
+            podman.run("pull", f"{where}:{ref}")
+            buildah.run("pull", f"{where}:{ref}")
+    refused = podman.run("pull", f"oci:{layout}:chart:0.1.0", check=False)
+    assert refused.returncode != 0 and "artifact" in refused.stderr, "README: podman pulls images, not Helm charts"
+    containerd.ctr("images", "import", "--all-platforms", "--no-unpack", str(archive))
+    listing = containerd.ctr("images", "ls").stdout
+    assert {ref: image_digest(listing, ref) for ref in made} == lock, "ctr images import names the originals"
+
+
+def _blob_digests(body: dict[str, Any]) -> list[Any]:
+    """The config and layers of a manifest, or the platforms of an index: what an OCI copy keeps."""
+    if "manifests" in body:
+        return sorted(str(m.get("platform")) for m in body["manifests"])
+    return [body["config"]["digest"], *(layer["digest"] for layer in body["layers"])]

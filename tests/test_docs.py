@@ -20,6 +20,7 @@ MODULE = REPO / "terraform" / "modules" / "nvcf-mirror"
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # Flags the README names that belong to other programs it shows beside nvcf-mirror.
 FOREIGN_FLAGS = {"--key": "cosign verify", "--strict": "mypy", "--set": "bench/run.py", "--links": "bench/run.py", "--fast": "scripts/test.sh"}
+FOREIGN_FLAGS |= {"--verify": "helm pull", "--no-unpack": "ctr images import"}
 
 
 def _flags(command: click.Command, ctx: click.Context) -> set[str]:

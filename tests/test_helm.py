@@ -6,6 +6,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import subprocess
 import tarfile
 import threading
@@ -15,10 +16,14 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
+from provider_helper.mirror.chartjson import FIXED_CREATED
+from provider_helper.oci.manifest import OCI_MANIFEST
+from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.stack import Sandbox
 
 
@@ -109,7 +114,8 @@ def test_classic_charts_land_as_helm_push_writes_them(sandbox: Sandbox, helm_rep
     assert list(config)[:4] == ["name", "home", "sources", "version"] and config["apiVersion"] == "v2"
 
     signed_layers = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/signed:1.0.0", authfile=authfile))["layers"]
-    assert [layer["mediaType"] for layer in signed_layers][1] == "application/vnd.cncf.helm.chart.provenance.v1.prov"
+    assert sorted(layer["mediaType"] for layer in signed_layers) == [
+        "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "application/vnd.cncf.helm.chart.provenance.v1.prov"]
     assert json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/plus:1.2.3_build.7", authfile=authfile))["layers"][0]["digest"] == sha256(plus)
 
     doc = json.loads((tmp_path / "r.json").read_text())
@@ -268,3 +274,157 @@ def test_a_charts_own_annotations_do_not_override_the_version_and_title_helm_pus
     annotations = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/annotated:1.0.0", authfile=sandbox.docker_config / "config.json"))["annotations"]
     assert annotations["org.opencontainers.image.version"] == "1.0.0" and annotations["org.opencontainers.image.title"] == "annotated"
     assert annotations["team"] == "gpu", "the chart's other annotations are kept, as helm push keeps them"
+
+
+# -- the real Helm 3 and Helm 4 (tests/realclients.py) ---------------------------------------------------------
+
+RICH_CHART = """apiVersion: v2
+name: rich
+version: 1.2.3+build.4
+kubeVersion: ">=1.25.0-0"
+description: "Démo chart for <GPU> & co,
+  written over two lines\\tand a tab"
+type: application
+appVersion: "2.0"
+home: https://example.com/home
+sources: [https://example.com/src, https://example.com/src2]
+keywords: [gpu, 日本]
+icon: https://example.com/i.png
+annotations:
+  zeta: last
+  alpha: "a <b> & ü"
+  org.opencontainers.image.title: overridden
+maintainers:
+  - url: https://x.example
+    email: a@example.com
+    name: Ännä
+  - name: Bob
+  - email: nobody@example.com
+dependencies:
+  - repository: https://charts.example.com
+    version: "~1.0"
+    name: sub
+    condition: sub.enabled
+    tags: [t1]
+    alias: subby
+    import-values: [data, {parent: p, child: c}]
+  - name: local
+    version: 0.1.0
+"""
+
+
+@pytest.fixture(scope="module")
+def signed_charts(helms: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Charts packaged by the real Helm: one with maintainers, dependencies, a kubeVersion with >=, non-ASCII
+    text and a .prov signed by a test key (gpg, RSA: what Helm's OpenPGP reads); one plain, unsigned."""
+    work = tmp_path_factory.mktemp("signed-charts")
+    gnupg = work / "gnupg"
+    gnupg.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(gnupg)}
+    gpg = ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
+    subprocess.run([*gpg, "--quick-gen-key", "Chart Signer <signer@example.com>", "rsa2048", "sign", "never"], env=env,
+                   check=True, capture_output=True)
+    for ring, export in (("secring.gpg", "--export-secret-keys"), ("pubring.gpg", "--export")):
+        (work / ring).write_bytes(subprocess.run([*gpg, export], env=env, check=True, capture_output=True).stdout)
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, capture_output=True)
+    rich = work / "src" / "rich"
+    for sub, sub_version in (("sub", "1.0.1"), ("local", "0.1.0")):
+        (rich / "charts" / sub).mkdir(parents=True)
+        (rich / "charts" / sub / "Chart.yaml").write_text(f"apiVersion: v2\nname: {sub}\nversion: {sub_version}\n")
+    (rich / "templates").mkdir()
+    (rich / "Chart.yaml").write_text(RICH_CHART)
+    (rich / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-rich\n")
+    plain = work / "src" / "plain"
+    (plain / "templates").mkdir(parents=True)
+    (plain / "Chart.yaml").write_text("apiVersion: v2\nname: plain\nversion: 0.3.0\ndescription: A plain chart\n")
+    (plain / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n")
+    legacy = work / "src" / "legacy"  # apiVersion v1: dependencies in requirements.yaml; a numeric appVersion
+    (legacy / "charts" / "sub").mkdir(parents=True)
+    (legacy / "Chart.yaml").write_text("apiVersion: v1\nname: legacy\nversion: 0.9.0\nappVersion: 1.10\n")
+    (legacy / "requirements.yaml").write_text(
+        "dependencies:\n- name: sub\n  version: 1.0.1\n  repository: https://charts.example.com\n")
+    (legacy / "charts" / "sub" / "Chart.yaml").write_text("apiVersion: v1\nname: sub\nversion: 1.0.1\n")
+    out = work / "packaged"
+    helms["3"].run("package", "--sign", "--key", "Chart Signer", "--keyring", str(work / "secring.gpg"), str(rich),
+                   "-d", str(out))
+    helms["3"].run("package", str(plain), "-d", str(out))
+    helms["3"].run("package", str(legacy), "-d", str(out))
+    yield {"dir": out, "pubring": work / "pubring.gpg", "rich": out / "rich-1.2.3+build.4.tgz",
+           "plain": out / "plain-0.3.0.tgz", "legacy": out / "legacy-0.9.0.tgz"}
+
+
+def _registry_get(registry: LocalRegistry, path: str) -> bytes:
+    return httpx.get(f"{registry.url}/v2/{path}", headers={"Accept": OCI_MANIFEST}, timeout=30).content
+
+
+def test_classic_charts_are_byte_identical_to_what_helm_3_and_helm_4_push_but_created(
+    open_registry: LocalRegistry, helms: dict[str, Any], signed_charts: dict[str, Any], helm_repo: tuple[Path, str], ns: str, tmp_path: Path
+) -> None:
+    """Config and manifest equal the real ``helm push`` of the same .tgz (and .prov), with Helm 3.17 and 4.1,
+    apart from ``org.opencontainers.image.created``: the index's time in whole seconds UTC, else the fixed time.
+    The legacy chart's dependencies are in requirements.yaml, which Helm reads into the same metadata."""
+    root, url = helm_repo
+    charts = {"rich": ("1.2.3+build.4", "2025-05-01T10:00:00.123456789+02:00", "2025-05-01T08:00:00Z"),
+              "plain": ("0.3.0", None, FIXED_CREATED),
+              "legacy": ("0.9.0", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z")}
+    for name, (chart_version, created, _) in charts.items():
+        archive = signed_charts[name].read_bytes()
+        prov = signed_charts[name].with_name(signed_charts[name].name + ".prov")
+        _publish(root, name, chart_version, archive, prov=prov.read_bytes() if prov.exists() else None)
+        index = yaml.safe_load((root / "index.yaml").read_text())
+        index["entries"][name][0].pop("created")
+        if created:
+            index["entries"][name][0]["created"] = created
+        (root / "index.yaml").write_text(yaml.safe_dump(index))
+    manifest = write_manifest(tmp_path / "m.yaml", [_classic(url, name, v) for name, (v, _, _) in charts.items()])
+    done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{open_registry.host}/{ns}/ours")
+    assert done.returncode == 0, done.stderr
+    for major, helm in helms.items():
+        for name, (chart_version, _, ours_created) in charts.items():
+            helm.run("push", str(signed_charts[name]), f"oci://{open_registry.host}/{ns}/helm{major}", "--plain-http")
+            tag = chart_version.replace("+", "_")
+            theirs = _registry_get(open_registry, f"{ns}/helm{major}/{name}/manifests/{tag}")
+            ours = _registry_get(open_registry, f"{ns}/ours/{name}/manifests/{tag}")
+            their_body, our_body = json.loads(theirs), json.loads(ours)
+            assert our_body["annotations"]["org.opencontainers.image.created"] == ours_created
+            pushed_at = their_body["annotations"]["org.opencontainers.image.created"]
+            assert ours == theirs.replace(pushed_at.encode(), ours_created.encode()), f"Helm {major}: {name}'s manifest"
+            config = _registry_get(open_registry, f"{ns}/helm{major}/{name}/blobs/{their_body['config']['digest']}")
+            assert _registry_get(open_registry, f"{ns}/ours/{name}/blobs/{our_body['config']['digest']}") == config
+            assert len(our_body["layers"]) == (2 if name == "rich" else 1)
+            if name == "rich":  # the chart exercises what Helm writes its own way
+                assert list(json.loads(config)["maintainers"][0]) == ["name", "email", "url"]
+                assert b"\\u003e=1.25.0-0" in config and "Ännä".encode() in config
+            if name == "legacy":
+                legacy = json.loads(config)
+                assert legacy["dependencies"][0]["name"] == "sub" and legacy["appVersion"] == "1.1"
+
+
+def test_helm_pulls_verifies_and_templates_charts_from_the_mirror_and_from_a_loaded_bundle(
+    open_registry: LocalRegistry, helms: dict[str, Any], signed_charts: dict[str, Any], helm_repo: tuple[Path, str], ns: str, tmp_path: Path
+) -> None:
+    root, url = helm_repo
+    _publish(root, "rich", "1.2.3+build.4", signed_charts["rich"].read_bytes(),
+             prov=signed_charts["rich"].with_name("rich-1.2.3+build.4.tgz.prov").read_bytes())
+    _publish(root, "plain", "0.3.0", signed_charts["plain"].read_bytes())
+    classics = [_classic(url, "rich", "1.2.3+build.4"), _classic(url, "plain", "0.3.0")]
+    manifest = write_manifest(tmp_path / "m.yaml", classics)
+    mirrored = run_cli("mirror", "--manifest", str(manifest), "--target", f"{open_registry.host}/{ns}/mirror")
+    assert mirrored.returncode == 0, mirrored.stderr
+    bundle = tmp_path / "bundle.tar"
+    assert run_cli("save", "--manifest", str(manifest), "--to", str(bundle)).returncode == 0
+    loaded = run_cli("load", "--from", str(bundle), "--target", f"{open_registry.host}/{ns}/loaded")
+    assert loaded.returncode == 0, loaded.stderr
+    for major, helm in helms.items():
+        for where in ("mirror", "loaded"):
+            base = f"oci://{open_registry.host}/{ns}/{where}"
+            pulled = tmp_path / f"pulled-{major}-{where}"
+            pulled.mkdir()
+            helm.run("pull", f"{base}/rich", "--version", "1.2.3+build.4", "--plain-http", "--verify", "--keyring",
+                     str(signed_charts["pubring"]), "-d", str(pulled))
+            assert (pulled / "rich-1.2.3+build.4.tgz").read_bytes() == signed_charts["rich"].read_bytes()
+            rendered = helm.run("template", "demo", f"{base}/rich", "--version", "1.2.3+build.4", "--plain-http").stdout
+            assert "name: demo-rich" in rendered, f"Helm {major} templates rich from the {where}"
+            plain = helm.run("template", "demo", f"{base}/plain", "--version", "0.3.0", "--plain-http").stdout
+            assert "name: plain" in plain

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,11 @@ from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
+from realclients import Containerd, ContainersTool, image_digest
 
 from provider_helper.sandbox.aws import ECR_USER
 from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.stack import Sandbox
 
 
@@ -317,3 +320,94 @@ def test_source_registry_replaces_nvcr_io_only(sandbox: Sandbox, source: Factory
     assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/from-ngc:1", authfile=authfile)) == from_ngc.digest
     assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/from-elsewhere:2", authfile=authfile)) == other.digest
     assert [e["source"] for e in json.loads((tmp_path / "r.json").read_text())["artifacts"]][1] == own_source
+
+
+# -- what container runtimes pull from the mirror (podman, containerd's ctr: tests/realclients.py) -----------------
+
+PLATFORM_CHOICES = {  # the flags, the platform the runtimes pull
+    "default": ((), "linux/amd64"),
+    "arm64": (("--platform", "linux/arm64"), "linux/arm64"),
+    "both": (("--platform", "linux/amd64", "--platform", "linux/arm64"), "linux/arm64"),
+    "all": (("--all-platforms",), "linux/arm64"),
+}
+
+
+def test_podman_and_ctr_pull_every_image_by_tag_and_by_the_reported_digest_for_each_platform_choice(
+    open_registry: LocalRegistry, podman: ContainersTool, containerd: Containerd, ns: str, tmp_path: Path
+) -> None:
+    """OCI and Docker format, single images and multi-arch indexes (the OCI one with attestations): after each
+    platform choice podman pulls every tag and every digest the result document reports, and ctr's image for
+    each tag is the reported digest. Naming both platforms of an index keeps its digest (no new index)."""
+    factory = Factory(open_registry.url, lambda repo: "")
+    indexes = {f"{fmt}-list": factory.index(f"{ns}/src/nvidia/{fmt}-list", "1.0", fmt=fmt, runnable=True)[0]
+               for fmt in ("oci", "docker")}
+    for fmt in ("oci", "docker"):
+        for arch in ("amd64", "arm64"):
+            factory.image(f"{ns}/src/nvidia/{fmt}-single-{arch}", "1.0", fmt=fmt, platform=f"linux/{arch}",
+                          runnable=True)
+    factory.close()
+    for choice, (flags, platform) in PLATFORM_CHOICES.items():
+        single = "arm64" if choice == "arm64" else "amd64"  # a single image must be of the platform asked for
+        names = {**{f"{fmt}-list": platform for fmt in ("oci", "docker")},
+                 **{f"{fmt}-single-{single}": f"linux/{single}" for fmt in ("oci", "docker")}}
+        manifest = write_manifest(tmp_path / f"{choice}.yaml", [
+            {"type": "image", "source": f"nvcr.io/{ns}/src/nvidia/{n}:1.0", "group": "test"} for n in names])
+        prefix = f"{open_registry.host}/{ns}/{choice}"
+        done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", open_registry.host,
+                       "--target", prefix, *flags, "--result-file", str(tmp_path / f"{choice}.json"))
+        assert done.returncode == 0, done.stderr
+        reported = {a["target"]: a for a in json.loads((tmp_path / f"{choice}.json").read_text())["artifacts"]}
+        if choice in ("both", "all"):
+            for name, index in indexes.items():
+                entry = reported[f"{prefix}/{name}:1.0"]
+                assert entry["digest"] == index.digest and not entry.get("note"), f"{choice}: {name} is whole"
+        tags = list(reported)
+        by_digest = [f"{target.rsplit(':', 1)[0]}@{a['digest']}" for target, a in reported.items()]
+        podman.run("pull", "--tls-verify=false", "--arch", platform.split("/")[1], *tags, *by_digest)
+        inspected = json.loads(podman.run("image", "inspect", *tags).stdout)
+        for target, image in zip(tags, inspected, strict=True):
+            pinned = f"{target.rsplit(':', 1)[0]}@{reported[target]['digest']}"
+            assert pinned in image["RepoDigests"], f"{choice}: podman {target}"
+        for target, pinned in zip(tags, by_digest, strict=True):
+            pull_platform = names[target.rsplit("/", 1)[1].split(":")[0]]
+            containerd.ctr("images", "pull", "--plain-http", "--platform", pull_platform, target)
+            containerd.ctr("images", "pull", "--plain-http", "--platform", pull_platform, pinned)
+        listing = containerd.ctr("images", "ls").stdout
+        for target in tags:
+            assert image_digest(listing, target) == reported[target]["digest"], f"{choice}: ctr {target}"
+
+
+def test_naming_every_platform_of_an_index_keeps_it_byte_identical_and_notes_nothing(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """An amd64+arm64 index (with its attestation entries, which are not platforms) named by both platforms is
+    the source index, so NVIDIA's signature on it still covers the tag; a true subset still gets a new index."""
+    index, _ = source.index(f"{ns}/nvidia/duo", "1")
+    docker_list, _ = source.index(f"{ns}/nvidia/duo-docker", "1", fmt="docker")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"}
+                                                    for n in ("duo", "duo-docker")])
+    done = _mirror(sandbox, manifest, ns, "--platform", "linux/arm64", "--platform", "linux/amd64",
+                   result=tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    reported = json.loads((tmp_path / "r.json").read_text())["artifacts"]
+    for entry, expected in zip(reported, (index, docker_list), strict=True):
+        assert entry["digest"] == expected.digest and "note" not in entry, entry
+        assert sorted(entry["platforms"]) == ["linux/amd64", "linux/arm64"]
+    raw = skopeo_raw(f"{sandbox.target.host}/{ns}/duo:1", authfile=sandbox.docker_config / "config.json")
+    assert sha256(raw) == index.digest
+
+
+def test_plan_shows_the_platform_of_a_single_platform_image(sandbox: Sandbox, source: Factory, ns: str,
+                                                            tmp_path: Path) -> None:
+    source.image(f"{ns}/nvidia/arm-only", "1", platform="linux/arm64")
+    source.index(f"{ns}/nvidia/multi", "1")
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"}
+                                                    for n in ("arm-only", "multi")])
+    where = ("--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}", "--all-platforms")
+    done = run_cli("plan", "--manifest", str(manifest), *where, "--output", "json", env=sandbox.env())
+    assert done.returncode == 0, done.stderr
+    single, multi = json.loads(done.stdout)["artifacts"]
+    assert single["platforms"] == ["linux/arm64"], "not empty, which the table shows as 'all'"
+    assert multi["platforms"] == ["linux/amd64", "linux/arm64"]
+    table = run_cli("plan", "--manifest", str(manifest), *where, env=sandbox.env())
+    assert re.search(r"arm-only:1 +linux/arm64 ", table.stdout), table.stdout

@@ -71,7 +71,8 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
         results = [planned(job) for job in plan_jobs]
     else:
         reporter = LogReporter(successes=False)  # the lines below say it all; failures are logged as they happen
-        results, _ = run_engine(common, plan_jobs, EngineOptions(check_jobs=jobs, mode="resolve"), reporter, check_target=False)
+        options = EngineOptions(check_jobs=jobs, mode="resolve", image_platforms=True)
+        results, _ = run_engine(common, plan_jobs, options, reporter, check_target=False)
     if output == "json":
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:

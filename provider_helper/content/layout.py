@@ -1,7 +1,8 @@
 """An OCI image layout on disk as a content store (``content.store.Store``): the calls the copy engine
 makes of a registry, answered by a directory. Blobs are shared by every artifact; each artifact's top
 manifest is named in ``index.json`` by ``org.opencontainers.image.ref.name`` (``name:tag``), which is
-what skopeo's ``oci:PATH:name:tag`` reads. The lock file, the writer lock and bundles are the air-gap
+what skopeo's ``oci:PATH:name:tag`` reads; a Docker-format image is named twice, first by an OCI-typed
+copy for the readers that take only OCI entries (``oci.ocicopy``). The lock file, the writer lock and bundles are the air-gap
 code's (``mirror.layout``, ``mirror.bundles``)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from provider_helper.fsutil import atomic_write
 from provider_helper.oci.digests import check_file, checked_digest, file_chunks, open_file, read_verified
 from provider_helper.oci.limits import MAX_MANIFEST_BYTES
 from provider_helper.oci.manifest import OCI_INDEX, Descriptor, Manifest
+from provider_helper.oci.ocicopy import COPY_OF, needs_copy, oci_copy
 from provider_helper.oci.reference import DIGEST_RE
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -63,9 +65,10 @@ class Layout:
         return blob_file(self.root, digest)
 
     def tagged(self, repo: str, tag: str) -> str | None:
-        """The digest ``index.json`` names for ``repo:tag``, checked by the digest grammar."""
+        """The digest ``index.json`` names for ``repo:tag`` (the original, not its OCI copy), checked by the
+        digest grammar."""
         with self._lock:
-            entry = next((m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) == f"{repo}:{tag}"), None)
+            entry = next((m for m in self._index["manifests"] if _names(m) == f"{repo}:{tag}"), None)
         return None if entry is None else checked_digest(entry.get("digest"), f"{self.root}/index.json")
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
@@ -84,7 +87,7 @@ class Layout:
 
     def tags(self, repo: str) -> list[str]:
         with self._lock:
-            names = [(m.get("annotations") or {}).get(REF_NAME) or "" for m in self._index["manifests"]]
+            names = [_names(m) or "" for m in self._index["manifests"]]
         return [name.partition(":")[2] for name in names if name.partition(":")[0] == repo]
 
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
@@ -121,14 +124,36 @@ class Layout:
             atomic_write(path, [manifest.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
         if DIGEST_RE.fullmatch(reference):
             return
-        descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": {REF_NAME: f"{repo}:{reference}"}}
+        name = f"{repo}:{reference}"
+        descriptors = [_entry(manifest, {REF_NAME: name})]
+        if needs_copy(manifest):  # the OCI copy first, the original last (ctr images import keeps the last of a name)
+            copies = oci_copy(manifest, lambda digest: manifest_if_there(self.root, digest))
+            for copy in copies:
+                if not self.blob_path(copy.digest).exists():
+                    atomic_write(self.blob_path(copy.digest), [copy.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
+            descriptors.insert(0, _entry(copies[-1], {REF_NAME: name, COPY_OF: manifest.digest}))
         with self._lock:
-            kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != f"{repo}:{reference}"]
-            self._index["manifests"] = [*kept, descriptor]
+            kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != name]
+            self._index["manifests"] = [*kept, *descriptors]
             self._write_index()
 
     def _write_index(self) -> None:
         atomic_write(self.root / "index.json", json.dumps(self._index, indent=2))
+
+
+def _entry(manifest: Manifest, annotations: dict[str, str]) -> dict[str, Any]:
+    return {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": annotations}
+
+
+def _names(entry: dict[str, Any]) -> str | None:
+    """The ``name:tag`` an ``index.json`` entry gives, None for the OCI copy of a Docker-format original."""
+    annotations = entry.get("annotations") or {}
+    return None if COPY_OF in annotations else annotations.get(REF_NAME)
+
+
+def manifest_if_there(root: Path, digest: str) -> Manifest | None:
+    """The manifest blob ``digest`` of the layout at ``root``, None where the layout does not hold it."""
+    return read_manifest(root, digest) if blob_file(root, digest).exists() else None
 
 
 def blob_file(root: Path, digest: str) -> Path:

@@ -55,6 +55,7 @@ class EngineOptions:
     signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
     recheck_signatures: bool = False  # warm runs also read what is attached to compare digests, not only names
     mount_from: tuple[str, ...] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)
+    image_platforms: bool = False  # resolve: read a single image's config for its platform (plan shows it)
 
 
 def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest]) -> bool:
@@ -130,6 +131,8 @@ class CopyEngine:
             if self.options.mode != "copy":
                 self.attached.find(payload, result)  # for the platform-subset note
             if at_target is None:
+                if self.options.image_platforms and not result.platforms and resolved.platform_of is not None:
+                    result.platforms = resolved.platform_of()
                 return
             current = at_target.result()
             if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):

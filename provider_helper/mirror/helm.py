@@ -1,14 +1,14 @@
 """Classic Helm repositories: fetch ``index.yaml``, resolve a version, download and verify the
 chart, and build the OCI artifact exactly as ``helm push`` writes it.
 
-The manifest is deterministic (``created`` comes from the repository index), so a re-run finds
-the chart already present instead of pushing a new digest every time.
+The manifest is deterministic (``created`` comes from the repository index, in whole seconds, else a
+fixed time: ``chartjson.created_annotation``), so a re-run finds the chart already present instead of
+pushing a new digest every time, and two mirrors of one chart give one digest.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +21,13 @@ from provider_helper.archives import ArchiveError, read_member
 from provider_helper.content.built import BuiltArtifact
 from provider_helper.errors import DeniedError, NotFoundError, RegistryError
 from provider_helper.fetch import Fetcher
+from provider_helper.mirror.chartjson import (
+    chart_config,
+    clean_metadata,
+    created_annotation,
+    go_json,
+    with_requirements,
+)
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -34,9 +41,6 @@ HELM_PROV = "application/vnd.cncf.helm.chart.provenance.v1.prov"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 MAX_CHART_BYTES = 64 * 1024 * 1024  # Helm's own limit for a chart archive is smaller
 MAX_CHART_YAML = 1024 * 1024
-# Helm's chart.Metadata fields, in the order its JSON encoder writes them.
-METADATA_FIELDS = ("name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
-                   "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type")
 
 
 class HelmRepositories:
@@ -71,15 +75,23 @@ class HelmRepositories:
         except (NotFoundError, DeniedError):  # public repositories answer 401 or 403 for what they do not have
             provenance = b""
         try:
-            raw = read_member(io.BytesIO(archive), url.rsplit("/", 1)[-1], f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
+            origin = url.rsplit("/", 1)[-1]
+            raw = read_member(io.BytesIO(archive), origin, f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
+            requirements = read_member(io.BytesIO(archive), origin, f"{artifact.chart}/requirements.yaml", MAX_CHART_YAML)
         except (ArchiveError, OSError, EOFError) as exc:
             raise RegistryError(f"{url}: {exc}") from None
         if raw is None:
             raise RegistryError(f"{url}: no {artifact.chart}/Chart.yaml in the archive")
-        metadata = yamlload.safe_load(raw) or {}
+        try:
+            required = yamlload.safe_load(requirements) if requirements else None
+            metadata = with_requirements(yamlload.safe_load(raw) or {}, required)
+        except yaml.YAMLError:
+            raise RegistryError(f"{url}: {artifact.chart}/Chart.yaml or requirements.yaml is not valid YAML") from None
+        if not isinstance(metadata, dict):
+            raise RegistryError(f"{url}: {artifact.chart}/Chart.yaml is not a mapping")
         if metadata.get("name") != artifact.chart:
             raise RegistryError(f"{url}: Chart.yaml names {metadata.get('name')!r}, expected {artifact.chart!r}")
-        return chart_payload(metadata, archive, provenance, str(entry.get("created") or ""))
+        return chart_payload(metadata, archive, provenance, created_annotation(entry.get("created")))
 
     def versions(self, repo: str, chart: str) -> list[str]:
         """Every version of ``chart`` the repository's index lists."""
@@ -115,8 +127,8 @@ class HelmRepositories:
 
 
 def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, created: str) -> Payload:
-    """The config, layers and manifest ``helm push`` writes for this chart."""
-    config = json.dumps({k: metadata[k] for k in METADATA_FIELDS if metadata.get(k) not in (None, "", [], {})}, separators=(",", ":")).encode()
+    """The config, layers and manifest ``helm push`` writes for this chart, byte for byte but ``created``."""
+    config = chart_config(metadata)
     blobs: dict[str, bytes] = {}
 
     def descriptor(media_type: str, data: bytes) -> dict[str, Any]:
@@ -126,19 +138,20 @@ def chart_payload(metadata: dict[str, Any], archive: bytes, provenance: bytes, c
 
     config_descriptor = descriptor(HELM_CONFIG, config)
     layers = [descriptor(HELM_CHART, archive)] + ([descriptor(HELM_PROV, provenance)] if provenance else [])
-    body = {
+    annotations = oci_annotations(clean_metadata(metadata), created)
+    body = {  # as Helm writes it: no top-level mediaType, layers by digest, annotation keys sorted
         "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
         "config": config_descriptor,
-        "layers": layers,
-        "annotations": oci_annotations(metadata, created),
+        "layers": sorted(layers, key=lambda layer: str(layer["digest"])),
+        "annotations": {key: annotations[key] for key in sorted(annotations)},
     }
-    manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
+    manifest = Manifest.from_bytes(go_json(body), OCI_MANIFEST)
     return Payload.ready(Selection(manifest, [], []), BuiltArtifact(manifest, blobs))
 
 
 def oci_annotations(metadata: dict[str, Any], created: str) -> dict[str, str]:
-    """As Helm's generateOCIAnnotations: standard keys from Chart.yaml, then the chart's own annotations."""
+    """As Helm's generateOCIAnnotations: standard keys from the (cleaned) metadata, then the chart's own
+    annotations but title and version; a value of only whitespace is left out."""
     annotations: dict[str, str] = {}
     standard = {
         "org.opencontainers.image.description": metadata.get("description"),
@@ -151,7 +164,7 @@ def oci_annotations(metadata: dict[str, Any], created: str) -> dict[str, str]:
     maintainers = metadata.get("maintainers") or []
     authors = ", ".join(f"{m.get('name', '')} ({m['email']})" if m.get("email") else str(m.get("name", "")) for m in maintainers)
     standard["org.opencontainers.image.authors"] = authors
-    annotations.update({k: str(v) for k, v in standard.items() if v})
+    annotations.update({k: str(v) for k, v in standard.items() if v and str(v).strip()})
     for key, value in (metadata.get("annotations") or {}).items():
         if key not in ("org.opencontainers.image.version", "org.opencontainers.image.title"):
             annotations[str(key)] = str(value)

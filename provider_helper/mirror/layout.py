@@ -23,7 +23,7 @@ from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
-from provider_helper.content.layout import Layout, blob_file, check_layout_blob, read_json_object, read_manifest
+from provider_helper.content.layout import Layout, blob_file, check_layout_blob, manifest_if_there, read_json_object, read_manifest
 from provider_helper.content.store import Reader
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
@@ -69,15 +69,11 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base:
         entries.append({
             "key": result.key, "name": job.target.repository, "tag": job.target.reference, "source": result.source,
             "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": job.artifact.entry(),
-            "attached": result.attached, "manifests": needs_of(taken, lambda digest: _manifest_if_there(root, digest), base),
+            "attached": result.attached, "manifests": needs_of(taken, lambda digest: manifest_if_there(root, digest), base),
         })
     saved = {e["key"] for e in entries}
     merged = [e for e in previous if isinstance(e, dict) and e.get("key") not in saved] + entries
     write_lock_file(root, merged, base)
-
-
-def _manifest_if_there(root: Path, digest: str) -> Manifest | None:
-    return read_manifest(root, digest) if blob_file(root, digest).exists() else None
 
 
 class LayoutSource:

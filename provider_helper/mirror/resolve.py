@@ -38,19 +38,26 @@ class Resolved:
     matches: Callable[[Manifest], bool] | None = None  # with no digest: is the target's manifest this artifact?
     signed: tuple[str, ...] = ()  # digests whose signatures and referrers travel with the artifact
     cut_from: str | None = None  # the source index a platform subset was taken from (its signatures do not cover the subset)
+    platform_of: Callable[[], list[str]] | None = None  # a single image: its platform, read from its config (for plan)
 
 
 def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
-    """``platforms`` None copies an index whole; one platform picks its image manifest; several, a new index."""
+    """``platforms`` None copies an index whole; one platform picks its image manifest; several, a new index,
+    unless they name every image platform the index has (its attestation entries are not platforms): then the
+    index is copied whole, as it was signed."""
     repo = ref.repository
     top = source.get_manifest(repo, ref.reference)
     if not top.is_index:
-        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)), signed=(top.digest,))
+        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)),
+                        signed=(top.digest,), platform_of=lambda: config_platform(source, repo, top))
     images = [d for d in top.children if not d.is_attestation]
-    if platforms is None:
-        names = [str(d.platform) for d in images if d.platform]
+
+    def whole(names: list[str]) -> Resolved:
         return Resolved(top.digest, names, None, lambda: Selection(top, [_child(source, repo, d) for d in top.children], names),
                         signed=(top.digest, *(d.digest for d in top.children)))
+
+    if platforms is None:
+        return whole([str(d.platform) for d in images if d.platform])
     chosen: list[Descriptor] = []
     for wanted in platforms:
         match = next((d for d in images if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)), None)
@@ -63,9 +70,13 @@ def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | No
     if len(chosen) == 1:
         return Resolved(chosen[0].digest, names, None, lambda: Selection(_child(source, repo, chosen[0]), [], names),
                         signed=(chosen[0].digest,), cut_from=top.digest)
+    if len(chosen) == len(images):
+        return whole(names)
     keep = {d.digest for d in chosen}
     raw = [d for d in top.body["manifests"] if d["digest"] in keep or (d.get("annotations") or {}).get(ATTESTATION_REF) in keep]
     index = Manifest.from_bytes(json.dumps({**top.body, "manifests": raw}, separators=(",", ":")).encode(), top.media_type)
+    if index.digest == top.digest:  # what was left out wrote nothing (never in practice, but then nothing differs)
+        return whole(names)
     note = f"new index for {', '.join(names)}: its digest differs from the source index {top.digest}"
     return Resolved(index.digest, names, note,
                     lambda: Selection(index, [_child(source, repo, Descriptor.from_json(d)) for d in raw], names, note),
@@ -85,9 +96,22 @@ def image_platform(client: Reader, repo: str, image: Manifest, platforms: tuple[
     This is where ``exec format error`` is caught: before the image reaches the cluster."""
     if not image.is_image or image.config is None or platforms is None:
         return []
-    config = json.loads(client.read_blob(repo, image.config.digest, MAX_CONFIG_BYTES))
-    found = Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant") or None)
+    found = _platform_in_config(client, repo, image)
     if not any(p.matches(found.os, found.architecture, found.variant) for p in platforms):
         wanted = " or ".join(map(str, platforms))
         raise PlatformMismatchError(f"{found} image where {wanted} is expected: pods would fail with exec format error")
     return [str(found)] if found.os else []
+
+
+def config_platform(client: Reader, repo: str, image: Manifest) -> list[str]:
+    """The platform a single image's config names (``[]`` for an artifact, such as a Helm chart)."""
+    if not image.is_image or image.config is None:
+        return []
+    found = _platform_in_config(client, repo, image)
+    return [str(found)] if found.os else []
+
+
+def _platform_in_config(client: Reader, repo: str, image: Manifest) -> Platform:
+    assert image.config is not None
+    config = json.loads(client.read_blob(repo, image.config.digest, MAX_CONFIG_BYTES))
+    return Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant") or None)

@@ -107,6 +107,16 @@ class Factory:
     def layer(self, repo: str, size: int, fmt: str = "oci") -> Pushed:
         return self.blob(repo, gzip.compress(os.urandom(size), compresslevel=1), FORMATS[fmt][3])
 
+    def tar_layer(self, repo: str, size: int, fmt: str = "oci") -> tuple[Pushed, str]:
+        """A layer a container runtime can unpack (a gzipped tar of one random file), and its diff ID."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            info = tarfile.TarInfo(f"data/{os.urandom(4).hex()}")
+            info.size = size
+            tar.addfile(info, io.BytesIO(os.urandom(size)))
+        layer = self.blob(repo, gzip.compress(buffer.getvalue(), compresslevel=1), FORMATS[fmt][3])
+        return layer, sha256(buffer.getvalue())
+
     # -- manifests ---------------------------------------------------------------------------
 
     def manifest(self, repo: str, reference: str, body: dict[str, Any], media_type: str) -> Pushed:
@@ -117,15 +127,21 @@ class Factory:
 
     def image(
         self, repo: str, tag: str | None, *, platform: str = "linux/amd64", fmt: str = "oci", layer_sizes: tuple[int, ...] = (2048,),
-        shared: tuple[Pushed, ...] = (), extra_layers: tuple[Pushed, ...] = (),
+        shared: tuple[Pushed, ...] = (), extra_layers: tuple[Pushed, ...] = (), runnable: bool = False,
     ) -> Pushed:
-        """An image manifest; pushed by digest when ``tag`` is None."""
+        """An image manifest; pushed by digest when ``tag`` is None. ``runnable``: layers are real tars with
+        their diff IDs in the config, so that podman, buildah and containerd can unpack it."""
         manifest_type, _, config_type, _ = FORMATS[fmt]
-        layers = [*shared, *(self.layer(repo, n, fmt) for n in layer_sizes), *extra_layers]
+        if runnable:
+            unpacked = [self.tar_layer(repo, n, fmt) for n in layer_sizes]
+            layers, diff_ids = [layer for layer, _ in unpacked], [diff_id for _, diff_id in unpacked]
+        else:
+            layers = [*shared, *(self.layer(repo, n, fmt) for n in layer_sizes), *extra_layers]
+            diff_ids = [layer.digest for layer in layers]
         os_, arch, *variant = platform.split("/")
         config = {
             "architecture": arch, "os": os_, **({"variant": variant[0]} if variant else {}),
-            "rootfs": {"type": "layers", "diff_ids": [layer.digest for layer in layers]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
             "config": {"Labels": {"org.opencontainers.image.title": repo.rsplit("/", 1)[-1]}},
         }
         config_blob = self.blob(repo, json.dumps(config).encode(), config_type)
@@ -145,13 +161,15 @@ class Factory:
     def index(
         self, repo: str, tag: str, *, platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64"), fmt: str = "oci",
         attestations: bool = True, shared: tuple[Pushed, ...] = (), layer_sizes: tuple[int, ...] = (2048,),
+        runnable: bool = False,
     ) -> tuple[Pushed, dict[str, Pushed]]:
         """A multi-arch index; returns it and the per-platform image manifests."""
         _, index_type, _, _ = FORMATS[fmt]
         children: dict[str, Pushed] = {}
         entries = []
         for platform in platforms:
-            image = self.image(repo, None, platform=platform, fmt=fmt, shared=shared, layer_sizes=layer_sizes)
+            image = self.image(repo, None, platform=platform, fmt=fmt, shared=shared, layer_sizes=layer_sizes,
+                               runnable=runnable)
             children[platform] = image
             os_, arch, *variant = platform.split("/")
             entries.append(image.descriptor(platform={"architecture": arch, "os": os_, **({"variant": variant[0]} if variant else {})}))

@@ -1,0 +1,83 @@
+"""Units of provider_helper/mirror/layout.py's index.json: a Docker-format image is named by its OCI copy
+(provider_helper/oci/ocicopy.py), then by the original (tests/test_airgap.py reads both with real clients)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from provider_helper.content.layout import REF_NAME, Layout
+from provider_helper.oci.digests import digest_of
+from provider_helper.oci.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Manifest
+from provider_helper.oci.ocicopy import COPY_OF
+
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+
+def _docker_image(layout: Layout, seed: str) -> Manifest:
+    config, layer = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode(), seed.encode() * 10
+    body = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": DOCKER_CONFIG, "digest": digest_of(config), "size": len(config)},
+        "layers": [{"mediaType": DOCKER_LAYER, "digest": digest_of(layer), "size": len(layer)}],
+    }
+    manifest = Manifest.from_bytes(json.dumps(body, indent=3).encode(), DOCKER_MANIFEST)
+    layout.put_manifest("app", manifest.digest, manifest)
+    return manifest
+
+
+def _entries(root: Path) -> list[tuple[str, str, str | None]]:
+    index = json.loads((root / "index.json").read_text())
+    return [(m["mediaType"], m["digest"], m["annotations"].get(COPY_OF)) for m in index["manifests"]]
+
+
+def test_a_docker_image_is_named_by_its_oci_copy_then_the_original_and_a_re_save_replaces_both(tmp_path: Path) -> None:
+    layout = Layout.for_writing(tmp_path)
+    first = _docker_image(layout, "a")
+    layout.put_manifest("app", "1.0", first)
+    (kind, copy_digest, copy_of), original = _entries(tmp_path)
+    assert (kind, copy_of) == (OCI_MANIFEST, first.digest) and original == (DOCKER_MANIFEST, first.digest, None)
+    copy = json.loads((tmp_path / "blobs" / "sha256" / copy_digest.split(":")[1]).read_bytes())
+    assert copy["config"]["digest"] == first.body["config"]["digest"] and copy["layers"][0]["mediaType"].startswith(
+        "application/vnd.oci"
+    )
+    assert layout.tagged("app", "1.0") == first.digest and layout.tags("app") == ["1.0"]
+    moved = _docker_image(layout, "b")
+    layout.put_manifest("app", "1.0", moved)
+    assert [(kind, copy_of) for kind, _, copy_of in _entries(tmp_path)] == [
+        (OCI_MANIFEST, moved.digest),
+        (DOCKER_MANIFEST, None),
+    ]
+    assert layout.tagged("app", "1.0") == moved.digest
+
+
+def test_the_oci_copy_of_a_docker_list_lists_only_the_images_the_layout_holds(tmp_path: Path) -> None:
+    layout = Layout.for_writing(tmp_path)
+    held = _docker_image(layout, "amd64")
+    body = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_LIST,
+        "manifests": [
+            {
+                "mediaType": DOCKER_MANIFEST,
+                "digest": held.digest,
+                "size": len(held.data),
+                "platform": {"os": "linux", "architecture": "amd64"},
+            },
+            {
+                "mediaType": DOCKER_MANIFEST,
+                "digest": "sha256:" + "0" * 64,
+                "size": 1,
+                "platform": {"os": "linux", "architecture": "arm64"},
+            },
+        ],
+    }
+    listed = Manifest.from_bytes(json.dumps(body).encode(), DOCKER_LIST)
+    layout.put_manifest("app", "2.0", listed)
+    (kind, copy_digest, _), _original = _entries(tmp_path)
+    copy = json.loads((tmp_path / "blobs" / "sha256" / copy_digest.split(":")[1]).read_bytes())
+    assert kind == OCI_INDEX and [m["platform"]["architecture"] for m in copy["manifests"]] == ["amd64"]
+    assert copy["manifests"][0]["mediaType"] == OCI_MANIFEST and copy["manifests"][0]["digest"] != held.digest
+    assert json.loads((tmp_path / "index.json").read_text())["manifests"][1]["annotations"] == {REF_NAME: "app:2.0"}
