@@ -122,7 +122,7 @@ def _adapter(query: dict[str, str], env: dict[str, str]) -> subprocess.Completed
 def test_each_error_kind_is_one_line_with_its_exit_code_through_the_cli_and_the_terraform_adapter(
     sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
 ) -> None:
-    """Bad input (a manifest problem, a credential missing) is exit 2 and one line; what a registry answers
+    """Bad input (a manifest problem, a credential missing, a key the token service refuses) is exit 2 and one line; what a registry answers
     (a source that is not there) is exit 1: on the CLI a line for that artifact, for Terraform that line
     and the one the plan stops with. No traceback through either front door."""
     source.image(f"{ns}/nvidia/app", "1")
@@ -133,7 +133,8 @@ def test_each_error_kind_is_one_line_with_its_exit_code_through_the_cli_and_the_
     target = sandbox.target.host
     cases = [  # manifest, environment, CLI exit code, adapter exit code, text in the line
         (bad, sandbox.env(), 2, 2, str(bad)),
-        (good, {"DOCKER_CONFIG": str(sandbox.docker_config)}, 2, 2, "NGC_API_KEY"),
+        (good, {"DOCKER_CONFIG": str(sandbox.docker_config)}, 2, 2, "NGC_API_KEY"),  # anonymous token granted, but useless
+        (good, {"NGC_API_KEY": "nvapi-wrong", "DOCKER_CONFIG": str(sandbox.docker_config)}, 2, 2, sandbox.source.host),  # key refused
         (gone, sandbox.env(), 1, 1, f"{ns}/nvidia/nothing"),
     ]
     for manifest, env, cli_code, adapter_code, text in cases:

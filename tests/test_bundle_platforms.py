@@ -48,6 +48,7 @@ def test_a_differential_bundle_of_indexes_lists_their_platform_manifests_and_car
     bundle1, bundle2 = tmp_path / "b1", tmp_path / "b2"
     first = _save(sandbox, manifest, bundle1)
     assert first.returncode == 0, first.stderr
+    assert _lock(bundle1)["moving"]["digest"] == moving.digest, "--all-platforms saves the index itself"
     locked = _lock(bundle1)["steady"]
     assert locked["digest"] == steady.digest
     assert set(locked["manifests"]) == {steady.digest, *steady_children}, "the lock lists every manifest of the index"
