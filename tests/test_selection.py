@@ -164,3 +164,21 @@ def test_the_single_manifest_digest_mirrored_is_the_one_skopeo_reads(sandbox: Sa
     run_cli("mirror", *_common(sandbox, pushed), "--target", target, env=sandbox.env(), check=True)
     raw = skopeo_raw(f"{target}/multi:1", authfile=sandbox.docker_config / "config.json")
     assert sha256(raw) == pushed["amd64"], "with no --platform the tag is the linux/amd64 manifest"
+
+
+@pytest.mark.parametrize(("target", "flags", "env", "line"), [
+    ("registry.example/p", ("--target-username", "u"), {},
+     "--target-username needs the password on standard input (--password-stdin) or in NVCF_MIRROR_TARGET_PASSWORD"),
+    (ECR, ("--target-username", "u"), {},
+     "--target-username is for generic targets; ECR credentials come from AWS (boto3's default chain)"),
+    ("registry.example/p", (), {"NVCF_MIRROR_TARGET_PASSWORD": "s3cret"},
+     "a target password was given (stdin or NVCF_MIRROR_TARGET_PASSWORD) without --target-username"),
+])
+def test_target_credential_flags_that_need_or_exclude_each_other_are_one_line_and_exit_2(
+    target: str, flags: tuple[str, ...], env: dict[str, str], line: str
+) -> None:
+    for command in (["mirror", "--dry-run"], ["verify"]):
+        done = run_cli(*command, "--target", target, *flags, env=env)
+        assert done.returncode == 2 and done.stdout == "", (command, done.stderr)
+        assert done.stderr.strip() == f"nvcf-mirror: error: {line}", (command, done.stderr)
+        assert "s3cret" not in done.stderr
