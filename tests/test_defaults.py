@@ -73,6 +73,7 @@ README_DEFAULTS = {
     "--output": lambda: _readme(r"`--output json` \(default `(\w+)`"),
     "--module-address": lambda: _readme(r"`ADDR` default `([\w.]+)`"),
     "manifest import --group": lambda: _readme(r"`--group NAME` \(default `([\w-]+)`\)"),
+    "--log-format": lambda: _readme(r"`--log-format` default `(\w+)`"),
 }
 # Defaults --help states in an option's words, "(default: X)", and the README's words for them.
 README_STATED = {
@@ -84,6 +85,8 @@ README_STATED = {
 def _commands(command: click.Command = cli, path: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
     ctx = click.Context(command)
     if isinstance(command, click.Group):
+        if not path:  # the options before the command: -v, -q, --log-format
+            yield "", command
         for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
             assert sub is not None
