@@ -27,7 +27,7 @@ from provider_helper.mirror.attached import refuse_long_listing
 from provider_helper.registry.client import RegistryClient
 from provider_helper.registry.oci import OCI_MANIFEST, Descriptor
 from provider_helper.results import human_bytes
-from provider_helper.splitarchive import parse_size
+from provider_helper.splitarchive import PartsWriter, parse_size, part_path
 
 REPO = Path(__file__).resolve().parents[1]
 README = " ".join((REPO / "README.md").read_text().split())
@@ -235,3 +235,16 @@ def test_a_compressed_archive_may_unpack_to_exactly_200_times_its_size_and_not_a
     assert _check(_tar(10 * ratio), compressed_size=10) == 1
     with pytest.raises(ArchiveError, match=f"unpacks to more than {10 * ratio} bytes \\(raise with --max-extract-ratio\\)"):
         _check(_tar(10 * ratio + 1), compressed_size=10)
+
+
+@pytest.mark.parametrize(("written", "parts"), [(2 << 20, [1 << 20, 1 << 20]), ((2 << 20) + 1, [1 << 20, 1 << 20, 1]),
+                                                ((1 << 20) - 1, [(1 << 20) - 1])])
+def test_a_split_bundle_fills_each_part_to_exactly_its_size_before_the_next(tmp_path: Path, written: int, parts: list[int]) -> None:
+    """Parts of at most --archive-size: exactly two sizes' worth makes two full parts, one byte more a third."""
+    writer = PartsWriter(tmp_path / "b.tar", parse_size("1MiB"))
+    for offset in range(0, written, 300_000):  # writes that do not line up with the parts
+        writer.write(b"x" * min(300_000, written - offset))
+    writer.commit()
+    assert [part_path(tmp_path / "b.tar", n).stat().st_size for n in range(len(parts))] == parts
+    assert not part_path(tmp_path / "b.tar", len(parts)).exists()
+    assert len((tmp_path / "b.tar.sha256").read_text().splitlines()) == len(parts)
