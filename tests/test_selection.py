@@ -146,12 +146,12 @@ def test_flags_that_exclude_each_other_are_one_line_and_exit_2_for_every_command
         assert done.stdout == ""
 
 
-def test_the_terraform_adapter_names_its_variables_for_a_platform_it_cannot_read(sandbox: Sandbox) -> None:
-    """The other front door: the same refusal, worded as the module's variable, exit 2 and one line."""
+def test_the_terraform_adapter_names_its_variables_for_a_platform_it_cannot_read() -> None:
+    """The other front door: the same refusal, worded as the module's variable, exit 2 and one line, before any request."""
     import subprocess
     import sys
 
-    query = json.dumps({"mode": "plan", "target_registry": sandbox.target.host, "target_type": "generic", "platforms": "linux/amd65"})
+    query = json.dumps({"mode": "plan", "target_registry": "registry.example", "target_type": "generic", "platforms": "linux/amd65"})
     done = subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input=query, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == "nvcf-mirror: platforms[\"linux/amd65\"]: unknown architecture 'amd65' (did you mean linux/amd64?)"
