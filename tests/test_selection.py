@@ -182,3 +182,12 @@ def test_target_credential_flags_that_need_or_exclude_each_other_are_one_line_an
         assert done.returncode == 2 and done.stdout == "", (command, done.stderr)
         assert done.stderr.strip() == f"nvcf-mirror: error: {line}", (command, done.stderr)
         assert "s3cret" not in done.stderr
+
+
+@pytest.mark.parametrize("flags", [("--group", "infrastructure"), ("--all-groups",), ("--platform", "linux/arm64"), ("--all-platforms",),
+                                   ("--set-version", "nvcf-cli=1"), ("--manifest", "m.yaml")])
+def test_verify_from_a_bundle_refuses_a_selection_flag_it_would_ignore(flags: tuple[str, ...], tmp_path: Path) -> None:
+    """The bundle's lock is what verify --from checks: a selection flag beside it is one line, exit 2, before any request."""
+    done = run_cli("verify", "--from", str(tmp_path / "bundle.tar"), "--target", "registry.example/p", *flags)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.strip() == f"nvcf-mirror: error: --from and {flags[0]} exclude each other: --from checks what the bundle's lock lists"
