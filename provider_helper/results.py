@@ -85,9 +85,11 @@ def plan_lines(results: list[ArtifactResult], sources: Mapping[str, str], target
 
 
 def human_bytes(n: int) -> str:
+    """Bytes in the largest binary unit that shows them below 1024 once rounded: 1024 is "1.0 KiB" and
+    1 MiB less one byte "1.0 MiB", never "1024.0 KiB"; GiB is the largest unit."""
     size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
+    for unit in ("B", "KiB", "MiB"):
+        if (size if unit == "B" else round(size, 1)) < 1024:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
-    return f"{n} B"
+    return f"{size:.1f} GiB"

@@ -79,6 +79,8 @@ class RunConfig:
         """manifest → select → versions → plan. ``resolve_versions`` False: no network (``plan --offline``,
         ``values``); ``NAME=latest`` pins then stay unresolved. ``types``: only artifacts of these types
         (``resources`` commands), chosen before any version is looked up."""
+        if self.all_groups and self.groups:
+            raise InputError(f"{setting('groups')} and {setting('all_groups')} exclude each other")
         loaded = manifest_mod.load(self.manifest, self.release)
         pins = dict(split_pin(v) for v in self.set_versions)
         artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins)

@@ -23,6 +23,7 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
     "encryption": ("--encryption", "encryption_type"),
     "kms_key": ("--kms-key", "kms_key"),
     "all_platforms": ("--all-platforms", 'platforms = ["all"]'),
+    "all_groups": ("--all-groups", None),
     "no_signatures": ("--no-signatures", "copy_signatures = false"),
     "max_extract_bytes": ("--max-extract-bytes", None),
     "max_extract_ratio": ("--max-extract-ratio", None),

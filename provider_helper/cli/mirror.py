@@ -182,6 +182,12 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
 @extract_options
 def verify(common: RunConfig, result_file: str | None, from_path: str | None, check_signatures: bool, limits: ExtractLimits) -> None:
     """Check the target has every artifact, with the right digest and platform."""
+    if from_path:  # the bundle's lock is the selection: a selection flag beside it would be silently ignored
+        given = [flag for flag, value in (("--manifest", common.manifest), ("--group", common.groups), ("--all-groups", common.all_groups),
+                                          ("--platform", common.platforms), ("--all-platforms", common.all_platforms),
+                                          ("--set-version", common.set_versions)) if value]
+        if given:
+            raise InputError(f"--from and {given[0]} exclude each other: --from checks what the bundle's lock lists")
     finder = Finder() if check_signatures else None
     discard_stale(result_file)
     registries = common.registries()

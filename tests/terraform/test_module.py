@@ -68,6 +68,10 @@ def test_one_root_through_its_life_plans_only_what_each_change_needs_and_destroy
     with pytest.raises(LookupError):
         _target_digest(sandbox, f"{ns}/nvcf-openbao:{signature_tag}")
     before = _created(sandbox, ns)
+    # the module's defaults, none of them set above: scan_on_push, image_tag_mutability, encryption_type
+    made = ecr.describe_repositories(repositoryNames=[f"{ns}/nvcf-openbao"])["repositories"][0]
+    assert made["imageScanningConfiguration"] == {"scanOnPush": True} and made["imageTagMutability"] == "MUTABLE"
+    assert made["encryptionConfiguration"]["encryptionType"] == "AES256"
 
     tf.set_variables({**variables, "copy_signatures": True})
     code, text = tf.plan_exit_code()
