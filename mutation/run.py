@@ -9,6 +9,7 @@ them, not only the test written for it), restore the file, and record whether th
     .venv/bin/python mutation/run.py                 # every mutation, each against its area's test files
     .venv/bin/python mutation/run.py engine-digest   # the ones whose id contains this text
     .venv/bin/python mutation/run.py --named ...     # only the named tests (quicker, weaker)
+    .venv/bin/python mutation/run.py --list FILE     # another list of the same shape (an independent audit's)
 
 It edits the working tree and restores each file in a ``finally``; it refuses to start with
 uncommitted changes under provider_helper/ or terraform/, so a killed run is undone by
@@ -40,8 +41,8 @@ class Mutation:
     breaks: str
 
 
-def load() -> list[Mutation]:
-    raw = yaml.safe_load((HERE / "mutations.yaml").read_text())
+def load(path: Path = HERE / "mutations.yaml") -> list[Mutation]:
+    raw = yaml.safe_load(path.read_text())
     return [Mutation(**entry) for entry in raw]
 
 
@@ -83,13 +84,17 @@ def main(argv: list[str]) -> int:
         return 2
     named = "--named" in argv
     argv = [a for a in argv if a != "--named"]
-    chosen = [m for m in load() if not argv or any(a in m.id for a in argv)]
+    listed = None
+    if "--list" in argv:
+        at = argv.index("--list")
+        listed, argv = Path(argv[at + 1]).resolve(), argv[:at] + argv[at + 2:]
+    chosen = [m for m in (load(listed) if listed else load()) if not argv or any(a in m.id for a in argv)]
     rows = []
     for mutation in chosen:
         caught, seconds, last = run(mutation, named)
         rows.append((mutation, caught, seconds, last))
         print(f"{'caught' if caught else 'MISSED'}  {mutation.id}  ({seconds:.0f} s)  {last}", flush=True)
-    if not argv and not named:
+    if not argv and not named and listed is None:
         write_results(rows)
     missed = [m.id for m, caught, _, _ in rows if not caught]
     print(f"{len(rows) - len(missed)} of {len(rows)} mutations caught" + (f"; missed: {', '.join(missed)}" if missed else ""))
