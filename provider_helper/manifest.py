@@ -145,8 +145,14 @@ class ArtifactManifest:
     def default_groups(self) -> list[str]:
         return [g.name for g in self.groups if g.default]
 
-    def select(self, groups: Sequence[str] = (), *, all_groups: bool = False, versions: Mapping[str, str] | None = None) -> list[Artifact]:
-        """The artifacts of the chosen groups (default groups when none are named), pinned by ``versions``."""
+    def select(self, groups: Sequence[str] = (), *, all_groups: bool = False, versions: Mapping[str, str] | None = None,
+               excludes: Sequence[str] = ()) -> list[Artifact]:
+        """The artifacts of the chosen groups (default groups when none are named), pinned by ``versions``,
+        less those named in ``excludes`` (a name the manifest does not list is a mistake, not a no-op)."""
+        names = {a.name for a in self.artifacts}
+        for name in excludes:
+            if name not in names:
+                raise SettingError("excludes", name, f"no artifact of {self.origin} has that name")
         known = {g.name for g in self.groups}
         unknown = [g for g in groups if g not in known]
         if unknown:
@@ -155,7 +161,7 @@ class ArtifactManifest:
         versions = dict(versions or {})
         selected = []
         for artifact in self.artifacts:
-            if artifact.group not in chosen:
+            if artifact.group not in chosen or artifact.name in excludes:
                 continue
             if artifact.name in versions:
                 artifact = artifact.pinned(versions.pop(artifact.name))

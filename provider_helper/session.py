@@ -64,6 +64,7 @@ class RunConfig:
     target_type: str = "auto"
     insecure_registries: tuple[str, ...] = ()
     set_versions: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()  # artifact names left out of the selection (--exclude)
     ca_file: str | None = None
     aws_region: str | None = None
     target_username: str | None = None
@@ -77,7 +78,7 @@ class RunConfig:
         (``resources`` commands), chosen before any version is looked up."""
         loaded = manifest_mod.load(self.manifest)
         pins = dict(split_pin(v) for v in self.set_versions)
-        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins)
+        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins, excludes=self.excludes)
         if types is not None:
             artifacts = [a for a in artifacts if a.type in types]
         latest = [name for name, version in pins.items() if version == versions.LATEST]

@@ -39,7 +39,7 @@ from provider_helper.values import helm_values
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
     "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
-    "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
+    "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures", "exclude",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
     "ca_file",
@@ -81,6 +81,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
         target=f"{registry}/{prefix}" if prefix else registry,
         manifest=query.get("manifest_path") or None,
         groups=_list(query.get("groups")),
+        excludes=_list(query.get("exclude")),
         platforms=() if platforms == ("all",) else platforms,
         all_platforms=platforms == ("all",),
         source_registry=query.get("source_registry") or None,

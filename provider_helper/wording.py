@@ -15,6 +15,7 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
     "ca_file": ("--ca-file", "ca_file"),
     "set_versions": ("--set-version", "set_versions"),
     "groups": ("--group", "groups"),
+    "excludes": ("--exclude", "exclude"),
     "platforms": ("--platform", "platforms"),
     "encryption": ("--encryption", "encryption_type"),
     "kms_key": ("--kms-key", "kms_key"),

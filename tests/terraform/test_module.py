@@ -257,6 +257,21 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     assert "--" not in prefix.stderr.replace("nvcf-mirror", "")
 
 
+@pytest.mark.one_terraform
+def test_exclude_leaves_an_artifact_out_of_the_plan_and_an_unknown_name_fails_it(
+    sandbox: Sandbox, nvcf_like: dict, ns: str, terraform_root: object
+) -> None:
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], exclude=["gdn-streaming"]), sandbox.ecr_env())
+    code, text = tf.plan_exit_code()
+    assert code == 2 and f'aws_ecr_repository.this["{ns}/nvcf-openbao"] will be created' in text, text
+    assert f"{ns}/gdn-streaming" not in text and "gdn-streaming:2.0.1" not in text, "the excluded chart: no repository, no trigger"
+    assert "image:nvcf-openbao:2.5.1-nv-1.1.0" in text, "the copy trigger names what is left"
+    tf.set_variables(_variables(sandbox, ns, nvcf_like["manifest"], exclude=["no-such-artifact"]))
+    done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1 and 'exclude["no-such-artifact"]: no artifact of' in said, said
+
+
 def _moto(sandbox: Sandbox) -> dict:
     return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 

@@ -27,6 +27,7 @@ locals {
     target_type         = "ecr"
     manifest_path       = var.manifest_path != null ? var.manifest_path : ""
     groups              = join(",", var.groups)
+    exclude             = join(",", var.exclude)
     platforms           = join(",", var.platforms)
     source_registry     = var.source_registry
     insecure_registries = join(",", var.insecure_registries)

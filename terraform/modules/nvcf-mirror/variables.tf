@@ -52,6 +52,17 @@ variable "groups" {
   }
 }
 
+variable "exclude" {
+  description = "Artifact names (a manifest entry's name, e.g. nvcf-openbao) left out of the selection; a name the manifest does not list fails the plan."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.exclude : can(regex("^[a-z0-9][a-z0-9._/-]*$", n))])
+    error_message = "exclude lists artifact names (lower case, digits, . _ - /)."
+  }
+}
+
 variable "platforms" {
   description = "Platforms to mirror (OS/ARCH[/VARIANT]); [\"all\"] copies whole multi-arch indexes."
   type        = list(string)
