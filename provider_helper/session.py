@@ -201,7 +201,7 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
             options = dataclasses.replace(options, signatures=options.signatures and config.signatures)
-            if target is None and options.mode == "copy":
+            if target is None and options.mode in ("copy", "dry-run"):  # a dry run reads it: where a copy would mount from
                 locations = BlobLocations(config.access.target.registry)
                 stack.callback(locations.close)
             else:

@@ -43,6 +43,7 @@ class BlobLedger:
         self._lock = threading.Lock()
         self._holders: dict[str, set[str]] = {}
         self._first: dict[str, Future[int]] = {}
+        self._claimed: set[str] = set()
 
     def after_first(self, digest: str, start: Callable[[], Future[int]]) -> Future[int]:
         """``start()`` now if this is the digest's first transfer, else once the first has ended."""
@@ -61,6 +62,15 @@ class BlobLedger:
 
         first.add_done_callback(begin)
         return follower
+
+    def claim(self, digest: str) -> bool:
+        """True for the first caller that asks about ``digest`` (a dry run counts each blob once, as a
+        copy uploads it once and mounts it everywhere else)."""
+        with self._lock:
+            if digest in self._claimed:
+                return False
+            self._claimed.add(digest)
+            return True
 
     def holders(self, digest: str) -> set[str]:
         with self._lock:
@@ -141,6 +151,16 @@ class BlobTransfers:
         self._upload(payload, dst_repo, blob)
         self._held(blob.digest, dst_repo)
         return blob.size
+
+    def would_send(self, dst_repo: str, blob: Descriptor) -> int:
+        """What ``ensure`` would upload for ``blob``, asking the target only: 0 when it is there, when a
+        repository ``ensure`` would mount it from holds it, or when another artifact of this dry run
+        counted it already; else its size."""
+        self.cancel.check()
+        if not self.ledger.claim(blob.digest) or self.target.has_blob(dst_repo, blob.digest):
+            return 0
+        lender = self._mount_source(blob.digest, dst_repo)
+        return 0 if lender is not None and self.target.has_blob(lender, blob.digest) else blob.size
 
     def _mount_source(self, digest: str, dst_repo: str) -> str | None:
         """The repository offered as the blob's mount source: one this run put it in, else the

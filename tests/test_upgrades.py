@@ -1,0 +1,104 @@
+"""From one release to the next, against the real local registries: what a dry run says an upgrade
+costs (and that the copy then sends exactly that), what changes between two releases, and pruning
+what the new release no longer lists."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from helpers import run_cli, write_manifest
+
+from provider_helper.sandbox.images import OCI_LAYER, Factory
+from provider_helper.sandbox.stack import Sandbox
+
+
+def _summary(done: object) -> dict:
+    """The summary event of a run made with ``--log-format json``."""
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]  # type: ignore[attr-defined]
+    return next(e for e in events if e.get("event") == "summary")
+
+
+def _images(source: Factory, ns: str, names: list[str], tag: str = "1.0") -> None:
+    """Images with a layer of their own and one that every image shares (one upload, mounts elsewhere)."""
+    common = os.urandom(120_000)
+    for name in names:
+        repo = f"{ns}/nvidia/{name}"
+        source.image(repo, tag, shared=(source.blob(repo, common, OCI_LAYER),), layer_sizes=(60_000,))
+
+
+def test_a_dry_run_says_what_the_copy_then_sends_into_an_empty_and_a_half_filled_prefix(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    names = ["app-a", "app-b", "app-c", "app-d"]
+    _images(source, ns, names)
+    entries = [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/{n}:1.0", "group": "test"} for n in names]
+    full, half = write_manifest(tmp_path / "full.yaml", entries), write_manifest(tmp_path / "half.yaml", entries[:2])
+
+    def mirror(manifest: Path, prefix: str, *extra: str) -> dict:
+        result = tmp_path / f"{prefix.replace('/', '_')}-{len(extra)}.json"
+        done = run_cli("--log-format", "json", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                       "--target", f"{sandbox.target.host}/{prefix}", "--no-signatures", "--result-file", str(result), *extra,
+                       env=sandbox.env())
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(result.read_text())
+        assert _summary(done)["bytes_to_copy"] == doc["summary"]["bytes_to_copy"], "the summary event says it too"
+        return doc
+
+    empty = mirror(full, f"{ns}/empty", "--dry-run")
+    assert empty["summary"]["planned"] == 4 and empty["summary"]["present"] == 0
+    assert empty["summary"]["bytes_to_copy"] > 4 * 60_000 + 120_000
+    copied = mirror(full, f"{ns}/empty")
+    assert copied["summary"]["copied"] == 4
+    assert copied["summary"]["bytes_copied"] == empty["summary"]["bytes_to_copy"], "the shared layer is counted once"
+    per_artifact = {a["key"]: a["bytes_to_copy"] for a in empty["artifacts"]}
+    assert sum(per_artifact.values()) == empty["summary"]["bytes_to_copy"]
+
+    mirror(half, f"{ns}/half")  # half of the release is there already
+    half_dry = mirror(full, f"{ns}/half", "--dry-run")
+    assert (half_dry["summary"]["planned"], half_dry["summary"]["present"]) == (2, 2)
+    rest = mirror(full, f"{ns}/half")
+    assert rest["summary"]["copied"] == 2
+    assert rest["summary"]["bytes_copied"] == half_dry["summary"]["bytes_to_copy"], "the shared layer is mounted, not sent"
+    assert half_dry["summary"]["bytes_to_copy"] < empty["summary"]["bytes_to_copy"] - 120_000
+
+    plan = run_cli("plan", "--compare", "--manifest", str(full), "--source-registry", sandbox.source.host,
+                   "--target", f"{sandbox.target.host}/{ns}/half", "--output", "json", env=sandbox.env())
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["summary"]["present"] == 4 and json.loads(plan.stdout)["summary"]["bytes_to_copy"] == 0
+    line = run_cli("mirror", "--dry-run", "--manifest", str(full), "--source-registry", sandbox.source.host,
+                   "--target", f"{sandbox.target.host}/{ns}/third", "--no-signatures", env=sandbox.env())
+    assert line.returncode == 0 and "; would copy 4, " in line.stderr.strip().splitlines()[-1], line.stderr
+
+
+def test_save_dry_run_says_the_bundle_size_and_with_since_the_differential_size(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    names = ["app-a", "app-b"]
+    _images(source, ns, names)
+    first = write_manifest(tmp_path / "first.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/{n}:1.0", "group": "test"} for n in names])
+
+    def save(manifest: Path, to: Path, *extra: str) -> dict:
+        done = run_cli("--log-format", "json", "save", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                       "--to", str(to), "--no-signatures", *extra, env=sandbox.env())
+        assert done.returncode == 0, done.stderr
+        return _summary(done)
+
+    dry = save(first, tmp_path / "v1", "--dry-run")
+    assert not (tmp_path / "v1").exists(), "a dry run writes nothing"
+    real = save(first, tmp_path / "v1")
+    assert dry["planned"] == 2 and real["copied"] == 2 and real["bytes_copied"] == dry["bytes_to_copy"]
+
+    _images(source, ns, ["app-c"])
+    source.image(f"{ns}/nvidia/app-a", "2.0", layer_sizes=(70_000,))
+    second = write_manifest(tmp_path / "second.yaml", [
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app-a:2.0", "group": "test"},
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app-b:1.0", "group": "test"},
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app-c:1.0", "group": "test"},
+    ])
+    since = ("--since", str(tmp_path / "v1"))
+    dry_diff = save(second, tmp_path / "v2", "--dry-run", *since)
+    assert (dry_diff["planned"], dry_diff["present"]) == (2, 1), "app-b is in the base bundle"
+    real_diff = save(second, tmp_path / "v2", *since)
+    assert real_diff["bytes_copied"] == dry_diff["bytes_to_copy"] < dry["bytes_to_copy"] + 200_000
