@@ -181,8 +181,14 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def bundled_path() -> Path:
-    return Path(str(resources.files("provider_helper.manifests").joinpath(BUNDLED)))
+BUNDLED_RELEASES = {"v0.5": BUNDLED}  # release name -> the manifest file shipped for it
+
+
+def bundled_path(release: str | None = None) -> Path:
+    """The bundled manifest of ``release`` (default: the current one)."""
+    if release is not None and release not in BUNDLED_RELEASES:
+        raise InputError(f"{release}: not a bundled NVCF release (bundled: {', '.join(sorted(BUNDLED_RELEASES))})")
+    return Path(str(resources.files("provider_helper.manifests").joinpath(BUNDLED_RELEASES[release] if release else BUNDLED)))
 
 
 def load(path: str | Path | None = None) -> ArtifactManifest:

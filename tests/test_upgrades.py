@@ -102,3 +102,52 @@ def test_save_dry_run_says_the_bundle_size_and_with_since_the_differential_size(
     assert (dry_diff["planned"], dry_diff["present"]) == (2, 1), "app-b is in the base bundle"
     real_diff = save(second, tmp_path / "v2", *since)
     assert real_diff["bytes_copied"] == dry_diff["bytes_to_copy"] < dry["bytes_to_copy"] + 200_000
+
+
+def _entry(ns: str, name: str, version: str, kind: str = "image", group: str = "test") -> dict:
+    return {"type": kind, "source": f"nvcr.io/{ns}/nvidia/{name}:{version}", "group": group}
+
+
+def test_manifest_diff_of_two_manifests_lists_added_removed_and_changed_one_line_each(ns: str, tmp_path: Path) -> None:
+    old = write_manifest(tmp_path / "old.yaml", [_entry(ns, "kept", "1.0"), _entry(ns, "bumped", "1.0"), _entry(ns, "dropped", "0.9"),
+                                                 _entry(ns, "helm-app", "1.4.7", "chart")])
+    new = write_manifest(tmp_path / "new.yaml", [_entry(ns, "kept", "1.0"), _entry(ns, "bumped", "1.1"), _entry(ns, "fresh", "2.0"),
+                                                 _entry(ns, "helm-app", "1.5.0", "chart"), _entry(ns, "dropped", "1.0", "chart")])
+    done = run_cli("manifest", "diff", str(old), str(new), "--output", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert [(a["type"], a["name"], a["version"]) for a in doc["added"]] == [("image", "fresh", "2.0"), ("chart", "dropped", "1.0")]
+    assert [(r["type"], r["name"], r["version"]) for r in doc["removed"]] == [("image", "dropped", "0.9")], "another type is another artifact"
+    assert [(c["type"], c["name"], c["from"], c["to"]) for c in doc["changed"]] == [("image", "bumped", "1.0", "1.1"),
+                                                                                      ("chart", "helm-app", "1.4.7", "1.5.0")]
+    assert doc["changed"][0]["source_to"] == f"nvcr.io/{ns}/nvidia/bumped:1.1"
+    table = run_cli("manifest", "diff", str(old), str(new))
+    lines = table.stdout.strip().splitlines()
+    assert table.returncode == 0 and len(lines) == 5 + 1, table.stdout
+    assert [line.split()[:3] for line in lines[:5]] == [["+", "image", "fresh"], ["+", "chart", "dropped"], ["-", "image", "dropped"],
+                                                        ["~", "image", "bumped"], ["~", "chart", "helm-app"]]
+    assert "1.0 -> 1.1" in lines[3] and lines[-1] == f"2 added, 1 removed, 2 changed: {old} -> {new}"
+    same = run_cli("manifest", "diff", str(old), str(old), "--output", "json")
+    assert json.loads(same.stdout) | {"old": "", "new": ""} == {"old": "", "new": "", "added": [], "removed": [], "changed": []}
+
+
+def test_manifest_diff_reads_a_bundled_release_and_a_bundles_lock_and_refuses_what_is_neither(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    _images(source, ns, ["app-a", "app-b"])
+    saved = write_manifest(tmp_path / "saved.yaml", [_entry(ns, "app-a", "1.0"), _entry(ns, "app-b", "1.0")])
+    bundle = tmp_path / "bundle"
+    done = run_cli("save", "--manifest", str(saved), "--source-registry", sandbox.source.host, "--to", str(bundle), env=sandbox.env())
+    assert done.returncode == 0, done.stderr
+    upgrade = write_manifest(tmp_path / "next.yaml", [_entry(ns, "app-a", "2.0"), _entry(ns, "app-c", "1.0")])
+    for lock in (bundle, bundle / "nvcf-mirror.lock.json"):
+        doc = json.loads(run_cli("manifest", "diff", str(lock), str(upgrade), "--output", "json").stdout)
+        assert [a["name"] for a in doc["added"]] == ["app-c"] and [r["name"] for r in doc["removed"]] == ["app-b"]
+        assert [(c["name"], c["from"], c["to"]) for c in doc["changed"]] == [("app-a", "1.0", "2.0")]
+
+    bundled = json.loads(run_cli("manifest", "diff", "v0.5", str(upgrade), "--output", "json").stdout)
+    assert {r["name"] for r in bundled["removed"]} >= {"nvcf-openbao", "gdn-streaming"}, "the bundled release's default groups"
+    unknown = run_cli("manifest", "diff", "v9.9", str(upgrade))
+    assert unknown.returncode == 2 and unknown.stderr.strip().startswith("nvcf-mirror: error: v9.9: not a bundled NVCF release (bundled: v0.5")
+    missing = run_cli("manifest", "diff", str(tmp_path / "nope.yaml"), str(upgrade))
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1 and "no such manifest" in missing.stderr
