@@ -31,6 +31,7 @@ from provider_helper.mirror.layout import LayoutSource
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
+from provider_helper.mirror.prune import DistributionRemover, EcrRemover, PrunePlan, Remover, plan_prune, repositories_to_prune
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.origin import OriginPolicy
@@ -340,3 +341,24 @@ def planned(job: Job) -> ArtifactResult:
     if job.skip_reason:
         result.status, result.error = "skipped", job.skip_reason
     return result
+
+
+def plan_pruning(config: RunConfig, registries: RegistryPool) -> tuple[PrunePlan, Remover]:
+    """``prune`` and Terraform's ``prune_superseded``: what the selection no longer lists under the
+    target's prefix, and what removes it there. A repository whose artifact is skipped (no version
+    pinned) is not pruned: the selection lists no tag of it."""
+    jobs = config.jobs()
+    target = parse_target(config.target)
+    wanted: dict[str, set[str]] = {}
+    for job in jobs:
+        wanted.setdefault(job.target.repository, set()).add(job.target.reference)
+    for job in jobs:
+        if job.skip_reason and wanted.pop(job.target.repository, None) is not None:
+            log.warning("not pruning %s: %s", job.target.repository, job.skip_reason)
+    repos = repositories_to_prune(wanted, target.prefix)
+    preflight(registries, [], target.registry)
+    client = registries.get(target.registry)
+    access = config.access
+    remover: Remover = (EcrRemover(access.ecr_client, access.account) if access.kind == "ecr"
+                        else DistributionRemover(client, target.registry))
+    return plan_prune(client, repos, can_untag=remover.can_untag), remover

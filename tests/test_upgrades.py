@@ -151,3 +151,106 @@ def test_manifest_diff_reads_a_bundled_release_and_a_bundles_lock_and_refuses_wh
     assert unknown.returncode == 2 and unknown.stderr.strip().startswith("nvcf-mirror: error: v9.9: not a bundled NVCF release (bundled: v0.5")
     missing = run_cli("manifest", "diff", str(tmp_path / "nope.yaml"), str(upgrade))
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1 and "no such manifest" in missing.stderr
+
+
+def _at_target(sandbox: Sandbox, repo: str, reference: str) -> str | None:
+    """The digest ``repo:reference`` names at the target, read with plain HTTP (not the product's client)."""
+    import httpx
+
+    from provider_helper.registry.oci import ACCEPT
+    from provider_helper.sandbox.aws import ECR_USER
+
+    answer = httpx.head(f"{sandbox.target.url}/v2/{repo}/manifests/{reference}", headers={"Accept": ACCEPT},
+                        auth=(ECR_USER, sandbox.target_password))
+    return answer.headers["docker-content-digest"] if answer.status_code == 200 else None
+
+
+def _retag(source: Factory, repo: str, tag: str, new_tag: str) -> None:
+    from provider_helper.registry.oci import ACCEPT
+
+    got = source.http.get(f"/v2/{repo}/manifests/{tag}", headers=source._headers(repo, Accept=ACCEPT))
+    got.raise_for_status()
+    put = source.http.put(f"/v2/{repo}/manifests/{new_tag}", content=got.content,
+                          headers=source._headers(repo, **{"Content-Type": got.headers["content-type"]}))
+    put.raise_for_status()
+
+
+def test_prune_removes_what_release_b_no_longer_lists_and_nothing_else(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    from provider_helper.registry.oci import ACCEPT
+
+    old = source.image(f"{ns}/nvidia/app-a", "1.0")
+    signature = source.cosign(f"{ns}/nvidia/app-a", old)
+    referrer = source.referrer(f"{ns}/nvidia/app-a", old)
+    new = source.image(f"{ns}/nvidia/app-a", "2.0")
+    source.image(f"{ns}/nvidia/app-b", "1.0")
+    source.image(f"{ns}/nvidia/app-gone", "1.0")
+    shared = source.image(f"{ns}/nvidia/app-shared", "1.0")
+    _retag(source, f"{ns}/nvidia/app-shared", "1.0", "2.0")  # release B names the same digest under a new tag
+    release_a = write_manifest(tmp_path / "a.yaml", [_entry(ns, "app-a", "1.0"), _entry(ns, "app-b", "1.0"), _entry(ns, "app-gone", "1.0"),
+                                                     _entry(ns, "app-shared", "1.0")])
+    release_b = write_manifest(tmp_path / "b.yaml", [_entry(ns, "app-a", "2.0"), _entry(ns, "app-b", "1.0"), _entry(ns, "app-shared", "2.0")])
+    prefix, other = f"{ns}/rel", f"{ns}/other"
+
+    def cli(command: str, manifest: Path, into: str, *extra: str) -> object:
+        return run_cli(command, "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                       "--target", f"{sandbox.target.host}/{into}", *extra, env=sandbox.env())
+
+    for manifest, into in ((release_a, prefix), (release_a, other), (release_b, prefix)):
+        done = cli("mirror", manifest, into)
+        assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
+    sig_tag, fallback_tag = old.digest.replace(":", "-") + ".sig", old.digest.replace(":", "-")
+    before = {(repo, ref): _at_target(sandbox, repo, ref) for repo, ref in [
+        (f"{prefix}/app-a", "1.0"), (f"{prefix}/app-a", sig_tag), (f"{prefix}/app-a", fallback_tag), (f"{prefix}/app-a", referrer.digest)]}
+    assert before[(f"{prefix}/app-a", "1.0")] == old.digest and before[(f"{prefix}/app-a", sig_tag)] == signature.digest
+    assert before[(f"{prefix}/app-a", referrer.digest)] == referrer.digest, "the referrer came along under the fallback tag"
+
+    dry = cli("prune", release_b, prefix, "--dry-run")
+    assert dry.returncode == 0, dry.stderr  # type: ignore[attr-defined]
+    lines = dry.stdout.strip().splitlines()  # type: ignore[attr-defined]
+    listed = {line.split()[0] for line in lines}
+    assert listed == {f"{prefix}/app-a:1.0", f"{prefix}/app-a:{sig_tag}", f"{prefix}/app-a:{fallback_tag}",
+                      f"{prefix}/app-a@{referrer.digest}", f"{prefix}/app-shared:1.0"}, lines
+    superseded = next(line for line in lines if line.startswith(f"{prefix}/app-a:1.0 "))
+    body = json.loads(source.http.get(f"/v2/{ns}/nvidia/app-a/manifests/1.0", headers=source._headers(f"{ns}/nvidia/app-a", Accept=ACCEPT)).content)
+    size = old.size + body["config"]["size"] + sum(layer["size"] for layer in body["layers"])
+    assert superseded.split()[1:] == [old.digest[:19], str(size), "B", "superseded"], superseded
+    assert "kept: the selection's 2.0 points at the same digest" in next(line for line in lines if "app-shared:1.0" in line)
+    assert "would be removed (dry run)" in dry.stderr  # type: ignore[attr-defined]
+    assert {key: _at_target(sandbox, *key) for key in before} == before, "a dry run deletes nothing"
+
+    refused = cli("prune", release_b, prefix)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [  # type: ignore[attr-defined]
+        refused.stderr.strip()] and "pass --yes" in refused.stderr  # type: ignore[attr-defined]
+    assert _at_target(sandbox, f"{prefix}/app-a", "1.0") == old.digest
+
+    done = cli("prune", release_b, prefix, "--yes")
+    assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
+    assert {key: _at_target(sandbox, *key) for key in before} == dict.fromkeys(before), "the tag, its signature, fallback index and referrer"
+    assert _at_target(sandbox, f"{prefix}/app-a", "2.0") == new.digest and _at_target(sandbox, f"{prefix}/app-b", "1.0")
+    assert _at_target(sandbox, f"{prefix}/app-shared", "2.0") == shared.digest, "a digest a kept tag points at survives"
+    assert _at_target(sandbox, f"{prefix}/app-gone", "1.0"), "a repository release B does not name is untouched"
+    assert _at_target(sandbox, f"{other}/app-a", "1.0") == old.digest and _at_target(sandbox, f"{other}/app-a", sig_tag), "outside the prefix"
+    verified = cli("verify", release_b, prefix)
+    assert verified.returncode == 0, verified.stderr  # type: ignore[attr-defined]
+    again = cli("prune", release_b, prefix, "--dry-run")
+    assert again.stdout.strip().splitlines() == [line for line in lines if "app-shared:1.0" in line]  # type: ignore[attr-defined]
+
+
+def test_prune_at_a_registry_that_refuses_deletes_is_one_line_naming_it(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    from provider_helper.sandbox.registry import LocalRegistry
+
+    source.image(f"{ns}/nvidia/app-a", "1.0")
+    source.image(f"{ns}/nvidia/app-a", "2.0")
+    registry = LocalRegistry(tmp_path / "no-deletes", deletes=False).start()
+    try:
+        target = f"{registry.host}/{ns}"
+        for version in ("1.0", "2.0"):
+            manifest = write_manifest(tmp_path / f"{version}.yaml", [_entry(ns, "app-a", version)])
+            done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", target, env=sandbox.env())
+            assert done.returncode == 0, done.stderr
+        done = run_cli("prune", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", target, "--yes",
+                       env=sandbox.env())
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert f"{registry.host} refuses to delete manifests" in done.stderr and "storage.delete.enabled" in done.stderr
+    finally:
+        registry.stop()

@@ -23,6 +23,7 @@ EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 COMMAND_MODULES = {
     "plan": "mirror", "mirror": "mirror", "load": "mirror", "save": "mirror", "verify": "mirror", "values": "mirror",
     "outdated": "inspect", "doctor": "inspect", "ecr": "ecr", "manifest": "manifest", "resources": "resources",
+    "prune": "prune",
 }
 
 

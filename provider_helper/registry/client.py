@@ -17,7 +17,7 @@ import httpx
 
 from provider_helper import http
 from provider_helper.content.digests import read_verified
-from provider_helper.errors import DigestMismatchError, RegistryError, TlsError
+from provider_helper.errors import DigestMismatchError, RegistryError, TlsError, UnsupportedError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
 from provider_helper.refs import is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
@@ -208,6 +208,18 @@ class RegistryClient:
         stored = response.headers.get("docker-content-digest")
         if stored and stored != manifest.digest:
             raise DigestMismatchError(f"{self.host} stored {repo}:{reference} as {stored}, expected {manifest.digest}")
+
+    def delete_manifest(self, repo: str, digest: str) -> None:
+        """DELETE a manifest by digest (Distribution removes every tag naming it); gone already is done.
+        A registry that does not delete (Distribution without ``storage.delete.enabled``: 405
+        UNSUPPORTED) raises UnsupportedError."""
+        what = f"delete manifest {repo}@{digest[:19]}"
+        try:
+            self._send("DELETE", f"/v2/{repo}/manifests/{digest}", expect={200, 202, 404}, what=what)
+        except RegistryError as exc:
+            if exc.code == "UNSUPPORTED" and not isinstance(exc, UnsupportedError):
+                raise UnsupportedError(str(exc), status=exc.status, code=exc.code) from None
+            raise
 
     def has_blob(self, repo: str, digest: str) -> bool:
         response = self._send("HEAD", f"/v2/{repo}/blobs/{digest}", expect={200, 404}, follow_redirects=True, what=f"head blob {repo}@{digest[:19]}")
