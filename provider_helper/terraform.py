@@ -27,12 +27,13 @@ from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
-from provider_helper.progress import LogReporter, log_summary, setup_logging
+from provider_helper.mirror.prune import remove_all
+from provider_helper.progress import LogReporter, log_summary, setup_logging, summary_log
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import RedactingFilter, shown
 from provider_helper.refs import parse_target
 from provider_helper.results import document
-from provider_helper.session import RunConfig, copy_to_target, run_engine
+from provider_helper.session import RunConfig, copy_to_target, plan_pruning, run_engine
 from provider_helper.threads import worker_pool
 from provider_helper.values import helm_values
 
@@ -42,7 +43,7 @@ QUERY_KEYS = {
     "source_registry", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures", "exclude",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
-    "ca_file",
+    "ca_file", "prune_superseded",
 }
 
 
@@ -203,7 +204,25 @@ def apply(settings: Mapping[str, str]) -> int:
     setup_logging()
     results, seconds = copy_to_target(config, config.jobs(), EngineOptions(), create_repos=create, repo_settings=repo_settings)
     log_summary(document(config.target, results, seconds), results)
-    return 1 if any(r.status == "failed" for r in results) else 0
+    if any(r.status == "failed" for r in results):
+        return 1
+    if settings.get("prune_superseded") == "true":  # only after a copy that left nothing failed
+        prune_superseded(config)
+    return 0
+
+
+def prune_superseded(config: RunConfig) -> None:
+    """``prune_superseded = true``: what ``nvcf-mirror prune --yes`` removes, after the copy."""
+    registries = config.registries()
+    try:
+        pruning, remover = plan_pruning(config, registries)
+        for removal in pruning.removals:
+            summary_log.info("removing %s", removal.line())
+        remove_all(pruning, remover)
+        tags = sum(r.tag is not None for r in pruning.removals)
+        summary_log.info("pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags, config.target)
+    finally:
+        registries.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -254,3 +254,46 @@ def test_prune_at_a_registry_that_refuses_deletes_is_one_line_naming_it(sandbox:
         assert f"{registry.host} refuses to delete manifests" in done.stderr and "storage.delete.enabled" in done.stderr
     finally:
         registry.stop()
+
+
+def test_prune_at_ecr_untags_and_deletes_through_batch_delete_image(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+    """The tests' ECR stand-in keeps images in a separate registry (moto is the control plane only): the
+    images the data plane holds are put into moto too, and moto shows what BatchDeleteImage removed."""
+    import boto3
+    import httpx
+
+    from provider_helper.registry.oci import ACCEPT
+    from provider_helper.sandbox.aws import ECR_USER, REGION
+
+    old = source.image(f"{ns}/nvidia/app-a", "1.0")
+    source.cosign(f"{ns}/nvidia/app-a", old)
+    source.image(f"{ns}/nvidia/app-a", "2.0")
+    shared = source.image(f"{ns}/nvidia/app-shared", "1.0")
+    _retag(source, f"{ns}/nvidia/app-shared", "1.0", "2.0")
+    release_a = write_manifest(tmp_path / "a.yaml", [_entry(ns, "app-a", "1.0"), _entry(ns, "app-shared", "1.0")])
+    release_b = write_manifest(tmp_path / "b.yaml", [_entry(ns, "app-a", "2.0"), _entry(ns, "app-shared", "2.0")])
+    args = ["--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}", "--target-type", "ecr"]
+    for manifest in (release_a, release_b):
+        done = run_cli("mirror", "--manifest", str(manifest), *args, "--create-repos", env=sandbox.ecr_env())
+        assert done.returncode == 0, done.stderr
+    ecr = boto3.client("ecr", region_name=REGION, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    sig_tag = old.digest.replace(":", "-") + ".sig"
+    for repo, tags in ((f"{ns}/app-a", ["1.0", "2.0", sig_tag]), (f"{ns}/app-shared", ["1.0", "2.0"])):
+        for tag in tags:
+            got = httpx.get(f"{sandbox.target.url}/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT}, auth=(ECR_USER, sandbox.target_password))
+            ecr.put_image(repositoryName=repo, imageManifest=got.text, imageTag=tag, imageManifestMediaType=got.headers["content-type"])
+
+    def listed(repo: str) -> set[tuple[str | None, str]]:
+        return {(i.get("imageTag"), i["imageDigest"]) for i in ecr.list_images(repositoryName=repo)["imageIds"]}
+
+    shared_before = listed(f"{ns}/app-shared")  # moto digests the manifest it re-encodes: its own digests, one image, two tags
+    assert len({digest for _, digest in shared_before}) == 1 and len(shared_before) == 2
+    dry = run_cli("prune", "--manifest", str(release_b), *args, "--dry-run", env=sandbox.ecr_env())
+    assert dry.returncode == 0, dry.stderr
+    assert {line.split()[0]: line.split()[-1] for line in dry.stdout.strip().splitlines()} == {
+        f"{ns}/app-a:1.0": "superseded", f"{ns}/app-a:{sig_tag}": f"{old.digest[:19]})", f"{ns}/app-shared:1.0": "untagged"}, dry.stdout
+    done = run_cli("prune", "--manifest", str(release_b), *args, "--yes", env=sandbox.ecr_env())
+    assert done.returncode == 0, done.stderr
+    assert {tag for tag, _ in listed(f"{ns}/app-a")} == {"2.0"}, "the superseded tag and its signature are gone"
+    assert listed(f"{ns}/app-shared") == {t for t in shared_before if t[0] == "2.0"}, "untagged: the image stays for the kept tag"
+    assert _at_target(sandbox, f"{ns}/app-shared", "2.0") == shared.digest

@@ -272,6 +272,31 @@ def test_exclude_leaves_an_artifact_out_of_the_plan_and_an_unknown_name_fails_it
     assert done.returncode == 1 and 'exclude["no-such-artifact"]: no artifact of' in said, said
 
 
+@pytest.mark.one_terraform
+def test_prune_superseded_removes_the_previous_releases_tags_after_the_copy(
+    sandbox: Sandbox, source: Factory, ns: str, terraform_root: object, tmp_path: Path
+) -> None:
+    """moto is ECR's control plane only: the data plane's images are put into moto too, so that moto
+    shows what the apply step's BatchDeleteImage removed."""
+    import httpx
+
+    from provider_helper.registry.oci import ACCEPT
+
+    source.image(f"{ns}/nvidia/app", "1.0")
+    source.image(f"{ns}/nvidia/app", "2.0")
+    releases = {v: write_manifest(tmp_path / f"{v}.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:{v}", "group": "test"}])
+                for v in ("1.0", "2.0")}
+    tf = terraform_root(_variables(sandbox, ns, releases["1.0"], prune_superseded=True), sandbox.ecr_env())
+    tf.apply()
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    got = httpx.get(f"{sandbox.target.url}/v2/{ns}/app/manifests/1.0", headers={"Accept": ACCEPT}, auth=(ECR_USER, sandbox.target_password))
+    ecr.put_image(repositoryName=f"{ns}/app", imageManifest=got.text, imageTag="1.0", imageManifestMediaType=got.headers["content-type"])
+    tf.set_variables(_variables(sandbox, ns, releases["2.0"], prune_superseded=True))
+    tf.apply()
+    assert [i.get("imageTag") for i in ecr.list_images(repositoryName=f"{ns}/app")["imageIds"]] == [], "1.0 was pruned"
+    assert _target_digest(sandbox, f"{ns}/app:2.0") is not None and tf.outputs()["missing"] == []
+
+
 def _moto(sandbox: Sandbox) -> dict:
     return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 

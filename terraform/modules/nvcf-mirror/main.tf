@@ -40,7 +40,11 @@ locals {
   repositories = local.enabled ? toset(jsondecode(local.plan.repositories)) : toset([])
 
   # What the apply step reads from NVCF_MIRROR_SETTINGS: values only, never secrets.
-  settings = merge(local.selection, { target_registry = local.registry, create_repos = "false" })
+  settings = merge(local.selection, {
+    target_registry  = local.registry
+    create_repos     = "false"
+    prune_superseded = var.prune_superseded ? "true" : "false"
+  })
 }
 
 data "external" "plan" {

@@ -178,3 +178,9 @@ variable "pull_principals" {
   type        = list(string)
   default     = []
 }
+
+variable "prune_superseded" {
+  description = "After a copy in which nothing failed, remove the tags the selection no longer lists (superseded versions) from the module's repositories, with their signatures and referrers (nvcf-mirror prune --yes). Never another repository, never a digest a kept tag points at."
+  type        = bool
+  default     = false
+}
