@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from provider_helper.errors import DigestMismatchError, TooLargeError
 from provider_helper.registry.oci import hasher_for
@@ -14,12 +15,14 @@ from provider_helper.registry.oci import hasher_for
 FILE_CHUNK = 1024 * 1024
 
 
-def verified(chunks: Iterable[bytes], digest: str, size: int | None, what: str) -> Iterator[bytes]:
+def verified(chunks: Iterable[bytes], digest: str, size: int | None, what: str, *, held: tuple[int, Any] | None = None) -> Iterator[bytes]:
     """``chunks`` passed through while hashing. The last chunk is held back until the digest (and the
     size, where known) check out, so whoever consumes this never receives a complete body of wrong
-    content: a registry gets a short upload it discards, a file is never renamed into place."""
-    hasher = hasher_for(digest)
-    seen = 0
+    content: a registry gets a short upload it discards, a file is never renamed into place.
+
+    ``held``: the blob's first bytes are already in hand (a resumed transfer): how many, and the
+    hasher that has read them; ``chunks`` are the rest, and the digest is checked on the whole."""
+    seen, hasher = held if held is not None else (0, hasher_for(digest))
     pending: bytes | None = None
     for chunk in chunks:
         seen += len(chunk)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from provider_helper.registry.oci import Descriptor, Manifest
 from provider_helper.registry.retry import RetryPolicy
@@ -36,3 +36,20 @@ class Store(Reader, Protocol):
     def has_blob(self, repo: str, digest: str) -> bool: ...
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...  # False: not mounted, upload it
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...
+
+
+@runtime_checkable
+class RangeReader(Protocol):
+    """A reader that can start a blob part-way (a registry, through ``Range``)."""
+
+    def open_blob_from(self, repo: str, digest: str, offset: int) -> AbstractContextManager[tuple[int, Iterator[bytes]]]: ...
+    # -> where the bytes start (``offset``, or 0 when the source sent the whole blob) and the bytes: unverified
+
+
+@runtime_checkable
+class ResumableStore(Protocol):
+    """A store that keeps a blob it was given part of (an OCI layout being saved), so the next try
+    continues from where the last one stopped."""
+
+    def partial_blob(self, blob: Descriptor) -> tuple[int, Any] | None: ...  # bytes held, and their hash so far
+    def put_blob_from(self, repo: str, blob: Descriptor, offset: int, chunks: Iterable[bytes]) -> None: ...  # 0: start again

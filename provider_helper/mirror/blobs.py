@@ -14,7 +14,7 @@ from functools import partial
 from typing import Protocol
 
 from provider_helper.content.digests import verified
-from provider_helper.content.store import Store
+from provider_helper.content.store import RangeReader, ResumableStore, Store
 from provider_helper.errors import BlobUnknownError, TransientError
 from provider_helper.mirror.concurrency import AdaptiveLimit, Cancellation
 from provider_helper.mirror.locations import BlobLocations
@@ -148,9 +148,9 @@ class BlobTransfers:
             if self.locations is not None:  # refused once (mounting off, another encryption, gone): upload instead
                 self.locations.forget(blob.digest, lender)
         self.progress.planned(blob.size)
-        self._upload(payload, dst_repo, blob)
+        sent = self._upload(payload, dst_repo, blob)
         self._held(blob.digest, dst_repo)
-        return blob.size
+        return min(sent, blob.size)
 
     def would_send(self, dst_repo: str, blob: Descriptor) -> int:
         """What ``ensure`` would upload for ``blob``, asking the target only: 0 when it is there, when a
@@ -176,20 +176,38 @@ class BlobTransfers:
         if self.locations is not None:
             self.locations.remember(digest, repo)
 
-    def _upload(self, payload: Payload, dst_repo: str, blob: Descriptor) -> None:
-        """Stream the blob from its source into the target, verified; a failure restarts it from the source."""
+    def _upload(self, payload: Payload, dst_repo: str, blob: Descriptor) -> int:
+        """Stream the blob from its source into the target, verified; a failure restarts it from the
+        source. Into a store that kept part of it (a layout an earlier save was writing), only the rest
+        is asked for, with ``Range``; a source that sends the whole blob instead starts it again.
+        Returns the bytes read from the source."""
+        read = 0
 
         def attempt() -> None:
+            nonlocal read
             with self.concurrency.slot(blob.size):
                 try:
-                    with payload.open_blob(blob) as chunks:
-                        self.target.put_blob(dst_repo, blob, self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")))
+                    resumable = self.target if isinstance(self.target, ResumableStore) else None
+                    held = resumable.partial_blob(blob) if resumable is not None else None
+                    if resumable is not None and held is not None and isinstance(payload.source, RangeReader):
+                        with payload.source.open_blob_from(payload.repo, blob.digest, held[0]) as (start, chunks):
+                            if start != held[0]:
+                                log.debug("%s ignored the range for %s: starting it again", payload.repo, blob.digest[:19])
+                            counted = self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}",
+                                                             held=held if start == held[0] else None))
+                            read += blob.size - start
+                            resumable.put_blob_from(dst_repo, blob, start, counted)
+                    else:
+                        with payload.open_blob(blob) as chunks:
+                            read += blob.size
+                            self.target.put_blob(dst_repo, blob, self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")))
                 except TransientError:
                     self.concurrency.overloaded()
                     raise
             self.concurrency.succeeded()
 
         call_with_retries(attempt, self.target.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self.cancel.sleep)
+        return read
 
     def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """Chunks on their way to the target: reported as sent, and stopped at the next one by Ctrl-C."""

@@ -34,7 +34,7 @@ from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
-from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
+from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest, hasher_for
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
 from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
@@ -121,10 +121,46 @@ class Layout:
         return self.has_blob(repo, digest)  # one blob store for every repository of the layout
 
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
-        """A blob file exists only when complete: written beside its name, then renamed."""
+        self.put_blob_from(repo, blob, 0, chunks)
+
+    # -- resuming inside a blob (content.store.ResumableStore) --
+
+    def _partial_path(self, digest: str) -> Path:
+        return self.root / f".partial-{self.blob_path(digest).name}"
+
+    def partial_blob(self, blob: Descriptor) -> tuple[int, Any] | None:
+        """What an interrupted save left of ``blob``: its size and a hasher that has read it (the whole
+        blob is checked against its digest when the rest has come)."""
+        path = self._partial_path(blob.digest)
+        try:
+            held = path.stat().st_size
+        except FileNotFoundError:
+            return None
+        if not 0 < held < blob.size:
+            path.unlink(missing_ok=True)
+            return None
+        hasher = hasher_for(blob.digest)
+        for chunk in file_chunks(path):
+            hasher.update(chunk)
+        return held, hasher
+
+    def put_blob_from(self, repo: str, blob: Descriptor, offset: int, chunks: Iterable[bytes]) -> None:
+        """A blob file exists only when complete: its bytes go to ``.partial-<hex>`` (from ``offset``; 0
+        starts it again), which is renamed into place when the digest checked out; a transfer that
+        stops leaves it for the next try. Content that fails its digest check leaves nothing."""
         path = self.blob_path(blob.digest)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, chunks, temp=self.root / f".upload-{uuid.uuid4().hex}")
+        partial = self._partial_path(blob.digest)
+        try:
+            with open(partial, "r+b" if offset else "wb") as out:
+                out.truncate(offset)
+                out.seek(offset)
+                for chunk in chunks:
+                    out.write(chunk)
+        except DigestMismatchError:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, path)
 
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
         path = self.blob_path(manifest.digest)

@@ -245,6 +245,29 @@ class RegistryClient:
         finally:
             response.close()
 
+    @contextlib.contextmanager
+    def open_blob_from(self, repo: str, digest: str, offset: int) -> Iterator[tuple[int, Iterator[bytes]]]:
+        """A blob's bytes from ``offset`` on (``Range: bytes=offset-``), and where they start: ``offset``
+        when the registry answered 206 for exactly that range, 0 when it ignored the range (200: the
+        whole blob). Unverified, like ``open_blob``: the caller hashes what it already holds first."""
+        what = f"get blob {repo}@{digest[:19]} from byte {offset}"
+        with _transport_errors(what):
+            request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}", headers={"Range": f"bytes={offset}-"})
+            response = self._http.send(request, stream=True, follow_redirects=True)
+        try:
+            if response.status_code == 206:
+                served = response.headers.get("content-range", "")
+                if not served.startswith(f"bytes {offset}-"):
+                    raise RegistryError(f"{what} at {self.host}: asked for bytes {offset}- and got the range {served[:60]!r}")
+                start = offset
+            elif response.status_code == 200:
+                start = 0
+            else:
+                raise self._error(bounded(response, MAX_ANSWER_BYTES, what), what)
+            yield start, _failures_as_kinds(moving(response.iter_bytes(), what), what)
+        finally:
+            response.close()
+
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool:
         """Cross-repository mount; False when the registry opened an upload instead (ECR without
         mounting enabled answers 202), which the next ``put_blob`` of this blob uses."""
