@@ -65,3 +65,14 @@ def check_file(path: Path, digest: str, size: int | None, what: str) -> None:
     """Read ``path`` through the reader: DigestMismatchError unless it is exactly that content."""
     for _ in verified(file_chunks(path), digest, size, what):
         pass
+
+
+def hashed_prefix(path: Path, digest: str) -> tuple[int, Any]:
+    """The bytes ``path`` holds (the start of a blob a transfer was cut off in) and a hasher of
+    ``digest``'s algorithm that has read them, for ``verified(..., held=...)`` to check the whole."""
+    hasher = hasher_for(digest)
+    held = 0
+    for chunk in file_chunks(path):
+        hasher.update(chunk)
+        held += len(chunk)
+    return held, hasher

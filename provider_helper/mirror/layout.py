@@ -26,7 +26,7 @@ from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
-from provider_helper.content.digests import check_file, file_chunks, open_file, read_verified
+from provider_helper.content.digests import check_file, file_chunks, hashed_prefix, open_file, read_verified
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
@@ -34,7 +34,7 @@ from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
 from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
-from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest, hasher_for
+from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
 from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
@@ -139,10 +139,7 @@ class Layout:
         if not 0 < held < blob.size:
             path.unlink(missing_ok=True)
             return None
-        hasher = hasher_for(blob.digest)
-        for chunk in file_chunks(path):
-            hasher.update(chunk)
-        return held, hasher
+        return hashed_prefix(path, blob.digest)
 
     def put_blob_from(self, repo: str, blob: Descriptor, offset: int, chunks: Iterable[bytes]) -> None:
         """A blob file exists only when complete: its bytes go to ``.partial-<hex>`` (from ``offset``; 0
