@@ -169,9 +169,15 @@ class DistributionRemover:
 
 
 def _size(target: Reader, repo: str, digest: str) -> int:
+    """The manifest and the blobs it names, with its platform manifests' (those the repository holds)."""
     manifest = target.get_manifest(repo, digest)
-    children = [target.get_manifest(repo, child.digest) for child in manifest.children]
-    return sum(len(m.data) + sum(b.size for b in m.blobs) for m in [manifest, *children])
+    found = [manifest]
+    for child in manifest.children:
+        try:
+            found.append(target.get_manifest(repo, child.digest))
+        except NotFoundError:
+            continue  # an index whose platform manifests were not all copied
+    return sum(len(m.data) + sum(b.size for b in m.blobs) for m in found)
 
 
 
