@@ -297,3 +297,33 @@ def test_prune_at_ecr_untags_and_deletes_through_batch_delete_image(sandbox: San
     assert {tag for tag, _ in listed(f"{ns}/app-a")} == {"2.0"}, "the superseded tag and its signature are gone"
     assert listed(f"{ns}/app-shared") == {t for t in shared_before if t[0] == "2.0"}, "untagged: the image stays for the kept tag"
     assert _at_target(sandbox, f"{ns}/app-shared", "2.0") == shared.digest
+
+
+def test_prune_keeps_a_platform_manifest_and_its_signature_that_a_kept_index_shares(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    from provider_helper.registry.oci import OCI_INDEX
+
+    repo = f"{ns}/nvidia/app"
+    old_index, children = source.index(repo, "1.0", attestations=False)
+    amd64, old_arm = children["linux/amd64"], children["linux/arm64"]
+    new_arm = source.image(repo, None, platform="linux/arm64")
+    platform = {"linux/amd64": {"architecture": "amd64", "os": "linux"}, "linux/arm64": {"architecture": "arm64", "os": "linux"}}
+    new_index = source.manifest(repo, "2.0", {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        amd64.descriptor(platform=platform["linux/amd64"]), new_arm.descriptor(platform=platform["linux/arm64"])]}, OCI_INDEX)
+    kept_sig, gone_sig = source.cosign(repo, amd64), source.cosign(repo, old_arm)
+    releases = {v: write_manifest(tmp_path / f"{v}.yaml", [_entry(ns, "app", v)]) for v in ("1.0", "2.0")}
+    common = ["--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}", "--all-platforms"]
+    for version in ("1.0", "2.0"):
+        done = run_cli("mirror", "--manifest", str(releases[version]), *common, env=sandbox.env())
+        assert done.returncode == 0, done.stderr
+    assert _at_target(sandbox, f"{ns}/app", old_arm.digest.replace(":", "-") + ".sig") == gone_sig.digest
+
+    done = run_cli("prune", "--manifest", str(releases["2.0"]), *common, "--yes", env=sandbox.env())
+    assert done.returncode == 0, done.stderr
+    assert _at_target(sandbox, f"{ns}/app", "1.0") is None and _at_target(sandbox, f"{ns}/app", old_index.digest) is None
+    assert _at_target(sandbox, f"{ns}/app", old_arm.digest.replace(":", "-") + ".sig") is None, "the superseded platform's signature"
+    assert _at_target(sandbox, f"{ns}/app", amd64.digest.replace(":", "-") + ".sig") == kept_sig.digest, "the shared platform's stays"
+    assert _at_target(sandbox, f"{ns}/app", "2.0") == new_index.digest and _at_target(sandbox, f"{ns}/app", amd64.digest) == amd64.digest
+    verified = run_cli("verify", "--manifest", str(releases["2.0"]), *common, "--signatures", env=sandbox.env())
+    assert verified.returncode == 0, verified.stderr
