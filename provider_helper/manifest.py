@@ -188,7 +188,8 @@ def bundled_path(release: str | None = None) -> Path:
     """The bundled manifest of ``release`` (default: the current one)."""
     if release is not None and release not in BUNDLED_RELEASES:
         raise InputError(f"{release}: not a bundled NVCF release (bundled: {', '.join(sorted(BUNDLED_RELEASES))})")
-    return Path(str(resources.files("provider_helper.manifests").joinpath(BUNDLED_RELEASES[release] if release else BUNDLED)))
+    name = BUNDLED_RELEASES[release] if release else BUNDLED
+    return Path(str(resources.files("provider_helper.manifests").joinpath(name)))
 
 
 def load(path: str | Path | None = None) -> ArtifactManifest:

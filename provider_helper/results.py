@@ -25,13 +25,15 @@ class ArtifactResult:
     note: str | None = None  # extension: e.g. "new index built for a platform subset"
     resolved_from: str | None = None  # extension: "latest" when --set-version NAME=latest chose the version
     signatures_copied: int = 0  # extension: signatures, attestations, SBOMs and referrers pushed with it
-    bytes_to_copy: int = 0  # extension: what a dry run found the copy would send (blobs the target lacks, after mounts; manifests)
+    # extension: what a dry run found the copy would send (blobs the target lacks, after mounts; manifests)
+    bytes_to_copy: int = 0
     attached: list[dict[str, str]] = field(default_factory=list, repr=False)  # what travels with it (a layout's lock lists it)
 
 
 def document(target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None) -> dict[str, Any]:
     """The result document; ``helm_values`` (an extension) is the Helmfile snippet for this target."""
-    summary = {status: sum(r.status == status for r in results) for status in ("copied", "present", "failed", "planned")}
+    statuses = ("copied", "present", "failed", "planned")
+    summary = {status: sum(r.status == status for r in results) for status in statuses}
     doc: dict[str, Any] = {
         "version": 1,
         "target": target,

@@ -31,7 +31,14 @@ from provider_helper.mirror.layout import LayoutSource
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
-from provider_helper.mirror.prune import DistributionRemover, EcrRemover, PrunePlan, Remover, plan_prune, repositories_to_prune
+from provider_helper.mirror.prune import (
+    DistributionRemover,
+    EcrRemover,
+    PrunePlan,
+    Remover,
+    plan_prune,
+    repositories_to_prune,
+)
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.origin import OriginPolicy
@@ -202,7 +209,8 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
             options = dataclasses.replace(options, signatures=options.signatures and config.signatures)
-            if target is None and options.mode in ("copy", "dry-run"):  # a dry run reads it: where a copy would mount from
+            # a dry run reads it too: where a copy would mount from
+            if target is None and options.mode in ("copy", "dry-run"):
                 locations = BlobLocations(config.access.target.registry)
                 stack.callback(locations.close)
             else:

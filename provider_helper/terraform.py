@@ -220,7 +220,8 @@ def prune_superseded(config: RunConfig) -> None:
             summary_log.info("removing %s", removal.line())
         remove_all(pruning, remover)
         tags = sum(r.tag is not None for r in pruning.removals)
-        summary_log.info("pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags, config.target)
+        summary_log.info("pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags,
+                         config.target)
     finally:
         registries.close()
 

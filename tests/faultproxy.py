@@ -24,7 +24,9 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 class Fault:
     method: str
     path: str  # regex searched in the path
-    kind: str  # "status", "reset", "truncate", "slow", "hook" (run ``before``, then forward), "ignore-range" (forward without Range)
+    # "status", "reset", "truncate", "slow", "hook" (run ``before``, then forward),
+    # "ignore-range" (forward without the Range header)
+    kind: str
     times: int = 1  # how many matching requests get it; -1 for all
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
@@ -123,7 +125,8 @@ class FaultProxy:
                     time.sleep(fault.delay)
                 if fault and fault.before:
                     fault.before()
-                dropped = HOP_BY_HOP | {"content-length"} | ({"range"} if fault and fault.kind == "ignore-range" else set())
+                ignored = {"range"} if fault and fault.kind == "ignore-range" else set()
+                dropped = HOP_BY_HOP | {"content-length"} | ignored
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                 upstream = proxy._client.request(self.command, self.path, content=body, headers=headers)
                 proxy.log.append((self.command, self.path, upstream.status_code))

@@ -334,9 +334,11 @@ def test_a_save_cut_off_inside_a_large_layer_reads_only_the_rest_of_it_when_run_
     repo = f"{ns}/nvidia/big"
     layer = source.large_blob(repo, 8 << 20)
     image = source.image(repo, "1.0", layer_sizes=(), extra_layers=(layer,))
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{repo}:1.0", "group": "test"}])
+    entry = {"type": "image", "source": f"nvcr.io/{repo}:1.0", "group": "test"}
+    manifest = write_manifest(tmp_path / "m.yaml", [entry])
     layout = tmp_path / "layout"
-    args = ["save", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--to", str(layout), "--no-signatures"]
+    args = ["save", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--to", str(layout),
+            "--no-signatures"]
     source_proxy.add(Fault("GET", f"/blobs/{layer.digest}", "truncate"))
     cut = run_cli(*args, env=sandbox.env())
     assert cut.returncode == 1, cut.stderr

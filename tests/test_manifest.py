@@ -157,7 +157,8 @@ def test_a_pin_for_an_artifact_of_an_unselected_group_names_the_group_and_an_unk
 def test_exclude_leaves_named_artifacts_out_and_an_unknown_name_names_the_manifest() -> None:
     everything = {a["key"].split(":")[1] for a in _plan_json()["artifacts"]}
     assert {"nvcf-openbao", "gdn-streaming"} <= everything
-    left = {a["key"].split(":")[1] for a in _plan_json("--exclude", "nvcf-openbao", "--exclude", "gdn-streaming")["artifacts"]}
+    doc = _plan_json("--exclude", "nvcf-openbao", "--exclude", "gdn-streaming")
+    left = {a["key"].split(":")[1] for a in doc["artifacts"]}
     assert left == everything - {"nvcf-openbao", "gdn-streaming"}
     unknown = run_cli("plan", "--offline", "--target", ECR, "--exclude", "no-such-thing")
     assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr

@@ -231,7 +231,8 @@ class Repositories:
 BATCH_DELETE_IDS = 100  # BatchDeleteImage takes at most 100 image ids a call
 
 
-def delete_images(ecr_client: Any, registry_id: str | None, repo: str, tags: Iterable[str], digests: Iterable[str]) -> list[str]:
+def delete_images(ecr_client: Any, registry_id: str | None, repo: str, tags: Iterable[str],
+                  digests: Iterable[str]) -> list[str]:
     """BatchDeleteImage: each tag untagged (its image deleted with its last tag), each digest deleted;
     returns the ids ECR refused, with its reason. An image already gone is not a failure."""
     ids = [{"imageTag": t} for t in tags] + [{"imageDigest": d} for d in digests]
@@ -245,5 +246,6 @@ def delete_images(ecr_client: Any, registry_id: str | None, repo: str, tags: Ite
         for failure in answer.get("failures") or []:
             if failure.get("failureCode") != "ImageNotFound":
                 image = failure.get("imageId") or {}
-                refused.append(f"{image.get('imageTag') or image.get('imageDigest')}: {failure.get('failureReason') or failure.get('failureCode')}")
+                why = failure.get("failureReason") or failure.get("failureCode")
+                refused.append(f"{image.get('imageTag') or image.get('imageDigest')}: {why}")
     return refused

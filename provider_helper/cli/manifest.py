@@ -68,7 +68,8 @@ def manifest_import(file: str, group: str, output: str | None) -> None:
 @click.argument("old")
 @click.argument("new")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--group", "groups", multiple=True, metavar="NAME", help="Compare these groups of a manifest (repeatable; default: its default groups).")
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="Compare these groups of a manifest (repeatable; default: its default groups).")
 @click.option("--all-groups", is_flag=True, help="Compare every group of a manifest.")
 def manifest_diff(old: str, new: str, output: str, groups: tuple[str, ...], all_groups: bool) -> None:
     """Artifacts added, removed and changed (same type and name, another version) from OLD to NEW.

@@ -41,7 +41,7 @@ from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
 from provider_helper.refs import parse_target
-from provider_helper.results import document, dumps, human_bytes, plan_lines
+from provider_helper.results import ArtifactResult, document, dumps, human_bytes, plan_lines
 from provider_helper.session import (
     RunConfig,
     check_left_out,
@@ -64,7 +64,8 @@ log = logging.getLogger("nvcf-mirror")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--offline", is_flag=True, help="Make no network call: show targets without resolving source digests.")
 @click.option("--compare", is_flag=True,
-              help="Also ask the target what it holds: each artifact planned or present, and the bytes a mirror would send.")
+              help="Also ask the target what it holds: each artifact planned or present, and the bytes a mirror "
+                   "would send.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True, help="Sources resolved at once.")
 @no_signatures_option
 def plan(common: RunConfig, output: str, offline: bool, compare: bool, jobs: int) -> None:
@@ -77,21 +78,33 @@ def plan(common: RunConfig, output: str, offline: bool, compare: bool, jobs: int
     else:
         reporter = LogReporter(successes=False)  # the lines below say it all; failures are logged as they happen
         mode = "dry-run" if compare else "resolve"
-        results, _ = run_engine(common, plan_jobs, EngineOptions(check_jobs=jobs, mode=mode), reporter, check_target=compare)
+        options = EngineOptions(check_jobs=jobs, mode=mode)
+        results, _ = run_engine(common, plan_jobs, options, reporter, check_target=compare)
     doc = document(common.target, results, 0.0)
     if output == "json":
         click.echo(dumps(doc), nl=False)
     else:
         sources = {job.key: str(job.source) for job in plan_jobs if job.source is not None}  # after --source-registry
         summary = doc["summary"]
-        would = (f"; {summary['present']} present, would copy {summary['planned']}, {human_bytes(summary['bytes_to_copy'])} to send"
-                 if compare else "")
-        click.echo(f"{len(results)} artifacts into {common.target}{' (offline: digests not resolved)' if offline else ''}{would}")
-        click.echo("\n".join(plan_lines(results, sources, common.target)))
+        to_send = human_bytes(summary["bytes_to_copy"])
+        would = f"; {summary['present']} present, would copy {summary['planned']}, {to_send} to send" if compare else ""
+        offline_note = " (offline: digests not resolved)" if offline else ""
+        click.echo(f"{len(results)} artifacts into {common.target}{offline_note}{would}")
+        lines = plan_lines(results, sources, common.target)
+        if compare:  # each line ends with what the target holds of it
+            lines = [line + _held_at_target(r) for line, r in zip(lines, results, strict=True)]
+        click.echo("\n".join(lines))
         for r in results:
             if r.note:
                 log.warning("note: %s: %s", r.target, r.note)
     exit_for(results)
+
+
+def _held_at_target(result: ArtifactResult) -> str:
+    """``plan --compare``: what the target holds of an artifact, at the end of its line."""
+    if result.status == "present":
+        return "  present"
+    return f"  to copy, {human_bytes(result.bytes_to_copy)}" if result.status == "planned" else ""
 
 
 @cli.command()
@@ -154,9 +167,12 @@ def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | N
               help="With --to FILE.tar: parts of at most SIZE (4GiB, 500MB): FILE.tar.000, .001, … and FILE.tar.sha256.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.jobs, show_default=True, help="Artifacts fetched at once.")
 @click.option("--blob-jobs", type=click.IntRange(1, 64), default=EngineOptions.blob_jobs, show_default=True, help="Blob downloads at once.")
-@click.option("--dry-run", is_flag=True, help="Resolve and compare with the layout (and --since's bundle); write nothing, say what the bundle would take.")
+@click.option("--dry-run", is_flag=True,
+              help="Resolve and compare with the layout (and --since's bundle); write nothing, say what the bundle "
+                   "would take.")
 @no_signatures_option
-def save(common: RunConfig, to_path: str, since: str | None, archive_size: str | None, jobs: int, blob_jobs: int, dry_run: bool) -> None:
+def save(common: RunConfig, to_path: str, since: str | None, archive_size: str | None, jobs: int, blob_jobs: int,
+         dry_run: bool) -> None:
     """Write the selected artifacts into an OCI image layout to carry into an air-gapped site.
 
     Resumable: blobs already in the layout are not fetched again. With --since, a differential bundle:
@@ -173,7 +189,8 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
     if dry_run:  # compared with what the layout (a resumed save) and the base bundle hold; nothing is written
         with reporting(len(plan_jobs), live=False) as reporter:
             options = EngineOptions(jobs, blob_jobs, mode="dry-run")
-            results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False, target=Layout(staging, base))
+            results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
+                                          target=Layout(staging, base))
         log_summary(document(str(path), results, seconds), results, dry_run=True)
         exit_for(results)
         return

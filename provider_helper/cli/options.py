@@ -39,7 +39,8 @@ SELECTION_OPTIONS = [
     click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
     click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
     click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
-    click.option("--exclude", "excludes", multiple=True, metavar="NAME", help="Leave the artifact of this name out of the selection (repeatable)."),
+    click.option("--exclude", "excludes", multiple=True, metavar="NAME",
+                 help="Leave the artifact of this name out of the selection (repeatable)."),
     click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Pin an artifact the manifest lists without a version."),
 ]
 TARGET_OPTIONS = [

@@ -42,7 +42,8 @@ class Store(Reader, Protocol):
 class RangeReader(Protocol):
     """A reader that can start a blob part-way (a registry, through ``Range``)."""
 
-    def open_blob_from(self, repo: str, digest: str, offset: int) -> AbstractContextManager[tuple[int, Iterator[bytes]]]: ...
+    def open_blob_from(self, repo: str, digest: str,
+                       offset: int) -> AbstractContextManager[tuple[int, Iterator[bytes]]]: ...
     # -> where the bytes start (``offset``, or 0 when the source sent the whole blob) and the bytes: unverified
 
 
@@ -52,4 +53,5 @@ class ResumableStore(Protocol):
     continues from where the last one stopped."""
 
     def partial_blob(self, blob: Descriptor) -> tuple[int, Any] | None: ...  # bytes held, and their hash so far
-    def put_blob_from(self, repo: str, blob: Descriptor, offset: int, chunks: Iterable[bytes]) -> None: ...  # 0: start again
+    # from ``offset`` on; 0 starts it again
+    def put_blob_from(self, repo: str, blob: Descriptor, offset: int, chunks: Iterable[bytes]) -> None: ...

@@ -192,15 +192,18 @@ class BlobTransfers:
                     if resumable is not None and held is not None and isinstance(payload.source, RangeReader):
                         with payload.source.open_blob_from(payload.repo, blob.digest, held[0]) as (start, chunks):
                             if start != held[0]:
-                                log.debug("%s ignored the range for %s: starting it again", payload.repo, blob.digest[:19])
-                            counted = self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}",
+                                log.debug("%s ignored the range for %s: starting it again", payload.repo,
+                                          blob.digest[:19])
+                            what = f"source blob {blob.digest}"
+                            counted = self._counted(verified(chunks, blob.digest, blob.size, what,
                                                              held=held if start == held[0] else None))
                             read += blob.size - start
                             resumable.put_blob_from(dst_repo, blob, start, counted)
                     else:
                         with payload.open_blob(blob) as chunks:
                             read += blob.size
-                            self.target.put_blob(dst_repo, blob, self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")))
+                            checked = verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")
+                            self.target.put_blob(dst_repo, blob, self._counted(checked))
                 except TransientError:
                     self.concurrency.overloaded()
                     raise

@@ -105,12 +105,16 @@ def _lock_of(path: Path) -> dict[str, Any] | None:
 
 def _from_manifest(loaded: manifest_mod.ArtifactManifest, selection: GroupChoice) -> list[Listed]:
     known = {g.name for g in loaded.groups}
-    chosen = known if selection.all_groups else (set(selection.groups) & known if selection.groups else set(loaded.default_groups))
+    if selection.all_groups:
+        chosen = known
+    else:
+        chosen = set(selection.groups) & known if selection.groups else set(loaded.default_groups)
     return [_listed(a) for a in loaded.artifacts if a.group in chosen]
 
 
 def _from_lock(lock: dict[str, Any], origin: str) -> list[Listed]:
-    entries: list[dict[str, Any]] = [e["entry"] for e in lock["artifacts"] if isinstance(e, dict) and isinstance(e.get("entry"), dict)]
+    entries: list[dict[str, Any]] = [e["entry"] for e in lock["artifacts"]
+                                     if isinstance(e, dict) and isinstance(e.get("entry"), dict)]
     if len(entries) != len(lock["artifacts"]):
         raise InputError(f"{origin}: an artifact of its lock has no manifest entry (written by an older nvcf-mirror?)")
     groups = sorted({str(e.get("group")) for e in entries})
@@ -146,6 +150,8 @@ def table_lines(result: ManifestDiff) -> list[str]:
     rows += [("-", r.type, r.name, r.version, r.group) for r in result.removed]
     rows += [("~", c.type, c.name, f"{c.from_} -> {c.to}", c.group) for c in result.changed]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
-    lines = [" ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + f"  ({row[4]})" for row in rows]
-    lines.append(f"{len(result.added)} added, {len(result.removed)} removed, {len(result.changed)} changed: {result.old} -> {result.new}")
+    lines = [" ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + f"  ({row[4]})"
+             for row in rows]
+    counts = f"{len(result.added)} added, {len(result.removed)} removed, {len(result.changed)} changed"
+    lines.append(f"{counts}: {result.old} -> {result.new}")
     return lines

@@ -147,7 +147,8 @@ class CopyEngine:
         selection = payload.resolved.materialize()
         manifests = [*selection.children, selection.top]
         blobs = {b.digest: b for m in manifests for b in m.blobs}.values()
-        result.bytes_to_copy = sum(self.blobs.would_send(job.target.repository, b) for b in blobs) + sum(len(m.data) for m in manifests)
+        blob_bytes = sum(self.blobs.would_send(job.target.repository, b) for b in blobs)
+        result.bytes_to_copy = blob_bytes + sum(len(m.data) for m in manifests)
 
     def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository

@@ -124,12 +124,14 @@ def _plan_repository(target: Reader, repo: str, keep: set[str], can_untag: bool,
             for child in target.get_manifest(repo, digest).children:
                 if child.digest not in kept and child.digest not in listed:
                     listed.add(child.digest)
-                    attached.append(Removal(repo, None, child.digest, _size(target, repo, child.digest), "referrer", subject))
+                    size = _size(target, repo, child.digest)
+                    attached.append(Removal(repo, None, child.digest, size, "referrer", subject))
     for subject in sorted(subjects):
         for referrer in target.list_referrers(repo, subject) or []:
             if referrer.digest not in kept and referrer.digest not in listed:
                 listed.add(referrer.digest)
-                attached.append(Removal(repo, None, referrer.digest, _size(target, repo, referrer.digest), "referrer", subject))
+                size = _size(target, repo, referrer.digest)
+                attached.append(Removal(repo, None, referrer.digest, size, "referrer", subject))
     plan.removals[:0] = attached  # what is attached goes first: an interrupted prune leaves no orphan behind
 
 
@@ -164,7 +166,8 @@ class DistributionRemover:
             try:
                 self.registry.delete_manifest(repo, digest)
             except UnsupportedError:
-                raise RegistryError(f"{self.host} refuses to delete manifests (Distribution: set storage.delete.enabled; "
+                raise RegistryError(f"{self.host} refuses to delete manifests "
+                                    "(Distribution: set storage.delete.enabled; "
                                     "Harbor: a robot account with delete rights); nothing more was removed") from None
 
 

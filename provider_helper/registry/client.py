@@ -252,13 +252,15 @@ class RegistryClient:
         whole blob). Unverified, like ``open_blob``: the caller hashes what it already holds first."""
         what = f"get blob {repo}@{digest[:19]} from byte {offset}"
         with _transport_errors(what):
-            request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}", headers={"Range": f"bytes={offset}-"})
+            range_ = {"Range": f"bytes={offset}-"}
+            request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}", headers=range_)
             response = self._http.send(request, stream=True, follow_redirects=True)
         try:
             if response.status_code == 206:
                 served = response.headers.get("content-range", "")
                 if not served.startswith(f"bytes {offset}-"):
-                    raise RegistryError(f"{what} at {self.host}: asked for bytes {offset}- and got the range {served[:60]!r}")
+                    raise RegistryError(f"{what} at {self.host}: asked for bytes {offset}- and got the range "
+                                        f"{served[:60]!r}")
                 start = offset
             elif response.status_code == 200:
                 start = 0
