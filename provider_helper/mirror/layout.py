@@ -149,7 +149,9 @@ class Layout:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = self._partial_path(blob.digest)
         try:
-            with open(partial, "r+b" if offset else "wb") as out:
+            # this user's only, and never through a link planted under the partial's name
+            descriptor = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(descriptor, "r+b") as out:
                 out.truncate(offset)
                 out.seek(offset)
                 for chunk in chunks:
