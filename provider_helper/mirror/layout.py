@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import threading
@@ -133,10 +134,11 @@ class Layout:
         blob is checked against its digest when the rest has come)."""
         path = self._partial_path(blob.digest)
         try:
-            held = path.stat().st_size
+            status = path.lstat()
         except FileNotFoundError:
             return None
-        if not 0 < held < blob.size:
+        held = status.st_size
+        if not stat.S_ISREG(status.st_mode) or not 0 < held < blob.size:  # a link, or not a part of this blob
             path.unlink(missing_ok=True)
             return None
         return hashed_prefix(path, blob.digest)
