@@ -30,6 +30,7 @@ from provider_helper.refs import (
     parse_platform,
     parse_reference,
 )
+from provider_helper.wording import setting
 from provider_helper.yamlload import load_with_nodes
 
 BUNDLED = "nvcf-v0.5.yaml"
@@ -168,6 +169,8 @@ class ArtifactManifest:
             selected.append(artifact)
         if versions:
             name = next(iter(versions))
+            if name in excludes:
+                raise SettingError("set_versions", name, f"{name} is left out by {setting('excludes')}", value=versions[name])
             elsewhere = sorted({a.group for a in self.artifacts if a.name == name})
             if elsewhere:
                 raise SettingError("set_versions", name, f"{name} is in group {', '.join(elsewhere)}, which is not selected", value=versions[name])

@@ -164,6 +164,8 @@ def test_exclude_leaves_named_artifacts_out_and_an_unknown_name_names_the_manife
     assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
     assert unknown.stderr.startswith("nvcf-mirror: error: --exclude no-such-thing: no artifact of ")
     assert "nvcf-v0.5.yaml has that name" in unknown.stderr, unknown.stderr
+    pinned = run_cli("plan", "--offline", "--target", ECR, "--exclude", "nvcf-openbao", "--set-version", "nvcf-openbao=2.6.0")
+    assert pinned.returncode == 2 and "--set-version nvcf-openbao=2.6.0: nvcf-openbao is left out by --exclude" in pinned.stderr
 
 
 def test_a_numeric_setting_that_is_not_a_number_is_one_line_before_anything_runs() -> None:
