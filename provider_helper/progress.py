@@ -205,12 +205,14 @@ class RichReporter(LogReporter):
         self.artifacts.advance(self._artifacts)
 
 
-def log_summary(doc: dict[str, Any], results: list[ArtifactResult]) -> None:
-    """The run's last line (kept when quiet); as JSON events, the summary as an event."""
+def log_summary(doc: dict[str, Any], results: list[ArtifactResult], *, dry_run: bool = False) -> None:
+    """The run's last line (kept when quiet); as JSON events, the summary as an event. A dry run's line
+    ends with what the copy would do: the artifacts it would copy and the bytes it would send."""
     summary = {**doc["summary"], "skipped": sum(r.status == "skipped" for r in results)}
     signatures = f"; {summary['signatures_copied']} signatures" if summary.get("signatures_copied") else ""
+    would = f"; would copy {summary['planned']}, {human_bytes(summary['bytes_to_copy'])} to send" if dry_run else ""
     summary_log.info(
-        "%d copied, %d present, %d failed, %d skipped; %s in %.1fs%s",
+        "%d copied, %d present, %d failed, %d skipped; %s in %.1fs%s%s",
         summary["copied"], summary["present"], summary["failed"], summary["skipped"], human_bytes(summary["bytes_copied"]), summary["seconds"],
-        signatures, extra={"event": {"event": "summary", **summary}},
+        signatures, would, extra={"event": {"event": "summary", **summary}},
     )

@@ -29,19 +29,22 @@ class ArtifactResult:
     note: str | None = None  # extension: e.g. "new index built for a platform subset"
     resolved_from: str | None = None  # extension: "latest" when --set-version NAME=latest chose the version
     signatures_copied: int = 0  # extension: signatures, attestations, SBOMs and referrers pushed with it
+    # extension: what a dry run found the copy would send (blobs the target lacks, after mounts; manifests)
+    bytes_to_copy: int = 0
     attached: list[dict[str, str]] = field(default_factory=list, repr=False)  # what travels with it (a layout's lock lists it)
 
 
 def document(target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None) -> dict[str, Any]:
     """The result document; ``helm_values`` (an extension) is the Helmfile snippet for this target."""
-    counted: tuple[Status, ...] = ("copied", "present", "failed")
+    counted: tuple[Status, ...] = ("copied", "present", "failed", "planned")
     summary = {status: sum(r.status == status for r in results) for status in counted}
     doc: dict[str, Any] = {
         "version": 1,
         "target": target,
         "artifacts": [_artifact(r) for r in results],
         "summary": {**summary, "bytes_copied": sum(r.bytes_copied for r in results), "seconds": round(seconds, 3),
-                    "signatures_copied": sum(r.signatures_copied for r in results)},
+                    "signatures_copied": sum(r.signatures_copied for r in results),
+                    "bytes_to_copy": sum(r.bytes_to_copy for r in results)},
     }
     if helm_values is not None:
         doc["helm_values"] = helm_values

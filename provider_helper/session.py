@@ -33,6 +33,14 @@ from provider_helper.mirror.layout import LAYOUT_TARGET, LayoutSource
 from provider_helper.mirror.locations import BlobLocations
 from provider_helper.mirror.ngc import ResourcePayloads
 from provider_helper.mirror.plan import Job, PlanOptions, make_plan
+from provider_helper.mirror.prune import (
+    DistributionRemover,
+    EcrRemover,
+    PrunePlan,
+    Remover,
+    plan_prune,
+    repositories_to_prune,
+)
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.oci.reference import Platform, Reference, parse_platform, parse_target
@@ -68,6 +76,7 @@ class RunConfig:
     target_type: str = "auto"
     insecure_registries: tuple[str, ...] = ()
     set_versions: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()  # artifact names left out of the selection (--exclude)
     ca_file: str | None = None
     aws_region: str | None = None
     target_username: str | None = None
@@ -83,7 +92,7 @@ class RunConfig:
             raise InputError(f"{setting('groups')} and {setting('all_groups')} exclude each other")
         loaded = manifest_mod.load(self.manifest, self.release)
         pins = dict(split_pin(v) for v in self.set_versions)
-        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins)
+        artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins, excludes=self.excludes)
         if types is not None:
             artifacts = [a for a in artifacts if a.type in types]
         latest = [key.partition(":")[0] for key, version in pins.items() if version == versions.LATEST]
@@ -221,7 +230,8 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
             options = dataclasses.replace(options, signatures=options.signatures and config.signatures)
-            if target is None and options.mode == "copy":
+            # a dry run reads it too: where a copy would mount from
+            if target is None and options.mode in ("copy", "dry-run"):
                 locations = BlobLocations(config.access.target.registry)
                 stack.callback(locations.close)
             else:
@@ -369,3 +379,24 @@ def planned(job: Job) -> ArtifactResult:
     if job.skip_reason:
         result.status, result.error = "skipped", job.skip_reason
     return result
+
+
+def plan_pruning(config: RunConfig, registries: RegistryPool) -> tuple[PrunePlan, Remover]:
+    """``prune`` and Terraform's ``prune_superseded``: what the selection no longer lists under the
+    target's prefix, and what removes it there. A repository whose artifact is skipped (no version
+    pinned) is not pruned: the selection lists no tag of it."""
+    jobs = config.jobs()
+    target = parse_target(config.target)
+    wanted: dict[str, set[str]] = {}
+    for job in jobs:
+        wanted.setdefault(job.target.repository, set()).add(job.target.reference)
+    for job in jobs:
+        if job.skip_reason and wanted.pop(job.target.repository, None) is not None:
+            log.warning("not pruning %s: %s", job.target.repository, job.skip_reason)
+    repos = repositories_to_prune(wanted, target.prefix)
+    preflight(registries, [], target.registry)
+    client = registries.get(target.registry)
+    access = config.access
+    remover: Remover = (EcrRemover(access.ecr_client, access.account) if access.kind == "ecr"
+                        else DistributionRemover(client, target.registry))
+    return plan_prune(client, repos, can_untag=remover.can_untag), remover

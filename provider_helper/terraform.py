@@ -26,24 +26,25 @@ from provider_helper import envvars, wording
 from provider_helper import manifest as manifest_mod
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError, RegistryError, SettingError
-from provider_helper.exits import outcome_of, results_code
+from provider_helper.exits import ExitCode, outcome_of, results_code
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
+from provider_helper.mirror.prune import remove_all
 from provider_helper.oci.reference import parse_target
-from provider_helper.progress import LogReporter, log_summary, setup_logging
+from provider_helper.progress import LogReporter, log_summary, setup_logging, summary_log
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import RedactingFilter, shown
 from provider_helper.results import document
-from provider_helper.session import RunConfig, copy_to_target, run_engine
+from provider_helper.session import RunConfig, copy_to_target, plan_pruning, run_engine
 from provider_helper.threads import worker_pool
 
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
     "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
-    "source_registry", "source_map", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures",
+    "source_registry", "source_map", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures", "exclude",
     "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
-    "ca_file", "release",
+    "ca_file", "release", "prune_superseded",
 }
 
 
@@ -83,6 +84,7 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
         manifest=query.get("manifest_path") or None,
         release=query.get("release") or None,
         groups=_list(query.get("groups")),
+        excludes=_list(query.get("exclude")),
         platforms=() if platforms == ("all",) else platforms,
         all_platforms=platforms == ("all",),
         source_registry=query.get("source_registry") or None,
@@ -220,7 +222,25 @@ def apply(settings: Mapping[str, str]) -> int:
     setup_logging()
     results, seconds = copy_to_target(config, config.jobs(), EngineOptions(), create_repos=create, repo_settings=repo_settings)
     log_summary(document(config.target, results, seconds), results)
-    return results_code(results)
+    code = results_code(results)
+    if code == ExitCode.DONE and settings.get("prune_superseded") == "true":  # only after a copy that left nothing failed
+        prune_superseded(config)
+    return code
+
+
+def prune_superseded(config: RunConfig) -> None:
+    """``prune_superseded = true``: what ``nvcf-mirror prune --yes`` removes, after the copy."""
+    registries = config.registries()
+    try:
+        pruning, remover = plan_pruning(config, registries)
+        for removal in pruning.removals:
+            summary_log.info("removing %s", removal.line())
+        remove_all(pruning, remover)
+        tags = sum(r.tag is not None for r in pruning.removals)
+        summary_log.info("pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags,
+                         config.target)
+    finally:
+        registries.close()
 
 
 def main(argv: list[str] | None = None) -> int:

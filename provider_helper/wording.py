@@ -19,6 +19,7 @@ SETTINGS: dict[str, tuple[str, str | None]] = {
     "source_map": ("--source-map", "source_map"),
     "source_registry": ("--source-registry", "source_registry"),
     "groups": ("--group", "groups"),
+    "excludes": ("--exclude", "exclude"),
     "platforms": ("--platform", "platforms"),
     "encryption": ("--encryption", "encryption_type"),
     "kms_key": ("--kms-key", "kms_key"),

@@ -24,7 +24,9 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 class Fault:
     method: str
     path: str  # regex searched in the path
-    kind: str  # "status", "reset", "truncate", "slow", "hook" (run ``before``, then forward)
+    # "status", "reset", "truncate", "slow", "hook" (run ``before``, then forward),
+    # "ignore-range" (forward without the Range header)
+    kind: str
     times: int = 1  # how many matching requests get it; -1 for all
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
@@ -42,6 +44,7 @@ class FaultProxy:
         self.upstream = upstream
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []
+        self.served: list[tuple[str, str, int]] = []  # method, path and the body bytes written back, of every answer
         self.user_agents: set[str] = set()  # every User-Agent the proxy saw
         self.spans: list[tuple[float, float, str, str]] = []  # start, end, method, path of every request
         self._lock = threading.Lock()
@@ -63,11 +66,16 @@ class FaultProxy:
         with self._lock:
             self.faults.clear()
             self.log.clear()
+            self.served.clear()
             self.spans.clear()
             self.user_agents.clear()
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for m, p, _ in self.log if m == method and re.search(path, p))
+
+    def bytes_served(self, method: str, path: str) -> int:
+        """The body bytes the proxy wrote back to matching requests."""
+        return sum(n for m, p, n in self.served if m == method and re.search(path, p))
 
     def peak(self, method: str, path: str) -> int:
         """The most matching requests that were in flight at the same moment."""
@@ -117,7 +125,9 @@ class FaultProxy:
                     time.sleep(fault.delay)
                 if fault and fault.before:
                     fault.before()
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length"}}
+                ignored = {"range"} if fault and fault.kind == "ignore-range" else set()
+                dropped = HOP_BY_HOP | {"content-length"} | ignored
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                 upstream = proxy._client.request(self.command, self.path, content=body, headers=headers)
                 proxy.log.append((self.command, self.path, upstream.status_code))
                 reply_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}}
@@ -130,6 +140,7 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
+                    proxy.served.append((self.command, self.path, len(data) // 2))
                     if fault.kind == "reset":
                         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     self.close_connection = True
@@ -145,6 +156,7 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
+                    proxy.served.append((self.command, self.path, len(data)))
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _serve
 

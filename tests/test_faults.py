@@ -322,3 +322,41 @@ def test_every_request_carries_the_versioned_user_agent(sandbox: Sandbox, source
     done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--target", f"{target_proxy.host}/{ns}", env=env)
     assert done.returncode == 0, done.stderr
     assert source_proxy.user_agents == target_proxy.user_agents == {f"nvcf-mirror/{version('nvcf-mirror')}"}
+
+
+@pytest.mark.parametrize("honours_range", [True, False], ids=["range", "source-ignores-range"])
+def test_a_save_cut_off_inside_a_large_layer_reads_only_the_rest_of_it_when_run_again(
+    sandbox: Sandbox, source: Factory, source_proxy: FaultProxy, ns: str, tmp_path: Path, honours_range: bool
+) -> None:
+    """The proxy cuts the layer's answer at half (a dropped link): the partial file stays, and the next
+    save asks for the rest with Range and checks the whole against the digest. A source that answers
+    the range with the whole blob (200) has it started again."""
+    repo = f"{ns}/nvidia/big"
+    layer = source.large_blob(repo, 8 << 20)
+    image = source.image(repo, "1.0", layer_sizes=(), extra_layers=(layer,))
+    entry = {"type": "image", "source": f"nvcr.io/{repo}:1.0", "group": "test"}
+    manifest = write_manifest(tmp_path / "m.yaml", [entry])
+    layout = tmp_path / "layout"
+    args = ["save", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--to", str(layout),
+            "--no-signatures"]
+    source_proxy.add(Fault("GET", f"/blobs/{layer.digest}", "truncate"))
+    cut = run_cli(*args, env=sandbox.env())
+    assert cut.returncode == 1, cut.stderr
+    partial = layout / f".partial-{layer.digest.split(':')[1]}"
+    held = partial.stat().st_size
+    assert 0 < held < layer.size, "the bytes that arrived stay"
+    assert not (layout / "blobs" / "sha256" / layer.digest.split(":")[1]).exists(), "no blob file before it is whole"
+
+    source_proxy.clear()
+    if not honours_range:
+        source_proxy.add(Fault("GET", f"/blobs/{layer.digest}", "ignore-range"))
+    again = run_cli("--log-format", "json", *args, env=sandbox.env())
+    assert again.returncode == 0, again.stderr
+    read = source_proxy.bytes_served("GET", f"/blobs/{layer.digest}")
+    assert read == (layer.size - held if honours_range else layer.size), (read, layer.size, held)
+    blob = layout / "blobs" / "sha256" / layer.digest.split(":")[1]
+    assert sha256(blob.read_bytes()) == layer.digest and not partial.exists()
+    summary = next(json.loads(line) for line in again.stderr.splitlines() if '"summary"' in line)
+    assert summary["bytes_copied"] <= read + 4096, "the result counts what was read, not the whole layer"
+    lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
+    assert [a["digest"] for a in lock["artifacts"]] == [image.digest]

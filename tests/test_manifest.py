@@ -179,6 +179,20 @@ def test_a_pin_for_an_artifact_of_an_unselected_group_names_the_group_and_an_unk
     assert unknown.returncode == 2 and "no artifact of" in unknown.stderr and "has that name" in unknown.stderr
 
 
+def test_exclude_leaves_named_artifacts_out_and_an_unknown_name_names_the_manifest() -> None:
+    everything = {a["key"].split(":")[1] for a in _plan_json()["artifacts"]}
+    assert {"nvcf-openbao", "gdn-streaming"} <= everything
+    doc = _plan_json("--exclude", "nvcf-openbao", "--exclude", "gdn-streaming")
+    left = {a["key"].split(":")[1] for a in doc["artifacts"]}
+    assert left == everything - {"nvcf-openbao", "gdn-streaming"}
+    unknown = run_cli("plan", "--offline", "--target", ECR, "--exclude", "no-such-thing")
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
+    assert unknown.stderr.startswith("nvcf-mirror: error: --exclude no-such-thing: no artifact of ")
+    assert "nvcf-v0.5.yaml has that name" in unknown.stderr, unknown.stderr
+    pinned = run_cli("plan", "--offline", "--target", ECR, "--exclude", "nvcf-openbao", "--set-version", "nvcf-openbao=2.6.0")
+    assert pinned.returncode == 2 and "--set-version nvcf-openbao=2.6.0: nvcf-openbao is left out by --exclude" in pinned.stderr
+
+
 def test_a_numeric_setting_that_is_not_a_number_is_one_line_before_anything_runs() -> None:
     for name, value in (("NVCF_MIRROR_PROGRESS_INTERVAL", "ten"), ("NVCF_MIRROR_MIN_BLOB_RATE", "-1"), ("NVCF_MIRROR_BLOB_RATE_WINDOW", "inf")):
         done = run_cli("plan", "--offline", "--target", ECR, env={name: value})

@@ -327,10 +327,12 @@ def test_the_result_document_keeps_every_documented_field_error_null_included() 
     failed = ArtifactResult(key="image:b:1", type="image", group="g", source="nvcr.io/o/b:1", target="h/p/b:1", status="failed", error="boom")
     doc = json.loads(json.dumps(document("h/p", [copied, failed], 1.25)))
     assert doc["version"] == 1 and doc["target"] == "h/p"
-    documented = {"key", "type", "group", "source", "target", "digest", "platforms", "status", "bytes_copied", "error", "signatures_copied"}
+    documented = {"key", "type", "group", "source", "target", "digest", "platforms", "status", "bytes_copied", "error", "signatures_copied",
+                  "bytes_to_copy"}
     assert set(doc["artifacts"][0]) == documented and doc["artifacts"][0]["error"] is None
     assert doc["artifacts"][1]["digest"] is None and doc["artifacts"][1]["error"] == "boom"
-    assert doc["summary"] == {"copied": 1, "present": 0, "failed": 1, "bytes_copied": 5, "seconds": 1.25, "signatures_copied": 0}
+    assert doc["summary"] == {"copied": 1, "present": 0, "failed": 1, "planned": 0, "bytes_copied": 5, "seconds": 1.25, "signatures_copied": 0,
+                              "bytes_to_copy": 0}
 
 
 @pytest.mark.parametrize("text", ["1.0\n", "1.0\r", "\u0661.\u0660", "v1.0\u00a0", "a" * 129])

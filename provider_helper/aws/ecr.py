@@ -226,3 +226,26 @@ class Repositories:
             except aws_errors() as exc:
                 raise aws_error(exc, f"ecr delete-repository {name}") from None
             log.info("deleted  ECR repository %s", name)
+
+
+BATCH_DELETE_IDS = 100  # BatchDeleteImage takes at most 100 image ids a call
+
+
+def delete_images(ecr_client: Any, registry_id: str | None, repo: str, tags: Iterable[str],
+                  digests: Iterable[str]) -> list[str]:
+    """BatchDeleteImage: each tag untagged (its image deleted with its last tag), each digest deleted;
+    returns the ids ECR refused, with its reason. An image already gone is not a failure."""
+    ids = [{"imageTag": t} for t in tags] + [{"imageDigest": d} for d in digests]
+    refused = []
+    for start in range(0, len(ids), BATCH_DELETE_IDS):
+        try:
+            answer = ecr_client.batch_delete_image(repositoryName=repo, imageIds=ids[start:start + BATCH_DELETE_IDS],
+                                                   **({"registryId": registry_id} if registry_id else {}))
+        except aws_errors() as exc:
+            raise aws_error(exc, f"ecr batch-delete-image {repo}") from None
+        for failure in answer.get("failures") or []:
+            if failure.get("failureCode") != "ImageNotFound":
+                image = failure.get("imageId") or {}
+                why = failure.get("failureReason") or failure.get("failureCode")
+                refused.append(f"{image.get('imageTag') or image.get('imageDigest')}: {why}")
+    return refused

@@ -1,7 +1,8 @@
-"""manifest validate, show, import."""
+"""manifest validate, show, import, diff."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from provider_helper import importers
 from provider_helper import manifest as manifest_mod
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
+from provider_helper.mirror import diff as diff_mod
 
 
 @cli.group("manifest")
@@ -77,3 +79,24 @@ def manifest_import(file: str, group: str, output: str | None) -> None:
         Path(output).write_text(text)
     else:
         click.echo(text, nl=False)
+
+
+@manifest_group.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="Compare these groups of a manifest (repeatable; default: its default groups).")
+@click.option("--all-groups", is_flag=True, help="Compare every group of a manifest.")
+def manifest_diff(old: str, new: str, output: str, groups: tuple[str, ...], all_groups: bool) -> None:
+    """Artifacts added, removed and changed (same type and name, another version) from OLD to NEW.
+
+    OLD and NEW: a manifest file, a bundled release name (v0.5), or a bundle (layout directory, .tar,
+    or its lock file), whose lock lists the selection it was saved with."""
+    if groups and all_groups:
+        raise InputError("--group and --all-groups exclude each other")
+    result = diff_mod.diff(old, new, diff_mod.GroupChoice(groups, all_groups))
+    if output == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo("\n".join(diff_mod.table_lines(result)))

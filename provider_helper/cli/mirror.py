@@ -29,7 +29,7 @@ from provider_helper.errors import InputError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.attached import Finder
 from provider_helper.mirror.bundles import read_base
-from provider_helper.mirror.engine import EngineOptions
+from provider_helper.mirror.engine import EngineOptions, Mode
 from provider_helper.mirror.layout import (
     LayoutSource,
     pack,
@@ -41,7 +41,7 @@ from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.oci.reference import parse_target
 from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
-from provider_helper.results import document, dumps, plan_lines
+from provider_helper.results import ArtifactResult, document, dumps, human_bytes, plan_lines
 from provider_helper.session import (
     RunConfig,
     check_left_out,
@@ -62,27 +62,48 @@ log = logging.getLogger("nvcf-mirror")
 @common_options
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--offline", is_flag=True, help="Make no network call: show targets without resolving source digests.")
+@click.option("--compare", is_flag=True,
+              help="Also ask the target what it holds: each artifact planned or present, and the bytes a mirror "
+                   "would send.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True, help="Sources resolved at once.")
 @no_signatures_option
-def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
+def plan(common: RunConfig, output: str, offline: bool, compare: bool, jobs: int) -> None:
     """Show what would be copied where, with resolved source digests."""
+    if offline and compare:
+        raise InputError("--offline and --compare exclude each other: --compare asks the target")
     plan_jobs = common.jobs(resolve_versions=not offline)
     if offline:
         results = [planned(job) for job in plan_jobs]
     else:
         reporter = LogReporter(successes=False)  # the lines below say it all; failures are logged as they happen
-        options = EngineOptions(check_jobs=jobs, mode="resolve", image_platforms=True)
-        results, _ = run_engine(common, plan_jobs, options, reporter, check_target=False)
+        mode: Mode = "dry-run" if compare else "resolve"
+        options = EngineOptions(check_jobs=jobs, mode=mode, image_platforms=True)
+        results, _ = run_engine(common, plan_jobs, options, reporter, check_target=compare)
+    doc = document(common.target, results, 0.0)
     if output == "json":
-        click.echo(dumps(document(common.target, results, 0.0)), nl=False)
+        click.echo(dumps(doc), nl=False)
     else:
         sources = {job.key: str(job.source) for job in plan_jobs if job.source is not None}  # after --source-registry
-        click.echo(f"{len(results)} artifacts into {common.target}{' (offline: digests not resolved)' if offline else ''}")
-        click.echo("\n".join(plan_lines(results, sources, common.target)))
+        summary = doc["summary"]
+        to_send = human_bytes(summary["bytes_to_copy"])
+        would = f"; {summary['present']} present, would copy {summary['planned']}, {to_send} to send" if compare else ""
+        offline_note = " (offline: digests not resolved)" if offline else ""
+        click.echo(f"{len(results)} artifacts into {common.target}{offline_note}{would}")
+        lines = plan_lines(results, sources, common.target)
+        if compare:  # each line ends with what the target holds of it
+            lines = [line + _held_at_target(r) for line, r in zip(lines, results, strict=True)]
+        click.echo("\n".join(lines))
         for r in results:
             if r.note:
                 log.warning("note: %s: %s", r.target, r.note)
     exit_for(results)
+
+
+def _held_at_target(result: ArtifactResult) -> str:
+    """``plan --compare``: what the target holds of an artifact, at the end of its line."""
+    if result.status == "present":
+        return "  present"
+    return f"  to copy, {human_bytes(result.bytes_to_copy)}" if result.status == "planned" else ""
 
 
 @cli.command()
@@ -132,7 +153,7 @@ def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | N
     doc = document(common.target, results, seconds, common.helm_values(plan_jobs))
     if result_file:
         atomic_write(Path(result_file), dumps(doc))
-    log_summary(doc, results)
+    log_summary(doc, results, dry_run=dry_run)
     exit_for(results)
 
 
@@ -145,8 +166,12 @@ def copy_to_target(common: RunConfig, plan_jobs: list[Job], result_file: str | N
               help="With --to FILE.tar: parts of at most SIZE (4GiB, 500MB): FILE.tar.000, .001, … and FILE.tar.sha256.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.jobs, show_default=True, help="Artifacts fetched at once.")
 @click.option("--blob-jobs", type=click.IntRange(1, 64), default=EngineOptions.blob_jobs, show_default=True, help="Blob downloads at once.")
+@click.option("--dry-run", is_flag=True,
+              help="Resolve and compare with the layout (and --since's bundle); write nothing, say what the bundle "
+                   "would take.")
 @no_signatures_option
-def save(common: RunConfig, to_path: str, since: str | None, archive_size: str | None, jobs: int, blob_jobs: int) -> None:
+def save(common: RunConfig, to_path: str, since: str | None, archive_size: str | None, jobs: int, blob_jobs: int,
+         dry_run: bool) -> None:
     """Write the selected artifacts into an OCI image layout to carry into an air-gapped site.
 
     Resumable: blobs already in the layout are not fetched again. With --since, a differential bundle:
@@ -160,6 +185,14 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
         raise InputError("--archive-size splits a .tar bundle: use it with --to FILE.tar")
     staging = path.with_name(path.name + ".partial") if as_tar else path
     plan_jobs = common.jobs()
+    if dry_run:  # compared with what the layout (a resumed save) and the base bundle hold; nothing is written
+        with reporting(len(plan_jobs), live=False) as reporter:
+            options = EngineOptions(jobs, blob_jobs, mode="dry-run")
+            results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
+                                          target=Layout(staging, base))
+        log_summary(document(str(path), results, seconds), results, dry_run=True)
+        exit_for(results)
+        return
     with writer_lock(staging):
         with reporting(len(plan_jobs)) as reporter:
             # the lock lists every attached manifest by digest, so a layout reads them all, warm or not

@@ -45,6 +45,8 @@ SELECTION_OPTIONS = [
     click.option("--source-map", "source_map", multiple=True, metavar="UPSTREAM=MIRROR",
                  help="Read an upstream registry (docker.io, ghcr.io, quay.io, nvcr.io, …) or a classic Helm repository's host "
                       "through MIRROR, HOST[:PORT][/PREFIX]: a pull-through cache or a local stand-in (repeatable)."),
+    click.option("--exclude", "excludes", multiple=True, metavar="NAME",
+                 help="Leave the artifact of this name out of the selection (repeatable)."),
     click.option("--set-version", "set_versions", multiple=True, metavar="NAME[:TAG]=VERSION|latest",
                  help="Pin an artifact's version (NAME:TAG picks one entry of a name listed more than once; "
                       "latest: the newest published)."),

@@ -22,6 +22,7 @@ log = logging.getLogger("nvcf-mirror")
 COMMAND_MODULES = {
     "plan": "mirror", "mirror": "mirror", "load": "mirror", "save": "mirror", "verify": "mirror", "values": "mirror",
     "outdated": "inspect", "doctor": "inspect", "ecr": "ecr", "manifest": "manifest", "resources": "resources",
+    "prune": "prune",
 }
 
 

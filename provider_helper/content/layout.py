@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -16,9 +18,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provider_helper.content.store import Store
-from provider_helper.errors import InputError, NotFoundError
+from provider_helper.errors import DigestMismatchError, InputError, NotFoundError
 from provider_helper.fsutil import atomic_write
-from provider_helper.oci.digests import check_file, checked_digest, file_chunks, open_file, read_verified
+from provider_helper.oci.digests import check_file, checked_digest, file_chunks, hashed_prefix, open_file, read_verified
 from provider_helper.oci.limits import MAX_MANIFEST_BYTES
 from provider_helper.oci.manifest import OCI_INDEX, Descriptor, Manifest
 from provider_helper.oci.ocicopy import COPY_OF, needs_copy, oci_copy
@@ -113,10 +115,46 @@ class Layout:
         return self.has_blob(repo, digest)  # one blob store for every repository of the layout
 
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None:
-        """A blob file exists only when complete: written beside its name, then renamed."""
+        self.put_blob_from(repo, blob, 0, chunks)
+
+    # -- resuming inside a blob (content.store.ResumableStore) --
+
+    def _partial_path(self, digest: str) -> Path:
+        return self.root / f".partial-{self.blob_path(digest).name}"
+
+    def partial_blob(self, blob: Descriptor) -> tuple[int, Any] | None:
+        """What an interrupted save left of ``blob``: its size and a hasher that has read it (the whole
+        blob is checked against its digest when the rest has come)."""
+        path = self._partial_path(blob.digest)
+        try:
+            status = path.lstat()
+        except FileNotFoundError:
+            return None
+        held = status.st_size
+        if not stat.S_ISREG(status.st_mode) or not 0 < held < blob.size:  # a link, or not a part of this blob
+            path.unlink(missing_ok=True)
+            return None
+        return hashed_prefix(path, blob.digest)
+
+    def put_blob_from(self, repo: str, blob: Descriptor, offset: int, chunks: Iterable[bytes]) -> None:
+        """A blob file exists only when complete: its bytes go to ``.partial-<hex>`` (from ``offset``; 0
+        starts it again), which is renamed into place when the digest checked out; a transfer that
+        stops leaves it for the next try. Content that fails its digest check leaves nothing."""
         path = self.blob_path(blob.digest)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, chunks, temp=self.root / f".upload-{uuid.uuid4().hex}")
+        partial = self._partial_path(blob.digest)
+        try:
+            # this user's only, and never through a link planted under the partial's name
+            descriptor = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(descriptor, "r+b") as out:
+                out.truncate(offset)
+                out.seek(offset)
+                for chunk in chunks:
+                    out.write(chunk)
+        except DigestMismatchError:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, path)
 
     def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None:
         path = self.blob_path(manifest.digest)

@@ -17,7 +17,7 @@ import httpx
 
 from provider_helper import http
 from provider_helper.content.store import Retrying, Store
-from provider_helper.errors import DigestMismatchError, RateLimitError, RegistryError, TlsError, TransientError
+from provider_helper.errors import DigestMismatchError, RateLimitError, RegistryError, TlsError, TransientError, UnsupportedError
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
 from provider_helper.oci.digests import read_verified
 from provider_helper.oci.limits import MAX_MANIFEST_BYTES
@@ -217,6 +217,18 @@ class RegistryClient:
         if stored and stored != manifest.digest:
             raise DigestMismatchError(f"{self.host} stored {repo}:{reference} as {stored}, expected {manifest.digest}")
 
+    def delete_manifest(self, repo: str, digest: str) -> None:
+        """DELETE a manifest by digest (Distribution removes every tag naming it); gone already is done.
+        A registry that does not delete (Distribution without ``storage.delete.enabled``: 405
+        UNSUPPORTED) raises UnsupportedError."""
+        what = f"delete manifest {repo}@{digest[:19]}"
+        try:
+            self._send("DELETE", f"/v2/{repo}/manifests/{digest}", expect={200, 202, 404}, what=what)
+        except RegistryError as exc:
+            if exc.code == "UNSUPPORTED" and not isinstance(exc, UnsupportedError):
+                raise UnsupportedError(str(exc), status=exc.status, code=exc.code) from None
+            raise
+
     def has_blob(self, repo: str, digest: str) -> bool:
         response = self._send("HEAD", f"/v2/{repo}/blobs/{digest}", expect={200, 404}, follow_redirects=True, what=f"head blob {repo}@{digest[:19]}")
         return response.status_code == 200
@@ -239,6 +251,31 @@ class RegistryClient:
             if response.status_code != 200:
                 raise self._error(bounded(response, MAX_ANSWER_BYTES, what), what)
             yield _failures_as_kinds(moving(response.iter_bytes(), what), what)
+        finally:
+            response.close()
+
+    @contextlib.contextmanager
+    def open_blob_from(self, repo: str, digest: str, offset: int) -> Iterator[tuple[int, Iterator[bytes]]]:
+        """A blob's bytes from ``offset`` on (``Range: bytes=offset-``), and where they start: ``offset``
+        when the registry answered 206 for exactly that range, 0 when it ignored the range (200: the
+        whole blob). Unverified, like ``open_blob``: the caller hashes what it already holds first."""
+        what = f"get blob {repo}@{digest[:19]} from byte {offset}"
+        with _transport_errors(what):
+            range_ = {"Range": f"bytes={offset}-"}
+            request = self._http.build_request("GET", f"/v2/{repo}/blobs/{digest}", headers=range_)
+            response = self._http.send(request, stream=True, follow_redirects=True)
+        try:
+            if response.status_code == 206:
+                served = response.headers.get("content-range", "")
+                if not served.startswith(f"bytes {offset}-"):
+                    raise RegistryError(f"{what} at {self.host}: asked for bytes {offset}- and got the range "
+                                        f"{served[:60]!r}")
+                start = offset
+            elif response.status_code == 200:
+                start = 0
+            else:
+                raise self._error(bounded(response, MAX_ANSWER_BYTES, what), what)
+            yield start, _failures_as_kinds(moving(response.iter_bytes(), what), what)
         finally:
             response.close()
 

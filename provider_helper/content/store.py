@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from provider_helper.oci.manifest import Descriptor, Manifest
 from provider_helper.retry import RetryPolicy
@@ -51,3 +51,22 @@ ONE_ATTEMPT = RetryPolicy(attempts=1)  # a store that does not offer retries (a 
 def retry_policy(store: Store) -> RetryPolicy:
     """How a blob copy into ``store`` is retried: its own policy where it offers one, else one attempt."""
     return store.retry if isinstance(store, Retrying) else ONE_ATTEMPT
+
+
+@runtime_checkable
+class RangeReader(Protocol):
+    """A reader that can start a blob part-way (a registry, through ``Range``)."""
+
+    def open_blob_from(self, repo: str, digest: str,
+                       offset: int) -> AbstractContextManager[tuple[int, Iterator[bytes]]]: ...
+    # -> where the bytes start (``offset``, or 0 when the source sent the whole blob) and the bytes: unverified
+
+
+@runtime_checkable
+class ResumableStore(Protocol):
+    """A store that keeps a blob it was given part of (an OCI layout being saved), so the next try
+    continues from where the last one stopped."""
+
+    def partial_blob(self, blob: Descriptor) -> tuple[int, Any] | None: ...  # bytes held, and their hash so far
+    # from ``offset`` on; 0 starts it again
+    def put_blob_from(self, repo: str, blob: Descriptor, offset: int, chunks: Iterable[bytes]) -> None: ...

@@ -13,7 +13,7 @@ from concurrent.futures import Future, wait
 from functools import partial
 from typing import Protocol
 
-from provider_helper.content.store import Store, retry_policy
+from provider_helper.content.store import RangeReader, ResumableStore, Store, retry_policy
 from provider_helper.errors import BlobUnknownError, TransientError
 from provider_helper.mirror.concurrency import AdaptiveLimit, Cancellation
 from provider_helper.mirror.locations import BlobLocations
@@ -43,6 +43,7 @@ class BlobLedger:
         self._lock = threading.Lock()
         self._holders: dict[str, set[str]] = {}
         self._first: dict[str, Future[int]] = {}
+        self._claimed: set[str] = set()
 
     def after_first(self, digest: str, start: Callable[[], Future[int]]) -> Future[int]:
         """``start()`` now if this is the digest's first transfer, else once the first has ended."""
@@ -61,6 +62,15 @@ class BlobLedger:
 
         first.add_done_callback(begin)
         return follower
+
+    def claim(self, digest: str) -> bool:
+        """True for the first caller that asks about ``digest`` (a dry run counts each blob once, as a
+        copy uploads it once and mounts it everywhere else)."""
+        with self._lock:
+            if digest in self._claimed:
+                return False
+            self._claimed.add(digest)
+            return True
 
     def holders(self, digest: str) -> set[str]:
         with self._lock:
@@ -139,9 +149,19 @@ class BlobTransfers:
             if self.locations is not None:  # refused once (mounting off, another encryption, gone): upload instead
                 self.locations.forget(blob.digest, lender)
         self.progress.planned(blob.size)
-        self._upload(payload, dst_repo, blob)
+        sent = self._upload(payload, dst_repo, blob)
         self._held(blob.digest, dst_repo)
-        return blob.size
+        return min(sent, blob.size)
+
+    def would_send(self, dst_repo: str, blob: Descriptor) -> int:
+        """What ``ensure`` would upload for ``blob``, asking the target only: 0 when it is there, when a
+        repository ``ensure`` would mount it from holds it, or when another artifact of this dry run
+        counted it already; else its size."""
+        self.cancel.check()
+        if not self.ledger.claim(blob.digest) or self.target.has_blob(dst_repo, blob.digest):
+            return 0
+        lender = self._mount_source(blob.digest, dst_repo)
+        return 0 if lender is not None and self.target.has_blob(lender, blob.digest) else blob.size
 
     def _mount_source(self, digest: str, dst_repo: str) -> str | None:
         """The repository offered as the blob's mount source: one this run put it in, else the
@@ -157,20 +177,41 @@ class BlobTransfers:
         if self.locations is not None:
             self.locations.remember(digest, repo)
 
-    def _upload(self, payload: Payload, dst_repo: str, blob: Descriptor) -> None:
-        """Stream the blob from its source into the target, verified; a failure restarts it from the source."""
+    def _upload(self, payload: Payload, dst_repo: str, blob: Descriptor) -> int:
+        """Stream the blob from its source into the target, verified; a failure restarts it from the
+        source. Into a store that kept part of it (a layout an earlier save was writing), only the rest
+        is asked for, with ``Range``; a source that sends the whole blob instead starts it again.
+        Returns the bytes read from the source."""
+        read = 0
 
         def attempt() -> None:
+            nonlocal read
             with self.concurrency.slot(blob.size):
                 try:
-                    with payload.open_blob(blob) as chunks:
-                        self.target.put_blob(dst_repo, blob, self._counted(verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")))
+                    resumable = self.target if isinstance(self.target, ResumableStore) else None
+                    held = resumable.partial_blob(blob) if resumable is not None else None
+                    if resumable is not None and held is not None and isinstance(payload.source, RangeReader):
+                        with payload.source.open_blob_from(payload.repo, blob.digest, held[0]) as (start, chunks):
+                            if start != held[0]:
+                                log.debug("%s ignored the range for %s: starting it again", payload.repo,
+                                          blob.digest[:19])
+                            what = f"source blob {blob.digest}"
+                            counted = self._counted(verified(chunks, blob.digest, blob.size, what,
+                                                             held=held if start == held[0] else None))
+                            read += blob.size - start
+                            resumable.put_blob_from(dst_repo, blob, start, counted)
+                    else:
+                        with payload.open_blob(blob) as chunks:
+                            read += blob.size
+                            checked = verified(chunks, blob.digest, blob.size, f"source blob {blob.digest}")
+                            self.target.put_blob(dst_repo, blob, self._counted(checked))
                 except TransientError:
                     self.concurrency.overloaded()
                     raise
             self.concurrency.succeeded()
 
         call_with_retries(attempt, self.retry, f"copy blob {blob.digest[:19]} to {dst_repo}", sleep=self.cancel.sleep)
+        return read
 
     def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """Chunks on their way to the target: reported as sent, and stopped at the next one by Ctrl-C."""

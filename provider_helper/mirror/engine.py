@@ -141,11 +141,21 @@ class CopyEngine:
                     self.attached.carry(payload, dst_repo, result, warm=True)
                 return
         if self.options.mode == "dry-run":
+            self._estimate(payload, job, result)
             return
         with self._copy_slots:
             self.cancel.check()
             self._push(payload, job, result)
             self.attached.carry(payload, dst_repo, result)
+
+    def _estimate(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
+        """A dry run's answer for an artifact the target lacks: the bytes the copy would send, counted as
+        ``_push`` counts them (the blobs the target would neither hold nor mount, its manifests)."""
+        selection = payload.resolved.materialize()
+        manifests = [*selection.children, selection.top]
+        blobs = {b.digest: b for m in manifests for b in m.blobs}.values()
+        blob_bytes = sum(self.blobs.would_send(job.target.repository, b) for b in blobs)
+        result.bytes_to_copy = blob_bytes + sum(len(m.data) for m in manifests)
 
     def _push(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
         dst_repo = job.target.repository

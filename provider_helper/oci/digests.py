@@ -51,12 +51,15 @@ def file_digest(path: Path, like: str = "sha256:") -> tuple[str, int]:
     return f"{hasher.name}:{hasher.hexdigest()}", size
 
 
-def verified(chunks: Iterable[bytes], digest: str, size: int | None, what: str) -> Iterator[bytes]:
+def verified(chunks: Iterable[bytes], digest: str, size: int | None, what: str, *,
+             held: tuple[int, Any] | None = None) -> Iterator[bytes]:
     """``chunks`` passed through while hashing. The last chunk is held back until the digest (and the
     size, where known) check out, so whoever consumes this never receives a complete body of wrong
-    content: a registry gets a short upload it discards, a file is never renamed into place."""
-    hasher = hasher_for(digest)
-    seen = 0
+    content: a registry gets a short upload it discards, a file is never renamed into place.
+
+    ``held``: the blob's first bytes are already in hand (a resumed transfer): how many, and the
+    hasher that has read them; ``chunks`` are the rest, and the digest is checked on the whole."""
+    seen, hasher = held if held is not None else (0, hasher_for(digest))
     pending: bytes | None = None
     for chunk in chunks:
         seen += len(chunk)
@@ -99,3 +102,14 @@ def check_file(path: Path, digest: str, size: int | None, what: str) -> None:
     """Read ``path`` through the reader: DigestMismatchError unless it is exactly that content."""
     for _ in verified(file_chunks(path), digest, size, what):
         pass
+
+
+def hashed_prefix(path: Path, digest: str) -> tuple[int, Any]:
+    """The bytes ``path`` holds (the start of a blob a transfer was cut off in) and a hasher of
+    ``digest``'s algorithm that has read them, for ``verified(..., held=...)`` to check the whole."""
+    hasher = hasher_for(digest)
+    held = 0
+    for chunk in file_chunks(path):
+        hasher.update(chunk)
+        held += len(chunk)
+    return held, hasher

@@ -25,6 +25,7 @@ class LocalRegistry:
     auth: dict[str, Any] | None = None
     access_log: bool = False  # one line per request in registry.log (the benchmark counts them)
     tls: tuple[Path, Path] | None = None  # certificate and key: serve HTTPS
+    deletes: bool = True  # storage.delete.enabled: manifest DELETE allowed (off: 405 UNSUPPORTED)
     port: int = field(default_factory=free_port)
     _process: ServerProcess | None = None
 
@@ -56,7 +57,7 @@ class LocalRegistry:
         config: dict[str, Any] = {
             "version": 0.1,
             "log": {"level": "error", "accesslog": {"disabled": not self.access_log}},
-            "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(self.storage)}, "delete": {"enabled": self.deletes}},
             "http": {"addr": self.host, "secret": secrets.token_hex(16)},
         }
         if self.tls:

@@ -298,6 +298,50 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
         'nvcf-mirror: source_map["docker.io"] = "b=c": MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000', mapped.stderr
 
 
+@pytest.mark.one_terraform
+def test_exclude_leaves_an_artifact_out_of_the_plan_and_an_unknown_name_fails_it(
+    sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
+) -> None:
+    tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], exclude=["gdn-streaming"]), sandbox.ecr_env())
+    code, text = tf.plan_exit_code()
+    assert code == 2 and f'aws_ecr_repository.this["{ns}/nvcf-openbao"] will be created' in text, text
+    assert f"{ns}/gdn-streaming" not in text, "the excluded chart gets no repository"
+    assert "gdn-streaming:2.0.1" not in text, "and is not in the copy trigger"
+    assert "image:nvcf-openbao:2.5.1-nv-1.1.0" in text, "the copy trigger names what is left"
+    tf.set_variables(_variables(sandbox, ns, nvcf_like["manifest"], exclude=["no-such-artifact"]))
+    done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1 and 'exclude["no-such-artifact"]: no artifact of' in said, said
+
+
+@pytest.mark.one_terraform
+def test_prune_superseded_removes_the_previous_releases_tags_after_the_copy(
+    sandbox: Sandbox, source: Factory, ns: str, terraform_root: Any, tmp_path: Path
+) -> None:
+    """moto is ECR's control plane only: the data plane's images are put into moto too, so that moto
+    shows what the apply step's BatchDeleteImage removed."""
+    import httpx
+
+    from provider_helper.oci.manifest import ACCEPT
+
+    source.image(f"{ns}/nvidia/app", "1.0")
+    source.image(f"{ns}/nvidia/app", "2.0")
+    entry = {"type": "image", "group": "test"}
+    releases = {v: write_manifest(tmp_path / f"{v}.yaml", [{**entry, "source": f"nvcr.io/{ns}/nvidia/app:{v}"}])
+                for v in ("1.0", "2.0")}
+    tf = terraform_root(_variables(sandbox, ns, releases["1.0"], prune_superseded=True), sandbox.ecr_env())
+    tf.apply()
+    ecr = boto3.client("ecr", region_name=REGION, **_moto(sandbox))
+    got = httpx.get(f"{sandbox.target.url}/v2/{ns}/app/manifests/1.0", headers={"Accept": ACCEPT},
+                    auth=(ECR_USER, sandbox.target_password))
+    ecr.put_image(repositoryName=f"{ns}/app", imageManifest=got.text, imageTag="1.0",
+                  imageManifestMediaType=got.headers["content-type"])
+    tf.set_variables(_variables(sandbox, ns, releases["2.0"], prune_superseded=True))
+    tf.apply()
+    assert [i.get("imageTag") for i in ecr.list_images(repositoryName=f"{ns}/app")["imageIds"]] == [], "1.0 was pruned"
+    assert _target_digest(sandbox, f"{ns}/app:2.0") is not None and tf.outputs()["missing"] == []
+
+
 def _moto(sandbox: Sandbox) -> dict[str, Any]:
     return {"endpoint_url": sandbox.aws.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 

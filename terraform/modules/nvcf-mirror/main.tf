@@ -28,6 +28,7 @@ locals {
     manifest_path       = var.manifest_path != null ? var.manifest_path : ""
     release             = var.release != null ? var.release : ""
     groups              = join(",", var.groups)
+    exclude             = join(",", var.exclude)
     platforms           = join(",", var.platforms)
     source_registry     = var.source_registry
     source_map          = jsonencode(var.source_map)
@@ -41,7 +42,11 @@ locals {
   repositories = local.enabled ? toset(jsondecode(local.plan.repositories)) : toset([])
 
   # What the apply step reads from NVCF_MIRROR_SETTINGS: values only, never secrets.
-  settings = merge(local.selection, { target_registry = local.registry, create_repos = "false" })
+  settings = merge(local.selection, {
+    target_registry  = local.registry
+    create_repos     = "false"
+    prune_superseded = var.prune_superseded ? "true" : "false"
+  })
 }
 
 data "external" "plan" {

@@ -63,6 +63,17 @@ variable "groups" {
   }
 }
 
+variable "exclude" {
+  description = "Artifact names (a manifest entry's name, e.g. nvcf-openbao) left out of the selection; a name the manifest does not list fails the plan."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.exclude : can(regex("^[a-z0-9][a-z0-9._/-]*$", n))])
+    error_message = "exclude lists artifact names (lower case, digits, . _ - /)."
+  }
+}
+
 variable "platforms" {
   description = "Platforms to mirror (OS/ARCH[/VARIANT]); [\"all\"] copies whole multi-arch indexes."
   type        = list(string)
@@ -190,4 +201,10 @@ variable "pull_principals" {
   description = "IAM principals (ARNs, e.g. node roles of other accounts) granted pull on the module's repositories through a repository policy. Empty: no repository policy."
   type        = list(string)
   default     = []
+}
+
+variable "prune_superseded" {
+  description = "After a copy in which nothing failed, remove the tags the selection no longer lists (superseded versions) from the module's repositories, with their signatures and referrers (nvcf-mirror prune --yes). Never another repository, never a digest a kept tag points at."
+  type        = bool
+  default     = false
 }
