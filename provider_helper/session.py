@@ -196,7 +196,8 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
     try:
         target_client: Store = target if target is not None else registries.get(config.access.target.registry)
         target_host = config.access.target.registry if check_target and target is None else None
-        preflight(registries, jobs if payload_for is None else [], target_host)
+        unreachable = preflight(registries, jobs if payload_for is None else [], target_host)
+        left, failed = _without_unreachable(jobs, unreachable)
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
             options = dataclasses.replace(options, signatures=options.signatures and config.signatures)
@@ -205,10 +206,31 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
                 stack.callback(locations.close)
             else:
                 locations = None
-            results = CopyEngine(chosen, target_client, options, reporter, locations).run(jobs)
+            results = CopyEngine(chosen, target_client, options, reporter, locations).run(left)
     finally:
         registries.close()
-    return results, time.monotonic() - started
+    return _merge(jobs, results, failed), time.monotonic() - started
+
+
+def _without_unreachable(jobs: list[Job], unreachable: dict[str, RegistryError]) -> tuple[list[Job], dict[int, ArtifactResult]]:
+    """The jobs left to run, and (by position) those of a source that preflight found unreachable, failed
+    at once with its one reason: said once by preflight, not once per artifact after its retries."""
+    left: list[Job] = []
+    failed: dict[int, ArtifactResult] = {}
+    for i, job in enumerate(jobs):
+        error = unreachable.get(job.source.registry) if job.source is not None and not job.skip_reason else None
+        if error is None:
+            left.append(job)
+        else:
+            failed[i] = result = job.result()
+            result.status, result.error = "failed", str(error)
+    return left, failed
+
+
+def _merge(jobs: list[Job], ran: list[ArtifactResult], failed: dict[int, ArtifactResult]) -> list[ArtifactResult]:
+    """Results in the jobs' order: the engine's, and those failed at preflight."""
+    rest = iter(ran)
+    return [failed[i] if i in failed else next(rest) for i in range(len(jobs))]
 
 
 def copy_to_target(config: RunConfig, jobs: list[Job], options: EngineOptions, *, create_repos: bool,
@@ -243,23 +265,27 @@ def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor
             resources.close()
 
 
-def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
+def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> dict[str, RegistryError]:
     """Check every registry answers and accepts our credentials before anything is pushed (all at once).
 
     Stops the run before any artifact is tried when a source asks for credentials we do not hold
     (exit 2, naming the credential) or the target cannot be reached (exit 1). An unreachable source
-    only fails its own artifacts: the others may come from elsewhere."""
+    only fails its own artifacts, at once, with this one reason: the others may come from elsewhere.
+    Returns those sources, by host."""
     reads: dict[str, list[Reference]] = {}
     for job in jobs:
         if job.source is not None and not job.skip_reason:
             reads.setdefault(job.source.registry, []).append(job.source)
+    unreachable: dict[str, RegistryError] = {}
     with worker_pool(len(reads) + 1, "ping") as pool:
         sources = {host: pool.submit(_check_source, registries, host, refs) for host, refs in sorted(reads.items())}
         checked_target = pool.submit(_check_target, registries, target) if target else None
         for host, future in sources.items():
             refused = future.result()
             if isinstance(refused, RegistryError):
-                log.warning("%s", refused)
+                unreachable[host] = refused
+                count = len(reads[host])
+                log.error("%s: %s %s not tried", refused, count, "artifact is" if count == 1 else "artifacts are")
             elif refused:
                 raise registries.credentials.missing(host, refused)
         answer = checked_target.result() if checked_target is not None else True
@@ -267,6 +293,7 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
         raise answer
     if answer is False and target:
         raise registries.credentials.missing(target)
+    return unreachable
 
 
 def _check_source(registries: RegistryPool, host: str, refs: list[Reference]) -> list[str] | RegistryError:

@@ -123,6 +123,8 @@ class CopyEngine:
             at_target = None if self.options.mode == "resolve" else self._lookup_pool.submit(self.target.head_manifest, dst_repo, job.target.reference)
             resolved = payload.resolved  # the source's answer, while the target's and the tag list are on their way
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
+            if self.options.mode == "resolve" and resolved.check_platform is not None:
+                result.platforms = resolved.check_platform()  # plan refuses a wrong architecture as the copy would
             if self.options.mode != "copy":
                 self.attached.find(payload, result)  # for the platform-subset note
             if at_target is None:
@@ -134,6 +136,8 @@ class CopyEngine:
                     self.attached.carry(payload, dst_repo, result, warm=True)
                 return
         if self.options.mode == "dry-run":
+            if payload.resolved.check_platform is not None:
+                result.platforms = payload.resolved.check_platform()  # what the copy would refuse, it refuses
             return
         with self._copy_slots:
             self.cancel.check()

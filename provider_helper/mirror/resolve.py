@@ -5,6 +5,7 @@ Shared by plan (digests), mirror (what to push) and verify (what to expect).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class Resolved:
     matches: Callable[[Manifest], bool] | None = None  # with no digest: is the target's manifest this artifact?
     signed: tuple[str, ...] = ()  # digests whose signatures and referrers travel with the artifact
     cut_from: str | None = None  # the source index a platform subset was taken from (its signatures do not cover the subset)
+    check_platform: Callable[[], list[str]] | None = None  # a single image: read its config, refuse a wrong architecture
 
 
 def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
@@ -46,7 +48,8 @@ def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | No
     repo = ref.repository
     top = source.get_manifest(repo, ref.reference)
     if not top.is_index:
-        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)), signed=(top.digest,))
+        platform = functools.cache(lambda: image_platform(source, repo, top, platforms))  # one config read, for plan or copy
+        return Resolved(top.digest, [], None, lambda: Selection(top, [], platform()), signed=(top.digest,), check_platform=platform)
     images = [d for d in top.children if not d.is_attestation]
     if platforms is None:
         names = [str(d.platform) for d in images if d.platform]
