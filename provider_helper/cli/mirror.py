@@ -41,7 +41,7 @@ from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import verify_all
 from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
 from provider_helper.refs import parse_target
-from provider_helper.results import document, dumps, plan_lines
+from provider_helper.results import document, dumps, human_bytes, plan_lines
 from provider_helper.session import (
     RunConfig,
     check_left_out,
@@ -167,8 +167,13 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
             results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
                                           target=Layout.for_writing(staging, base))
         write_lock(staging, results, plan_jobs, base)
-        if as_tar and not any(r.status == "failed" for r in results):
+        unfinished = any(r.status == "failed" for r in results)
+        if as_tar and not unfinished:
             pack(staging, path, part_size)
+    if unfinished:
+        kept = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file() and not f.is_symlink())
+        what = f"{path} is not written; kept {staging}/" if as_tar else f"kept {staging}/"
+        log.warning("%s (%s): run the same save again to resume it (blobs already there are not fetched again)", what, human_bytes(kept))
     log_summary(document(str(path), results, seconds), results)
     exit_for(results)
 
