@@ -44,7 +44,7 @@ from provider_helper.registry.retry import RetryPolicy
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
 from provider_helper.threads import worker_pool
-from provider_helper.wording import setting
+from provider_helper.wording import plural, setting
 
 log = logging.getLogger("nvcf-mirror")
 HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
@@ -82,8 +82,9 @@ class RunConfig:
             artifacts = [a for a in artifacts if a.type in types]
         latest = [name for name, version in pins.items() if version == versions.LATEST]
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
+            before = {a.name: a.version_text for a in reversed(loaded.artifacts)}  # the manifest's own pins, first entry of a name
             with self.published_versions() as available:
-                artifacts = versions.Resolver(available).resolve(artifacts, latest)
+                artifacts = versions.Resolver(available).resolve(artifacts, latest, before)
         options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
         return make_plan(artifacts, options)
 
@@ -159,12 +160,13 @@ class PublishedVersions:
             return self.ngc().versions(artifact.resource)
         return []
 
-    def latest(self, artifact: Artifact) -> str:
+    def latest(self, artifact: Artifact, like: str | None = None) -> str:
+        """``like``: the version the manifest pinned, whose flavour (``-nonroot``) the newest keeps."""
         if artifact.resource is not None:
             named = self.ngc().latest_version(artifact.resource)
             complete = self.versions(artifact)  # NGC may name a version still uploading as the latest
             return named if named in complete else versions.latest_from(lambda: complete, artifact.name)
-        return versions.latest_from(lambda: self.versions(artifact), artifact.name)
+        return versions.latest_from(lambda: self.versions(artifact), artifact.name, like=like)
 
     def ngc(self) -> NgcClient:
         if self._ngc is None:
@@ -285,7 +287,7 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
             if isinstance(refused, RegistryError):
                 unreachable[host] = refused
                 count = len(reads[host])
-                log.error("%s: %s %s not tried", refused, count, "artifact is" if count == 1 else "artifacts are")
+                log.error("%s: %s not tried", refused, plural(count, "artifact is", "artifacts are"))
             elif refused:
                 raise registries.credentials.missing(host, refused)
         answer = checked_target.result() if checked_target is not None else True

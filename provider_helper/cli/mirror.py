@@ -38,7 +38,7 @@ from provider_helper.mirror.layout import (
 )
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
-from provider_helper.mirror.verify import verify_all
+from provider_helper.mirror.verify import missing, verify_all
 from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
 from provider_helper.refs import parse_target
 from provider_helper.results import document, dumps, human_bytes, plan_lines
@@ -55,6 +55,7 @@ from provider_helper.session import (
 )
 from provider_helper.splitarchive import parse_size
 from provider_helper.values import helm_values
+from provider_helper.wording import plural
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -77,7 +78,7 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
         sources = {job.key: str(job.source) for job in plan_jobs if job.source is not None}  # after --source-registry
-        click.echo(f"{len(results)} artifacts into {common.target}{' (offline: digests not resolved)' if offline else ''}")
+        click.echo(f"{plural(len(results), 'artifact')} into {common.target}{' (offline: digests not resolved)' if offline else ''}")
         click.echo("\n".join(plan_lines(results, sources, common.target)))
         for r in results:
             if r.note:
@@ -208,7 +209,9 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, ch
             payload_for = stack.enter_context(payloads(common, registries))
             results = verify_all(plan_jobs, payload_for, target, finder=finder)
     for r in results:
-        if r.status == "failed":
+        if r.status == "failed" and r.error == missing(r.target):
+            log.error("missing  %s", r.target)
+        elif r.status == "failed":
             log.error("mismatch %s: %s", r.target, r.error)
         elif r.status == "present":
             log.info("ok       %s@%s%s", r.target, r.digest, f" ({r.note})" if r.note else "")

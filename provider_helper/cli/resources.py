@@ -24,6 +24,7 @@ from provider_helper.session import (
     RunConfig,
     preflight,
 )
+from provider_helper.wording import plural
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -65,7 +66,7 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
             ref = job.artifact.resource
             assert ref is not None
             files = client.download(ref, root)
-            log.info("downloaded %s: %d files into %s", ref, len(files), root / ngc_api.version_dir(ref))
+            log.info("downloaded %s: %s into %s", ref, plural(len(files), "file"), root / ngc_api.version_dir(ref))
             if extract:
                 _extract(files, root / ngc_api.version_dir(ref), root / ref.name, limits)
     finally:
@@ -103,7 +104,7 @@ def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractL
             ref = job.artifact.resource
             assert ref is not None
             files = ngc.pull(client, job, Path(dest))
-            log.info("pulled %s: %d files into %s", job.target, len(files), Path(dest) / ngc_api.version_dir(ref))
+            log.info("pulled %s: %s into %s", job.target, plural(len(files), "file"), Path(dest) / ngc_api.version_dir(ref))
             if extract:
                 _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
     finally:
