@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -258,8 +259,18 @@ def copy_to_target(config: RunConfig, jobs: list[Job], options: EngineOptions, *
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
     """Where each job's content comes from: the source registry, a classic Helm repository, or the NGC API."""
     helm = config.helm
-    with tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-") as scratch:
-        resources = ResourcePayloads(config.ngc_client, Path(scratch))
+    with contextlib.ExitStack() as cleanup:
+        made: list[Path] = []
+        lock = threading.Lock()
+
+        def scratch() -> Path:
+            """Made when a resource is first downloaded: most runs (and a killed one) leave no folder."""
+            with lock:
+                if not made:
+                    made.append(Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-"))))
+                return made[0]
+
+        resources = ResourcePayloads(config.ngc_client, scratch)
         try:
             yield sources.dispatch(sources.from_registry(registries.get), helm.payload, resources.payload)
         finally:

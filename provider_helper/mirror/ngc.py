@@ -60,10 +60,12 @@ def resource_artifact(ref: ResourceRef, folder: Path) -> BuiltArtifact:
 
 class ResourcePayloads:
     """NGC resources for the copy engine (mirror, save): downloaded only when the target lacks them,
-    into ``scratch``, and recognised at the target by the source they were pushed from."""
+    into the folder ``scratch`` makes on first use, and recognised at the target by the source they
+    were pushed from."""
 
-    def __init__(self, connect: Callable[[], NgcClient], scratch: Path) -> None:
-        """``connect``: the run's NGC client, made when a resource is first needed."""
+    def __init__(self, connect: Callable[[], NgcClient], scratch: Callable[[], Path]) -> None:
+        """``connect``: the run's NGC client, made when a resource is first needed; ``scratch`` likewise
+        the folder, so a run that downloads nothing (or is killed) leaves no folder behind."""
         self.connect, self.scratch = connect, scratch
 
     @functools.cached_property
@@ -86,13 +88,14 @@ class ResourceVersion:
     downloaded (``materialize``), so at the target it is recognised by the source it was pushed from;
     until then there is nothing to read."""
 
-    def __init__(self, client: NgcClient, ref: ResourceRef, scratch: Path) -> None:
+    def __init__(self, client: NgcClient, ref: ResourceRef, scratch: Callable[[], Path]) -> None:
         self.client, self.ref, self.scratch = client, ref, scratch
         self._built: BuiltArtifact | None = None
 
     def materialize(self) -> Selection:
-        self.client.download(self.ref, self.scratch)
-        self._built = resource_artifact(self.ref, self.scratch / version_dir(self.ref))
+        scratch = self.scratch()
+        self.client.download(self.ref, scratch)
+        self._built = resource_artifact(self.ref, scratch / version_dir(self.ref))
         return Selection(self._built.manifest, [], [])
 
     def matches(self, manifest: Manifest) -> bool:
