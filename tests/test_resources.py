@@ -126,7 +126,18 @@ def test_extract_unpacks_a_good_archive(ngc: NgcStandIn, tmp_path: Path) -> None
     done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
                    env=_env(ngc, ngc.personal_key))
     assert done.returncode == 0, done.stderr
-    assert (dest / "nvcf-base" / "nvcf-base" / "main.tf").read_text() == "# terraform\n"
+    assert (dest / "nvcf-base" / "main.tf").read_text() == "# terraform\n", "the archive's own nvcf-base/ is ./ngc/nvcf-base/, as the README says"
+    assert sorted(p.name for p in dest.iterdir()) == ["nvcf-base", "nvcf-base_v0.1.4"]
+
+
+def test_extract_unpacks_an_archive_without_its_own_folder_into_dest_name(ngc: NgcStandIn, tmp_path: Path) -> None:
+    ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({"main.tf": b"# terraform\n", "modules/x.tf": b"# x\n"})}
+    dest = tmp_path / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
+                   env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 0, done.stderr
+    assert (dest / "nvcf-base" / "main.tf").read_text() == "# terraform\n" and (dest / "nvcf-base" / "modules" / "x.tf").is_file()
+    assert sorted(p.name for p in dest.iterdir()) == ["nvcf-base", "nvcf-base_v0.1.4"]
 
 
 def test_mirror_copies_resources_and_a_rerun_downloads_nothing(ngc: NgcStandIn, sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
@@ -235,4 +246,4 @@ def test_extract_limits_are_set_by_their_flags(ngc: NgcStandIn, tmp_path: Path, 
     allowed = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
                       env=_env(ngc, ngc.personal_key))
     assert allowed.returncode == 0, allowed.stderr
-    assert (dest / "nvcf-base" / "nvcf-base" / "f2.txt").read_bytes() == b"x" * 600
+    assert (dest / "nvcf-base" / "f2.txt").read_bytes() == b"x" * 600

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from provider_helper import manifest
-from provider_helper.sandbox.stack import Sandbox, seed
+from provider_helper.sandbox.stack import Sandbox, seed, seed_resources
 from provider_helper.sandbox.walkthrough import CLI_EXAMPLE, write_stand_ins_env
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,6 +19,7 @@ def test_the_pause_file_holds_everything_the_readmes_cli_example_needs(sandbox: 
     factory = sandbox.source_factory()
     seed(factory, manifest.load().select())  # what the walk-through seeds: the default groups of the bundled list
     factory.close()
+    seed_resources(sandbox.ngc, manifest.load().select(all_groups=True))
     env_file = write_stand_ins_env(tmp_path / "stand-ins.env", sandbox, {})
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     text = env_file.read_text()
@@ -27,12 +28,14 @@ def test_the_pause_file_holds_everything_the_readmes_cli_example_needs(sandbox: 
     readme = (REPO / "examples" / "local" / "README.md").read_text().splitlines()
     example = CLI_EXAMPLE.splitlines()
     assert [line for line in readme if line.startswith("  nvcf-mirror ")] == example, "the README shows the lines the pause prints"
-    mirror, verify, plan = (next(line for line in example if line.split()[1] == cmd) for cmd in ("mirror", "verify", "plan"))
+    mirror, verify, plan, resources = (next(line for line in example if line.split()[1] == cmd) for cmd in ("mirror", "verify", "plan", "resources"))
     clean = {k: v for k, v in os.environ.items() if k not in ("NGC_API_KEY", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE") and not k.startswith("AWS_")}
     # the walk-through's apply mirrored into nvcf-local; here the README's mirror line fills by-hand and verify reads that
-    for line in (mirror, verify.replace("/nvcf-local", "/by-hand"), plan):
-        done = subprocess.run(["bash", "-c", f". {env_file} && {line.strip()}"], env=clean, capture_output=True, text=True, timeout=300)
+    for line in (mirror, verify.replace("/nvcf-local", "/by-hand"), plan, resources):
+        done = subprocess.run(["bash", "-c", f". {env_file} && {line.strip()}"], env=clean, capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path)
         assert done.returncode == 0, f"{line}\n{done.stderr}"
+    assert (tmp_path / "ngc" / "nvcf-base" / "main.tf").is_file(), "resources download --extract wrote ./ngc/nvcf-base/ from the NGC stand-in"
     generic = subprocess.run(["bash", "-c", f". {env_file} && {mirror.strip().replace(' --target-type ecr', '')}"], env=clean,
                              capture_output=True, text=True, timeout=300)
     assert generic.returncode == 2, "without --target-type ecr a loopback target is generic: it has no login"

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from provider_helper import ngc_api
-from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
+from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract, top_folder
 from provider_helper.aws import ecr
 from provider_helper.cli.mirror import copy_to_target
 from provider_helper.cli.options import extract_options, run_config_options
@@ -78,10 +78,15 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
 
 
 def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits) -> None:
+    """Each archive of the version ``folder`` into ``into`` (DEST/<name>/), keeping its place in the version;
+    an archive at the version's top whose entries all lie in one folder named ``<name>`` (nvcf-base/…)
+    is that folder: its content lands in DEST/<name>/, not DEST/<name>/<name>/."""
     for archive in files:
         if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
-            target = into / archive.parent.relative_to(folder)
+            place = archive.parent.relative_to(folder)
             try:
+                own_folder = place == Path(".") and top_folder(archive, limits) == into.name
+                target = into.parent if own_folder else into / place
                 safe_extract(archive, target, limits)
             except ArchiveError as exc:
                 raise RegistryError(f"refusing to extract: {exc}") from None

@@ -1,7 +1,7 @@
 """examples/local end to end with one command: the local stand-ins, then Terraform as a user runs it.
 
 Starts an nvcr.io-like source (token auth, seeded with stand-ins for the default NVCF artifacts),
-moto server as the ECR API and a registry as ECR's data plane, and keeps them up while it runs, in a
+moto server as the ECR API and a registry as ECR's data plane, an NGC API stand-in (the NGC resources), and keeps them up while it runs, in a
 copy of examples/local: ``terraform init``, ``plan``, ``apply`` of that plan, a second ``plan``
 (which must show no changes), ``output`` and ``destroy``; then stops what it started. Each command
 is printed as it can be typed. ``--pause`` waits after the apply, with the stand-ins up, so you can
@@ -28,7 +28,7 @@ from rich.console import Console
 
 from provider_helper import manifest
 from provider_helper.errors import InputError
-from provider_helper.sandbox.stack import Sandbox, seed
+from provider_helper.sandbox.stack import Sandbox, seed, seed_resources
 from provider_helper.sandbox.tfproviders import offline_cli_config
 
 EXAMPLE = Path("examples") / "local"
@@ -54,7 +54,8 @@ def copy_example(repo: Path, into: Path) -> Path:
 CLI_EXAMPLE = """\
   nvcf-mirror plan   --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local"
   nvcf-mirror verify --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local" --target-type ecr
-  nvcf-mirror mirror --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/by-hand" --target-type ecr --create-repos"""
+  nvcf-mirror mirror --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/by-hand" --target-type ecr --create-repos
+  nvcf-mirror resources download --dest ./ngc --extract"""
 
 DESTROY_NOTE = ("\nmoto's ECR API does not see the images the registry stand-in holds, so the destroy below deletes every "
                 "repository. Real ECR refuses to delete a repository that holds images (RepositoryNotEmptyException) and the "
@@ -64,10 +65,11 @@ DESTROY_NOTE = ("\nmoto's ECR API does not see the images the registry stand-in 
 def write_stand_ins_env(path: Path, stack: Sandbox, extra: Mapping[str, str]) -> Path:
     """Everything a shell needs to use the stand-ins with the CLI or Terraform: the source and target hosts,
     nvcf-mirror on PATH, the NGC key and the AWS variables for the loopback ECR stand-in (its host is a
-    loopback address, not an ECR host name: the CLI needs --target-type ecr). Readable by its owner only."""
+    loopback address, not an ECR host name: the CLI needs --target-type ecr) and the NGC API stand-in's URLs.
+    Readable by its owner only."""
     exports = {
         "SOURCE_REGISTRY": stack.source.host, "TARGET_REGISTRY": stack.target.host,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", **stack.ecr_env(), **extra,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", **stack.ecr_env(), **stack.ngc_env(), **extra,
     }
     path.touch(mode=0o600)
     lines = ["# the stand-ins of examples/local/run.sh --pause: source (nvcr.io-like, token auth), target (ECR's data plane; "
@@ -123,6 +125,8 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
     seed(factory, artifacts)
     factory.close()
     console.print(f"seeded {len(artifacts)} NVCF-like artifacts of the default groups into {stack.source.host}")
+    published = seed_resources(stack.ngc, manifest.load().select(all_groups=True))
+    console.print(f"NGC API stand-in {stack.ngc.url} publishes {len(published)} resources for resources download")
 
     env = {**os.environ, **stack.ecr_env(), "CHECKPOINT_DISABLE": "1"}
     if registry_reachable():
