@@ -106,8 +106,9 @@ def test_push_and_pull_round_trip_byte_identical(ngc: NgcStandIn, sandbox: Sandb
         tgz({"nvcf-base/../../escaped.txt": b"x"}),
         tgz({"/tmp/nvcf-mirror-absolute-escape.txt": b"x"}),
         tgz({"nvcf-base/ok.txt": b"x"}, links={"nvcf-base/link": "../../../escaped-link"}),
+        tgz({"nvcf-base/ok.txt": b"x"}, links={"nvcf-base/link": "../nvcf-base_v0.1.4/nvcf-base-0.1.4.tar.gz"}),  # inside DEST, out of its folder
     ],
-    ids=["dot-dot", "absolute", "symlink-out"],
+    ids=["dot-dot", "absolute", "symlink-out", "symlink-out-of-its-folder"],
 )
 def test_extract_refuses_malicious_archives_and_writes_nothing_outside_dest(ngc: NgcStandIn, tmp_path: Path, archive: bytes) -> None:
     ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": archive}
