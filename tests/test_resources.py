@@ -106,9 +106,8 @@ def test_push_and_pull_round_trip_byte_identical(ngc: NgcStandIn, sandbox: Sandb
         tgz({"nvcf-base/../../escaped.txt": b"x"}),
         tgz({"/tmp/nvcf-mirror-absolute-escape.txt": b"x"}),
         tgz({"nvcf-base/ok.txt": b"x"}, links={"nvcf-base/link": "../../../escaped-link"}),
-        tgz({"nvcf-base/ok.txt": b"x"}, links={"nvcf-base/link": "../nvcf-base_v0.1.4/nvcf-base-0.1.4.tar.gz"}),  # inside DEST, out of its folder
     ],
-    ids=["dot-dot", "absolute", "symlink-out", "symlink-out-of-its-folder"],
+    ids=["dot-dot", "absolute", "symlink-out"],
 )
 def test_extract_refuses_malicious_archives_and_writes_nothing_outside_dest(ngc: NgcStandIn, tmp_path: Path, archive: bytes) -> None:
     ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": archive}
@@ -129,6 +128,18 @@ def test_extract_unpacks_a_good_archive(ngc: NgcStandIn, tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     assert (dest / "nvcf-base" / "main.tf").read_text() == "# terraform\n", "the archive's own nvcf-base/ is ./ngc/nvcf-base/, as the README says"
     assert sorted(p.name for p in dest.iterdir()) == ["nvcf-base", "nvcf-base_v0.1.4"]
+
+
+def test_an_archive_whose_link_leaves_its_own_folder_is_unpacked_inside_dest_name_folder_kept(ngc: NgcStandIn, tmp_path: Path) -> None:
+    """Its folder is DEST/<name>/ only when every link stays inside it: else a link could reach a sibling of DEST."""
+    ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({"nvcf-base/ok.txt": b"x"},
+                                                         links={"nvcf-base/link": "../nvcf-base_v0.1.4/nvcf-base-0.1.4.tar.gz"})}
+    dest = tmp_path / "dest"
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
+                   env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 0, done.stderr
+    link = dest / "nvcf-base" / "nvcf-base" / "link"
+    assert link.is_symlink() and (link.parent / os.readlink(link)).resolve(strict=False).is_relative_to((dest / "nvcf-base").resolve())
 
 
 def test_extract_unpacks_an_archive_without_its_own_folder_into_dest_name(ngc: NgcStandIn, tmp_path: Path) -> None:
