@@ -217,16 +217,19 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
 
 def _without_unreachable(jobs: list[Job], unreachable: dict[str, RegistryError]) -> tuple[list[Job], dict[int, ArtifactResult]]:
     """The jobs left to run, and (by position) those of a source that preflight found unreachable, failed
-    at once with its one reason: said once by preflight, not once per artifact after its retries."""
+    at once with its one reason, said here once, not once per artifact after its retries."""
     left: list[Job] = []
     failed: dict[int, ArtifactResult] = {}
     for i, job in enumerate(jobs):
-        error = unreachable.get(job.source.registry) if job.source is not None and not job.skip_reason else None
-        if error is None:
+        reason = unreachable.get(job.source.registry) if job.source is not None and not job.skip_reason else None
+        if reason is None:
             left.append(job)
         else:
             failed[i] = result = job.result()
-            result.status, result.error = "failed", str(error)
+            result.status, result.error = "failed", str(reason)
+    for host, error in unreachable.items():
+        count = sum(job.source is not None and job.source.registry == host for job in (jobs[i] for i in failed))
+        log.error("%s: %s not tried", error, plural(count, "artifact is", "artifacts are"))
     return left, failed
 
 
@@ -283,8 +286,8 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
 
     Stops the run before any artifact is tried when a source asks for credentials we do not hold
     (exit 2, naming the credential) or the target cannot be reached (exit 1). An unreachable source
-    only fails its own artifacts, at once, with this one reason: the others may come from elsewhere.
-    Returns those sources, by host."""
+    only fails its own artifacts: the others may come from elsewhere. Returns those sources, by host,
+    with the reason (the caller says it once)."""
     reads: dict[str, list[Reference]] = {}
     for job in jobs:
         if job.source is not None and not job.skip_reason:
@@ -297,8 +300,6 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
             refused = future.result()
             if isinstance(refused, RegistryError):
                 unreachable[host] = refused
-                count = len(reads[host])
-                log.error("%s: %s not tried", refused, plural(count, "artifact is", "artifacts are"))
             elif refused:
                 raise registries.credentials.missing(host, refused)
         answer = checked_target.result() if checked_target is not None else True

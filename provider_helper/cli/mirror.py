@@ -205,7 +205,8 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, ch
             results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target, finder=finder)
         else:
             plan_jobs = common.jobs()
-            preflight(registries, plan_jobs, target.host)
+            for unreachable in preflight(registries, plan_jobs, target.host).values():
+                log.warning("%s: digests not compared with the source", unreachable)
             payload_for = stack.enter_context(payloads(common, registries))
             results = verify_all(plan_jobs, payload_for, target, finder=finder)
     for r in results:
