@@ -38,8 +38,8 @@ PRE_RELEASE_WORDS = frozenset({"alpha", "beta", "rc", "pre", "preview", "dev", "
 
 
 def _suffix_words(text: str) -> list[str]:
-    match = _VERSION_RE.fullmatch(text)
-    return [w.lower() for w in re.findall(r"[A-Za-z]+", match[4])] if match and match[4] else []
+    version = _VERSION_RE.fullmatch(text)
+    return [w.lower() for w in re.findall(r"[A-Za-z]+", version[4])] if version and version[4] else []
 
 
 def flavour(text: str) -> tuple[str, ...]:
