@@ -62,7 +62,8 @@ def main() -> int:
 def download_resources(console: Console, stack: Sandbox, workdir: Path) -> int:
     """The README's ``resources download --dest ./ngc --extract`` against the NGC API stand-in; shows what it wrote."""
     published = seed_resources(stack.ngc, manifest.load().select(all_groups=True))
-    console.print(f"\n[bold]NGC resources[/]: {', '.join(published)} published by the NGC API stand-in {stack.ngc.url}; running:")
+    console.print(f"\n[bold]NGC resources[/]: {', '.join(published)} published by the NGC API stand-in {stack.ngc.url}; running, in the demo's "
+                  "temporary folder (removed when it ends):")
     command = [sys.executable, "-m", "provider_helper", "--quiet", "resources", "download", "--dest", "./ngc", "--extract"]
     console.print(f"$ nvcf-mirror {shlex.join(command[3:])}", markup=False, highlight=False, soft_wrap=True)
     done = subprocess.run(command, cwd=workdir, env={**os.environ, **stack.ecr_env(), **stack.ngc_env()}, check=False)
