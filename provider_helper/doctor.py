@@ -71,7 +71,7 @@ def source_pull(registries: RegistryPool, jobs: list[Job]) -> Check:
         client.ping()
         if client.head_manifest(job.source.repository, job.source.reference) is None:
             return Check("source pull", "failed", f"{job.source} not found", "check the manifest or --source-registry")
-        digest = resolve(client, job.source, job.platforms).digest  # what plan shows: the platform's manifest, not the index
+        digest = resolve(client, job.source, job.platforms).digest  # what plan shows: the platform's, not the index
     except (RegistryError, InputError) as exc:
         return Check("source pull", "failed", f"{job.source}: {describe(exc)}", _connection_fix(exc) or fix)
     return Check("source pull", "ok", f"{job.source} resolves to {digest}")
@@ -101,7 +101,8 @@ def target_push(access: TargetAccess, registries: RegistryPool, jobs: list[Job])
                          "docker/podman login, or --target-username with --password-stdin")
         location = client.start_upload(repo)
     except (RegistryError, InputError) as exc:
-        fix = _connection_fix(exc) or ("run mirror with --create-repos" if access.kind == "ecr" and "does not exist" in str(exc)
+        missing_repo = access.kind == "ecr" and "does not exist" in str(exc)
+        fix = _connection_fix(exc) or ("run mirror with --create-repos" if missing_repo
                                        else "check the target credentials and permissions")
         return Check("target push", "failed", f"{access.target.registry}/{repo}: {describe(exc)}", fix)
     client.cancel_upload(location)

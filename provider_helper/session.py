@@ -83,7 +83,7 @@ class RunConfig:
             artifacts = [a for a in artifacts if a.type in types]
         latest = [name for name, version in pins.items() if version == versions.LATEST]
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
-            before = {a.name: a.version_text for a in reversed(loaded.artifacts)}  # the manifest's own pins, first entry of a name
+            before = {a.name: a.version_text for a in reversed(loaded.artifacts)}  # the manifest's pins, a name's first
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest, before)
         options = PlanOptions(target=parse_target(self.target), platforms=self.selected_platforms(), source_registry=self.source_registry)
@@ -215,7 +215,8 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
     return _merge(jobs, results, failed), time.monotonic() - started
 
 
-def _without_unreachable(jobs: list[Job], unreachable: dict[str, RegistryError]) -> tuple[list[Job], dict[int, ArtifactResult]]:
+def _without_unreachable(jobs: list[Job], unreachable: dict[str, RegistryError]
+                         ) -> tuple[list[Job], dict[int, ArtifactResult]]:
     """The jobs left to run, and (by position) those of a source that preflight found unreachable, failed
     at once with its one reason, said here once, not once per artifact after its retries."""
     left: list[Job] = []
@@ -270,7 +271,8 @@ def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor
             """Made when a resource is first downloaded: most runs (and a killed one) leave no folder."""
             with lock:
                 if not made:
-                    made.append(Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-"))))
+                    folder = tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-")
+                    made.append(Path(cleanup.enter_context(folder)))
                 return made[0]
 
         resources = ResourcePayloads(config.ngc_client, scratch)

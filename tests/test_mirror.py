@@ -201,32 +201,35 @@ def test_an_unreachable_source_fails_its_artifacts_at_once_with_one_line_within_
 ) -> None:
     """nvcr.io (here its --source-registry stand-in) refusing connections: one line for the source, not one
     per artifact after each one's retries; the default retries, as a user runs it."""
-    names = [f"x{i}" for i in range(6)]
-    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in names])
+    entries = [{**_src(sandbox, f"{ns}/nvidia/x{i}", "1"), "group": "test"} for i in range(6)]
+    manifest = write_manifest(tmp_path / "m.yaml", entries)
     closed = _closed_port()
+    common = ["--manifest", str(manifest), "--source-registry", f"127.0.0.1:{closed}",
+              "--target", f"{sandbox.target.host}/{ns}"]
     started = time.monotonic()
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", f"127.0.0.1:{closed}", "--target", f"{sandbox.target.host}/{ns}",
-                   "--result-file", str(tmp_path / "r.json"), env=sandbox.env())
+    done = run_cli("mirror", *common, "--result-file", str(tmp_path / "r.json"), env=sandbox.env())
     elapsed = time.monotonic() - started
     assert done.returncode == 1, done.stderr
-    reason = f"ping 127.0.0.1:{closed}: cannot reach 127.0.0.1:{closed}: connection refused (nothing listens on that port)"
+    host = f"127.0.0.1:{closed}"
+    reason = f"ping {host}: cannot reach {host}: connection refused (nothing listens on that port)"
     lines = done.stderr.strip().splitlines()
     assert [line.split(" nvcf-mirror: ", 1)[1] for line in lines[:-1]] == [f"{reason}: 6 artifacts are not tried"]
     assert "0 copied, 0 present, 6 failed" in lines[-1]
-    assert [(a["status"], a["error"]) for a in json.loads((tmp_path / "r.json").read_text())["artifacts"]] == [("failed", reason)] * 6
+    results = json.loads((tmp_path / "r.json").read_text())["artifacts"]
+    assert [(a["status"], a["error"]) for a in results] == [("failed", reason)] * 6
     assert elapsed < 5, f"a user waited {elapsed:.1f}s for 'cannot reach'"
-    plan = run_cli("plan", "--manifest", str(manifest), "--source-registry", f"127.0.0.1:{closed}", "--target", f"{sandbox.target.host}/{ns}",
-                   env=sandbox.env())
+    plan = run_cli("plan", *common, env=sandbox.env())
     assert plan.returncode == 1
-    assert plan.stdout.count("cannot reach") == 6 and plan.stderr.count("cannot reach") == 1, "each artifact once, the source once"
+    assert plan.stdout.count("cannot reach") == 6, "each artifact once in the table"
+    assert plan.stderr.count("cannot reach") == 1, "the source once"
 
 
 def test_a_target_refusing_connections_is_named_within_seconds(sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/x", "1"), "group": "test"}])
     closed = _closed_port()
     started = time.monotonic()
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"127.0.0.1:{closed}/{ns}",
-                   env=sandbox.env())  # the default --retries
+    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                   "--target", f"127.0.0.1:{closed}/{ns}", env=sandbox.env())  # the default --retries
     assert done.returncode == 1 and "connection refused" in done.stderr
     assert time.monotonic() - started < 5
 
@@ -262,10 +265,11 @@ def test_plan_and_dry_run_refuse_a_wrong_architecture_single_image_as_mirror_doe
 ) -> None:
     source.image(f"{ns}/nvidia/armonly", "1", platform="linux/arm64")
     source.image(f"{ns}/nvidia/amd", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("armonly", "amd")])
+    entries = [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("armonly", "amd")]
+    manifest = write_manifest(tmp_path / "m.yaml", entries)
     wrong = "linux/arm64 image where linux/amd64 is expected: pods would fail with exec format error"
-    plan = run_cli("plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-                   "--output", "json", env=sandbox.env())
+    plan = run_cli("plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                   "--target", f"{sandbox.target.host}/{ns}", "--output", "json", env=sandbox.env())
     assert plan.returncode == 1, plan.stderr
     planned = {a["key"]: a for a in json.loads(plan.stdout)["artifacts"]}
     assert (planned["image:armonly:1"]["status"], planned["image:armonly:1"]["error"]) == ("failed", wrong)

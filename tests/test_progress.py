@@ -65,7 +65,8 @@ def test_quiet_prints_errors_and_the_summary_only(sandbox: Sandbox, four_images:
     broken = run_cli("--quiet", *_args(sandbox, four_images, ns), "--source-registry", "127.0.0.1:9", "--retries", "1", env=sandbox.env())
     assert broken.returncode == 1
     lines = broken.stderr.splitlines()
-    assert len(lines) == 2 and "cannot reach 127.0.0.1:9" in lines[0] and "4 artifacts are not tried" in lines[0], broken.stderr
+    assert len(lines) == 2, broken.stderr
+    assert "cannot reach 127.0.0.1:9" in lines[0] and "4 artifacts are not tried" in lines[0], broken.stderr
     assert "4 failed" in lines[1], "errors (the unreachable source, said once) and the summary"
 
 

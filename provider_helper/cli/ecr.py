@@ -47,7 +47,8 @@ def ecr_delete_repos(prefix: str, region: str | None, registry_id: str | None, d
     if not yes:
         if sys.stdin is None or not sys.stdin.isatty():
             raise InputError("refusing to delete without confirmation: pass --yes when not on a terminal")
-        click.confirm(f"delete these {plural(len(names), 'repository', 'repositories')} and all their images?", abort=True)
+        counted = plural(len(names), "repository", "repositories")
+        click.confirm(f"delete these {counted} and all their images?", abort=True)
     repositories.delete(names, prefix)
     click.echo(f"deleted {plural(len(names), 'repository', 'repositories')} under {prefix}/")
 

@@ -78,7 +78,8 @@ def plan(common: RunConfig, output: str, offline: bool, jobs: int) -> None:
         click.echo(dumps(document(common.target, results, 0.0)), nl=False)
     else:
         sources = {job.key: str(job.source) for job in plan_jobs if job.source is not None}  # after --source-registry
-        click.echo(f"{plural(len(results), 'artifact')} into {common.target}{' (offline: digests not resolved)' if offline else ''}")
+        offline_note = " (offline: digests not resolved)" if offline else ""
+        click.echo(f"{plural(len(results), 'artifact')} into {common.target}{offline_note}")
         click.echo("\n".join(plan_lines(results, sources, common.target)))
         for r in results:
             if r.note:
@@ -174,7 +175,8 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
     if unfinished:
         kept = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file() and not f.is_symlink())
         what = f"{path} is not written; kept {staging}/" if as_tar else f"kept {staging}/"
-        log.warning("%s (%s): run the same save again to resume it (blobs already there are not fetched again)", what, human_bytes(kept))
+        log.warning("%s (%s): run the same save again to resume it (blobs already there are not fetched again)",
+                    what, human_bytes(kept))
     log_summary(document(str(path), results, seconds), results)
     exit_for(results)
 

@@ -39,8 +39,9 @@ SELECTION_OPTIONS = [
     click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
     click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
     click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
-    click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION", help="Set an artifact's version, pinned or not (repeatable); NAME=latest: the newest published version of "
-                 "the same flavour (0.19.2-nonroot: the newest -nonroot)."),
+    click.option("--set-version", "set_versions", multiple=True, metavar="NAME=VERSION",
+                 help="Set an artifact's version, pinned or not (repeatable); NAME=latest: the newest published "
+                      "version of the same flavour (0.19.2-nonroot: the newest -nonroot)."),
 ]
 TARGET_OPTIONS = [
     click.option("--target", metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),

@@ -109,7 +109,8 @@ def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractL
             ref = job.artifact.resource
             assert ref is not None
             files = ngc.pull(client, job, Path(dest))
-            log.info("pulled %s: %s into %s", job.target, plural(len(files), "file"), Path(dest) / ngc_api.version_dir(ref))
+            log.info("pulled %s: %s into %s", job.target, plural(len(files), "file"),
+                     Path(dest) / ngc_api.version_dir(ref))
             if extract:
                 _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
     finally:

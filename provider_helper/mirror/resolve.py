@@ -40,7 +40,7 @@ class Resolved:
     matches: Callable[[Manifest], bool] | None = None  # with no digest: is the target's manifest this artifact?
     signed: tuple[str, ...] = ()  # digests whose signatures and referrers travel with the artifact
     cut_from: str | None = None  # the source index a platform subset was taken from (its signatures do not cover the subset)
-    check_platform: Callable[[], list[str]] | None = None  # a single image: read its config, refuse a wrong architecture
+    check_platform: Callable[[], list[str]] | None = None  # a single image: read its config, refuse a wrong arch
 
 
 def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
@@ -48,8 +48,9 @@ def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | No
     repo = ref.repository
     top = source.get_manifest(repo, ref.reference)
     if not top.is_index:
-        platform = functools.cache(lambda: image_platform(source, repo, top, platforms))  # one config read, for plan or copy
-        return Resolved(top.digest, [], None, lambda: Selection(top, [], platform()), signed=(top.digest,), check_platform=platform)
+        platform = functools.cache(lambda: image_platform(source, repo, top, platforms))  # one config read
+        return Resolved(top.digest, [], None, lambda: Selection(top, [], platform()), signed=(top.digest,),
+                        check_platform=platform)
     images = [d for d in top.children if not d.is_attestation]
     if platforms is None:
         names = [str(d.platform) for d in images if d.platform]

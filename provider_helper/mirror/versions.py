@@ -99,7 +99,8 @@ class Available(Protocol):
 class Resolver:
     available: Available
 
-    def resolve(self, artifacts: list[Artifact], latest: Iterable[str], pinned_before: Mapping[str, str | None] | None = None) -> list[Artifact]:
+    def resolve(self, artifacts: list[Artifact], latest: Iterable[str],
+                pinned_before: Mapping[str, str | None] | None = None) -> list[Artifact]:
         """Pin the artifacts named in ``latest`` to their newest version, of the flavour of the version the
         manifest pinned (``pinned_before``, by name); spell classic chart versions as their repository
         does (``25.3.1`` found as ``v25.3.1``)."""
@@ -108,7 +109,8 @@ class Resolver:
         resolved = []
         for artifact in artifacts:
             if artifact.name in wanted:
-                artifact = artifact.pinned(self.available.latest(artifact, before.get(artifact.name)), resolved_from=LATEST)
+                newest_version = self.available.latest(artifact, before.get(artifact.name))
+                artifact = artifact.pinned(newest_version, resolved_from=LATEST)
             elif artifact.is_classic_chart and artifact.version:
                 artifact = artifact.pinned(self._spelling(artifact), resolved_from=artifact.resolved_from)
             resolved.append(artifact)
@@ -133,6 +135,7 @@ def latest_from(versions: Callable[[], list[str]], what: str, like: str | None =
     if found is None:
         wanted = flavour(like) if like else ()
         if wanted:
-            raise RegistryError(f"{what} has no published version of the flavour -{'-'.join(wanted)} (of {like}) to call latest")
+            named = "-".join(wanted)
+            raise RegistryError(f"{what} has no published version of the flavour -{named} (of {like}) to call latest")
         raise RegistryError(f"{what} has no published version to call latest")
     return found

@@ -38,7 +38,8 @@ class Sandbox:
         self.docker_config.mkdir(exist_ok=True)
         auth = base64.b64encode(f"{TARGET_USER}:{self.target_password}".encode()).decode()
         (self.docker_config / "config.json").write_text(json.dumps({"auths": {self.target.host: {"auth": auth}}}))
-        self.ngc = NgcStandIn(personal_key=self.api_key, legacy_key="legacy-" + secrets.token_urlsafe(16))  # the same key, as on NGC
+        # the NGC API stand-in takes the registry's key, as NGC does
+        self.ngc = NgcStandIn(personal_key=self.api_key, legacy_key="legacy-" + secrets.token_urlsafe(16))
         return self
 
     def stop(self) -> None:
@@ -81,7 +82,8 @@ def seed_resources(ngc: NgcStandIn, artifacts: Iterable[Artifact]) -> list[str]:
             continue
         name, version = ref.name, ref.version
         if name == "nvcf-cli":
-            files = {f"{p}/{name}-{p}-{version}.tar.gz": _tgz({f"{name}-{p}-{version}/{name}": b"#!/bin/sh\necho stand-in\n"})
+            stub = b"#!/bin/sh\necho stand-in\n"
+            files = {f"{p}/{name}-{p}-{version}.tar.gz": _tgz({f"{name}-{p}-{version}/{name}": stub})
                      for p in ("linux-amd64", "linux-arm64")}
         else:
             files = {f"{name}-{version}.tar.gz": _tgz({f"{name}/README.md": f"stand-in for {ref}\n".encode(),

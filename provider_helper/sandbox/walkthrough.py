@@ -1,11 +1,12 @@
 """examples/local end to end with one command: the local stand-ins, then Terraform as a user runs it.
 
 Starts an nvcr.io-like source (token auth, seeded with stand-ins for the default NVCF artifacts),
-moto server as the ECR API and a registry as ECR's data plane, an NGC API stand-in (the NGC resources), and keeps them up while it runs, in a
-copy of examples/local: ``terraform init``, ``plan``, ``apply`` of that plan, a second ``plan``
-(which must show no changes), ``output`` and ``destroy``; then stops what it started. Each command
-is printed as it can be typed. ``--pause`` waits after the apply, with the stand-ins up, so you can
-try the CLI or Terraform yourself (the environment to export is printed).
+moto server as the ECR API and a registry as ECR's data plane, an NGC API stand-in (the NGC
+resources), and keeps them up while it runs, in a copy of examples/local: ``terraform init``,
+``plan``, ``apply`` of that plan, a second ``plan`` (which must show no changes), ``output`` and
+``destroy``; then stops what it started. Each command is printed as it can be typed. ``--pause``
+waits after the apply, with the stand-ins up, so you can try the CLI or Terraform yourself (what to
+export goes into a file only you can read, with example commands: ``write_stand_ins_env``).
 
 Where the Terraform registry cannot be reached, providers come from this machine: hashicorp/aws
 from a filesystem mirror, hashicorp/external from a stand-in (``provider_helper.sandbox.tfproviders``).
@@ -57,9 +58,10 @@ CLI_EXAMPLE = """\
   nvcf-mirror mirror --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/by-hand" --target-type ecr --create-repos
   nvcf-mirror resources download --dest ./ngc --extract"""
 
-DESTROY_NOTE = ("\nmoto's ECR API does not see the images the registry stand-in holds, so the destroy below deletes every "
-                "repository. Real ECR refuses to delete a repository that holds images (RepositoryNotEmptyException) and the "
-                "destroy stops there, unless the module has delete_repositories_on_destroy = true.")
+DESTROY_NOTE = ("\nmoto's ECR API does not see the images the registry stand-in holds, so the destroy below deletes "
+                "every repository. Real ECR refuses to delete a repository that holds images "
+                "(RepositoryNotEmptyException) and the destroy stops there, unless the module has "
+                "delete_repositories_on_destroy = true.")
 
 
 def write_stand_ins_env(path: Path, stack: Sandbox, extra: Mapping[str, str]) -> Path:
@@ -69,11 +71,13 @@ def write_stand_ins_env(path: Path, stack: Sandbox, extra: Mapping[str, str]) ->
     Readable by its owner only."""
     exports = {
         "SOURCE_REGISTRY": stack.source.host, "TARGET_REGISTRY": stack.target.host,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", **stack.ecr_env(), **stack.ngc_env(), **extra,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        **stack.ecr_env(), **stack.ngc_env(), **extra,
     }
     path.touch(mode=0o600)
-    lines = ["# the stand-ins of examples/local/run.sh --pause: source (nvcr.io-like, token auth), target (ECR's data plane; "
-             "moto is its API)\n", *(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()),
+    lines = ["# the stand-ins of examples/local/run.sh --pause: source (nvcr.io-like, token auth), "
+             "target (ECR's data plane; moto is its API)\n",
+             *(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()),
              "# then, for example (a loopback target is ECR only with --target-type ecr):\n",
              *(f"#{line}\n" for line in CLI_EXAMPLE.splitlines())]
     path.write_text("".join(lines))
@@ -137,7 +141,8 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
 
     example = copy_example(args.repo.resolve(), work / "repo")
     (example / "terraform.tfvars").write_text(
-        f'source_registry = "{stack.source.host}"\ntarget_registry = "{stack.target.host}"\npython          = "{sys.executable}"\n'
+        f'source_registry = "{stack.source.host}"\ntarget_registry = "{stack.target.host}"\n'
+        f'python          = "{sys.executable}"\n'
     )
     console.print(f"\n[bold]in {example}[/], terraform.tfvars:\n{(example / 'terraform.tfvars').read_text()}", highlight=False)
     steps = Steps(console, args.terraform, example, env)
@@ -150,7 +155,8 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
     steps.run("output")
     if args.pause:
         # The stand-ins' key and endpoints go into a file only its owner reads, not onto the screen.
-        env_file = write_stand_ins_env(work / "stand-ins.env", stack, {k: env[k] for k in ("TF_CLI_CONFIG_FILE",) if k in env})
+        providers = {k: env[k] for k in ("TF_CLI_CONFIG_FILE",) if k in env}
+        env_file = write_stand_ins_env(work / "stand-ins.env", stack, providers)
         console.print(f"\n[bold]stand-ins are up.[/] In another shell:\n  cd {example}\n  . {env_file}\n{CLI_EXAMPLE}",
                       highlight=False, soft_wrap=True)
         input("Press Enter to destroy and stop them. ")

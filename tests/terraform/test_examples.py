@@ -29,14 +29,19 @@ def test_examples_generic_followed_from_its_readme_mirrors_outputs_digests_and_c
     shutil.copytree(REPO / "examples" / "generic", root)
     first = source.image(f"{ns}/nvidia/app", "1")
     chart = source.chart(f"{ns}/nvidia/helm-app", "1.0.0")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"},
-                                                     {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:1.0.0", "group": "test"}])
-    env = {**os.environ, **terraform_env, **sandbox.env(), "TF_DATA_DIR": str(tmp_path / "data")}  # sandbox.env(): the key and `docker login`
-    variables = ["-var", f"registry={sandbox.target.host}", "-var", f"repository_prefix={ns}", "-var", f"python={sys.executable}",
-                 "-var", f"source_registry={sandbox.source.host}", "-var", f"manifest_path={manifest}"]
+    manifest = write_manifest(tmp_path / "m.yaml", [
+        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"},
+        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:1.0.0", "group": "test"},
+    ])
+    # sandbox.env(): the NGC key and the auth file `docker login` writes
+    env = {**os.environ, **terraform_env, **sandbox.env(), "TF_DATA_DIR": str(tmp_path / "data")}
+    variables = [f"registry={sandbox.target.host}", f"repository_prefix={ns}", f"python={sys.executable}",
+                 f"source_registry={sandbox.source.host}", f"manifest_path={manifest}"]
+    variables = [arg for value in variables for arg in ("-var", value)]
 
     def terraform(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([tf_bin, *args, "-no-color"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run([tf_bin, *args, "-no-color"], cwd=root, env=env, capture_output=True, text=True,
+                              timeout=300)
 
     assert terraform("init", "-input=false").returncode == 0
     applied = terraform("apply", "-input=false", "-auto-approve", *variables)
@@ -49,7 +54,8 @@ def test_examples_generic_followed_from_its_readme_mirrors_outputs_digests_and_c
     moved = source.image(f"{ns}/nvidia/app", "1", layer_sizes=(4096,))
     planned = terraform("plan", "-input=false", "-detailed-exitcode", *variables)
     assert planned.returncode == 2, planned.stdout + planned.stderr
-    assert f"{sandbox.target.host}/{ns}/app:1@{moved.digest}" in planned.stdout, "the plan names the moved artifact and its new digest"
+    moved_target = f"{sandbox.target.host}/{ns}/app:1@{moved.digest}"
+    assert moved_target in planned.stdout, "the plan names the moved artifact and its new digest"
     again = terraform("apply", "-input=false", "-auto-approve", *variables)
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads(terraform("output", "-json", "digests").stdout)["image:app:1"] == moved.digest

@@ -189,7 +189,7 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
 def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     sandbox: Sandbox, source: Factory, nvcf_like: dict, ns: str, terraform_root: object
 ) -> None:
-    newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0-nv-1.0.0")  # latest keeps the pinned 2.5.1-nv-1.1.0's flavour
+    newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0-nv-1.0.0")  # of the pinned 2.5.1-nv-1.1.0's flavour
     source.image(f"{ns}/nvidia/nvcf-openbao", "2.7.0")  # newer, but of no flavour: not latest for an -nv- pin
     variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"])
     tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
@@ -197,9 +197,10 @@ def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0-nv-1.0.0" += "2.6.0-nv-1.0.0"', text), text
     tf.apply_plan()
     out = tf.outputs()
-    assert out["image_uris"] == {"nvcf-openbao:2.6.0-nv-1.0.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}, \
-        "repository_prefix, not cluster_name"
-    assert out["versions"] == {"image:nvcf-openbao:2.6.0-nv-1.0.0": "2.6.0-nv-1.0.0", "chart:gdn-streaming:2.0.1": "2.0.1"}
+    expected_uri = f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"
+    assert out["image_uris"] == {"nvcf-openbao:2.6.0-nv-1.0.0": expected_uri}, "repository_prefix, not cluster_name"
+    versions = {"image:nvcf-openbao:2.6.0-nv-1.0.0": "2.6.0-nv-1.0.0", "chart:gdn-streaming:2.0.1": "2.0.1"}
+    assert out["versions"] == versions
     assert out["repository_prefix"] == ns
 
 
