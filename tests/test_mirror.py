@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -228,10 +229,13 @@ def test_a_target_refusing_connections_is_named_within_seconds(sandbox: Sandbox,
     manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/x", "1"), "group": "test"}])
     closed = _closed_port()
     started = time.monotonic()
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+    done = run_cli("-v", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
                    "--target", f"127.0.0.1:{closed}/{ns}", env=sandbox.env())  # the default --retries
     assert done.returncode == 1 and "connection refused" in done.stderr
     assert time.monotonic() - started < 5
+    waits = re.findall(rf"ping 127\.0\.0\.1:{closed}: .*; retry (\d+)/(\d+) in ([0-9.]+)s", done.stderr)
+    assert [(n, of) for n, of, _ in waits] == [("1", "2"), ("2", "2")], "three attempts, not --retries' six"
+    assert all(float(wait) <= 1.0 for _, _, wait in waits), waits
 
 
 def test_a_name_that_does_not_resolve_is_named_with_what_failed_not_an_internal_error(tmp_path: Path) -> None:
