@@ -166,6 +166,26 @@ def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMI
     return written
 
 
+def top_folder(archive: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> str | None:
+    """The one folder every entry of ``archive`` lies in (``nvcf-base/…``), links pointing inside it too;
+    None when there is none."""
+    origin = archive.name
+    compressed = archive.stat().st_size if _is_compressed(archive) else None
+    tops: set[str] = set()
+    with _open(name=archive, mode="r:*", origin=origin) as tar:
+        for member in checked_members(tar, origin, limits, compressed):
+            path = _member_path(member, origin)
+            if not path.parts or (len(path.parts) == 1 and not member.isdir()):
+                return None  # an entry at the top: no single folder
+            tops.add(path.parts[0])
+            if member.issym() or member.islnk():
+                target = PurePosixPath(member.linkname)
+                resolved = PurePosixPath(os.path.normpath(target if member.islnk() else path.parent / target))
+                if resolved.parts[:1] != path.parts[:1]:
+                    return None  # a link out of the folder: it is unpacked as any archive, where that is refused
+    return tops.pop() if len(tops) == 1 else None
+
+
 def _is_compressed(archive: Path) -> bool:
     with open(archive, "rb") as handle:
         magic = handle.read(6)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from provider_helper.aws import ecr
 from provider_helper.content.pool import RegistryPool
-from provider_helper.errors import InputError, RegistryError
+from provider_helper.errors import InputError, RegistryError, TlsError, UnreachableError
 from provider_helper.mirror.plan import Job
+from provider_helper.mirror.resolve import resolve
 from provider_helper.oci.reference import Platform
 from provider_helper.retry import describe
 from provider_helper.targets import TargetAccess
@@ -69,12 +70,23 @@ def source_pull(registries: RegistryPool, jobs: list[Job]) -> Check:
     fix = f"set NGC_API_KEY to a key of the NGC organisation {org}" if not os.environ.get("NGC_API_KEY") else "check the key is entitled to this repository"
     try:
         client.ping()
-        digest = client.head_manifest(job.source.repository, job.source.reference)
+        if client.head_manifest(job.source.repository, job.source.reference) is None:
+            return Check("source pull", "failed", f"{job.source} not found", "check the manifest or --source-registry")
+        digest = resolve(client, job.source, job.platforms).digest  # what plan shows: the platform's, not the index
     except (RegistryError, InputError) as exc:
-        return Check("source pull", "failed", f"{job.source}: {describe(exc)}", fix)
-    if digest is None:
-        return Check("source pull", "failed", f"{job.source} not found", "check the manifest or --source-registry")
+        return Check("source pull", "failed", f"{job.source}: {describe(exc)}", _connection_fix(exc) or fix)
     return Check("source pull", "ok", f"{job.source} resolves to {digest}")
+
+
+def _connection_fix(exc: Exception) -> str | None:
+    """What to do when the host did not answer at all: credentials are not the problem then."""
+    if isinstance(exc, TlsError):
+        return "give the registry's CA with --ca-file, or name the host with --insecure-registry"
+    if isinstance(exc, UnreachableError):
+        if "does not resolve" in str(exc):
+            return "the host name does not resolve from here: check its spelling, DNS, and HTTPS_PROXY"
+        return "make the host reachable from here (its port, a firewall, HTTPS_PROXY)"
+    return None
 
 
 def target_push(access: TargetAccess, registries: RegistryPool, jobs: list[Job]) -> Check:
@@ -90,7 +102,9 @@ def target_push(access: TargetAccess, registries: RegistryPool, jobs: list[Job])
                          "docker/podman login, or --target-username with --password-stdin")
         location = client.start_upload(repo)
     except (RegistryError, InputError) as exc:
-        fix = "run mirror with --create-repos" if access.kind == "ecr" and "does not exist" in str(exc) else "check the target credentials and permissions"
+        missing_repo = access.kind == "ecr" and "does not exist" in str(exc)
+        fix = _connection_fix(exc) or ("run mirror with --create-repos" if missing_repo
+                                       else "check the target credentials and permissions")
         return Check("target push", "failed", f"{access.target.registry}/{repo}: {describe(exc)}", fix)
     client.cancel_upload(location)
     return Check("target push", "ok", f"{access.target.registry}/{repo} accepts uploads")

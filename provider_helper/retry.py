@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import random
@@ -30,6 +31,11 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 120.0
+
+    def brief(self) -> RetryPolicy:
+        """For a check a user waits on (the preflight ping): at most three attempts, about 1.5 s of waits
+        at most, so an unreachable host is named within seconds rather than after the whole backoff."""
+        return dataclasses.replace(self, attempts=min(self.attempts, 3), max_delay=min(self.max_delay, 1.0))
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""

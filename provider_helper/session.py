@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from provider_helper.retry import RetryPolicy
 from provider_helper.sourcemap import SourceMap
 from provider_helper.threads import worker_pool
 from provider_helper.values import helm_values
-from provider_helper.wording import setting
+from provider_helper.wording import plural, setting
 
 log = logging.getLogger("nvcf-mirror")
 HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
@@ -97,8 +98,11 @@ class RunConfig:
             artifacts = [a for a in artifacts if a.type in types]
         latest = [key.partition(":")[0] for key, version in pins.items() if version == versions.LATEST]
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
+            before = {a.name: a.version_text for a in reversed(loaded.artifacts)}  # the manifest's pins, a name's first
+            before |= {key.partition(":")[0]: key.partition(":")[2] for key, version in pins.items()
+                       if version == versions.LATEST and ":" in key}  # NAME:TAG=latest keeps TAG's flavour
             with self.published_versions() as available:
-                artifacts = versions.Resolver(available).resolve(artifacts, latest)
+                artifacts = versions.Resolver(available).resolve(artifacts, latest, before)
             manifest_mod.check_targets(artifacts)  # two entries resolved to one newest version
         options = PlanOptions(target=parse_target(self.target) if self.target else LAYOUT_TARGET, platforms=self.selected_platforms(), sources=self.sources)
         return make_plan(artifacts, options)
@@ -189,12 +193,13 @@ class PublishedVersions:
             return self.ngc().versions(artifact.resource)
         return []
 
-    def latest(self, artifact: Artifact) -> str:
+    def latest(self, artifact: Artifact, like: str | None = None) -> str:
+        """``like``: the version the manifest pinned, whose flavour (``-nonroot``) the newest keeps."""
         if artifact.resource is not None:
             named = self.ngc().latest_version(artifact.resource)
             complete = self.versions(artifact)  # NGC may name a version still uploading as the latest
             return named if named in complete else versions.latest_from(lambda: complete, artifact.name)
-        return versions.latest_from(lambda: self.versions(artifact), artifact.name)
+        return versions.latest_from(lambda: self.versions(artifact), artifact.name, like=like)
 
     def ngc(self) -> NgcClient:
         if self._ngc is None:
@@ -226,7 +231,8 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
     try:
         target_client: Store = target if target is not None else registries.get(config.access.target.registry)
         target_host = config.access.target.registry if check_target and target is None else None
-        preflight(registries, jobs if payload_for is None else [], target_host)
+        unreachable = preflight(registries, jobs if payload_for is None else [], target_host)
+        left, failed = _without_unreachable(jobs, unreachable)
         with contextlib.ExitStack() as stack:
             chosen = payload_for or stack.enter_context(payloads(config, registries))
             options = dataclasses.replace(options, signatures=options.signatures and config.signatures)
@@ -236,10 +242,35 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
                 stack.callback(locations.close)
             else:
                 locations = None
-            results = CopyEngine(chosen, target_client, options, reporter, locations).run(jobs)
+            results = CopyEngine(chosen, target_client, options, reporter, locations).run(left)
     finally:
         registries.close()
-    return results, time.monotonic() - started
+    return _merge(jobs, results, failed), time.monotonic() - started
+
+
+def _without_unreachable(jobs: list[Job], unreachable: dict[str, RegistryError]
+                         ) -> tuple[list[Job], dict[int, ArtifactResult]]:
+    """The jobs left to run, and (by position) those of a source that preflight found unreachable, failed
+    at once with its one reason, said here once, not once per artifact after its retries."""
+    left: list[Job] = []
+    failed: dict[int, ArtifactResult] = {}
+    for i, job in enumerate(jobs):
+        reason = unreachable.get(job.source.registry) if job.source is not None and not job.skip_reason else None
+        if reason is None:
+            left.append(job)
+        else:
+            failed[i] = result = job.result()
+            result.status, result.error = "failed", str(reason)
+    for host, error in unreachable.items():
+        count = sum(job.source is not None and job.source.registry == host for job in (jobs[i] for i in failed))
+        log.error("%s: %s not tried", error, plural(count, "artifact is", "artifacts are"))
+    return left, failed
+
+
+def _merge(jobs: list[Job], ran: list[ArtifactResult], failed: dict[int, ArtifactResult]) -> list[ArtifactResult]:
+    """Results in the jobs' order: the engine's, and those failed at preflight."""
+    rest = iter(ran)
+    return [failed[i] if i in failed else next(rest) for i in range(len(jobs))]
 
 
 def copy_to_target(config: RunConfig, jobs: list[Job], options: EngineOptions, *, create_repos: bool,
@@ -265,8 +296,19 @@ def copy_to_target(config: RunConfig, jobs: list[Job], options: EngineOptions, *
 def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor]:
     """Where each job's content comes from: the source registry, a classic Helm repository, or the NGC API."""
     helm = config.helm
-    with tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-") as scratch:
-        resources = ResourcePayloads(config.ngc_client, Path(scratch))
+    with contextlib.ExitStack() as cleanup:
+        made: list[Path] = []
+        lock = threading.Lock()
+
+        def scratch() -> Path:
+            """Made when a resource is first downloaded: most runs (and a killed one) leave no folder."""
+            with lock:
+                if not made:
+                    folder = tempfile.TemporaryDirectory(prefix="nvcf-mirror-resources-")
+                    made.append(Path(cleanup.enter_context(folder)))
+                return made[0]
+
+        resources = ResourcePayloads(config.ngc_client, scratch)
         try:
             yield sources.dispatch(sources.from_registry(registries.get), helm.payload, resources.payload)
         finally:
@@ -274,24 +316,25 @@ def payloads(config: RunConfig, registries: RegistryPool) -> Iterator[PayloadFor
             resources.close()
 
 
-def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> None:
+def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> dict[str, RegistryError]:
     """Check every registry answers and accepts our credentials before anything is pushed (all at once).
 
     Stops the run before any artifact is tried when a source asks for credentials we do not hold, or
     refuses the ones we hold (exit 2, naming the credential and, for NGC, the organisation), or the
     target cannot be reached (exit 1). An unreachable source only fails its own artifacts: the others
-    may come from elsewhere."""
+    may come from elsewhere. Returns those sources, by host, with the reason (the caller says it once)."""
     reads: dict[str, list[tuple[Reference, Reference]]] = {}
     for job in jobs:
         if job.source is not None and not job.skip_reason:
             reads.setdefault(job.source.registry, []).append((job.source, job.artifact.image or job.source))
+    unreachable: dict[str, RegistryError] = {}
     with worker_pool(len(reads) + 1, "ping") as pool:
         sources = {host: pool.submit(_check_source, registries, host, refs) for host, refs in sorted(reads.items())}
         checked_target = pool.submit(_check_target, registries, target) if target else None
         for host, future in sources.items():
             refused = future.result()
             if isinstance(refused, RegistryError):
-                log.warning("%s", refused)
+                unreachable[host] = refused
             elif refused:
                 raise registries.credentials.missing(host, refused)
         answer = checked_target.result() if checked_target is not None else True
@@ -299,6 +342,7 @@ def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> 
         raise answer
     if answer is False and target:
         raise registries.credentials.missing(target)
+    return unreachable
 
 
 def _organisations(refs: list[tuple[Reference, Reference]]) -> list[str]:

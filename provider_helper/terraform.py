@@ -117,7 +117,8 @@ def plan(config: RunConfig) -> dict[str, str]:
     results, _ = run_engine(config, jobs, EngineOptions(mode="resolve", signatures=False), LogReporter(), check_target=False)
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        raise RegistryError(f"{len(failed)} sources could not be resolved; first: {failed[0].key}: {failed[0].error}")
+        sources = wording.plural(len(failed), "source")
+        raise RegistryError(f"{sources} could not be resolved; first: {failed[0].key}: {failed[0].error}")
     digests = {r.key: r.digest or "" for r in results}
     # What the copy step is replaced on: a moved tag shows in the plan's diff as that artifact's new digest.
     copy_trigger = _json({r.key: f"{r.target}@{r.digest}" for r in results} | {"copy_signatures": str(config.signatures).lower()})

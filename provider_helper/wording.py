@@ -46,3 +46,8 @@ def setting(name: str) -> str:
     """``name`` in the words of the front door in use."""
     cli, terraform = SETTINGS[name]
     return terraform if _door == TERRAFORM and terraform is not None else cli
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun in the number it takes: "1 group", "2 groups", "1 repository", "3 repositories"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -12,6 +12,7 @@ import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 from realclients import Containerd, ContainersTool, image_digest
 
+from provider_helper.results import human_bytes
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.stack import Sandbox
@@ -173,3 +174,24 @@ def _blob_digests(body: dict[str, Any]) -> list[Any]:
     if "manifests" in body:
         return sorted(str(m.get("platform")) for m in body["manifests"])
     return [body["config"]["digest"], *(layer["digest"] for layer in body["layers"])]
+
+
+def test_a_save_to_tar_that_could_not_finish_says_what_it_kept_and_that_a_re_run_resumes_it(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    source.image(f"{ns}/nvidia/here", "1")
+    entries = [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/{n}:1", "group": "test"} for n in ("here", "later")]
+    manifest = write_manifest(tmp_path / "m.yaml", entries)
+    bundle = tmp_path / "big.tar"
+    done = _save(sandbox, manifest, bundle)
+    assert done.returncode == 1
+    partial = tmp_path / "big.tar.partial"
+    kept = sum(f.stat().st_size for f in partial.rglob("*") if f.is_file())
+    said = [line.split(" nvcf-mirror: ", 1)[1] for line in done.stderr.splitlines() if "kept" in line]
+    assert said == [f"{bundle} is not written; kept {partial}/ ({human_bytes(kept)}): run the same save again to "
+                    "resume it (blobs already there are not fetched again)"]
+    assert not bundle.exists()
+    source.image(f"{ns}/nvidia/later", "1")
+    again = _save(sandbox, manifest, bundle)
+    assert again.returncode == 0, again.stderr
+    assert bundle.is_file() and not partial.exists() and "kept" not in again.stderr

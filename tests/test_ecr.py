@@ -209,3 +209,38 @@ def test_import_commands_name_the_module_address_given(sandbox: Sandbox, source:
                    env=sandbox.ecr_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [f"terraform import 'module.mirror[0].aws_ecr_repository.this[\"{ns}/nats-box\"]' {ns}/nats-box"]
+
+
+def test_delete_repos_region_is_one_thing_a_default_from_aws_region_and_one_line_without_any() -> None:
+    helped = run_cli("ecr", "delete-repos", "--help")
+    region_help = helped.stdout[helped.stdout.index("--region"):helped.stdout.index("--registry-id")]
+    assert "AWS_REGION" in region_help and "[required]" not in region_help
+    no_region = {"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}
+    done = run_cli("ecr", "delete-repos", "--prefix", "c1", "--dry-run", env=no_region)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["nvcf-mirror: error: no AWS region: pass --region or set AWS_REGION"]
+
+
+def test_doctor_shows_the_platform_digest_plan_shows_and_says_a_name_does_not_resolve(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    _, children = source.index(f"{ns}/nvidia/multi", "1")
+    entry = {"type": "image", "source": f"nvcr.io/{ns}/nvidia/multi:1", "group": "test"}
+    manifest = write_manifest(tmp_path / "m.yaml", [entry])
+    common = ["--manifest", str(manifest), "--source-registry", sandbox.source.host,
+              "--target", f"{sandbox.target.host}/{ns}"]
+    good = run_cli("doctor", *common, env=sandbox.env())
+    pull = next(line for line in good.stdout.splitlines() if "source pull" in line)
+    assert pull.startswith("ok") and pull.endswith(f"resolves to {children['linux/amd64'].digest}"), good.stdout
+    plan = run_cli("plan", *common, "--output", "json", env=sandbox.env())
+    assert json.loads(plan.stdout)["artifacts"][0]["digest"] == children["linux/amd64"].digest
+
+    bad = run_cli("doctor", "--manifest", str(manifest), "--source-registry", "src.nvcf-mirror.invalid",
+                  "--target", "tgt.nvcf-mirror.invalid/c1", "--retries", "1", env=sandbox.env())
+    assert bad.returncode == 1
+    lines = {line.split(":")[0].split(None, 1)[1]: line for line in bad.stdout.splitlines()}
+    fix = "(fix: the host name does not resolve from here: check its spelling, DNS, and HTTPS_PROXY)"
+    for check in ("source pull", "target push"):
+        assert lines[check].startswith("failed") and "the name does not resolve" in lines[check]
+        assert lines[check].endswith(fix), lines[check]
+    assert "credentials" not in bad.stdout

@@ -210,10 +210,13 @@ def test_kill_9_mid_run_then_a_rerun_copies_only_what_is_missing(
 ) -> None:
     manifest, expected = many_images
     source_proxy.add(Fault("GET", BLOB_GET, "slow", times=-1, delay=0.4))
-    run = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "killed.json")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    run = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "killed.json", TMPDIR=str(temp))
     _wait_for(source_proxy, "GET", BLOB_GET, 6)
     run.send_signal(signal.SIGKILL)
     run.wait()
+    assert list(temp.iterdir()) == [], "a killed run of images leaves no folder in the temporary directory"
     _tags_are_complete(sandbox, ns, list(expected))
     source_proxy.clear()
     rerun = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "rerun.json")

@@ -272,7 +272,7 @@ def test_manifest_show_lists_the_bundled_releases_and_one_release_with_its_group
     assert [line.split(":")[0].split(" ")[0] for line in lines[:4]] == manifest_mod.releases()
     assert lines[0].startswith("v0.5 (the default)") and "99 artifacts, 66 selected by default" in lines[3]
     one = run_cli("manifest", "show", "--release", "v1.0", "--group", "cross-stack")
-    assert one.returncode == 0 and one.stdout.startswith("cross-stack (default, 1 artifacts)"), one.stdout
+    assert one.returncode == 0 and one.stdout.startswith("cross-stack (default, 1 artifact)"), one.stdout
     assert "nats-server-config-reloader:0.24.0  <- docker.io/natsio/nats-server-config-reloader:0.24.0" in one.stdout
 
 

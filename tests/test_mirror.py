@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,47 @@ def test_an_unreachable_target_is_one_line_and_exit_1_before_any_artifact(sandbo
                                                 "connection refused (nothing listens on that port)"]
 
 
+def test_an_unreachable_source_fails_its_artifacts_at_once_with_one_line_within_seconds(
+    sandbox: Sandbox, ns: str, tmp_path: Path
+) -> None:
+    """nvcr.io (here its --source-registry stand-in) refusing connections: one line for the source, not one
+    per artifact after each one's retries; the default retries, as a user runs it."""
+    entries = [{**_src(sandbox, f"{ns}/nvidia/x{i}", "1"), "group": "test"} for i in range(6)]
+    manifest = write_manifest(tmp_path / "m.yaml", entries)
+    closed = _closed_port()
+    common = ["--manifest", str(manifest), "--source-registry", f"127.0.0.1:{closed}",
+              "--target", f"{sandbox.target.host}/{ns}"]
+    started = time.monotonic()
+    done = run_cli("mirror", *common, "--result-file", str(tmp_path / "r.json"), env=sandbox.env())
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    host = f"127.0.0.1:{closed}"
+    reason = f"ping {host}: cannot reach {host}: connection refused (nothing listens on that port)"
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(" nvcf-mirror: ", 1)[1] for line in lines[:-1]] == [f"{reason}: 6 artifacts are not tried"]
+    assert "0 copied, 0 present, 6 failed" in lines[-1]
+    results = json.loads((tmp_path / "r.json").read_text())["artifacts"]
+    assert [(a["status"], a["error"]) for a in results] == [("failed", reason)] * 6
+    assert elapsed < 5, f"a user waited {elapsed:.1f}s for 'cannot reach'"
+    plan = run_cli("plan", *common, env=sandbox.env())
+    assert plan.returncode == 1
+    assert plan.stdout.count("cannot reach") == 6, "each artifact once in the table"
+    assert plan.stderr.count("cannot reach") == 1, "the source once"
+
+
+def test_a_target_refusing_connections_is_named_within_seconds(sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/x", "1"), "group": "test"}])
+    closed = _closed_port()
+    started = time.monotonic()
+    done = run_cli("-v", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                   "--target", f"127.0.0.1:{closed}/{ns}", env=sandbox.env())  # the default --retries
+    assert done.returncode == 1 and "connection refused" in done.stderr
+    assert time.monotonic() - started < 5
+    waits = re.findall(rf"ping 127\.0\.0\.1:{closed}: .*; retry (\d+)/(\d+) in ([0-9.]+)s", done.stderr)
+    assert [(n, of) for n, of, _ in waits] == [("1", "2"), ("2", "2")], "three attempts, not --retries' six"
+    assert all(float(wait) <= 1.0 for _, _, wait in waits), waits
+
+
 def test_a_name_that_does_not_resolve_is_named_with_what_failed_not_an_internal_error(tmp_path: Path) -> None:
     """A classic Helm repository on a host that does not resolve (.invalid never does, RFC 2606)."""
     manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": "https://helm.nvcf-mirror.invalid/nvidia", "chart": "x",
@@ -224,6 +266,27 @@ def test_wrong_architecture_single_image_is_refused(sandbox: Sandbox, source: Fa
     assert done.returncode == 1
     error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
     assert "linux/arm64 image where linux/amd64 is expected" in error and "exec format error" in error
+
+
+def test_plan_and_dry_run_refuse_a_wrong_architecture_single_image_as_mirror_does(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    source.image(f"{ns}/nvidia/armonly", "1", platform="linux/arm64")
+    source.image(f"{ns}/nvidia/amd", "1")
+    entries = [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("armonly", "amd")]
+    manifest = write_manifest(tmp_path / "m.yaml", entries)
+    wrong = "linux/arm64 image where linux/amd64 is expected: pods would fail with exec format error"
+    plan = run_cli("plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                   "--target", f"{sandbox.target.host}/{ns}", "--output", "json", env=sandbox.env())
+    assert plan.returncode == 1, plan.stderr
+    planned = {a["key"]: a for a in json.loads(plan.stdout)["artifacts"]}
+    assert (planned["image:armonly:1"]["status"], planned["image:armonly:1"]["error"]) == ("failed", wrong)
+    assert planned["image:amd:1"]["platforms"] == ["linux/amd64"], "plan names the platform it read, not 'all'"
+    dry = _mirror(sandbox, manifest, ns, "--dry-run", result=tmp_path / "r.json")
+    assert dry.returncode == 1, dry.stderr
+    statuses = {a["key"]: (a["status"], a["error"]) for a in json.loads((tmp_path / "r.json").read_text())["artifacts"]}
+    assert statuses == {"image:armonly:1": ("failed", wrong), "image:amd:1": ("planned", None)}
+    assert _target_repositories(sandbox, ns) == [], "nothing pushed"
 
 
 def test_peak_memory_stays_bounded_while_copying_a_256_mib_layer(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:

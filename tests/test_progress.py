@@ -64,7 +64,10 @@ def test_quiet_prints_errors_and_the_summary_only(sandbox: Sandbox, four_images:
     assert len(done.stderr.splitlines()) == 1 and "4 copied" in done.stderr
     broken = run_cli("--quiet", *_args(sandbox, four_images, ns), "--source-registry", "127.0.0.1:9", "--retries", "1", env=sandbox.env())
     assert broken.returncode == 1
-    assert sum("failed" in line and "127.0.0.1:9" in line for line in broken.stderr.splitlines()) >= 4, broken.stderr
+    lines = broken.stderr.splitlines()
+    assert len(lines) == 2, broken.stderr
+    assert "cannot reach 127.0.0.1:9" in lines[0] and "4 artifacts are not tried" in lines[0], broken.stderr
+    assert "4 failed" in lines[1], "errors (the unreachable source, said once) and the summary"
 
 
 def test_log_format_json_is_one_object_per_event_that_matches_the_result_document(

@@ -142,12 +142,40 @@ def test_extract_refuses_malicious_archives_and_writes_nothing_outside_dest(ngc:
     assert not (dest / "nvcf-base").exists(), "nothing of a refused archive is unpacked"
 
 
-def test_extract_unpacks_a_good_archive(ngc: NgcStandIn, tmp_path: Path) -> None:
-    dest = tmp_path / "dest"
+def _extract(ngc: NgcStandIn, tmp_path: Path, dest: Path) -> None:
     done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
                    env=_env(ngc, ngc.personal_key))
     assert done.returncode == 0, done.stderr
-    assert (dest / "nvcf-base" / "nvcf-base" / "main.tf").read_text() == "# terraform\n"
+
+
+def test_extract_unpacks_a_good_archive(ngc: NgcStandIn, tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    _extract(ngc, tmp_path, dest)
+    main = dest / "nvcf-base" / "main.tf"
+    assert main.read_text() == "# terraform\n", "the archive's own nvcf-base/ is ./ngc/nvcf-base/, as the README says"
+    assert sorted(p.name for p in dest.iterdir()) == ["nvcf-base", "nvcf-base_v0.1.4"]
+
+
+def test_an_archive_whose_link_leaves_its_own_folder_is_unpacked_inside_dest_name_folder_kept(
+    ngc: NgcStandIn, tmp_path: Path
+) -> None:
+    """Its folder is DEST/<name>/ only when every link stays inside it: else a link could reach a sibling of DEST."""
+    links = {"nvcf-base/link": "../nvcf-base_v0.1.4/nvcf-base-0.1.4.tar.gz"}
+    ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({"nvcf-base/ok.txt": b"x"}, links=links)}
+    dest = tmp_path / "dest"
+    _extract(ngc, tmp_path, dest)
+    link = dest / "nvcf-base" / "nvcf-base" / "link"
+    assert link.is_symlink()
+    assert (link.parent / os.readlink(link)).resolve(strict=False).is_relative_to((dest / "nvcf-base").resolve())
+
+
+def test_extract_unpacks_an_archive_without_its_own_folder_into_dest_name(ngc: NgcStandIn, tmp_path: Path) -> None:
+    ngc.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({"main.tf": b"# terraform\n", "modules/x.tf": b"# x\n"})}
+    dest = tmp_path / "dest"
+    _extract(ngc, tmp_path, dest)
+    assert (dest / "nvcf-base" / "main.tf").read_text() == "# terraform\n"
+    assert (dest / "nvcf-base" / "modules" / "x.tf").is_file()
+    assert sorted(p.name for p in dest.iterdir()) == ["nvcf-base", "nvcf-base_v0.1.4"]
 
 
 def test_mirror_copies_resources_and_a_rerun_downloads_nothing(ngc: NgcStandIn, sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
@@ -256,4 +284,4 @@ def test_extract_limits_are_set_by_their_flags(ngc: NgcStandIn, tmp_path: Path, 
     allowed = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(dest), "--extract",
                       env=_env(ngc, ngc.personal_key))
     assert allowed.returncode == 0, allowed.stderr
-    assert (dest / "nvcf-base" / "nvcf-base" / "f2.txt").read_bytes() == b"x" * 600
+    assert (dest / "nvcf-base" / "f2.txt").read_bytes() == b"x" * 600

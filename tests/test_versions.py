@@ -7,10 +7,12 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 from ngcserver import NgcStandIn
 
-from provider_helper.mirror.versions import newer, newest
+from provider_helper.errors import RegistryError
+from provider_helper.mirror.versions import flavour, latest_from, newer, newest
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -19,7 +21,20 @@ def test_versions_order_by_semver_ignoring_tags_that_are_not_versions() -> None:
     tags = ["1.2.0", "1.10.0", "v1.9.0", "latest", "1.11.0-rc1", "sha256-abc.sig", "2.5.1-nv-1.1.0"]
     assert newest(tags) == "1.10.0"
     assert newest(["2.5.1-nv-1.1.0", "2.5.1-nv-1.2.0"]) == "2.5.1-nv-1.2.0"  # only pre-releases: the newest of them
-    assert newer("1.9.0", tags) == ["1.10.0", "1.11.0-rc1", "2.5.1-nv-1.1.0"]
+    assert newer("1.9.0", tags) == ["1.10.0", "1.11.0-rc1"], "2.5.1-nv-1.1.0 is of another flavour"
+
+
+def test_latest_keeps_a_tags_flavour_the_newest_version_of_the_same_flavour() -> None:
+    nats = ["0.19.2-nonroot", "0.20.0", "0.20.1-nonroot", "0.21.0-rc1-nonroot", "latest"]
+    assert newest(nats, like="0.19.2-nonroot") == "0.20.1-nonroot", "not 0.20.0: the flavour stays; releases first"
+    assert newer("0.19.2-nonroot", nats) == ["0.20.1-nonroot", "0.21.0-rc1-nonroot"]
+    assert newest(["2.2.2-nv-1", "2.5.1-nv-1.1.0", "2.6.0"], like="2.2.2-nv-1") == "2.5.1-nv-1.1.0"
+    assert newest(nats, like="0.19.0") == "0.20.0", "an unflavoured tag stays unflavoured"
+    assert newest(["0.1.0-nonroot", "0.2.0-nonroot"]) == "0.2.0-nonroot", "none pinned, none unflavoured: every version"
+    flavours = [flavour(v) for v in ("0.19.2-nonroot", "2.5.1-nv-1.1.0", "1.2.0-rc1", "1.2.0")]
+    assert flavours == [("nonroot",), ("nv",), (), ()]
+    with pytest.raises(RegistryError, match="no published version of the flavour -nonroot"):
+        latest_from(lambda: ["0.20.0"], "nats-box", like="0.19.2-nonroot")
 
 
 def test_latest_resolves_images_and_oci_charts_from_the_tag_list(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
@@ -48,6 +63,20 @@ def test_latest_resolves_images_and_oci_charts_from_the_tag_list(sandbox: Sandbo
     rows = {r["name"]: r for r in json.loads(listed.stdout)["artifacts"]}
     assert rows["app"]["newer"] == ["v1.9.0", "1.10.0", "1.11.0-rc1"]
     assert rows["helm-app"]["newer"] == ["1.0.0"]
+
+
+def test_set_version_latest_keeps_the_pinned_tags_flavour(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    for tag in ("0.19.2-nonroot", "0.20.0", "0.20.1-nonroot"):
+        source.image(f"{ns}/nvidia/nats-box", tag)
+    entry = {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"}
+    manifest = write_manifest(tmp_path / "m.yaml", [entry])
+    plan = run_cli("plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
+                   "--target", f"{sandbox.target.host}/{ns}", "--set-version", "nats-box=latest", "--output", "json",
+                   env=sandbox.env())
+    assert plan.returncode == 0, plan.stderr
+    assert [a["key"] for a in json.loads(plan.stdout)["artifacts"]] == ["image:nats-box:0.20.1-nonroot"]
 
 
 def test_save_records_the_resolved_version_so_load_is_exact(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
@@ -142,3 +171,16 @@ def test_latest_for_one_entry_of_a_name_listed_twice_resolves_that_entry_and_a_c
     both = run_cli("plan", *common, *pins, env=sandbox.env())
     assert both.returncode == 2 and "two artifacts land on one target openbao:2.6.0-nv-1" in both.stderr, both.stderr
     assert len(both.stderr.strip().splitlines()) == 1
+
+
+def test_a_piped_outdated_table_does_not_wrap_at_80_columns_or_split_names(tmp_path: Path) -> None:
+    name = "a-repository-name-long-enough-to-wrap-at-eighty-columns-in-a-table"
+    entry = {"type": "image", "source": f"nvcr.io/org/{name}:1.0.0", "group": "test"}
+    manifest = write_manifest(tmp_path / "m.yaml", [entry])
+    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", "127.0.0.1:9", "--retries", "1",
+                     env={"COLUMNS": ""})
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if name in line]
+    assert len(rows) == 1 and "127.0.0.1:9" in rows[0] and len(rows[0]) > 80, listed.stdout
+    table_rows = [line for line in listed.stdout.splitlines() if "│" in line or "┃" in line]
+    assert len(table_rows) == 2, "one line for the header, one for the artifact"

@@ -49,9 +49,3 @@ variable "target_registry" {
   description = "Local ECR data-plane stand-in, host:port."
   type        = string
 }
-
-variable "aws_endpoint" {
-  description = "The local ECR/STS API (moto server), e.g. http://127.0.0.1:5000."
-  type        = string
-  default     = "http://127.0.0.1:5000"
-}

@@ -12,6 +12,7 @@ from provider_helper.cli.options import run_config_options
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
 from provider_helper.session import RunConfig
+from provider_helper.wording import plural
 
 
 @cli.group("ecr")
@@ -21,12 +22,15 @@ def ecr_group() -> None:
 
 @ecr_group.command("delete-repos")
 @click.option("--prefix", required=True, help="Delete repositories named PREFIX/… (e.g. your cluster name); nothing else.")
-@click.option("--region", "region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], required=True, help="AWS region (default: AWS_REGION).")
+@click.option("--region", "region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
+              help="AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION; one of the three is needed).")
 @click.option("--registry-id", metavar="ACCOUNT", help="Registry (account) id, if not the caller's.")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def ecr_delete_repos(prefix: str, region: str, registry_id: str | None, dry_run: bool, yes: bool) -> None:
+def ecr_delete_repos(prefix: str, region: str | None, registry_id: str | None, dry_run: bool, yes: bool) -> None:
     """Delete every ECR repository under a prefix, images included (the troubleshooting clean-up)."""
+    if not region:
+        raise InputError("no AWS region: pass --region or set AWS_REGION")
     prefix = prefix.strip().rstrip("/")
     if not prefix:
         raise InputError("--prefix must not be empty: that would name every repository")
@@ -38,14 +42,15 @@ def ecr_delete_repos(prefix: str, region: str, registry_id: str | None, dry_run:
     for name in names:
         click.echo(name)
     if dry_run:
-        click.echo(f"{len(names)} repositories would be deleted (dry run)")
+        click.echo(f"{plural(len(names), 'repository', 'repositories')} would be deleted (dry run)")
         return
     if not yes:
         if sys.stdin is None or not sys.stdin.isatty():
             raise InputError("refusing to delete without confirmation: pass --yes when not on a terminal")
-        click.confirm(f"delete these {len(names)} repositories and all their images?", abort=True)
+        counted = plural(len(names), "repository", "repositories")
+        click.confirm(f"delete these {counted} and all their images?", abort=True)
     repositories.delete(names, prefix)
-    click.echo(f"deleted {len(names)} repositories under {prefix}/")
+    click.echo(f"deleted {plural(len(names), 'repository', 'repositories')} under {prefix}/")
 
 
 @ecr_group.command("import-commands")

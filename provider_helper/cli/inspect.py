@@ -22,6 +22,8 @@ from provider_helper.session import (
 )
 from provider_helper.threads import worker_pool
 
+UNWRAPPED = 1 << 20  # columns a table may take off a terminal: as wide as its rows
+
 
 @cli.command()
 @run_config_options(target="optional")
@@ -29,7 +31,11 @@ from provider_helper.threads import worker_pool
 def outdated(common: RunConfig, output: str) -> None:
     """List each selected artifact's pinned version and the newer versions its source publishes.
 
-    A source that cannot be asked is reported on its artifact's line; the command still exits 0."""
+    Newer means of the same flavour, ordered by semantic version: a tag's flavour is the words after
+    its version (0.19.2-nonroot: nonroot; 2.5.1-nv-1.1.0: nv; alpha, beta, rc, pre, preview, dev and
+    snapshot mark pre-releases, not flavours), so 0.20.0 is not newer than 0.19.2-nonroot and
+    0.20.1-nonroot is. A source that cannot be asked is reported on its artifact's line; the command
+    still exits 0."""
     plan_jobs = [job for job in common.jobs() if job.artifact.type in ("image", "chart", "resource")]
     with common.published_versions() as available, worker_pool(8, "outdated") as pool:
         rows = list(pool.map(lambda job: _outdated_row(job.artifact, available), plan_jobs))
@@ -46,7 +52,7 @@ def outdated(common: RunConfig, output: str) -> None:
         recent = row["newer"][-5:]
         newer_text = ("… " if len(row["newer"]) > 5 else "") + ", ".join(recent) if recent else "up to date"
         table.add_row(row["type"], row["name"], row["version"] or "(none)", newer_text, shown(row["error"] or ""))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else UNWRAPPED).print(table)  # piped: one line per row, names whole
 
 
 def _outdated_row(artifact: Artifact, available: PublishedVersions) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
 from provider_helper.mirror import diff as diff_mod
+from provider_helper.wording import plural
 
 
 @cli.group("manifest")
@@ -25,7 +26,7 @@ def manifest_group() -> None:
 def manifest_validate(file: str) -> None:
     """Check FILE against the schema and the rules a schema cannot express."""
     loaded = manifest_mod.load(file)
-    click.echo(f"{file}: ok ({len(loaded.artifacts)} artifacts in {len(loaded.groups)} groups)")
+    click.echo(f"{file}: ok ({plural(len(loaded.artifacts), 'artifact')} in {plural(len(loaded.groups), 'group')})")
 
 
 @manifest_group.command("show")
@@ -47,7 +48,7 @@ def manifest_show(file: str | None, release: str | None, groups: tuple[str, ...]
             continue
         members = [a for a in loaded.artifacts if a.group == group.name]
         marker = "default" if group.default else "opt-in"
-        click.echo(f"{group.name} ({marker}, {len(members)} artifacts): {group.description}")
+        click.echo(f"{group.name} ({marker}, {plural(len(members), 'artifact')}): {group.description}")
         for a in members:
             pin = "  [needs a version]" if a.needs_version else ""
             click.echo(f"  {a.type:8} {a.name}:{a.tag or '?'}  <- {a.source_text}{pin}")

@@ -38,7 +38,7 @@ from provider_helper.mirror.layout import (
 )
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.sources import PayloadFor
-from provider_helper.mirror.verify import verify_all
+from provider_helper.mirror.verify import missing, verify_all
 from provider_helper.oci.reference import parse_target
 from provider_helper.progress import LogReporter, log_summary, reporting, summary_log
 from provider_helper.results import ArtifactResult, document, dumps, human_bytes, plan_lines
@@ -54,6 +54,7 @@ from provider_helper.session import (
     copy_to_target as session_copy,
 )
 from provider_helper.splitarchive import parse_size
+from provider_helper.wording import plural
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -77,7 +78,7 @@ def plan(common: RunConfig, output: str, offline: bool, compare: bool, jobs: int
     else:
         reporter = LogReporter(successes=False)  # the lines below say it all; failures are logged as they happen
         mode: Mode = "dry-run" if compare else "resolve"
-        options = EngineOptions(check_jobs=jobs, mode=mode, image_platforms=True)
+        options = EngineOptions(check_jobs=jobs, mode=mode)
         results, _ = run_engine(common, plan_jobs, options, reporter, check_target=compare)
     doc = document(common.target, results, 0.0)
     if output == "json":
@@ -88,7 +89,7 @@ def plan(common: RunConfig, output: str, offline: bool, compare: bool, jobs: int
         to_send = human_bytes(summary["bytes_to_copy"])
         would = f"; {summary['present']} present, would copy {summary['planned']}, {to_send} to send" if compare else ""
         offline_note = " (offline: digests not resolved)" if offline else ""
-        click.echo(f"{len(results)} artifacts into {common.target}{offline_note}{would}")
+        click.echo(f"{plural(len(results), 'artifact')} into {common.target}{offline_note}{would}")
         lines = plan_lines(results, sources, common.target)
         if compare:  # each line ends with what the target holds of it
             lines = [line + _held_at_target(r) for line, r in zip(lines, results, strict=True)]
@@ -200,8 +201,14 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
             results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
                                           target=Layout.for_writing(staging, base))
         write_lock(staging, results, plan_jobs, base)
-        if as_tar and not any(r.status == "failed" for r in results):
+        unfinished = any(r.status == "failed" for r in results)
+        if as_tar and not unfinished:
             pack(staging, path, part_size)
+    if unfinished:
+        kept = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file() and not f.is_symlink())
+        what = f"{path} is not written; kept {staging}/" if as_tar else f"kept {staging}/"
+        log.warning("%s (%s): run the same save again to resume it (blobs already there are not fetched again)",
+                    what, human_bytes(kept))
     log_summary(document(str(path), results, seconds), results)
     exit_for(results)
 
@@ -238,11 +245,14 @@ def verify(common: RunConfig, result_file: str | None, from_path: str | None, ch
             results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target, finder=finder)
         else:
             plan_jobs = common.jobs()
-            preflight(registries, plan_jobs, target.host)
+            for unreachable in preflight(registries, plan_jobs, target.host).values():
+                log.warning("%s: digests not compared with the source", unreachable)
             payload_for = stack.enter_context(payloads(common, registries))
             results = verify_all(plan_jobs, payload_for, target, finder=finder)
     for r in results:
-        if r.status == "failed":
+        if r.status == "failed" and r.error == missing(r.target):
+            log.error("missing  %s", r.target)
+        elif r.status == "failed":
             log.error("mismatch %s: %s", r.target, r.error)
         elif r.status == "present":
             log.info("ok       %s@%s%s", r.target, r.digest, f" ({r.note})" if r.note else "")

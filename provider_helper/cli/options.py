@@ -48,8 +48,9 @@ SELECTION_OPTIONS = [
     click.option("--exclude", "excludes", multiple=True, metavar="NAME",
                  help="Leave the artifact of this name out of the selection (repeatable)."),
     click.option("--set-version", "set_versions", multiple=True, metavar="NAME[:TAG]=VERSION|latest",
-                 help="Pin an artifact's version (NAME:TAG picks one entry of a name listed more than once; "
-                      "latest: the newest published)."),
+                 help="Set an artifact's version, pinned or not (repeatable; NAME:TAG picks one entry of a name listed "
+                      "more than once); latest: the newest published version of the same flavour "
+                      "(0.19.2-nonroot: the newest -nonroot)."),
 ]
 TARGET_OPTIONS = [
     click.option("--target", metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),

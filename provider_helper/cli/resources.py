@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from provider_helper import ngc_api
-from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
+from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract, top_folder
 from provider_helper.aws import ecr
 from provider_helper.cli.mirror import copy_to_target
 from provider_helper.cli.options import extract_options, run_config_options
@@ -23,6 +23,7 @@ from provider_helper.session import (
     RunConfig,
     preflight,
 )
+from provider_helper.wording import plural
 
 log = logging.getLogger("nvcf-mirror")
 
@@ -64,7 +65,7 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
             ref = job.artifact.resource
             assert ref is not None
             files = client.download(ref, root)
-            log.info("downloaded %s: %d files into %s", ref, len(files), root / ngc_api.version_dir(ref))
+            log.info("downloaded %s: %s into %s", ref, plural(len(files), "file"), root / ngc_api.version_dir(ref))
             if extract:
                 _extract(files, root / ngc_api.version_dir(ref), root / ref.name, limits)
     finally:
@@ -76,10 +77,15 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
 
 
 def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits) -> None:
+    """Each archive of the version ``folder`` into ``into`` (DEST/<name>/), keeping its place in the version;
+    an archive at the version's top whose entries all lie in one folder named ``<name>`` (nvcf-base/…)
+    is that folder: its content lands in DEST/<name>/, not DEST/<name>/<name>/."""
     for archive in files:
         if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
-            target = into / archive.parent.relative_to(folder)
+            place = archive.parent.relative_to(folder)
             try:
+                own_folder = place == Path(".") and top_folder(archive, limits) == into.name
+                target = into.parent if own_folder else into / place
                 safe_extract(archive, target, limits)
             except ArchiveError as exc:
                 raise RegistryError(f"refusing to extract: {exc}") from None
@@ -102,7 +108,8 @@ def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractL
             ref = job.artifact.resource
             assert ref is not None
             files = ngc.pull(client, job, Path(dest))
-            log.info("pulled %s: %d files into %s", job.target, len(files), Path(dest) / ngc_api.version_dir(ref))
+            log.info("pulled %s: %s into %s", job.target, plural(len(files), "file"),
+                     Path(dest) / ngc_api.version_dir(ref))
             if extract:
                 _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
     finally:

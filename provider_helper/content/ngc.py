@@ -4,7 +4,7 @@ files (``ngc_api`` downloads them) as one OCI artifact, one layer per file, titl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -49,14 +49,16 @@ class ResourceVersion:
     downloaded (``materialize``), so at the target it is recognised by the source it was pushed from;
     until then there is nothing to read."""
 
-    def __init__(self, client: NgcClient, ref: ResourceRef, scratch: Path) -> None:
+    def __init__(self, client: NgcClient, ref: ResourceRef, scratch: Callable[[], Path]) -> None:
+        """``scratch``: the run's download folder, made when a resource is first downloaded."""
         self.client, self.ref, self.scratch = client, ref, scratch
         self._built: BuiltArtifact | None = None
 
     def materialize(self) -> Manifest:
         """Download the version's files and build its artifact: the manifest the target gets."""
-        self.client.download(self.ref, self.scratch)
-        self._built = resource_artifact(self.ref, self.scratch / version_dir(self.ref))
+        scratch = self.scratch()
+        self.client.download(self.ref, scratch)
+        self._built = resource_artifact(self.ref, scratch / version_dir(self.ref))
         return self._built.manifest
 
     def matches(self, manifest: Manifest) -> bool:

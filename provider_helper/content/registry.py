@@ -79,7 +79,7 @@ class RegistryClient:
     # -- plumbing ------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, *, expect: Iterable[int], what: str, max_bytes: int = MAX_ANSWER_BYTES,
-              attempts: int | None = None, **kwargs: Any) -> httpx.Response:
+              attempts: int | None = None, policy: RetryPolicy | None = None, **kwargs: Any) -> httpx.Response:
         """One request, retried on transient failures; answers outside ``expect`` raise. The body is
         read while streaming and refused past ``max_bytes``."""
 
@@ -104,7 +104,7 @@ class RegistryClient:
                 return response
             raise self._error(response, what)
 
-        policy = self.retry if attempts is None else dataclasses.replace(self.retry, attempts=attempts)
+        policy = policy or (self.retry if attempts is None else dataclasses.replace(self.retry, attempts=attempts))
         return call_with_retries(attempt, policy, what)
 
     # -- the API ---------------------------------------------------------------------------
@@ -127,10 +127,11 @@ class RegistryClient:
         """GET /v2/, with the auth flow or without; for an ``--insecure-registry`` host that does not
         speak TLS, the first one switches the client to plain HTTP."""
         what = f"ping {self.host}"
+        brief = self.retry.brief()  # a user waits on it: "cannot reach" within seconds
         try:
             if authenticate:
-                return self._send("GET", "/v2/", expect={200, 401}, what=what)
-            return self._send("GET", "/v2/", expect={200, 401}, what=what, auth=None)
+                return self._send("GET", "/v2/", expect={200, 401}, what=what, policy=brief)
+            return self._send("GET", "/v2/", expect={200, 401}, what=what, auth=None, policy=brief)
         except TlsError:
             if not self._plain_http_fallback:
                 raise

@@ -55,7 +55,6 @@ class EngineOptions:
     signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
     recheck_signatures: bool = False  # warm runs also read what is attached to compare digests, not only names
     mount_from: tuple[str, ...] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)
-    image_platforms: bool = False  # resolve: read a single image's config for its platform (plan shows it)
 
 
 def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest]) -> bool:
@@ -128,11 +127,11 @@ class CopyEngine:
             at_target = None if self.options.mode == "resolve" else self._lookup_pool.submit(self.target.head_manifest, dst_repo, job.target.reference)
             resolved = payload.resolved  # the source's answer, while the target's and the tag list are on their way
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
+            if self.options.mode == "resolve" and resolved.check_platform is not None:
+                result.platforms = resolved.check_platform()  # plan refuses a wrong architecture as the copy would
             if self.options.mode != "copy":
                 self.attached.find(payload, result)  # for the platform-subset note
             if at_target is None:
-                if self.options.image_platforms and not result.platforms and resolved.platform_of is not None:
-                    result.platforms = resolved.platform_of()
                 return
             current = at_target.result()
             if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
@@ -141,6 +140,8 @@ class CopyEngine:
                     self.attached.carry(payload, dst_repo, result, warm=True)
                 return
         if self.options.mode == "dry-run":
+            if payload.resolved.check_platform is not None:
+                result.platforms = payload.resolved.check_platform()  # what the copy would refuse, it refuses
             self._estimate(payload, job, result)
             return
         with self._copy_slots:

@@ -31,10 +31,12 @@ def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
 
 class ResourcePayloads:
     """NGC resources for the copy engine (mirror, save): downloaded only when the target lacks them,
-    into ``scratch``, and recognised at the target by the source they were pushed from."""
+    into the folder ``scratch`` makes on first use, and recognised at the target by the source they
+    were pushed from."""
 
-    def __init__(self, connect: Callable[[], NgcClient], scratch: Path) -> None:
-        """``connect``: the run's NGC client, made when a resource is first needed."""
+    def __init__(self, connect: Callable[[], NgcClient], scratch: Callable[[], Path]) -> None:
+        """``connect``: the run's NGC client, made when a resource is first needed; ``scratch`` likewise
+        the folder, so a run that downloads nothing (or is killed) leaves no folder behind."""
         self.connect, self.scratch = connect, scratch
 
     @functools.cached_property

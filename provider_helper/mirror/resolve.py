@@ -5,6 +5,7 @@ Shared by plan (digests), mirror (what to push) and verify (what to expect).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ class Resolved:
     matches: Callable[[Manifest], bool] | None = None  # with no digest: is the target's manifest this artifact?
     signed: tuple[str, ...] = ()  # digests whose signatures and referrers travel with the artifact
     cut_from: str | None = None  # the source index a platform subset was taken from (its signatures do not cover the subset)
-    platform_of: Callable[[], list[str]] | None = None  # a single image: its platform, read from its config (for plan)
+    check_platform: Callable[[], list[str]] | None = None  # a single image: read its config, refuse a wrong arch
+    # (with --all-platforms: only its platform, which plan shows)
 
 
 def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | None) -> Resolved:
@@ -48,8 +50,11 @@ def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | No
     repo = ref.repository
     top = source.get_manifest(repo, ref.reference)
     if not top.is_index:
-        return Resolved(top.digest, [], None, lambda: Selection(top, [], image_platform(source, repo, top, platforms)),
-                        signed=(top.digest,), platform_of=lambda: config_platform(source, repo, top))
+        platform = functools.cache(lambda: image_platform(source, repo, top, platforms))  # one config read
+        # plan and dry runs: the platform checked as the copy checks it, or with --all-platforms only read
+        shown = platform if platforms is not None else functools.cache(lambda: config_platform(source, repo, top))
+        return Resolved(top.digest, [], None, lambda: Selection(top, [], platform()), signed=(top.digest,),
+                        check_platform=shown)
     images = [d for d in top.children if not d.is_attestation]
 
     def whole(names: list[str]) -> Resolved:

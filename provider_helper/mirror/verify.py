@@ -13,6 +13,11 @@ from provider_helper.retry import describe
 from provider_helper.threads import worker_pool
 
 
+def missing(target: str) -> str:
+    """The problem of a tag the target does not have (the CLI then says ``missing``, not ``mismatch``)."""
+    return f"{target} is missing at the target"
+
+
 def verify_all(jobs: list[Job], payload_for: PayloadFor, target: Reader, workers: int = 8,
                finder: Finder | None = None) -> list[ArtifactResult]:
     """``finder`` given: also report signatures and referrers the source has and the target lacks."""
@@ -38,7 +43,7 @@ def verify_one(job: Job, payload_for: PayloadFor, target: Reader, finder: Finder
 def _check(job: Job, payload_for: PayloadFor, target: Reader, result: ArtifactResult, finder: Finder | None) -> list[str]:
     repo, tag = job.target.repository, job.target.reference
     if target.head_manifest(repo, tag) is None:
-        return [f"{job.target} is missing at the target"]
+        return [missing(str(job.target))]
     found = target.get_manifest(repo, tag)
     result.digest = found.digest
     problems = []

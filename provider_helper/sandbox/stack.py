@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import os
 import secrets
+import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from provider_helper.manifest import Artifact
 from provider_helper.sandbox.aws import ECR_PASSWORD, MotoServer
 from provider_helper.sandbox.aws import ECR_USER as TARGET_USER
 from provider_helper.sandbox.images import FORMATS, Factory, Pushed
+from provider_helper.sandbox.ngcserver import NgcStandIn
 from provider_helper.sandbox.registry import LocalRegistry, htpasswd_auth, token_auth
 from provider_helper.sandbox.tokens import TokenServer
 
@@ -35,6 +38,8 @@ class Sandbox:
         self.docker_config.mkdir(exist_ok=True)
         auth = base64.b64encode(f"{TARGET_USER}:{self.target_password}".encode()).decode()
         (self.docker_config / "config.json").write_text(json.dumps({"auths": {self.target.host: {"auth": auth}}}))
+        # the NGC API stand-in takes the registry's key, as NGC does
+        self.ngc = NgcStandIn(personal_key=self.api_key, legacy_key="legacy-" + secrets.token_urlsafe(16))
         return self
 
     def stop(self) -> None:
@@ -43,6 +48,12 @@ class Sandbox:
                 getattr(self, part).stop()
         if hasattr(self, "tokens"):
             self.tokens.stop()
+        if hasattr(self, "ngc"):
+            self.ngc.close()
+
+    def ngc_env(self) -> dict[str, str]:
+        """The NGC API stand-in for ``resources download`` (and resources in ``mirror``)."""
+        return {"NVCF_MIRROR_NGC_API_URL": self.ngc.url, "NVCF_MIRROR_NGC_AUTHN_URL": self.ngc.url}
 
     def env(self) -> dict[str, str]:
         """What a mirror run needs in its environment: the NGC key and the target's auth file."""
@@ -58,6 +69,38 @@ class Sandbox:
     def target_factory(self) -> Factory:
         basic = base64.b64encode(f"{TARGET_USER}:{self.target_password}".encode()).decode()
         return Factory(self.target.url, lambda repo: "Basic " + basic)
+
+
+def seed_resources(ngc: NgcStandIn, artifacts: Iterable[Artifact]) -> list[str]:
+    """Publish a stand-in for every NGC resource of ``artifacts`` as the ngc CLI finds them: nvcf-cli one
+    archive per platform (``linux-amd64/nvcf-cli-linux-amd64-0.0.22.tar.gz``), the others one archive
+    holding a folder named for the resource (``nvcf-base-0.1.4.tar.gz``: ``nvcf-base/…``). Returns their references."""
+    published = []
+    for artifact in artifacts:
+        ref = artifact.resource
+        if ref is None or artifact.needs_version:
+            continue
+        name, version = ref.name, ref.version
+        if name == "nvcf-cli":
+            stub = b"#!/bin/sh\necho stand-in\n"
+            files = {f"{p}/{name}-{p}-{version}.tar.gz": _tgz({f"{name}-{p}-{version}/{name}": stub})
+                     for p in ("linux-amd64", "linux-arm64")}
+        else:
+            files = {f"{name}-{version}.tar.gz": _tgz({f"{name}/README.md": f"stand-in for {ref}\n".encode(),
+                                                       f"{name}/main.tf": b"# a stand-in\n"})}
+        ngc.resources[str(ref)] = files
+        published.append(str(ref))
+    return published
+
+
+def _tgz(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size, info.mode = len(data), 0o755 if path.endswith("/nvcf-cli") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def seed(factory: Factory, artifacts: Iterable[Artifact], layer_size: int = 64 * 1024) -> dict[str, Pushed]:

@@ -1,11 +1,12 @@
 """examples/local end to end with one command: the local stand-ins, then Terraform as a user runs it.
 
 Starts an nvcr.io-like source (token auth, seeded with stand-ins for the default NVCF artifacts),
-moto server as the ECR API and a registry as ECR's data plane, and keeps them up while it runs, in a
-copy of examples/local: ``terraform init``, ``plan``, ``apply`` of that plan, a second ``plan``
-(which must show no changes), ``output`` and ``destroy``; then stops what it started. Each command
-is printed as it can be typed. ``--pause`` waits after the apply, with the stand-ins up, so you can
-try the CLI or Terraform yourself (the environment to export is printed).
+moto server as the ECR API and a registry as ECR's data plane, an NGC API stand-in (the NGC
+resources), and keeps them up while it runs, in a copy of examples/local: ``terraform init``,
+``plan``, ``apply`` of that plan, a second ``plan`` (which must show no changes), ``output`` and
+``destroy``; then stops what it started. Each command is printed as it can be typed. ``--pause``
+waits after the apply, with the stand-ins up, so you can try the CLI or Terraform yourself (what to
+export goes into a file only you can read, with example commands: ``write_stand_ins_env``).
 
 Where the Terraform registry cannot be reached, providers come from this machine: hashicorp/aws
 from a filesystem mirror, hashicorp/external from a stand-in (``provider_helper.sandbox.tfproviders``).
@@ -28,7 +29,7 @@ from rich.console import Console
 
 from provider_helper import manifest
 from provider_helper.errors import InputError
-from provider_helper.sandbox.stack import Sandbox, seed
+from provider_helper.sandbox.stack import Sandbox, seed, seed_resources
 from provider_helper.sandbox.tfproviders import offline_cli_config
 
 EXAMPLE = Path("examples") / "local"
@@ -48,6 +49,39 @@ def copy_example(repo: Path, into: Path) -> Path:
     for tree in (Path("terraform"), EXAMPLE):
         shutil.copytree(repo / tree, into / tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfvars"))
     return into / EXAMPLE
+
+
+# What examples/local/README.md shows after `. stand-ins.env` (tests/test_walkthrough.py runs these lines).
+CLI_EXAMPLE = """\
+  nvcf-mirror plan   --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local"
+  nvcf-mirror verify --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local" --target-type ecr
+  nvcf-mirror mirror --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/by-hand" --target-type ecr --create-repos
+  nvcf-mirror resources download --dest ./ngc --extract"""
+
+DESTROY_NOTE = ("\nmoto's ECR API does not see the images the registry stand-in holds, so the destroy below deletes "
+                "every repository. Real ECR refuses to delete a repository that holds images "
+                "(RepositoryNotEmptyException) and the destroy stops there, unless the module has "
+                "delete_repositories_on_destroy = true.")
+
+
+def write_stand_ins_env(path: Path, stack: Sandbox, extra: Mapping[str, str]) -> Path:
+    """Everything a shell needs to use the stand-ins with the CLI or Terraform: the source and target hosts,
+    nvcf-mirror on PATH, the NGC key and the AWS variables for the loopback ECR stand-in (its host is a
+    loopback address, not an ECR host name: the CLI needs --target-type ecr) and the NGC API stand-in's URLs.
+    Readable by its owner only."""
+    exports = {
+        "SOURCE_REGISTRY": stack.source.host, "TARGET_REGISTRY": stack.target.host,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        **stack.ecr_env(), **stack.ngc_env(), **extra,
+    }
+    path.touch(mode=0o600)
+    lines = ["# the stand-ins of examples/local/run.sh --pause: source (nvcr.io-like, token auth), "
+             "target (ECR's data plane; moto is its API)\n",
+             *(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()),
+             "# then, for example (a loopback target is ECR only with --target-type ecr):\n",
+             *(f"#{line}\n" for line in CLI_EXAMPLE.splitlines())]
+    path.write_text("".join(lines))
+    return path
 
 
 class Steps:
@@ -95,6 +129,8 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
     seed(factory, artifacts)
     factory.close()
     console.print(f"seeded {len(artifacts)} NVCF-like artifacts of the default groups into {stack.source.host}")
+    published = seed_resources(stack.ngc, manifest.load().select(all_groups=True))
+    console.print(f"NGC API stand-in {stack.ngc.url} publishes {len(published)} resources for resources download")
 
     env = {**os.environ, **stack.ecr_env(), "CHECKPOINT_DISABLE": "1"}
     if registry_reachable():
@@ -106,7 +142,7 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
     example = copy_example(args.repo.resolve(), work / "repo")
     (example / "terraform.tfvars").write_text(
         f'source_registry = "{stack.source.host}"\ntarget_registry = "{stack.target.host}"\n'
-        f'aws_endpoint    = "{stack.aws.url}"\npython          = "{sys.executable}"\n'
+        f'python          = "{sys.executable}"\n'
     )
     console.print(f"\n[bold]in {example}[/], terraform.tfvars:\n{(example / 'terraform.tfvars').read_text()}", highlight=False)
     steps = Steps(console, args.terraform, example, env)
@@ -119,12 +155,12 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
     steps.run("output")
     if args.pause:
         # The stand-ins' key and endpoints go into a file only its owner reads, not onto the screen.
-        env_file = work / "stand-ins.env"
-        env_file.touch(mode=0o600)
-        exports = {**stack.ecr_env(), **({"TF_CLI_CONFIG_FILE": env["TF_CLI_CONFIG_FILE"]} if "TF_CLI_CONFIG_FILE" in env else {})}
-        env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()))
-        console.print(f"\n[bold]stand-ins are up.[/] In another shell:\n  cd {example}\n  . {env_file}", highlight=False, soft_wrap=True)
+        providers = {k: env[k] for k in ("TF_CLI_CONFIG_FILE",) if k in env}
+        env_file = write_stand_ins_env(work / "stand-ins.env", stack, providers)
+        console.print(f"\n[bold]stand-ins are up.[/] In another shell:\n  cd {example}\n  . {env_file}\n{CLI_EXAMPLE}",
+                      highlight=False, soft_wrap=True)
         input("Press Enter to destroy and stop them. ")
+    console.print(DESTROY_NOTE, highlight=False)
     steps.run("destroy", "-input=false", "-auto-approve")
     return 0
 

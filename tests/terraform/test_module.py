@@ -223,16 +223,20 @@ def test_set_versions_latest_shows_the_resolved_version_at_plan_and_mirrors_it(
     sandbox: Sandbox, source: Factory, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
 ) -> None:
     """And ``source_map`` reaches the plan's data source and the apply step: nvcr.io is read only through it here."""
-    newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0")
+    newer = source.image(f"{ns}/nvidia/nvcf-openbao", "2.6.0-nv-1.0.0")  # of the pinned 2.5.1-nv-1.1.0's flavour
+    source.image(f"{ns}/nvidia/nvcf-openbao", "2.7.0")  # newer, but of no flavour: not latest for an -nv- pin
     variables = _variables(sandbox, ns, nvcf_like["manifest"], set_versions={"nvcf-openbao": "latest"}, groups=["test"], platforms=["linux/amd64"],
                            source_registry="", source_map={"nvcr.io": sandbox.source.host})
     tf = terraform_root({**variables, "cluster_name": "the-eks-cluster", "repository_prefix": ns}, sandbox.ecr_env())
     code, text = tf.plan_exit_code()
-    assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0" += "2.6.0"', text), text
+    assert code == 2 and re.search(r'"image:nvcf-openbao:2.6.0-nv-1.0.0" += "2.6.0-nv-1.0.0"', text), text
     tf.apply_plan()
     out = tf.outputs()
-    assert out["image_uris"] == {"nvcf-openbao:2.6.0": f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"}, "repository_prefix, not cluster_name"
-    assert out["versions"] == {"image:nvcf-openbao:2.6.0": "2.6.0", "chart:gdn-streaming:2.0.1": "2.0.1"} and out["repository_prefix"] == ns
+    expected_uri = f"{sandbox.target.host}/{ns}/nvcf-openbao@{newer.digest}"
+    assert out["image_uris"] == {"nvcf-openbao:2.6.0-nv-1.0.0": expected_uri}, "repository_prefix, not cluster_name"
+    versions = {"image:nvcf-openbao:2.6.0-nv-1.0.0": "2.6.0-nv-1.0.0", "chart:gdn-streaming:2.0.1": "2.0.1"}
+    assert out["versions"] == versions
+    assert out["repository_prefix"] == ns
 
 
 def _created(sandbox: Sandbox, ns: str) -> dict[str, object]:
