@@ -33,6 +33,7 @@ from provider_helper.mirror.layout import (
     Layout,
     LayoutSource,
     pack,
+    staging_for,
     write_lock,
     writer_lock,
 )
@@ -158,8 +159,8 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
     part_size = parse_size(archive_size) if archive_size else None
     if part_size and not as_tar:
         raise InputError("--archive-size splits a .tar bundle: use it with --to FILE.tar")
-    staging = path.with_name(path.name + ".partial") if as_tar else path
     plan_jobs = common.jobs()
+    staging = staging_for(path) if as_tar else path
     with writer_lock(staging):
         with reporting(len(plan_jobs)) as reporter:
             # the lock lists every attached manifest by digest, so a layout reads them all, warm or not

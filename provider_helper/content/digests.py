@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from provider_helper.errors import DigestMismatchError, TooLargeError
+from provider_helper.fsutil import open_regular
 from provider_helper.registry.oci import hasher_for
 
 FILE_CHUNK = 1024 * 1024
@@ -48,8 +49,9 @@ def read_verified(chunks: Iterable[bytes], digest: str, max_bytes: int, what: st
 
 @contextlib.contextmanager
 def open_file(path: Path) -> Iterator[Iterator[bytes]]:
-    """A file's bytes in ``FILE_CHUNK`` chunks, closed when the block ends."""
-    with open(path, "rb") as handle:
+    """A file's bytes in ``FILE_CHUNK`` chunks, closed when the block ends. Only a regular file is read:
+    a link is not followed and a FIFO never blocks the open (``fsutil.open_regular``: an InputError)."""
+    with open_regular(path) as handle:
         yield iter(lambda: handle.read(FILE_CHUNK), b"")
 
 

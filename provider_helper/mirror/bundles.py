@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provider_helper.errors import DeniedError, InputError, NotFoundError
-from provider_helper.fsutil import atomic_write
+from provider_helper.fsutil import atomic_write, read_bounded
 from provider_helper.refs import DIGEST_RE
 from provider_helper.registry.oci import Manifest
 from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
 
 LOCK_FILE = "nvcf-mirror.lock.json"
 LOCK_VERSION = 2
-MAX_LOCK_BYTES = 64 * 1024 * 1024
+MAX_LOCK_BYTES = 16 * 1024 * 1024  # a lock of 1,000 artifacts is about 2 MiB
 
 # What a lock says one manifest needs: {"blobs": [{"digest", "size"}], "manifests": [digest]}; None: not known.
 Needs = dict[str, Any] | None
@@ -75,9 +75,7 @@ def read_lock_bytes(path: Path) -> tuple[bytes, str]:
         except (tarfile.TarError, OSError) as exc:
             raise InputError(f"{path}: not a readable tar archive ({exc})") from None
     try:
-        if path.stat().st_size > MAX_LOCK_BYTES:
-            raise InputError(f"{path}: larger than {MAX_LOCK_BYTES} bytes; not a lock file")
-        return path.read_bytes(), str(path)
+        return read_bounded(path, MAX_LOCK_BYTES, "a lock file"), str(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such bundle or lock file") from None
 

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import threading
@@ -28,8 +29,8 @@ from provider_helper import manifest as manifest_mod
 from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
 from provider_helper.content.digests import check_file, file_chunks, open_file, read_verified
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
-from provider_helper.fsutil import atomic_write
-from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
+from provider_helper.fsutil import atomic_write, create_private, is_private_dir, private_temp, read_bounded
+from provider_helper.mirror.bundles import LOCK_FILE, MAX_LOCK_BYTES, Holdings, base_of, checked_needs, needs_of, write_lock_file
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -41,6 +42,8 @@ from provider_helper.splitarchive import PartsWriter, split_archive, verified_pa
 
 REF_NAME = "org.opencontainers.image.ref.name"
 WRITER_LOCK = ".nvcf-mirror.writer"
+STAGING_MARK = ".nvcf-mirror.staging"  # written by the save that made a .tar's staging folder
+MAX_INDEX_BYTES = 4 * 1024 * 1024  # a bundle's index.json, read before it is parsed (as Distribution bounds an index)
 LAYOUT_TARGET = Target("oci-layout", "")  # names artifacts "name:tag", no registry, no prefix
 
 
@@ -61,12 +64,17 @@ class Layout:
 
     @classmethod
     def for_writing(cls, root: Path, base: Holdings | None = None) -> Layout:
-        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here."""
+        """Call under ``writer_lock(root)``: files a killed run left half-written are removed here, and
+        what an earlier save left is checked before it is kept: every blob is hashed against its name
+        (a file that is not a regular one, or does not match, is removed) and every index entry must
+        name a valid digest whose blob is there."""
         (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
         for leftover in [*root.glob(".upload-*"), *root.glob(".*.tmp")]:
             leftover.unlink(missing_ok=True)
-        (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        atomic_write(root / "oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}))
+        _drop_unverified_blobs(root)
         layout = cls(root, base)
+        layout._index["manifests"] = [m for m in layout._index["manifests"] if _kept_entry(root, m)]
         layout._write_index()
         return layout
 
@@ -146,7 +154,11 @@ class Layout:
 def writer_lock(root: Path) -> Iterator[None]:
     """One ``save`` at a time per layout: a second one fails at once with a clear line."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / WRITER_LOCK, "a") as handle:
+    try:
+        fd = os.open(root / WRITER_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise InputError(f"{root / WRITER_LOCK}: cannot be opened as this save's lock file ({exc.strerror})") from None
+    with os.fdopen(fd, "r+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -163,7 +175,7 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base:
 
     Artifacts an earlier save into this layout listed stay listed (their blobs are still in the
     layout) unless this run saved them again."""
-    previous = (_read_json(root / LOCK_FILE) or {}).get("artifacts") or []
+    previous = [e for e in (_read_json(root / LOCK_FILE, MAX_LOCK_BYTES) or {}).get("artifacts") or [] if _kept_lock_entry(root, e)]
     entries = []
     for job, result in zip(jobs, results, strict=True):
         if result.status not in ("copied", "present") or result.digest is None:
@@ -177,6 +189,68 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base:
     saved = {e["key"] for e in entries}
     merged = [e for e in previous if isinstance(e, dict) and e.get("key") not in saved] + entries
     write_lock_file(root, merged, base)
+
+
+def staging_for(archive: Path) -> Path:
+    """The folder ``save --to DIR/x.tar`` writes into before packing it: ``DIR/x.tar.partial``, made by
+    this save (mode 0700, with a marker), or resumed from an earlier killed save only when it is provably
+    this user's: a real folder of this user, 0700, holding the marker as a regular file of this user.
+    Anything else there (another user's folder, a link, a folder anyone may write to) is refused: its
+    content could have been planted."""
+    staging = archive.with_name(archive.name + ".partial")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(staging, 0o700)
+    except FileExistsError:
+        if not is_private_dir(staging) or not _own_regular_file(staging / STAGING_MARK):
+            raise InputError(f"{staging}: already exists and is not a staging folder an earlier save of this user "
+                             "made (owned by you, mode 0700, with its marker): remove it, or save elsewhere") from None
+        return staging
+    with create_private(staging / STAGING_MARK) as mark:
+        mark.write(f"nvcf-mirror save staging for {archive.name}, uid {os.getuid()}\n".encode())
+    return staging
+
+
+def _own_regular_file(path: Path) -> bool:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
+
+
+def _drop_unverified_blobs(root: Path) -> None:
+    """Remove every blob an earlier save left that is not a regular file matching its name."""
+    folder = root / "blobs" / "sha256"
+    for item in os.scandir(folder):
+        path = Path(item.path)
+        if item.is_dir(follow_symlinks=False):
+            raise InputError(f"{path}: a folder where the layout keeps blobs; not a layout written by 'nvcf-mirror save'")
+        keep = item.is_file(follow_symlinks=False) and DIGEST_RE.fullmatch(f"sha256:{item.name}") is not None
+        if keep:
+            try:
+                check_file(path, f"sha256:{item.name}", None, f"blob {item.name} left by an earlier save")
+            except (DigestMismatchError, InputError):
+                keep = False
+        if not keep:
+            path.unlink(missing_ok=True)
+
+
+def _kept_entry(root: Path, entry: dict[str, Any]) -> bool:
+    """An index entry of an earlier save is kept when it names a valid digest whose blob is in the layout."""
+    digest = entry.get("digest")
+    ref = (entry.get("annotations") or {}).get(REF_NAME) if isinstance(entry.get("annotations"), dict) else None
+    return (isinstance(digest, str) and DIGEST_RE.fullmatch(digest) is not None and isinstance(ref, str)
+            and blob_file(root, digest).is_file())
+
+
+def _kept_lock_entry(root: Path, entry: Any) -> bool:
+    """A lock entry of an earlier save is kept when it passes the checks ``load`` makes and its manifest is there."""
+    try:
+        _check_entry(entry, root / LOCK_FILE)
+    except InputError:
+        return False
+    return blob_file(root, entry["digest"]).is_file()
 
 
 def _manifest_if_there(root: Path, digest: str) -> Manifest | None:
@@ -204,7 +278,7 @@ class LayoutSource:
             raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
         self.root = path
         self.layout = Layout(path)
-        self.lock = _read_json(path / LOCK_FILE) or {}
+        self.lock = _read_json(path / LOCK_FILE, MAX_LOCK_BYTES) or {}
         for entry in self.lock.get("artifacts") or []:
             _check_entry(entry, path / LOCK_FILE)
         self.base = base_of(self.lock)  # a differential bundle (save --since): what it leaves out is at the target
@@ -312,15 +386,16 @@ def check_layout_blob(root: Path, blob: Descriptor) -> None:
 
 def _read_index(root: Path) -> dict[str, Any] | None:
     """``index.json``, whose ``manifests`` must be a list of objects (a bundle's comes from elsewhere)."""
-    index = _read_json(root / "index.json")
+    index = _read_json(root / "index.json", MAX_INDEX_BYTES)
     if index is not None and not (isinstance(index.get("manifests"), list) and all(isinstance(m, dict) for m in index["manifests"])):
         raise InputError(f"{root / 'index.json'}: not an OCI image index (its manifests must be a list of objects)")
     return index
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path, max_bytes: int) -> dict[str, Any] | None:
+    """A bundle's JSON file, read only when it is a regular file within ``max_bytes``."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_bounded(path, max_bytes, "a bundle's JSON file"))
     except FileNotFoundError:
         return None
     except ValueError:
@@ -333,13 +408,17 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 def pack(staging: Path, archive: Path, part_size: int | None = None) -> None:
     """A single .tar of the layout (written aside, then renamed into place), or with ``part_size`` its
     parts ``archive.000``, ``.001``, … and the checksum list ``archive.sha256`` (``splitarchive``)."""
-    files = [path for path in sorted(staging.rglob("*")) if path.is_file() and not path.name.startswith(".")]
+    files = [path for path in sorted(staging.rglob("*")) if stat.S_ISREG(path.lstat().st_mode) and not path.name.startswith(".")]
     if part_size is None:
-        temp = archive.with_name(archive.name + ".tmp")
-        with tarfile.open(temp, "w") as tar:
-            for path in files:
-                tar.add(path, arcname=str(path.relative_to(staging)))
-        os.replace(temp, archive)
+        temp, out = private_temp(archive)
+        try:
+            with out, tarfile.open(fileobj=out, mode="w") as tar:
+                for path in files:
+                    tar.add(path, arcname=str(path.relative_to(staging)))
+            os.replace(temp, archive)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
     else:
         parts = PartsWriter(archive, part_size)
         with tarfile.open(fileobj=parts, mode="w|") as tar:
