@@ -32,6 +32,7 @@ from provider_helper.manifest import ResourceRef
 from provider_helper.registry.credentials import ngc_key
 from provider_helper.registry.retry import RetryPolicy, call_with_retries
 from provider_helper.tokens import Token, TokenCache
+from provider_helper.transport import named_by
 
 API_URL = "https://api.ngc.nvidia.com"
 AUTHN_URL = "https://authn.nvidia.com"
@@ -242,7 +243,8 @@ class NgcClient:
         def attempt() -> None:
             have = partial.stat().st_size if partial.exists() else 0
             headers = {"Range": f"bytes={have}-"} if 0 < have < file.size else {}
-            request = self._http.build_request("GET", url, headers=headers)  # pre-signed: no Authorization
+            request = self._http.build_request("GET", url, headers=headers,  # pre-signed: no Authorization
+                                               extensions=named_by("pre-signed URL", self.api_url))
             response = self._http.send(request, stream=True, follow_redirects=True)
             try:
                 if response.status_code not in (200, 206):

@@ -6,6 +6,8 @@ and every place that attaches credentials asks here first:
 - Scheme: a redirect never takes an https request to plain http.
 - Redirects: from a host that is not internal (loopback, link-local, private), never into one, so a
   public server cannot make the tool fetch a metadata or credentials endpoint and store the answer.
+  Judged here on the spelling, and again where the connection is made on the address it resolves to
+  (``transport``), for redirects and for every URL a server names.
 - Credentials: only over TLS, or to a host where plain HTTP is allowed at all (loopback, or named
   with ``--insecure-registry``); a registry's own only to its exact scheme, host and port.
 
@@ -23,6 +25,7 @@ import httpx
 from provider_helper.errors import PolicyError
 from provider_helper.redact import redact_url
 from provider_helper.refs import is_loopback
+from provider_helper.transport import NAMED_BY
 
 
 def is_internal(host: str) -> bool:
@@ -47,7 +50,8 @@ def origin(url: httpx.URL) -> str:
 
 
 def check_redirect(response: httpx.Response) -> None:
-    """An httpx response hook: refuse a redirect that leaves TLS or moves from outside into an internal address."""
+    """An httpx response hook: refuse a redirect that leaves TLS or moves from outside into an address spelt
+    internal; mark the redirected request as named by the server that redirected."""
     if not response.has_redirect_location:
         return
     source = response.request.url
@@ -60,6 +64,9 @@ def check_redirect(response: httpx.Response) -> None:
         raise PolicyError(f"refusing the redirect from {origin(source)} to {shown}: it leaves TLS")
     if not is_internal(source.host) and is_internal(target.host):
         raise PolicyError(f"refusing the redirect from {origin(source)} to {shown}: an internal address")
+    # where the target resolves is checked where it connects (transport.GuardedTransport): httpx builds
+    # the next request with this request's extensions, so it carries who named it
+    response.request.extensions[NAMED_BY] = ("redirect", origin(source))
 
 
 @dataclass(frozen=True)
