@@ -89,6 +89,21 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def own_folder(root: Path, parts: Iterable[str]) -> Path:
+    """``root/part/part/…``, each part made when missing and otherwise required to be a real folder of this
+    user: a link planted in a shared folder (``DEST/x_v1 -> ~/.ssh``) is refused, never written into."""
+    root.mkdir(parents=True, exist_ok=True)
+    current = root
+    for part in parts:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(current, 0o755)
+        info = os.lstat(current)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise InputError(f"{current}: not a folder of this user (another user's, or a link): refusing to write into it")
+    return current
+
+
 @contextlib.contextmanager
 def open_regular(path: Path) -> Iterator[IO[bytes]]:
     """``path`` opened for reading when it is a regular file: a link is not followed (ELOOP) and a FIFO

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from provider_helper.cachedir import cache_dir
+from provider_helper.cachedir import cache_dir, private_cache, private_cache_file
 from provider_helper.errors import InputError, ManifestError, SettingError
 from provider_helper.redact import redact_url
 from provider_helper.refs import (
@@ -233,9 +233,8 @@ def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> None:
     if by_entry:
         best = sorted((jsonschema.exceptions.best_match(errors) for errors in by_entry.values()), key=lambda e: locate.line(e.absolute_path))
         raise ManifestError([f"{locate(error.absolute_path)}: {_schema_message(error)}" for error in best])
-    with contextlib.suppress(OSError):
-        passed.parent.mkdir(parents=True, exist_ok=True)
-        passed.touch()
+    with contextlib.suppress(OSError, InputError):
+        private_cache_file(private_cache("schema-checked") / key)
 
 
 def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locator) -> Artifact:

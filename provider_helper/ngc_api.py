@@ -27,6 +27,7 @@ import httpx
 
 from provider_helper import http
 from provider_helper.errors import DigestMismatchError, InputError, LicenceError, NotFoundError, RegistryError
+from provider_helper.fsutil import own_folder, private_temp
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, error_from, moving, pages
 from provider_helper.manifest import ResourceRef
 from provider_helper.registry.credentials import ngc_key
@@ -234,14 +235,13 @@ class NgcClient:
         return [self._download_file(ref, f, urls.get(f.path) or self.signed_url(ref, f.path), folder) for f in files]
 
     def _download_file(self, ref: ResourceRef, file: ResourceFile, url: str, folder: Path) -> Path:
-        path = folder / safe_relative(file.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.part")
-        partial.unlink(missing_ok=True)
+        relative = safe_relative(file.path)
+        path = own_folder(folder.parent, (folder.name, *relative.parent.parts)) / relative.name
+        partial, out = private_temp(path, ".part")  # a new private file: nothing planted in a shared DEST is written through
         what = f"download {file.path} of {ref}"
 
         def attempt() -> None:
-            have = partial.stat().st_size if partial.exists() else 0
+            have = out.tell()
             headers = {"Range": f"bytes={have}-"} if 0 < have < file.size else {}
             request = self._http.build_request("GET", url, headers=headers,  # pre-signed: no Authorization
                                                extensions=named_by("pre-signed URL", self.api_url))
@@ -251,23 +251,29 @@ class NgcClient:
                     storage = response.url.copy_with(query=None)  # pre-signed: the query is the credential
                     raise error_from(bounded(response, MAX_ANSWER_BYTES, what), f"{what} from {storage}", response.url.host,
                                      denied_hint="the pre-signed URL was refused (expired?); run again for a new one")
-                append = response.status_code == 206 and bool(headers)
-                with open(partial, "ab" if append else "wb") as out:
-                    for chunk in moving(response.iter_bytes(), what, whole_chunks=False):  # what arrived before a drop or a stall is kept
-                        out.write(chunk)
-                        if out.tell() > file.size:
-                            break
+                if not (response.status_code == 206 and headers):
+                    out.seek(0)
+                    out.truncate()
+                for chunk in moving(response.iter_bytes(), what, whole_chunks=False):  # what arrived before a drop or a stall is kept
+                    out.write(chunk)
+                    if out.tell() > file.size:
+                        break
+                out.flush()
             finally:
                 response.close()
-            size = partial.stat().st_size
+            size = out.tell()
             if size < file.size:
                 raise httpx.ReadError(f"{file.path}: {size} of {file.size} bytes so far")  # the retry resumes from here
             if size > file.size:
-                partial.unlink()
                 raise DigestMismatchError(f"{what}: more than the {file.size} bytes NGC lists")
 
-        call_with_retries(attempt, self.retry, what)
-        os.replace(partial, path)
+        try:
+            with out:
+                call_with_retries(attempt, self.retry, what)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return path
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import uuid
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 from provider_helper.content.built import BuiltArtifact
 from provider_helper.content.digests import verified
 from provider_helper.content.store import Reader
-from provider_helper.errors import RegistryError
+from provider_helper.errors import InputError, RegistryError
+from provider_helper.fsutil import own_folder, private_temp
 from provider_helper.manifest import ResourceRef
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
@@ -33,14 +34,19 @@ FILE_LAYER = "application/octet-stream"
 TITLE = "org.opencontainers.image.title"
 
 
-def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
+def resource_payload(ref: ResourceRef, folder: Path, files: list[Path]) -> Payload:
     """A downloaded version as an OCI artifact: one layer per file, titled with its path."""
-    built = resource_artifact(ref, folder)
+    built = resource_artifact(ref, folder, files)
     return Payload.ready(Selection(built.manifest, [], []), built)
 
 
-def resource_artifact(ref: ResourceRef, folder: Path) -> BuiltArtifact:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+def resource_artifact(ref: ResourceRef, folder: Path, files: list[Path]) -> BuiltArtifact:
+    """``files``: the files NGC listed for the version that this run downloaded, and nothing else that
+    is in the folder; each must still be a regular file (a link put in their place is refused)."""
+    files = sorted(files)
+    for path in files:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            raise InputError(f"{path}: not a regular file (a link or other file was put in place of the download)")
     if not files:
         raise RegistryError(f"{folder}: no files to push for {ref}")
     layers: list[dict[str, Any]] = []
@@ -91,8 +97,8 @@ class ResourceVersion:
         self._built: BuiltArtifact | None = None
 
     def materialize(self) -> Selection:
-        self.client.download(self.ref, self.scratch)
-        self._built = resource_artifact(self.ref, self.scratch / version_dir(self.ref))
+        files = self.client.download(self.ref, self.scratch)
+        self._built = resource_artifact(self.ref, self.scratch / version_dir(self.ref), files)
         return Selection(self._built.manifest, [], [])
 
     def matches(self, manifest: Manifest) -> bool:
@@ -116,11 +122,10 @@ def pull(client: Reader, job: Job, dest: Path) -> list[Path]:
     written = []
     for layer in manifest.blobs[1:]:
         relative = safe_relative(layer.annotations.get(TITLE, ""))
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        path = own_folder(folder.parent, (folder.name, *relative.parent.parts)) / relative.name
+        temp, out = private_temp(path)
         try:
-            with client.open_blob(job.target.repository, layer.digest) as chunks, open(temp, "wb") as out:
+            with client.open_blob(job.target.repository, layer.digest) as chunks, out:
                 for chunk in verified(chunks, layer.digest, layer.size, f"{job.target}: {relative}"):
                     out.write(chunk)
         except BaseException:
