@@ -108,6 +108,12 @@ def own_folder(root: Path, parts: Iterable[str]) -> Path:
 def open_regular(path: Path) -> Iterator[IO[bytes]]:
     """``path`` opened for reading when it is a regular file: a link is not followed (ELOOP) and a FIFO
     or device never blocks the open; either is an InputError. FileNotFoundError passes through."""
+    with open_regular_file(path) as handle:
+        yield handle
+
+
+def open_regular_file(path: Path) -> IO[bytes]:
+    """``open_regular`` for a caller that closes the file itself."""
     try:
         fd = os.open(path, _READ)
     except OSError as exc:
@@ -118,12 +124,10 @@ def open_regular(path: Path) -> Iterator[IO[bytes]]:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise InputError(f"{path}: not a regular file (a FIFO, device, folder or link)")
         os.set_blocking(fd, True)
-        handle = os.fdopen(fd, "rb")
+        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
-    with handle:
-        yield handle
 
 
 def read_bounded(path: Path, max_bytes: int, what: str) -> bytes:

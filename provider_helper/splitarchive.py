@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from provider_helper.errors import InputError
-from provider_helper.fsutil import atomic_write, open_regular, private_temp, read_bounded
+from provider_helper.fsutil import atomic_write, open_regular, open_regular_file, private_temp, read_bounded
 from provider_helper.wording import setting
 
 CHUNK = 1024 * 1024
@@ -101,6 +101,19 @@ def split_archive(path: Path) -> Path | None:
 
 def verified_parts(archive: Path) -> list[Path]:
     """Every part the checksum list names, each hashed and compared before anything reads it."""
+    parts = listed_parts(archive)
+    for n, (part, digest) in enumerate(parts):
+        if _sha256(part) != digest:
+            raise _corrupt(part, n, archive)
+    return [part for part, _ in parts]
+
+
+def _corrupt(part: Path, n: int, archive: Path) -> InputError:
+    return InputError(f"{part}: corrupt: part {n + 1} of the split bundle {archive.name} does not match its checksum")
+
+
+def listed_parts(archive: Path) -> list[tuple[Path, str]]:
+    """Every part the checksum list names with its sha256, unread (``PartsReader`` checks them as it reads)."""
     listing = checksum_path(archive)
     try:
         text = read_bounded(listing, MAX_CHECKSUM_LIST_BYTES, "the checksum list of a split bundle is").decode("ascii", "replace")
@@ -114,9 +127,7 @@ def verified_parts(archive: Path) -> list[Path]:
             raise InputError(f"{listing}: line {n + 1} is not '<sha256>  {expected.name}'")
         if not expected.is_file():
             raise InputError(f"{expected}: missing: part {n + 1} of the split bundle {archive.name}")
-        if _sha256(expected) != digest:
-            raise InputError(f"{expected}: corrupt: part {n + 1} of the split bundle {archive.name} does not match its checksum")
-        parts.append(expected)
+        parts.append((expected, digest))
     if not parts:
         raise InputError(f"{listing}: names no part")
     return parts
@@ -131,11 +142,17 @@ def _sha256(path: Path) -> str:
 
 
 class PartsReader(io.RawIOBase):
-    """The parts read one after the other as one stream."""
+    """The parts read one after the other as one stream; with ``digests``, each part is hashed as it is
+    read and InputError raised at its end if it does not match (one read, no second one to differ)."""
 
-    def __init__(self, parts: list[Path]) -> None:
+    def __init__(self, parts: list[Path], digests: list[str] | None = None, archive: Path | None = None) -> None:
         self._parts: Iterator[Path] = iter(parts)
-        self._handle: io.BufferedReader | None = None
+        self._digests = digests
+        self._archive = archive or (parts[0].with_suffix("") if parts else Path("archive"))
+        self._n = -1
+        self._current: Path | None = None
+        self._hash = hashlib.sha256()
+        self._handle: IO[bytes] | None = None
 
     def readable(self) -> bool:
         return True
@@ -146,12 +163,16 @@ class PartsReader(io.RawIOBase):
                 following = next(self._parts, None)
                 if following is None:
                     return 0
-                self._handle = open(following, "rb")  # noqa: SIM115 -- closed when read to its end, or by close()
-            n = self._handle.readinto(buffer)
+                self._handle = open_regular_file(following)  # closed when read to its end, or by close()
+                self._n, self._current, self._hash = self._n + 1, following, hashlib.sha256()
+            n = self._handle.readinto(buffer)  # type: ignore[attr-defined]
             if n:
-                return n
+                self._hash.update(buffer[:n])
+                return int(n)
             self._handle.close()
             self._handle = None
+            if self._digests is not None and self._current is not None and self._hash.hexdigest() != self._digests[self._n]:
+                raise _corrupt(self._current, self._n, self._archive)
 
     def close(self) -> None:
         if self._handle is not None:

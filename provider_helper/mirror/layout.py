@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
-from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
+from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, extract_once
 from provider_helper.content.digests import check_file, file_chunks, open_file, read_verified
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.fsutil import atomic_write, create_private, is_private_dir, private_temp, read_bounded
@@ -38,7 +38,7 @@ from provider_helper.refs import DIGEST_RE, Target, is_repository_path, is_tag
 from provider_helper.registry.oci import MAX_MANIFEST_BYTES, OCI_INDEX, Descriptor, Manifest, checked_digest
 from provider_helper.registry.retry import RetryPolicy
 from provider_helper.results import ArtifactResult
-from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
+from provider_helper.splitarchive import PartsReader, PartsWriter, listed_parts, split_archive
 
 REF_NAME = "org.opencontainers.image.ref.name"
 WRITER_LOCK = ".nvcf-mirror.writer"
@@ -266,13 +266,19 @@ class LayoutSource:
         if split is None and not path.exists():
             raise InputError(f"{path}: no such bundle (a layout directory, a .tar, or the parts of a split .tar)")
         if split is not None or (path.is_file() and path.suffix == ".tar"):
-            parts = verified_parts(split) if split is not None else None  # every part checked before any is read
+            listed = listed_parts(split) if split is not None else None
+            # One read of the bundle, into a private folder this run made: each entry is written from the read
+            # it was checked on, each part hashed as it is read; on any refusal the folder is removed.
+            parts = PartsReader([p for p, _ in listed], [d for _, d in listed], split) if listed is not None else None
             self._tmp = tempfile.TemporaryDirectory(prefix="nvcf-mirror-layout-")
             try:
-                safe_extract(split or path, Path(self._tmp.name), limits, parts=parts)
+                extract_once(split or path, Path(self._tmp.name), limits, parts=parts)
             except ArchiveError as exc:
                 self.close()
                 raise InputError(f"refusing the layout archive: {exc}") from None
+            except BaseException:
+                self.close()
+                raise
             path = Path(self._tmp.name)
         if not (path / "index.json").is_file() or not (path / LOCK_FILE).is_file():
             raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
