@@ -26,6 +26,7 @@ from provider_helper.splitarchive import PartsReader
 from provider_helper.wording import setting
 
 GiB = 1024**3
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")  # gzip, bzip2, xz
 MAX_DEPTH = 64  # folders one entry's path may nest: a layout needs 3, a resource tarball a dozen
 
 
@@ -182,8 +183,10 @@ def extract_once(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMI
     ``parts``: a split archive's parts, each hashed against its checksum as it is read (and read to its end)."""
     origin = archive.name
     if parts is None:
-        compressed = archive.stat().st_size if _is_compressed(archive) else None
         source: IO[bytes] = open_regular_file(archive)
+        magic = source.read(6)
+        source.seek(0)
+        compressed = os.fstat(source.fileno()).st_size if magic.startswith(_COMPRESSED) else None
     else:
         compressed = None
         source = parts  # type: ignore[assignment]
@@ -205,7 +208,7 @@ def extract_once(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMI
 def _is_compressed(archive: Path) -> bool:
     with open(archive, "rb") as handle:
         magic = handle.read(6)
-    return magic.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+    return magic.startswith(_COMPRESSED)
 
 
 def _open(*, origin: str, **kwargs: object) -> tarfile.TarFile:

@@ -218,3 +218,52 @@ def test_a_fifo_where_a_layout_blob_should_be_is_refused_and_never_blocks_load(s
     done = answer[0]
     assert done.returncode in (1, 2) and "not a regular file" in done.stderr + done.stdout, done.stderr  # type: ignore[attr-defined]
     assert [s for s in target.seen if "/manifests/" in s.path and s.method == "PUT"] == [], "nothing was tagged"
+
+
+def test_a_tar_bundle_is_read_once_so_a_medium_cannot_answer_differently_the_second_time(servers: list, tmp_path: Path,
+                                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A medium (NFS, a FUSE share) may answer a second read with other bytes than the first: checked
+    on one read and extracted from another, the checks would hold for bytes that are not written. Every
+    way the bundle could be opened is counted."""
+    import builtins
+
+    from provider_helper.mirror.layout import LayoutSource
+
+    layout = _saved_layout(servers, tmp_path)
+    bundle = tmp_path / "x.tar"
+    with tarfile.open(bundle, "w") as tar:
+        for path in sorted(layout.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                tar.add(path, arcname=str(path.relative_to(layout)))
+    opened: list[str] = []
+    real_os_open, real_open, real_tar_open = os.open, builtins.open, tarfile.bltn_open  # type: ignore[attr-defined]
+
+    def counted(real):  # type: ignore[no-untyped-def]
+        def opening(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if isinstance(file, (str, Path)) and Path(file) == bundle:
+                opened.append(str(file))
+            return real(file, *args, **kwargs)
+        return opening
+
+    monkeypatch.setattr(os, "open", counted(real_os_open))
+    monkeypatch.setattr(builtins, "open", counted(real_open))
+    monkeypatch.setattr(tarfile, "bltn_open", counted(real_tar_open))
+    source = LayoutSource(bundle)
+    try:
+        assert [e["key"] for e in source.lock["artifacts"]] == ["image:app:1.0"]
+    finally:
+        source.close()
+    assert len(opened) == 1, f"the bundle was opened {len(opened)} times"
+
+
+def test_a_split_bundle_part_that_differs_from_its_checksum_is_refused_in_the_one_read(servers: list, tmp_path: Path) -> None:
+    source = good_source()
+    servers.append(source)
+    archive = tmp_path / "x.tar"
+    assert _save(source, tmp_path, archive, "--archive-size", "1MiB").returncode == 0
+    part = tmp_path / "x.tar.000"
+    data = bytearray(part.read_bytes())
+    data[600] ^= 1
+    part.write_bytes(bytes(data))
+    done = run_cli("load", "--from", str(archive), "--target", "127.0.0.9:1/p")
+    assert done.returncode == 2 and f"{part}: corrupt: part 1 of the split bundle x.tar does not match its checksum" in done.stderr, done.stderr
