@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provider_helper.errors import DeniedError, InputError, NotFoundError
-from provider_helper.fsutil import atomic_write, read_bounded
+from provider_helper.fsutil import atomic_write, open_regular_file, read_bounded
 from provider_helper.refs import DIGEST_RE
 from provider_helper.registry.oci import Manifest
 from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
@@ -64,7 +64,7 @@ def read_lock_bytes(path: Path) -> tuple[bytes, str]:
         raise InputError(f"{split}: not a bundle written by 'nvcf-mirror save' (no {LOCK_FILE} in it)")
     if path.suffix == ".tar" and path.is_file():
         try:
-            with tarfile.open(path) as tar:
+            with open_regular_file(path) as handle, tarfile.open(fileobj=handle) as tar:
                 member = tar.getmember(LOCK_FILE)
                 handle = tar.extractfile(member) if member.isfile() and member.size <= MAX_LOCK_BYTES else None
                 if handle is None:
