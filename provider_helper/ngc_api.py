@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -230,6 +231,9 @@ class NgcClient:
             raise RegistryError(f"NGC gave {ref} a total size that is not a number: {str(expected)[:40]!r}") from None
         if total is not None and total != listed:
             raise DigestMismatchError(f"{ref}: NGC lists files of {listed} bytes in all but a version of {total}")
+        free = _free_bytes(dest)
+        if listed > free:  # NGC's listing sizes the download: a version of a petabyte is refused, not written until the disk fills
+            raise InputError(f"{ref}: NGC lists {listed} bytes of files, more than the {free} bytes free where {dest} is")
         urls = self.signed_urls(ref)
         folder = dest / version_dir(ref)
         return [self._download_file(ref, f, urls.get(f.path) or self.signed_url(ref, f.path), folder) for f in files]
@@ -275,6 +279,12 @@ class NgcClient:
             partial.unlink(missing_ok=True)
             raise
         return path
+
+
+def _free_bytes(dest: Path) -> int:
+    """Bytes free on the file system ``dest`` is (or will be) on: its nearest existing folder's."""
+    existing = next(p for p in (dest, *dest.parents) if p.exists())
+    return shutil.disk_usage(existing).free
 
 
 def _total_pages(body: dict[str, Any], ref: ResourceRef) -> int:

@@ -207,3 +207,30 @@ def test_a_lock_naming_something_other_than_digests_is_refused_as_a_base_and_as_
     refused = _save(sandbox, upgrade["v2"], tmp_path / "never", "--since", str(bad_base))
     assert refused.returncode == 2 and "is not blobs (digest, size) and manifests" in refused.stderr, refused.stderr
     assert not (tmp_path / "never").exists() or not any((tmp_path / "never").rglob("sha256/*")), "nothing saved"
+
+
+class _EmptyTarget:
+    """A target holding nothing: every question answered no (a unit test of the left-out check's logic)."""
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        return None
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return False
+
+
+def test_a_differential_lock_that_omits_an_artifacts_own_manifest_still_has_it_checked() -> None:
+    """A crafted lock lists no manifests for an artifact it leaves out: its own manifest is checked all the
+    same, so load refuses before pushing any other artifact."""
+    from provider_helper.mirror.bundles import left_out_at_target
+
+    top = "sha256:" + "1" * 64
+    missing = left_out_at_target([{"key": "image:app:1.0", "name": "app", "digest": top, "manifests": {}}], lambda d: False, _EmptyTarget(), "p")
+    assert missing.items == [f"manifest {top[:19]} of image:app:1.0"]
+
+
+def test_a_differential_lock_names_its_base_by_file_name_not_by_the_connected_sides_path(tmp_path: Path) -> None:
+    from provider_helper.mirror.bundles import Holdings, write_lock_file
+
+    write_lock_file(tmp_path, [], Holdings("/home/alice/bundles/nvcf-2.0.tar", "sha256:" + "2" * 64))
+    assert json.loads((tmp_path / "nvcf-mirror.lock.json").read_text())["base"] == {"lock": "sha256:" + "2" * 64, "from": "nvcf-2.0.tar"}

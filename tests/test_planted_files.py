@@ -267,3 +267,30 @@ def test_a_split_bundle_part_that_differs_from_its_checksum_is_refused_in_the_on
     part.write_bytes(bytes(data))
     done = run_cli("load", "--from", str(archive), "--target", "127.0.0.9:1/p")
     assert done.returncode == 2 and f"{part}: corrupt: part 1 of the split bundle x.tar does not match its checksum" in done.stderr, done.stderr
+
+
+def test_a_lock_entry_whose_key_is_not_its_entrys_is_one_clear_line(servers: list, tmp_path: Path) -> None:
+    layout = _saved_layout(servers, tmp_path)
+    lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
+    lock["artifacts"][0]["key"] = "image:other:9.9"
+    (layout / "nvcf-mirror.lock.json").write_text(json.dumps(lock))
+    done = run_cli("load", "--from", str(layout), "--target", "127.0.0.9:1/p")
+    assert done.returncode == 2, done.stderr
+    assert "the entry keyed 'image:other:9.9' describes 'image:app:1.0'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unexpected_error_in_the_terraform_adapter_is_one_redacted_line(monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from provider_helper import terraform
+
+    secret = "nvapi-" + os.urandom(8).hex()
+
+    def broken(text: str) -> dict:
+        raise RuntimeError(f"unexpected, with https://robot:{secret}@registry.example/v2/ in it")
+
+    monkeypatch.setattr(terraform, "read_query", broken)
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("{}"))
+    assert terraform.main([]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nvcf-mirror: internal error: RuntimeError: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and secret not in err

@@ -177,7 +177,9 @@ def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str],
     result = Missing()
     repos = [f"{prefix}/{e['name']}" if prefix else e["name"] for e in entries]
     for entry, repo in zip(entries, repos, strict=True):
-        for digest, needs in (entry.get("manifests") or {}).items():
+        # the artifact's own manifest is checked even where a (crafted) lock does not list it among its manifests
+        manifests: dict[str, Needs] = {entry["digest"]: None, **(entry.get("manifests") or {})}
+        for digest, needs in manifests.items():
             if not in_bundle(digest):  # a registry holds a manifest only with its blobs: they need no check
                 if _asked(target.head_manifest, repo, digest) is None:
                     result.items.append(f"manifest {digest[:19]} of {entry['key']}")
@@ -202,5 +204,7 @@ def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
 
 
 def write_lock_file(root: Path, artifacts: list[dict[str, Any]], base: Holdings | None) -> None:
-    lock = {"version": LOCK_VERSION, "base": {"lock": base.lock_digest, "from": base.origin} if base else None, "artifacts": artifacts}
+    # the base's file name, not its path: the connected side's folders are no business of the bundle's readers
+    base_named = {"lock": base.lock_digest, "from": Path(base.origin).name} if base else None
+    lock = {"version": LOCK_VERSION, "base": base_named, "artifacts": artifacts}
     atomic_write(root / LOCK_FILE, json.dumps(lock, indent=2) + "\n")

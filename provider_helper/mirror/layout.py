@@ -301,6 +301,9 @@ class LayoutSource:
         groups = sorted({e["group"] for e in entries})
         doc = {"apiVersion": "nvcf-mirror/v1", "groups": [{"name": g} for g in groups], "artifacts": [e["entry"] for e in entries]}
         artifacts = manifest_mod.parse(json.dumps(doc), str(self.root / LOCK_FILE)).artifacts
+        for artifact, e in zip(artifacts, entries, strict=True):
+            if artifact.key != e["key"]:
+                raise InputError(f"{self.root / LOCK_FILE}: the entry keyed {e['key'][:120]!r} describes {artifact.key[:120]!r}")
         return [Job(artifact, target.reference(e["name"], e["tag"]), None, None) for artifact, e in zip(artifacts, entries, strict=True)]
 
     def has(self, digest: str) -> bool:
