@@ -184,7 +184,7 @@ class GuardedTransport(httpx.BaseTransport):
         self._head_limits = head_limits
 
     def _route(self, url: httpx.URL) -> httpx.BaseTransport:
-        proxy = self._proxies.get(url.scheme)
+        proxy = self._proxies.get(url.scheme) or self._proxies.get("all")  # HTTPS_PROXY, HTTP_PROXY, ALL_PROXY
         if self._proxied is None or not proxy or is_loopback(url.host) or \
                 urllib.request.proxy_bypass_environment(url.host, self._proxies):  # type: ignore[attr-defined]
             return self._direct
