@@ -120,7 +120,9 @@ def test_a_differential_bundle_onto_a_target_without_its_base_is_refused_naming_
     done = _load(sandbox, bundle2, f"{ns}-empty")
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.strip().splitlines()
-    assert f"load its base first, the bundle written from {upgrade['bundle1']}" in line, line
+    # named by its folder's name alone: the connected side's path stays on the connected side (issue 36)
+    assert f"load its base first, the bundle written from {upgrade['bundle1'].name} (lock" in line, line
+    assert str(upgrade["bundle1"].parent) not in line
     catalog = httpx.get(f"{sandbox.target.url}/v2/_catalog", params={"n": "1000", "last": f"{ns}-empty"}, auth=(ECR_USER, sandbox.target_password))
     assert [r for r in catalog.json()["repositories"] if r.startswith(f"{ns}-empty/")] == [], "nothing was pushed"
 
@@ -234,3 +236,5 @@ def test_a_differential_lock_names_its_base_by_file_name_not_by_the_connected_si
 
     write_lock_file(tmp_path, [], Holdings("/home/alice/bundles/nvcf-2.0.tar", "sha256:" + "2" * 64))
     assert json.loads((tmp_path / "nvcf-mirror.lock.json").read_text())["base"] == {"lock": "sha256:" + "2" * 64, "from": "nvcf-2.0.tar"}
+    write_lock_file(tmp_path, [], Holdings("/home/alice/bundles/nvcf-2.0/nvcf-mirror.lock.json", "sha256:" + "2" * 64))
+    assert json.loads((tmp_path / "nvcf-mirror.lock.json").read_text())["base"]["from"] == "nvcf-2.0", "a layout folder by its name"

@@ -294,3 +294,34 @@ def test_an_unexpected_error_in_the_terraform_adapter_is_one_redacted_line(monke
     err = capsys.readouterr().err
     assert err.startswith("nvcf-mirror: internal error: RuntimeError: ") and err.count("\n") == 1, err
     assert "Traceback" not in err and secret not in err
+
+
+@pytest.mark.parametrize("planted_as", ["a folder anyone may write to", "another user's folder", "another user's index.json"])
+def test_save_into_a_layout_directory_another_user_could_have_written_is_refused(servers: list, tmp_path: Path, planted_as: str) -> None:
+    """``--to DIR`` adds to what DIR holds: a complete image with valid digests planted there would be
+    kept and loaded, so DIR must be a folder only this user can write to."""
+    source = good_source()
+    servers.append(source)
+    layout = tmp_path / "shared"
+    _plant_layout(layout)
+    if planted_as == "a folder anyone may write to":
+        layout.chmod(0o777)
+    elif planted_as == "another user's folder":
+        os.chown(layout, NOBODY, NOBODY)
+    else:
+        os.chown(layout / "index.json", NOBODY, NOBODY)
+    done = _save(source, tmp_path, layout)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "refusing to save into it" in done.stderr or "refusing to resume a save" in done.stderr, done.stderr
+    assert json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"][0]["key"] == "image:nvcf-api:2.0", "nothing was added"
+
+
+def test_a_blob_of_another_user_in_a_resumed_layout_is_not_kept(servers: list, tmp_path: Path) -> None:
+    layout = _saved_layout(servers, tmp_path)
+    blob = layout / "blobs" / "sha256" / sha256(LAYER).split(":")[1]
+    os.chown(blob, NOBODY, NOBODY)
+    source = good_source()
+    servers.append(source)
+    done = _save(source, tmp_path, layout)
+    assert done.returncode == 0, done.stderr
+    assert blob.exists() and blob.stat().st_uid == os.getuid(), done.stderr

@@ -205,6 +205,12 @@ def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
 
 def write_lock_file(root: Path, artifacts: list[dict[str, Any]], base: Holdings | None) -> None:
     # the base's file name, not its path: the connected side's folders are no business of the bundle's readers
-    base_named = {"lock": base.lock_digest, "from": Path(base.origin).name} if base else None
+    base_named = {"lock": base.lock_digest, "from": _bundle_name(base.origin)} if base else None
     lock = {"version": LOCK_VERSION, "base": base_named, "artifacts": artifacts}
     atomic_write(root / LOCK_FILE, json.dumps(lock, indent=2) + "\n")
+
+
+def _bundle_name(origin: str) -> str:
+    """A base's name as a differential lock records it: its .tar or folder, or its lock file's own name."""
+    path = Path(origin)
+    return path.parent.name if path.name == LOCK_FILE and path.parent.name else path.name

@@ -67,8 +67,14 @@ class Layout:
         """Call under ``writer_lock(root)``: files a killed run left half-written are removed here, and
         what an earlier save left is checked before it is kept: every blob is hashed against its name
         (a file that is not a regular one, or does not match, is removed) and every index entry must
-        name a valid digest whose blob is there."""
+        name a valid digest whose blob is there. A layout another user could have written into (a folder
+        of theirs, or one anyone may write to) is refused: what it holds could be planted whole."""
         (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        for folder in (root, root / "blobs", root / "blobs" / "sha256"):
+            _check_writable_by_this_user_only(folder)
+        for name in ("index.json", LOCK_FILE):
+            if (root / name).exists() and not _own_regular_file(root / name):
+                raise InputError(f"{root / name}: not a regular file of this user: refusing to resume a save into {root}")
         for leftover in [*root.glob(".upload-*"), *root.glob(".*.tmp")]:
             leftover.unlink(missing_ok=True)
         atomic_write(root / "oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}))
@@ -211,6 +217,13 @@ def staging_for(archive: Path) -> Path:
     return staging
 
 
+def _check_writable_by_this_user_only(folder: Path) -> None:
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise InputError(f"{folder}: a folder another user could have written into (not yours, a link, or writable by "
+                         "others): refusing to save into it; save to a folder of your own")
+
+
 def _own_regular_file(path: Path) -> bool:
     try:
         info = os.lstat(path)
@@ -226,7 +239,8 @@ def _drop_unverified_blobs(root: Path) -> None:
         path = Path(item.path)
         if item.is_dir(follow_symlinks=False):
             raise InputError(f"{path}: a folder where the layout keeps blobs; not a layout written by 'nvcf-mirror save'")
-        keep = item.is_file(follow_symlinks=False) and DIGEST_RE.fullmatch(f"sha256:{item.name}") is not None
+        keep = (item.is_file(follow_symlinks=False) and item.stat(follow_symlinks=False).st_uid == os.getuid()
+                and DIGEST_RE.fullmatch(f"sha256:{item.name}") is not None)
         if keep:
             try:
                 check_file(path, f"sha256:{item.name}", None, f"blob {item.name} left by an earlier save")
@@ -241,7 +255,18 @@ def _kept_entry(root: Path, entry: dict[str, Any]) -> bool:
     digest = entry.get("digest")
     ref = (entry.get("annotations") or {}).get(REF_NAME) if isinstance(entry.get("annotations"), dict) else None
     return (isinstance(digest, str) and DIGEST_RE.fullmatch(digest) is not None and isinstance(ref, str)
-            and blob_file(root, digest).is_file())
+            and _complete(root, digest))
+
+
+def _complete(root: Path, digest: str, depth: int = 0) -> bool:
+    """Whether the manifest ``digest`` and everything it needs (blobs, child manifests) are in the layout:
+    an entry whose blob was dropped is saved again, not reported present."""
+    try:
+        manifest = read_manifest(root, digest)
+    except (InputError, RegistryError, ValueError):
+        return False
+    return all(blob_file(root, b.digest).is_file() for b in manifest.blobs) and depth < 2 and \
+        all(_complete(root, c.digest, depth + 1) for c in manifest.children)
 
 
 def _kept_lock_entry(root: Path, entry: Any) -> bool:
