@@ -110,10 +110,11 @@ class TrickleServer:
     """A raw TCP server that answers every connection with ``head`` one byte every ``delay`` seconds: a
     status line and headers that never stop arriving (what ``http.server`` cannot send)."""
 
-    def __init__(self, host: str, head: bytes, delay: float) -> None:
+    def __init__(self, host: str, head: bytes, delay: float, first_delay: float = 0.0) -> None:
+        """``first_delay``: seconds before the first byte (a server still working on its answer)."""
         import socket
 
-        self.head, self.delay = head, delay
+        self.head, self.delay, self.first_delay = head, delay, first_delay
         self.connections = 0
         self._socket = socket.create_server((host, 0))
         self._closed = threading.Event()
@@ -139,6 +140,7 @@ class TrickleServer:
         assert isinstance(connection, socket.socket)
         with connection:
             connection.recv(65536)
+            time.sleep(self.first_delay)
             for byte in self.head:
                 if self._closed.is_set():
                     return

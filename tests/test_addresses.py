@@ -214,6 +214,19 @@ def test_a_status_line_and_headers_that_trickle_are_given_up_like_a_stalled_body
     assert time.monotonic() - started < 5, "given up within the grace and a little more, not after the 20 s trickle"
 
 
+def test_a_server_slow_to_begin_its_answer_is_waited_for_as_long_as_the_read_timeout(servers: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock starts at the answer's first byte: a registry still finishing a large upload answers late,
+    then at once, and is not cut off (waiting for the first byte is httpx's read timeout)."""
+    body = b'{"name": "org/app", "tags": ["1.0"]}'
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    server = TrickleServer("127.0.0.2", answer, 0.0, first_delay=1.0)
+    servers.append(server)
+    monkeypatch.setattr(http_layer, "ANSWER_GRACE", 0.3)
+    monkeypatch.setattr(http_layer, "MIN_ANSWER_RATE", 1000)
+    with closing(RegistryClient(server.host, retry=RetryPolicy(attempts=1))) as client:
+        assert client.tags("org/app") == ["1.0"]
+
+
 def test_an_ecr_token_goes_only_to_an_ecr_host_or_the_one_aws_endpoint_url_ecr_names() -> None:
     from provider_helper import targets
 
