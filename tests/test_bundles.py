@@ -238,3 +238,21 @@ def test_a_differential_lock_names_its_base_by_file_name_not_by_the_connected_si
     assert json.loads((tmp_path / "nvcf-mirror.lock.json").read_text())["base"] == {"lock": "sha256:" + "2" * 64, "from": "nvcf-2.0.tar"}
     write_lock_file(tmp_path, [], Holdings("/home/alice/bundles/nvcf-2.0/nvcf-mirror.lock.json", "sha256:" + "2" * 64))
     assert json.loads((tmp_path / "nvcf-mirror.lock.json").read_text())["base"]["from"] == "nvcf-2.0", "a layout folder by its name"
+
+
+def test_the_left_out_check_asks_the_target_once_per_repository_and_digest() -> None:
+    """Artifacts of one repository sharing their blobs: each blob is asked about once there, not once per artifact."""
+    from provider_helper.mirror.bundles import left_out_at_target
+
+    asked: list[tuple[str, str]] = []
+
+    class Counting(_EmptyTarget):
+        def has_blob(self, repo: str, digest: str) -> bool:
+            asked.append((repo, digest))
+            return True
+
+    blobs = [{"digest": "sha256:" + str(n) * 64, "size": 1} for n in range(3)]
+    entries = [{"key": f"image:app:{t}", "name": "app", "digest": "sha256:" + "9" * 64,
+                "manifests": {"sha256:" + "9" * 64: {"blobs": blobs, "manifests": []}}} for t in ("1.0", "1.1", "1.2")]
+    assert left_out_at_target(entries, lambda d: d == "sha256:" + "9" * 64, Counting(), "p").items == []
+    assert sorted(asked) == sorted(("p/app", b["digest"]) for b in blobs)

@@ -176,6 +176,14 @@ def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str],
     it or (a blob) in another repository of the prefix it can be mounted from."""
     result = Missing()
     repos = [f"{prefix}/{e['name']}" if prefix else e["name"] for e in entries]
+    answers: dict[tuple[str, str, str], Any] = {}  # one question per repository and digest, however many entries share it
+
+    def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
+        key = (question.__name__, repo, digest)
+        if key not in answers:
+            answers[key] = _ask(question, repo, digest)
+        return answers[key]
+
     for entry, repo in zip(entries, repos, strict=True):
         # the artifact's own manifest is checked even where a (crafted) lock does not list it among its manifests
         manifests: dict[str, Needs] = {entry["digest"]: None, **(entry.get("manifests") or {})}
@@ -195,7 +203,7 @@ def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str],
     return result
 
 
-def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
+def _ask(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
     """A question to the target; a repository that does not exist (yet) answers no."""
     try:
         return question(repo, digest)
