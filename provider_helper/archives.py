@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from provider_helper.fsutil import open_regular_file
 from provider_helper.splitarchive import PartsReader
 from provider_helper.wording import setting
 
 GiB = 1024**3
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")  # gzip, bzip2, xz
+MAX_DEPTH = 64  # folders one entry's path may nest: a layout needs 3, a resource tarball a dozen
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,18 @@ def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = D
     links: set[PurePosixPath] = set()
     seen: set[PurePosixPath] = set()
     sizes: dict[PurePosixPath, int] = {}  # a hard link unpacks to a copy: it counts its target's size
+    implied: set[PurePosixPath] = set()  # folders entries need that the archive does not list: they are made too
     total = 0
     try:
         for count, member in enumerate(tar, 1):
-            if count > limits.max_members:
-                raise ArchiveError(f"{origin}: more than {limits.max_members} entries (raise with {setting('max_extract_members')})")
             path = _member_path(member, origin)
+            if len(path.parts) > MAX_DEPTH:
+                raise ArchiveError(f"{origin}: entry {member.name[:200]!r} nests more than {MAX_DEPTH} folders deep")
+            implied.update(parent for parent in path.parents if parent.parts and parent not in seen)
+            implied.discard(path)
+            if count + len(implied) > limits.max_members:
+                raise ArchiveError(f"{origin}: more than {limits.max_members} entries, counting the folders they imply "
+                                   f"(raise with {setting('max_extract_members')})")
             if member.isdev() or member.isfifo() or member.type == tarfile.GNUTYPE_SPARSE:
                 raise ArchiveError(f"{origin}: entry {member.name!r} is a device, FIFO or sparse file")
             if any(parent in links for parent in path.parents):
@@ -186,10 +195,40 @@ def top_folder(archive: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> str | N
     return tops.pop() if len(tops) == 1 else None
 
 
+def extract_once(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS, *, parts: PartsReader | None = None) -> None:
+    """Unpack ``archive`` (or the parts of a split one, read one after the other) into ``dest``, a new
+    private folder the caller removes if this raises. One read: every entry is checked as it arrives and
+    written from that same read, so a medium that answers differently on a second read has nothing to
+    swap; links are made last, once every entry has passed (``_check_link_targets`` needs them all).
+    ``parts``: a split archive's parts, each hashed against its checksum as it is read (and read to its end)."""
+    origin = archive.name
+    if parts is None:
+        source: IO[bytes] = open_regular_file(archive)
+        magic = source.read(6)
+        source.seek(0)
+        compressed = os.fstat(source.fileno()).st_size if magic.startswith(_COMPRESSED) else None
+    else:
+        compressed = None
+        source = parts  # type: ignore[assignment]
+    root = dest.resolve()
+    members: list[tarfile.TarInfo] = []
+    with source, _open(fileobj=source, mode="r|*", origin=origin) as tar:
+        for member in checked_members(tar, origin, limits, compressed):
+            members.append(member)
+            if not (member.issym() or member.islnk()):
+                _write_member(tar, member, root, origin)
+        while source.read(1 << 20):  # the tar's end padding: a split archive's last part is hashed to its end
+            pass
+    _check_link_targets(members, origin)
+    for member in members:
+        if member.issym() or member.islnk():
+            _write_member(tar, member, root, origin)
+
+
 def _is_compressed(archive: Path) -> bool:
     with open(archive, "rb") as handle:
         magic = handle.read(6)
-    return magic.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+    return magic.startswith(_COMPRESSED)
 
 
 def _open(*, origin: str, **kwargs: object) -> tarfile.TarFile:

@@ -19,6 +19,7 @@ from provider_helper.origin import OriginPolicy, authority, origin
 from provider_helper.redact import redact_url
 from provider_helper.registry.credentials import CredentialStore
 from provider_helper.retry import RetryPolicy, call_with_retries
+from provider_helper.transport import named_by
 
 
 class Fetcher:
@@ -50,7 +51,7 @@ class Fetcher:
         credentials_allowed = origin(parts) == origin(httpx.URL(owner)) and self.policy.may_send_credentials(parts)
 
         def fetch(auth: tuple[str, str] | None) -> httpx.Response:
-            request = self._http.build_request("GET", url)
+            request = self._http.build_request("GET", url, extensions=named_by("URL", owner))  # the index names it
             return http.bounded(self._http.send(request, stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT), max_bytes, what)
 
         def attempt() -> bytes:

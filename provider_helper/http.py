@@ -1,8 +1,9 @@
 """The HTTP layer's common part: how clients are built and answers are read, for every server.
 
 - ``client``: registries, token services, Helm repositories, the NGC API and storage all get the same
-  timeouts, TLS settings, proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``: httpx's
-  ``trust_env``), ``User-Agent: nvcf-mirror/<version>`` and the redirect rules of ``origin``.
+  timeouts, TLS settings, proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``; never for a
+  loopback host), ``User-Agent: nvcf-mirror/<version>``, the address policy of ``transport`` and the
+  redirect rules of ``origin``.
 - ``bounded``: an answer read whole, within its byte bound and a minimum rate after a grace period.
 - ``moving``: a blob stream, given up when it stalls.
 - ``pages``: a paged listing (registry tags and referrers, NGC versions and files), bounded by pages,
@@ -26,6 +27,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from provider_helper import envvars
+from provider_helper import transport as transport_mod
 from provider_helper.errors import (
     BlobUnknownError,
     DeniedError,
@@ -67,13 +69,31 @@ def user_agent() -> str:
 
 
 def client(*, verify: Any = True, base_url: str = "", auth: httpx.Auth | None = None, limits: httpx.Limits | None = None,
-           transport: httpx.BaseTransport | None = None, follow_redirects: bool = False, timeout: httpx.Timeout = TIMEOUT) -> httpx.Client:
+           transport: httpx.BaseTransport | None = None, follow_redirects: bool = False, timeout: httpx.Timeout = TIMEOUT,
+           resolver: transport_mod.Resolver | None = None) -> httpx.Client:
     """An httpx client with the tool's defaults; ``verify`` is an ``ssl.SSLContext`` (``registry.tls``) or False.
-    Every redirect it is answered passes the origin policy before it is followed."""
+    Every request goes through ``transport.GuardedTransport`` (the address policy, pinned resolution, proxies
+    but not for loopback, the answer-head clock); every redirect passes the origin policy before it is
+    followed. ``transport``: what the guarded transport sends through instead of the network (a fault
+    a real server cannot produce), with no proxy."""
+    resolver = resolver or transport_mod.Resolver()
+    limits = limits or httpx.Limits()
+    if transport is None:
+        direct: httpx.BaseTransport = transport_mod.direct_transport(resolver, verify=verify, limits=limits)
+
+        def proxied(proxy: str) -> httpx.BaseTransport:
+            return transport_mod.direct_transport(resolver, verify=verify, limits=limits, proxy=proxy)
+        guarded = transport_mod.GuardedTransport(resolver, direct, proxied, _answer_limits)
+    else:
+        guarded = transport_mod.GuardedTransport(resolver, transport, None, _answer_limits)
     return httpx.Client(
-        base_url=base_url, auth=auth, verify=verify, timeout=timeout, limits=limits or httpx.Limits(), transport=transport,
+        base_url=base_url, auth=auth, verify=verify, timeout=timeout, limits=limits, transport=guarded,
         follow_redirects=follow_redirects, headers={"User-Agent": user_agent()}, event_hooks={"response": [check_redirect]},
     )
+
+
+def _answer_limits() -> tuple[float, float]:
+    return ANSWER_GRACE, MIN_ANSWER_RATE
 
 
 def moving(received: Iterator[bytes], what: str, clock: Callable[[], float] = time.monotonic, *,
@@ -113,7 +133,7 @@ def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Respon
     httpx's read timeout starts again with every byte, so a server sending one a second would hold the
     request (and a ``terraform apply``) for as long as it liked."""
     data = bytearray()
-    started = time.monotonic()
+    started = response.extensions.get(transport_mod.ANSWER_STARTED) or time.monotonic()  # one clock with the head
     try:
         for chunk in response.iter_bytes():
             data += chunk

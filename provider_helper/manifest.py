@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
-from provider_helper.cachedir import cache_dir
+from provider_helper.cachedir import cache_dir, private_cache, private_cache_file
 from provider_helper.errors import InputError, ManifestError, SettingError
 from provider_helper.oci.reference import (
     Platform,
@@ -311,9 +311,8 @@ def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> tuple[li
     if by_entry:
         best = sorted((jsonschema.exceptions.best_match(errors) for errors in by_entry.values()), key=lambda e: locate.line(e.absolute_path))
         return [f"{locate(error.absolute_path)}: {_schema_message(error)}" for error in best], set(by_entry)
-    with contextlib.suppress(OSError):
-        passed.parent.mkdir(parents=True, exist_ok=True)
-        passed.touch()
+    with contextlib.suppress(OSError, InputError):
+        private_cache_file(private_cache("schema-checked") / key)
     return [], set()
 
 

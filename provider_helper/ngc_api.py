@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,11 +30,13 @@ import httpx
 
 from provider_helper import http
 from provider_helper.errors import DigestMismatchError, InputError, LicenceError, NotFoundError, RegistryError
+from provider_helper.fsutil import own_folder, private_temp
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, error_from, moving, pages
 from provider_helper.manifest import ResourceRef
 from provider_helper.registry.credentials import ngc_key
 from provider_helper.retry import RetryPolicy, call_with_retries
 from provider_helper.tokens import Token, TokenCache
+from provider_helper.transport import named_by
 
 API_URL = "https://api.ngc.nvidia.com"
 AUTHN_URL = "https://authn.nvidia.com"
@@ -240,45 +243,60 @@ class NgcClient:
             raise RegistryError(f"NGC gave {ref} a total size that is not a number: {str(expected)[:40]!r}") from None
         if total is not None and total != listed:
             raise DigestMismatchError(f"{ref}: NGC lists files of {listed} bytes in all but a version of {total}")
+        free = _free_bytes(dest)
+        if listed > free:  # NGC's listing sizes the download: a version of a petabyte is refused, not written until the disk fills
+            raise InputError(f"{ref}: NGC lists {listed} bytes of files, more than the {free} bytes free where {dest} is")
         urls = self.signed_urls(ref)
         folder = dest / version_dir(ref)
         return [self._download_file(ref, f, urls.get(f.path) or self.signed_url(ref, f.path), folder) for f in files]
 
     def _download_file(self, ref: ResourceRef, file: ResourceFile, url: str, folder: Path) -> Path:
-        path = folder / safe_relative(file.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.part")
-        partial.unlink(missing_ok=True)
+        relative = safe_relative(file.path)
+        path = own_folder(folder.parent, (folder.name, *relative.parent.parts)) / relative.name
+        partial, out = private_temp(path, ".part")  # a new private file: nothing planted in a shared DEST is written through
         what = f"download {file.path} of {ref}"
 
         def attempt() -> None:
-            have = partial.stat().st_size if partial.exists() else 0
+            have = out.tell()
             headers = {"Range": f"bytes={have}-"} if 0 < have < file.size else {}
-            request = self._http.build_request("GET", url, headers=headers)  # pre-signed: no Authorization
+            request = self._http.build_request("GET", url, headers=headers,  # pre-signed: no Authorization
+                                               extensions=named_by("pre-signed URL", self.api_url))
             response = self._http.send(request, stream=True, follow_redirects=True)
             try:
                 if response.status_code not in (200, 206):
                     storage = response.url.copy_with(query=None)  # pre-signed: the query is the credential
                     raise error_from(bounded(response, MAX_ANSWER_BYTES, what), f"{what} from {storage}", response.url.host,
                                      denied_hint="the pre-signed URL was refused (expired?); run again for a new one")
-                append = response.status_code == 206 and bool(headers)
-                with open(partial, "ab" if append else "wb") as out:
-                    for chunk in moving(response.iter_bytes(), what, whole_chunks=False):  # what arrived before a drop or a stall is kept
-                        out.write(chunk)
-                        if out.tell() > file.size:
-                            break
+                if not (response.status_code == 206 and headers):
+                    out.seek(0)
+                    out.truncate()
+                for chunk in moving(response.iter_bytes(), what, whole_chunks=False):  # what arrived before a drop or a stall is kept
+                    out.write(chunk)
+                    if out.tell() > file.size:
+                        break
+                out.flush()
             finally:
                 response.close()
-            size = partial.stat().st_size
+            size = out.tell()
             if size < file.size:
                 raise httpx.ReadError(f"{file.path}: {size} of {file.size} bytes so far")  # the retry resumes from here
             if size > file.size:
-                partial.unlink()
                 raise DigestMismatchError(f"{what}: more than the {file.size} bytes NGC lists")
 
-        call_with_retries(attempt, self.retry, what)
-        os.replace(partial, path)
+        try:
+            with out:
+                call_with_retries(attempt, self.retry, what)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return path
+
+
+def _free_bytes(dest: Path) -> int:
+    """Bytes free on the file system ``dest`` is (or will be) on: its nearest existing folder's."""
+    existing = next(p for p in (dest, *dest.parents) if p.exists())
+    return shutil.disk_usage(existing).free
 
 
 def _total_pages(body: dict[str, Any], ref: ResourceRef) -> int:

@@ -6,6 +6,8 @@ and every place that attaches credentials asks here first:
 - Scheme: a redirect never takes an https request to plain http.
 - Redirects: from a host that is not internal (loopback, link-local, private), never into one, so a
   public server cannot make the tool fetch a metadata or credentials endpoint and store the answer.
+  Judged where the connection is made, on the address the target resolves to (``transport``), for
+  redirects and for every URL a server names; this hook marks who named the redirect's target.
 - Credentials: only over TLS, or to a host where plain HTTP is allowed at all (loopback, or named
   with ``--insecure-registry``); a registry's own only to its exact scheme, host and port.
 
@@ -15,7 +17,6 @@ for blob streams, ``http.pages`` for listings); the README's Security section li
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 import httpx
@@ -23,17 +24,7 @@ import httpx
 from provider_helper.errors import PolicyError
 from provider_helper.oci.reference import is_loopback
 from provider_helper.redact import redact_url
-
-
-def is_internal(host: str) -> bool:
-    """Loopback, link-local (169.254.0.0/16, the cloud metadata address; fe80::/10) or private."""
-    if is_loopback(host):
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False  # a name: where it resolves is the resolver's business, as for every client
-    return address.is_link_local or address.is_private or address.is_unspecified
+from provider_helper.transport import NAMED_BY
 
 
 def authority(url: httpx.URL) -> str:
@@ -47,7 +38,8 @@ def origin(url: httpx.URL) -> str:
 
 
 def check_redirect(response: httpx.Response) -> None:
-    """An httpx response hook: refuse a redirect that leaves TLS or moves from outside into an internal address."""
+    """An httpx response hook: refuse a redirect that leaves TLS; mark the redirected request as named by
+    the server that redirected (the transport keeps it off internal addresses unless that server is internal)."""
     if not response.has_redirect_location:
         return
     source = response.request.url
@@ -58,8 +50,10 @@ def check_redirect(response: httpx.Response) -> None:
     shown = redact_url(str(target.copy_with(query=None)))
     if source.scheme == "https" and target.scheme != "https":
         raise PolicyError(f"refusing the redirect from {origin(source)} to {shown}: it leaves TLS")
-    if not is_internal(source.host) and is_internal(target.host):
-        raise PolicyError(f"refusing the redirect from {origin(source)} to {shown}: an internal address")
+    # Whether the target is internal is judged where it connects, on the address it resolves to
+    # (transport.GuardedTransport), not here on its spelling: httpx builds the next request with this
+    # request's extensions, so it carries who named it.
+    response.request.extensions[NAMED_BY] = ("redirect", origin(source))
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import IO
 
 from provider_helper.errors import InputError
+from provider_helper.fsutil import atomic_write, open_regular, open_regular_file, private_temp, read_bounded
 from provider_helper.wording import setting
 
 CHUNK = 1024 * 1024
 _SIZE_RE = re.compile(r"([0-9]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?", re.ASCII | re.IGNORECASE)
 _UNITS = {"b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 MIN_PART = 1 << 20
+MAX_CHECKSUM_LIST_BYTES = 1024 * 1024  # 12,000 lines of "<sha256>  bundle.tar.NNN": 46 TiB in 4 GiB parts
 
 
 def parse_size(text: str) -> int:
@@ -41,12 +43,14 @@ def checksum_path(archive: Path) -> Path:
 
 
 class PartsWriter(io.RawIOBase):
-    """A writable stream that fills ``archive.000.tmp``, ``.001.tmp``, … of at most ``part_size`` bytes each."""
+    """A writable stream that fills new private files beside ``archive.000``, ``.001``, … (random names,
+    ``fsutil.private_temp``) of at most ``part_size`` bytes each."""
 
     def __init__(self, archive: Path, part_size: int) -> None:
         self.archive, self.part_size = archive, part_size
         self.parts: list[tuple[Path, str]] = []  # (temporary path, sha256) of each finished part
         self._handle: IO[bytes] | None = None
+        self._path = archive
         self._hash = hashlib.sha256()
         self._in_part = 0
 
@@ -68,13 +72,13 @@ class PartsWriter(io.RawIOBase):
 
     def _next_part(self) -> None:
         self._finish_part()
-        self._handle = open(_temporary(part_path(self.archive, len(self.parts))), "wb")  # noqa: SIM115 -- closed by _finish_part
+        self._path, self._handle = private_temp(part_path(self.archive, len(self.parts)))  # closed by _finish_part
         self._hash, self._in_part = hashlib.sha256(), 0
 
     def _finish_part(self) -> None:
         if self._handle is not None:
             self._handle.close()
-            self.parts.append((Path(self._handle.name), self._hash.hexdigest()))
+            self.parts.append((self._path, self._hash.hexdigest()))
             self._handle = None
 
     def commit(self) -> None:
@@ -83,13 +87,7 @@ class PartsWriter(io.RawIOBase):
         for n, (temporary, _) in enumerate(self.parts):
             os.replace(temporary, part_path(self.archive, n))
         listing = "".join(f"{digest}  {part_path(self.archive, n).name}\n" for n, (_, digest) in enumerate(self.parts))
-        temporary_list = _temporary(checksum_path(self.archive))
-        temporary_list.write_text(listing)
-        os.replace(temporary_list, checksum_path(self.archive))
-
-
-def _temporary(path: Path) -> Path:
-    return path.with_name(path.name + ".tmp")
+        atomic_write(checksum_path(self.archive), listing)
 
 
 def split_archive(path: Path) -> Path | None:
@@ -103,20 +101,33 @@ def split_archive(path: Path) -> Path | None:
 
 def verified_parts(archive: Path) -> list[Path]:
     """Every part the checksum list names, each hashed and compared before anything reads it."""
+    parts = listed_parts(archive)
+    for n, (part, digest) in enumerate(parts):
+        if _sha256(part) != digest:
+            raise _corrupt(part, n, archive)
+    return [part for part, _ in parts]
+
+
+def _corrupt(part: Path, n: int, archive: Path) -> InputError:
+    return InputError(f"{part}: corrupt: part {n + 1} of the split bundle {archive.name} does not match its checksum")
+
+
+def listed_parts(archive: Path) -> list[tuple[Path, str]]:
+    """Every part the checksum list names with its sha256, unread (``PartsReader`` checks them as it reads)."""
     listing = checksum_path(archive)
-    if not listing.is_file():
-        raise InputError(f"{listing}: missing: the checksum list of the split bundle {archive.name} (save writes it last)")
+    try:
+        text = read_bounded(listing, MAX_CHECKSUM_LIST_BYTES, "the checksum list of a split bundle is").decode("ascii", "replace")
+    except FileNotFoundError:
+        raise InputError(f"{listing}: missing: the checksum list of the split bundle {archive.name} (save writes it last)") from None
     parts = []
-    for n, line in enumerate(listing.read_text().splitlines()):
+    for n, line in enumerate(text.splitlines()):
         digest, _, name = line.partition("  ")
         expected = part_path(archive, n)
         if name != expected.name or not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise InputError(f"{listing}: line {n + 1} is not '<sha256>  {expected.name}'")
         if not expected.is_file():
             raise InputError(f"{expected}: missing: part {n + 1} of the split bundle {archive.name}")
-        if _sha256(expected) != digest:
-            raise InputError(f"{expected}: corrupt: part {n + 1} of the split bundle {archive.name} does not match its checksum")
-        parts.append(expected)
+        parts.append((expected, digest))
     if not parts:
         raise InputError(f"{listing}: names no part")
     return parts
@@ -124,18 +135,24 @@ def verified_parts(archive: Path) -> list[Path]:
 
 def _sha256(path: Path) -> str:
     hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         for chunk in iter(lambda: handle.read(CHUNK), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
 
 
 class PartsReader(io.RawIOBase):
-    """The parts read one after the other as one stream."""
+    """The parts read one after the other as one stream; with ``digests``, each part is hashed as it is
+    read and InputError raised at its end if it does not match (one read, no second one to differ)."""
 
-    def __init__(self, parts: list[Path]) -> None:
+    def __init__(self, parts: list[Path], digests: list[str] | None = None, archive: Path | None = None) -> None:
         self._parts: Iterator[Path] = iter(parts)
-        self._handle: io.BufferedReader | None = None
+        self._digests = digests
+        self._archive = archive or (parts[0].with_suffix("") if parts else Path("archive"))
+        self._n = -1
+        self._current: Path | None = None
+        self._hash = hashlib.sha256()
+        self._handle: IO[bytes] | None = None
 
     def readable(self) -> bool:
         return True
@@ -146,12 +163,16 @@ class PartsReader(io.RawIOBase):
                 following = next(self._parts, None)
                 if following is None:
                     return 0
-                self._handle = open(following, "rb")  # noqa: SIM115 -- closed when read to its end, or by close()
-            n = self._handle.readinto(buffer)
+                self._handle = open_regular_file(following)  # closed when read to its end, or by close()
+                self._n, self._current, self._hash = self._n + 1, following, hashlib.sha256()
+            n = self._handle.readinto(buffer)  # type: ignore[attr-defined]
             if n:
-                return n
+                self._hash.update(buffer[:n])
+                return int(n)
             self._handle.close()
             self._handle = None
+            if self._digests is not None and self._current is not None and self._hash.hexdigest() != self._digests[self._n]:
+                raise _corrupt(self._current, self._n, self._archive)
 
     def close(self) -> None:
         if self._handle is not None:

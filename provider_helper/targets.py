@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError
@@ -67,7 +68,21 @@ def resolve(text: str, target_type: str, region: str | None, username: str | Non
         return TargetAccess(target, "generic", username=username, password=password)
     if username:
         raise InputError(f"{setting('target_username')} is for generic targets; ECR credentials come from AWS (boto3's default chain)")
+    if host_info is None and not _named_ecr_endpoint(target.registry, env):
+        raise InputError(f"{setting('target')} {target.registry}: an ECR target, but neither an ECR registry (ACCOUNT.dkr.ecr.REGION."
+                         "amazonaws.com[.cn]) nor on the host AWS_ENDPOINT_URL_ECR names: refusing to send it an ECR token")
     region = region or (host_info.region if host_info else None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if not region:
         raise InputError(f"cannot tell the AWS region of {target.registry}: use {setting('aws_region')} or AWS_REGION")
     return TargetAccess(target, "ecr", region=region, account=host_info.account if host_info else None)
+
+
+def _named_ecr_endpoint(registry: str, env: Mapping[str, str]) -> bool:
+    """Whether ``registry`` is on the host of the ECR endpoint the environment names (``AWS_ENDPOINT_URL_ECR``,
+    else ``AWS_ENDPOINT_URL``): a VPC endpoint, a local stand-in. The ECR token (push and pull on the whole
+    account for 12 hours) goes to no host the user did not name as ECR's."""
+    endpoint = env.get("AWS_ENDPOINT_URL_ECR") or env.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        return False
+    named = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}").hostname
+    return named is not None and urlsplit(f"https://{registry}").hostname == named.lower()

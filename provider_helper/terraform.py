@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in outcome.lines:
             sys.stderr.write(f"nvcf-mirror: {shown(line)}\n")
         return outcome.code
+    except Exception as exc:  # noqa: BLE001 -- one redacted line, never a traceback with a key in its locals or text
+        sys.stderr.write(shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc}") + "\n")
+        return 1
 
 
 def run() -> None:

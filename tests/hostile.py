@@ -104,3 +104,52 @@ class ScriptedServer:
                 pass
 
         return Handler
+
+
+class TrickleServer:
+    """A raw TCP server that answers every connection with ``head`` one byte every ``delay`` seconds: a
+    status line and headers that never stop arriving (what ``http.server`` cannot send)."""
+
+    def __init__(self, host: str, head: bytes, delay: float, first_delay: float = 0.0) -> None:
+        """``first_delay``: seconds before the first byte (a server still working on its answer)."""
+        import socket
+
+        self.head, self.delay, self.first_delay = head, delay, first_delay
+        self.connections = 0
+        self._socket = socket.create_server((host, 0))
+        self._closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        address, port = self._socket.getsockname()[:2]
+        return f"{address}:{port}"
+
+    def _serve(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: object) -> None:
+        import socket
+
+        assert isinstance(connection, socket.socket)
+        with connection:
+            connection.recv(65536)
+            time.sleep(self.first_delay)
+            for byte in self.head:
+                if self._closed.is_set():
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(self.delay)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._socket.close()

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "provider_helper"
-# The HTTP layer: client construction and answer reading, retries, the origin policy, the registry's auth,
-# the registry store (the content API over HTTP), the NGC API client, the web fetch of Helm repositories.
-# The sandbox holds the demo's stand-in servers.
-HTTP_LAYER = {"http.py", "retry.py", "origin.py", "fetch.py", "ngc_api.py", "registry", "content/registry.py"}
+# The HTTP layer: client construction and answer reading, the origin and address policies, the registry client and its
+# auth, the NGC API client, the web fetch of Helm repositories. The sandbox holds the demo's stand-in servers.
+HTTP_LAYER = {"http.py", "retry.py", "origin.py", "transport.py", "fetch.py", "ngc_api.py", "registry", "content/registry.py"}
 
 
 def _modules(*parts: str) -> list[Path]:
@@ -50,14 +49,15 @@ FLOORS: list[tuple[str, set[str]]] = [
                "cachedir.py", "fsutil.py", "envvars.py", "threads.py", "quickexit.py", "splitarchive.py", "archives.py",
                "__init__.py"}),
     ("transport", {"http.py", "retry.py", "origin.py", "tokens.py", "fetch.py", "ngc_api.py", "registry", "aws", "targets.py",
-                   "sourcemap.py"}),
+                   "sourcemap.py", "transport.py"}),
     ("stores", {"content"}),
     ("engine", {"mirror"}),
     ("use cases", {"session.py", "doctor.py", "importers.py", "importers_nvcf.py", "progress.py"}),
     ("front doors", {"cli", "terraform.py", "exits.py", "__main__.py", "sandbox"}),
 ]
 # What the model package may import of the rest of the project: the vocabulary every floor shares.
-MODEL_PACKAGE, MODEL_MAY_IMPORT = "oci", {"errors.py", "wording.py"}
+# fsutil.py: the one way a local file is read (regular files only, never through a link), itself a leaf.
+MODEL_PACKAGE, MODEL_MAY_IMPORT = "oci", {"errors.py", "wording.py", "fsutil.py"}
 
 
 def _unit(name: str) -> str:
@@ -179,3 +179,59 @@ def test_one_digest_verifying_reader_one_token_cache_one_paging_helper() -> None
     assert _calls("MAX_PAGES") <= {"http.py"} and _calls("MAX_LISTING_BYTES") <= {"http.py"}, "listings are bounded by http.pages alone"
     expiring = {_relative(path) for path in _modules() if "expires_at" in path.read_text()}
     assert expiring <= {"tokens.py"}, f"token lifetimes are kept by tokens.TokenCache alone: {sorted(expiring)}"
+
+
+# Where the tool connects, writes files and reads local files from places another user may write to
+# (issue 36). Each call of that kind is allowed in the modules named, for the reason given; a new one
+# anywhere else fails here, so it goes through the transport's address check (transport.py), the
+# private-file helpers or the bounded readers (fsutil.py).
+_CONNECTS = {"HTTPTransport": {"transport.py"}, "Client": {"http.py"}, "create_connection": {"transport.py"},
+             "getaddrinfo": {"transport.py"}, "socket": set(), "urlopen": set()}
+_WRITES_OR_READS = {
+    "open": {"archives.py": "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run",
+             "registry/oci.py": "file_digest of a resource file this run downloaded, checked a regular file first"},
+    "write_text": {}, "write_bytes": {}, "touch": {},
+    "read_text": {"manifest.py": "the user's manifest and the packaged schema", "registry/credentials.py": "the user's auth files",
+                  "aws/ecr.py": "the user's lifecycle policy file", "cli/manifest.py": "the file the user imports"},
+    "read_bytes": {},
+    "mkstemp": {"fsutil.py": "private_temp"}, "mkdtemp": {},
+    "TemporaryDirectory": {"mirror/layout.py": "the private folder a bundle is read into",
+                           "session.py": "the private scratch folder of NGC resources"},
+    "symlink": {"archives.py": "a checked link of an archive, made last"},
+    "connect": {"mirror/locations.py": "the blob-location database, in the private cache (cachedir.private_cache_file)"},
+}
+_OS_OPEN = {"fsutil.py", "archives.py", "cachedir.py", "mirror/layout.py"}  # O_EXCL|O_NOFOLLOW or O_NOFOLLOW, each
+
+
+def test_connections_file_writes_and_local_reads_go_through_the_transport_and_the_private_file_helpers() -> None:
+    problems = []
+    for path in _modules():
+        name = _relative(path)
+        if name.startswith("sandbox/"):
+            continue  # the demo's stand-in servers, not the tool
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+            if called in _CONNECTS and (owner in ("httpx", "socket", "urllib", "request") or called in ("create_connection", "getaddrinfo")):
+                if name not in _CONNECTS[called]:
+                    problems.append(f"{name}:{node.lineno}: connects ({owner}.{called}) outside the transport")
+            elif called == "open" and owner == "os":
+                if name not in _OS_OPEN:
+                    problems.append(f"{name}:{node.lineno}: os.open outside the private-file helpers")
+            elif called == "open" and owner == "tarfile":
+                if not any(k.arg == "fileobj" for k in node.keywords) and name != "archives.py":
+                    problems.append(f"{name}:{node.lineno}: tarfile.open of a path, not of a file the helpers opened")
+            elif called == "connect" and owner != "sqlite3":
+                continue
+            elif called in _WRITES_OR_READS and (owner != "os" or called == "symlink") and name not in _WRITES_OR_READS[called]:
+                problems.append(f"{name}:{node.lineno}: {called}() outside the private-file helpers and bounded readers")
+    assert not problems, problems
+
+
+def test_every_client_sends_through_the_guarded_transport() -> None:
+    """http.client is the only place an httpx client is built, and it always wraps the transport."""
+    source = (PACKAGE / "http.py").read_text()
+    assert source.count("httpx.Client(") == 1 and "transport=guarded" in source

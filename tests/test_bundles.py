@@ -122,7 +122,9 @@ def test_a_differential_bundle_onto_a_target_without_its_base_is_refused_naming_
     done = _load(sandbox, bundle2, f"{ns}-empty")
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.strip().splitlines()
-    assert f"load its base first, the bundle written from {upgrade['bundle1']}" in line, line
+    # named by its folder's name alone: the connected side's path stays on the connected side (issue 36)
+    assert f"load its base first, the bundle written from {upgrade['bundle1'].name} (lock" in line, line
+    assert str(upgrade["bundle1"].parent) not in line
     catalog = httpx.get(f"{sandbox.target.url}/v2/_catalog", params={"n": "1000", "last": f"{ns}-empty"}, auth=(ECR_USER, sandbox.target_password))
     assert [r for r in catalog.json()["repositories"] if r.startswith(f"{ns}-empty/")] == [], "nothing was pushed"
 
@@ -209,3 +211,50 @@ def test_a_lock_naming_something_other_than_digests_is_refused_as_a_base_and_as_
     refused = _save(sandbox, upgrade["v2"], tmp_path / "never", "--since", str(bad_base))
     assert refused.returncode == 2 and "is not blobs (digest, size) and manifests" in refused.stderr, refused.stderr
     assert not (tmp_path / "never").exists() or not any((tmp_path / "never").rglob("sha256/*")), "nothing saved"
+
+
+class _EmptyTarget:
+    """A target holding nothing: every question answered no (a unit test of the left-out check's logic)."""
+
+    def head_manifest(self, repo: str, reference: str) -> str | None:
+        return None
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return False
+
+
+def test_a_differential_lock_that_omits_an_artifacts_own_manifest_still_has_it_checked() -> None:
+    """A crafted lock lists no manifests for an artifact it leaves out: its own manifest is checked all the
+    same, so load refuses before pushing any other artifact."""
+    from provider_helper.mirror.bundles import left_out_at_target
+
+    top = "sha256:" + "1" * 64
+    missing = left_out_at_target([{"key": "image:app:1.0", "name": "app", "digest": top, "manifests": {}}], lambda d: False, _EmptyTarget(), "p")
+    assert missing.items == [f"manifest {top[:19]} of image:app:1.0"]
+
+
+def test_a_differential_lock_names_its_base_by_file_name_not_by_the_connected_sides_path(tmp_path: Path) -> None:
+    from provider_helper.mirror.bundles import Holdings, write_lock_file
+
+    write_lock_file(tmp_path, [], Holdings("/home/alice/bundles/nvcf-2.0.tar", "sha256:" + "2" * 64))
+    assert json.loads((tmp_path / "nvcf-mirror.lock.json").read_text())["base"] == {"lock": "sha256:" + "2" * 64, "from": "nvcf-2.0.tar"}
+    write_lock_file(tmp_path, [], Holdings("/home/alice/bundles/nvcf-2.0/nvcf-mirror.lock.json", "sha256:" + "2" * 64))
+    assert json.loads((tmp_path / "nvcf-mirror.lock.json").read_text())["base"]["from"] == "nvcf-2.0", "a layout folder by its name"
+
+
+def test_the_left_out_check_asks_the_target_once_per_repository_and_digest() -> None:
+    """Artifacts of one repository sharing their blobs: each blob is asked about once there, not once per artifact."""
+    from provider_helper.mirror.bundles import left_out_at_target
+
+    asked: list[tuple[str, str]] = []
+
+    class Counting(_EmptyTarget):
+        def has_blob(self, repo: str, digest: str) -> bool:
+            asked.append((repo, digest))
+            return True
+
+    blobs = [{"digest": "sha256:" + str(n) * 64, "size": 1} for n in range(3)]
+    entries = [{"key": f"image:app:{t}", "name": "app", "digest": "sha256:" + "9" * 64,
+                "manifests": {"sha256:" + "9" * 64: {"blobs": blobs, "manifests": []}}} for t in ("1.0", "1.1", "1.2")]
+    assert left_out_at_target(entries, lambda d: d == "sha256:" + "9" * 64, Counting(), "p").items == []
+    assert sorted(asked) == sorted(("p/app", b["digest"]) for b in blobs)

@@ -140,6 +140,31 @@ def test_too_many_entries_are_refused(tmp_path: Path) -> None:
         safe_extract(archive, tmp_path / "dest", ExtractLimits(max_members=10))
 
 
+def _deep_tar(path: Path, entries: int, depth: int) -> Path:
+    """``entries`` files, each under its own chain of ``depth`` folders the archive never lists."""
+    with tarfile.open(path, "w") as tar:
+        for n in range(entries):
+            info = tarfile.TarInfo("/".join([f"d{n}"] + ["x"] * (depth - 1) + ["f"]))
+            info.size = 1
+            tar.addfile(info, io.BytesIO(b"1"))
+    return path
+
+
+def test_the_folders_entries_imply_count_against_the_entry_limit(tmp_path: Path) -> None:
+    """10 entries 50 folders deep make 500 folders: the archive lists 10 entries, the disk gets 510."""
+    archive = _deep_tar(tmp_path / "deep.tar", 10, 50)
+    with pytest.raises(ArchiveError, match="more than 100 entries, counting the folders they imply"):
+        safe_extract(archive, tmp_path / "dest", ExtractLimits(max_members=100))
+    assert not (tmp_path / "dest").exists()
+    assert len(safe_extract(archive, tmp_path / "ok", ExtractLimits(max_members=510))) == 10
+
+
+def test_an_entry_nested_deeper_than_the_bound_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError, match="nests more than 64 folders deep"):
+        safe_extract(_deep_tar(tmp_path / "deep.tar", 1, 500), tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+
+
 def test_a_corrupt_layout_archive_is_one_clear_line(sandbox: Sandbox, tmp_path: Path, ns: str) -> None:
     bad = tmp_path / "bad.tar"
     bad.write_bytes(b"\x00garbage" * 200)

@@ -595,3 +595,29 @@ def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list[Any]
     with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError, match="NGC listing of nvcf-onprem/helm-values: more than 16 MiB"):
         client.versions(ResourceRef("nvcf-onprem", None, "helm-values", None))
     assert len(api.seen) == 3
+
+
+def test_an_ngc_listing_larger_than_the_free_disk_is_refused_before_any_download(servers: list[Any], tmp_path: Path) -> None:
+    """NGC's listing says how much a version takes: a petabyte is refused at once, not written until the disk is full."""
+    huge = 10**15
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        bare = path.split("?")[0]
+        if bare.startswith("/storage/"):
+            return Reply(200, {}, b"x" * 100)
+        if bare.endswith("/versions/1.0"):
+            body: dict[str, Any] = {"recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": huge}}
+        elif bare.endswith("/versions/1.0/files"):
+            body = {"recipeFiles": [{"path": "values.yaml", "sizeInBytes": huge}], "paginationInfo": {"totalPages": 1}}
+        else:
+            body = {"filepath": ["values.yaml"], "urls": [f"{me.url}/storage/values.yaml"], "paginationInfo": {"totalPages": 1}}
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    api = ScriptedServer("127.0.0.2", route)
+    servers.append(api)
+    from provider_helper.errors import InputError
+
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url, retry=RetryPolicy(attempts=1))) as client, \
+            pytest.raises(InputError, match=rf"NGC lists {huge} bytes of files, more than the \d+ bytes free"):
+        client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path / "dl")
+    assert [s for s in api.seen if s.path.startswith("/storage/")] == []

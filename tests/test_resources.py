@@ -285,3 +285,37 @@ def test_extract_limits_are_set_by_their_flags(ngc: NgcStandIn, tmp_path: Path, 
                       env=_env(ngc, ngc.personal_key))
     assert allowed.returncode == 0, allowed.stderr
     assert (dest / "nvcf-base" / "f2.txt").read_bytes() == b"x" * 600
+
+
+def test_push_stores_exactly_the_files_ngc_listed_and_no_planted_link_is_followed(ngc: NgcStandIn, sandbox: Sandbox, ns: str,
+                                                                                 tmp_path: Path) -> None:
+    """A shared DEST: another user left a link to a private key among the version's files, and links
+    under the names a download used to write first (``.NAME.part``). Neither is pushed nor written through."""
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY----- planted")
+    folder = tmp_path / "dl" / "nvcf-base_v0.1.4"
+    folder.mkdir(parents=True)
+    (folder / "id_rsa").symlink_to(secret)
+    (folder / "notes.txt").write_text("not a file NGC lists")
+    victim = tmp_path / "victim"
+    victim.write_text("the victim's own file")
+    (folder / ".nvcf-base-0.1.4.tar.gz.part").symlink_to(victim)
+    target = f"{sandbox.target.host}/{ns}"
+    pushed = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "dl"), "--push",
+                     "--target", target, env=_env(ngc, ngc.personal_key, sandbox))
+    assert pushed.returncode == 0, pushed.stderr
+    artifact = json.loads(skopeo_raw(f"{target}/nvcf-base:0.1.4", authfile=sandbox.docker_config / "config.json"))
+    assert [layer["annotations"]["org.opencontainers.image.title"] for layer in artifact["layers"]] == ["nvcf-base-0.1.4.tar.gz"]
+    assert victim.read_text() == "the victim's own file"
+    assert (folder / "nvcf-base-0.1.4.tar.gz").read_bytes() == ngc.resources[BASE]["nvcf-base-0.1.4.tar.gz"]
+
+
+def test_a_version_folder_planted_as_a_link_is_refused_and_nothing_is_written_through_it(ngc: NgcStandIn, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / "nvcf-base_v0.1.4").symlink_to(elsewhere)
+    done = run_cli("resources", "download", "--manifest", str(_manifest(tmp_path, BASE)), "--dest", str(tmp_path / "dl"),
+                   env=_env(ngc, ngc.personal_key))
+    assert done.returncode == 2 and "not a folder of this user (another user's, or a link)" in done.stderr, done.stderr
+    assert list(elsewhere.iterdir()) == []

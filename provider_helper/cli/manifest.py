@@ -12,6 +12,7 @@ from provider_helper import importers
 from provider_helper import manifest as manifest_mod
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
+from provider_helper.fsutil import atomic_write
 from provider_helper.mirror import diff as diff_mod
 from provider_helper.wording import plural
 
@@ -77,7 +78,7 @@ def manifest_import(file: str, group: str, output: str | None) -> None:
     text = yaml.safe_dump(doc, sort_keys=False)
     manifest_mod.parse(text, output or "<imported>")  # what we write must load
     if output:
-        Path(output).write_text(text)
+        atomic_write(Path(output), text)
     else:
         click.echo(text, nl=False)
 

@@ -32,7 +32,9 @@ from provider_helper.mirror.bundles import read_base
 from provider_helper.mirror.engine import EngineOptions, Mode
 from provider_helper.mirror.layout import (
     LayoutSource,
+    layout_for_saving,
     pack,
+    staging_for,
     write_lock,
     writer_lock,
 )
@@ -184,22 +186,23 @@ def save(common: RunConfig, to_path: str, since: str | None, archive_size: str |
     part_size = parse_size(archive_size) if archive_size else None
     if part_size and not as_tar:
         raise InputError("--archive-size splits a .tar bundle: use it with --to FILE.tar")
-    staging = path.with_name(path.name + ".partial") if as_tar else path
     plan_jobs = common.jobs()
     if dry_run:  # compared with what the layout (a resumed save) and the base bundle hold; nothing is written
+        held = path.with_name(path.name + ".partial") if as_tar else path  # read, never made or trusted
         with reporting(len(plan_jobs), live=False) as reporter:
             options = EngineOptions(jobs, blob_jobs, mode="dry-run")
             results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
-                                          target=Layout(staging, base))
+                                          target=Layout(held, base))
         log_summary(document(str(path), results, seconds), results, dry_run=True)
         exit_for(results)
         return
+    staging = staging_for(path) if as_tar else path
     with writer_lock(staging):
         with reporting(len(plan_jobs)) as reporter:
             # the lock lists every attached manifest by digest, so a layout reads them all, warm or not
             options = EngineOptions(jobs, blob_jobs, recheck_signatures=True)
             results, seconds = run_engine(common, plan_jobs, options, reporter, check_target=False,
-                                          target=Layout.for_writing(staging, base))
+                                          target=layout_for_saving(staging, base))
         write_lock(staging, results, plan_jobs, base)
         unfinished = any(r.status == "failed" for r in results)
         if as_tar and not unfinished:

@@ -60,11 +60,13 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
         raise InputError("--push needs --target REGISTRY[/PREFIX]")
     client = common.ngc_client()
     root = Path(dest)
+    downloaded: dict[str, list[Path]] = {}  # what --push stores: exactly the files NGC listed and this run downloaded
     try:
         for job in jobs:
             ref = job.artifact.resource
             assert ref is not None
             files = client.download(ref, root)
+            downloaded[job.key] = files
             log.info("downloaded %s: %s into %s", ref, plural(len(files), "file"), root / ngc_api.version_dir(ref))
             if extract:
                 _extract(files, root / ngc_api.version_dir(ref), root / ref.name, limits)
@@ -72,7 +74,7 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
         client.close()
     if push:
         folders = {j.key: root / ngc_api.version_dir(j.artifact.resource) for j in jobs if j.artifact.resource}
-        payload_for = lambda job: ngc.resource_payload(job.artifact.resource, folders[job.key])  # noqa: E731
+        payload_for = lambda job: ngc.resource_payload(job.artifact.resource, folders[job.key], downloaded[job.key])  # noqa: E731
         copy_to_target(common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for)
 
 

@@ -13,13 +13,13 @@ import os
 import stat
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from provider_helper.content.store import Store
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError
-from provider_helper.fsutil import atomic_write
+from provider_helper.fsutil import atomic_write, read_bounded, resumable_private
 from provider_helper.oci.digests import check_file, checked_digest, file_chunks, hashed_prefix, open_file, read_verified
 from provider_helper.oci.limits import MAX_MANIFEST_BYTES
 from provider_helper.oci.manifest import OCI_INDEX, Descriptor, Manifest
@@ -27,6 +27,7 @@ from provider_helper.oci.ocicopy import COPY_OF, needs_copy, oci_copy
 from provider_helper.oci.reference import DIGEST_RE
 
 REF_NAME = "org.opencontainers.image.ref.name"
+MAX_INDEX_BYTES = 4 * 1024 * 1024  # a bundle's index.json, read before it is parsed (as Distribution bounds an index)
 
 
 class Base(Protocol):
@@ -58,10 +59,16 @@ class Layout:
         (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
         for leftover in [*root.glob(".upload-*"), *root.glob(".*.tmp")]:
             leftover.unlink(missing_ok=True)
-        (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        atomic_write(root / "oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}))
         layout = cls(root, base)
         layout._write_index()
         return layout
+
+    def keep_entries(self, keep: Callable[[dict[str, Any]], bool]) -> None:
+        """Drop the ``index.json`` entries ``keep`` refuses (what an earlier save left that cannot be trusted)."""
+        with self._lock:
+            self._index["manifests"] = [m for m in self._index["manifests"] if keep(m)]
+            self._write_index()
 
     def blob_path(self, digest: str) -> Path:
         return blob_file(self.root, digest)
@@ -145,8 +152,7 @@ class Layout:
         partial = self._partial_path(blob.digest)
         try:
             # this user's only, and never through a link planted under the partial's name
-            descriptor = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(descriptor, "r+b") as out:
+            with resumable_private(partial) as out:
                 out.truncate(offset)
                 out.seek(offset)
                 for chunk in chunks:
@@ -217,17 +223,17 @@ def check_layout_blob(root: Path, blob: Descriptor) -> None:
 
 def read_index(root: Path) -> dict[str, Any] | None:
     """``index.json``, whose ``manifests`` must be a list of objects (a bundle's comes from elsewhere)."""
-    index = read_json_object(root / "index.json")
+    index = read_json_object(root / "index.json", MAX_INDEX_BYTES)
     if index is not None and not (isinstance(index.get("manifests"), list) and all(isinstance(m, dict) for m in index["manifests"])):
         raise InputError(f"{root / 'index.json'}: not an OCI image index (its manifests must be a list of objects)")
     return index
 
 
-def read_json_object(path: Path) -> dict[str, Any] | None:
-    """The JSON object in ``path``; None when there is no such file. Anything else is refused (a
-    bundle's files come from elsewhere)."""
+def read_json_object(path: Path, max_bytes: int) -> dict[str, Any] | None:
+    """The JSON object in ``path``, read only when it is a regular file within ``max_bytes``; None when
+    there is no such file. Anything else is refused (a bundle's files come from elsewhere)."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_bounded(path, max_bytes, "a bundle's JSON file"))
     except FileNotFoundError:
         return None
     except ValueError:

@@ -4,6 +4,7 @@ files (``ngc_api`` downloads them) as one OCI artifact, one layer per file, titl
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from provider_helper.content.built import BuiltArtifact
 from provider_helper.content.store import Reader
-from provider_helper.errors import NotFoundError, RegistryError
+from provider_helper.errors import InputError, NotFoundError, RegistryError
 from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient, version_dir
 from provider_helper.oci.digests import digest_of, file_digest
@@ -25,8 +26,13 @@ FILE_LAYER = "application/octet-stream"
 TITLE = "org.opencontainers.image.title"
 
 
-def resource_artifact(ref: ResourceRef, folder: Path) -> BuiltArtifact:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+def resource_artifact(ref: ResourceRef, folder: Path, files: list[Path]) -> BuiltArtifact:
+    """``files``: the files NGC listed for the version that this run downloaded, and nothing else that
+    is in the folder; each must still be a regular file (a link put in their place is refused)."""
+    files = sorted(files)
+    for path in files:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            raise InputError(f"{path}: not a regular file (a link or other file was put in place of the download)")
     if not files:
         raise RegistryError(f"{folder}: no files to push for {ref}")
     layers: list[dict[str, Any]] = []
@@ -57,8 +63,8 @@ class ResourceVersion:
     def materialize(self) -> Manifest:
         """Download the version's files and build its artifact: the manifest the target gets."""
         scratch = self.scratch()
-        self.client.download(self.ref, scratch)
-        self._built = resource_artifact(self.ref, scratch / version_dir(self.ref))
+        files = self.client.download(self.ref, scratch)
+        self._built = resource_artifact(self.ref, scratch / version_dir(self.ref), files)
         return self._built.manifest
 
     def matches(self, manifest: Manifest) -> bool:

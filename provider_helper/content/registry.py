@@ -27,6 +27,7 @@ from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
 from provider_helper.registry.tls import verifying_context
 from provider_helper.retry import RetryPolicy, call_with_retries, describe, parse_retry_after, tls_failure, transport_failure
+from provider_helper.transport import named_by
 from provider_helper.wording import setting
 
 log = logging.getLogger(__name__)
@@ -317,7 +318,8 @@ class RegistryClient:
         what = f"upload blob {digest[:19]}"
         with _transport_errors(what):
             request = self._http.build_request(
-                "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+                "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                extensions=named_by("upload Location", self.base_url),
             )
             response = bounded(self._http.send(request, stream=True), MAX_ANSWER_BYTES, what)
         if response.status_code not in (201, 204):
@@ -325,7 +327,8 @@ class RegistryClient:
 
     def cancel_upload(self, location: str) -> None:
         with contextlib.suppress(httpx.HTTPError, RegistryError):
-            bounded(self._http.send(self._http.build_request("DELETE", location), stream=True), MAX_ANSWER_BYTES, "cancel upload")
+            request = self._http.build_request("DELETE", location, extensions=named_by("upload Location", self.base_url))
+            bounded(self._http.send(request, stream=True), MAX_ANSWER_BYTES, "cancel upload")
 
     def _error(self, response: httpx.Response, what: str) -> RegistryError:
         limited = self._pull_limit(response, what)

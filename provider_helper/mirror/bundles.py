@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provider_helper.errors import DeniedError, InputError, NotFoundError
-from provider_helper.fsutil import atomic_write
+from provider_helper.fsutil import atomic_write, open_regular_file, read_bounded
 from provider_helper.oci.manifest import Manifest
 from provider_helper.oci.reference import DIGEST_RE
 from provider_helper.splitarchive import PartsReader, split_archive, verified_parts
 
 LOCK_FILE = "nvcf-mirror.lock.json"
 LOCK_VERSION = 2
-MAX_LOCK_BYTES = 64 * 1024 * 1024
+MAX_LOCK_BYTES = 16 * 1024 * 1024  # a lock of 1,000 artifacts is about 2 MiB
 
 # What a lock says one manifest needs: {"blobs": [{"digest", "size"}], "manifests": [digest]}; None: not known.
 Needs = dict[str, Any] | None
@@ -65,7 +65,7 @@ def read_lock_bytes(path: Path) -> tuple[bytes, str]:
         raise InputError(f"{split}: not a bundle written by 'nvcf-mirror save' (no {LOCK_FILE} in it)")
     if path.suffix == ".tar" and path.is_file():
         try:
-            with tarfile.open(path) as tar:
+            with open_regular_file(path) as handle, tarfile.open(fileobj=handle) as tar:
                 member = tar.getmember(LOCK_FILE)
                 handle = tar.extractfile(member) if member.isfile() and member.size <= MAX_LOCK_BYTES else None
                 if handle is None:
@@ -76,9 +76,7 @@ def read_lock_bytes(path: Path) -> tuple[bytes, str]:
         except (tarfile.TarError, OSError) as exc:
             raise InputError(f"{path}: not a readable tar archive ({exc})") from None
     try:
-        if path.stat().st_size > MAX_LOCK_BYTES:
-            raise InputError(f"{path}: larger than {MAX_LOCK_BYTES} bytes; not a lock file")
-        return path.read_bytes(), str(path)
+        return read_bounded(path, MAX_LOCK_BYTES, "a lock file"), str(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such bundle or lock file") from None
 
@@ -179,8 +177,18 @@ def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str],
     it or (a blob) in another repository of the prefix it can be mounted from."""
     result = Missing()
     repos = [f"{prefix}/{e['name']}" if prefix else e["name"] for e in entries]
+    answers: dict[tuple[str, str, str], Any] = {}  # one question per repository and digest, however many entries share it
+
+    def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
+        key = (question.__name__, repo, digest)
+        if key not in answers:
+            answers[key] = _ask(question, repo, digest)
+        return answers[key]
+
     for entry, repo in zip(entries, repos, strict=True):
-        for digest, needs in (entry.get("manifests") or {}).items():
+        # the artifact's own manifest is checked even where a (crafted) lock does not list it among its manifests
+        manifests: dict[str, Needs] = {entry["digest"]: None, **(entry.get("manifests") or {})}
+        for digest, needs in manifests.items():
             if not in_bundle(digest):  # a registry holds a manifest only with its blobs: they need no check
                 if _asked(target.head_manifest, repo, digest) is None:
                     result.items.append(f"manifest {digest[:19]} of {entry['key']}")
@@ -196,7 +204,7 @@ def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str],
     return result
 
 
-def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
+def _ask(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
     """A question to the target; a repository that does not exist (yet) answers no."""
     try:
         return question(repo, digest)
@@ -205,5 +213,13 @@ def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
 
 
 def write_lock_file(root: Path, artifacts: list[dict[str, Any]], base: Holdings | None) -> None:
-    lock = {"version": LOCK_VERSION, "base": {"lock": base.lock_digest, "from": base.origin} if base else None, "artifacts": artifacts}
+    # the base's file name, not its path: the connected side's folders are no business of the bundle's readers
+    base_named = {"lock": base.lock_digest, "from": _bundle_name(base.origin)} if base else None
+    lock = {"version": LOCK_VERSION, "base": base_named, "artifacts": artifacts}
     atomic_write(root / LOCK_FILE, json.dumps(lock, indent=2) + "\n")
+
+
+def _bundle_name(origin: str) -> str:
+    """A base's name as a differential lock records it: its .tar or folder, or its lock file's own name."""
+    path = Path(origin)
+    return path.parent.name if path.name == LOCK_FILE and path.parent.name else path.name

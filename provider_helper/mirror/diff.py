@@ -12,7 +12,8 @@ from typing import Any
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.errors import InputError
-from provider_helper.mirror.bundles import LOCK_FILE, read_lock_bytes
+from provider_helper.fsutil import read_bounded
+from provider_helper.mirror.bundles import LOCK_FILE, MAX_LOCK_BYTES, read_lock_bytes
 from provider_helper.splitarchive import split_archive
 
 UNPINNED = "<unpinned>"
@@ -86,7 +87,7 @@ def _lock_of(path: Path) -> dict[str, Any] | None:
     """The lock when ``path`` is a bundle (layout directory, .tar, split .tar) or a lock file; None for a manifest."""
     if not (path.is_dir() or path.suffix == ".tar" or split_archive(path) is not None or path.name == LOCK_FILE):
         try:
-            head = path.read_bytes()[:1].strip()
+            head = read_bounded(path, MAX_LOCK_BYTES, "a manifest or lock file")[:1].strip()
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from None
         if head != b"{":

@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,28 +23,61 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
-from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, safe_extract
-from provider_helper.content.layout import Layout, blob_file, check_layout_blob, manifest_if_there, read_json_object, read_manifest
+from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, extract_once
+from provider_helper.content.layout import (
+    REF_NAME,
+    Layout,
+    blob_file,
+    check_layout_blob,
+    manifest_if_there,
+    read_json_object,
+    read_manifest,
+)
 from provider_helper.content.store import Reader
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
-from provider_helper.mirror.bundles import LOCK_FILE, Holdings, base_of, checked_needs, needs_of, write_lock_file
+from provider_helper.fsutil import create_private, is_private_dir, private_temp
+from provider_helper.mirror.bundles import LOCK_FILE, MAX_LOCK_BYTES, Holdings, base_of, checked_needs, needs_of, write_lock_file
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
+from provider_helper.oci.digests import check_file
 from provider_helper.oci.manifest import Descriptor, Manifest
 from provider_helper.oci.reference import DIGEST_RE, Target, is_repository_path, is_tag
 from provider_helper.results import ArtifactResult
-from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
+from provider_helper.splitarchive import PartsReader, PartsWriter, listed_parts, split_archive
 
 WRITER_LOCK = ".nvcf-mirror.writer"
+STAGING_MARK = ".nvcf-mirror.staging"  # written by the save that made a .tar's staging folder
 LAYOUT_TARGET = Target("oci-layout", "")  # names artifacts "name:tag", no registry, no prefix
+
+
+def layout_for_saving(root: Path, base: Holdings | None = None) -> Layout:
+    """The layout ``save`` writes, under ``writer_lock(root)``. What an earlier save left is checked before
+    it is kept: every blob is hashed against its name (a file that is not a regular one, or does not match,
+    is removed) and every index entry must name a valid digest whose blob is there. A layout another user
+    could have written into (a folder of theirs, or one anyone may write to) is refused: what it holds
+    could be planted whole."""
+    (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    for folder in (root, root / "blobs", root / "blobs" / "sha256"):
+        _check_writable_by_this_user_only(folder)
+    for name in ("index.json", LOCK_FILE):
+        if (root / name).exists() and not _own_regular_file(root / name):
+            raise InputError(f"{root / name}: not a regular file of this user: refusing to resume a save into {root}")
+    _drop_unverified_blobs(root)
+    layout = Layout.for_writing(root, base)
+    layout.keep_entries(lambda entry: _kept_entry(root, entry))
+    return layout
 
 
 @contextlib.contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """One ``save`` at a time per layout: a second one fails at once with a clear line."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / WRITER_LOCK, "a") as handle:
+    try:
+        fd = os.open(root / WRITER_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise InputError(f"{root / WRITER_LOCK}: cannot be opened as this save's lock file ({exc.strerror})") from None
+    with os.fdopen(fd, "r+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -60,7 +94,7 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base:
 
     Artifacts an earlier save into this layout listed stay listed (their blobs are still in the
     layout) unless this run saved them again."""
-    previous = (read_json_object(root / LOCK_FILE) or {}).get("artifacts") or []
+    previous = [e for e in (read_json_object(root / LOCK_FILE, MAX_LOCK_BYTES) or {}).get("artifacts") or [] if _kept_lock_entry(root, e)]
     entries = []
     for job, result in zip(jobs, results, strict=True):
         if result.status not in ("copied", "present") or result.digest is None:
@@ -76,6 +110,87 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base:
     write_lock_file(root, merged, base)
 
 
+def staging_for(archive: Path) -> Path:
+    """The folder ``save --to DIR/x.tar`` writes into before packing it: ``DIR/x.tar.partial``, made by
+    this save (mode 0700, with a marker), or resumed from an earlier killed save only when it is provably
+    this user's: a real folder of this user, 0700, holding the marker as a regular file of this user.
+    Anything else there (another user's folder, a link, a folder anyone may write to) is refused: its
+    content could have been planted."""
+    staging = archive.with_name(archive.name + ".partial")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(staging, 0o700)
+    except FileExistsError:
+        if not is_private_dir(staging) or not _own_regular_file(staging / STAGING_MARK):
+            raise InputError(f"{staging}: already exists and is not a staging folder an earlier save of this user "
+                             "made (owned by you, mode 0700, with its marker): remove it, or save elsewhere") from None
+        return staging
+    with create_private(staging / STAGING_MARK) as mark:
+        mark.write(f"nvcf-mirror save staging for {archive.name}, uid {os.getuid()}\n".encode())
+    return staging
+
+
+def _check_writable_by_this_user_only(folder: Path) -> None:
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise InputError(f"{folder}: a folder another user could have written into (not yours, a link, or writable by "
+                         "others): refusing to save into it; save to a folder of your own")
+
+
+def _own_regular_file(path: Path) -> bool:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
+
+
+def _drop_unverified_blobs(root: Path) -> None:
+    """Remove every blob an earlier save left that is not a regular file matching its name."""
+    folder = root / "blobs" / "sha256"
+    for item in os.scandir(folder):
+        path = Path(item.path)
+        if item.is_dir(follow_symlinks=False):
+            raise InputError(f"{path}: a folder where the layout keeps blobs; not a layout written by 'nvcf-mirror save'")
+        keep = (item.is_file(follow_symlinks=False) and item.stat(follow_symlinks=False).st_uid == os.getuid()
+                and DIGEST_RE.fullmatch(f"sha256:{item.name}") is not None)
+        if keep:
+            try:
+                check_file(path, f"sha256:{item.name}", None, f"blob {item.name} left by an earlier save")
+            except (DigestMismatchError, InputError):
+                keep = False
+        if not keep:
+            path.unlink(missing_ok=True)
+
+
+def _kept_entry(root: Path, entry: dict[str, Any]) -> bool:
+    """An index entry of an earlier save is kept when it names a valid digest whose blob is in the layout."""
+    digest = entry.get("digest")
+    ref = (entry.get("annotations") or {}).get(REF_NAME) if isinstance(entry.get("annotations"), dict) else None
+    return (isinstance(digest, str) and DIGEST_RE.fullmatch(digest) is not None and isinstance(ref, str)
+            and _complete(root, digest))
+
+
+def _complete(root: Path, digest: str, depth: int = 0) -> bool:
+    """Whether the manifest ``digest`` and everything it needs (blobs, child manifests) are in the layout:
+    an entry whose blob was dropped is saved again, not reported present."""
+    try:
+        manifest = read_manifest(root, digest)
+    except (InputError, RegistryError, ValueError):
+        return False
+    return all(blob_file(root, b.digest).is_file() for b in manifest.blobs) and depth < 2 and \
+        all(_complete(root, c.digest, depth + 1) for c in manifest.children)
+
+
+def _kept_lock_entry(root: Path, entry: Any) -> bool:
+    """A lock entry of an earlier save is kept when it passes the checks ``load`` makes and its manifest is there."""
+    try:
+        _check_entry(entry, root / LOCK_FILE)
+    except InputError:
+        return False
+    return blob_file(root, entry["digest"]).is_file()
+
+
 class LayoutSource:
     """Read a saved layout (directory or .tar): its artifacts as jobs, their content as payloads."""
 
@@ -85,19 +200,25 @@ class LayoutSource:
         if split is None and not path.exists():
             raise InputError(f"{path}: no such bundle (a layout directory, a .tar, or the parts of a split .tar)")
         if split is not None or (path.is_file() and path.suffix == ".tar"):
-            parts = verified_parts(split) if split is not None else None  # every part checked before any is read
+            listed = listed_parts(split) if split is not None else None
+            # One read of the bundle, into a private folder this run made: each entry is written from the read
+            # it was checked on, each part hashed as it is read; on any refusal the folder is removed.
+            parts = PartsReader([p for p, _ in listed], [d for _, d in listed], split) if listed is not None else None
             self._tmp = tempfile.TemporaryDirectory(prefix="nvcf-mirror-layout-")
             try:
-                safe_extract(split or path, Path(self._tmp.name), limits, parts=parts)
+                extract_once(split or path, Path(self._tmp.name), limits, parts=parts)
             except ArchiveError as exc:
                 self.close()
                 raise InputError(f"refusing the layout archive: {exc}") from None
+            except BaseException:
+                self.close()
+                raise
             path = Path(self._tmp.name)
         if not (path / "index.json").is_file() or not (path / LOCK_FILE).is_file():
             raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
         self.root = path
         self.layout = Layout(path)
-        self.lock = read_json_object(path / LOCK_FILE) or {}
+        self.lock = read_json_object(path / LOCK_FILE, MAX_LOCK_BYTES) or {}
         for entry in self.lock.get("artifacts") or []:
             _check_entry(entry, path / LOCK_FILE)
         self.base = base_of(self.lock)  # a differential bundle (save --since): what it leaves out is at the target
@@ -114,6 +235,9 @@ class LayoutSource:
         groups = sorted({e["group"] for e in entries})
         doc = {"apiVersion": "nvcf-mirror/v1", "groups": [{"name": g} for g in groups], "artifacts": [e["entry"] for e in entries]}
         artifacts = manifest_mod.parse(json.dumps(doc), str(self.root / LOCK_FILE)).artifacts
+        for artifact, e in zip(artifacts, entries, strict=True):
+            if artifact.key != e["key"]:
+                raise InputError(f"{self.root / LOCK_FILE}: the entry keyed {e['key'][:120]!r} describes {artifact.key[:120]!r}")
         return [Job(artifact, target.reference(e["name"], e["tag"]), None, None) for artifact, e in zip(artifacts, entries, strict=True)]
 
     def has(self, digest: str) -> bool:
@@ -185,13 +309,17 @@ def _check_entry(entry: Any, lock: Path) -> None:
 def pack(staging: Path, archive: Path, part_size: int | None = None) -> None:
     """A single .tar of the layout (written aside, then renamed into place), or with ``part_size`` its
     parts ``archive.000``, ``.001``, … and the checksum list ``archive.sha256`` (``splitarchive``)."""
-    files = [path for path in sorted(staging.rglob("*")) if path.is_file() and not path.name.startswith(".")]
+    files = [path for path in sorted(staging.rglob("*")) if stat.S_ISREG(path.lstat().st_mode) and not path.name.startswith(".")]
     if part_size is None:
-        temp = archive.with_name(archive.name + ".tmp")
-        with tarfile.open(temp, "w") as tar:
-            for path in files:
-                tar.add(path, arcname=str(path.relative_to(staging)))
-        os.replace(temp, archive)
+        temp, out = private_temp(archive)
+        try:
+            with out, tarfile.open(fileobj=out, mode="w") as tar:
+                for path in files:
+                    tar.add(path, arcname=str(path.relative_to(staging)))
+            os.replace(temp, archive)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
     else:
         parts = PartsWriter(archive, part_size)
         with tarfile.open(fileobj=parts, mode="w|") as tar:

@@ -15,7 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from provider_helper.cachedir import cache_dir
+from provider_helper.cachedir import cache_dir, private_cache, private_cache_file
+from provider_helper.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,17 @@ class BlobLocations:
         self._db: sqlite3.Connection | None = None
         file = path or cache_dir() / "blob-locations.sqlite"
         try:
-            file.parent.mkdir(parents=True, exist_ok=True)
+            if path is None:
+                private_cache()
+            else:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            private_cache_file(file)  # sqlite gives its -wal and -shm files the database's mode
             db = sqlite3.connect(file, timeout=10, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("CREATE TABLE IF NOT EXISTS held (registry TEXT, digest TEXT, repo TEXT, seen REAL, PRIMARY KEY (registry, digest, repo))")
             db.execute("DELETE FROM held WHERE seen < ?", (time.time() - FORGET_AFTER_S,))
             self._db = db
-        except (OSError, sqlite3.Error) as exc:  # a cache that cannot be used is not an error
+        except (OSError, sqlite3.Error, InputError) as exc:  # a cache that cannot be used is not an error
             log.debug("blob locations not remembered (%s): %s", file, exc)
 
     def holders(self, digest: str) -> list[str]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from provider_helper.content.ngc import ARTIFACT_TYPE, TITLE, ResourceVersion, resource_artifact
 from provider_helper.content.store import Reader
 from provider_helper.errors import RegistryError
+from provider_helper.fsutil import own_folder, private_temp
 from provider_helper.manifest import ResourceRef
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
@@ -23,9 +23,9 @@ from provider_helper.ngc_api import NgcClient, safe_relative, version_dir
 from provider_helper.oci.digests import verified
 
 
-def resource_payload(ref: ResourceRef, folder: Path) -> Payload:
+def resource_payload(ref: ResourceRef, folder: Path, files: list[Path]) -> Payload:
     """A downloaded version as an OCI artifact: one layer per file, titled with its path."""
-    built = resource_artifact(ref, folder)
+    built = resource_artifact(ref, folder, files)
     return Payload.ready(Selection(built.manifest, [], []), built)
 
 
@@ -66,11 +66,10 @@ def pull(client: Reader, job: Job, dest: Path) -> list[Path]:
     written = []
     for layer in manifest.blobs[1:]:
         relative = safe_relative(layer.annotations.get(TITLE, ""))
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        path = own_folder(folder.parent, (folder.name, *relative.parent.parts)) / relative.name
+        temp, out = private_temp(path)
         try:
-            with client.open_blob(job.target.repository, layer.digest) as chunks, open(temp, "wb") as out:
+            with client.open_blob(job.target.repository, layer.digest) as chunks, out:
                 for chunk in verified(chunks, layer.digest, layer.size, f"{job.target}: {relative}"):
                     out.write(chunk)
         except BaseException:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper.errors import DigestMismatchError, RegistryError, TooLargeError
+from provider_helper.fsutil import open_regular
 from provider_helper.oci.reference import DIGEST_RE
 
 FILE_CHUNK = 1024 * 1024
@@ -44,7 +45,7 @@ def file_digest(path: Path, like: str = "sha256:") -> tuple[str, int]:
     """Digest and size of a file, read in 1 MiB chunks."""
     hasher = hasher_for(like)
     size = 0
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         for chunk in iter(lambda: handle.read(1024 * 1024), b""):
             hasher.update(chunk)
             size += len(chunk)
@@ -88,8 +89,9 @@ def read_verified(chunks: Iterable[bytes], digest: str, max_bytes: int, what: st
 
 @contextlib.contextmanager
 def open_file(path: Path) -> Iterator[Iterator[bytes]]:
-    """A file's bytes in ``FILE_CHUNK`` chunks, closed when the block ends."""
-    with open(path, "rb") as handle:
+    """A file's bytes in ``FILE_CHUNK`` chunks, closed when the block ends. Only a regular file is read:
+    a link is not followed and a FIFO never blocks the open (``fsutil.open_regular``: an InputError)."""
+    with open_regular(path) as handle:
         yield iter(lambda: handle.read(FILE_CHUNK), b"")
 
 

@@ -19,9 +19,11 @@ import httpx
 
 from provider_helper.errors import AnonymousRefusedError, AuthenticationError, DeniedError, LicenceError, RegistryError
 from provider_helper.http import bounded
+from provider_helper.oci.reference import is_loopback
 from provider_helper.origin import authority
 from provider_helper.registry.credentials import Credential, CredentialSource
 from provider_helper.tokens import Token, TokenCache
+from provider_helper.transport import named_by
 from provider_helper.wording import setting
 
 _PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
@@ -195,12 +197,13 @@ class RegistryAuth(httpx.Auth):
         credential = self.credentials.get()
         try:
             if credential is not None and credential.is_identity_token:
-                request = self._token_client.build_request("POST", realm, data=_refresh_form(credential, challenge, scopes))
+                request = self._token_client.build_request("POST", realm, data=_refresh_form(credential, challenge, scopes),
+                                                           extensions=self._named())
                 sent = self._token_client.send(request, stream=True)
             else:
                 auth = (credential.username, credential.password) if credential else None
-                sent = self._token_client.send(self._token_client.build_request("GET", realm, params=params), stream=True,
-                                               auth=auth or httpx.USE_CLIENT_DEFAULT)
+                sent = self._token_client.send(self._token_client.build_request("GET", realm, params=params, extensions=self._named()),
+                                               stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT)
             response = bounded(sent, MAX_TOKEN_BYTES, f"token from {httpx.URL(realm).host} for {self.registry}")
         except httpx.TransportError as exc:
             raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
@@ -228,6 +231,10 @@ class RegistryAuth(httpx.Auth):
         return Token.lasting(value, lifetime, _TOKEN_MARGIN)
 
 
+    def _named(self) -> dict[str, object]:
+        """A token realm is a URL the registry named: it reaches an internal address only from an internal registry."""
+        return named_by("token realm", f"{self.scheme or 'https'}://{self.registry}")
+
     def _checked_realm(self, challenge: Challenge) -> str:
         """The realm credentials may be sent to: https, or plain HTTP where the registry itself is."""
         if not challenge.realm:
@@ -236,12 +243,18 @@ class RegistryAuth(httpx.Auth):
             realm = httpx.URL(challenge.realm)
         except httpx.InvalidURL:
             raise RegistryError(f"{self.registry} named an unusable token realm") from None
-        if realm.scheme == "https" or (realm.scheme == "http" and self._plain_realm_ok):
+        if realm.scheme == "https" or (realm.scheme == "http" and self._plain_realm_ok and self._plain_realm_host(realm)):
             return challenge.realm
         raise RegistryError(
             f"{self.registry} named a token realm on {realm.scheme or '?'}://{realm.host}: refusing to send credentials "
             f"without TLS (use {setting('insecure_registries')} for the registry if this is intended)"
         )
+
+
+    def _plain_realm_host(self, realm: httpx.URL) -> bool:
+        """A plain-HTTP realm of a plain-HTTP registry: on the registry's own host, or on loopback; never
+        elsewhere, where the auth file's password would cross the network in clear."""
+        return realm.host == httpx.URL(f"http://{self.registry}").host or is_loopback(realm.host)
 
 
 def _refresh_form(credential: Credential, challenge: Challenge, scopes: tuple[str, ...]) -> dict[str, str]:

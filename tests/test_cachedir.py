@@ -1,0 +1,47 @@
+"""The cache (provider_helper/cachedir.py) names every target registry and each prefix's repository
+paths: its folder is 0700 and its files 0600, made so or tightened (issue 36)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from helpers import run_cli, write_manifest
+
+from provider_helper.mirror.locations import BlobLocations
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_the_cache_folder_is_0700_and_its_files_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool) -> None:
+    cache = tmp_path / "cache"
+    if existing:  # a cache an earlier version wrote with the umask's 0755 and 0644
+        cache.mkdir(mode=0o755)
+        (cache / "blob-locations.sqlite").touch(mode=0o644)
+        os.chmod(cache, 0o755)
+        os.chmod(cache / "blob-locations.sqlite", 0o644)
+    monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(cache))
+    locations = BlobLocations("registry.example")
+    locations.remember("sha256:" + "a" * 64, "prefix/app")
+    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}])
+    assert run_cli("plan", "--manifest", str(manifest), "--target", "127.0.0.9:1/p", "--offline").returncode == 0
+    assert _mode(cache) == 0o700
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    folders = [p for p in cache.rglob("*") if p.is_dir()]
+    assert any(p.name == "blob-locations.sqlite" for p in files) and folders, "the test looked at a cache with something in it"
+    assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
+    assert {p.name: _mode(p) for p in folders} == {p.name: 0o700 for p in folders}
+
+
+def test_a_cache_folder_that_is_a_link_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "cache").symlink_to(elsewhere)
+    monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(tmp_path / "cache"))
+    BlobLocations("registry.example").remember("sha256:" + "a" * 64, "prefix/app")
+    assert list(elsewhere.iterdir()) == []
