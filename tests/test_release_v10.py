@@ -8,7 +8,9 @@ one web server per classic Helm repository host laid out as that host lays it ou
 the github.io repositories), the NGC stand-in serving the ``nvidia/nvcf`` resources anonymously, an open
 Distribution registry as the target, skopeo and Helm 3 and 4. Every artifact of ``--all-groups`` is seeded by
 ``seed_selection`` (small synthetic content); the seven rows the page publishes without a version are pinned
-with ``--set-version``. One module-scoped set-up runs the commands; the tests read what they did.
+with ``--set-version``. One set-up runs the commands and one test reads what they did: the suite hands out
+tests one at a time to its workers, and each worker running a test of a module would start the set-up again.
+The offline plan test needs none of it.
 """
 
 from __future__ import annotations
@@ -83,8 +85,6 @@ class Run:
     seeded: Seeded
     target: str  # host/prefix the mirror wrote to
     loaded: str  # host/prefix the bundle was loaded into
-    selection: list[str]  # every group, the pins and where the sources are read
-    sources: list[str]  # --source-map for every upstream registry and Helm repository host
     done: dict[str, subprocess.CompletedProcess[str]]  # each command's answer, by step
     results: dict[str, dict[str, dict[str, Any]]]  # "mirror", "load": the result document's artifacts by key
     ngc: NgcStandIn
@@ -161,7 +161,7 @@ def release(
             for name in ("mirror", "load")
             if (work / f"{name}.json").exists()
         }
-        yield Run(artifacts, seeded, target, loaded, selection, sources, done, results, ngc, seconds)
+        yield Run(artifacts, seeded, target, loaded, done, results, ngc, seconds)
     finally:
         ngc.close()
         for server in servers.values():
