@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hostile import ScriptedServer
 from realclients import Containerd, ContainersTool, Helm, install_helm
+from upstreams import StandIn, start_upstreams
 
 import provider_helper
 from provider_helper.sandbox.images import Factory
@@ -31,7 +32,7 @@ from provider_helper.sandbox.stack import Sandbox
 os.environ.setdefault("GOGC", "400")
 
 REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config", "terraform_env",
-                        "open_registry", "helms", "podman", "buildah", "containerd"})
+                        "open_registry", "upstreams", "helms", "podman", "buildah", "containerd"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -97,6 +98,15 @@ def open_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalReg
     registry = LocalRegistry(tmp_path_factory.mktemp("open-registry")).start()
     yield registry
     registry.stop()
+
+
+@pytest.fixture(scope="module")
+def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, StandIn]]:
+    """Stand-ins for nvcr.io, Docker Hub, quay.io and ghcr.io (tests/upstreams.py), shared by a module's tests."""
+    made = start_upstreams(tmp_path_factory.mktemp("upstreams"))
+    yield made
+    for stand_in in made.values():
+        stand_in.stop()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,57 +26,11 @@ import yaml
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 from ngcserver import NgcStandIn
+from upstreams import HUB_PASSWORD, HUB_USER, StandIn
+from upstreams import source_maps as _maps
 
-from provider_helper.sandbox.images import Factory, chart_archive
-from provider_helper.sandbox.registry import LocalRegistry, token_auth
+from provider_helper.sandbox.images import chart_archive
 from provider_helper.sandbox.stack import Sandbox
-from provider_helper.sandbox.tokens import TokenServer
-
-
-@dataclass
-class StandIn:
-    """A registry standing in for an upstream, its token service and a factory that seeds it."""
-
-    tokens: TokenServer
-    registry: LocalRegistry
-    factory: Factory
-
-    @property
-    def host(self) -> str:
-        return self.registry.host
-
-
-def _stand_in(workdir: Path, tokens: TokenServer) -> StandIn:
-    tokens.start()
-    registry = LocalRegistry(workdir, auth=token_auth(tokens, workdir)).start()
-    return StandIn(tokens, registry, Factory(registry.url, lambda repo: "Bearer " + tokens.mint([repo])))
-
-
-HUB_USER, HUB_PASSWORD = "hubuser", "hub-" + secrets.token_hex(8)
-
-
-@pytest.fixture(scope="module")
-def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, StandIn]]:
-    """nvcr.io (``/proxy_auth``, no service, nvidia/ public), Docker Hub (``/token``, service registry.docker.io,
-    its official and two user namespaces public, ``private/`` for a logged-in account), quay.io (``/v2/auth``)
-    and ghcr.io (``/token``), each granting anonymous pull tokens for public repositories."""
-    root = tmp_path_factory.mktemp("upstreams")
-    made = {
-        "nvcr.io": _stand_in(root / "nvcr", TokenServer(api_key="nvapi-" + secrets.token_urlsafe(16))),
-        "docker.io": _stand_in(root / "hub", TokenServer(api_key="unused", public_prefixes=("library/", "alpine/", "natsio/"), path="/token",
-                                                         service="registry.docker.io", users={HUB_USER: HUB_PASSWORD})),
-        "quay.io": _stand_in(root / "quay", TokenServer(api_key="unused", public_prefixes=("",), path="/v2/auth", service="quay.io")),
-        "ghcr.io": _stand_in(root / "ghcr", TokenServer(api_key="unused", public_prefixes=("",), path="/token", service="ghcr.io")),
-    }
-    yield made
-    for stand_in in made.values():
-        stand_in.factory.close()
-        stand_in.registry.stop()
-        stand_in.tokens.stop()
-
-
-def _maps(upstreams: dict[str, StandIn], *names: str) -> list[str]:
-    return [arg for name in names for arg in ("--source-map", f"{name}={upstreams[name].host}")]
 
 
 def _target_env(sandbox: Sandbox, **extra: str) -> dict[str, str]:
