@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import ProcessState
 from hostile import ScriptedServer
 from realclients import Containerd, ContainersTool, Helm, install_helm
 from upstreams import StandIn, start_upstreams
@@ -52,6 +53,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     again, which an installed package never does."""
     if not hasattr(session.config, "workerinput"):
         compileall.compile_dir(str(Path(provider_helper.__file__).parent), quiet=1)
+
+
+@pytest.fixture(autouse=True)
+def process_state_put_back() -> Iterator[None]:
+    """What a test's in-process run of a front door (``terraform.main``, ``cli.root.run``) changes for the
+    whole process (logging, learnt secrets, the front door's wording) is put back after it, so that the
+    next test on this worker starts as a fresh process would."""
+    saved = ProcessState.save()
+    yield
+    saved.restore()
 
 
 @pytest.fixture(scope="session", autouse=True)

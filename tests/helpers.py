@@ -48,7 +48,7 @@ def _run_in_process(args: list[str], env: dict[str, str | None], timeout: float)
     the process-wide state a run sets (logging, the secrets it learnt, the front door's wording) is put
     back afterwards, so that one test's run cannot help or hinder the next. A run that hangs past
     ``timeout`` ends this worker with every thread's traceback, as a hung subprocess would fail."""
-    saved = _ProcessState.save()
+    saved = ProcessState.save()
     faulthandler.dump_traceback_later(timeout, exit=True, file=sys.__stderr__ or sys.stderr)
     try:
         with CliRunner().isolation(env=env) as (out, err, _):
@@ -69,7 +69,7 @@ def _loggers() -> dict[str, logging.Logger]:
 
 
 @dataclass
-class _ProcessState:
+class ProcessState:
     """What a CLI run changes for the whole process (see provider_helper.progress.setup_logging,
     provider_helper.redact.remember, provider_helper.wording.use)."""
 
@@ -80,7 +80,7 @@ class _ProcessState:
     door: str
 
     @classmethod
-    def save(cls) -> _ProcessState:
+    def save(cls) -> ProcessState:
         levels = {name: logger.level for name, logger in _loggers().items()}
         return cls(logging.getLogger().handlers[:], levels, progress.OUTPUT.bars, set(redact._secrets), wording._door)
 

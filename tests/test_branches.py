@@ -152,5 +152,5 @@ def test_each_error_kind_is_one_line_with_its_exit_code_through_the_cli_and_the_
         if adapter_code == 2:
             assert len(lines) == 1 and text in lines[0], adapter.stderr
         else:  # a line per artifact that failed, then the one the plan stops with, naming the first
-            assert lines[-1].startswith("nvcf-mirror: 1 sources could not be resolved; first: image:nothing:1: ") and text in lines[-1]
+            assert lines[-1].startswith("nvcf-mirror: 1 source could not be resolved; first: image:nothing:1: ") and text in lines[-1]
             assert len(lines) == 2 and text in lines[0], adapter.stderr

@@ -78,8 +78,8 @@ def test_plan_mirror_save_and_verify_select_the_same_content_for_every_platform_
     verify = run_cli("verify", *common, "--target", target, "--result-file", str(tmp_path / "v.json"), env=sandbox.env())
     verified = _by_name(json.loads((tmp_path / "v.json").read_text()))
 
-    # plan resolves and pushes nothing: a wrong-architecture single image fails where it would be copied or checked
-    expected_codes = (0, 1, 1, 1) if single == "wrong-architecture" else (0, 0, 0, 0)
+    # a wrong-architecture single image fails wherever it is planned, copied or checked (plan says so, exit 1)
+    expected_codes = (1, 1, 1, 1) if single == "wrong-architecture" else (0, 0, 0, 0)
     assert (plan.returncode, mirror.returncode, save.returncode, verify.returncode) == expected_codes, (plan.stderr, mirror.stderr,
                                                                                                          save.stderr, verify.stderr)
     # the OCI chart: byte-identical under every platform choice
@@ -98,6 +98,7 @@ def test_plan_mirror_save_and_verify_select_the_same_content_for_every_platform_
         assert planned["single"]["digest"] == pushed["single"], planned["single"]
         assert mirrored["single"]["status"] == "failed"
         assert mirrored["single"]["error"] == "linux/amd64 image where linux/arm64 is expected: pods would fail with exec format error"
+        assert planned["single"]["status"] == "failed" and planned["single"]["error"] == mirrored["single"]["error"]
         assert verified["single"]["status"] == "failed", "refused, so not at the target"
         assert lock.get("single") is None or lock["single"]["digest"] != pushed["single"]
 
