@@ -58,8 +58,13 @@ class Stack:
 
     def start(self) -> Stack:
         self.tokens = TokenServer(api_key=self.key).start()
-        self.source = LocalRegistry(self.work / "source", auth=token_auth(self.tokens, self.work / "source"), access_log=True).start()
-        self.links = {"loopback": WanProxy(self.source.port, shaped=False), "WAN": WanProxy(self.source.port, self.rtt_ms, self.rate_mb_s)}
+        self.source = LocalRegistry(
+            self.work / "source", auth=token_auth(self.tokens, self.work / "source"), access_log=True
+        ).start()
+        self.links = {
+            "loopback": WanProxy(self.source.port, shaped=False),
+            "WAN": WanProxy(self.source.port, self.rtt_ms, self.rate_mb_s),
+        }
         self.targets = 0
         self.target: LocalRegistry | None = None
         self.new_target()
@@ -78,7 +83,9 @@ class Stack:
         folder = self.work / f"target{self.targets}"
         self.target = LocalRegistry(folder, auth=htpasswd_auth({"AWS": self.password}, folder), access_log=True).start()
         source_auth = {"auth": base64.b64encode(f"$oauthtoken:{self.key}".encode()).decode()}
-        auth = dict.fromkeys((self.source_host("direct"), *(self.source_host(link) for link in self.links)), source_auth)
+        auth = dict.fromkeys(
+            (self.source_host("direct"), *(self.source_host(link) for link in self.links)), source_auth
+        )
         auth[self.target.host] = {"auth": base64.b64encode(f"AWS:{self.password}".encode()).decode()}
         (self.work / "docker").mkdir(exist_ok=True)
         self.authfile = self.work / "docker" / "config.json"
@@ -126,8 +133,10 @@ def seed(stack: Stack, images: int, size_mib: int) -> ArtifactSet:
         amd64 = factory.image(repo, None, extra_layers=(base, factory.large_blob(repo, unique_size)), layer_sizes=())
         if i % 2:
             arm64 = factory.image(repo, None, platform="linux/arm64", layer_sizes=(1 << 20,))
-            entries = [amd64.descriptor(platform={"os": "linux", "architecture": "amd64"}),
-                       arm64.descriptor(platform={"os": "linux", "architecture": "arm64"})]
+            entries = [
+                amd64.descriptor(platform={"os": "linux", "architecture": "amd64"}),
+                arm64.descriptor(platform={"os": "linux", "architecture": "arm64"}),
+            ]
             factory.manifest(repo, "1", {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, OCI_INDEX)
         else:
             factory.manifest(repo, "1", json.loads(_get_manifest(stack, repo, amd64.digest)), amd64.media_type)
@@ -170,8 +179,10 @@ def _with_charts(factory: Factory, out: ArtifactSet) -> ArtifactSet:
     return out
 
 
-SKOPEO_CACHES = [Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb"),
-                 Path.home() / ".local/share/containers/cache/blob-info-cache-v1.boltdb"]
+SKOPEO_CACHES = [
+    Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb"),
+    Path.home() / ".local/share/containers/cache/blob-info-cache-v1.boltdb",
+]
 
 
 def empty_caches(nvcf_cache: Path) -> None:
@@ -207,15 +218,20 @@ def change_one(stack: Stack, artifacts: ArtifactSet, size_mib: int, images: int)
 
 def _mount(stack: Stack, repo: str, source_repo: str, digest: str) -> None:
     token = stack.tokens.mint([repo, source_repo])
-    response = httpx.post(f"{stack.source.url}/v2/{repo}/blobs/uploads/", params={"mount": digest, "from": source_repo},
-                          headers={"Authorization": f"Bearer {token}"})
+    response = httpx.post(
+        f"{stack.source.url}/v2/{repo}/blobs/uploads/",
+        params={"mount": digest, "from": source_repo},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 201, response.text
 
 
 def _get_manifest(stack: Stack, repo: str, digest: str) -> bytes:
     token = stack.tokens.mint([repo])
-    return httpx.get(f"{stack.source.url}/v2/{repo}/manifests/{digest}", headers={
-        "Authorization": f"Bearer {token}", "Accept": "application/vnd.oci.image.manifest.v1+json"}).content
+    return httpx.get(
+        f"{stack.source.url}/v2/{repo}/manifests/{digest}",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.oci.image.manifest.v1+json"},
+    ).content
 
 
 @dataclass
@@ -249,7 +265,11 @@ def run_measured(stack: Stack, commands: list[list[str]], env: dict[str, str]) -
 def write_manifest(path: Path, artifacts: ArtifactSet) -> Path:
     entries = [{"type": "image", "source": f"nvcr.io/{ref}", "group": "bench"} for ref in artifacts.images]
     entries += [{"type": "chart", "source": f"nvcr.io/{ref}", "group": "bench"} for ref in artifacts.charts]
-    path.write_text(json.dumps({"apiVersion": "nvcf-mirror/v1", "groups": [{"name": "bench", "default": True}], "artifacts": entries}))
+    path.write_text(
+        json.dumps(
+            {"apiVersion": "nvcf-mirror/v1", "groups": [{"name": "bench", "default": True}], "artifacts": entries}
+        )
+    )
     return path
 
 
@@ -261,25 +281,72 @@ def tools(stack: Stack, artifacts: ArtifactSet, work: Path, link: str) -> dict[s
     source = stack.source_host(link)
     manifest = write_manifest(work / "bench-manifest.yaml", artifacts)
     sync = work / f"sync-{link}.yaml"
-    sync.write_text(json.dumps({source: {"images": {r.split(":")[0]: ["1"] for r in artifacts.images}
-                                         | {r.split(":")[0]: ["1.0.0"] for r in artifacts.charts}, "tls-verify": False}}))
+    sync.write_text(
+        json.dumps(
+            {
+                source: {
+                    "images": {r.split(":")[0]: ["1"] for r in artifacts.images}
+                    | {r.split(":")[0]: ["1.0.0"] for r in artifacts.charts},
+                    "tls-verify": False,
+                }
+            }
+        )
+    )
 
     def target(prefix: str) -> str:
         assert stack.target is not None
         return f"{stack.target.host}/{prefix}"
 
     def nvcf_mirror(prefix: str) -> list[list[str]]:
-        return [[sys.executable, "-m", "provider_helper", "--quiet", "mirror", "--manifest", str(manifest), "--source-registry", source,
-                 "--target", target(prefix)]]
+        return [
+            [
+                sys.executable,
+                "-m",
+                "provider_helper",
+                "--quiet",
+                "mirror",
+                "--manifest",
+                str(manifest),
+                "--source-registry",
+                source,
+                "--target",
+                target(prefix),
+            ]
+        ]
 
     def skopeo_loop(prefix: str) -> list[list[str]]:
-        return [[*SKOPEO, "copy", "--authfile", str(stack.authfile), "--src-tls-verify=false", "--dest-tls-verify=false",
-                 f"docker://{source}/{ref}", f"docker://{target(prefix)}/{ref.split('/')[-1]}"]
-                for ref in artifacts.images + artifacts.charts]
+        return [
+            [
+                *SKOPEO,
+                "copy",
+                "--authfile",
+                str(stack.authfile),
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                f"docker://{source}/{ref}",
+                f"docker://{target(prefix)}/{ref.split('/')[-1]}",
+            ]
+            for ref in artifacts.images + artifacts.charts
+        ]
 
     def skopeo_sync(prefix: str) -> list[list[str]]:
-        return [[*SKOPEO, "sync", "--src", "yaml", "--dest", "docker", "--src-authfile", str(stack.authfile), "--dest-authfile",
-                 str(stack.authfile), "--dest-tls-verify=false", str(sync), target(prefix)]]
+        return [
+            [
+                *SKOPEO,
+                "sync",
+                "--src",
+                "yaml",
+                "--dest",
+                "docker",
+                "--src-authfile",
+                str(stack.authfile),
+                "--dest-authfile",
+                str(stack.authfile),
+                "--dest-tls-verify=false",
+                str(sync),
+                target(prefix),
+            ]
+        ]
 
     return {"nvcf-mirror": nvcf_mirror, "skopeo copy loop": skopeo_loop, "skopeo sync": skopeo_sync}
 
@@ -295,11 +362,18 @@ def big_tools(stack: Stack, work: Path, layer: Pushed) -> dict[str, Commands]:
         assert stack.target is not None
         started = httpx.post(f"{stack.target.url}/v2/{prefix}/big/blobs/uploads/", auth=("AWS", stack.password))
         started.raise_for_status()
-        location = httpx.URL(stack.target.url).join(started.headers["location"]).copy_merge_params({"digest": layer.digest})
+        location = (
+            httpx.URL(stack.target.url).join(started.headers["location"]).copy_merge_params({"digest": layer.digest})
+        )
         get, put = work / "get.curl", work / "put.curl"
-        for path, text in ((get, f'url = "{stack.source.url}/v2/{repo}/blobs/{layer.digest}"\n'
-                                 f'header = "Authorization: Bearer {stack.tokens.mint([repo])}"\n'),
-                           (put, f'url = "{location}"\nuser = "AWS:{stack.password}"\n')):
+        for path, text in (
+            (
+                get,
+                f'url = "{stack.source.url}/v2/{repo}/blobs/{layer.digest}"\n'
+                f'header = "Authorization: Bearer {stack.tokens.mint([repo])}"\n',
+            ),
+            (put, f'url = "{location}"\nuser = "AWS:{stack.password}"\n'),
+        ):
             path.touch(mode=0o600)
             path.write_text(text)
         script = f'curl -sSf -K {get} | curl -sSf -K {put} -X PUT -H "Content-Type: application/octet-stream" -T -'
@@ -307,13 +381,36 @@ def big_tools(stack: Stack, work: Path, layer: Pushed) -> dict[str, Commands]:
 
     def nvcf_mirror(prefix: str) -> list[list[str]]:
         assert stack.target is not None
-        return [[sys.executable, "-m", "provider_helper", "--quiet", "mirror", "--manifest", str(manifest), "--source-registry",
-                 stack.source_host("direct"), "--target", f"{stack.target.host}/{prefix}"]]
+        return [
+            [
+                sys.executable,
+                "-m",
+                "provider_helper",
+                "--quiet",
+                "mirror",
+                "--manifest",
+                str(manifest),
+                "--source-registry",
+                stack.source_host("direct"),
+                "--target",
+                f"{stack.target.host}/{prefix}",
+            ]
+        ]
 
     def skopeo_copy(prefix: str) -> list[list[str]]:
         assert stack.target is not None
-        return [[*SKOPEO, "copy", "--authfile", str(stack.authfile), "--src-tls-verify=false", "--dest-tls-verify=false",
-                 f"docker://{stack.source_host('direct')}/{repo}:1", f"docker://{stack.target.host}/{prefix}/big:1"]]
+        return [
+            [
+                *SKOPEO,
+                "copy",
+                "--authfile",
+                str(stack.authfile),
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                f"docker://{stack.source_host('direct')}/{repo}:1",
+                f"docker://{stack.target.host}/{prefix}/big:1",
+            ]
+        ]
 
     return {"raw GET|PUT pipe": pipe, "nvcf-mirror": nvcf_mirror, "skopeo copy": skopeo_copy}
 
@@ -330,11 +427,16 @@ Results = dict[tuple[str, str, str], list[Measure]]  # (link, case, tool) -> run
 
 
 def report(link: str, case: str, tool: str, run: int, measure: Measure) -> None:
-    print(f"  {link:8} {case:18} {tool:17} run {run + 1}: {measure.seconds:7.2f}s {measure.requests:6d} requests "
-          f"{measure.bytes_moved / 1e6:8.1f} MB {measure.peak_rss_mib:6.0f} MiB{'' if measure.ok else '  FAILED'}", file=sys.stderr)
+    print(
+        f"  {link:8} {case:18} {tool:17} run {run + 1}: {measure.seconds:7.2f}s {measure.requests:6d} requests "
+        f"{measure.bytes_moved / 1e6:8.1f} MB {measure.peak_rss_mib:6.0f} MiB{'' if measure.ok else '  FAILED'}",
+        file=sys.stderr,
+    )
 
 
-def bench_set(stack: Stack, args: argparse.Namespace, artifacts: ArtifactSet, work: Path, env: dict[str, str], results: Results) -> None:
+def bench_set(
+    stack: Stack, args: argparse.Namespace, artifacts: ArtifactSet, work: Path, env: dict[str, str], results: Results
+) -> None:
     nvcf_cache = Path(env["NVCF_MIRROR_CACHE_DIR"])
     chosen = [t.strip() for t in args.tools.split(",")]
     for link in args.links.split(","):
@@ -347,8 +449,15 @@ def bench_set(stack: Stack, args: argparse.Namespace, artifacts: ArtifactSet, wo
                     if case == "cold":
                         empty_caches(nvcf_cache)
                     if case == "one changed image":
-                        change_one(stack, artifacts, args.size_mib if args.set == "large" else 16, args.images if args.set == "large" else 8)
-                    measure = run_measured(stack, contenders[name](f"{prefix}-b" if case == "new prefix" else prefix), env)
+                        change_one(
+                            stack,
+                            artifacts,
+                            args.size_mib if args.set == "large" else 16,
+                            args.images if args.set == "large" else 8,
+                        )
+                    measure = run_measured(
+                        stack, contenders[name](f"{prefix}-b" if case == "new prefix" else prefix), env
+                    )
                     results.setdefault((link, case, name), []).append(measure)
                     report(link, case, name, run, measure)
 
@@ -367,14 +476,21 @@ def bench_big(stack: Stack, args: argparse.Namespace, work: Path, env: dict[str,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=["large", "small"], default="large", help="large: --images and --size-mib; small: 13 small images")
+    parser.add_argument(
+        "--set",
+        choices=["large", "small"],
+        default="large",
+        help="large: --images and --size-mib; small: 13 small images",
+    )
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--size-mib", type=int, default=1100, help="bytes copied per platform in a cold run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--links", default="loopback,WAN", help="comma-separated: loopback, WAN")
     parser.add_argument("--rtt-ms", type=float, default=40.0)
     parser.add_argument("--rate-mb-s", type=float, default=25.0, help="per connection")
-    parser.add_argument("--big-mib", type=int, default=1024, help="the single-layer case against a raw GET|PUT pipe; 0 skips it")
+    parser.add_argument(
+        "--big-mib", type=int, default=1024, help="the single-layer case against a raw GET|PUT pipe; 0 skips it"
+    )
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -388,7 +504,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nvcf-bench-") as tmp:
         work = Path(tmp)
         stack = Stack(work, args.rtt_ms, args.rate_mb_s).start()
-        env = {**os.environ, "NGC_API_KEY": stack.key, "DOCKER_CONFIG": str(work / "docker"), "NVCF_MIRROR_CACHE_DIR": str(work / "nvcf-cache")}
+        env = {
+            **os.environ,
+            "NGC_API_KEY": stack.key,
+            "DOCKER_CONFIG": str(work / "docker"),
+            "NVCF_MIRROR_CACHE_DIR": str(work / "nvcf-cache"),
+        }
         try:
             print(f"seeding the {args.set} set …", file=sys.stderr)
             artifacts = seed(stack, args.images, args.size_mib) if args.set == "large" else seed_small(stack)
@@ -406,8 +527,12 @@ def main() -> int:
 
 # The issue's targets: (set, link, case, most time against the skopeo loop); "any" set applies to both.
 TARGETS = [
-    ("small", "WAN", "cold", 0.25), ("small", "loopback", "cold", 0.5), ("small", "loopback", "warm", 0.5),
-    ("small", "WAN", "warm", 0.1), ("small", "loopback", "new prefix", 0.5), ("small", "WAN", "new prefix", 0.5),
+    ("small", "WAN", "cold", 0.25),
+    ("small", "loopback", "cold", 0.5),
+    ("small", "loopback", "warm", 0.5),
+    ("small", "WAN", "warm", 0.1),
+    ("small", "loopback", "new prefix", 0.5),
+    ("small", "WAN", "new prefix", 0.5),
     ("large", "WAN", "cold", 1 / 3.6),
 ]
 
@@ -422,12 +547,21 @@ def render(results: Results, args: argparse.Namespace, artifacts: int, start: tu
         f"# nvcf-mirror benchmark, {dt.date.today().isoformat()}, {args.set} set",
         "",
         f"Machine: {os.cpu_count()} cores, {memory:.0f} GiB memory. Links to the source: "
-        + ", ".join({"loopback": "loopback (a proxy that counts bytes)", "WAN": f"WAN ({args.rtt_ms:.0f} ms RTT, {args.rate_mb_s:.0f} MB/s "
-                     "per connection)"}[link] for link in args.links.split(",")) + ".",
-        (f"Set: {args.images} images (every other one a linux/amd64 + linux/arm64 index), 3 shared base layers, 2 Helm charts; "
-         f"~{args.size_mib} MiB copied per cold run (linux/amd64)." if args.set == "large" else
-         "Set: 13 images with 0.5 to 7 MB application layers over 2 shared 6 MiB base layers (OCI indexes with attestations, "
-         "Docker manifest lists, single images), 2 Helm charts; about 50 MB for linux/amd64.")
+        + ", ".join(
+            {
+                "loopback": "loopback (a proxy that counts bytes)",
+                "WAN": f"WAN ({args.rtt_ms:.0f} ms RTT, {args.rate_mb_s:.0f} MB/s per connection)",
+            }[link]
+            for link in args.links.split(",")
+        )
+        + ".",
+        (
+            f"Set: {args.images} images (every other one a linux/amd64 + linux/arm64 index), 3 shared base layers, 2 Helm charts; "
+            f"~{args.size_mib} MiB copied per cold run (linux/amd64)."
+            if args.set == "large"
+            else "Set: 13 images with 0.5 to 7 MB application layers over 2 shared 6 MiB base layers (OCI indexes with attestations, "
+            "Docker manifest lists, single images), 2 Helm charts; about 50 MB for linux/amd64."
+        )
         + f" Median of {args.runs} runs. Caches emptied before each cold run. Produced by `python bench/run.py --set {args.set}`.",
         "",
         f"Start-up: `nvcf-mirror --version` {start[0] * 1000:.0f} ms, a bare interpreter {start[1] * 1000:.0f} ms "
@@ -449,18 +583,31 @@ def render(results: Results, args: argparse.Namespace, artifacts: int, start: tu
             moved = "n/a" if link == "direct" else f"{_median(runs, lambda m: m.bytes_moved) / 1e6:.0f}"
             peak = max(m.peak_rss_mib for m in runs)
             rss = f"{peak:.0f}" if peak else "n/a"  # a shell pipe is not measured
-            lines.append(f"| {link} | {case} | {tool}{failed} | {wall:.{2 if wall < 10 else 1}f} | {wall / baseline:.2f}x "
-                         f"| {_median(runs, lambda m: m.requests):.0f} | {moved} | {rss} |")
-    lines += ["", "For the single-layer case the ratio column is against the raw GET|PUT pipe.", "", "## Against the targets", "",
-              "| target | measured | |", "|---|---:|---|"]
+            lines.append(
+                f"| {link} | {case} | {tool}{failed} | {wall:.{2 if wall < 10 else 1}f} | {wall / baseline:.2f}x "
+                f"| {_median(runs, lambda m: m.requests):.0f} | {moved} | {rss} |"
+            )
+    lines += [
+        "",
+        "For the single-layer case the ratio column is against the raw GET|PUT pipe.",
+        "",
+        "## Against the targets",
+        "",
+        "| target | measured | |",
+        "|---|---:|---|",
+    ]
     for target_set, link, case, most in TARGETS:
         ours, loop = results.get((link, case, "nvcf-mirror")), results.get((link, case, "skopeo copy loop"))
         if target_set == args.set and ours and loop:
             ratio = _median(ours, lambda m: m.seconds) / _median(loop, lambda m: m.seconds)
-            verdict = "**failed runs**" if not all(m.ok for m in ours + loop) else "met" if ratio <= most else "**missed**"
+            verdict = (
+                "**failed runs**" if not all(m.ok for m in ours + loop) else "met" if ratio <= most else "**missed**"
+            )
             lines.append(f"| {link} {case}: at most {most:.2f}x the skopeo loop | {ratio:.2f}x | {verdict} |")
     extra = start[0] - start[1]
-    lines.append(f"| `--version` within 0.1 s of a bare interpreter | +{extra * 1000:.0f} ms | {'met' if extra <= 0.1 else '**missed**'} |")
+    lines.append(
+        f"| `--version` within 0.1 s of a bare interpreter | +{extra * 1000:.0f} ms | {'met' if extra <= 0.1 else '**missed**'} |"
+    )
     big = [k for k in results if k[0] == "direct"]
     if big:
         _, case, _ = big[0]
@@ -469,10 +616,15 @@ def render(results: Results, args: argparse.Namespace, artifacts: int, start: tu
         peak_mb = max(m.peak_rss_mib for m in ours) * 1.048576
         verdict = "**failed runs**" if not all(m.ok for m in ours + pipe) else "met" if ratio <= 1.3 else "**missed**"
         lines.append(f"| {case}: at most 1.3x the raw pipe | {ratio:.2f}x | {verdict} |")
-        lines.append(f"| {case}: peak RSS at most 150 MB | {peak_mb:.0f} MB | {'met' if peak_mb <= 150 else '**missed**'} |")
+        lines.append(
+            f"| {case}: peak RSS at most 150 MB | {peak_mb:.0f} MB | {'met' if peak_mb <= 150 else '**missed**'} |"
+        )
     warm = results.get((args.links.split(",")[0], "warm", "nvcf-mirror"))
     if warm:
-        lines += ["", f"Warm nvcf-mirror: {_median(warm, lambda m: m.requests) / artifacts:.1f} registry requests per artifact ({artifacts} artifacts)."]
+        lines += [
+            "",
+            f"Warm nvcf-mirror: {_median(warm, lambda m: m.requests) / artifacts:.1f} registry requests per artifact ({artifacts} artifacts).",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -86,7 +86,9 @@ def terraform(root: Path, env: dict[str, str], *args: str, ok: tuple[int, ...] =
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / f"{time.strftime('%Y-%m-%d')}-terraform.md")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / f"{time.strftime('%Y-%m-%d')}-terraform.md"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nvcf-bench-tf-") as tmp:
         work = Path(tmp)
@@ -100,8 +102,17 @@ def main() -> int:
             wrapper.chmod(0o755)
             root = work / "root"
             root.mkdir()
-            (root / "main.tf").write_text(ROOT_MODULE.format(provider=moto_provider_block(REGION), region=REGION, module=MODULE, manifest=manifest,
-                                                             python=wrapper, source=stack.source.host, target=stack.target.host))
+            (root / "main.tf").write_text(
+                ROOT_MODULE.format(
+                    provider=moto_provider_block(REGION),
+                    region=REGION,
+                    module=MODULE,
+                    manifest=manifest,
+                    python=wrapper,
+                    source=stack.source.host,
+                    target=stack.target.host,
+                )
+            )
             env = {**os.environ, **stack.ecr_env(), "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
             if not registry_reachable():
                 env["TF_CLI_CONFIG_FILE"] = str(offline_cli_config(work / "providers"))
@@ -115,7 +126,17 @@ def main() -> int:
                     mode, seconds = line.split()
                     modes.setdefault(mode, []).append(float(seconds))
                 off.append(terraform(root, env, "plan", "-input=false", "-var", "enabled=false", ok=(0, 2)))
-                gogc.append(terraform(root, {**env, "GOGC": "400"}, "plan", "-input=false", "-detailed-exitcode", "-var", "enabled=true"))
+                gogc.append(
+                    terraform(
+                        root,
+                        {**env, "GOGC": "400"},
+                        "plan",
+                        "-input=false",
+                        "-detailed-exitcode",
+                        "-var",
+                        "enabled=true",
+                    )
+                )
             text = render(args.runs, len(artifacts.images) + len(artifacts.charts), on, off, gogc, modes)
         finally:
             stack.stop()
@@ -124,25 +145,29 @@ def main() -> int:
     return 0
 
 
-def render(runs: int, count: int, on: list[float], off: list[float], gogc: list[float], modes: dict[str, list[float]]) -> str:
+def render(
+    runs: int, count: int, on: list[float], off: list[float], gogc: list[float], modes: dict[str, list[float]]
+) -> str:
     median = statistics.median
     share = median(modes["plan"]) + median(modes["status"])
-    return "\n".join([
-        f"# terraform plan with the nvcf-mirror module ({time.strftime('%Y-%m-%d')})",
-        "",
-        f"`bench/terraform_plan.py`: the small set ({count} artifacts) at a warm target, loopback registries, moto as",
-        f"the ECR API, terraform {_version()} with the HashiCorp AWS provider; medians of {runs} plans each.",
-        "",
-        "| what | seconds |",
-        "|---|---|",
-        f"| `terraform plan`, `create_sm_ecr_repos = true` (no changes) | {median(on):.2f} |",
-        f"| `terraform plan`, `create_sm_ecr_repos = false` (baseline: the AWS provider and Terraform alone) | {median(off):.2f} |",
-        f"| `terraform plan`, `create_sm_ecr_repos = true`, `GOGC=400` | {median(gogc):.2f} |",
-        f"| inside the `plan` data source (sources resolved) | {median(modes['plan']):.2f} |",
-        f"| inside the `status` data source (digests at the target) | {median(modes['status']):.2f} |",
-        f"| both data sources (target: at most 1 s) | {share:.2f} |",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# terraform plan with the nvcf-mirror module ({time.strftime('%Y-%m-%d')})",
+            "",
+            f"`bench/terraform_plan.py`: the small set ({count} artifacts) at a warm target, loopback registries, moto as",
+            f"the ECR API, terraform {_version()} with the HashiCorp AWS provider; medians of {runs} plans each.",
+            "",
+            "| what | seconds |",
+            "|---|---|",
+            f"| `terraform plan`, `create_sm_ecr_repos = true` (no changes) | {median(on):.2f} |",
+            f"| `terraform plan`, `create_sm_ecr_repos = false` (baseline: the AWS provider and Terraform alone) | {median(off):.2f} |",
+            f"| `terraform plan`, `create_sm_ecr_repos = true`, `GOGC=400` | {median(gogc):.2f} |",
+            f"| inside the `plan` data source (sources resolved) | {median(modes['plan']):.2f} |",
+            f"| inside the `status` data source (digests at the target) | {median(modes['status']):.2f} |",
+            f"| both data sources (target: at most 1 s) | {share:.2f} |",
+            "",
+        ]
+    )
 
 
 def _version() -> str:

@@ -33,7 +33,9 @@ class WanProxy:
         except OSError:
             client_writer.close()
             return
-        await asyncio.gather(self._pipe(client_reader, up_writer), self._pipe(up_reader, client_writer), return_exceptions=True)
+        await asyncio.gather(
+            self._pipe(client_reader, up_writer), self._pipe(up_reader, client_writer), return_exceptions=True
+        )
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Forward in order; each chunk leaves ``delay`` after it arrived, no faster than ``rate``."""

@@ -58,7 +58,9 @@ def run(mutation: Mutation, named: bool = False) -> tuple[bool, float, str]:
     path = ROOT / mutation.file
     original = path.read_text()
     if original.count(mutation.old) != 1:
-        raise SystemExit(f"{mutation.id}: the text to replace occurs {original.count(mutation.old)} times in {mutation.file}, not once")
+        raise SystemExit(
+            f"{mutation.id}: the text to replace occurs {original.count(mutation.old)} times in {mutation.file}, not once"
+        )
     mutated = original.replace(mutation.old, mutation.new)
     if path.suffix == ".py":
         try:
@@ -69,8 +71,13 @@ def run(mutation: Mutation, named: bool = False) -> tuple[bool, float, str]:
     try:
         path.write_text(mutated)
         tests = mutation.tests if named else ["-n", "3", *area(mutation)]
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *tests],
-                              cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *tests],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     finally:
         path.write_text(original)
     last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
@@ -78,16 +85,21 @@ def run(mutation: Mutation, named: bool = False) -> tuple[bool, float, str]:
 
 
 def main(argv: list[str]) -> int:
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "provider_helper", "terraform"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "provider_helper", "terraform"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     if dirty.strip():
-        print("commit or stash your changes under provider_helper/ and terraform/ first: this harness edits them", file=sys.stderr)
+        print(
+            "commit or stash your changes under provider_helper/ and terraform/ first: this harness edits them",
+            file=sys.stderr,
+        )
         return 2
     named = "--named" in argv
     argv = [a for a in argv if a != "--named"]
     listed = None
     if "--list" in argv:
         at = argv.index("--list")
-        listed, argv = Path(argv[at + 1]).resolve(), argv[:at] + argv[at + 2:]
+        listed, argv = Path(argv[at + 1]).resolve(), argv[:at] + argv[at + 2 :]
     chosen = [m for m in (load(listed) if listed else load()) if not argv or any(a in m.id for a in argv)]
     rows = []
     for mutation in chosen:
@@ -97,7 +109,10 @@ def main(argv: list[str]) -> int:
     if not argv and not named and listed is None:
         write_results(rows)
     missed = [m.id for m, caught, _, _ in rows if not caught]
-    print(f"{len(rows) - len(missed)} of {len(rows)} mutations caught" + (f"; missed: {', '.join(missed)}" if missed else ""))
+    print(
+        f"{len(rows) - len(missed)} of {len(rows)} mutations caught"
+        + (f"; missed: {', '.join(missed)}" if missed else "")
+    )
     return 1 if missed else 0
 
 
@@ -115,7 +130,9 @@ def write_results(rows: list[tuple[Mutation, bool, float, str]]) -> None:
     ]
     for mutation, caught, seconds, _ in rows:
         tests = "<br>".join(area(mutation))
-        lines.append(f"| `{mutation.id}` | {mutation.breaks} | `{mutation.file}` | {tests} | {'caught' if caught else '**missed**'} | {seconds:.0f} |")
+        lines.append(
+            f"| `{mutation.id}` | {mutation.breaks} | `{mutation.file}` | {tests} | {'caught' if caught else '**missed**'} | {seconds:.0f} |"
+        )
     caught = sum(1 for _, c, _, _ in rows if c)
     lines += ["", f"{caught} of {len(rows)} caught.", ""]
     (HERE / "results.md").write_text("\n".join(lines))

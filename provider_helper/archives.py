@@ -46,8 +46,9 @@ class ArchiveError(ValueError):
     """The archive is malformed, too large, or tries to reach outside where it is unpacked."""
 
 
-def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = DEFAULT_LIMITS,
-                    compressed_size: int | None = None) -> Iterator[tarfile.TarInfo]:
+def checked_members(
+    tar: tarfile.TarFile, origin: str, limits: ExtractLimits = DEFAULT_LIMITS, compressed_size: int | None = None
+) -> Iterator[tarfile.TarInfo]:
     """Yield members after refusing any that could escape, that is not a file, folder or inside
     link, or that takes the archive past its limits (the ratio when ``compressed_size`` is given)."""
     max_bytes = limits.max_bytes
@@ -66,8 +67,10 @@ def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = D
             implied.update(parent for parent in path.parents if parent.parts and parent not in seen)
             implied.discard(path)
             if count + len(implied) > limits.max_members:
-                raise ArchiveError(f"{origin}: more than {limits.max_members} entries, counting the folders they imply "
-                                   f"(raise with {setting('max_extract_members')})")
+                raise ArchiveError(
+                    f"{origin}: more than {limits.max_members} entries, counting the folders they imply "
+                    f"(raise with {setting('max_extract_members')})"
+                )
             if member.isdev() or member.isfifo() or member.type == tarfile.GNUTYPE_SPARSE:
                 raise ArchiveError(f"{origin}: entry {member.name!r} is a device, FIFO or sparse file")
             if any(parent in links for parent in path.parents):
@@ -80,9 +83,13 @@ def checked_members(tar: tarfile.TarFile, origin: str, limits: ExtractLimits = D
                 target = PurePosixPath(member.linkname)
                 resolved = PurePosixPath(os.path.normpath(target if member.islnk() else path.parent / target))
                 if target.is_absolute() or _escapes(resolved):
-                    raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive")
+                    raise ArchiveError(
+                        f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive"
+                    )
                 if member.islnk() and any(p in links for p in (resolved, *resolved.parents)):
-                    raise ArchiveError(f"{origin}: hard link {member.name!r} passes through a symbolic link of the archive")
+                    raise ArchiveError(
+                        f"{origin}: hard link {member.name!r} passes through a symbolic link of the archive"
+                    )
                 if member.issym():
                     links.add(path)
             if member.isfile():
@@ -112,14 +119,20 @@ def _check_link_targets(members: list[tarfile.TarInfo], origin: str) -> None:
         if not (member.issym() or member.islnk()):
             continue
         path = _member_path(member, origin)
-        parts = list(PurePosixPath(member.linkname).parts) if member.islnk() else [*path.parent.parts, *PurePosixPath(member.linkname).parts]
+        parts = (
+            list(PurePosixPath(member.linkname).parts)
+            if member.islnk()
+            else [*path.parent.parts, *PurePosixPath(member.linkname).parts]
+        )
         walked: list[str] = []
         for part in parts:
             if walked and PurePosixPath(*walked) in links:
                 raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} passes through another link")
             if part == "..":
                 if not walked:
-                    raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive")
+                    raise ArchiveError(
+                        f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive"
+                    )
                 walked.pop()
             elif part not in ("", "."):
                 walked.append(part)
@@ -147,7 +160,9 @@ def read_member(fileobj: IO[bytes], origin: str, wanted: str, max_bytes: int) ->
     return found
 
 
-def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS, *, parts: list[Path] | None = None) -> list[Path]:
+def safe_extract(
+    archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS, *, parts: list[Path] | None = None
+) -> list[Path]:
     """Unpack ``archive`` under ``dest``; nothing is written unless every entry passes the checks.
     ``parts``: a split archive's verified parts, read one after the other as one uncompressed tar."""
     origin = archive.name
@@ -161,6 +176,7 @@ def safe_extract(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMI
 
         def open_tar() -> tarfile.TarFile:
             return _open(fileobj=PartsReader(parts), mode="r|", origin=origin)
+
     with open_tar() as tar:
         members = list(checked_members(tar, origin, limits, compressed))
         _check_link_targets(members, origin)
@@ -195,7 +211,9 @@ def top_folder(archive: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> str | N
     return tops.pop() if len(tops) == 1 else None
 
 
-def extract_once(archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS, *, parts: PartsReader | None = None) -> None:
+def extract_once(
+    archive: Path, dest: Path, limits: ExtractLimits = DEFAULT_LIMITS, *, parts: PartsReader | None = None
+) -> None:
     """Unpack ``archive`` (or the parts of a split one, read one after the other) into ``dest``, a new
     private folder the caller removes if this raises. One read: every entry is checked as it arrives and
     written from that same read, so a medium that answers differently on a second read has nothing to
@@ -258,7 +276,9 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, ori
     if member.islnk():
         source = root.joinpath(*_member_path(tarfile.TarInfo(member.linkname), origin).parts)
         if source.is_symlink() or not source.is_file():
-            raise ArchiveError(f"{origin}: hard link {member.name!r} -> {member.linkname!r} does not name a file of the archive")
+            raise ArchiveError(
+                f"{origin}: hard link {member.name!r} -> {member.linkname!r} does not name a file of the archive"
+            )
         with open(source, "rb") as copied:
             _write_file(target, copied, source.stat().st_size, 0o644, origin)
         return [target]

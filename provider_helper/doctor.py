@@ -31,13 +31,21 @@ class Check:
         return f"{text} (fix: {self.fix})" if self.fix else text
 
 
-def run_checks(access: TargetAccess, registries: RegistryPool, jobs: list[Job], platforms: tuple[Platform, ...] | None,
-               platform_given: bool) -> list[Check]:
+def run_checks(
+    access: TargetAccess,
+    registries: RegistryPool,
+    jobs: list[Job],
+    platforms: tuple[Platform, ...] | None,
+    platform_given: bool,
+) -> list[Check]:
     checks: list[Callable[[], Check]] = []
     if access.kind == "ecr":
         checks.append(lambda: aws_identity(access))
-    checks += [lambda: source_pull(registries, jobs), lambda: target_push(access, registries, jobs),
-               lambda: architecture(platforms, platform_given)]
+    checks += [
+        lambda: source_pull(registries, jobs),
+        lambda: target_push(access, registries, jobs),
+        lambda: architecture(platforms, platform_given),
+    ]
     return [_guarded(check) for check in checks]
 
 
@@ -53,11 +61,19 @@ def aws_identity(access: TargetAccess) -> Check:
     try:
         identity = ecr.client("sts", access.region).get_caller_identity()
     except ecr.aws_errors() as exc:
-        return Check("AWS identity", "failed", str(ecr.aws_error(exc, "sts get-caller-identity")),
-                     "configure AWS credentials (aws configure, AWS_PROFILE, SSO or IRSA) with ECR push rights")
+        return Check(
+            "AWS identity",
+            "failed",
+            str(ecr.aws_error(exc, "sts get-caller-identity")),
+            "configure AWS credentials (aws configure, AWS_PROFILE, SSO or IRSA) with ECR push rights",
+        )
     if access.account and identity["Account"] != access.account:
-        return Check("AWS identity", "warn", f"{identity['Arn']} is in account {identity['Account']}, the target registry is {access.account}",
-                     "use credentials of the registry's account, or make sure cross-account push is allowed")
+        return Check(
+            "AWS identity",
+            "warn",
+            f"{identity['Arn']} is in account {identity['Account']}, the target registry is {access.account}",
+            "use credentials of the registry's account, or make sure cross-account push is allowed",
+        )
     return Check("AWS identity", "ok", f"{identity['Arn']} (account {identity['Account']})")
 
 
@@ -66,8 +82,14 @@ def source_pull(registries: RegistryPool, jobs: list[Job]) -> Check:
     if job is None or job.source is None:
         return Check("source pull", "warn", "no selected artifact comes from a registry")
     client = registries.get(job.source.registry)
-    org = (job.artifact.image or job.source).repository.split("/", 1)[0]  # the NGC organisation: the upstream's first path part
-    fix = f"set NGC_API_KEY to a key of the NGC organisation {org}" if not os.environ.get("NGC_API_KEY") else "check the key is entitled to this repository"
+    org = (job.artifact.image or job.source).repository.split("/", 1)[
+        0
+    ]  # the NGC organisation: the upstream's first path part
+    fix = (
+        f"set NGC_API_KEY to a key of the NGC organisation {org}"
+        if not os.environ.get("NGC_API_KEY")
+        else "check the key is entitled to this repository"
+    )
     try:
         client.ping()
         if client.head_manifest(job.source.repository, job.source.reference) is None:
@@ -98,13 +120,18 @@ def target_push(access: TargetAccess, registries: RegistryPool, jobs: list[Job])
     repo = job.target.repository
     try:
         if not client.ping():
-            return Check("target push", "failed", f"{access.target.registry} wants credentials and none were found",
-                         "docker/podman login, or --target-username with --password-stdin")
+            return Check(
+                "target push",
+                "failed",
+                f"{access.target.registry} wants credentials and none were found",
+                "docker/podman login, or --target-username with --password-stdin",
+            )
         location = client.start_upload(repo)
     except (RegistryError, InputError) as exc:
         missing_repo = access.kind == "ecr" and "does not exist" in str(exc)
-        fix = _connection_fix(exc) or ("run mirror with --create-repos" if missing_repo
-                                       else "check the target credentials and permissions")
+        fix = _connection_fix(exc) or (
+            "run mirror with --create-repos" if missing_repo else "check the target credentials and permissions"
+        )
         return Check("target push", "failed", f"{access.target.registry}/{repo}: {describe(exc)}", fix)
     client.cancel_upload(location)
     return Check("target push", "ok", f"{access.target.registry}/{repo} accepts uploads")
@@ -114,6 +141,10 @@ def architecture(platforms: tuple[Platform, ...] | None, platform_given: bool) -
     machine = _MACHINE_ARCH.get(host_platform.machine().lower(), host_platform.machine())
     wanted = ", ".join(map(str, platforms)) if platforms else "all platforms"
     if platforms and not platform_given and all(p.architecture != machine for p in platforms):
-        return Check("platform", "warn", f"this machine is {machine}; mirroring {wanted} (the default)",
-                     f"fine for amd64 clusters; for {machine} nodes pass --platform linux/{machine}")
+        return Check(
+            "platform",
+            "warn",
+            f"this machine is {machine}; mirroring {wanted} (the default)",
+            f"fine for amd64 clusters; for {machine} nodes pass --platform linux/{machine}",
+        )
     return Check("platform", "ok", f"mirroring {wanted} (this machine is {machine})")

@@ -16,7 +16,9 @@ class SettingError(InputError):
     names the setting and the item; each front door words them in its own terms (``--set-version
     NAME=…`` on the CLI, ``set_versions["NAME"]`` in Terraform)."""
 
-    def __init__(self, setting: str, item: str, problem: str, *, value: str | None = None, neutral: str | None = None) -> None:
+    def __init__(
+        self, setting: str, item: str, problem: str, *, value: str | None = None, neutral: str | None = None
+    ) -> None:
         """``neutral``: the words where no front door applies (a manifest entry), else ``setting item[=value]``."""
         self.setting, self.item, self.problem, self.value = setting, item, problem, value
         super().__init__(f"{neutral or f'{setting} {item}' + (f'={value}' if value is not None else '')}: {problem}")

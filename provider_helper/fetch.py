@@ -25,8 +25,13 @@ from provider_helper.transport import named_by
 class Fetcher:
     """Thread-safe; the connection pool is created on first use (most runs fetch nothing this way)."""
 
-    def __init__(self, credentials: CredentialStore, retry: RetryPolicy | None = None, verify: Any = True,
-                 policy: OriginPolicy | None = None) -> None:
+    def __init__(
+        self,
+        credentials: CredentialStore,
+        retry: RetryPolicy | None = None,
+        verify: Any = True,
+        policy: OriginPolicy | None = None,
+    ) -> None:
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
         self.policy = policy or OriginPolicy()
@@ -52,7 +57,9 @@ class Fetcher:
 
         def fetch(auth: tuple[str, str] | None) -> httpx.Response:
             request = self._http.build_request("GET", url, extensions=named_by("URL", owner))  # the index names it
-            return http.bounded(self._http.send(request, stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT), max_bytes, what)
+            return http.bounded(
+                self._http.send(request, stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT), max_bytes, what
+            )
 
         def attempt() -> bytes:
             response = fetch(None)
@@ -61,8 +68,12 @@ class Fetcher:
                 if credential is not None:
                     response = fetch((credential.username, credential.password))
             if response.status_code != 200:
-                raise http.error_from(response, what, host, denied_hint=f"check the credentials for {host}" if credentials_allowed else None)
+                raise http.error_from(
+                    response,
+                    what,
+                    host,
+                    denied_hint=f"check the credentials for {host}" if credentials_allowed else None,
+                )
             return response.content
 
         return call_with_retries(attempt, self.retry, what)
-

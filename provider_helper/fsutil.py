@@ -112,7 +112,9 @@ def own_folder(root: Path, parts: Iterable[str]) -> Path:
             os.mkdir(current, 0o755)
         info = os.lstat(current)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            raise InputError(f"{current}: not a folder of this user (another user's, or a link): refusing to write into it")
+            raise InputError(
+                f"{current}: not a folder of this user (another user's, or a link): refusing to write into it"
+            )
     return current
 
 

@@ -68,9 +68,17 @@ def user_agent() -> str:
     return f"nvcf-mirror/{version}"
 
 
-def client(*, verify: Any = True, base_url: str = "", auth: httpx.Auth | None = None, limits: httpx.Limits | None = None,
-           transport: httpx.BaseTransport | None = None, follow_redirects: bool = False, timeout: httpx.Timeout = TIMEOUT,
-           resolver: transport_mod.Resolver | None = None) -> httpx.Client:
+def client(
+    *,
+    verify: Any = True,
+    base_url: str = "",
+    auth: httpx.Auth | None = None,
+    limits: httpx.Limits | None = None,
+    transport: httpx.BaseTransport | None = None,
+    follow_redirects: bool = False,
+    timeout: httpx.Timeout = TIMEOUT,
+    resolver: transport_mod.Resolver | None = None,
+) -> httpx.Client:
     """An httpx client with the tool's defaults; ``verify`` is an ``ssl.SSLContext`` (``registry.tls``) or False.
     Every request goes through ``transport.GuardedTransport`` (the address policy, pinned resolution, proxies
     but not for loopback, the answer-head clock); every redirect passes the origin policy before it is
@@ -83,12 +91,20 @@ def client(*, verify: Any = True, base_url: str = "", auth: httpx.Auth | None = 
 
         def proxied(proxy: str) -> httpx.BaseTransport:
             return transport_mod.direct_transport(resolver, verify=verify, limits=limits, proxy=proxy)
+
         guarded = transport_mod.GuardedTransport(resolver, direct, proxied, _answer_limits)
     else:
         guarded = transport_mod.GuardedTransport(resolver, transport, None, _answer_limits)
     return httpx.Client(
-        base_url=base_url, auth=auth, verify=verify, timeout=timeout, limits=limits, transport=guarded,
-        follow_redirects=follow_redirects, headers={"User-Agent": user_agent()}, event_hooks={"response": [check_redirect]},
+        base_url=base_url,
+        auth=auth,
+        verify=verify,
+        timeout=timeout,
+        limits=limits,
+        transport=guarded,
+        follow_redirects=follow_redirects,
+        headers={"User-Agent": user_agent()},
+        event_hooks={"response": [check_redirect]},
     )
 
 
@@ -96,8 +112,9 @@ def _answer_limits() -> tuple[float, float]:
     return ANSWER_GRACE, MIN_ANSWER_RATE
 
 
-def moving(received: Iterator[bytes], what: str, clock: Callable[[], float] = time.monotonic, *,
-           whole_chunks: bool = True) -> Iterator[bytes]:
+def moving(
+    received: Iterator[bytes], what: str, clock: Callable[[], float] = time.monotonic, *, whole_chunks: bool = True
+) -> Iterator[bytes]:
     """The blob's bytes in ``CHUNK_SIZE`` chunks, as they arrive. A stream that moves fewer than
     NVCF_MIRROR_MIN_BLOB_RATE bytes a second over a whole NVCF_MIRROR_BLOB_RATE_WINDOW is stalled: given up
     (TransientError: the copy retries it from its source). The default, 16 KiB/s over a minute, stops a
@@ -113,8 +130,10 @@ def moving(received: Iterator[bytes], what: str, clock: Callable[[], float] = ti
         now = clock()
         if now - window_start >= window:
             if min_rate and window_bytes < min_rate * (now - window_start):
-                raise TransientError(f"{what}: {window_bytes} bytes in the last {now - window_start:.0f} s, slower than "
-                                     f"{min_rate / 1024:.0f} KiB/s: the stream is stalled")
+                raise TransientError(
+                    f"{what}: {window_bytes} bytes in the last {now - window_start:.0f} s, slower than "
+                    f"{min_rate / 1024:.0f} KiB/s: the stream is stalled"
+                )
             window_start, window_bytes = now, 0
         if not whole_chunks:
             yield bytes(pending)
@@ -139,15 +158,19 @@ def bounded(response: httpx.Response, max_bytes: int, what: str) -> httpx.Respon
             data += chunk
             elapsed = time.monotonic() - started
             if elapsed > ANSWER_GRACE and len(data) < MIN_ANSWER_RATE * (elapsed - ANSWER_GRACE):
-                raise RegistryError(f"{what}: the answer arrives at {len(data) / elapsed:.0f} bytes/s, slower than "
-                                    f"{MIN_ANSWER_RATE // 1024} KiB/s after {ANSWER_GRACE:.0f} s; giving up on it")
+                raise RegistryError(
+                    f"{what}: the answer arrives at {len(data) / elapsed:.0f} bytes/s, slower than "
+                    f"{MIN_ANSWER_RATE // 1024} KiB/s after {ANSWER_GRACE:.0f} s; giving up on it"
+                )
             if len(data) > max_bytes:
                 if response.is_success:
                     raise TooLargeError(f"{what}: the answer is larger than {max_bytes} bytes")
                 break
     finally:
         response.close()
-    return httpx.Response(response.status_code, headers=response.headers, content=bytes(data[:max_bytes]), request=response.request)
+    return httpx.Response(
+        response.status_code, headers=response.headers, content=bytes(data[:max_bytes]), request=response.request
+    )
 
 
 def error_from(response: httpx.Response, what: str, host: str, *, denied_hint: str | None = None) -> RegistryError:
@@ -161,11 +184,16 @@ def error_from(response: httpx.Response, what: str, host: str, *, denied_hint: s
     if status in RETRYABLE_STATUS:
         return TransientError(text, status=status, retry_after=parse_retry_after(response.headers.get("retry-after")))
     if status in (401, 403):
-        return DeniedError(f"{text}: access denied{f'; {denied_hint}' if denied_hint else ''}", status=status, code=code)
+        return DeniedError(
+            f"{text}: access denied{f'; {denied_hint}' if denied_hint else ''}", status=status, code=code
+        )
     if code == "NAME_UNKNOWN" and writing:
         repo = response.request.url.path.removeprefix("/v2/").split("/blobs/")[0].split("/manifests/")[0]
-        return NotFoundError(f"repository/project {repo} does not exist at {host}: create it or use {setting('create_repos')} where supported",
-                             status=status, code=code)
+        return NotFoundError(
+            f"repository/project {repo} does not exist at {host}: create it or use {setting('create_repos')} where supported",
+            status=status,
+            code=code,
+        )
     if code in BLOB_REFERENCE_CODES and writing and "/manifests/" in response.request.url.path:
         return BlobUnknownError(text, status=status, code=code)
     if status == 404:
@@ -208,7 +236,9 @@ def pages(fetch: Callable[[Cursor], Page[Cursor, Body]], first: Cursor, what: st
         if listed > MAX_LISTING_ENTRIES:
             raise TooLargeError(f"{what}: more than {MAX_LISTING_ENTRIES} entries; refusing a listing that large")
         if read > MAX_LISTING_BYTES:
-            raise TooLargeError(f"{what}: more than {MAX_LISTING_BYTES // (1024 * 1024)} MiB; refusing a listing that large")
+            raise TooLargeError(
+                f"{what}: more than {MAX_LISTING_BYTES // (1024 * 1024)} MiB; refusing a listing that large"
+            )
         yield page.body
         if page.next is None:
             return

@@ -37,7 +37,9 @@ BUNDLED = "nvcf-v0.5.yaml"
 DEFAULT_RELEASE = "v0.5"
 # The NVCF releases bundled beside the default, oldest first: made by ``manifest import`` from NVIDIA's pages.
 RELEASES = ("v0.5", "v0.6.0", "v0.6.1", "v1.0")
-_RESOURCE_RE = re.compile(r"(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?", re.ASCII)
+_RESOURCE_RE = re.compile(
+    r"(?P<org>[\w.-]+)/(?:(?P<team>[\w.-]+)/)?(?P<name>[\w.-]+)(?::(?P<version>[\w][\w.+-]*))?", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,13 @@ class Artifact:
         if self.image is not None or self.resource is not None:
             entry["source"] = str(self.image if self.image is not None else self.resource)
         else:
-            entry.update({"repo": redact_url(self.repo or ""), "chart": self.chart, **({"version": self.version} if self.version else {})})
+            entry.update(
+                {
+                    "repo": redact_url(self.repo or ""),
+                    "chart": self.chart,
+                    **({"version": self.version} if self.version else {}),
+                }
+            )
         if self.platforms:
             entry["platforms"] = [str(p) for p in self.platforms]
         if self.needs_version:
@@ -128,9 +136,13 @@ class Artifact:
         if not is_tag(chart_tag(version) if self.chart else version) or ".." in version:
             raise SettingError("set_versions", self.name, "not a valid version", value=version)
         if self.image is not None:
-            return replace(self, image=replace(self.image, tag=version), needs_version=False, resolved_from=resolved_from)
+            return replace(
+                self, image=replace(self.image, tag=version), needs_version=False, resolved_from=resolved_from
+            )
         if self.resource is not None:
-            return replace(self, resource=replace(self.resource, version=version), needs_version=False, resolved_from=resolved_from)
+            return replace(
+                self, resource=replace(self.resource, version=version), needs_version=False, resolved_from=resolved_from
+            )
         return replace(self, version=version, needs_version=False, resolved_from=resolved_from)
 
     @property
@@ -154,8 +166,14 @@ class ArtifactManifest:
     def default_groups(self) -> list[str]:
         return [g.name for g in self.groups if g.default]
 
-    def select(self, groups: Sequence[str] = (), *, all_groups: bool = False, versions: Mapping[str, str] | None = None,
-               excludes: Sequence[str] = ()) -> list[Artifact]:
+    def select(
+        self,
+        groups: Sequence[str] = (),
+        *,
+        all_groups: bool = False,
+        versions: Mapping[str, str] | None = None,
+        excludes: Sequence[str] = (),
+    ) -> list[Artifact]:
         """The artifacts of the chosen groups (default groups when none are named), pinned by ``versions``,
         less those named in ``excludes`` (a name the manifest does not list is a mistake, not a no-op).
 
@@ -168,7 +186,9 @@ class ArtifactManifest:
         known = {g.name for g in self.groups}
         unknown = [g for g in groups if g not in known]
         if unknown:
-            raise SettingError("groups", unknown[0], f"no such group in {self.origin} (groups: {', '.join(sorted(known))})")
+            raise SettingError(
+                "groups", unknown[0], f"no such group in {self.origin} (groups: {', '.join(sorted(known))})"
+            )
         chosen = known if all_groups else set(groups or self.default_groups)
         selected = [a for a in self.artifacts if a.group in chosen and a.name not in excludes]
         pinned = dict(enumerate(selected))
@@ -186,8 +206,9 @@ class ArtifactManifest:
         found = [i for i in named if not current or selected[i].version_text == current]
         if len(found) > 1:
             selected[found[0]].pinned(version)  # a version that is not one is the first thing to say
-            entries = ", ".join(f"{name}:{selected[i].version_text or '<unpinned>'} ({selected[i].where})"
-                                for i in found)
+            entries = ", ".join(
+                f"{name}:{selected[i].version_text or '<unpinned>'} ({selected[i].where})" for i in found
+            )
             one = f"{name}:{selected[found[0]].version_text}"
             flag = setting("set_versions")
             how = f'{flag} = {{ "{one}" = "{version}" }}' if flag == "set_versions" else f"{flag} {one}={version}"
@@ -216,14 +237,18 @@ def check_targets(artifacts: Sequence[Artifact]) -> None:
             continue
         first = seen.setdefault((artifact.name, artifact.tag), artifact)
         if first is not artifact:
-            raise InputError(f"two artifacts land on one target {artifact.name}:{artifact.tag}: "
-                             f"{first.source_text} ({first.where}) and {artifact.source_text} ({artifact.where}); "
-                             "give one another 'name' or another version")
+            raise InputError(
+                f"two artifacts land on one target {artifact.name}:{artifact.tag}: "
+                f"{first.source_text} ({first.where}) and {artifact.source_text} ({artifact.where}); "
+                "give one another 'name' or another version"
+            )
 
 
 @cache
 def schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(resources.files("provider_helper.manifests").joinpath("schema.json").read_text())
+    loaded: dict[str, Any] = json.loads(
+        resources.files("provider_helper.manifests").joinpath("schema.json").read_text()
+    )
     return loaded
 
 
@@ -281,7 +306,9 @@ def parse(text: str, origin: str) -> ArtifactManifest:
         except InputError as exc:
             problems.append(str(exc))
     placed = [(i, a) for i, a in parsed if a.tag]
-    problems += _duplicates([(a.name, a.tag) for _, a in placed], lambda n: locate(["artifacts", placed[n][0]]), "target {0[0]}:{0[1]}")
+    problems += _duplicates(
+        [(a.name, a.tag) for _, a in placed], lambda n: locate(["artifacts", placed[n][0]]), "target {0[0]}:{0[1]}"
+    )
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: _line_of(p, origin)))
     description = data.get("description", "")
@@ -309,7 +336,10 @@ def _check_schema(text: str, data: dict[str, Any], locate: _Locator) -> tuple[li
     for error in jsonschema.Draft202012Validator(schema()).iter_errors(data):
         by_entry.setdefault(tuple(error.absolute_path)[:2], []).append(error)  # ("artifacts", 3): one entry
     if by_entry:
-        best = sorted((jsonschema.exceptions.best_match(errors) for errors in by_entry.values()), key=lambda e: locate.line(e.absolute_path))
+        best = sorted(
+            (jsonschema.exceptions.best_match(errors) for errors in by_entry.values()),
+            key=lambda e: locate.line(e.absolute_path),
+        )
         return [f"{locate(error.absolute_path)}: {_schema_message(error)}" for error in best], set(by_entry)
     with contextlib.suppress(OSError, InputError):
         private_cache_file(private_cache("schema-checked") / key)
@@ -320,19 +350,32 @@ def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locato
     path: list[Any] = ["artifacts", index]
     where = locate(path)
     if raw["group"] not in groups:
-        raise InputError(f"{locate([*path, 'group'])}: unknown group {raw['group']!r} (groups: {', '.join(sorted(groups))})")
+        raise InputError(
+            f"{locate([*path, 'group'])}: unknown group {raw['group']!r} (groups: {', '.join(sorted(groups))})"
+        )
     needs_version = bool(raw.get("needs_version", False))
     platforms = None
     if "platforms" in raw:
-        platforms = tuple(_guard(locate([*path, "platforms", i]), parse_platform, p) for i, p in enumerate(raw["platforms"]))
-    common = {"type": raw["type"], "group": raw["group"], "where": where, "platforms": platforms, "needs_version": needs_version, "note": raw.get("note", "")}
+        platforms = tuple(
+            _guard(locate([*path, "platforms", i]), parse_platform, p) for i, p in enumerate(raw["platforms"])
+        )
+    common = {
+        "type": raw["type"],
+        "group": raw["group"],
+        "where": where,
+        "platforms": platforms,
+        "needs_version": needs_version,
+        "note": raw.get("note", ""),
+    }
     if raw["type"] == "resource":
         match = _RESOURCE_RE.fullmatch(raw["source"])
         if not match or (not match["version"] and not needs_version):
             raise InputError(f"{locate([*path, 'source'])}: resource {raw['source']!r} must be ORG/[TEAM/]NAME:VERSION")
         ref = ResourceRef(match["org"], match["team"], match["name"], match["version"])
         if not is_repository_path(raw.get("name", ref.name)):
-            raise InputError(f"{locate([*path, 'source'])}: resource name {ref.name!r} cannot name a repository (set 'name')")
+            raise InputError(
+                f"{locate([*path, 'source'])}: resource name {ref.name!r} cannot name a repository (set 'name')"
+            )
         if ref.version and (not is_tag(ref.version) or ".." in ref.version):
             raise InputError(f"{locate([*path, 'source'])}: resource version {ref.version!r} is not a valid version")
         return Artifact(name=raw.get("name", ref.name), resource=ref, **common)
@@ -342,7 +385,9 @@ def _artifact(raw: dict[str, Any], index: int, groups: set[str], locate: _Locato
         name = raw.get("name", raw["chart"])
         if not is_repository_path(name):
             raise InputError(f"{locate([*path, 'chart'])}: chart name {name!r} cannot name a repository (set 'name')")
-        return Artifact(name=name, repo=raw["repo"].rstrip("/"), chart=raw["chart"], version=raw.get("version"), **common)
+        return Artifact(
+            name=name, repo=raw["repo"].rstrip("/"), chart=raw["chart"], version=raw.get("version"), **common
+        )
     ref = _guard(locate([*path, "source"]), lambda s: parse_reference(s, require_tag=not needs_version), raw["source"])
     if raw["type"] == "chart" and platforms:
         raise InputError(f"{locate([*path, 'platforms'])}: platforms apply to images only, not charts")

@@ -69,8 +69,14 @@ def safe_relative(path: str) -> PurePosixPath:
 
 
 class NgcClient:
-    def __init__(self, key: str | None, api_url: str = API_URL, authn_url: str = AUTHN_URL, retry: RetryPolicy | None = None,
-                 verify: Any = True) -> None:
+    def __init__(
+        self,
+        key: str | None,
+        api_url: str = API_URL,
+        authn_url: str = AUTHN_URL,
+        retry: RetryPolicy | None = None,
+        verify: Any = True,
+    ) -> None:
         """``key`` None: anonymous requests, for the public catalog."""
         self._key = key or ""
         self.api_url = api_url.rstrip("/")
@@ -101,8 +107,15 @@ class NgcClient:
     def _exchange(self, ref: ResourceRef) -> Token:
         scopes = [f"group/ngc:{ref.org}"] + ([f"group/ngc:{ref.org}/{ref.team}"] if ref.team else [])
         host = httpx.URL(self.authn_url).host
-        response = bounded(self._http.send(self._http.build_request("GET", f"{self.authn_url}/token", params={"service": "ngc", "scope": scopes}),
-                                           stream=True, auth=("$oauthtoken", self._key)), MAX_JSON_BYTES, f"NGC token from {host}")
+        response = bounded(
+            self._http.send(
+                self._http.build_request("GET", f"{self.authn_url}/token", params={"service": "ngc", "scope": scopes}),
+                stream=True,
+                auth=("$oauthtoken", self._key),
+            ),
+            MAX_JSON_BYTES,
+            f"NGC token from {host}",
+        )
         if response.status_code in (401, 403):
             raise self._refused(host, ref)
         if response.status_code != 200:
@@ -116,7 +129,9 @@ class NgcClient:
         except (TypeError, ValueError):
             lifetime = math.nan
         if not math.isfinite(lifetime) or lifetime <= 0:
-            raise RegistryError(f"the NGC token service {host} answered with a token lifetime that is not a positive number")
+            raise RegistryError(
+                f"the NGC token service {host} answered with a token lifetime that is not a positive number"
+            )
         return Token.lasting(value, lifetime, RENEW_MARGIN)
 
     # -- the API ---------------------------------------------------------------------------------
@@ -128,7 +143,9 @@ class NgcClient:
     def _get_json(self, ref: ResourceRef, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._get_sized(ref, url, params)[0]
 
-    def _get_sized(self, ref: ResourceRef, url: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
+    def _get_sized(
+        self, ref: ResourceRef, url: str, params: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], int]:
         """The JSON object at ``url`` and the bytes it took (a listing counts them across its pages)."""
         host = httpx.URL(self.api_url).host
 
@@ -139,7 +156,9 @@ class NgcClient:
             if response.status_code == 401 or (response.status_code == 403 and not self._key):
                 raise self._refused(host, ref)
             if response.status_code == 412:
-                raise LicenceError(f"accept the licence terms for {ref} in the NGC catalog ({self.catalog_url(ref)}), then run again")
+                raise LicenceError(
+                    f"accept the licence terms for {ref} in the NGC catalog ({self.catalog_url(ref)}), then run again"
+                )
             if response.status_code == 404:
                 raise NotFoundError(f"NGC has no {ref} ({host} answered 404)", status=404)
             if response.status_code != 200:
@@ -151,14 +170,20 @@ class NgcClient:
     def _refused(self, host: str, ref: ResourceRef) -> InputError:
         """A refusal in words a user acts on: which variable, and the organisation the key must be of."""
         if not self._key:
-            return InputError(f"{host} refused an anonymous request for {ref} and NGC_API_KEY is not set: export NGC_API_KEY with "
-                              f"an API key of the NGC organisation {ref.org}")
-        return InputError(f"authentication failed for {host}: NGC refused NGC_API_KEY for {ref}: it must be an API key of the NGC "
-                          f"organisation {ref.org}")
+            return InputError(
+                f"{host} refused an anonymous request for {ref} and NGC_API_KEY is not set: export NGC_API_KEY with "
+                f"an API key of the NGC organisation {ref.org}"
+            )
+        return InputError(
+            f"authentication failed for {host}: NGC refused NGC_API_KEY for {ref}: it must be an API key of the NGC "
+            f"organisation {ref.org}"
+        )
 
     def _api_get(self, ref: ResourceRef, url: str, params: dict[str, Any] | None, *, renew: bool) -> httpx.Response:
         bearer = self._bearer(ref, renew=renew)
-        request = self._http.build_request("GET", url, params=params, headers={"Authorization": f"Bearer {bearer}"} if bearer else {})
+        request = self._http.build_request(
+            "GET", url, params=params, headers={"Authorization": f"Bearer {bearer}"} if bearer else {}
+        )
         return bounded(self._http.send(request, stream=True), MAX_JSON_BYTES, f"NGC {ref}")
 
     @staticmethod
@@ -187,7 +212,9 @@ class NgcClient:
         meta = self._get_json(ref, f"{self._base(ref)}/versions/{ref.version}").get("recipeVersion") or {}
         status = meta.get("status")
         if status != READY:
-            raise RegistryError(f"{ref} is not ready for download: NGC reports status {status or 'unknown'} (expected {READY})")
+            raise RegistryError(
+                f"{ref} is not ready for download: NGC reports status {status or 'unknown'} (expected {READY})"
+            )
         return meta
 
     def files(self, ref: ResourceRef) -> list[ResourceFile]:
@@ -225,7 +252,13 @@ class NgcClient:
             body, size = self._get_sized(ref, url, {"page-size": PAGE_SIZE, "page-number": number})
             entries = body.get(key) or []
             total = _total_pages(body, ref)
-            return Page(body, size, len(entries) if isinstance(entries, list) else 0, number + 1 if number + 1 < total else None, total)
+            return Page(
+                body,
+                size,
+                len(entries) if isinstance(entries, list) else 0,
+                number + 1 if number + 1 < total else None,
+                total,
+            )
 
         return pages(fetch, 0, f"NGC listing of {ref}")
 
@@ -244,8 +277,12 @@ class NgcClient:
         if total is not None and total != listed:
             raise DigestMismatchError(f"{ref}: NGC lists files of {listed} bytes in all but a version of {total}")
         free = _free_bytes(dest)
-        if listed > free:  # NGC's listing sizes the download: a version of a petabyte is refused, not written until the disk fills
-            raise InputError(f"{ref}: NGC lists {listed} bytes of files, more than the {free} bytes free where {dest} is")
+        if (
+            listed > free
+        ):  # NGC's listing sizes the download: a version of a petabyte is refused, not written until the disk fills
+            raise InputError(
+                f"{ref}: NGC lists {listed} bytes of files, more than the {free} bytes free where {dest} is"
+            )
         urls = self.signed_urls(ref)
         folder = dest / version_dir(ref)
         return [self._download_file(ref, f, urls.get(f.path) or self.signed_url(ref, f.path), folder) for f in files]
@@ -253,24 +290,36 @@ class NgcClient:
     def _download_file(self, ref: ResourceRef, file: ResourceFile, url: str, folder: Path) -> Path:
         relative = safe_relative(file.path)
         path = own_folder(folder.parent, (folder.name, *relative.parent.parts)) / relative.name
-        partial, out = private_temp(path, ".part")  # a new private file: nothing planted in a shared DEST is written through
+        partial, out = private_temp(
+            path, ".part"
+        )  # a new private file: nothing planted in a shared DEST is written through
         what = f"download {file.path} of {ref}"
 
         def attempt() -> None:
             have = out.tell()
             headers = {"Range": f"bytes={have}-"} if 0 < have < file.size else {}
-            request = self._http.build_request("GET", url, headers=headers,  # pre-signed: no Authorization
-                                               extensions=named_by("pre-signed URL", self.api_url))
+            request = self._http.build_request(
+                "GET",
+                url,
+                headers=headers,  # pre-signed: no Authorization
+                extensions=named_by("pre-signed URL", self.api_url),
+            )
             response = self._http.send(request, stream=True, follow_redirects=True)
             try:
                 if response.status_code not in (200, 206):
                     storage = response.url.copy_with(query=None)  # pre-signed: the query is the credential
-                    raise error_from(bounded(response, MAX_ANSWER_BYTES, what), f"{what} from {storage}", response.url.host,
-                                     denied_hint="the pre-signed URL was refused (expired?); run again for a new one")
+                    raise error_from(
+                        bounded(response, MAX_ANSWER_BYTES, what),
+                        f"{what} from {storage}",
+                        response.url.host,
+                        denied_hint="the pre-signed URL was refused (expired?); run again for a new one",
+                    )
                 if not (response.status_code == 206 and headers):
                     out.seek(0)
                     out.truncate()
-                for chunk in moving(response.iter_bytes(), what, whole_chunks=False):  # what arrived before a drop or a stall is kept
+                for chunk in moving(
+                    response.iter_bytes(), what, whole_chunks=False
+                ):  # what arrived before a drop or a stall is kept
                     out.write(chunk)
                     if out.tell() > file.size:
                         break

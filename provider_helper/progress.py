@@ -51,7 +51,9 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False, log_format: str
     elif on_terminal():
         from rich.logging import RichHandler
 
-        handler = RichHandler(console=stderr_console(), show_time=False, show_level=False, show_path=False, markup=False)
+        handler = RichHandler(
+            console=stderr_console(), show_time=False, show_level=False, show_path=False, markup=False
+        )
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(TimestampFormatter("%(asctime)s nvcf-mirror: %(message)s"))
@@ -78,7 +80,14 @@ class JsonFormatter(TimestampFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         event = {k: shown(v) if isinstance(v, str) else v for k, v in (getattr(record, "event", None) or {}).items()}
-        return json.dumps({"time": self.formatTime(record), "level": record.levelname.lower(), "message": record.getMessage(), **event})
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname.lower(),
+                "message": record.getMessage(),
+                **event,
+            }
+        )
 
 
 class LogReporter:
@@ -104,10 +113,28 @@ class LogReporter:
             if now - self._last < self.interval:
                 return
             self._last = now
-            done, planned, finished, rate = self._bytes_done, self._bytes_planned, self._finished, self._bytes_done / (now - self._started)
-        event = {"event": "progress", "bytes_done": done, "bytes_planned": planned, "artifacts_done": finished, "artifacts": self.total}
-        log.info("progress %s of %s, %s/s, %d of %d artifacts", human_bytes(done), human_bytes(max(planned, done)), human_bytes(int(rate)),
-                 finished, self.total, extra={"event": event})
+            done, planned, finished, rate = (
+                self._bytes_done,
+                self._bytes_planned,
+                self._finished,
+                self._bytes_done / (now - self._started),
+            )
+        event = {
+            "event": "progress",
+            "bytes_done": done,
+            "bytes_planned": planned,
+            "artifacts_done": finished,
+            "artifacts": self.total,
+        }
+        log.info(
+            "progress %s of %s, %s/s, %d of %d artifacts",
+            human_bytes(done),
+            human_bytes(max(planned, done)),
+            human_bytes(int(rate)),
+            finished,
+            self.total,
+            extra={"event": event},
+        )
 
     def planned(self, n: int) -> None:
         with self._lock:
@@ -118,8 +145,17 @@ class LogReporter:
             self._finished += 1
         if not self.successes and result.status not in ("failed", "skipped"):
             return
-        event = {"event": "artifact", "key": result.key, "status": result.status, "target": result.target, "digest": result.digest,
-                 "bytes_copied": result.bytes_copied, "signatures_copied": result.signatures_copied, "error": result.error, "note": result.note}
+        event = {
+            "event": "artifact",
+            "key": result.key,
+            "status": result.status,
+            "target": result.target,
+            "digest": result.digest,
+            "bytes_copied": result.bytes_copied,
+            "signatures_copied": result.signatures_copied,
+            "error": result.error,
+            "note": result.note,
+        }
         extra = {"event": event}
         if result.status == "failed":
             log.error("failed   %s: %s", result.target, result.error, extra=extra)
@@ -174,13 +210,25 @@ class RichReporter(LogReporter):
             """MiB/s like the sizes beside it; the average so far until rich has samples for a current speed."""
 
             def render(self, task: Any) -> Text:
-                speed = task.finished_speed or task.speed or (task.completed / task.elapsed if task.completed and task.elapsed else None)
+                speed = (
+                    task.finished_speed
+                    or task.speed
+                    or (task.completed / task.elapsed if task.completed and task.elapsed else None)
+                )
                 return Text(f"{human_bytes(int(speed))}/s" if speed is not None else "", style="progress.data.speed")
 
         super().__init__(total, interval=math.inf)  # the bars replace the progress lines
-        self.artifacts = Progress(TextColumn("{task.description:9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
-        self.bytes = Progress(TextColumn("{task.description:9}"), BarColumn(), DownloadColumn(binary_units=True), RateColumn(),
-                              TimeRemainingColumn(), console=console)
+        self.artifacts = Progress(
+            TextColumn("{task.description:9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        )
+        self.bytes = Progress(
+            TextColumn("{task.description:9}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            RateColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
         self._artifacts = self.artifacts.add_task("artifacts", total=total)
         self._bytes = self.bytes.add_task("bytes", total=0)
         self._live = Live(Group(self.artifacts, self.bytes), console=console, transient=True, refresh_per_second=8)
@@ -213,6 +261,13 @@ def log_summary(doc: dict[str, Any], results: list[ArtifactResult], *, dry_run: 
     would = f"; would copy {summary['planned']}, {human_bytes(summary['bytes_to_copy'])} to send" if dry_run else ""
     summary_log.info(
         "%d copied, %d present, %d failed, %d skipped; %s in %.1fs%s%s",
-        summary["copied"], summary["present"], summary["failed"], summary["skipped"], human_bytes(summary["bytes_copied"]), summary["seconds"],
-        signatures, would, extra={"event": {"event": "summary", **summary}},
+        summary["copied"],
+        summary["present"],
+        summary["failed"],
+        summary["skipped"],
+        human_bytes(summary["bytes_copied"]),
+        summary["seconds"],
+        signatures,
+        would,
+        extra={"event": {"event": "summary", **summary}},
     )

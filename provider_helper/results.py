@@ -31,10 +31,14 @@ class ArtifactResult:
     signatures_copied: int = 0  # extension: signatures, attestations, SBOMs and referrers pushed with it
     # extension: what a dry run found the copy would send (blobs the target lacks, after mounts; manifests)
     bytes_to_copy: int = 0
-    attached: list[dict[str, str]] = field(default_factory=list, repr=False)  # what travels with it (a layout's lock lists it)
+    attached: list[dict[str, str]] = field(
+        default_factory=list, repr=False
+    )  # what travels with it (a layout's lock lists it)
 
 
-def document(target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None) -> dict[str, Any]:
+def document(
+    target: str, results: list[ArtifactResult], seconds: float, helm_values: str | None = None
+) -> dict[str, Any]:
     """The result document; ``helm_values`` (an extension) is the Helmfile snippet for this target."""
     counted: tuple[Status, ...] = ("copied", "present", "failed", "planned")
     summary = {status: sum(r.status == status for r in results) for status in counted}
@@ -42,9 +46,13 @@ def document(target: str, results: list[ArtifactResult], seconds: float, helm_va
         "version": 1,
         "target": target,
         "artifacts": [_artifact(r) for r in results],
-        "summary": {**summary, "bytes_copied": sum(r.bytes_copied for r in results), "seconds": round(seconds, 3),
-                    "signatures_copied": sum(r.signatures_copied for r in results),
-                    "bytes_to_copy": sum(r.bytes_to_copy for r in results)},
+        "summary": {
+            **summary,
+            "bytes_copied": sum(r.bytes_copied for r in results),
+            "seconds": round(seconds, 3),
+            "signatures_copied": sum(r.signatures_copied for r in results),
+            "bytes_to_copy": sum(r.bytes_to_copy for r in results),
+        },
     }
     if helm_values is not None:
         doc["helm_values"] = helm_values

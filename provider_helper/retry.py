@@ -58,7 +58,9 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def call_with_retries(operation: Callable[[], T], policy: RetryPolicy, what: str, sleep: Callable[[float], None] = time.sleep) -> T:
+def call_with_retries(
+    operation: Callable[[], T], policy: RetryPolicy, what: str, sleep: Callable[[float], None] = time.sleep
+) -> T:
     """Run ``operation``; on a transient failure wait and try again, up to ``policy.attempts`` times.
     A connection that still fails after the last attempt is raised as an error kind naming the host."""
     for attempt in range(1, policy.attempts + 1):
@@ -79,7 +81,11 @@ def call_with_retries(operation: Callable[[], T], policy: RetryPolicy, what: str
 def describe(exc: BaseException) -> str:
     """A one-line description of an error without URLs' query strings (signed URLs carry tokens)."""
     if isinstance(exc, httpx.TransportError):
-        return f"{type(exc).__name__}: connection failed" if not str(exc) else f"{type(exc).__name__}: {str(exc).split('?')[0]}"
+        return (
+            f"{type(exc).__name__}: connection failed"
+            if not str(exc)
+            else f"{type(exc).__name__}: {str(exc).split('?')[0]}"
+        )
     return str(exc)
 
 
@@ -102,8 +108,15 @@ def tls_failure(exc: httpx.TransportError, host: str) -> TlsError | None:
 
 def _reason(exc: httpx.TransportError) -> str:
     text = str(exc)
-    if isinstance(exc, httpx.ConnectError) and any(s in text for s in ("Name or service not known", "nodename nor servname",
-                                                                         "Temporary failure in name resolution", "No address associated")):
+    if isinstance(exc, httpx.ConnectError) and any(
+        s in text
+        for s in (
+            "Name or service not known",
+            "nodename nor servname",
+            "Temporary failure in name resolution",
+            "No address associated",
+        )
+    ):
         return "the name does not resolve (check the host name, DNS and HTTPS_PROXY)"
     if "Connection refused" in text:
         return "connection refused (nothing listens on that port)"

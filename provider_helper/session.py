@@ -23,7 +23,14 @@ from provider_helper.aws import ecr
 from provider_helper.content.pool import RegistryPool
 from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
-from provider_helper.errors import AnonymousRefusedError, AuthenticationError, DeniedError, InputError, RegistryError, SettingError
+from provider_helper.errors import (
+    AnonymousRefusedError,
+    AuthenticationError,
+    DeniedError,
+    InputError,
+    RegistryError,
+    SettingError,
+)
 from provider_helper.fetch import Fetcher
 from provider_helper.manifest import Artifact, ArtifactType
 from provider_helper.mirror import sources, versions
@@ -99,12 +106,19 @@ class RunConfig:
         latest = [key.partition(":")[0] for key, version in pins.items() if version == versions.LATEST]
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
             before = {a.name: a.version_text for a in reversed(loaded.artifacts)}  # the manifest's pins, a name's first
-            before |= {key.partition(":")[0]: key.partition(":")[2] for key, version in pins.items()
-                       if version == versions.LATEST and ":" in key}  # NAME:TAG=latest keeps TAG's flavour
+            before |= {
+                key.partition(":")[0]: key.partition(":")[2]
+                for key, version in pins.items()
+                if version == versions.LATEST and ":" in key
+            }  # NAME:TAG=latest keeps TAG's flavour
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest, before)
             manifest_mod.check_targets(artifacts)  # two entries resolved to one newest version
-        options = PlanOptions(target=parse_target(self.target) if self.target else LAYOUT_TARGET, platforms=self.selected_platforms(), sources=self.sources)
+        options = PlanOptions(
+            target=parse_target(self.target) if self.target else LAYOUT_TARGET,
+            platforms=self.selected_platforms(),
+            sources=self.sources,
+        )
         return make_plan(artifacts, options)
 
     @functools.cached_property
@@ -114,8 +128,11 @@ class RunConfig:
 
     def helm_values(self, jobs: list[Job]) -> str:
         """The Helmfile values for this run's release and target, with the per-image overrides ``jobs`` need."""
-        images = [(j.artifact.image.name, j.target) for j in jobs
-                  if j.artifact.type == "image" and j.artifact.image and not j.skip_reason]
+        images = [
+            (j.artifact.image.name, j.target)
+            for j in jobs
+            if j.artifact.type == "image" and j.artifact.image and not j.skip_reason
+        ]
         return helm_values(parse_target(self.target), self.release, images)
 
     def ngc_client(self) -> NgcClient:
@@ -137,9 +154,15 @@ class RunConfig:
         """Classic Helm repositories, shared by version resolution and the copy: each index.yaml is read once a run."""
         helm_mirror = self.sources.mirror(HELM_NGC)
         ngc_hosts = frozenset({HELM_NGC} | ({helm_mirror.host} if helm_mirror else set()))
-        return HelmRepositories(Fetcher(CredentialStore(env=os.environ, ngc_hosts=ngc_hosts), RetryPolicy(attempts=self.retries),
-                                        verify=verifying_context(self.ca_file), policy=OriginPolicy(frozenset(self.insecure_registries))),
-                                mapped=self.sources.url)
+        return HelmRepositories(
+            Fetcher(
+                CredentialStore(env=os.environ, ngc_hosts=ngc_hosts),
+                RetryPolicy(attempts=self.retries),
+                verify=verifying_context(self.ca_file),
+                policy=OriginPolicy(frozenset(self.insecure_registries)),
+            ),
+            mapped=self.sources.url,
+        )
 
     def selected_platforms(self) -> tuple[Platform, ...] | None:
         """None means every platform (``--all-platforms``)."""
@@ -149,15 +172,21 @@ class RunConfig:
 
     @functools.cached_property
     def access(self) -> targets.TargetAccess:
-        return targets.resolve(self.target, self.target_type, self.aws_region, self.target_username, self.target_password, os.environ)
+        return targets.resolve(
+            self.target, self.target_type, self.aws_region, self.target_username, self.target_password, os.environ
+        )
 
     def source_registries(self) -> RegistryPool:
         """Registries to read from: NGC_API_KEY for nvcr.io (or its stand-in), auth files for the rest (a
         mirror's own entry, else its upstream's)."""
         upstreams = {m.host: upstream for upstream, m in self.sources.mirrors.items()}
         store = CredentialStore(env=os.environ, ngc_hosts=self.sources.ngc_hosts, upstreams=upstreams)
-        return RegistryPool(credentials=store, insecure=frozenset(self.insecure_registries), ca_file=self.ca_file,
-                            retry=RetryPolicy(attempts=self.retries))
+        return RegistryPool(
+            credentials=store,
+            insecure=frozenset(self.insecure_registries),
+            ca_file=self.ca_file,
+            retry=RetryPolicy(attempts=self.retries),
+        )
 
     def registries(self) -> RegistryPool:
         """Sources, and the target with its own credentials (ECR token, --target-username) and limits."""
@@ -220,8 +249,16 @@ def split_pin(text: str) -> tuple[str, str]:
     return name, version
 
 
-def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, reporter: Reporter, *, check_target: bool,
-               target: Store | None = None, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
+def run_engine(
+    config: RunConfig,
+    jobs: list[Job],
+    options: EngineOptions,
+    reporter: Reporter,
+    *,
+    check_target: bool,
+    target: Store | None = None,
+    payload_for: PayloadFor | None = None,
+) -> tuple[list[ArtifactResult], float]:
     """Preflight every registry, then copy (or resolve) every job; returns results and seconds.
 
     ``target`` replaces the target registry (an OCI layout for ``save``); ``payload_for`` the
@@ -248,8 +285,9 @@ def run_engine(config: RunConfig, jobs: list[Job], options: EngineOptions, repor
     return _merge(jobs, results, failed), time.monotonic() - started
 
 
-def _without_unreachable(jobs: list[Job], unreachable: dict[str, RegistryError]
-                         ) -> tuple[list[Job], dict[int, ArtifactResult]]:
+def _without_unreachable(
+    jobs: list[Job], unreachable: dict[str, RegistryError]
+) -> tuple[list[Job], dict[int, ArtifactResult]]:
     """The jobs left to run, and (by position) those of a source that preflight found unreachable, failed
     at once with its one reason, said here once, not once per artifact after its retries."""
     left: list[Job] = []
@@ -273,8 +311,15 @@ def _merge(jobs: list[Job], ran: list[ArtifactResult], failed: dict[int, Artifac
     return [failed[i] if i in failed else next(rest) for i in range(len(jobs))]
 
 
-def copy_to_target(config: RunConfig, jobs: list[Job], options: EngineOptions, *, create_repos: bool,
-                   repo_settings: ecr.RepositorySettings, payload_for: PayloadFor | None = None) -> tuple[list[ArtifactResult], float]:
+def copy_to_target(
+    config: RunConfig,
+    jobs: list[Job],
+    options: EngineOptions,
+    *,
+    create_repos: bool,
+    repo_settings: ecr.RepositorySettings,
+    payload_for: PayloadFor | None = None,
+) -> tuple[list[ArtifactResult], float]:
     """What ``mirror``, ``load`` and Terraform's apply step do: create the target's repositories if asked,
     then copy every job (``options.mode`` dry-run: compare, push nothing). Returns results and seconds."""
     dry_run = options.mode == "dry-run"
@@ -350,7 +395,9 @@ def _organisations(refs: list[tuple[Reference, Reference]]) -> list[str]:
     return sorted({upstream.repository.split("/", 1)[0] for _, upstream in refs})
 
 
-def _check_source(registries: RegistryPool, host: str, refs: list[tuple[Reference, Reference]]) -> list[str] | RegistryError:
+def _check_source(
+    registries: RegistryPool, host: str, refs: list[tuple[Reference, Reference]]
+) -> list[str] | RegistryError:
     """The organisations (first path part of the upstream repository) that refuse us for want of
     credentials; the error when the registry cannot be reached. A token registry checks credentials by
     granting one token for every repository the run reads. Without a credential, one repository of each
@@ -441,6 +488,9 @@ def plan_pruning(config: RunConfig, registries: RegistryPool) -> tuple[PrunePlan
     preflight(registries, [], target.registry)
     client = registries.get(target.registry)
     access = config.access
-    remover: Remover = (EcrRemover(access.ecr_client, access.account) if access.kind == "ecr"
-                        else DistributionRemover(client, target.registry))
+    remover: Remover = (
+        EcrRemover(access.ecr_client, access.account)
+        if access.kind == "ecr"
+        else DistributionRemover(client, target.registry)
+    )
     return plan_prune(client, repos, can_untag=remover.can_untag), remover

@@ -54,19 +54,32 @@ class SourceMap:
             if not sep:
                 raise SettingError("source_map", item, "expected UPSTREAM=MIRROR, e.g. docker.io=mirror.internal:5000")
             if not upstream or not is_registry_host(upstream, named=True):
-                raise SettingError("source_map", upstream, "UPSTREAM must be a registry or web host, e.g. docker.io, ghcr.io, "
-                                   "helm.ngc.nvidia.com", value=mirror)
+                raise SettingError(
+                    "source_map",
+                    upstream,
+                    "UPSTREAM must be a registry or web host, e.g. docker.io, ghcr.io, helm.ngc.nvidia.com",
+                    value=mirror,
+                )
             parsed = _mirror(mirror)
             if parsed is None:
-                raise SettingError("source_map", upstream, "MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000", value=mirror)
+                raise SettingError(
+                    "source_map",
+                    upstream,
+                    "MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000",
+                    value=mirror,
+                )
             key = canonical_host(upstream)
             if key in mirrors:
                 raise SettingError("source_map", upstream, f"{key} is mapped twice", value=mirror)
             mirrors[key] = parsed
         if source_registry:
             if NGC_REGISTRY in mirrors:
-                raise SettingError("source_map", NGC_REGISTRY, f"nvcr.io is also given by {setting('source_registry')}: "
-                                   "use one of the two", value=str(mirrors[NGC_REGISTRY]))
+                raise SettingError(
+                    "source_map",
+                    NGC_REGISTRY,
+                    f"nvcr.io is also given by {setting('source_registry')}: use one of the two",
+                    value=str(mirrors[NGC_REGISTRY]),
+                )
             parsed = _mirror(source_registry)
             if parsed is None or parsed.prefix:
                 raise SettingError("source_registry", source_registry, "expected HOST[:PORT]")
@@ -81,7 +94,11 @@ class SourceMap:
         mirror = self.mirror(ref.registry)
         if mirror is None:
             return ref.with_registry(api_host(ref.registry))
-        return replace(ref, registry=mirror.host, repository=f"{mirror.prefix}/{ref.repository}" if mirror.prefix else ref.repository)
+        return replace(
+            ref,
+            registry=mirror.host,
+            repository=f"{mirror.prefix}/{ref.repository}" if mirror.prefix else ref.repository,
+        )
 
     def upstream_of(self, host: str) -> str | None:
         """The upstream a host is read for (``docker.io`` for ``registry-1.docker.io`` or Docker Hub's mirror)."""

@@ -20,7 +20,17 @@ from provider_helper.wording import setting
 
 CHUNK = 1024 * 1024
 _SIZE_RE = re.compile(r"([0-9]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?", re.ASCII | re.IGNORECASE)
-_UNITS = {"b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS = {
+    "b": 1,
+    "kib": 1 << 10,
+    "mib": 1 << 20,
+    "gib": 1 << 30,
+    "tib": 1 << 40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+}
 MIN_PART = 1 << 20
 MAX_CHECKSUM_LIST_BYTES = 1024 * 1024  # 12,000 lines of "<sha256>  bundle.tar.NNN": 46 TiB in 4 GiB parts
 
@@ -30,7 +40,9 @@ def parse_size(text: str) -> int:
     match = _SIZE_RE.fullmatch(text.strip())
     size = int(match[1]) * _UNITS[(match[2] or "b").lower()] if match else 0
     if size < MIN_PART:
-        raise InputError(f"{setting('archive_size')} {text!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB")
+        raise InputError(
+            f"{setting('archive_size')} {text!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB"
+        )
     return size
 
 
@@ -67,7 +79,7 @@ class PartsWriter(io.RawIOBase):
             self._handle.write(take)
             self._hash.update(take)
             self._in_part += len(take)
-            view = view[len(take):]
+            view = view[len(take) :]
         return len(data)
 
     def _next_part(self) -> None:
@@ -116,9 +128,13 @@ def listed_parts(archive: Path) -> list[tuple[Path, str]]:
     """Every part the checksum list names with its sha256, unread (``PartsReader`` checks them as it reads)."""
     listing = checksum_path(archive)
     try:
-        text = read_bounded(listing, MAX_CHECKSUM_LIST_BYTES, "the checksum list of a split bundle is").decode("ascii", "replace")
+        text = read_bounded(listing, MAX_CHECKSUM_LIST_BYTES, "the checksum list of a split bundle is").decode(
+            "ascii", "replace"
+        )
     except FileNotFoundError:
-        raise InputError(f"{listing}: missing: the checksum list of the split bundle {archive.name} (save writes it last)") from None
+        raise InputError(
+            f"{listing}: missing: the checksum list of the split bundle {archive.name} (save writes it last)"
+        ) from None
     parts = []
     for n, line in enumerate(text.splitlines()):
         digest, _, name = line.partition("  ")
@@ -171,7 +187,11 @@ class PartsReader(io.RawIOBase):
                 return int(n)
             self._handle.close()
             self._handle = None
-            if self._digests is not None and self._current is not None and self._hash.hexdigest() != self._digests[self._n]:
+            if (
+                self._digests is not None
+                and self._current is not None
+                and self._hash.hexdigest() != self._digests[self._n]
+            ):
                 raise _corrupt(self._current, self._n, self._archive)
 
     def close(self) -> None:

@@ -50,28 +50,41 @@ class TargetAccess:
 
     def repositories(self) -> ecr.Repositories:
         if self.kind != "ecr":
-            raise InputError(f"{setting('create_repos')} works with ECR targets; create the project or repositories at {self.target.registry} first")
+            raise InputError(
+                f"{setting('create_repos')} works with ECR targets; create the project or repositories at {self.target.registry} first"
+            )
         return ecr.Repositories(self.ecr_client, self.account)
 
 
-def resolve(text: str, target_type: str, region: str | None, username: str | None, password: str | None,
-            env: Mapping[str, str]) -> TargetAccess:
+def resolve(
+    text: str, target_type: str, region: str | None, username: str | None, password: str | None, env: Mapping[str, str]
+) -> TargetAccess:
     target = parse_target(text)
     host_info = ecr.parse_ecr_host(target.registry)
     kind = target_type if target_type != "auto" else ("ecr" if host_info else "generic")
     if kind == "generic":
         password = password if password is not None else env.get(PASSWORD_ENV)
         if password is not None and not username:
-            raise InputError(f"a target password was given (stdin or {PASSWORD_ENV}) without {setting('target_username')}")
+            raise InputError(
+                f"a target password was given (stdin or {PASSWORD_ENV}) without {setting('target_username')}"
+            )
         if username and password is None:
-            raise InputError(f"{setting('target_username')} needs the password on standard input ({setting('password_stdin')}) or in {PASSWORD_ENV}")
+            raise InputError(
+                f"{setting('target_username')} needs the password on standard input ({setting('password_stdin')}) or in {PASSWORD_ENV}"
+            )
         return TargetAccess(target, "generic", username=username, password=password)
     if username:
-        raise InputError(f"{setting('target_username')} is for generic targets; ECR credentials come from AWS (boto3's default chain)")
+        raise InputError(
+            f"{setting('target_username')} is for generic targets; ECR credentials come from AWS (boto3's default chain)"
+        )
     if host_info is None and not _named_ecr_endpoint(target.registry, env):
-        raise InputError(f"{setting('target')} {target.registry}: an ECR target, but neither an ECR registry (ACCOUNT.dkr.ecr.REGION."
-                         "amazonaws.com[.cn]) nor on the host AWS_ENDPOINT_URL_ECR names: refusing to send it an ECR token")
-    region = region or (host_info.region if host_info else None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        raise InputError(
+            f"{setting('target')} {target.registry}: an ECR target, but neither an ECR registry (ACCOUNT.dkr.ecr.REGION."
+            "amazonaws.com[.cn]) nor on the host AWS_ENDPOINT_URL_ECR names: refusing to send it an ECR token"
+        )
+    region = (
+        region or (host_info.region if host_info else None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    )
     if not region:
         raise InputError(f"cannot tell the AWS region of {target.registry}: use {setting('aws_region')} or AWS_REGION")
     return TargetAccess(target, "ecr", region=region, account=host_info.account if host_info else None)

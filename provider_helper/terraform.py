@@ -40,11 +40,32 @@ from provider_helper.threads import worker_pool
 
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
 QUERY_KEYS = {
-    "mode", "target_registry", "repository_prefix", "aws_region", "target_type", "manifest_path", "groups", "platforms",
-    "source_registry", "source_map", "insecure_registries", "mirror_id", "create_repos", "set_versions", "signatures", "exclude",
-    "scan_on_push", "tag_mutability", "encryption", "kms_key", "repository_tags", "lifecycle_policy_file",
+    "mode",
+    "target_registry",
+    "repository_prefix",
+    "aws_region",
+    "target_type",
+    "manifest_path",
+    "groups",
+    "platforms",
+    "source_registry",
+    "source_map",
+    "insecure_registries",
+    "mirror_id",
+    "create_repos",
+    "set_versions",
+    "signatures",
+    "exclude",
+    "scan_on_push",
+    "tag_mutability",
+    "encryption",
+    "kms_key",
+    "repository_tags",
+    "lifecycle_policy_file",
     "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
-    "ca_file", "release", "prune_superseded",
+    "ca_file",
+    "release",
+    "prune_superseded",
 }
 
 
@@ -88,10 +109,14 @@ def config_from(query: Mapping[str, str]) -> RunConfig:
         platforms=() if platforms == ("all",) else platforms,
         all_platforms=platforms == ("all",),
         source_registry=query.get("source_registry") or None,
-        source_map=tuple(f"{upstream}={mirror}" for upstream, mirror in _string_map(query.get("source_map"), "source_map").items()),
+        source_map=tuple(
+            f"{upstream}={mirror}" for upstream, mirror in _string_map(query.get("source_map"), "source_map").items()
+        ),
         target_type=target_type,
         insecure_registries=_list(query.get("insecure_registries")),
-        set_versions=tuple(f"{name}={version}" for name, version in _string_map(query.get("set_versions"), "set_versions").items()),
+        set_versions=tuple(
+            f"{name}={version}" for name, version in _string_map(query.get("set_versions"), "set_versions").items()
+        ),
         aws_region=region,
         signatures=query.get("signatures", "true") != "false",
         ca_file=query.get("ca_file") or None,
@@ -114,14 +139,18 @@ def plan(config: RunConfig) -> dict[str, str]:
     """What a mirror would do, with the source digests it would copy: read-only."""
     jobs = [j for j in config.jobs() if not j.skip_reason]
     # Digests only: signatures are looked up by the apply step, not on every plan.
-    results, _ = run_engine(config, jobs, EngineOptions(mode="resolve", signatures=False), LogReporter(), check_target=False)
+    results, _ = run_engine(
+        config, jobs, EngineOptions(mode="resolve", signatures=False), LogReporter(), check_target=False
+    )
     failed = [r for r in results if r.status == "failed"]
     if failed:
         sources = wording.plural(len(failed), "source")
         raise RegistryError(f"{sources} could not be resolved; first: {failed[0].key}: {failed[0].error}")
     digests = {r.key: r.digest or "" for r in results}
     # What the copy step is replaced on: a moved tag shows in the plan's diff as that artifact's new digest.
-    copy_trigger = _json({r.key: f"{r.target}@{r.digest}" for r in results} | {"copy_signatures": str(config.signatures).lower()})
+    copy_trigger = _json(
+        {r.key: f"{r.target}@{r.digest}" for r in results} | {"copy_signatures": str(config.signatures).lower()}
+    )
     target = parse_target(config.target)
     ecr_host = ecr.parse_ecr_host(target.registry)
     return {
@@ -186,7 +215,11 @@ def in_variables(exc: SettingError) -> str:
 
 
 def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[str, str]:
-    return {f"{j.artifact.name}:{j.target.tag}": f"{j.target.registry}/{j.target.repository}@{found[j.key]}" for j in jobs if j.artifact.type == kind}
+    return {
+        f"{j.artifact.name}:{j.target.tag}": f"{j.target.registry}/{j.target.repository}@{found[j.key]}"
+        for j in jobs
+        if j.artifact.type == kind
+    }
 
 
 def _string_map(value: str | None, name: str) -> dict[str, str]:
@@ -208,9 +241,12 @@ def repository_settings(settings: Mapping[str, str]) -> ecr.RepositorySettings:
     """What the apply step applies to repositories it creates. The module manages its repositories as
     resources and sends ``create_repos = "false"``; module versions before that sent these."""
     return ecr.RepositorySettings.build(
-        scan_on_push=settings.get("scan_on_push", "true") == "true", tag_mutability=settings.get("tag_mutability") or "MUTABLE",
-        encryption=settings.get("encryption") or "AES256", kms_key=settings.get("kms_key") or None,
-        tags=_string_map(settings.get("repository_tags"), "repository_tags"), lifecycle_policy_file=settings.get("lifecycle_policy_file") or None,
+        scan_on_push=settings.get("scan_on_push", "true") == "true",
+        tag_mutability=settings.get("tag_mutability") or "MUTABLE",
+        encryption=settings.get("encryption") or "AES256",
+        kms_key=settings.get("kms_key") or None,
+        tags=_string_map(settings.get("repository_tags"), "repository_tags"),
+        lifecycle_policy_file=settings.get("lifecycle_policy_file") or None,
     )
 
 
@@ -221,10 +257,14 @@ def apply(settings: Mapping[str, str]) -> int:
     create = settings.get("create_repos", "true") == "true"
     repo_settings = repository_settings(settings) if create else ecr.RepositorySettings()
     setup_logging()
-    results, seconds = copy_to_target(config, config.jobs(), EngineOptions(), create_repos=create, repo_settings=repo_settings)
+    results, seconds = copy_to_target(
+        config, config.jobs(), EngineOptions(), create_repos=create, repo_settings=repo_settings
+    )
     log_summary(document(config.target, results, seconds), results)
     code = results_code(results)
-    if code == ExitCode.DONE and settings.get("prune_superseded") == "true":  # only after a copy that left nothing failed
+    if (
+        code == ExitCode.DONE and settings.get("prune_superseded") == "true"
+    ):  # only after a copy that left nothing failed
         prune_superseded(config)
     return code
 
@@ -238,8 +278,9 @@ def prune_superseded(config: RunConfig) -> None:
             summary_log.info("removing %s", removal.line())
         remove_all(pruning, remover)
         tags = sum(r.tag is not None for r in pruning.removals)
-        summary_log.info("pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags,
-                         config.target)
+        summary_log.info(
+            "pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags, config.target
+        )
     finally:
         registries.close()
 
@@ -260,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         settings = read_query(os.environ.get(SETTINGS_ENV, "{}"))
         if argv == ["destroy"]:  # the destroy-time step of earlier module versions: it deleted the whole prefix
-            sys.stderr.write("nvcf-mirror: deleting nothing: repositories are removed by terraform destroy of the current module, "
-                             "which manages them as aws_ecr_repository resources\n")
+            sys.stderr.write(
+                "nvcf-mirror: deleting nothing: repositories are removed by terraform destroy of the current module, "
+                "which manages them as aws_ecr_repository resources\n"
+            )
             return 0
         if argv != ["mirror"]:
             raise InputError(f"unknown step {' '.join(argv)!r}: expected mirror")

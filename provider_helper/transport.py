@@ -50,8 +50,13 @@ def is_internal_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) 
     or shared (100.64.0.0/10); an IPv4-mapped IPv6 address by its IPv4 one."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return (address.is_loopback or address.is_link_local or address.is_private or address.is_unspecified
-            or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE))
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE)
+    )
 
 
 class Resolver:
@@ -97,8 +102,10 @@ class _Head:
             return default  # waiting for the server to begin: httpx's read timeout
         left = self.started + self.grace + self.received / self.rate - time.monotonic() if self.rate else None
         if left is not None and left <= 0:
-            raise RegistryError(f"the answer's status line and headers arrive slower than {self.rate / 1024:.0f} KiB/s "
-                                f"after {self.grace:.0f} s; giving up on it")
+            raise RegistryError(
+                f"the answer's status line and headers arrive slower than {self.rate / 1024:.0f} KiB/s "
+                f"after {self.grace:.0f} s; giving up on it"
+            )
         return left if default is None or (left is not None and left < default) else default
 
 
@@ -118,7 +125,9 @@ class _WatchedStream(httpcore.NetworkStream):
         try:
             data = self._stream.read(max_bytes, head.timeout(timeout))
         except httpcore.ReadTimeout:
-            head.timeout(0.0 if head.started is not None else None)  # raises when the clock, not httpx's timeout, ran out
+            head.timeout(
+                0.0 if head.started is not None else None
+            )  # raises when the clock, not httpx's timeout, ran out
             raise
         if head.started is None:
             head.started = time.monotonic()
@@ -131,8 +140,9 @@ class _WatchedStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         return _WatchedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> typing.Any:
@@ -145,8 +155,14 @@ class _PinnedBackend(httpcore.SyncBackend):
     def __init__(self, resolver: Resolver) -> None:
         self._resolver = resolver
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[typing.Any] | None = None,
+    ) -> httpcore.NetworkStream:
         try:
             addresses = self._resolver.addresses(host)
         except (socket.gaierror, UnicodeError) as exc:
@@ -160,7 +176,9 @@ class _PinnedBackend(httpcore.SyncBackend):
         raise failure
 
 
-def direct_transport(resolver: Resolver, *, verify: typing.Any, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTransport:
+def direct_transport(
+    resolver: Resolver, *, verify: typing.Any, limits: httpx.Limits, proxy: str | None = None
+) -> httpx.HTTPTransport:
     """httpx's transport, connecting through the pinned backend (to ``proxy`` when given)."""
     made = httpx.HTTPTransport(verify=verify, limits=limits, proxy=proxy)
     # httpx builds its httpcore pool itself and takes no network backend: give it ours (httpcore's
@@ -173,8 +191,13 @@ class GuardedTransport(httpx.BaseTransport):
     """Every request of a client: routed direct or through the environment's proxy, checked by the address
     policy on where it resolves, its answer head read against the clock."""
 
-    def __init__(self, resolver: Resolver, direct: httpx.BaseTransport, proxied: Callable[[str], httpx.BaseTransport] | None,
-                 head_limits: Callable[[], tuple[float, float]]) -> None:
+    def __init__(
+        self,
+        resolver: Resolver,
+        direct: httpx.BaseTransport,
+        proxied: Callable[[str], httpx.BaseTransport] | None,
+        head_limits: Callable[[], tuple[float, float]],
+    ) -> None:
         self.resolver = resolver
         self._direct = direct
         self._proxied = proxied
@@ -185,8 +208,12 @@ class GuardedTransport(httpx.BaseTransport):
 
     def _route(self, url: httpx.URL) -> httpx.BaseTransport:
         proxy = self._proxies.get(url.scheme) or self._proxies.get("all")  # HTTPS_PROXY, HTTP_PROXY, ALL_PROXY
-        if self._proxied is None or not proxy or is_loopback(url.host) or \
-                urllib.request.proxy_bypass_environment(url.host, self._proxies):  # type: ignore[attr-defined]
+        if (
+            self._proxied is None
+            or not proxy
+            or is_loopback(url.host)
+            or urllib.request.proxy_bypass_environment(url.host, self._proxies)  # type: ignore[attr-defined]
+        ):
             return self._direct
         with self._lock:
             if proxy not in self._proxy_transports:

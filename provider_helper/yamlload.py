@@ -26,7 +26,9 @@ class AliasBombError(yaml.YAMLError):
     """Aliases expand the document far beyond its own size."""
 
     def __init__(self, expanded: int) -> None:
-        super().__init__(f"aliases expand the document to more than {expanded} nodes (limit {MAX_ALIAS_EXPANSION} beyond its own)")
+        super().__init__(
+            f"aliases expand the document to more than {expanded} nodes (limit {MAX_ALIAS_EXPANSION} beyond its own)"
+        )
         self.problem = str(self)
 
 

@@ -40,7 +40,12 @@ def main(page: str, source: str) -> None:
             if not ({"artifact", "component name"} & set(columns) and {"distribution", "full path"} & set(columns)):
                 keep = []
                 continue
-            out += [heading, "", "| " + " | ".join(row[i] for i in keep) + " |", "| " + " | ".join("---" for _ in keep) + " |"]
+            out += [
+                heading,
+                "",
+                "| " + " | ".join(row[i] for i in keep) + " |",
+                "| " + " | ".join("---" for _ in keep) + " |",
+            ]
             continue
         if keep and not all(re.fullmatch(r":?-+:?", c) for c in row if c):
             out.append("| " + " | ".join(fact(row[i]) for i in keep) + " |")

@@ -31,18 +31,35 @@ MODULES = {
 }
 # (module after MODULES, name) -> (new module, new name)
 NAMES = {
-    **{("provider_helper.oci.manifest", n): ("provider_helper.oci.digests", n)
-       for n in ("checked_digest", "hasher_for", "digest_of", "file_digest")},
+    **{
+        ("provider_helper.oci.manifest", n): ("provider_helper.oci.digests", n)
+        for n in ("checked_digest", "hasher_for", "digest_of", "file_digest")
+    },
     ("provider_helper.oci.manifest", "MAX_MANIFEST_BYTES"): ("provider_helper.oci.limits", "MAX_MANIFEST_BYTES"),
     ("provider_helper.mirror.resolve", "MAX_CONFIG_BYTES"): ("provider_helper.oci.limits", "MAX_CONFIG_BYTES"),
-    **{("provider_helper.mirror.layout", n): ("provider_helper.content.layout", n)
-       for n in ("Layout", "blob_file", "read_manifest", "check_layout_blob", "REF_NAME")},
+    **{
+        ("provider_helper.mirror.layout", n): ("provider_helper.content.layout", n)
+        for n in ("Layout", "blob_file", "read_manifest", "check_layout_blob", "REF_NAME")
+    },
     ("provider_helper.mirror.layout", "_read_index"): ("provider_helper.content.layout", "read_index"),
     ("provider_helper.mirror.layout", "_read_json"): ("provider_helper.content.layout", "read_json_object"),
-    **{("provider_helper.mirror.ngc", n): ("provider_helper.content.ngc", n)
-       for n in ("ResourceVersion", "resource_artifact", "SOURCE", "ARTIFACT_TYPE", "EMPTY_CONFIG", "EMPTY_CONFIG_TYPE",
-                 "FILE_LAYER", "TITLE")},
-    **{("provider_helper.cli.root", f"EXIT_{n}"): ("provider_helper.exits", "ExitCode") for n in ("FAILED", "INPUT", "INTERRUPTED")},
+    **{
+        ("provider_helper.mirror.ngc", n): ("provider_helper.content.ngc", n)
+        for n in (
+            "ResourceVersion",
+            "resource_artifact",
+            "SOURCE",
+            "ARTIFACT_TYPE",
+            "EMPTY_CONFIG",
+            "EMPTY_CONFIG_TYPE",
+            "FILE_LAYER",
+            "TITLE",
+        )
+    },
+    **{
+        ("provider_helper.cli.root", f"EXIT_{n}"): ("provider_helper.exits", "ExitCode")
+        for n in ("FAILED", "INPUT", "INTERRUPTED")
+    },
 }
 USES = {"EXIT_FAILED": "ExitCode.FAILED", "EXIT_INPUT": "ExitCode.INPUT", "EXIT_INTERRUPTED": "ExitCode.INTERRUPTED"}
 
@@ -68,8 +85,9 @@ def rewrite_names(text: str) -> str:
             if shown not in groups.setdefault(module, []):
                 groups[module].append(shown)
         indent = lines[node.lineno - 1][: node.col_offset]
-        lines[node.lineno - 1: node.end_lineno] = [f"{indent}from {module} import {', '.join(names)}\n"
-                                                   for module, names in groups.items()]
+        lines[node.lineno - 1 : node.end_lineno] = [
+            f"{indent}from {module} import {', '.join(names)}\n" for module, names in groups.items()
+        ]
     text = "".join(lines)
     for old, use in USES.items():
         text = re.sub(rf"\b{old}\b", use, text)
@@ -77,8 +95,12 @@ def rewrite_names(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    files = [Path(a) for a in argv] or [Path(f) for f in subprocess.run(
-        ["git", "ls-files", "*.py", "*.yaml", "*.md"], capture_output=True, text=True, check=True).stdout.split()]
+    files = [Path(a) for a in argv] or [
+        Path(f)
+        for f in subprocess.run(
+            ["git", "ls-files", "*.py", "*.yaml", "*.md"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    ]
     for path in files:
         if path.name == "recut_imports.py" or path.as_posix() == "mutation/results.md":
             continue

@@ -32,8 +32,22 @@ from provider_helper.sandbox.stack import Sandbox
 # changes, not what any program does.
 os.environ.setdefault("GOGC", "400")
 
-REAL_PARTS = frozenset({"sandbox", "tls_registry", "terraform_root", "tf_bin", "terraform_cli_config", "terraform_env",
-                        "open_registry", "upstreams", "helms", "podman", "buildah", "containerd"})
+REAL_PARTS = frozenset(
+    {
+        "sandbox",
+        "tls_registry",
+        "terraform_root",
+        "tf_bin",
+        "terraform_cli_config",
+        "terraform_env",
+        "open_registry",
+        "upstreams",
+        "helms",
+        "podman",
+        "buildah",
+        "containerd",
+    }
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -123,8 +137,10 @@ def upstreams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, St
 @pytest.fixture(scope="session")
 def helms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Helm]:
     """Real Helm 3.17.1 and 4.1.4 (tests/realclients.py), each with a home of its own, by major version."""
-    return {version.split(".")[0]: Helm(install_helm(version), tmp_path_factory.mktemp(f"helm-{version}"))
-            for version in ("3.17.1", "4.1.4")}
+    return {
+        version.split(".")[0]: Helm(install_helm(version), tmp_path_factory.mktemp(f"helm-{version}"))
+        for version in ("3.17.1", "4.1.4")
+    }
 
 
 def _short_dir(prefix: str) -> Iterator[Path]:

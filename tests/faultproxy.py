@@ -17,7 +17,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+}
 
 
 @dataclass
@@ -36,7 +45,11 @@ class Fault:
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return method == self.method and re.search(self.path, path) is not None and (self.times < 0 or self.hits < self.times)
+        return (
+            method == self.method
+            and re.search(self.path, path) is not None
+            and (self.times < 0 or self.hits < self.times)
+        )
 
 
 class FaultProxy:
@@ -79,7 +92,12 @@ class FaultProxy:
 
     def peak(self, method: str, path: str) -> int:
         """The most matching requests that were in flight at the same moment."""
-        edges = sorted(edge for start, end, m, p in self.spans if m == method and re.search(path, p) for edge in ((start, 1), (end, -1)))
+        edges = sorted(
+            edge
+            for start, end, m, p in self.spans
+            if m == method and re.search(path, p)
+            for edge in ((start, 1), (end, -1))
+        )
         in_flight = highest = 0
         for _, step in edges:  # at equal times the end (-1) sorts first: touching spans do not overlap
             in_flight += step
@@ -130,7 +148,11 @@ class FaultProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                 upstream = proxy._client.request(self.command, self.path, content=body, headers=headers)
                 proxy.log.append((self.command, self.path, upstream.status_code))
-                reply_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}}
+                reply_headers = {
+                    k: v
+                    for k, v in upstream.headers.items()
+                    if k.lower() not in HOP_BY_HOP | {"content-length", "content-encoding"}
+                }
                 data = upstream.content
                 if fault and fault.kind in ("reset", "truncate") and len(data) > 1:
                     self.send_response(upstream.status_code)
@@ -142,7 +164,9 @@ class FaultProxy:
                     self.wfile.flush()
                     proxy.served.append((self.command, self.path, len(data) // 2))
                     if fault.kind == "reset":
-                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                        self.connection.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                        )
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return

@@ -24,8 +24,9 @@ from provider_helper.cli.root import run
 _UNSET = ("NGC_API_KEY", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE")
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 600,
-            process: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 600, process: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run ``nvcf-mirror`` as a user would, with no TTY, and return what it printed and its exit code.
 
     By default in this process, through the CLI's own ``run`` (what ``main`` calls before it exits):
@@ -35,7 +36,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False, 
     if process:
         full_env = {k: v for k, v in os.environ.items() if k not in _UNSET}
         full_env.update(env or {})
-        done = subprocess.run([sys.executable, "-m", "provider_helper", *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-m", "provider_helper", *args],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     else:
         done = _run_in_process(list(args), {**dict.fromkeys(_UNSET), **(env or {})}, timeout)
     if check and done.returncode != 0:
@@ -64,7 +71,9 @@ def _run_in_process(args: list[str], env: dict[str, str | None], timeout: float)
 
 def _loggers() -> dict[str, logging.Logger]:
     """Every logger by name, the root as ""."""
-    named = {name: logger for name, logger in logging.root.manager.loggerDict.items() if isinstance(logger, logging.Logger)}
+    named = {
+        name: logger for name, logger in logging.root.manager.loggerDict.items() if isinstance(logger, logging.Logger)
+    }
     return {"": logging.getLogger(), **named}
 
 
@@ -113,7 +122,11 @@ def sha256(data: bytes) -> str:
 
 
 def write_manifest(path: Path, artifacts: list[dict[str, Any]], groups: list[dict[str, Any]] | None = None) -> Path:
-    doc = {"apiVersion": "nvcf-mirror/v1", "groups": groups or [{"name": "test", "default": True}], "artifacts": artifacts}
+    doc = {
+        "apiVersion": "nvcf-mirror/v1",
+        "groups": groups or [{"name": "test", "default": True}],
+        "artifacts": artifacts,
+    }
     path.write_text(json.dumps(doc))  # JSON is YAML
     return path
 

@@ -23,18 +23,33 @@ def saved_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dic
     _, children = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")
     single = source.image(f"{ns}/nvidia/nats-box", "0.19.2-nonroot", fmt="docker")
     chart = source.chart(f"{ns}/nvidia/gdn-streaming", "2.0.1")
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nvcf-openbao:2.5.1-nv-1.1.0", "group": "test"},
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"},
-        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/gdn-streaming:2.0.1", "group": "test"},
-    ])
-    expected = {"nvcf-openbao:2.5.1-nv-1.1.0": children["linux/amd64"].digest, "nats-box:0.19.2-nonroot": single.digest,
-                "gdn-streaming:2.0.1": chart.digest}
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nvcf-openbao:2.5.1-nv-1.1.0", "group": "test"},
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"},
+            {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/gdn-streaming:2.0.1", "group": "test"},
+        ],
+    )
+    expected = {
+        "nvcf-openbao:2.5.1-nv-1.1.0": children["linux/amd64"].digest,
+        "nats-box:0.19.2-nonroot": single.digest,
+        "gdn-streaming:2.0.1": chart.digest,
+    }
     return {"manifest": manifest, "expected": expected}
 
 
 def _save(sandbox: Sandbox, manifest: Path, to: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--to", str(to), env=sandbox.env())
+    return run_cli(
+        "save",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--to",
+        str(to),
+        env=sandbox.env(),
+    )
 
 
 def _skopeo_oci(layout: Path, ref: str) -> bytes:
@@ -42,7 +57,9 @@ def _skopeo_oci(layout: Path, ref: str) -> bytes:
 
 
 @pytest.mark.parametrize("kind", ["dir", "tar"])
-def test_save_then_load_gives_digest_identical_artifacts(sandbox: Sandbox, saved_set: dict[str, Any], ns: str, tmp_path: Path, kind: str) -> None:
+def test_save_then_load_gives_digest_identical_artifacts(
+    sandbox: Sandbox, saved_set: dict[str, Any], ns: str, tmp_path: Path, kind: str
+) -> None:
     layout = tmp_path / ("layout.tar" if kind == "tar" else "layout")
     done = _save(sandbox, saved_set["manifest"], layout)
     assert done.returncode == 0, done.stderr
@@ -53,23 +70,45 @@ def test_save_then_load_gives_digest_identical_artifacts(sandbox: Sandbox, saved
         copy = json.loads(_skopeo_oci(layout, "nats-box:0.19.2-nonroot"))
         assert copy["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
         lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
-        assert {a["key"]: a["digest"] for a in lock["artifacts"]}["image:nvcf-openbao:2.5.1-nv-1.1.0"] == saved_set["expected"]["nvcf-openbao:2.5.1-nv-1.1.0"]
+        assert {a["key"]: a["digest"] for a in lock["artifacts"]}["image:nvcf-openbao:2.5.1-nv-1.1.0"] == saved_set[
+            "expected"
+        ]["nvcf-openbao:2.5.1-nv-1.1.0"]
     else:
         assert layout.is_file() and not layout.with_name("layout.tar.partial").exists()
 
     prefix = f"{ns}-airgap"
     # no NGC key and no --source-registry: the load cannot reach the source
-    loaded = run_cli("load", "--from", str(layout), "--target", f"{sandbox.target.host}/{prefix}", "--result-file", str(tmp_path / "r.json"),
-                     env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    loaded = run_cli(
+        "load",
+        "--from",
+        str(layout),
+        "--target",
+        f"{sandbox.target.host}/{prefix}",
+        "--result-file",
+        str(tmp_path / "r.json"),
+        env={"DOCKER_CONFIG": str(sandbox.docker_config)},
+    )
     assert loaded.returncode == 0, loaded.stderr
     assert all(a["status"] == "copied" for a in json.loads((tmp_path / "r.json").read_text())["artifacts"])
     for ref, digest in saved_set["expected"].items():
-        assert sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{ref}", authfile=sandbox.docker_config / "config.json")) == digest
-    verified = run_cli("verify", "--from", str(layout), "--target", f"{sandbox.target.host}/{prefix}", env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+        assert (
+            sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{ref}", authfile=sandbox.docker_config / "config.json"))
+            == digest
+        )
+    verified = run_cli(
+        "verify",
+        "--from",
+        str(layout),
+        "--target",
+        f"{sandbox.target.host}/{prefix}",
+        env={"DOCKER_CONFIG": str(sandbox.docker_config)},
+    )
     assert verified.returncode == 0, verified.stderr
 
 
-def test_load_refuses_a_corrupted_blob_and_pushes_no_tag_for_it(sandbox: Sandbox, saved_set: dict[str, Any], ns: str, tmp_path: Path) -> None:
+def test_load_refuses_a_corrupted_blob_and_pushes_no_tag_for_it(
+    sandbox: Sandbox, saved_set: dict[str, Any], ns: str, tmp_path: Path
+) -> None:
     layout = tmp_path / "layout"
     assert _save(sandbox, saved_set["manifest"], layout).returncode == 0
     openbao = json.loads(_skopeo_oci(layout, "nvcf-openbao:2.5.1-nv-1.1.0"))
@@ -78,14 +117,25 @@ def test_load_refuses_a_corrupted_blob_and_pushes_no_tag_for_it(sandbox: Sandbox
     data[0] ^= 0x01
     blob.write_bytes(bytes(data))
     prefix = f"{ns}-corrupt"
-    done = run_cli("load", "--from", str(layout), "--target", f"{sandbox.target.host}/{prefix}", "--result-file", str(tmp_path / "r.json"),
-                   env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    done = run_cli(
+        "load",
+        "--from",
+        str(layout),
+        "--target",
+        f"{sandbox.target.host}/{prefix}",
+        "--result-file",
+        str(tmp_path / "r.json"),
+        env={"DOCKER_CONFIG": str(sandbox.docker_config)},
+    )
     assert done.returncode == 1
     results = {a["key"]: a for a in json.loads((tmp_path / "r.json").read_text())["artifacts"]}
     bad = results["image:nvcf-openbao:2.5.1-nv-1.1.0"]
     assert bad["status"] == "failed" and "does not match its digest" in bad["error"]
     with pytest.raises(LookupError):
-        skopeo_raw(f"{sandbox.target.host}/{prefix}/nvcf-openbao:2.5.1-nv-1.1.0", authfile=sandbox.docker_config / "config.json")
+        skopeo_raw(
+            f"{sandbox.target.host}/{prefix}/nvcf-openbao:2.5.1-nv-1.1.0",
+            authfile=sandbox.docker_config / "config.json",
+        )
     assert results["image:nats-box:0.19.2-nonroot"]["status"] == "copied"
 
 
@@ -97,34 +147,58 @@ def test_resumed_save_fetches_only_what_is_missing(sandbox: Sandbox, saved_set: 
     for b in removed:
         b.unlink()
     kept_mtimes = {b: b.stat().st_mtime_ns for b in blobs if b not in removed}
-    again = run_cli("--log-format", "json", "save", "--manifest", str(saved_set["manifest"]), "--source-registry", sandbox.source.host, "--to", str(layout),
-                    "--jobs", "1", env=sandbox.env())
+    again = run_cli(
+        "--log-format",
+        "json",
+        "save",
+        "--manifest",
+        str(saved_set["manifest"]),
+        "--source-registry",
+        sandbox.source.host,
+        "--to",
+        str(layout),
+        "--jobs",
+        "1",
+        env=sandbox.env(),
+    )
     assert again.returncode == 0, again.stderr
     assert all(b.exists() for b in removed), "the missing blob was fetched"
-    assert {b: b.stat().st_mtime_ns for b in kept_mtimes} == kept_mtimes, "blobs already in the layout were not written again"
+    assert {b: b.stat().st_mtime_ns for b in kept_mtimes} == kept_mtimes, (
+        "blobs already in the layout were not written again"
+    )
     events = [json.loads(line) for line in again.stderr.splitlines()]
     copied = next(e["bytes_copied"] for e in events if e.get("event") == "summary")
     assert copied == sum(b.stat().st_size for b in removed)
     shutil.rmtree(layout)
 
 
-def test_saving_again_after_a_tag_moved_leaves_one_index_entry_per_name(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+def test_saving_again_after_a_tag_moved_leaves_one_index_entry_per_name(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
     source.image(f"{ns}/nvidia/app", "1.0")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.0", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.0", "group": "test"}]
+    )
     layout = tmp_path / "layout"
     assert _save(sandbox, manifest, layout).returncode == 0
     moved = source.image(f"{ns}/nvidia/app", "1.0", layer_sizes=(4096,))
     done = _save(sandbox, manifest, layout)
     assert done.returncode == 0, done.stderr
     entries = json.loads((layout / "index.json").read_text())["manifests"]
-    assert [(e["annotations"]["org.opencontainers.image.ref.name"], e["digest"]) for e in entries] == [("app:1.0", moved.digest)]
+    assert [(e["annotations"]["org.opencontainers.image.ref.name"], e["digest"]) for e in entries] == [
+        ("app:1.0", moved.digest)
+    ]
     assert sha256(_skopeo_oci(layout, "app:1.0")) == moved.digest
     lock = json.loads((layout / "nvcf-mirror.lock.json").read_text())
     assert [(a["key"], a["digest"]) for a in lock["artifacts"]] == [("image:app:1.0", moved.digest)]
 
 
 def test_skopeo_podman_buildah_and_ctr_read_every_saved_artifact_from_a_directory_and_a_tar(
-    open_registry: LocalRegistry, podman: ContainersTool, buildah: ContainersTool, containerd: Containerd, ns: str,
+    open_registry: LocalRegistry,
+    podman: ContainersTool,
+    buildah: ContainersTool,
+    containerd: Containerd,
+    ns: str,
     tmp_path: Path,
 ) -> None:
     """Docker-format images (single and list) included: containers/image reads them through their OCI copy,
@@ -138,13 +212,29 @@ def test_skopeo_podman_buildah_and_ctr_read_every_saved_artifact_from_a_director
         "chart:0.1.0": factory.chart(f"{ns}/nvidia/chart", "0.1.0"),
     }
     factory.close()
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "chart" if ref.startswith("chart") else "image", "source": f"nvcr.io/{ns}/nvidia/{ref}",
-         "group": "test"} for ref in made])
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {
+                "type": "chart" if ref.startswith("chart") else "image",
+                "source": f"nvcr.io/{ns}/nvidia/{ref}",
+                "group": "test",
+            }
+            for ref in made
+        ],
+    )
     layout, archive = tmp_path / "layout", tmp_path / "layout.tar"
     for to in (layout, archive):
-        done = run_cli("save", "--manifest", str(manifest), "--source-registry", open_registry.host, "--to", str(to),
-                       "--all-platforms")
+        done = run_cli(
+            "save",
+            "--manifest",
+            str(manifest),
+            "--source-registry",
+            open_registry.host,
+            "--to",
+            str(to),
+            "--all-platforms",
+        )
         assert done.returncode == 0, done.stderr
     saved = json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"]
     lock = {f"{a['name']}:{a['tag']}": a["digest"] for a in saved}
@@ -188,8 +278,10 @@ def test_a_save_to_tar_that_could_not_finish_says_what_it_kept_and_that_a_re_run
     partial = tmp_path / "big.tar.partial"
     kept = sum(f.stat().st_size for f in partial.rglob("*") if f.is_file())
     said = [line.split(" nvcf-mirror: ", 1)[1] for line in done.stderr.splitlines() if "kept" in line]
-    assert said == [f"{bundle} is not written; kept {partial}/ ({human_bytes(kept)}): run the same save again to "
-                    "resume it (blobs already there are not fetched again)"]
+    assert said == [
+        f"{bundle} is not written; kept {partial}/ ({human_bytes(kept)}): run the same save again to "
+        "resume it (blobs already there are not fetched again)"
+    ]
     assert not bundle.exists()
     source.image(f"{ns}/nvidia/later", "1")
     again = _save(sandbox, manifest, bundle)

@@ -16,7 +16,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "provider_helper"
 # The HTTP layer: client construction and answer reading, the origin and address policies, the registry client and its
 # auth, the NGC API client, the web fetch of Helm repositories. The sandbox holds the demo's stand-in servers.
-HTTP_LAYER = {"http.py", "retry.py", "origin.py", "transport.py", "fetch.py", "ngc_api.py", "registry", "content/registry.py"}
+HTTP_LAYER = {
+    "http.py",
+    "retry.py",
+    "origin.py",
+    "transport.py",
+    "fetch.py",
+    "ngc_api.py",
+    "registry",
+    "content/registry.py",
+}
 
 
 def _modules(*parts: str) -> list[Path]:
@@ -45,11 +54,43 @@ def _imports(tree: ast.AST) -> set[str]:
 # The floors, bottom first: a module (or every module of a package) and the floor it stands on. A new
 # module gets a row here; the test below fails for one that has none.
 FLOORS: list[tuple[str, set[str]]] = [
-    ("model", {"oci", "errors.py", "wording.py", "manifest.py", "results.py", "values.py", "redact.py", "yamlload.py",
-               "cachedir.py", "fsutil.py", "envvars.py", "threads.py", "quickexit.py", "splitarchive.py", "archives.py",
-               "__init__.py"}),
-    ("transport", {"http.py", "retry.py", "origin.py", "tokens.py", "fetch.py", "ngc_api.py", "registry", "aws", "targets.py",
-                   "sourcemap.py", "transport.py"}),
+    (
+        "model",
+        {
+            "oci",
+            "errors.py",
+            "wording.py",
+            "manifest.py",
+            "results.py",
+            "values.py",
+            "redact.py",
+            "yamlload.py",
+            "cachedir.py",
+            "fsutil.py",
+            "envvars.py",
+            "threads.py",
+            "quickexit.py",
+            "splitarchive.py",
+            "archives.py",
+            "__init__.py",
+        },
+    ),
+    (
+        "transport",
+        {
+            "http.py",
+            "retry.py",
+            "origin.py",
+            "tokens.py",
+            "fetch.py",
+            "ngc_api.py",
+            "registry",
+            "aws",
+            "targets.py",
+            "sourcemap.py",
+            "transport.py",
+        },
+    ),
     ("stores", {"content"}),
     ("engine", {"mirror"}),
     ("use cases", {"session.py", "doctor.py", "importers.py", "importers_nvcf.py", "progress.py"}),
@@ -98,21 +139,31 @@ def _each_project_import(path: Path) -> Iterator[tuple[int, str]]:
 
 def test_every_module_stands_on_a_floor() -> None:
     units = {unit for _, floor_units in FLOORS for unit in floor_units}
-    assert {_relative(path) for path in _modules() if _unit(_relative(path)) not in units} == set(), "add them to FLOORS"
+    assert {_relative(path) for path in _modules() if _unit(_relative(path)) not in units} == set(), (
+        "add them to FLOORS"
+    )
 
 
 @pytest.mark.parametrize("floor", [name for name, _ in FLOORS])
 def test_nothing_imports_a_floor_above_its_own(floor: str) -> None:
     level = [name for name, _ in FLOORS].index(floor)
-    upward = [f"{_relative(path)}:{line}: imports {target} ({FLOORS[_floor(target)][0]})"
-              for path in _modules() if _floor(_relative(path)) == level
-              for line, target in _project_imports(path) if _floor(target) > level]
+    upward = [
+        f"{_relative(path)}:{line}: imports {target} ({FLOORS[_floor(target)][0]})"
+        for path in _modules()
+        if _floor(_relative(path)) == level
+        for line, target in _project_imports(path)
+        if _floor(target) > level
+    ]
     assert upward == [], upward
 
 
 def test_the_model_package_imports_nothing_of_the_projects_but_the_vocabulary() -> None:
-    outside = [f"{_relative(path)}:{line}: imports {target}" for path in _modules(MODEL_PACKAGE)
-               for line, target in _project_imports(path) if _unit(target) != MODEL_PACKAGE and target not in MODEL_MAY_IMPORT]
+    outside = [
+        f"{_relative(path)}:{line}: imports {target}"
+        for path in _modules(MODEL_PACKAGE)
+        for line, target in _project_imports(path)
+        if _unit(target) != MODEL_PACKAGE and target not in MODEL_MAY_IMPORT
+    ]
     assert outside == [], outside
 
 
@@ -146,8 +197,8 @@ def test_only_the_http_layer_imports_httpx() -> None:
 
 def test_the_content_apis_callers_act_on_error_kinds_not_http_statuses() -> None:
     """Under mirror/ and content/, no HTTP status number is compared and no caught error's status or
-    registry error code is looked at: stores answer with kinds (errors.NotFoundError, DeniedError, …).
-The registry store (content/registry.py) is where HTTP answers become those kinds."""
+        registry error code is looked at: stores answer with kinds (errors.NotFoundError, DeniedError, …).
+    The registry store (content/registry.py) is where HTTP answers become those kinds."""
     problems = []
     for path in _modules("mirror") + _modules("content"):
         if _within(_relative(path), HTTP_LAYER):
@@ -158,8 +209,12 @@ The registry store (content/registry.py) is where HTTP answers become those kind
             if isinstance(node, ast.Compare):
                 numbers = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and type(n.value) is int]
                 problems += [f"{_relative(path)}:{node.lineno}: compares {n}" for n in numbers if 100 <= n <= 599]
-            if isinstance(node, ast.Attribute) and node.attr in ("status_code", "code", "status") and \
-                    isinstance(node.value, ast.Name) and (node.value.id in caught or node.attr == "status_code"):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("status_code", "code", "status")
+                and isinstance(node.value, ast.Name)
+                and (node.value.id in caught or node.attr == "status_code")
+            ):
                 problems.append(f"{_relative(path)}:{node.lineno}: reads {node.value.id}.{node.attr}")
     assert not problems, problems
 
@@ -176,7 +231,9 @@ def _calls(name: str) -> set[str]:
 
 def test_one_digest_verifying_reader_one_token_cache_one_paging_helper() -> None:
     assert _calls("hasher_for") <= {"oci/digests.py"}, "hash-and-compare loops belong in oci/digests.py"
-    assert _calls("MAX_PAGES") <= {"http.py"} and _calls("MAX_LISTING_BYTES") <= {"http.py"}, "listings are bounded by http.pages alone"
+    assert _calls("MAX_PAGES") <= {"http.py"} and _calls("MAX_LISTING_BYTES") <= {"http.py"}, (
+        "listings are bounded by http.pages alone"
+    )
     expiring = {_relative(path) for path in _modules() if "expires_at" in path.read_text()}
     assert expiring <= {"tokens.py"}, f"token lifetimes are kept by tokens.TokenCache alone: {sorted(expiring)}"
 
@@ -185,20 +242,39 @@ def test_one_digest_verifying_reader_one_token_cache_one_paging_helper() -> None
 # (issue 36). Each call of that kind is allowed in the modules named, for the reason given; a new one
 # anywhere else fails here, so it goes through the transport's address check (transport.py), the
 # private-file helpers or the bounded readers (fsutil.py).
-_CONNECTS = {"HTTPTransport": {"transport.py"}, "Client": {"http.py"}, "create_connection": {"transport.py"},
-             "getaddrinfo": {"transport.py"}, "socket": set(), "urlopen": set()}
+_CONNECTS = {
+    "HTTPTransport": {"transport.py"},
+    "Client": {"http.py"},
+    "create_connection": {"transport.py"},
+    "getaddrinfo": {"transport.py"},
+    "socket": set(),
+    "urlopen": set(),
+}
 _WRITES_OR_READS = {
-    "open": {"archives.py": "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run",
-             "registry/oci.py": "file_digest of a resource file this run downloaded, checked a regular file first"},
-    "write_text": {}, "write_bytes": {}, "touch": {},
-    "read_text": {"manifest.py": "the user's manifest and the packaged schema", "registry/credentials.py": "the user's auth files",
-                  "aws/ecr.py": "the user's lifecycle policy file", "cli/manifest.py": "the file the user imports"},
+    "open": {
+        "archives.py": "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run",
+        "registry/oci.py": "file_digest of a resource file this run downloaded, checked a regular file first",
+    },
+    "write_text": {},
+    "write_bytes": {},
+    "touch": {},
+    "read_text": {
+        "manifest.py": "the user's manifest and the packaged schema",
+        "registry/credentials.py": "the user's auth files",
+        "aws/ecr.py": "the user's lifecycle policy file",
+        "cli/manifest.py": "the file the user imports",
+    },
     "read_bytes": {},
-    "mkstemp": {"fsutil.py": "private_temp"}, "mkdtemp": {},
-    "TemporaryDirectory": {"mirror/layout.py": "the private folder a bundle is read into",
-                           "session.py": "the private scratch folder of NGC resources"},
+    "mkstemp": {"fsutil.py": "private_temp"},
+    "mkdtemp": {},
+    "TemporaryDirectory": {
+        "mirror/layout.py": "the private folder a bundle is read into",
+        "session.py": "the private scratch folder of NGC resources",
+    },
     "symlink": {"archives.py": "a checked link of an archive, made last"},
-    "connect": {"mirror/locations.py": "the blob-location database, in the private cache (cachedir.private_cache_file)"},
+    "connect": {
+        "mirror/locations.py": "the blob-location database, in the private cache (cachedir.private_cache_file)"
+    },
 }
 _OS_OPEN = {"fsutil.py", "archives.py", "cachedir.py", "mirror/layout.py"}  # O_EXCL|O_NOFOLLOW or O_NOFOLLOW, each
 
@@ -215,7 +291,9 @@ def test_connections_file_writes_and_local_reads_go_through_the_transport_and_th
             func = node.func
             called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
-            if called in _CONNECTS and (owner in ("httpx", "socket", "urllib", "request") or called in ("create_connection", "getaddrinfo")):
+            if called in _CONNECTS and (
+                owner in ("httpx", "socket", "urllib", "request") or called in ("create_connection", "getaddrinfo")
+            ):
                 if name not in _CONNECTS[called]:
                     problems.append(f"{name}:{node.lineno}: connects ({owner}.{called}) outside the transport")
             elif called == "open" and owner == "os":
@@ -226,8 +304,14 @@ def test_connections_file_writes_and_local_reads_go_through_the_transport_and_th
                     problems.append(f"{name}:{node.lineno}: tarfile.open of a path, not of a file the helpers opened")
             elif called == "connect" and owner != "sqlite3":
                 continue
-            elif called in _WRITES_OR_READS and (owner != "os" or called == "symlink") and name not in _WRITES_OR_READS[called]:
-                problems.append(f"{name}:{node.lineno}: {called}() outside the private-file helpers and bounded readers")
+            elif (
+                called in _WRITES_OR_READS
+                and (owner != "os" or called == "symlink")
+                and name not in _WRITES_OR_READS[called]
+            ):
+                problems.append(
+                    f"{name}:{node.lineno}: {called}() outside the private-file helpers and bounded readers"
+                )
     assert not problems, problems
 
 

@@ -49,11 +49,24 @@ def _size(text: str) -> int:
 
 # -- sizes shown and sizes read --------------------------------------------------------------------
 
-@pytest.mark.parametrize(("n", "shown"), [
-    (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"), ((1 << 20) - 1, "1.0 MiB"), (1 << 20, "1.0 MiB"),
-    ((1 << 20) - 51, "1.0 MiB"), ((1 << 20) - 52, "1023.9 KiB"), ((1 << 30) - 1, "1.0 GiB"), (1 << 30, "1.0 GiB"),
-    (5 * (1 << 30) // 2, "2.5 GiB"), (1 << 40, "1024.0 GiB"),
-])
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        ((1 << 20) - 1, "1.0 MiB"),
+        (1 << 20, "1.0 MiB"),
+        ((1 << 20) - 51, "1.0 MiB"),
+        ((1 << 20) - 52, "1023.9 KiB"),
+        ((1 << 30) - 1, "1.0 GiB"),
+        (1 << 30, "1.0 GiB"),
+        (5 * (1 << 30) // 2, "2.5 GiB"),
+        (1 << 40, "1024.0 GiB"),
+    ],
+)
 def test_sizes_show_in_the_largest_binary_unit_below_1024_at_every_boundary(n: int, shown: str) -> None:
     """The README: sizes are in KiB, MiB and GiB; so 1 KiB is "1.0 KiB" (not "1024 B") and no size shows as 1024 of a unit below GiB."""
     assert "Sizes and rates are in KiB, MiB and GiB" in README
@@ -67,15 +80,22 @@ def test_an_archive_part_of_1_mib_is_the_smallest_and_one_byte_less_is_one_line_
     for given in ("1048575", "1023KiB", "4 parsecs", "0"):
         done = run_cli("save", "--to", str(tmp_path / "b.tar"), "--archive-size", given)
         assert done.returncode == 2 and done.stdout == ""
-        assert done.stderr.strip() == (f"nvcf-mirror: error: --archive-size {given!r}: expected a size of at least 1 MiB, "
-                                       "such as 4GiB or 500MB"), done.stderr
+        assert done.stderr.strip() == (
+            f"nvcf-mirror: error: --archive-size {given!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB"
+        ), done.stderr
 
 
 # -- answers read whole ----------------------------------------------------------------------------
 
+
 def _padded_manifest(size: int) -> bytes:
-    head = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": "sha256:" + "0" * 64, "size": 2}, "layers": [], "annotations": {"pad": ""}}
+    head = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "0" * 64, "size": 2},
+        "layers": [],
+        "annotations": {"pad": ""},
+    }
     text = json.dumps(head, separators=(",", ":")).encode()
     return text.replace(b'"pad":""', b'"pad":"' + b"x" * (size - len(text)) + b'"')
 
@@ -126,6 +146,7 @@ def test_an_upload_answer_of_exactly_64_kib_is_read_and_one_byte_more_is_refused
     data = b"layer"
     blob = Descriptor("application/octet-stream", "sha256:" + __import__("hashlib").sha256(data).hexdigest(), len(data))
     for size, accepted in ((limit, True), (limit + 1, False)):
+
         def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str], size: int = size) -> Reply:
             if method == "POST":
                 return Reply(202, {"Location": "/v2/org/app/blobs/uploads/u1"})
@@ -150,7 +171,9 @@ def test_an_answer_may_take_30_s_at_any_rate_then_must_average_1_kib_a_second(mo
     def read(chunks: list[tuple[float, int]]) -> int:
         times = iter([0.0, *[at for at, _ in chunks]])
         monkeypatch.setattr("provider_helper.http.time.monotonic", lambda: next(times))
-        response = httpx.Response(200, content=iter([b"x" * n for _, n in chunks]), request=httpx.Request("GET", "http://h/"))
+        response = httpx.Response(
+            200, content=iter([b"x" * n for _, n in chunks]), request=httpx.Request("GET", "http://h/")
+        )
         return len(bounded(response, 1 << 20, "answer").content)
 
     assert read([(29.0, 1), (30.0, 0)]) == 1, "within the grace any rate passes"
@@ -161,14 +184,18 @@ def test_an_answer_may_take_30_s_at_any_rate_then_must_average_1_kib_a_second(mo
 
 # -- listings and what is attached -----------------------------------------------------------------
 
+
 def _listing(count: int, *, entries: int = 1, size: int = 1, announced: int | None = None) -> list[int]:
     def fetch(n: int) -> Page[int, int]:
         return Page(n, size, entries, n + 1 if n + 1 < count else None, announced)
+
     return list(pages(fetch, 0, "tags"))
 
 
 def test_a_listing_of_1000_pages_100000_entries_or_16_mib_is_read_and_one_more_is_refused() -> None:
-    assert _limit("a paged listing").startswith("1,000 pages (or a server announcing more), 100,000 entries, 16 MiB in all")
+    assert _limit("a paged listing").startswith(
+        "1,000 pages (or a server announcing more), 100,000 entries, 16 MiB in all"
+    )
     assert len(_listing(1000)) == 1000
     with pytest.raises(TooLargeError, match="more than 1000 pages"):
         _listing(1001)
@@ -191,6 +218,7 @@ def test_256_referrers_of_one_digest_are_taken_and_257_refused() -> None:
 
 
 # -- archives --------------------------------------------------------------------------------------
+
 
 def _tar(*sizes: int, members: int = 0) -> io.BytesIO:
     buffer = io.BytesIO()
@@ -218,7 +246,9 @@ def test_an_archive_unpacking_to_exactly_its_byte_limit_passes_and_one_byte_more
     assert _size(_limit("bytes an archive unpacks to")) == ExtractLimits().max_bytes == 64 << 30
     limits = ExtractLimits(max_bytes=1000)
     assert _check(_tar(600, 400), limits) == 2
-    with pytest.raises(ArchiveError, match=re.escape("bundle.tar: unpacks to more than 1000 bytes (raise with --max-extract-bytes)")):
+    with pytest.raises(
+        ArchiveError, match=re.escape("bundle.tar: unpacks to more than 1000 bytes (raise with --max-extract-bytes)")
+    ):
         _check(_tar(600, 401), limits)
 
 
@@ -226,7 +256,12 @@ def test_an_archive_of_exactly_its_entry_limit_passes_and_one_more_is_refused() 
     assert int(_limit("entries in an archive").replace(",", "")) == ExtractLimits().max_members == 20_000
     limits = ExtractLimits(max_members=50)
     assert _check(_tar(members=50), limits) == 50
-    with pytest.raises(ArchiveError, match=re.escape("bundle.tar: more than 50 entries, counting the folders they imply (raise with --max-extract-members)")):
+    with pytest.raises(
+        ArchiveError,
+        match=re.escape(
+            "bundle.tar: more than 50 entries, counting the folders they imply (raise with --max-extract-members)"
+        ),
+    ):
         _check(_tar(members=51), limits)
 
 
@@ -234,13 +269,19 @@ def test_a_compressed_archive_may_unpack_to_exactly_200_times_its_size_and_not_a
     ratio = int(_limit("unpacked / compressed size").rstrip("x"))
     assert ratio == ExtractLimits().max_ratio == 200
     assert _check(_tar(10 * ratio), compressed_size=10) == 1
-    with pytest.raises(ArchiveError, match=f"unpacks to more than {10 * ratio} bytes \\(raise with --max-extract-ratio\\)"):
+    with pytest.raises(
+        ArchiveError, match=f"unpacks to more than {10 * ratio} bytes \\(raise with --max-extract-ratio\\)"
+    ):
         _check(_tar(10 * ratio + 1), compressed_size=10)
 
 
-@pytest.mark.parametrize(("written", "parts"), [(2 << 20, [1 << 20, 1 << 20]), ((2 << 20) + 1, [1 << 20, 1 << 20, 1]),
-                                                ((1 << 20) - 1, [(1 << 20) - 1])])
-def test_a_split_bundle_fills_each_part_to_exactly_its_size_before_the_next(tmp_path: Path, written: int, parts: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("written", "parts"),
+    [(2 << 20, [1 << 20, 1 << 20]), ((2 << 20) + 1, [1 << 20, 1 << 20, 1]), ((1 << 20) - 1, [(1 << 20) - 1])],
+)
+def test_a_split_bundle_fills_each_part_to_exactly_its_size_before_the_next(
+    tmp_path: Path, written: int, parts: list[int]
+) -> None:
     """Parts of at most --archive-size: exactly two sizes' worth makes two full parts, one byte more a third."""
     writer = PartsWriter(tmp_path / "b.tar", parse_size("1MiB"))
     for offset in range(0, written, 300_000):  # writes that do not line up with the parts
@@ -253,6 +294,8 @@ def test_a_split_bundle_fills_each_part_to_exactly_its_size_before_the_next(tmp_
 
 def _answering(body: bytes) -> Callable[[ScriptedServer, str, str, dict[str, str]], Reply]:
     """A registry route answering every request with ``body`` as an OCI manifest."""
+
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         return Reply(200, {"Content-Type": OCI_MANIFEST}, body)
+
     return route

@@ -38,7 +38,11 @@ def _auth_for(sandbox: Sandbox, host: str, folder: Path) -> Path:
 
 
 def _target_get(sandbox: Sandbox, repo: str, reference: str, accept: str) -> httpx.Response:
-    return httpx.get(f"{sandbox.target.url}/v2/{repo}/manifests/{reference}", auth=(ECR_USER, ECR_PASSWORD), headers={"Accept": accept})
+    return httpx.get(
+        f"{sandbox.target.url}/v2/{repo}/manifests/{reference}",
+        auth=(ECR_USER, ECR_PASSWORD),
+        headers={"Accept": accept},
+    )
 
 
 def test_a_referrer_refused_with_405_over_http_is_kept_under_its_ref_tag_and_listed_in_the_fallback_index(
@@ -46,13 +50,33 @@ def test_a_referrer_refused_with_405_over_http_is_kept_under_its_ref_tag_and_lis
 ) -> None:
     image = source.image(f"{ns}/nvidia/app", "1")
     referrer = source.referrer(f"{ns}/nvidia/app", image)
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}])
-    refused = target_proxy.add(Fault("PUT", r"/manifests/sha256:", "status", times=-1, status=405,
-                                     body=b'{"errors":[{"code":"UNSUPPORTED","message":"Invalid parameter at \'imageTag\'"}]}'))
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}]
+    )
+    refused = target_proxy.add(
+        Fault(
+            "PUT",
+            r"/manifests/sha256:",
+            "status",
+            times=-1,
+            status=405,
+            body=b'{"errors":[{"code":"UNSUPPORTED","message":"Invalid parameter at \'imageTag\'"}]}',
+        )
+    )
     env = {**sandbox.env(), "DOCKER_CONFIG": str(_auth_for(sandbox, target_proxy.host, tmp_path))}
     result = tmp_path / "r.json"
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{target_proxy.host}/{ns}",
-                   "--result-file", str(result), env=env)
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{target_proxy.host}/{ns}",
+        "--result-file",
+        str(result),
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert refused.hits >= 1, "the referrer was offered by digest first"
     [artifact] = json.loads(result.read_text())["artifacts"]
@@ -70,15 +94,39 @@ def test_create_repos_dry_run_into_a_registry_holding_some_names_only_the_missin
 ) -> None:
     for name in ("old", "new"):
         source.image(f"{ns}/nvidia/{name}", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/{name}:1", "group": "test"} for name in ("old", "new")])
-    ecr = boto3.client("ecr", region_name=REGION, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
-    ecr.create_repository(repositoryName=f"{ns}/old", imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": False})
-    args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-            "--target-type", "ecr", "--create-repos"]
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/{name}:1", "group": "test"} for name in ("old", "new")],
+    )
+    ecr = boto3.client(
+        "ecr",
+        region_name=REGION,
+        endpoint_url=sandbox.aws.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ecr.create_repository(
+        repositoryName=f"{ns}/old", imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": False}
+    )
+    args = [
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--target-type",
+        "ecr",
+        "--create-repos",
+    ]
 
     def names() -> set[str]:
-        return {r["repositoryName"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"].startswith(ns + "/")}
+        return {
+            r["repositoryName"]
+            for r in ecr.describe_repositories()["repositories"]
+            if r["repositoryName"].startswith(ns + "/")
+        }
 
     dry = run_cli(*args, "--dry-run", env=sandbox.ecr_env())
     assert dry.returncode == 0, dry.stderr
@@ -90,17 +138,32 @@ def test_create_repos_dry_run_into_a_registry_holding_some_names_only_the_missin
     assert done.returncode == 0, done.stderr
     assert names() == {f"{ns}/old", f"{ns}/new"}
     old = ecr.describe_repositories(repositoryNames=[f"{ns}/old"])["repositories"][0]
-    assert old["imageTagMutability"] == "IMMUTABLE" and old["imageScanningConfiguration"] == {"scanOnPush": False}, "left as it was"
+    assert old["imageTagMutability"] == "IMMUTABLE" and old["imageScanningConfiguration"] == {"scanOnPush": False}, (
+        "left as it was"
+    )
 
 
-def test_quiet_suppresses_a_warning_and_keeps_the_summary(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+def test_quiet_suppresses_a_warning_and_keeps_the_summary(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
     """An unpinned artifact is a warning-level "skipped" line: -q leaves it out, keeps the summary; without -q it shows."""
     source.image(f"{ns}/nvidia/app", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"},
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/unpinned", "group": "test", "needs_version": True},
-    ])
-    args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"},
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/unpinned", "group": "test", "needs_version": True},
+        ],
+    )
+    args = [
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+    ]
     loud = run_cli(*args, env=sandbox.env())
     assert loud.returncode == 0, loud.stderr
     assert any("skipped" in line and "unpinned" in line for line in loud.stderr.splitlines()), loud.stderr
@@ -115,8 +178,14 @@ def _adapter(query: dict[str, str], env: dict[str, str]) -> subprocess.Completed
     import os
 
     full = {k: v for k, v in os.environ.items() if k not in ("NGC_API_KEY", "DOCKER_CONFIG")} | env
-    return subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input=json.dumps(query), capture_output=True, text=True,
-                          env=full, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "provider_helper.terraform"],
+        input=json.dumps(query),
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=120,
+    )
 
 
 def test_each_error_kind_is_one_line_with_its_exit_code_through_the_cli_and_the_terraform_adapter(
@@ -126,31 +195,66 @@ def test_each_error_kind_is_one_line_with_its_exit_code_through_the_cli_and_the_
     (a source that is not there) is exit 1: on the CLI a line for that artifact, for Terraform that line
     and the one the plan stops with. No traceback through either front door."""
     source.image(f"{ns}/nvidia/app", "1")
-    good = write_manifest(tmp_path / "good.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}])
-    gone = write_manifest(tmp_path / "gone.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/nothing:1", "group": "test"}])
+    good = write_manifest(
+        tmp_path / "good.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}]
+    )
+    gone = write_manifest(
+        tmp_path / "gone.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/nothing:1", "group": "test"}]
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: nvcf-mirror/v1\ngroups: [{name: test, default: true}]\nartifacts: 3\n")
     target = sandbox.target.host
     cases = [  # manifest, environment, CLI exit code, adapter exit code, text in the line
         (bad, sandbox.env(), 2, 2, str(bad)),
-        (good, {"DOCKER_CONFIG": str(sandbox.docker_config)}, 2, 2, "NGC_API_KEY"),  # anonymous token granted, but useless
-        (good, {"NGC_API_KEY": "nvapi-wrong", "DOCKER_CONFIG": str(sandbox.docker_config)}, 2, 2, sandbox.source.host),  # key refused
+        (
+            good,
+            {"DOCKER_CONFIG": str(sandbox.docker_config)},
+            2,
+            2,
+            "NGC_API_KEY",
+        ),  # anonymous token granted, but useless
+        (
+            good,
+            {"NGC_API_KEY": "nvapi-wrong", "DOCKER_CONFIG": str(sandbox.docker_config)},
+            2,
+            2,
+            sandbox.source.host,
+        ),  # key refused
         (gone, sandbox.env(), 1, 1, f"{ns}/nvidia/nothing"),
     ]
     for manifest, env, cli_code, adapter_code, text in cases:
-        cli = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{target}/{ns}",
-                      env=env)
+        cli = run_cli(
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--source-registry",
+            sandbox.source.host,
+            "--target",
+            f"{target}/{ns}",
+            env=env,
+        )
         cli_errors = [line for line in cli.stderr.strip().splitlines() if "error" in line or "failed " in line]
         assert cli.returncode == cli_code, (manifest, cli.stderr)
         assert len(cli_errors) == 1 and text in cli_errors[0] and "Traceback" not in cli.stderr, cli.stderr
-        query = {"mode": "plan", "target_registry": target, "repository_prefix": ns, "target_type": "generic", "manifest_path": str(manifest),
-                 "source_registry": sandbox.source.host}
+        query = {
+            "mode": "plan",
+            "target_registry": target,
+            "repository_prefix": ns,
+            "target_type": "generic",
+            "manifest_path": str(manifest),
+            "source_registry": sandbox.source.host,
+        }
         adapter = _adapter(query, env)
         assert adapter.returncode == adapter_code and adapter.stdout == "", (manifest, adapter.stderr)
         lines = adapter.stderr.strip().splitlines()
-        assert all(line.startswith("nvcf-mirror: ") for line in lines) and "Traceback" not in adapter.stderr, adapter.stderr
+        assert all(line.startswith("nvcf-mirror: ") for line in lines) and "Traceback" not in adapter.stderr, (
+            adapter.stderr
+        )
         if adapter_code == 2:
             assert len(lines) == 1 and text in lines[0], adapter.stderr
         else:  # a line per artifact that failed, then the one the plan stops with, naming the first
-            assert lines[-1].startswith("nvcf-mirror: 1 source could not be resolved; first: image:nothing:1: ") and text in lines[-1]
+            assert (
+                lines[-1].startswith("nvcf-mirror: 1 source could not be resolved; first: image:nothing:1: ")
+                and text in lines[-1]
+            )
             assert len(lines) == 2 and text in lines[0], adapter.stderr

@@ -16,12 +16,29 @@ from provider_helper.sandbox.stack import Sandbox
 
 
 def _save(sandbox: Sandbox, manifest: Path, to: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--all-platforms", "--to", str(to), *extra,
-                   env=sandbox.env())
+    return run_cli(
+        "save",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--all-platforms",
+        "--to",
+        str(to),
+        *extra,
+        env=sandbox.env(),
+    )
 
 
 def _load(sandbox: Sandbox, bundle: Path, prefix: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("load", "--from", str(bundle), "--target", f"{sandbox.target.host}/{prefix}", env={"DOCKER_CONFIG": str(sandbox.docker_config)})
+    return run_cli(
+        "load",
+        "--from",
+        str(bundle),
+        "--target",
+        f"{sandbox.target.host}/{prefix}",
+        env={"DOCKER_CONFIG": str(sandbox.docker_config)},
+    )
 
 
 def _lock(bundle: Path) -> dict[str, dict[str, Any]]:
@@ -42,8 +59,13 @@ def test_a_differential_bundle_of_indexes_lists_their_platform_manifests_and_car
 ) -> None:
     steady, _ = source.index(f"{ns}/nvidia/steady", "1")
     moving, _ = source.index(f"{ns}/nvidia/moving", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/{name}:1", "group": "test"} for name in ("steady", "moving")])
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/{name}:1", "group": "test"}
+            for name in ("steady", "moving")
+        ],
+    )
     steady_children = _children(sandbox, ns, "steady", steady.digest)
     assert len(steady_children) == 4, "two platforms and their attestations"
 
@@ -66,7 +88,9 @@ def test_a_differential_bundle_of_indexes_lists_their_platform_manifests_and_car
         assert not _held(bundle2, digest), f"{digest} of the unchanged index is in the base: left out"
     for digest in [moved.digest, *moved_children]:
         assert _held(bundle2, digest), f"{digest} of the changed index is carried"
-    assert set(_lock(bundle2)["steady"]["manifests"]) == {steady.digest, *steady_children}, "the new lock lists the whole selection"
+    assert set(_lock(bundle2)["steady"]["manifests"]) == {steady.digest, *steady_children}, (
+        "the new lock lists the whole selection"
+    )
 
     site = f"{ns}-site"
     assert _load(sandbox, bundle1, site).returncode == 0

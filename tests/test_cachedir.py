@@ -18,7 +18,9 @@ def _mode(path: Path) -> int:
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_the_cache_folder_is_0700_and_its_files_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool) -> None:
+def test_the_cache_folder_is_0700_and_its_files_0600(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool
+) -> None:
     cache = tmp_path / "cache"
     if existing:  # a cache an earlier version wrote with the umask's 0755 and 0644
         cache.mkdir(mode=0o755)
@@ -28,12 +30,16 @@ def test_the_cache_folder_is_0700_and_its_files_0600(tmp_path: Path, monkeypatch
     monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(cache))
     locations = BlobLocations("registry.example")
     locations.remember("sha256:" + "a" * 64, "prefix/app")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}]
+    )
     assert run_cli("plan", "--manifest", str(manifest), "--target", "127.0.0.9:1/p", "--offline").returncode == 0
     assert _mode(cache) == 0o700
     files = [p for p in cache.rglob("*") if p.is_file()]
     folders = [p for p in cache.rglob("*") if p.is_dir()]
-    assert any(p.name == "blob-locations.sqlite" for p in files) and folders, "the test looked at a cache with something in it"
+    assert any(p.name == "blob-locations.sqlite" for p in files) and folders, (
+        "the test looked at a cache with something in it"
+    )
     assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
     assert {p.name: _mode(p) for p in folders} == {p.name: 0o700 for p in folders}
 

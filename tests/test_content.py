@@ -22,8 +22,13 @@ from provider_helper.retry import RetryPolicy
 
 
 def _calls(protocol: type) -> dict[str, inspect.Signature]:
-    members = {name for cls in protocol.__mro__ if cls not in (object, Protocol) and Protocol in cls.__mro__
-               for name, value in vars(cls).items() if callable(value) and not name.startswith("_")}
+    members = {
+        name
+        for cls in protocol.__mro__
+        if cls not in (object, Protocol) and Protocol in cls.__mro__
+        for name, value in vars(cls).items()
+        if callable(value) and not name.startswith("_")
+    }
     return {name: inspect.signature(getattr(protocol, name)) for name in members}
 
 
@@ -31,16 +36,27 @@ def _parameters(signature: inspect.Signature) -> list[tuple[str, object]]:
     return [(p.name, p.kind) for p in signature.parameters.values()]
 
 
-@pytest.mark.parametrize(("store", "protocol"), [
-    (RegistryClient, Store), (Layout, Store), (MemoryStore, Store),
-    (BuiltArtifact, Reader), (ResourceVersion, Reader), (LayoutSource, Reader),
-])
+@pytest.mark.parametrize(
+    ("store", "protocol"),
+    [
+        (RegistryClient, Store),
+        (Layout, Store),
+        (MemoryStore, Store),
+        (BuiltArtifact, Reader),
+        (ResourceVersion, Reader),
+        (LayoutSource, Reader),
+    ],
+)
 def test_each_store_answers_every_call_of_its_protocol(store: type, protocol: type) -> None:
     calls = _calls(protocol)
     assert {"head_manifest", "get_manifest", "tags", "list_referrers", "open_blob", "read_blob"} <= set(calls)
     for name, signature in calls.items():
-        assert name in vars(store) or any(name in vars(base) for base in store.__mro__[1:-1]), f"{store.__name__} has no {name}"
-        assert _parameters(inspect.signature(getattr(store, name))) == _parameters(signature), f"{store.__name__}.{name}"
+        assert name in vars(store) or any(name in vars(base) for base in store.__mro__[1:-1]), (
+            f"{store.__name__} has no {name}"
+        )
+        assert _parameters(inspect.signature(getattr(store, name))) == _parameters(signature), (
+            f"{store.__name__}.{name}"
+        )
 
 
 def test_retry_is_a_capability_a_store_may_offer(tmp_path: Path) -> None:

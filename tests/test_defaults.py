@@ -60,7 +60,9 @@ def _readme_size(pattern: str) -> int:
 README_DEFAULTS = {
     "--retries": lambda: _readme(r"`--retries N` \(attempts per request or blob, default (\d+)\)"),
     "--target-type": lambda: _readme(r"`--target-type auto\|ecr\|generic` \(default `(\w+)`\)"),
-    "--scan-on-push": lambda: {"on": "scan-on-push", "off": "no-scan-on-push"}[_readme(r"`--scan-on-push/--no-scan-on-push` \(default (on|off)\)")],
+    "--scan-on-push": lambda: {"on": "scan-on-push", "off": "no-scan-on-push"}[
+        _readme(r"`--scan-on-push/--no-scan-on-push` \(default (on|off)\)")
+    ],
     "--tag-mutability": lambda: _readme(r"`--tag-mutability MUTABLE\|IMMUTABLE` \(default (\w+)\)"),
     "--encryption": lambda: _readme(r"`--encryption AES256\|KMS` \(default (\w+)\)"),
     "--jobs": lambda: _readme(r"`--jobs` \((\d+)\) and"),
@@ -119,7 +121,9 @@ def test_the_defaults_help_prints_are_the_ones_the_readme_states() -> None:
     for command, flag, how, default in printed:
         if how == "shown":
             key = f"{command} {flag}" if f"{command} {flag}" in README_DEFAULTS else flag
-            assert key in README_DEFAULTS, f"{command} {flag}: --help shows a default ({default}) the README does not state"
+            assert key in README_DEFAULTS, (
+                f"{command} {flag}: --help shows a default ({default}) the README does not state"
+            )
             expected = README_DEFAULTS[key]()
             if flag == "--max-extract-ratio":
                 assert float(default) == float(expected), (command, flag)
@@ -142,26 +146,36 @@ def test_the_module_variables_defaults_are_the_module_readmes() -> None:
         elif name in described:
             assert (default[1].strip(), documented) == described[name], name
         else:
-            assert documented == f"`{default[1].strip()}`", f"{name}: variables.tf says {default[1]}, the module README {documented}"
+            assert documented == f"`{default[1].strip()}`", (
+                f"{name}: variables.tf says {default[1]}, the module README {documented}"
+            )
     main = (MODULE / "main.tf").read_text()
     assert "coalesce(var.repository_prefix, var.cluster_name)" in main, "repository_prefix defaults to cluster_name"
     assert 'var.manifest_path != null ? var.manifest_path : ""' in main, "no manifest_path: the bundled list"
 
 
 def test_the_module_groups_default_names_the_manifests_default_groups() -> None:
-    description = re.search(r'variable "groups" \{\s*description\s*=\s*"([^"]+)"', (MODULE / "variables.tf").read_text())
+    description = re.search(
+        r'variable "groups" \{\s*description\s*=\s*"([^"]+)"', (MODULE / "variables.tf").read_text()
+    )
     assert description is not None
     named = re.search(r"\(([^)]+)\)", description[1])
     assert named is not None
     assert [g.strip() for g in named[1].split(",")] == load_manifest(None).default_groups
-    assert _flat("(`infrastructure`, `control-plane`, `gpu-workload`, `reference-architecture`, `low-latency-streaming`)") in README
+    assert (
+        _flat("(`infrastructure`, `control-plane`, `gpu-workload`, `reference-architecture`, `low-latency-streaming`)")
+        in README
+    )
 
 
-def test_the_environment_variables_defaults_are_the_readmes_and_apply_when_unset(monkeypatch: pytest.MonkeyPatch,
-                                                                                tmp_path: Path) -> None:
+def test_the_environment_variables_defaults_are_the_readmes_and_apply_when_unset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for name in envvars.DEFAULTS:
         monkeypatch.delenv(name, raising=False)
-    assert envvars.number("NVCF_MIRROR_PROGRESS_INTERVAL") == float(_readme(r"seconds between progress lines off a terminal \(default (\d+)\)"))
+    assert envvars.number("NVCF_MIRROR_PROGRESS_INTERVAL") == float(
+        _readme(r"seconds between progress lines off a terminal \(default (\d+)\)")
+    )
     rate, window = re.findall(r"\(default (\d+) KiB/s over (\d+) s;", README)[0]
     assert envvars.number("NVCF_MIRROR_MIN_BLOB_RATE") == int(rate) * 1024
     assert envvars.number("NVCF_MIRROR_BLOB_RATE_WINDOW") == int(window)
@@ -176,8 +190,9 @@ def test_the_environment_variables_defaults_are_the_readmes_and_apply_when_unset
     assert (client.api_url, client.authn_url) == (api, authn)
 
 
-def test_the_progress_line_comes_every_10_seconds_when_the_interval_is_unset(monkeypatch: pytest.MonkeyPatch,
-                                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_the_progress_line_comes_every_10_seconds_when_the_interval_is_unset(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The reporter a run off a terminal uses, with a clock the test moves: no line at 9.9 s, one at 10 s."""
     monkeypatch.delenv("NVCF_MIRROR_PROGRESS_INTERVAL", raising=False)
     now = [1000.0]
@@ -204,7 +219,9 @@ def test_the_blob_rate_floor_is_16_kib_a_second_over_60_seconds_when_unset(monke
 
     def stream(total: int) -> list[bytes]:
         ticks = iter([0.0, 30.0, 60.0, 61.0])
-        return list(moving(iter([b"x" * (total - 1), b"x", b"x"]), "blob", clock=lambda: next(ticks), whole_chunks=False))
+        return list(
+            moving(iter([b"x" * (total - 1), b"x", b"x"]), "blob", clock=lambda: next(ticks), whole_chunks=False)
+        )
 
     assert len(b"".join(stream(16 * 1024 * 60))) == 16 * 1024 * 60 + 1
     with pytest.raises(TransientError, match="slower than 16 KiB/s: the stream is stalled"):
@@ -236,25 +253,60 @@ def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
     proxy.close()
 
 
-def test_retries_are_6_attempts_when_unset(sandbox: Sandbox, source: Factory, source_proxy: FaultProxy, ns: str, tmp_path: Path) -> None:
+def test_retries_are_6_attempts_when_unset(
+    sandbox: Sandbox, source: Factory, source_proxy: FaultProxy, ns: str, tmp_path: Path
+) -> None:
     source.image(f"{ns}/nvidia/app", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}]
+    )
     source_proxy.add(Fault("GET", "/manifests/", "status", times=-1, status=503, headers={"Retry-After": "0"}))
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--target", f"{sandbox.target.host}/{ns}",
-                   env=sandbox.env())
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        source_proxy.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        env=sandbox.env(),
+    )
     assert done.returncode == 1, done.stderr
-    assert source_proxy.count("GET", "/manifests/") == int(_readme(r"`--retries N` \(attempts per request or blob, default (\d+)\)")) == 6
+    assert (
+        source_proxy.count("GET", "/manifests/")
+        == int(_readme(r"`--retries N` \(attempts per request or blob, default (\d+)\)"))
+        == 6
+    )
 
 
 def test_create_repos_without_settings_makes_repositories_that_scan_on_push_mutable_and_aes256(
     sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
 ) -> None:
     source.image(f"{ns}/nvidia/app", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}])
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-                   "--target-type", "ecr", "--create-repos", env=sandbox.ecr_env())
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}]
+    )
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--target-type",
+        "ecr",
+        "--create-repos",
+        env=sandbox.ecr_env(),
+    )
     assert done.returncode == 0, done.stderr
-    ecr = boto3.client("ecr", region_name=REGION, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    ecr = boto3.client(
+        "ecr",
+        region_name=REGION,
+        endpoint_url=sandbox.aws.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     repo = ecr.describe_repositories(repositoryNames=[f"{ns}/app"])["repositories"][0]
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repo["imageTagMutability"] == "MUTABLE"

@@ -20,23 +20,40 @@ from provider_helper.sandbox.stack import Sandbox
 
 @pytest.fixture
 def ecr(sandbox: Sandbox) -> Any:
-    return boto3.client("ecr", region_name=REGION, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "ecr",
+        region_name=REGION,
+        endpoint_url=sandbox.aws.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def _repos(ecr: Any, prefix: str) -> dict[str, dict[str, Any]]:
-    return {r["repositoryName"]: r for r in ecr.describe_repositories()["repositories"] if r["repositoryName"].startswith(prefix + "/")}
+    return {
+        r["repositoryName"]: r
+        for r in ecr.describe_repositories()["repositories"]
+        if r["repositoryName"].startswith(prefix + "/")
+    }
 
 
 def _images(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     _, children = source.index(f"{ns}/nvidia/nvcf-openbao", "2.5.1-nv-1.1.0")
     single = source.image(f"{ns}/nvidia/nats-box", "0.19.2-nonroot")
     chart = source.chart(f"{ns}/nvidia/gdn-streaming", "2.0.1")
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nvcf-openbao:2.5.1-nv-1.1.0", "group": "test"},
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"},
-        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/gdn-streaming:2.0.1", "group": "test"},
-    ])
-    expected = {"nvcf-openbao:2.5.1-nv-1.1.0": children["linux/amd64"].digest, "nats-box:0.19.2-nonroot": single.digest, "gdn-streaming:2.0.1": chart.digest}
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nvcf-openbao:2.5.1-nv-1.1.0", "group": "test"},
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"},
+            {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/gdn-streaming:2.0.1", "group": "test"},
+        ],
+    )
+    expected = {
+        "nvcf-openbao:2.5.1-nv-1.1.0": children["linux/amd64"].digest,
+        "nats-box:0.19.2-nonroot": single.digest,
+        "gdn-streaming:2.0.1": chart.digest,
+    }
     return manifest, expected
 
 
@@ -45,21 +62,64 @@ def test_ecr_mirror_creates_prefixed_repositories_with_settings_and_pushes_exact
 ) -> None:
     manifest, expected = _images(sandbox, source, ns, tmp_path)
     policy = tmp_path / "lifecycle.json"
-    policy.write_text(json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 5}, "action": {"type": "expire"}}]}))
-    args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-            "--target-type", "ecr", "--create-repos", "--no-scan-on-push", "--tag-mutability", "IMMUTABLE", "--encryption", "KMS",
-            "--kms-key", "arn:aws:kms:us-east-1:123456789012:key/test", "--repo-tag", "team=nvcf", "--lifecycle-policy", str(policy)]
+    policy.write_text(
+        json.dumps(
+            {
+                "rules": [
+                    {
+                        "rulePriority": 1,
+                        "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 5},
+                        "action": {"type": "expire"},
+                    }
+                ]
+            }
+        )
+    )
+    args = [
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--target-type",
+        "ecr",
+        "--create-repos",
+        "--no-scan-on-push",
+        "--tag-mutability",
+        "IMMUTABLE",
+        "--encryption",
+        "KMS",
+        "--kms-key",
+        "arn:aws:kms:us-east-1:123456789012:key/test",
+        "--repo-tag",
+        "team=nvcf",
+        "--lifecycle-policy",
+        str(policy),
+    ]
     done = run_cli(*args, env=sandbox.ecr_env())
     assert done.returncode == 0, done.stderr
     repos = _repos(ecr, ns)
     assert set(repos) == {f"{ns}/nvcf-openbao", f"{ns}/nats-box", f"{ns}/gdn-streaming"}
     repo = repos[f"{ns}/nvcf-openbao"]
     assert repo["imageTagMutability"] == "IMMUTABLE" and repo["imageScanningConfiguration"] == {"scanOnPush": False}
-    assert repo["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:123456789012:key/test"}
+    assert repo["encryptionConfiguration"] == {
+        "encryptionType": "KMS",
+        "kmsKey": "arn:aws:kms:us-east-1:123456789012:key/test",
+    }
     assert ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"] == [{"Key": "team", "Value": "nvcf"}]
-    assert json.loads(ecr.get_lifecycle_policy(repositoryName=f"{ns}/nvcf-openbao")["lifecyclePolicyText"])["rules"][0]["rulePriority"] == 1
+    assert (
+        json.loads(ecr.get_lifecycle_policy(repositoryName=f"{ns}/nvcf-openbao")["lifecyclePolicyText"])["rules"][0][
+            "rulePriority"
+        ]
+        == 1
+    )
     for name, digest in expected.items():
-        assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+        assert (
+            sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/{name}", authfile=sandbox.docker_config / "config.json"))
+            == digest
+        )
 
     again = run_cli(*args, "--result-file", str(tmp_path / "r.json"), env=sandbox.ecr_env())
     assert again.returncode == 0, again.stderr
@@ -86,24 +146,55 @@ def test_delete_repos_removes_only_the_prefix(sandbox: Sandbox, ecr: Any, ns: st
     assert set(decoys) <= names
 
 
-def test_wrong_password_on_generic_target_exits_2_without_the_secret(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+def test_wrong_password_on_generic_target_exits_2_without_the_secret(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
     source.image(f"{ns}/nvidia/x", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}]
+    )
     secret = "wrong-" + sandbox.target_password[::-1]
     done = subprocess.run(
-        ["nvcf-mirror", "-v", "mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
-         "--target", f"{sandbox.target.host}/{ns}", "--target-username", "AWS", "--password-stdin"],
-        input=secret, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin:" + str(Path(__import__("sys").executable).parent), "NGC_API_KEY": sandbox.api_key},
+        [
+            "nvcf-mirror",
+            "-v",
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--source-registry",
+            sandbox.source.host,
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            "--target-username",
+            "AWS",
+            "--password-stdin",
+        ],
+        input=secret,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin:" + str(Path(__import__("sys").executable).parent), "NGC_API_KEY": sandbox.api_key},
     )
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().splitlines() == [f"nvcf-mirror: error: authentication failed for {sandbox.target.host} (credentials rejected)"]
+    assert done.stderr.strip().splitlines() == [
+        f"nvcf-mirror: error: authentication failed for {sandbox.target.host} (credentials rejected)"
+    ]
     assert secret not in done.stdout + done.stderr and sandbox.api_key not in done.stdout + done.stderr
 
 
 def test_missing_target_credentials_exit_2_before_any_push(sandbox: Sandbox, ns: str, tmp_path: Path) -> None:
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}])
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-                   env={"NGC_API_KEY": sandbox.api_key, "DOCKER_CONFIG": str(tmp_path)})
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}]
+    )
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        env={"NGC_API_KEY": sandbox.api_key, "DOCKER_CONFIG": str(tmp_path)},
+    )
     assert done.returncode == 2 and "requires credentials and none were found" in done.stderr
 
 
@@ -116,7 +207,15 @@ class _FakeEcr:
     def get_authorization_token(self, **_: object) -> dict[str, Any]:
         self.calls += 1
         import base64
-        return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": dt.datetime(2015, 1, 1, tzinfo=dt.UTC)}]}
+
+        return {
+            "authorizationData": [
+                {
+                    "authorizationToken": base64.b64encode(b"AWS:tok").decode(),
+                    "expiresAt": dt.datetime(2015, 1, 1, tzinfo=dt.UTC),
+                }
+            ]
+        }
 
 
 def test_ecr_token_with_past_expiry_is_reused_not_refetched_in_a_loop() -> None:
@@ -137,23 +236,49 @@ def test_ecr_token_with_past_expiry_is_reused_not_refetched_in_a_loop() -> None:
     assert fake.calls == 3, "an expired token is renewed on schedule"
 
 
-def test_doctor_prints_a_line_per_check_and_fails_when_one_fails(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+def test_doctor_prints_a_line_per_check_and_fails_when_one_fails(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
     source.image(f"{ns}/nvidia/x", "1")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}])
-    args = ["doctor", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}", "--target-type", "ecr"]
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/x:1", "group": "test"}]
+    )
+    args = [
+        "doctor",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--target-type",
+        "ecr",
+    ]
     good = run_cli(*args, "--platform", "linux/amd64", env=sandbox.ecr_env())
     lines = good.stdout.splitlines()
     assert good.returncode == 0, good.stdout + good.stderr
     assert [line.split()[0] for line in lines] == ["ok"] * 4
-    assert "AWS identity: arn:aws:sts::123456789012" in lines[0] and "source pull" in lines[1] and "target push" in lines[2]
+    assert (
+        "AWS identity: arn:aws:sts::123456789012" in lines[0]
+        and "source pull" in lines[1]
+        and "target push" in lines[2]
+    )
     bad = run_cli(*args, env={**sandbox.ecr_env(), "NGC_API_KEY": "nvapi-wrong"})
     assert bad.returncode == 1
     pull = next(line for line in bad.stdout.splitlines() if "source pull" in line)
-    assert pull.startswith("failed") and "authentication failed" in pull and "nvapi-wrong" not in bad.stdout + bad.stderr
+    assert (
+        pull.startswith("failed") and "authentication failed" in pull and "nvapi-wrong" not in bad.stdout + bad.stderr
+    )
 
 
-@pytest.mark.parametrize(("host", "region"), [("999999999999.dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1"),
-                                              ("999999999999.dkr.ecr.eu-west-1.amazonaws.com", "eu-west-1")], ids=["china", "global"])
+@pytest.mark.parametrize(
+    ("host", "region"),
+    [
+        ("999999999999.dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+        ("999999999999.dkr.ecr.eu-west-1.amazonaws.com", "eu-west-1"),
+    ],
+    ids=["china", "global"],
+)
 def test_the_account_and_region_of_an_ecr_host_decide_where_tokens_are_asked_and_repositories_created(
     sandbox: Sandbox, ns: str, monkeypatch: pytest.MonkeyPatch, host: str, region: str
 ) -> None:
@@ -168,19 +293,39 @@ def test_the_account_and_region_of_an_ecr_host_decide_where_tokens_are_asked_and
     source = access.credentials()
     assert source is not None
     credential = source.get()
-    assert credential is not None and credential.password == "999999999999-auth-token", "moto names the account the token was asked for"
+    assert credential is not None and credential.password == "999999999999-auth-token", (
+        "moto names the account the token was asked for"
+    )
     assert access.repositories().ensure([f"{ns}/app"], RepositorySettings()) == [f"{ns}/app"]
-    ecr = boto3.client("ecr", region_name=region, endpoint_url=sandbox.aws.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    ecr = boto3.client(
+        "ecr",
+        region_name=region,
+        endpoint_url=sandbox.aws.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     created = ecr.describe_repositories(registryId="999999999999", repositoryNames=[f"{ns}/app"])["repositories"][0]
-    assert created["registryId"] == "999999999999" and created["repositoryUri"].startswith(f"999999999999.dkr.ecr.{region}.")
+    assert created["registryId"] == "999999999999" and created["repositoryUri"].startswith(
+        f"999999999999.dkr.ecr.{region}."
+    )
 
 
 def test_create_repos_with_dry_run_creates_nothing_and_without_it_creates_with_the_defaults(
     sandbox: Sandbox, source: Factory, ecr: Any, ns: str, tmp_path: Path
 ) -> None:
     manifest, _ = _images(sandbox, source, ns, tmp_path)
-    args = ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-            "--target-type", "ecr", "--create-repos"]
+    args = [
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--target-type",
+        "ecr",
+        "--create-repos",
+    ]
     dry = run_cli(*args, "--dry-run", env=sandbox.ecr_env())
     assert dry.returncode == 0, dry.stderr
     assert _repos(ecr, ns) == {} and f"would create ECR repository {ns}/nats-box" in dry.stderr
@@ -194,26 +339,61 @@ def test_create_repos_with_dry_run_creates_nothing_and_without_it_creates_with_t
 def test_delete_repos_with_a_registry_id_deletes_in_that_account_only(sandbox: Sandbox, ecr: Any, ns: str) -> None:
     ecr.create_repository(repositoryName=f"{ns}/theirs", registryId="999999999999")
     ecr.create_repository(repositoryName=f"{ns}/ours")  # the caller's own account (moto's 123456789012), same prefix
-    done = run_cli("ecr", "delete-repos", "--prefix", ns, "--region", REGION, "--registry-id", "999999999999", "--yes", env=sandbox.ecr_env())
+    done = run_cli(
+        "ecr",
+        "delete-repos",
+        "--prefix",
+        ns,
+        "--region",
+        REGION,
+        "--registry-id",
+        "999999999999",
+        "--yes",
+        env=sandbox.ecr_env(),
+    )
     assert done.returncode == 0, done.stderr
-    assert not [r for r in ecr.describe_repositories(registryId="999999999999")["repositories"] if r["repositoryName"].startswith(f"{ns}/")]
-    assert f"{ns}/ours" in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}, "the caller's own repository stays"
+    assert not [
+        r
+        for r in ecr.describe_repositories(registryId="999999999999")["repositories"]
+        if r["repositoryName"].startswith(f"{ns}/")
+    ]
+    assert f"{ns}/ours" in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}, (
+        "the caller's own repository stays"
+    )
 
 
-def test_import_commands_name_the_module_address_given(sandbox: Sandbox, source: Factory, ecr: Any, ns: str, tmp_path: Path) -> None:
+def test_import_commands_name_the_module_address_given(
+    sandbox: Sandbox, source: Factory, ecr: Any, ns: str, tmp_path: Path
+) -> None:
     manifest, _ = _images(sandbox, source, ns, tmp_path)
     ecr.create_repository(repositoryName=f"{ns}/nats-box")
     ecr.create_repository(repositoryName=f"{ns}/not-in-the-manifest")
-    done = run_cli("ecr", "import-commands", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target",
-                   f"{sandbox.target.host}/{ns}", "--target-type", "ecr", "--aws-region", REGION, "--module-address", "module.mirror[0]",
-                   env=sandbox.ecr_env())
+    done = run_cli(
+        "ecr",
+        "import-commands",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--target-type",
+        "ecr",
+        "--aws-region",
+        REGION,
+        "--module-address",
+        "module.mirror[0]",
+        env=sandbox.ecr_env(),
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"terraform import 'module.mirror[0].aws_ecr_repository.this[\"{ns}/nats-box\"]' {ns}/nats-box"]
+    assert done.stdout.splitlines() == [
+        f"terraform import 'module.mirror[0].aws_ecr_repository.this[\"{ns}/nats-box\"]' {ns}/nats-box"
+    ]
 
 
 def test_delete_repos_region_is_one_thing_a_default_from_aws_region_and_one_line_without_any() -> None:
     helped = run_cli("ecr", "delete-repos", "--help")
-    region_help = helped.stdout[helped.stdout.index("--region"):helped.stdout.index("--registry-id")]
+    region_help = helped.stdout[helped.stdout.index("--region") : helped.stdout.index("--registry-id")]
     assert "AWS_REGION" in region_help and "[required]" not in region_help
     no_region = {"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}
     done = run_cli("ecr", "delete-repos", "--prefix", "c1", "--dry-run", env=no_region)
@@ -227,16 +407,32 @@ def test_doctor_shows_the_platform_digest_plan_shows_and_says_a_name_does_not_re
     _, children = source.index(f"{ns}/nvidia/multi", "1")
     entry = {"type": "image", "source": f"nvcr.io/{ns}/nvidia/multi:1", "group": "test"}
     manifest = write_manifest(tmp_path / "m.yaml", [entry])
-    common = ["--manifest", str(manifest), "--source-registry", sandbox.source.host,
-              "--target", f"{sandbox.target.host}/{ns}"]
+    common = [
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+    ]
     good = run_cli("doctor", *common, env=sandbox.env())
     pull = next(line for line in good.stdout.splitlines() if "source pull" in line)
     assert pull.startswith("ok") and pull.endswith(f"resolves to {children['linux/amd64'].digest}"), good.stdout
     plan = run_cli("plan", *common, "--output", "json", env=sandbox.env())
     assert json.loads(plan.stdout)["artifacts"][0]["digest"] == children["linux/amd64"].digest
 
-    bad = run_cli("doctor", "--manifest", str(manifest), "--source-registry", "src.nvcf-mirror.invalid",
-                  "--target", "tgt.nvcf-mirror.invalid/c1", "--retries", "1", env=sandbox.env())
+    bad = run_cli(
+        "doctor",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        "src.nvcf-mirror.invalid",
+        "--target",
+        "tgt.nvcf-mirror.invalid/c1",
+        "--retries",
+        "1",
+        env=sandbox.env(),
+    )
     assert bad.returncode == 1
     lines = {line.split(":")[0].split(None, 1)[1]: line for line in bad.stdout.splitlines()}
     fix = "(fix: the host name does not resolve from here: check its spelling, DNS, and HTTPS_PROXY)"

@@ -90,8 +90,11 @@ class MemoryStore:
     def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None:
         if not self.referrers_api:
             return None
-        return [Descriptor(m.media_type, m.digest, len(m.data), artifact_type=m.body.get("artifactType"))
-                for (r, ref), m in self.manifests.items() if r == repo and ref == m.digest and (m.body.get("subject") or {}).get("digest") == digest]
+        return [
+            Descriptor(m.media_type, m.digest, len(m.data), artifact_type=m.body.get("artifactType"))
+            for (r, ref), m in self.manifests.items()
+            if r == repo and ref == m.digest and (m.body.get("subject") or {}).get("digest") == digest
+        ]
 
     def has_blob(self, repo: str, digest: str) -> bool:
         return digest in self.blobs.get(repo, {})
@@ -116,11 +119,23 @@ _CHECKED: type[Store] = MemoryStore  # mypy (on the tests) checks the in-memory 
 
 
 def _image(base: bytes, own: bytes) -> tuple[Manifest, dict[str, bytes]]:
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [sha256(base), sha256(own)]}}).encode()
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [sha256(base), sha256(own)]}}
+    ).encode()
     blobs = {sha256(b): b for b in (config, base, own)}
-    body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": len(config)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(b), "size": len(b)} for b in (base, own)]}
+    body = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": sha256(config),
+            "size": len(config),
+        },
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(b), "size": len(b)}
+            for b in (base, own)
+        ],
+    }
     return Manifest.from_bytes(json.dumps(body).encode(), OCI_MANIFEST), blobs
 
 
@@ -130,7 +145,9 @@ def _jobs(prefix: str, names: tuple[str, ...] = ("app", "other")) -> tuple[list[
     for name in names:
         manifest, blobs = _image(base, os.urandom(20_000))
         ref = Reference("target.example", f"{prefix}/{name}" if prefix else name, tag="1.0")
-        artifact = Artifact(type="image", group="g", name=name, where="test", image=Reference("nvcr.io", f"org/{name}", tag="1.0"))
+        artifact = Artifact(
+            type="image", group="g", name=name, where="test", image=Reference("nvcr.io", f"org/{name}", tag="1.0")
+        )
         jobs.append(Job(artifact, ref, None, None))
         payloads[artifact.key] = Payload.ready(Selection(manifest, [], ["linux/amd64"]), BuiltArtifact(manifest, blobs))
     return jobs, payloads
@@ -154,14 +171,18 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path, ns: str) -> tupl
     return MemoryStore(), ns
 
 
-def test_the_engine_copies_through_any_content_api_and_a_second_run_finds_everything(destination: tuple[Store, str]) -> None:
+def test_the_engine_copies_through_any_content_api_and_a_second_run_finds_everything(
+    destination: tuple[Store, str],
+) -> None:
     target, prefix = destination
     jobs, payloads = _jobs(prefix)
     first = _run(target, jobs, payloads)
     assert [r.status for r in first] == ["copied", "copied"], [r.error for r in first]
     for job, result in zip(jobs, first, strict=True):
         assert target.head_manifest(job.target.repository, "1.0") == result.digest == payloads[job.key].resolved.digest
-        assert target.get_manifest(job.target.repository, "1.0").data == payloads[job.key].resolved.materialize().top.data
+        assert (
+            target.get_manifest(job.target.repository, "1.0").data == payloads[job.key].resolved.materialize().top.data
+        )
     again = _run(target, jobs, payloads)
     assert [r.status for r in again] == ["present", "present"] and sum(r.bytes_copied for r in again) == 0
 
@@ -217,7 +238,9 @@ def test_a_manifest_put_refused_for_a_blob_rechecks_the_blobs_and_succeeds() -> 
     jobs, payloads = _jobs("p", ("app",))
     [result] = _run(store, jobs, payloads)
     assert result.status == "copied", result.error
-    assert store.calls.count("put_manifest") == 2 and store.calls.count("put_blob") == 6, "every blob sent again, then the manifest"
+    assert store.calls.count("put_manifest") == 2 and store.calls.count("put_blob") == 6, (
+        "every blob sent again, then the manifest"
+    )
 
 
 def test_a_cancelled_run_puts_nothing() -> None:
@@ -237,10 +260,14 @@ def _referred(source: MemoryStore, repo: str) -> tuple[Job, Payload, Manifest]:
     """An image in ``source`` with one SBOM referrer (found through ``source``'s referrers API or fallback tag)."""
     image, blobs = _image(os.urandom(1000), os.urandom(1000))
     sbom = b'{"spdxVersion":"SPDX-2.3"}'
-    body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/spdx+json",
-            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"), "size": 2},
-            "layers": [{"mediaType": "application/spdx+json", "digest": sha256(sbom), "size": len(sbom)}],
-            "subject": {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.data)}}
+    body = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"), "size": 2},
+        "layers": [{"mediaType": "application/spdx+json", "digest": sha256(sbom), "size": len(sbom)}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": image.digest, "size": len(image.data)},
+    }
     referrer = Manifest.from_bytes(json.dumps(body).encode(), OCI_MANIFEST)
     blobs |= {sha256(b"{}"): b"{}", sha256(sbom): sbom}
     source.blobs[repo] = dict(blobs)
@@ -258,7 +285,9 @@ def test_a_target_with_the_referrers_api_gets_referrers_by_digest_and_no_fallbac
     [result] = _run(target, [job], {job.key: payload})
     assert result.status == "copied" and result.signatures_copied == 1
     assert target.get_manifest("mirror/org/app", referrer.digest).data == referrer.data
-    assert target.list_referrers("mirror/org/app", _digest(payload)) == source.list_referrers("org/app", _digest(payload))
+    assert target.list_referrers("mirror/org/app", _digest(payload)) == source.list_referrers(
+        "org/app", _digest(payload)
+    )
     assert target.tags("mirror/org/app") == ["1.0"]
 
 
@@ -302,13 +331,20 @@ class FallbackTagSource(MemoryStore):
         return None
 
 
-@pytest.mark.parametrize("target", [MemoryStore(), MemoryStore(referrers_api=True), MemoryStore(referrers_api=True, refuse_referrers_by_digest=True)],
-                         ids=["fallback-tag", "referrers-api", "refused-by-digest"])
-def test_a_warm_run_learns_from_the_source_tag_list_alone_that_the_target_has_the_referrers(target: MemoryStore) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [MemoryStore(), MemoryStore(referrers_api=True), MemoryStore(referrers_api=True, refuse_referrers_by_digest=True)],
+    ids=["fallback-tag", "referrers-api", "refused-by-digest"],
+)
+def test_a_warm_run_learns_from_the_source_tag_list_alone_that_the_target_has_the_referrers(
+    target: MemoryStore,
+) -> None:
     source = FallbackTagSource()
     job, payload, referrer = _referred(source, "org/app")
     stem = _digest(payload).replace(":", "-")
-    source.manifests[("org/app", stem)] = merged_index(None, [Descriptor(OCI_MANIFEST, referrer.digest, len(referrer.data))])
+    source.manifests[("org/app", stem)] = merged_index(
+        None, [Descriptor(OCI_MANIFEST, referrer.digest, len(referrer.data))]
+    )
     assert _run(target, [job], {job.key: payload})[0].signatures_copied == 1
     source.asked.clear()
     [warm] = _run(target, [job], {job.key: payload})
@@ -330,7 +366,9 @@ def test_a_referrer_whose_listed_size_is_not_its_size_fails_the_artifact_and_is_
     source, target = MisreportingSource(), MemoryStore()
     job, payload, referrer = _referred(source, "org/app")
     [result] = _run(target, [job], {job.key: payload})
-    assert result.status == "failed" and f"listed as {len(referrer.data) + 1} bytes" in (result.error or ""), result.error
+    assert result.status == "failed" and f"listed as {len(referrer.data) + 1} bytes" in (result.error or ""), (
+        result.error
+    )
     assert ("mirror/org/app", referrer.digest) not in target.manifests
     assert ("mirror/org/app", _digest(payload).replace(":", "-")) not in target.manifests, "no fallback index lists it"
 
@@ -346,16 +384,27 @@ def test_a_source_listing_more_referrers_than_the_cap_fails_the_artifact_and_pus
     source, target = CrowdedSource(), MemoryStore()
     job, payload, _ = _referred(source, "org/app")
     [result] = _run(target, [job], {job.key: payload})
-    assert result.status == "failed" and f"referrers listing names {MAX_LISTED + 1} manifests" in (result.error or ""), result.error
-    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", _digest(payload)]), "only the image: nothing the listing names"
+    assert result.status == "failed" and f"referrers listing names {MAX_LISTED + 1} manifests" in (
+        result.error or ""
+    ), result.error
+    assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", _digest(payload)]), (
+        "only the image: nothing the listing names"
+    )
 
 
 def test_a_signature_that_is_an_index_of_too_many_manifests_fails_the_artifact_and_pushes_none_of_them() -> None:
     source, target = MemoryStore(), MemoryStore()
     job, payload, _ = _referred(source, "org/app")
-    crowded = {"schemaVersion": 2, "mediaType": OCI_INDEX,
-               "manifests": [{"mediaType": OCI_MANIFEST, "digest": sha256(str(i).encode()), "size": 100} for i in range(MAX_LISTED + 1)]}
-    source.manifests[("org/app", _digest(payload).replace(":", "-") + ".sig")] = Manifest.from_bytes(json.dumps(crowded).encode(), OCI_INDEX)
+    crowded = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": sha256(str(i).encode()), "size": 100} for i in range(MAX_LISTED + 1)
+        ],
+    }
+    source.manifests[("org/app", _digest(payload).replace(":", "-") + ".sig")] = Manifest.from_bytes(
+        json.dumps(crowded).encode(), OCI_INDEX
+    )
     [result] = _run(target, [job], {job.key: payload})
     assert result.status == "failed" and f"index names {MAX_LISTED + 1} manifests" in (result.error or ""), result.error
     assert sorted(ref for _, ref in target.manifests) == sorted(["1.0", _digest(payload)]), "only the image"
@@ -405,7 +454,9 @@ def test_transfers_start_wide_and_halve_when_the_registry_answers_429() -> None:
     # Each 429 halves the limit (8, 4, 2, 1) and nothing new starts until the transfers in flight end:
     # the first upload after the eight refused ones runs alone; clean ones then add room back.
     assert storm.peaks[8] == 1, f"uploads in flight as each one started: {storm.peaks}"
-    assert 1 < engine.blobs.concurrency.limit < 8, f"grew back one per four clean transfers: {engine.blobs.concurrency.limit}"
+    assert 1 < engine.blobs.concurrency.limit < 8, (
+        f"grew back one per four clean transfers: {engine.blobs.concurrency.limit}"
+    )
 
 
 def test_the_adaptive_limit_halves_grows_back_one_at_a_time_and_bounds_bytes_in_flight() -> None:

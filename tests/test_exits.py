@@ -20,11 +20,18 @@ def _words(exc: SettingError) -> str:
     return f"<{exc.setting}> {exc.item}: {exc.problem}"
 
 
-@pytest.mark.parametrize(("error", "code"), [
-    (InputError("bad flag"), 2), (ManifestError(["m.yaml:3: artifacts[0]: no source"]), 2),
-    (NotFoundError("no such tag"), 1), (DeniedError("no"), 1), (TransientError("503"), 1), (OSError("disk full"), 1),
-    (KeyboardInterrupt(), 130),
-])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (InputError("bad flag"), 2),
+        (ManifestError(["m.yaml:3: artifacts[0]: no source"]), 2),
+        (NotFoundError("no such tag"), 1),
+        (DeniedError("no"), 1),
+        (TransientError("503"), 1),
+        (OSError("disk full"), 1),
+        (KeyboardInterrupt(), 130),
+    ],
+)
 def test_each_error_kind_has_its_exit_code(error: BaseException, code: int) -> None:
     outcome = outcome_of(error, _words)
     assert outcome is not None and outcome.code == code

@@ -32,13 +32,27 @@ def target_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
 @pytest.fixture
 def one_image(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> tuple[Path, str]:
     _, children = source.index(f"{ns}/nvidia/app", "1", layer_sizes=(200_000,))
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}]
+    )
     return manifest, children["linux/amd64"].digest
 
 
-def _mirror(sandbox: Sandbox, manifest: Path, target_host: str, ns: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _mirror(
+    sandbox: Sandbox, manifest: Path, target_host: str, ns: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
     env = {**sandbox.env(), "DOCKER_CONFIG": str(_auth_for(sandbox, target_host, manifest.parent))}
-    return run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{target_host}/{ns}", *extra, env=env)
+    return run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{target_host}/{ns}",
+        *extra,
+        env=env,
+    )
 
 
 def _auth_for(sandbox: Sandbox, host: str, folder: Path) -> Path:
@@ -52,11 +66,16 @@ def test_429_rate_exceeded_on_manifest_put_is_retried_after_retry_after(
     sandbox: Sandbox, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str
 ) -> None:
     manifest, expected = one_image
-    target_proxy.add(Fault("PUT", "/manifests/", "status", times=2, status=429, headers={"Retry-After": "1"}, body=RATE_EXCEEDED))
+    target_proxy.add(
+        Fault("PUT", "/manifests/", "status", times=2, status=429, headers={"Retry-After": "1"}, body=RATE_EXCEEDED)
+    )
     done = _mirror(sandbox, manifest, target_proxy.host, ns)
     assert done.returncode == 0, done.stderr
     assert target_proxy.count("PUT", "/manifests/") == 3
-    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
+    assert (
+        sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json"))
+        == expected
+    )
 
 
 def test_a_blob_gone_from_the_target_when_its_manifest_is_put_is_checked_and_sent_again(
@@ -70,7 +89,10 @@ def test_a_blob_gone_from_the_target_when_its_manifest_is_put_is_checked_and_sen
     target_proxy.add(Fault("PUT", "/manifests/", "hook", before=lambda: shutil.rmtree(layers)))
     done = _mirror(sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"))
     assert done.returncode == 0, done.stderr
-    assert [status for method, path, status in target_proxy.log if method == "PUT" and "/manifests/" in path] == [400, 201]
+    assert [status for method, path, status in target_proxy.log if method == "PUT" and "/manifests/" in path] == [
+        400,
+        201,
+    ]
     assert target_proxy.count("PUT", "/blobs/uploads/") == 4, "config and layer are uploaded, then uploaded again"
     raw = skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")
     assert sha256(raw) == expected
@@ -84,7 +106,9 @@ def test_manifest_put_failing_beyond_the_budget_fails_cleanly_and_the_next_run_c
 ) -> None:
     manifest, expected = one_image
     target_proxy.add(Fault("PUT", "/manifests/", "status", times=-1, status=503))
-    failed = _mirror(sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"), "--retries", "3")
+    failed = _mirror(
+        sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"), "--retries", "3"
+    )
     assert failed.returncode == 1 and target_proxy.count("PUT", "/manifests/") == 3, "the budget is --retries attempts"
     entry = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]
     assert entry["status"] == "failed" and "503" in entry["error"]
@@ -105,9 +129,20 @@ def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
     proxy.close()
 
 
-def _via_source_proxy(sandbox: Sandbox, proxy: FaultProxy, manifest: Path, ns: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("mirror", "--manifest", str(manifest), "--source-registry", proxy.host, "--target", f"{sandbox.target.host}/{ns}",
-                   *extra, env=sandbox.env())
+def _via_source_proxy(
+    sandbox: Sandbox, proxy: FaultProxy, manifest: Path, ns: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        proxy.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        *extra,
+        env=sandbox.env(),
+    )
 
 
 BLOB_GET = r"/blobs/sha256:"
@@ -132,7 +167,10 @@ def test_source_faults_within_the_retry_budget_still_give_exact_digests(
     done = _via_source_proxy(sandbox, source_proxy, manifest, ns)
     assert done.returncode == 0, done.stderr
     assert fault.hits == 2, "the fault was injected"
-    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
+    assert (
+        sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json"))
+        == expected
+    )
 
 
 def test_blob_faults_beyond_the_budget_fail_the_artifact_and_the_next_run_completes(
@@ -140,14 +178,19 @@ def test_blob_faults_beyond_the_budget_fail_the_artifact_and_the_next_run_comple
 ) -> None:
     manifest, expected = one_image
     source_proxy.add(Fault("GET", BLOB_GET, "reset", times=-1))
-    failed = _via_source_proxy(sandbox, source_proxy, manifest, ns, "--retries", "2", "--result-file", str(tmp_path / "r.json"))
+    failed = _via_source_proxy(
+        sandbox, source_proxy, manifest, ns, "--retries", "2", "--result-file", str(tmp_path / "r.json")
+    )
     assert failed.returncode == 1
     assert json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["status"] == "failed"
     with pytest.raises(LookupError):
         skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")
     source_proxy.clear()
     assert _via_source_proxy(sandbox, source_proxy, manifest, ns).returncode == 0
-    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json")) == expected
+    assert (
+        sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1", authfile=sandbox.docker_config / "config.json"))
+        == expected
+    )
 
 
 @pytest.fixture
@@ -155,34 +198,65 @@ def many_images(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> t
     expected = {}
     for i in range(8):
         expected[f"img{i}:1"] = source.image(f"{ns}/nvidia/img{i}", "1", layer_sizes=(150_000, 150_000)).digest
-    manifest = write_manifest(tmp_path / "many.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/img{i}:1", "group": "test"} for i in range(8)])
+    manifest = write_manifest(
+        tmp_path / "many.yaml",
+        [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/img{i}:1", "group": "test"} for i in range(8)],
+    )
     return manifest, expected
 
 
-def _start(sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, result: Path, **env_extra: str) -> subprocess.Popen[str]:
+def _start(
+    sandbox: Sandbox, proxy_host: str, manifest: Path, prefix: str, result: Path, **env_extra: str
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_CONFIG", "NGC_API_KEY")} | sandbox.env() | env_extra
     env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT dumps every thread's stack: where a stuck run was
     # A shell without job control starts background commands with SIGINT ignored, and Python keeps an
     # inherited SIG_IGN: a suite started that way (nohup … &) would test a run that cannot be interrupted.
     # `env --default-signal=INT` gives the run the SIGINT a terminal's Ctrl-C meets.
     return subprocess.Popen(
-        ["env", "--default-signal=INT", sys.executable, "-m", "provider_helper", "mirror", "--manifest", str(manifest), "--source-registry", proxy_host,
-         "--target", f"{sandbox.target.host}/{prefix}", "--jobs", "2", "--blob-jobs", "2", "--result-file", str(result)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            "env",
+            "--default-signal=INT",
+            sys.executable,
+            "-m",
+            "provider_helper",
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--source-registry",
+            proxy_host,
+            "--target",
+            f"{sandbox.target.host}/{prefix}",
+            "--jobs",
+            "2",
+            "--blob-jobs",
+            "2",
+            "--result-file",
+            str(result),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def _assert_digests(sandbox: Sandbox, prefix: str, expected: dict[str, str]) -> None:
     """skopeo sees every ``name:tag`` at the target with the expected digest."""
     for name, digest in expected.items():
-        assert sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+        assert (
+            sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json"))
+            == digest
+        )
 
 
 def _wait_for(proxy: FaultProxy, method: str, path: str, count: int, timeout: float = 30) -> None:
     """Until the run under test is mid-way: ``count`` matching requests went through the proxy."""
     deadline = time.monotonic() + timeout
     while proxy.count(method, path) < count:
-        assert time.monotonic() < deadline, f"only {proxy.count(method, path)} of {count} {method} {path} requests arrived"
+        assert time.monotonic() < deadline, (
+            f"only {proxy.count(method, path)} of {count} {method} {path} requests arrived"
+        )
         time.sleep(0.05)
 
 
@@ -222,7 +296,14 @@ def test_kill_9_mid_run_then_a_rerun_copies_only_what_is_missing(
     rerun = _start(sandbox, source_proxy.host, manifest, ns, tmp_path / "rerun.json")
     assert rerun.wait(120) == 0, rerun.stderr.read() if rerun.stderr else ""
     # nothing remembered, so the fresh copy sends every blob (rather than mounting them from the first prefix)
-    fresh = _start(sandbox, source_proxy.host, manifest, f"{ns}-fresh", tmp_path / "fresh.json", NVCF_MIRROR_CACHE_DIR=str(tmp_path / "empty-cache"))
+    fresh = _start(
+        sandbox,
+        source_proxy.host,
+        manifest,
+        f"{ns}-fresh",
+        tmp_path / "fresh.json",
+        NVCF_MIRROR_CACHE_DIR=str(tmp_path / "empty-cache"),
+    )
     assert fresh.wait(120) == 0
     rerun_bytes = json.loads((tmp_path / "rerun.json").read_text())["summary"]["bytes_copied"]
     full_bytes = json.loads((tmp_path / "fresh.json").read_text())["summary"]["bytes_copied"]
@@ -238,11 +319,16 @@ def test_check_jobs_jobs_and_blob_jobs_bound_the_requests_in_flight(
         layer = source.large_blob(f"{ns}/nvidia/b{i}", 100_000)
         layers.append(layer.digest)
         expected[f"b{i}:1"] = source.image(f"{ns}/nvidia/b{i}", "1", extra_layers=(layer,), layer_sizes=()).digest
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/b{i}:1", "group": "test"} for i in range(8)])
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/b{i}:1", "group": "test"} for i in range(8)],
+    )
     layer_get = "/blobs/(" + "|".join(layers) + ")$"
     source_proxy.add(Fault("GET", r"/manifests/1$", "slow", times=-1, delay=0.3))
     source_proxy.add(Fault("GET", layer_get, "slow", times=-1, delay=0.3))
-    done = _via_source_proxy(sandbox, source_proxy, manifest, ns, "--check-jobs", "3", "--jobs", "3", "--blob-jobs", "2")
+    done = _via_source_proxy(
+        sandbox, source_proxy, manifest, ns, "--check-jobs", "3", "--jobs", "3", "--blob-jobs", "2"
+    )
     assert done.returncode == 0, done.stderr
     assert source_proxy.peak("GET", r"/manifests/1$") == 3, "eight tags resolved three at a time"
     assert source_proxy.peak("GET", layer_get) == 2, "three images copying, two layer transfers between them"
@@ -283,13 +369,18 @@ def test_missing_repository_or_project_is_named_with_the_fix(
     sandbox: Sandbox, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str, tmp_path: Path
 ) -> None:
     # Distribution creates repositories on push; ECR and Harbor answer NAME_UNKNOWN, injected here.
-    unknown = json.dumps({"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry"}]}).encode()
+    unknown = json.dumps(
+        {"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry"}]}
+    ).encode()
     manifest, _ = one_image
     target_proxy.add(Fault("POST", "/blobs/uploads/", "status", times=-1, status=404, body=unknown))
     done = _mirror(sandbox, manifest, target_proxy.host, ns, "--result-file", str(tmp_path / "r.json"))
     assert done.returncode == 1
     error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
-    assert error == f"repository/project {ns}/app does not exist at {target_proxy.host}: create it or use --create-repos where supported"
+    assert (
+        error
+        == f"repository/project {ns}/app does not exist at {target_proxy.host}: create it or use --create-repos where supported"
+    )
 
 
 @pytest.mark.parametrize("attempts", [1, 3])
@@ -316,13 +407,23 @@ def test_retries_means_attempts_for_a_manifest_get_that_always_answers_503(
     assert source_proxy.count("GET", "/manifests/") == 3
 
 
-def test_every_request_carries_the_versioned_user_agent(sandbox: Sandbox, source_proxy: FaultProxy, target_proxy: FaultProxy,
-                                                       one_image: tuple[Path, str], ns: str) -> None:
+def test_every_request_carries_the_versioned_user_agent(
+    sandbox: Sandbox, source_proxy: FaultProxy, target_proxy: FaultProxy, one_image: tuple[Path, str], ns: str
+) -> None:
     from importlib.metadata import version
 
     manifest, _ = one_image
     env = {**sandbox.env(), "DOCKER_CONFIG": str(_auth_for(sandbox, target_proxy.host, manifest.parent))}
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--target", f"{target_proxy.host}/{ns}", env=env)
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        source_proxy.host,
+        "--target",
+        f"{target_proxy.host}/{ns}",
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert source_proxy.user_agents == target_proxy.user_agents == {f"nvcf-mirror/{version('nvcf-mirror')}"}
 
@@ -340,8 +441,16 @@ def test_a_save_cut_off_inside_a_large_layer_reads_only_the_rest_of_it_when_run_
     entry = {"type": "image", "source": f"nvcr.io/{repo}:1.0", "group": "test"}
     manifest = write_manifest(tmp_path / "m.yaml", [entry])
     layout = tmp_path / "layout"
-    args = ["save", "--manifest", str(manifest), "--source-registry", source_proxy.host, "--to", str(layout),
-            "--no-signatures"]
+    args = [
+        "save",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        source_proxy.host,
+        "--to",
+        str(layout),
+        "--no-signatures",
+    ]
     source_proxy.add(Fault("GET", f"/blobs/{layer.digest}", "truncate"))
     cut = run_cli(*args, env=sandbox.env())
     assert cut.returncode == 1, cut.stderr

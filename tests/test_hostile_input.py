@@ -51,7 +51,12 @@ def _tar(path: Path, entries: list[tuple[str, str, object]], mode: Literal["w", 
                 info.size = len(data) if data is not None else int(payload)  # type: ignore[call-overload]
                 tar.addfile(info, io.BytesIO(data) if data is not None else io.BufferedReader(_Zeros(info.size)))  # type: ignore[type-var]
                 continue
-            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "lnk": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE}[kind]
+            info.type = {
+                "dir": tarfile.DIRTYPE,
+                "sym": tarfile.SYMTYPE,
+                "lnk": tarfile.LNKTYPE,
+                "fifo": tarfile.FIFOTYPE,
+            }[kind]
             info.linkname = str(payload or "")
             tar.addfile(info)
     return path
@@ -111,7 +116,9 @@ def test_a_link_through_another_link_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["fifo"])
 def test_special_files_are_refused(tmp_path: Path, kind: str) -> None:
-    _refused_before_writing(_tar(tmp_path / "special.tar", [("ok", "file", b"1"), ("pipe", kind, None)]), tmp_path / "dest", "device, FIFO")
+    _refused_before_writing(
+        _tar(tmp_path / "special.tar", [("ok", "file", b"1"), ("pipe", kind, None)]), tmp_path / "dest", "device, FIFO"
+    )
 
 
 def test_a_compression_bomb_is_refused_and_the_limit_can_be_raised(tmp_path: Path) -> None:
@@ -120,12 +127,16 @@ def test_a_compression_bomb_is_refused_and_the_limit_can_be_raised(tmp_path: Pat
     _refused_before_writing(archive, tmp_path / "dest", "raise with --max-extract-ratio")
     small = _tar(tmp_path / "small.tar.gz", [("zeros", "file", 4 * 1024 * 1024)], mode="w:gz")
     _refused_before_writing(small, tmp_path / "dest2", "--max-extract-ratio")
-    assert safe_extract(small, tmp_path / "dest3", ExtractLimits(max_ratio=100_000)) == [(tmp_path / "dest3" / "zeros").resolve()]
+    assert safe_extract(small, tmp_path / "dest3", ExtractLimits(max_ratio=100_000)) == [
+        (tmp_path / "dest3" / "zeros").resolve()
+    ]
 
 
 def test_hard_links_count_what_they_unpack_to(tmp_path: Path) -> None:
     """Each hard link is written as a copy: nine names for one 1 MiB file unpack to 9 MiB."""
-    entries: list[tuple[str, str, object]] = [("big", "file", 1024 * 1024)] + [(f"copy{i}", "lnk", "big") for i in range(8)]
+    entries: list[tuple[str, str, object]] = [("big", "file", 1024 * 1024)] + [
+        (f"copy{i}", "lnk", "big") for i in range(8)
+    ]
     archive = _tar(tmp_path / "links.tar", entries)
     with pytest.raises(ArchiveError, match="more than 4194304 bytes"):
         safe_extract(archive, tmp_path / "dest", ExtractLimits(max_bytes=4 * 1024 * 1024))
@@ -180,9 +191,21 @@ def test_a_corrupt_layout_archive_is_one_clear_line(sandbox: Sandbox, tmp_path: 
 def saved(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> Path:
     source.image(f"{ns}/org/app", "1.0")
     source.image(f"{ns}/org/other", "2.0")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/org/app:1.0", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/org/app:1.0", "group": "test"}]
+    )
     layout = tmp_path / "layout"
-    run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--to", str(layout), env=sandbox.env(), check=True)
+    run_cli(
+        "save",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--to",
+        str(layout),
+        env=sandbox.env(),
+        check=True,
+    )
     return layout
 
 
@@ -197,7 +220,11 @@ def test_a_lock_entry_naming_another_repository_is_refused(sandbox: Sandbox, sav
     done = run_cli("load", "--from", str(saved), "--target", f"{sandbox.target.host}/{ns}", env=sandbox.env())
     assert done.returncode == 2, done.stderr
     assert "'../victim/app' is not a repository path" in done.stderr
-    catalog = sandbox.target_factory().http.get("/v2/_catalog", headers={"Authorization": sandbox.target_factory().authorize("")}).json()
+    catalog = (
+        sandbox.target_factory()
+        .http.get("/v2/_catalog", headers={"Authorization": sandbox.target_factory().authorize("")})
+        .json()
+    )
     assert not [r for r in catalog.get("repositories", []) if r.startswith("victim")]
 
 
@@ -214,9 +241,20 @@ def test_a_source_layer_digest_with_a_path_fails_the_save(sandbox: Sandbox, tmp_
     """A hostile source names a layer ``sha256:../../index.json``: it is not 'already present', it is refused."""
     config = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
 
-    body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": len(config)},
-                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:../../index.json", "size": 10}]}).encode()
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha256(config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:../../index.json", "size": 10}
+            ],
+        }
+    ).encode()
 
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if "/manifests/" in path:
@@ -227,7 +265,9 @@ def test_a_source_layer_digest_with_a_path_fails_the_save(sandbox: Sandbox, tmp_
 
     registry = ScriptedServer("127.0.0.2", route)
     try:
-        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}])
+        manifest = write_manifest(
+            tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}]
+        )
         layout = tmp_path / "layout"
         done = run_cli("save", "--manifest", str(manifest), "--source-registry", registry.host, "--to", str(layout))
     finally:
@@ -241,7 +281,16 @@ def test_a_second_save_into_a_busy_layout_fails_clearly(sandbox: Sandbox, saved:
     with open(saved / WRITER_LOCK, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         manifest = write_manifest(tmp_path / "m2.yaml", [{"type": "image", "source": "nvcr.io/x/y:1", "group": "test"}])
-        done = run_cli("save", "--manifest", str(manifest), "--to", str(saved), "--source-registry", sandbox.source.host, env=sandbox.env())
+        done = run_cli(
+            "save",
+            "--manifest",
+            str(manifest),
+            "--to",
+            str(saved),
+            "--source-registry",
+            sandbox.source.host,
+            env=sandbox.env(),
+        )
     assert done.returncode == 2
     assert "another 'nvcf-mirror save' is writing to this layout" in done.stderr
 
@@ -249,12 +298,26 @@ def test_a_second_save_into_a_busy_layout_fails_clearly(sandbox: Sandbox, saved:
 def test_sequential_saves_merge_and_clean_leftovers(sandbox: Sandbox, saved: Path, tmp_path: Path, ns: str) -> None:
     leftover = saved / ".upload-0123456789abcdef"
     leftover.write_bytes(b"half a blob from a killed run")
-    manifest = write_manifest(tmp_path / "m2.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/org/other:2.0", "group": "test"}])
-    run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--to", str(saved), env=sandbox.env(), check=True)
+    manifest = write_manifest(
+        tmp_path / "m2.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/org/other:2.0", "group": "test"}]
+    )
+    run_cli(
+        "save",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--to",
+        str(saved),
+        env=sandbox.env(),
+        check=True,
+    )
     assert not leftover.exists()
     listed = sorted(e["key"] for e in json.loads((saved / LOCK_FILE).read_text())["artifacts"])
     assert listed == ["image:app:1.0", "image:other:2.0"]
-    done = run_cli("load", "--from", str(saved), "--target", f"{sandbox.target.host}/{ns}-loaded", env=sandbox.env(), check=True)
+    done = run_cli(
+        "load", "--from", str(saved), "--target", f"{sandbox.target.host}/{ns}-loaded", env=sandbox.env(), check=True
+    )
     assert done.returncode == 0
 
 
@@ -282,10 +345,22 @@ def test_a_remote_helm_index_alias_bomb_is_refused(sandbox: Sandbox, tmp_path: P
     index = ("apiVersion: v1\n" + _bomb(9) + "entries:\n  app:\n  - version: '1.0.0'\n    urls: *i\n").encode()
     repo = ScriptedServer("127.0.0.2", lambda *_: Reply(200, {}, index))
     try:
-        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": repo.url, "chart": "app", "version": "1.0.0", "group": "test"}])
+        manifest = write_manifest(
+            tmp_path / "m.yaml",
+            [{"type": "chart", "repo": repo.url, "chart": "app", "version": "1.0.0", "group": "test"}],
+        )
         started = time.monotonic()
-        done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--result-file", str(tmp_path / "r.json"),
-                       env=sandbox.env(), timeout=60)
+        done = run_cli(
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            "--result-file",
+            str(tmp_path / "r.json"),
+            env=sandbox.env(),
+            timeout=60,
+        )
     finally:
         repo.close()
     assert done.returncode == 1
@@ -296,9 +371,22 @@ def test_a_remote_helm_index_alias_bomb_is_refused(sandbox: Sandbox, tmp_path: P
 def test_a_huge_helm_index_is_refused_while_it_streams(sandbox: Sandbox, tmp_path: Path, ns: str) -> None:
     repo = ScriptedServer("127.0.0.2", lambda *_: Reply(200, {}, b"#" * (1024 * 1024), repeat=128))
     try:
-        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": repo.url, "chart": "app", "version": "1.0.0", "group": "test"}])
-        done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--retries", "1",
-                       "--result-file", str(tmp_path / "r.json"), env=sandbox.env())
+        manifest = write_manifest(
+            tmp_path / "m.yaml",
+            [{"type": "chart", "repo": repo.url, "chart": "app", "version": "1.0.0", "group": "test"}],
+        )
+        done = run_cli(
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            "--retries",
+            "1",
+            "--result-file",
+            str(tmp_path / "r.json"),
+            env=sandbox.env(),
+        )
     finally:
         repo.close()
     assert done.returncode == 1
@@ -308,7 +396,10 @@ def test_a_huge_helm_index_is_refused_while_it_streams(sandbox: Sandbox, tmp_pat
 
 @pytest.mark.parametrize("version", ["1.0.0+build/../../../../other", "1.0.0+a b"])
 def test_chart_versions_with_plus_are_validated(tmp_path: Path, version: str) -> None:
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": "https://charts.example", "chart": "app", "version": version, "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [{"type": "chart", "repo": "https://charts.example", "chart": "app", "version": version, "group": "test"}],
+    )
     done = run_cli("manifest", "validate", str(manifest))
     assert done.returncode == 2 and "is not a valid version" in done.stderr
 
@@ -317,26 +408,75 @@ def test_a_helm_repository_password_is_never_printed(sandbox: Sandbox, tmp_path:
     repo = ScriptedServer("127.0.0.2", lambda *_: Reply(500, {}, b"broken"))
     try:
         url = f"http://user:{CANARY}@{repo.host}/charts"
-        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "chart", "repo": url, "chart": "app", "version": "1.0.0", "group": "test"}])
-        plan = run_cli("plan", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--offline", "--output", "json")
+        manifest = write_manifest(
+            tmp_path / "m.yaml", [{"type": "chart", "repo": url, "chart": "app", "version": "1.0.0", "group": "test"}]
+        )
+        plan = run_cli(
+            "plan",
+            "--manifest",
+            str(manifest),
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            "--offline",
+            "--output",
+            "json",
+        )
         result = tmp_path / "r.json"
-        done = run_cli("mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--retries", "1",
-                       "--result-file", str(result), env=sandbox.env())
-        verbose = run_cli("-v", "mirror", "--manifest", str(manifest), "--target", f"{sandbox.target.host}/{ns}", "--retries", "1", env=sandbox.env())
+        done = run_cli(
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            "--retries",
+            "1",
+            "--result-file",
+            str(result),
+            env=sandbox.env(),
+        )
+        verbose = run_cli(
+            "-v",
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            "--retries",
+            "1",
+            env=sandbox.env(),
+        )
     finally:
         repo.close()
     assert repo.seen, "the repository was never asked: the test proves nothing"
     assert plan.returncode == 0 and done.returncode == 1 and verbose.returncode == 1
-    for text in (plan.stdout, plan.stderr, done.stdout, done.stderr, result.read_text(), verbose.stdout, verbose.stderr):
+    for text in (
+        plan.stdout,
+        plan.stderr,
+        done.stdout,
+        done.stderr,
+        result.read_text(),
+        verbose.stdout,
+        verbose.stderr,
+    ):
         assert CANARY not in text
     assert "user:" not in json.loads(plan.stdout)["artifacts"][0]["source"]
 
 
 def test_an_ngc_key_with_a_line_break_is_refused_without_showing_it(sandbox: Sandbox, tmp_path: Path, ns: str) -> None:
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}]
+    )
     key = f"nvapi-{CANARY}\n{CANARY[::-1]}"
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}",
-                   env={**sandbox.env(), "NGC_API_KEY": key})
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        env={**sandbox.env(), "NGC_API_KEY": key},
+    )
     assert done.returncode == 2
     assert "NGC_API_KEY holds spaces, line breaks or control characters" in done.stderr
     assert CANARY not in done.stderr and CANARY[::-1] not in done.stderr
@@ -345,16 +485,25 @@ def test_an_ngc_key_with_a_line_break_is_refused_without_showing_it(sandbox: San
 def test_target_access_repr_hides_the_password() -> None:
     from provider_helper.oci.reference import parse_target
 
-    assert CANARY not in repr(TargetAccess(parse_target("registry.example/p"), "generic", username="u", password=CANARY))
+    assert CANARY not in repr(
+        TargetAccess(parse_target("registry.example/p"), "generic", username="u", password=CANARY)
+    )
 
 
 def test_an_early_failure_leaves_no_stale_result_file(sandbox: Sandbox, tmp_path: Path, ns: str) -> None:
     result = tmp_path / "r.json"
     result.write_text(json.dumps({"version": 1, "summary": {"copied": 40, "failed": 0}}))
-    done = run_cli("mirror", "--manifest", str(tmp_path / "missing.yaml"), "--target", f"{sandbox.target.host}/{ns}", "--result-file", str(result))
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(tmp_path / "missing.yaml"),
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--result-file",
+        str(result),
+    )
     assert done.returncode == 2
     assert not result.exists()
-
 
 
 def test_a_bundle_whose_index_is_not_an_image_index_is_one_clear_line(tmp_path: Path) -> None:

@@ -168,6 +168,9 @@ def _rows(page: Path) -> set[tuple[str, str, str, str]]:
 def test_the_v061_facts_match_the_independent_transcription_of_the_page() -> None:
     """tests/data/nvcf-artifacts-v0.6.1.yaml was transcribed from the page by hand; the facts file by a script."""
     transcribed = yaml.safe_load((PAGES.parent / "nvcf-artifacts-v0.6.1.yaml").read_text())["groups"]
-    expected = {(e["artifact"], str(e["version"]), e.get("required", ""), e["distribution"])
-                for entries in transcribed.values() for e in entries}
+    expected = {
+        (e["artifact"], str(e["version"]), e.get("required", ""), e["distribution"])
+        for entries in transcribed.values()
+        for e in entries
+    }
     assert _rows(PAGES / "v0.6.1.md") == expected

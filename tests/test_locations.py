@@ -26,8 +26,13 @@ def three_images(source: Factory, ns: str, tmp_path: Path) -> tuple[Path, dict[s
     expected = {}
     for i in range(3):
         repo = f"{ns}/nvidia/i{i}"
-        expected[f"i{i}:1"] = source.image(repo, "1", shared=(source.blob(repo, base, OCI_LAYER),), layer_sizes=(100_000,)).digest
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/i{i}:1", "group": "test"} for i in range(3)])
+        expected[f"i{i}:1"] = source.image(
+            repo, "1", shared=(source.blob(repo, base, OCI_LAYER),), layer_sizes=(100_000,)
+        ).digest
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/i{i}:1", "group": "test"} for i in range(3)],
+    )
     return manifest, expected
 
 
@@ -38,20 +43,37 @@ def source_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
     proxy.close()
 
 
-def _mirror(sandbox: Sandbox, proxy: FaultProxy, manifest: Path, prefix: str, cache: Path, *extra: str) -> dict[str, Any]:
+def _mirror(
+    sandbox: Sandbox, proxy: FaultProxy, manifest: Path, prefix: str, cache: Path, *extra: str
+) -> dict[str, Any]:
     result = manifest.parent / f"{prefix.replace('/', '_')}.json"
-    done = run_cli("mirror", "--manifest", str(manifest), "--source-registry", proxy.host, "--target", f"{sandbox.target.host}/{prefix}",
-                   "--result-file", str(result), *extra, env={**sandbox.env(), "NVCF_MIRROR_CACHE_DIR": str(cache)})
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        proxy.host,
+        "--target",
+        f"{sandbox.target.host}/{prefix}",
+        "--result-file",
+        str(result),
+        *extra,
+        env={**sandbox.env(), "NVCF_MIRROR_CACHE_DIR": str(cache)},
+    )
     assert done.returncode == 0, done.stderr
     doc: dict[str, Any] = json.loads(result.read_text())
     return doc
 
 
 def _manifest_bytes(doc: dict[str, Any], sandbox: Sandbox) -> int:
-    return sum(len(skopeo_raw(f"{a['target']}", authfile=sandbox.docker_config / "config.json")) for a in doc["artifacts"])
+    return sum(
+        len(skopeo_raw(f"{a['target']}", authfile=sandbox.docker_config / "config.json")) for a in doc["artifacts"]
+    )
 
 
-def _assert_mounted(sandbox: Sandbox, proxy: FaultProxy, doc: dict[str, Any], prefix: str, expected: dict[str, str]) -> None:
+def _assert_mounted(
+    sandbox: Sandbox, proxy: FaultProxy, doc: dict[str, Any], prefix: str, expected: dict[str, str]
+) -> None:
     """Every blob was mounted: only manifests were sent, and no layer was read from the source
     (the configs are, for the platform check); the target holds the source's digests."""
     assert doc["summary"]["bytes_copied"] == _manifest_bytes(doc, sandbox), "no blob was uploaded"
@@ -61,7 +83,10 @@ def _assert_mounted(sandbox: Sandbox, proxy: FaultProxy, doc: dict[str, Any], pr
 
 def _assert_digests(sandbox: Sandbox, prefix: str, expected: dict[str, str]) -> None:
     for name, digest in expected.items():
-        assert sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json")) == digest
+        assert (
+            sha256(skopeo_raw(f"{sandbox.target.host}/{prefix}/{name}", authfile=sandbox.docker_config / "config.json"))
+            == digest
+        )
 
 
 def test_a_second_prefix_mounts_every_blob_and_downloads_none_from_the_source(
@@ -84,9 +109,13 @@ def test_mount_from_names_the_other_prefix_when_nothing_is_remembered(
     _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-a", tmp_path / "cache-1")
     source_proxy.clear()
     control = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-c", tmp_path / "cache-2")
-    assert control["summary"]["bytes_copied"] > 300_000, "with nothing remembered and no hint, every blob is uploaded again"
+    assert control["summary"]["bytes_copied"] > 300_000, (
+        "with nothing remembered and no hint, every blob is uploaded again"
+    )
     source_proxy.clear()
-    hinted = _mirror(sandbox, source_proxy, manifest, f"{ns}/cluster-b", tmp_path / "cache-3", "--mount-from", f"{ns}/cluster-a")
+    hinted = _mirror(
+        sandbox, source_proxy, manifest, f"{ns}/cluster-b", tmp_path / "cache-3", "--mount-from", f"{ns}/cluster-a"
+    )
     _assert_mounted(sandbox, source_proxy, hinted, f"{ns}/cluster-b", expected)
 
 

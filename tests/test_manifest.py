@@ -57,9 +57,17 @@ def test_default_selection_is_what_automated_ecr_mirroring_includes() -> None:
 
 def test_unpinned_artifacts_are_skipped_with_a_way_to_pin_them() -> None:
     doc = _plan_json("--group", "supporting")
-    skipped = {a["key"]: a["error"] for a in doc["artifacts"] if a["status"] == "skipped" and "has no version" in (a["error"] or "")}
-    assert set(skipped) == {"image:gpu-operator-validator:<unpinned>", "image:k8s-device-plugin:<unpinned>",
-                            "chart:aws-ebs-csi-driver:<unpinned>", "chart:csi-driver-smb:<unpinned>"}
+    skipped = {
+        a["key"]: a["error"]
+        for a in doc["artifacts"]
+        if a["status"] == "skipped" and "has no version" in (a["error"] or "")
+    }
+    assert set(skipped) == {
+        "image:gpu-operator-validator:<unpinned>",
+        "image:k8s-device-plugin:<unpinned>",
+        "chart:aws-ebs-csi-driver:<unpinned>",
+        "chart:csi-driver-smb:<unpinned>",
+    }
     assert "--set-version k8s-device-plugin=VERSION" in skipped["image:k8s-device-plugin:<unpinned>"]
     pinned = _plan_json("--group", "supporting", "--set-version", "k8s-device-plugin=v0.17.0")
     entry = next(a for a in pinned["artifacts"] if a["key"].startswith("image:k8s-device-plugin"))
@@ -78,16 +86,32 @@ GOOD = {"type": "image", "source": "nvcr.io/a/b:1", "group": "g"}
     ("text", "expected"),
     [
         ("apiVersion: nvcf-mirror/v1\ngroups: [\n", ":3: not valid YAML"),
-        ({"artifacts": [{**GOOD, "type": "imagee"}]}, "m.yaml:6: artifacts[0].type: 'imagee' is not one of image, chart, resource"),
+        (
+            {"artifacts": [{**GOOD, "type": "imagee"}]},
+            "m.yaml:6: artifacts[0].type: 'imagee' is not one of image, chart, resource",
+        ),
         ({"artifacts": [{**GOOD, "source": "nvcr.io/a/b:bad tag!"}]}, "artifacts[0].source: invalid tag"),
         ({"artifacts": [{**GOOD, "group": "nope"}]}, "artifacts[0].group: unknown group 'nope'"),
-        ({"artifacts": [{"type": "chart", "repo": "https://h/x", "chart": "c", "group": "g"}]}, "artifacts[0]: 'version' is a required property"),
+        (
+            {"artifacts": [{"type": "chart", "repo": "https://h/x", "chart": "c", "group": "g"}]},
+            "artifacts[0]: 'version' is a required property",
+        ),
         ({"artifacts": [GOOD, {**GOOD}]}, "artifacts[1]: duplicate target b:1, also at"),
         ({"artifacts": [{**GOOD, "platforms": ["amd64"]}]}, "artifacts[0].platforms[0]: invalid platform 'amd64'"),
     ],
-    ids=["not-yaml", "unknown-type", "bad-reference", "unknown-group", "chart-without-version", "duplicate", "bad-platform"],
+    ids=[
+        "not-yaml",
+        "unknown-type",
+        "bad-reference",
+        "unknown-group",
+        "chart-without-version",
+        "duplicate",
+        "bad-platform",
+    ],
 )
-def test_bad_manifests_exit_2_with_one_line_naming_file_line_and_path(tmp_path: Path, text: object, expected: str) -> None:
+def test_bad_manifests_exit_2_with_one_line_naming_file_line_and_path(
+    tmp_path: Path, text: object, expected: str
+) -> None:
     path = tmp_path / "m.yaml"
     if isinstance(text, dict):
         doc = {"apiVersion": "nvcf-mirror/v1", "groups": [{"name": "g", "default": True}], **text}
@@ -107,10 +131,10 @@ def test_every_problem_of_a_manifest_is_reported_in_one_run_each_with_its_line(t
         "apiVersion: nvcf-mirror/v1\n"
         "groups:\n  - name: g\n    default: true\n"
         "artifacts:\n"
-        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"        # line 6: fine
-        "  - {type: image, source: 'nvcr.io/a/c:1', group: nope}\n"     # line 7: unknown group
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"  # line 6: fine
+        "  - {type: image, source: 'nvcr.io/a/c:1', group: nope}\n"  # line 7: unknown group
         "  - {type: image, source: 'nvcr.io/a/d:1', group: g, platforms: [linux/amd65]}\n"  # line 8: a typo
-        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"        # line 9: duplicate of line 6
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"  # line 9: duplicate of line 6
     )
     done = run_cli("manifest", "validate", str(path))
     assert done.returncode == 2
@@ -120,10 +144,15 @@ def test_every_problem_of_a_manifest_is_reported_in_one_run_each_with_its_line(t
     assert "unknown architecture 'amd65' (did you mean linux/amd64?)" in lines[1]
     assert "duplicate target b:1, also at" in lines[2]
     schema = tmp_path / "s.yaml"
-    schema.write_text("apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n  - {type: imagee, source: x, group: g}\n"
-                      "  - {type: image, group: g}\n")
+    schema.write_text(
+        "apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n  - {type: imagee, source: x, group: g}\n"
+        "  - {type: image, group: g}\n"
+    )
     done = run_cli("manifest", "validate", str(schema))
-    assert done.returncode == 2 and [line.split(": ")[2] for line in done.stderr.strip().splitlines()] == [f"{schema}:5", f"{schema}:6"], done.stderr
+    assert done.returncode == 2 and [line.split(": ")[2] for line in done.stderr.strip().splitlines()] == [
+        f"{schema}:5",
+        f"{schema}:6",
+    ], done.stderr
 
 
 def test_schema_errors_and_the_rules_a_schema_cannot_express_are_reported_together_in_one_run(tmp_path: Path) -> None:
@@ -133,13 +162,13 @@ def test_schema_errors_and_the_rules_a_schema_cannot_express_are_reported_togeth
         "apiVersion: nvcf-mirror/v1\n"
         "groups:\n  - name: g\n    default: true\n"
         "artifacts:\n"
-        "  - {type: imagee, source: 'nvcr.io/a/x:1', group: g}\n"      # line 6: schema
-        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"       # line 7: fine
-        "  - {type: image, source: 'nvcr.io/a/c:1', group: nope}\n"    # line 8: unknown group
-        "  - {type: image, group: g}\n"                                # line 9: schema (no source)
+        "  - {type: imagee, source: 'nvcr.io/a/x:1', group: g}\n"  # line 6: schema
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"  # line 7: fine
+        "  - {type: image, source: 'nvcr.io/a/c:1', group: nope}\n"  # line 8: unknown group
+        "  - {type: image, group: g}\n"  # line 9: schema (no source)
         "  - {type: image, source: 'nvcr.io/a/d:1', group: g, platforms: [linux/amd65]}\n"  # line 10: a typo
-        "  - {type: image, source: 'NOT A REF', group: g}\n"           # line 11: not a reference
-        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"       # line 12: duplicate of line 7
+        "  - {type: image, source: 'NOT A REF', group: g}\n"  # line 11: not a reference
+        "  - {type: image, source: 'nvcr.io/a/b:1', group: g}\n"  # line 12: duplicate of line 7
     )
     for args in (["manifest", "validate", str(path)], ["plan", "--offline", "--manifest", str(path), "--target", ECR]):
         done = run_cli(*args)
@@ -149,7 +178,11 @@ def test_schema_errors_and_the_rules_a_schema_cannot_express_are_reported_togeth
 
 
 def test_a_platform_typo_is_refused_up_front_with_the_nearest_valid_value() -> None:
-    for typo, nearest in (("linux/amd65", "linux/amd64"), ("linus/arm64", "linux/arm64"), ("linux/aarch64", "linux/arm64")):
+    for typo, nearest in (
+        ("linux/amd65", "linux/amd64"),
+        ("linus/arm64", "linux/arm64"),
+        ("linux/aarch64", "linux/arm64"),
+    ):
         done = run_cli("plan", "--offline", "--target", ECR, "--platform", typo)
         assert done.returncode == 2, done.stderr
         assert done.stderr.strip().endswith(f"(did you mean {nearest}?)"), done.stderr
@@ -157,14 +190,20 @@ def test_a_platform_typo_is_refused_up_front_with_the_nearest_valid_value() -> N
 
 def test_line_numbers_point_at_the_offending_entry(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
-    path.write_text("apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n  - type: image\n    source: nvcr.io/a/b:1\n    group: g\n  - type: image\n    source: NOT A REF\n    group: g\n")
+    path.write_text(
+        "apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n  - type: image\n    source: nvcr.io/a/b:1\n    group: g\n  - type: image\n    source: NOT A REF\n    group: g\n"
+    )
     done = run_cli("manifest", "validate", str(path))
     assert done.returncode == 2 and f"{path}:9: artifacts[1].source:" in done.stderr
 
 
 def test_bad_flags_exit_2_with_one_line() -> None:
-    for args in (["plan", "--offline", "--target", ECR, "--group", "nope"], ["plan", "--offline", "--target", ECR, "--platform", "x"],
-                 ["plan", "--offline"], ["mirror", "--target", ECR, "--jobs", "0"]):
+    for args in (
+        ["plan", "--offline", "--target", ECR, "--group", "nope"],
+        ["plan", "--offline", "--target", ECR, "--platform", "x"],
+        ["plan", "--offline"],
+        ["mirror", "--target", ECR, "--jobs", "0"],
+    ):
         done = run_cli(*args)
         assert done.returncode == 2, args
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
@@ -173,8 +212,10 @@ def test_bad_flags_exit_2_with_one_line() -> None:
 def test_a_pin_for_an_artifact_of_an_unselected_group_names_the_group_and_an_unknown_name_the_manifest() -> None:
     unselected = run_cli("plan", "--offline", "--target", "r.example/c1", "--set-version", "nvcf-cli=0.0.30")
     assert unselected.returncode == 2
-    assert unselected.stderr.strip() == ("nvcf-mirror: error: --set-version nvcf-cli=0.0.30: nvcf-cli is in group deployment-resources, "
-                                         "which is not selected")
+    assert unselected.stderr.strip() == (
+        "nvcf-mirror: error: --set-version nvcf-cli=0.0.30: nvcf-cli is in group deployment-resources, "
+        "which is not selected"
+    )
     unknown = run_cli("plan", "--offline", "--target", "r.example/c1", "--set-version", "no-such-thing=1")
     assert unknown.returncode == 2 and "no artifact of" in unknown.stderr and "has that name" in unknown.stderr
 
@@ -189,25 +230,57 @@ def test_exclude_leaves_named_artifacts_out_and_an_unknown_name_names_the_manife
     assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
     assert unknown.stderr.startswith("nvcf-mirror: error: --exclude no-such-thing: no artifact of ")
     assert "nvcf-v0.5.yaml has that name" in unknown.stderr, unknown.stderr
-    pinned = run_cli("plan", "--offline", "--target", ECR, "--exclude", "nvcf-openbao", "--set-version", "nvcf-openbao=2.6.0")
-    assert pinned.returncode == 2 and "--set-version nvcf-openbao=2.6.0: nvcf-openbao is left out by --exclude" in pinned.stderr
+    pinned = run_cli(
+        "plan", "--offline", "--target", ECR, "--exclude", "nvcf-openbao", "--set-version", "nvcf-openbao=2.6.0"
+    )
+    assert (
+        pinned.returncode == 2
+        and "--set-version nvcf-openbao=2.6.0: nvcf-openbao is left out by --exclude" in pinned.stderr
+    )
 
 
 def test_a_numeric_setting_that_is_not_a_number_is_one_line_before_anything_runs() -> None:
-    for name, value in (("NVCF_MIRROR_PROGRESS_INTERVAL", "ten"), ("NVCF_MIRROR_MIN_BLOB_RATE", "-1"), ("NVCF_MIRROR_BLOB_RATE_WINDOW", "inf")):
+    for name, value in (
+        ("NVCF_MIRROR_PROGRESS_INTERVAL", "ten"),
+        ("NVCF_MIRROR_MIN_BLOB_RATE", "-1"),
+        ("NVCF_MIRROR_BLOB_RATE_WINDOW", "inf"),
+    ):
         done = run_cli("plan", "--offline", "--target", ECR, env={name: value})
-        assert done.returncode == 2 and done.stderr.strip() == f"nvcf-mirror: error: {name}={value!r}: expected a number, 0 or more", done.stderr
-    adapter = subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input="{}", capture_output=True, text=True,
-                             env={**os.environ, "NVCF_MIRROR_PROGRESS_INTERVAL": "ten"})
-    assert adapter.returncode == 2 and adapter.stderr.strip() == "nvcf-mirror: NVCF_MIRROR_PROGRESS_INTERVAL='ten': expected a number, 0 or more"
+        assert (
+            done.returncode == 2
+            and done.stderr.strip() == f"nvcf-mirror: error: {name}={value!r}: expected a number, 0 or more"
+        ), done.stderr
+    adapter = subprocess.run(
+        [sys.executable, "-m", "provider_helper.terraform"],
+        input="{}",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NVCF_MIRROR_PROGRESS_INTERVAL": "ten"},
+    )
+    assert (
+        adapter.returncode == 2
+        and adapter.stderr.strip() == "nvcf-mirror: NVCF_MIRROR_PROGRESS_INTERVAL='ten': expected a number, 0 or more"
+    )
 
 
 def test_import_turns_skopeo_sync_yaml_and_reference_lists_into_manifests(tmp_path: Path) -> None:
     sync = tmp_path / "sync.yaml"
-    sync.write_text(yaml.safe_dump({"nvcr.io": {"images": {"nvidia/a": ["1.0", "2.0"], "nvidia/all": []}, "images-by-tag-regex": {"nvidia/r": "^v"}}}))
+    sync.write_text(
+        yaml.safe_dump(
+            {
+                "nvcr.io": {
+                    "images": {"nvidia/a": ["1.0", "2.0"], "nvidia/all": []},
+                    "images-by-tag-regex": {"nvidia/r": "^v"},
+                }
+            }
+        )
+    )
     listing = tmp_path / "list.txt"
     listing.write_text("# mine\nnvcr.io/nvidia/b:3\n\nharbor.example.com/p/c:4\n")
-    for source, expected in ((sync, {"nvcr.io/nvidia/a:1.0", "nvcr.io/nvidia/a:2.0"}), (listing, {"nvcr.io/nvidia/b:3", "harbor.example.com/p/c:4"})):
+    for source, expected in (
+        (sync, {"nvcr.io/nvidia/a:1.0", "nvcr.io/nvidia/a:2.0"}),
+        (listing, {"nvcr.io/nvidia/b:3", "harbor.example.com/p/c:4"}),
+    ):
         out = tmp_path / f"{source.stem}.manifest.yaml"
         done = run_cli("manifest", "import", str(source), "--output", str(out))
         assert done.returncode == 0, done.stderr
@@ -225,10 +298,16 @@ def test_release_picks_a_bundled_manifest_and_cannot_be_given_with_manifest(tmp_
     assert manifest_mod.bundled_path() == manifest_mod.bundled_path("v0.5") and manifest_mod.releases()[0] == "v0.5"
     both = run_cli("plan", "--offline", "--target", ECR, "--release", "v1.0", "--manifest", str(tmp_path / "m.yaml"))
     assert both.returncode == 2
-    assert both.stderr.strip() == "nvcf-mirror: error: --manifest and --release exclude each other: name a file or a bundled release"
+    assert (
+        both.stderr.strip()
+        == "nvcf-mirror: error: --manifest and --release exclude each other: name a file or a bundled release"
+    )
     unknown = run_cli("plan", "--offline", "--target", ECR, "--release", "v9")
     assert unknown.returncode == 2
-    assert unknown.stderr.strip() == "nvcf-mirror: error: --release v9: no such bundled release (releases: v0.5, v0.6.0, v0.6.1, v1.0)"
+    assert (
+        unknown.stderr.strip()
+        == "nvcf-mirror: error: --release v9: no such bundled release (releases: v0.5, v0.6.0, v0.6.1, v1.0)"
+    )
 
 
 def _page_rows(release: str) -> list[dict[str, str]]:
@@ -259,8 +338,14 @@ def test_offline_plan_of_v10_lists_every_artifact_of_its_stacks_with_the_require
     unpinned = {"chart:gpu-operator", "image:gpu-operator-validator", "image:k8s-device-plugin"}
     assert skipped == {f"{key}:<unpinned>" for key in unpinned}
     targets = {a["target"] for a in every}
-    wanted = ["alpine-k8s:1.37.0", "nats-server-config-reloader:0.24.0", "nats:2.10.21-alpine", "kai-scheduler:v0.17.1",
-              "helm-nvcf-api:1.27.1", "nvcf-self-managed-stack:1.0.1"]
+    wanted = [
+        "alpine-k8s:1.37.0",
+        "nats-server-config-reloader:0.24.0",
+        "nats:2.10.21-alpine",
+        "kai-scheduler:v0.17.1",
+        "helm-nvcf-api:1.27.1",
+        "nvcf-self-managed-stack:1.0.1",
+    ]
     assert {f"{ECR}/{name}" for name in wanted} <= targets
     assert len(targets) == len(every), "no two artifacts of the release land on one target"
 
@@ -288,7 +373,10 @@ def test_a_pin_of_a_name_with_several_entries_is_refused_naming_each_and_name_ta
     assert targets == {f"{ECR}/nvcf-openbao:2.2.3-nv-1", f"{ECR}/nvcf-openbao:2.5.1-nv-1.1.0"}, "one pinned, one kept"
     wrong = run_cli("plan", "--offline", "--target", ECR, "--set-version", "nvcf-openbao:1.0=2.0")
     assert wrong.returncode == 2
-    assert "no entry of nvcf-openbao has version 1.0 (entries: nvcf-openbao:2.2.2-nv-1, nvcf-openbao:2.5.1-nv-1.1.0)" in wrong.stderr
+    assert (
+        "no entry of nvcf-openbao has version 1.0 (entries: nvcf-openbao:2.2.2-nv-1, nvcf-openbao:2.5.1-nv-1.1.0)"
+        in wrong.stderr
+    )
 
 
 def test_two_artifacts_that_would_land_on_one_target_are_refused_up_front_naming_both() -> None:
@@ -299,7 +387,9 @@ def test_two_artifacts_that_would_land_on_one_target_are_refused_up_front_naming
     assert line.count("nvcr.io/0833294136851237/nvcf-ncp-staging/nvcf-openbao:2.5.1-nv-1.1.0 (") == 2
     assert "nvcf-v0.5.yaml:62: artifacts[7]" in line and "nvcf-v0.5.yaml:65: artifacts[8]" in line
     mirror = run_cli("mirror", "--dry-run", "--target", ECR, "--set-version", "nvcf-openbao:2.2.2-nv-1=2.5.1-nv-1.1.0")
-    assert mirror.returncode == 2 and "two artifacts land on one target" in mirror.stderr, "refused before anything is read"
+    assert mirror.returncode == 2 and "two artifacts land on one target" in mirror.stderr, (
+        "refused before anything is read"
+    )
 
 
 def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> None:
@@ -311,10 +401,15 @@ def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> 
     assert values["global"] == {"image": here, "helm": {"sources": here}}
     reloader = {"registry": registry, "repository": f"{prefix}/nats-server-config-reloader", "tag": "0.24.0"}
     assert values["nats"]["reloader"]["image"] == reloader
-    assert values["api"]["accountBootstrap"]["image"] == {"registry": registry, "repository": f"{prefix}/alpine-k8s", "tag": "1.37.0"}
+    assert values["api"]["accountBootstrap"]["image"] == {
+        "registry": registry,
+        "repository": f"{prefix}/alpine-k8s",
+        "tag": "1.37.0",
+    }
     assert "cassandra" not in values, "Cassandra lands at <repository>/cassandra, its default"
     assert yaml.safe_load(run_cli("values", "--target", ECR).stdout)["global"]["helm"]["sources"] == [
-        {"name": "nvcf-mirror", "type": "oci", "url": f"oci://{ECR}"}], "v0.5's values are as before"
+        {"name": "nvcf-mirror", "type": "oci", "url": f"oci://{ECR}"}
+    ], "v0.5's values are as before"
 
 
 def test_values_override_the_cassandra_images_where_the_mirror_renames_them(tmp_path: Path) -> None:
@@ -356,12 +451,19 @@ def test_values_point_the_stack_at_the_mirror() -> None:
     assert values["helm"]["sources"][0]["url"] == f"oci://{ECR}"
 
 
-def test_a_manifest_that_passed_the_schema_is_not_checked_again_and_a_changed_one_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_manifest_that_passed_the_schema_is_not_checked_again_and_a_changed_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from provider_helper import manifest as manifest_mod
 
     monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(tmp_path / "cache"))
-    good = json.dumps({"apiVersion": "nvcf-mirror/v1", "groups": [{"name": "g", "default": True}],
-                       "artifacts": [{"type": "image", "group": "g", "source": "nvcr.io/nvidia/app:1.0"}]})
+    good = json.dumps(
+        {
+            "apiVersion": "nvcf-mirror/v1",
+            "groups": [{"name": "g", "default": True}],
+            "artifacts": [{"type": "image", "group": "g", "source": "nvcr.io/nvidia/app:1.0"}],
+        }
+    )
     manifest_mod.parse(good, "m.yaml")
     assert len(list((tmp_path / "cache" / "schema-checked").iterdir())) == 1
     with monkeypatch.context() as no_jsonschema:
@@ -382,11 +484,14 @@ def test_import_keeps_digest_pinned_images_of_a_skopeo_sync_file(tmp_path: Path)
     out = tmp_path / "m.yaml"
     done = run_cli("manifest", "import", str(sync), "--output", str(out))
     assert done.returncode == 0, done.stderr
-    assert [a["source"] for a in yaml.safe_load(out.read_text())["artifacts"]] == [f"nvcr.io/nvidia/a@{digest}", "nvcr.io/nvidia/a:1.0"]
+    assert [a["source"] for a in yaml.safe_load(out.read_text())["artifacts"]] == [
+        f"nvcr.io/nvidia/a@{digest}",
+        "nvcr.io/nvidia/a:1.0",
+    ]
     assert run_cli("manifest", "validate", str(out)).returncode == 0
 
 
-NO_NETWORK = '''
+NO_NETWORK = """
 import os, socket
 
 def _refuse(*args, **kwargs):
@@ -398,7 +503,7 @@ socket.getaddrinfo = _refuse
 socket.create_connection = _refuse
 socket.socket.connect = _refuse
 socket.socket.connect_ex = _refuse
-'''
+"""
 
 
 @pytest.mark.parametrize("target", [ECR, "harbor.example.com/nvcf"], ids=["ecr", "generic"])
@@ -407,13 +512,40 @@ def test_an_offline_plan_makes_no_network_request_at_all(tmp_path: Path, target:
     recorder: not one name is looked up and not one connection is opened."""
     (tmp_path / "sitecustomize.py").write_text(NO_NETWORK)
     log = tmp_path / "network.log"
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])), "NVCF_TEST_NETWORK_LOG": str(log), "NGC_API_KEY": "nvapi-offline-test-key"}
-    done = run_cli("plan", "--offline", "--all-groups", "--output", "json", "--target", target, "--set-version", "k8s-device-plugin=v0.17.0", env=env,
-                   process=True)  # sitecustomize.py records the sockets of a new interpreter
+    env = {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+        "NVCF_TEST_NETWORK_LOG": str(log),
+        "NGC_API_KEY": "nvapi-offline-test-key",
+    }
+    done = run_cli(
+        "plan",
+        "--offline",
+        "--all-groups",
+        "--output",
+        "json",
+        "--target",
+        target,
+        "--set-version",
+        "k8s-device-plugin=v0.17.0",
+        env=env,
+        process=True,
+    )  # sitecustomize.py records the sockets of a new interpreter
     assert done.returncode == 0, done.stderr
     assert not log.exists(), f"network used: {log.read_text()}"
     assert len(json.loads(done.stdout)["artifacts"]) == 69
-    run_cli("plan", "--group", "infrastructure", "--output", "json", "--target", target, "--retries", "1", env=env, process=True)
+    run_cli(
+        "plan",
+        "--group",
+        "infrastructure",
+        "--output",
+        "json",
+        "--target",
+        target,
+        "--retries",
+        "1",
+        env=env,
+        process=True,
+    )
     assert log.exists(), "the recorder sees a plan that does go to the network"
 
 
@@ -430,10 +562,21 @@ def test_plan_prints_one_aligned_line_per_artifact_by_default_and_json_on_reques
     header, *lines = text.stdout.splitlines()
     assert header.startswith(f"{len(lines)} artifacts into {ECR}"), header
     openbao = next(line for line in lines if " nvcf-openbao:2.5.1-nv-1.1.0 " in line)
-    assert re.match(r"image +infrastructure +nvcf-openbao:2\.5\.1-nv-1\.1\.0 +linux/amd64 +- +from nvcr\.io/0833294136851237/nvcf-ncp-staging/$", openbao), \
-        "a source ending in the same name:tag is shown up to its last /"
+    assert re.match(
+        r"image +infrastructure +nvcf-openbao:2\.5\.1-nv-1\.1\.0 +linux/amd64 +- +from nvcr\.io/0833294136851237/nvcf-ncp-staging/$",
+        openbao,
+    ), "a source ending in the same name:tag is shown up to its last /"
     assert len({line.index(" from ") for line in lines}) == 1, "the columns line up"
     assert max(map(len, lines)) <= 160, "fits 160 columns"
-    moved = run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", "--source-registry", "mirror.internal:5000")
-    assert "from mirror.internal:5000/" in moved.stdout and "from nvcr.io/" not in moved.stdout, "the source actually read"
-    assert json.loads(run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", "--output", "json").stdout)["version"] == 1
+    moved = run_cli(
+        "plan", "--offline", "--target", ECR, "--group", "infrastructure", "--source-registry", "mirror.internal:5000"
+    )
+    assert "from mirror.internal:5000/" in moved.stdout and "from nvcr.io/" not in moved.stdout, (
+        "the source actually read"
+    )
+    assert (
+        json.loads(
+            run_cli("plan", "--offline", "--target", ECR, "--group", "infrastructure", "--output", "json").stdout
+        )["version"]
+        == 1
+    )

@@ -39,9 +39,13 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCa:
 
 @pytest.fixture
 def ngc(ca: LocalCa) -> Iterator[NgcStandIn]:
-    server = NgcStandIn(personal_key="nvapi-" + os.urandom(12).hex(), legacy_key=os.urandom(16).hex(), tls=ca.server_context())
+    server = NgcStandIn(
+        personal_key="nvapi-" + os.urandom(12).hex(), legacy_key=os.urandom(16).hex(), tls=ca.server_context()
+    )
     server.resources[BASE] = {"nvcf-base-0.1.4.tar.gz": tgz({"nvcf-base/main.tf": b"# terraform\n" * 500})}
-    server.resources[CLI] = {f"{p}/nvcf-cli-{p}-0.0.24.tar.gz": os.urandom(70_000) for p in ("linux-amd64", "linux-arm64", "darwin-arm64")}
+    server.resources[CLI] = {
+        f"{p}/nvcf-cli-{p}-0.0.24.tar.gz": os.urandom(70_000) for p in ("linux-amd64", "linux-arm64", "darwin-arm64")
+    }
     yield server
     server.close()
 
@@ -49,16 +53,33 @@ def ngc(ca: LocalCa) -> Iterator[NgcStandIn]:
 def _ngcsdk_download(ngc: NgcStandIn, ca: LocalCa, key: str, dest: Path, home: Path) -> None:
     dest.mkdir()
     home.mkdir()
-    env = {**os.environ, "HOME": str(home), "NGC_CLI_API_URL": ngc.url, "NGC_CLI_AUTH_URL": ngc.url,
-           "SSL_CERT_FILE": str(ca.ca), "REQUESTS_CA_BUNDLE": str(ca.ca)}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "NGC_CLI_API_URL": ngc.url,
+        "NGC_CLI_AUTH_URL": ngc.url,
+        "SSL_CERT_FILE": str(ca.ca),
+        "REQUESTS_CA_BUNDLE": str(ca.ca),
+    }
     env.pop("NGC_API_KEY", None)
-    done = subprocess.run([sys.executable, "-c", NGCSDK_DOWNLOAD, key, ORG, str(dest), BASE, CLI], env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, f"ngcsdk could not download from the stand-in:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    done = subprocess.run(
+        [sys.executable, "-c", NGCSDK_DOWNLOAD, key, ORG, str(dest), BASE, CLI],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, (
+        f"ngcsdk could not download from the stand-in:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    )
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 @pytest.mark.ngcsdk
@@ -68,10 +89,22 @@ def test_ngcsdk_and_nvcf_mirror_download_identical_files_from_the_stand_in(
 ) -> None:
     key = ngc.personal_key if key_kind == "personal" else ngc.legacy_key
     _ngcsdk_download(ngc, ca, key, tmp_path / "by-ngcsdk", tmp_path / "home")
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "resource", "source": s, "group": "r"} for s in (BASE, CLI)],
-                              groups=[{"name": "r"}])
-    done = run_cli("resources", "download", "--manifest", str(manifest), "--dest", str(tmp_path / "by-nvcf-mirror"), "--ca-file", str(ca.ca),
-                   env={"NGC_API_KEY": key, "NVCF_MIRROR_NGC_API_URL": ngc.url, "NVCF_MIRROR_NGC_AUTHN_URL": ngc.url})
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [{"type": "resource", "source": s, "group": "r"} for s in (BASE, CLI)],
+        groups=[{"name": "r"}],
+    )
+    done = run_cli(
+        "resources",
+        "download",
+        "--manifest",
+        str(manifest),
+        "--dest",
+        str(tmp_path / "by-nvcf-mirror"),
+        "--ca-file",
+        str(ca.ca),
+        env={"NGC_API_KEY": key, "NVCF_MIRROR_NGC_API_URL": ngc.url, "NVCF_MIRROR_NGC_AUTHN_URL": ngc.url},
+    )
     assert done.returncode == 0, done.stderr
     by_ngcsdk, by_us = _tree(tmp_path / "by-ngcsdk"), _tree(tmp_path / "by-nvcf-mirror")
     assert len(by_ngcsdk) == 4

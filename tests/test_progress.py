@@ -26,11 +26,22 @@ TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z nvcf-mirror: 
 def four_images(source: Factory, ns: str, tmp_path: Path) -> Path:
     for i in range(4):
         source.image(f"{ns}/nvidia/p{i}", "1.0", layer_sizes=(300_000,))
-    return write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/p{i}:1.0", "group": "test"} for i in range(4)])
+    return write_manifest(
+        tmp_path / "m.yaml",
+        [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/p{i}:1.0", "group": "test"} for i in range(4)],
+    )
 
 
 def _args(sandbox: Sandbox, manifest: Path, prefix: str) -> list[str]:
-    return ["mirror", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{prefix}"]
+    return [
+        "mirror",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{prefix}",
+    ]
 
 
 def test_in_a_pipe_every_line_is_timestamped_with_sizes_in_binary_units_and_no_control_codes(
@@ -42,11 +53,15 @@ def test_in_a_pipe_every_line_is_timestamped_with_sizes_in_binary_units_and_no_c
     assert all(TIMESTAMPED.match(line) for line in lines), done.stderr
     assert "\x1b" not in done.stderr
     copied = [line for line in lines if " copied " in line]
-    assert len(copied) == 4 and all(re.search(r"@sha256:[0-9a-f]{64} \(\d+\.\d KiB\)$", line) for line in copied), copied
+    assert len(copied) == 4 and all(re.search(r"@sha256:[0-9a-f]{64} \(\d+\.\d KiB\)$", line) for line in copied), (
+        copied
+    )
     assert re.search(r"4 copied, 0 present, 0 failed, 0 skipped; \d+\.\d (KiB|MiB) in \d+\.\ds$", lines[-1]), lines[-1]
 
 
-def test_in_a_pipe_a_progress_line_comes_at_the_interval_with_bytes_rate_and_artifacts(sandbox: Sandbox, four_images: Path, ns: str) -> None:
+def test_in_a_pipe_a_progress_line_comes_at_the_interval_with_bytes_rate_and_artifacts(
+    sandbox: Sandbox, four_images: Path, ns: str
+) -> None:
     done = run_cli(*_args(sandbox, four_images, ns), env={**sandbox.env(), "NVCF_MIRROR_PROGRESS_INTERVAL": "0"})
     assert done.returncode == 0, done.stderr
     progress = [line for line in done.stderr.splitlines() if " progress " in line]
@@ -54,7 +69,9 @@ def test_in_a_pipe_a_progress_line_comes_at_the_interval_with_bytes_rate_and_art
     assert progress and all(re.search(pattern, line) for line in progress), progress
     finished = [int(re.search(pattern, line)[5]) for line in progress]  # type: ignore[index]
     assert finished == sorted(finished), "artifacts done never goes back"
-    quiet = run_cli(*_args(sandbox, four_images, ns + "-again"), env=sandbox.env())  # the default interval, 10 s: a short run shows none
+    quiet = run_cli(
+        *_args(sandbox, four_images, ns + "-again"), env=sandbox.env()
+    )  # the default interval, 10 s: a short run shows none
     assert " progress " not in quiet.stderr
 
 
@@ -62,7 +79,15 @@ def test_quiet_prints_errors_and_the_summary_only(sandbox: Sandbox, four_images:
     done = run_cli("--quiet", *_args(sandbox, four_images, ns), env=sandbox.env())
     assert done.returncode == 0, done.stderr
     assert len(done.stderr.splitlines()) == 1 and "4 copied" in done.stderr
-    broken = run_cli("--quiet", *_args(sandbox, four_images, ns), "--source-registry", "127.0.0.1:9", "--retries", "1", env=sandbox.env())
+    broken = run_cli(
+        "--quiet",
+        *_args(sandbox, four_images, ns),
+        "--source-registry",
+        "127.0.0.1:9",
+        "--retries",
+        "1",
+        env=sandbox.env(),
+    )
     assert broken.returncode == 1
     lines = broken.stderr.splitlines()
     assert len(lines) == 2, broken.stderr
@@ -73,13 +98,21 @@ def test_quiet_prints_errors_and_the_summary_only(sandbox: Sandbox, four_images:
 def test_log_format_json_is_one_object_per_event_that_matches_the_result_document(
     sandbox: Sandbox, four_images: Path, ns: str, tmp_path: Path
 ) -> None:
-    done = run_cli("--log-format", "json", *_args(sandbox, four_images, ns), "--result-file", str(tmp_path / "r.json"), env=sandbox.env())
+    done = run_cli(
+        "--log-format",
+        "json",
+        *_args(sandbox, four_images, ns),
+        "--result-file",
+        str(tmp_path / "r.json"),
+        env=sandbox.env(),
+    )
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stderr.splitlines()]
     doc = json.loads((tmp_path / "r.json").read_text())
     artifacts = {e["key"]: e for e in events if e.get("event") == "artifact"}
     assert {k: (e["status"], e["digest"], e["bytes_copied"]) for k, e in artifacts.items()} == {
-        a["key"]: (a["status"], a["digest"], a["bytes_copied"]) for a in doc["artifacts"]}
+        a["key"]: (a["status"], a["digest"], a["bytes_copied"]) for a in doc["artifacts"]
+    }
     [summary] = [e for e in events if e.get("event") == "summary"]
     assert summary["bytes_copied"] == doc["summary"]["bytes_copied"] and summary["copied"] == 4
     assert all({"time", "level", "message"} <= set(e) for e in events)
@@ -88,8 +121,14 @@ def test_log_format_json_is_one_object_per_event_that_matches_the_result_documen
 def _in_a_terminal(argv: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as its standard streams; returns its exit code and all it drew."""
     controller, terminal = pty.openpty()
-    full_env = {k: v for k, v in os.environ.items() if k not in ("NGC_API_KEY", "DOCKER_CONFIG")} | env | {"COLUMNS": "120", "TERM": "xterm"}
-    run = subprocess.Popen([sys.executable, "-m", "provider_helper", *argv], stdin=terminal, stdout=terminal, stderr=terminal, env=full_env)
+    full_env = (
+        {k: v for k, v in os.environ.items() if k not in ("NGC_API_KEY", "DOCKER_CONFIG")}
+        | env
+        | {"COLUMNS": "120", "TERM": "xterm"}
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "provider_helper", *argv], stdin=terminal, stdout=terminal, stderr=terminal, env=full_env
+    )
     os.close(terminal)
     drawn = bytearray()
     deadline = time.monotonic() + timeout
@@ -109,14 +148,20 @@ def _in_a_terminal(argv: list[str], env: dict[str, str], timeout: float = 120) -
     return run.wait(30), drawn.decode(errors="replace")
 
 
-def test_in_a_terminal_bars_count_artifacts_and_bytes_in_binary_units(sandbox: Sandbox, four_images: Path, ns: str) -> None:
+def test_in_a_terminal_bars_count_artifacts_and_bytes_in_binary_units(
+    sandbox: Sandbox, four_images: Path, ns: str
+) -> None:
     code, drawn = _in_a_terminal(_args(sandbox, four_images, ns), sandbox.env())
     assert code == 0, drawn
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
     assert re.search(r"artifacts\s.*\d/4", plain), "the artifacts bar counts artifacts"
-    assert re.search(r"bytes\s.*\d+(\.\d+)?/\d+(\.\d+)? (KiB|MiB)", plain), "the bytes bar has a known total in binary units"
+    assert re.search(r"bytes\s.*\d+(\.\d+)?/\d+(\.\d+)? (KiB|MiB)", plain), (
+        "the bytes bar has a known total in binary units"
+    )
     assert "bytes/s" not in plain and "?" not in re.findall(r"bytes\s[^\n]*", plain)[-1]
-    assert not re.search(r"\d(\.\d)? [kMG]B/s", plain), "rates in the units of the sizes (KiB/s, MiB/s), never kB/s or MB/s"
+    assert not re.search(r"\d(\.\d)? [kMG]B/s", plain), (
+        "rates in the units of the sizes (KiB/s, MiB/s), never kB/s or MB/s"
+    )
     assert re.search(r"\d(\.\d)? (KiB|MiB)/s", plain)
     assert "INFO" not in plain, "no log level in front of the terminal's lines"
     assert len(re.findall(r"copied\s+\S+@sha256:", plain)) == 4, "one line per artifact"

@@ -52,55 +52,107 @@ def test_docker_hub_references_with_and_without_registry_and_library_resolve_to_
     hub = upstreams["docker.io"]
     nats = hub.factory.image("library/nats", "2.10.21-alpine")
     k8s = hub.factory.image("alpine/k8s", "1.37.0")
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        _image("docker.io/library/nats:2.10.21-alpine"),
-        _image("nats:2.10.21-alpine", name="nats-short"),
-        _image("index.docker.io/library/nats:2.10.21-alpine", name="nats-index"),
-        _image("docker.io/alpine/k8s:1.37.0"),
-        _image("alpine/k8s:1.37.0", name="k8s-short"),
-    ])
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            _image("docker.io/library/nats:2.10.21-alpine"),
+            _image("nats:2.10.21-alpine", name="nats-short"),
+            _image("index.docker.io/library/nats:2.10.21-alpine", name="nats-index"),
+            _image("docker.io/alpine/k8s:1.37.0"),
+            _image("alpine/k8s:1.37.0", name="k8s-short"),
+        ],
+    )
     result = tmp_path / "r.json"
     asked_before = len(hub.tokens.requests)
-    done = run_cli("mirror", "--manifest", str(manifest), *_maps(upstreams, "docker.io"), "--target", f"{sandbox.target.host}/{ns}",
-                   "--result-file", str(result), env=_target_env(sandbox))
+    done = run_cli(
+        "mirror",
+        "--manifest",
+        str(manifest),
+        *_maps(upstreams, "docker.io"),
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--result-file",
+        str(result),
+        env=_target_env(sandbox),
+    )
     assert done.returncode == 0, done.stderr
     by_name = {a["target"].split("/")[-1]: a for a in json.loads(result.read_text())["artifacts"]}
     for name in ("nats:2.10.21-alpine", "nats-short:2.10.21-alpine", "nats-index:2.10.21-alpine"):
-        assert by_name[name]["digest"] == nats.digest and by_name[name]["source"] == "docker.io/library/nats:2.10.21-alpine", name
+        assert (
+            by_name[name]["digest"] == nats.digest
+            and by_name[name]["source"] == "docker.io/library/nats:2.10.21-alpine"
+        ), name
     for name in ("k8s:1.37.0", "k8s-short:1.37.0"):
         assert by_name[name]["digest"] == k8s.digest and by_name[name]["source"] == "docker.io/alpine/k8s:1.37.0", name
     scopes = {scope for request in hub.tokens.requests[asked_before:] for scope in request}
-    assert {"repository:library/nats:pull", "repository:alpine/k8s:pull"} <= scopes, "tokens for Docker Hub's repositories, library/ included"
-    assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/nats-short:2.10.21-alpine", authfile=_authfile(sandbox))) == nats.digest
+    assert {"repository:library/nats:pull", "repository:alpine/k8s:pull"} <= scopes, (
+        "tokens for Docker Hub's repositories, library/ included"
+    )
+    assert (
+        sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/nats-short:2.10.21-alpine", authfile=_authfile(sandbox)))
+        == nats.digest
+    )
 
 
-def test_plan_reads_docker_hub_at_registry_1_and_a_mirror_under_its_prefix_and_the_result_keeps_the_upstream(tmp_path: Path) -> None:
+def test_plan_reads_docker_hub_at_registry_1_and_a_mirror_under_its_prefix_and_the_result_keeps_the_upstream(
+    tmp_path: Path,
+) -> None:
     """Without a map Docker Hub's API host is registry-1.docker.io; with ``docker.io=HOST/PREFIX`` the repository
     is read under the prefix. The plan's table says where each source is read; the result document keeps the upstream."""
-    manifest = write_manifest(tmp_path / "m.yaml", [_image("nats:2.10.21-alpine"), _image("quay.io/jetstack/cert-manager-acmesolver:v1.16.2")])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [_image("nats:2.10.21-alpine"), _image("quay.io/jetstack/cert-manager-acmesolver:v1.16.2")]
+    )
     common = ["plan", "--offline", "--manifest", str(manifest), "--target", "127.0.0.1:9/p"]
     maps = ["--source-map", "docker.io=mirror.internal:5000/hub", "--source-map", "quay.io=quay-cache.internal"]
     plain, mapped = run_cli(*common), run_cli(*common, *maps)
     assert plain.returncode == 0 and mapped.returncode == 0, plain.stderr + mapped.stderr
-    assert [line.rsplit(" from ", 1)[1] for line in plain.stdout.splitlines()[1:]] == ["registry-1.docker.io/library/", "quay.io/jetstack/"]
-    assert [line.rsplit(" from ", 1)[1] for line in mapped.stdout.splitlines()[1:]] == ["mirror.internal:5000/hub/library/",
-                                                                                     "quay-cache.internal/jetstack/"]
+    assert [line.rsplit(" from ", 1)[1] for line in plain.stdout.splitlines()[1:]] == [
+        "registry-1.docker.io/library/",
+        "quay.io/jetstack/",
+    ]
+    assert [line.rsplit(" from ", 1)[1] for line in mapped.stdout.splitlines()[1:]] == [
+        "mirror.internal:5000/hub/library/",
+        "quay-cache.internal/jetstack/",
+    ]
     as_json = run_cli(*common, *maps, "--output", "json")
-    assert [a["source"] for a in json.loads(as_json.stdout)["artifacts"]] == ["docker.io/library/nats:2.10.21-alpine",
-                                                                               "quay.io/jetstack/cert-manager-acmesolver:v1.16.2"]
+    assert [a["source"] for a in json.loads(as_json.stdout)["artifacts"]] == [
+        "docker.io/library/nats:2.10.21-alpine",
+        "quay.io/jetstack/cert-manager-acmesolver:v1.16.2",
+    ]
 
 
-@pytest.mark.parametrize(("items", "line"), [
-    (["=x"], "--source-map =x: UPSTREAM must be a registry or web host, e.g. docker.io, ghcr.io, helm.ngc.nvidia.com"),
-    (["docker.io"], "--source-map docker.io: expected UPSTREAM=MIRROR, e.g. docker.io=mirror.internal:5000"),
-    (["a=b=c"], "--source-map a=b=c: UPSTREAM must be a registry or web host, e.g. docker.io, ghcr.io, helm.ngc.nvidia.com"),
-    (["docker.io=b=c"], "--source-map docker.io=b=c: MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000"),
-    (["docker.io=m.internal", "index.docker.io=n.internal"], "--source-map index.docker.io=n.internal: docker.io is mapped twice"),
-    (["nvcr.io=m.internal", "--source-registry", "n.internal"],
-     "--source-map nvcr.io=m.internal: nvcr.io is also given by --source-registry: use one of the two"),
-])
+@pytest.mark.parametrize(
+    ("items", "line"),
+    [
+        (
+            ["=x"],
+            "--source-map =x: UPSTREAM must be a registry or web host, e.g. docker.io, ghcr.io, helm.ngc.nvidia.com",
+        ),
+        (["docker.io"], "--source-map docker.io: expected UPSTREAM=MIRROR, e.g. docker.io=mirror.internal:5000"),
+        (
+            ["a=b=c"],
+            "--source-map a=b=c: UPSTREAM must be a registry or web host, e.g. docker.io, ghcr.io, helm.ngc.nvidia.com",
+        ),
+        (
+            ["docker.io=b=c"],
+            "--source-map docker.io=b=c: MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000",
+        ),
+        (
+            ["docker.io=m.internal", "index.docker.io=n.internal"],
+            "--source-map index.docker.io=n.internal: docker.io is mapped twice",
+        ),
+        (
+            ["nvcr.io=m.internal", "--source-registry", "n.internal"],
+            "--source-map nvcr.io=m.internal: nvcr.io is also given by --source-registry: use one of the two",
+        ),
+    ],
+)
 def test_a_bad_source_map_is_one_line_and_exit_2(items: list[str], line: str, tmp_path: Path) -> None:
-    args = [arg for item in items for arg in (("--source-map", item) if not item.startswith("--") and item != "n.internal" else (item,))]
+    args = [
+        arg
+        for item in items
+        for arg in (("--source-map", item) if not item.startswith("--") and item != "n.internal" else (item,))
+    ]
     manifest = write_manifest(tmp_path / "m.yaml", [_image("nats:2.10.21-alpine")])
     done = run_cli("plan", "--offline", "--manifest", str(manifest), "--target", "127.0.0.1:9/p", *args)
     assert done.returncode == 2
@@ -123,21 +175,32 @@ def test_a_docker_hub_login_under_its_v1_key_is_used_and_without_it_the_line_nam
     hub = upstreams["docker.io"]
     private = hub.factory.image("private/app", "1.0")
     manifest = write_manifest(tmp_path / "m.yaml", [_image("docker.io/private/app:1.0")])
-    args = ["mirror", "--manifest", str(manifest), *_maps(upstreams, "docker.io"), "--target", f"{sandbox.target.host}/{ns}"]
-    anonymous = run_cli(*args, env=_target_env(sandbox))  # the token service grants an anonymous token that opens nothing
+    args = [
+        "mirror",
+        "--manifest",
+        str(manifest),
+        *_maps(upstreams, "docker.io"),
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+    ]
+    anonymous = run_cli(
+        *args, env=_target_env(sandbox)
+    )  # the token service grants an anonymous token that opens nothing
     assert anonymous.returncode == 2
     assert anonymous.stderr.strip().splitlines() == [
         f"nvcf-mirror: error: {hub.host} (docker.io) requires credentials and none were found: log in with docker/podman login, "
-        "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)"]
+        "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)"
+    ]
     logged_in = run_cli(*args, env={"DOCKER_CONFIG": str(_hub_login(sandbox, tmp_path, "https://index.docker.io/v1/"))})
     assert logged_in.returncode == 0, logged_in.stderr
     assert sha256(skopeo_raw(f"{sandbox.target.host}/{ns}/app:1.0", authfile=_authfile(sandbox))) == private.digest
     assert HUB_PASSWORD not in logged_in.stdout + logged_in.stderr
 
 
-def _limited(headers: dict[str, str] | None = None,
-             status_body: bytes = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}',
-             ) -> Fault:
+def _limited(
+    headers: dict[str, str] | None = None,
+    status_body: bytes = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}',
+) -> Fault:
     limit = {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "0;w=21600", **(headers or {})}
     return Fault("GET", r"/manifests/", "status", times=-1, status=429, headers=limit, body=status_body)
 
@@ -154,17 +217,33 @@ def test_docker_hubs_used_up_rate_limit_is_one_line_naming_it_and_no_retry_storm
     try:
         proxy.add(_limited({"Retry-After": retry_after} if retry_after else {}))
         manifest = write_manifest(tmp_path / "m.yaml", [_image(f"{name}:1") for name in "abc"])
-        done = run_cli("mirror", "--manifest", str(manifest), "--source-map", f"docker.io={proxy.host}", "--target", f"{sandbox.target.host}/{ns}",
-                       "--jobs", "1", "--check-jobs", "1", env=_target_env(sandbox))
+        done = run_cli(
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--source-map",
+            f"docker.io={proxy.host}",
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            "--jobs",
+            "1",
+            "--check-jobs",
+            "1",
+            env=_target_env(sandbox),
+        )
         asked = proxy.count("GET", r"/manifests/")
     finally:
         proxy.close()
     assert done.returncode == 1
-    reason = ("Docker Hub's pull rate limit is used up (100 pulls per 6 h, 0 left): log in to Docker Hub (docker login, the auth-file "
-              "entry https://index.docker.io/v1/) for a higher limit, or read it through a mirror with --source-map docker.io=MIRROR")
+    reason = (
+        "Docker Hub's pull rate limit is used up (100 pulls per 6 h, 0 left): log in to Docker Hub (docker login, the auth-file "
+        "entry https://index.docker.io/v1/) for a higher limit, or read it through a mirror with --source-map docker.io=MIRROR"
+    )
     full = [line for line in done.stderr.splitlines() if f"at {proxy.host} (Docker Hub): {reason}" in line]
     assert len(full) == 1, done.stderr
-    assert asked == 1, f"one request met the limit and nothing was retried or asked after it ({asked} manifest requests)"
+    assert asked == 1, (
+        f"one request met the limit and nothing was retried or asked after it ({asked} manifest requests)"
+    )
     assert sum(f"not asked, {reason}" in line for line in done.stderr.splitlines()) == 2
 
 
@@ -178,8 +257,16 @@ def test_a_rate_limit_answer_with_a_short_retry_after_is_waited_for_and_the_copy
         fault = proxy.add(_limited({"Retry-After": "1"}))
         fault.times = 1
         manifest = write_manifest(tmp_path / "m.yaml", [_image("waits:1")])
-        done = run_cli("mirror", "--manifest", str(manifest), "--source-map", f"docker.io={proxy.host}", "--target", f"{sandbox.target.host}/{ns}",
-                       env=_target_env(sandbox))
+        done = run_cli(
+            "mirror",
+            "--manifest",
+            str(manifest),
+            "--source-map",
+            f"docker.io={proxy.host}",
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            env=_target_env(sandbox),
+        )
     finally:
         proxy.close()
     assert done.returncode == 0, done.stderr
@@ -198,21 +285,35 @@ def test_the_preflight_names_ngc_api_key_and_the_organisation_for_each_token_ser
     for repo in repos:
         nvcr.factory.image(repo, "1")
     manifest = write_manifest(tmp_path / "m.yaml", [_image(f"nvcr.io/{repo}:1") for repo in repos])
-    env = _target_env(sandbox, **({"NGC_API_KEY": "nvapi-WRONG-" + secrets.token_hex(6)} if shape == "credentials-refused" else {}))
+    env = _target_env(
+        sandbox, **({"NGC_API_KEY": "nvapi-WRONG-" + secrets.token_hex(6)} if shape == "credentials-refused" else {})
+    )
     asked_before = len(nvcr.tokens.requests)
     nvcr.tokens.anonymous = "refused" if shape == "refused-401" else "public"
     try:
-        done = run_cli("mirror", "--manifest", str(manifest), *_maps(upstreams, "nvcr.io"), "--target", f"{sandbox.target.host}/{ns}", env=env)
+        done = run_cli(
+            "mirror",
+            "--manifest",
+            str(manifest),
+            *_maps(upstreams, "nvcr.io"),
+            "--target",
+            f"{sandbox.target.host}/{ns}",
+            env=env,
+        )
     finally:
         nvcr.tokens.anonymous = "public"
     assert done.returncode == 2
     if shape == "credentials-refused":
-        line = (f"authentication failed for {nvcr.host} (nvcr.io refused NGC_API_KEY: it must be an API key of the NGC organisation "
-                f"{org} with access to its registry)")
+        line = (
+            f"authentication failed for {nvcr.host} (nvcr.io refused NGC_API_KEY: it must be an API key of the NGC organisation "
+            f"{org} with access to its registry)"
+        )
         assert env["NGC_API_KEY"] not in done.stdout + done.stderr
     else:
-        line = (f"{nvcr.host} (nvcr.io) asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key of the "
-                f"NGC organisation {org} (a Personal API key with access to its registry)")
+        line = (
+            f"{nvcr.host} (nvcr.io) asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key of the "
+            f"NGC organisation {org} (a Personal API key with access to its registry)"
+        )
     assert done.stderr.strip().splitlines() == [f"nvcf-mirror: error: {line}"]
     assert len(nvcr.tokens.requests) - asked_before <= 3, "the preflight asked, not each artifact"
     with pytest.raises(LookupError):
@@ -237,11 +338,21 @@ def helm_ngc(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _publish_classic(root: Path, name: str, version: str) -> bytes:
-    archive = chart_archive(name, {"Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: {version}\ndescription: stand-in\n",
-                                   "values.yaml": "replicas: 1\n"})
+    archive = chart_archive(
+        name,
+        {
+            "Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: {version}\ndescription: stand-in\n",
+            "values.yaml": "replicas: 1\n",
+        },
+    )
     (root / "nvidia/nvcf/charts" / f"{name}-{version}.tgz").write_bytes(archive)
-    entry = {"name": name, "version": version, "urls": [f"charts/{name}-{version}.tgz"], "digest": hashlib.sha256(archive).hexdigest(),
-             "created": "2026-11-01T10:00:00Z"}
+    entry = {
+        "name": name,
+        "version": version,
+        "urls": [f"charts/{name}-{version}.tgz"],
+        "digest": hashlib.sha256(archive).hexdigest(),
+        "created": "2026-11-01T10:00:00Z",
+    }
     (root / "nvidia/nvcf/index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {name: [entry]}}))
     return archive
 
@@ -260,19 +371,37 @@ def test_a_manifest_of_four_registries_a_classic_and_an_oci_chart_and_an_ngc_res
     archive = _publish_classic(root, "helm-nvcf-api", "1.27.1")
     resource = f"nvidia/nvcf/{ns}-stack:1.0.1"
     files = {"helmfile.yaml": b"releases: []\n", "values/1.0.yaml": os.urandom(2048)}
-    ngc = NgcStandIn(personal_key="nvapi-" + secrets.token_hex(8), legacy_key=secrets.token_hex(8), public_orgs={"nvidia"})
+    ngc = NgcStandIn(
+        personal_key="nvapi-" + secrets.token_hex(8), legacy_key=secrets.token_hex(8), public_orgs={"nvidia"}
+    )
     ngc.resources[resource] = files
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        _image(f"nvcr.io/nvidia/nvcf/{ns}/nvcf-api:1.27.1"),
-        _image("nats:2.10.21-alpine"),
-        _image("quay.io/jetstack/cert-manager-acmesolver:v1.16.2"),
-        _image("ghcr.io/ai-dynamo/grove/grove-operator:v0.1.0"),
-        {"type": "chart", "source": "ghcr.io/kai-scheduler/kai-scheduler/kai-scheduler:v0.17.1", "group": "test"},
-        {"type": "chart", "repo": "https://helm.ngc.nvidia.com/nvidia/nvcf", "chart": "helm-nvcf-api", "version": "1.27.1", "group": "test"},
-        {"type": "resource", "source": resource, "group": "test"},
-    ])
-    common = ["--manifest", str(manifest), *_maps(upstreams, "nvcr.io", "docker.io", "quay.io", "ghcr.io"),
-              "--source-map", f"helm.ngc.nvidia.com={helm_host}", "--target", f"{sandbox.target.host}/{ns}"]
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            _image(f"nvcr.io/nvidia/nvcf/{ns}/nvcf-api:1.27.1"),
+            _image("nats:2.10.21-alpine"),
+            _image("quay.io/jetstack/cert-manager-acmesolver:v1.16.2"),
+            _image("ghcr.io/ai-dynamo/grove/grove-operator:v0.1.0"),
+            {"type": "chart", "source": "ghcr.io/kai-scheduler/kai-scheduler/kai-scheduler:v0.17.1", "group": "test"},
+            {
+                "type": "chart",
+                "repo": "https://helm.ngc.nvidia.com/nvidia/nvcf",
+                "chart": "helm-nvcf-api",
+                "version": "1.27.1",
+                "group": "test",
+            },
+            {"type": "resource", "source": resource, "group": "test"},
+        ],
+    )
+    common = [
+        "--manifest",
+        str(manifest),
+        *_maps(upstreams, "nvcr.io", "docker.io", "quay.io", "ghcr.io"),
+        "--source-map",
+        f"helm.ngc.nvidia.com={helm_host}",
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+    ]
     env = _target_env(sandbox, NVCF_MIRROR_NGC_API_URL=ngc.url, NVCF_MIRROR_NGC_AUTHN_URL=ngc.url)  # and no NGC_API_KEY
     result = tmp_path / "r.json"
     try:
@@ -288,14 +417,23 @@ def test_a_manifest_of_four_registries_a_classic_and_an_oci_chart_and_an_ngc_res
     assert artifacts["helm-nvcf-api:1.27.1"]["source"] == "https://helm.ngc.nvidia.com/nvidia/nvcf/helm-nvcf-api:1.27.1"
     assert artifacts["nats:2.10.21-alpine"]["source"] == "docker.io/library/nats:2.10.21-alpine"
     for name, top in pushed.items():
-        tag = {"nvcf-api": "1.27.1", "nats": "2.10.21-alpine", "cert-manager-acmesolver": "v1.16.2", "grove-operator": "v0.1.0",
-               "kai-scheduler": "v0.17.1"}[name]
+        tag = {
+            "nvcf-api": "1.27.1",
+            "nats": "2.10.21-alpine",
+            "cert-manager-acmesolver": "v1.16.2",
+            "grove-operator": "v0.1.0",
+            "kai-scheduler": "v0.17.1",
+        }[name]
         raw = skopeo_raw(f"{sandbox.target.host}/{ns}/{name}:{tag}", authfile=_authfile(sandbox))
         assert sha256(raw) == artifacts[f"{name}:{tag}"]["digest"], name
         if name != "nvcf-api":  # the index is copied as the linux/amd64 manifest; the others are single manifests
             assert sha256(raw) == top.digest, name
     chart = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/helm-nvcf-api:1.27.1", authfile=_authfile(sandbox)))
-    assert chart["layers"][0]["digest"] == sha256(archive), "the classic chart was read from the stand-in for helm.ngc.nvidia.com"
+    assert chart["layers"][0]["digest"] == sha256(archive), (
+        "the classic chart was read from the stand-in for helm.ngc.nvidia.com"
+    )
     stack = json.loads(skopeo_raw(f"{sandbox.target.host}/{ns}/{ns}-stack:1.0.1", authfile=_authfile(sandbox)))
     assert sorted(layer["annotations"]["org.opencontainers.image.title"] for layer in stack["layers"]) == sorted(files)
-    assert all(upstreams[u].tokens.requests for u in ("quay.io", "ghcr.io")), "quay.io and ghcr.io were read with tokens from their realms"
+    assert all(upstreams[u].tokens.requests for u in ("quay.io", "ghcr.io")), (
+        "quay.io and ghcr.io were read with tokens from their realms"
+    )

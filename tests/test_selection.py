@@ -30,13 +30,25 @@ def pushed(sandbox: Sandbox, source: Factory, tmp_path_factory: pytest.TempPathF
     single = source.image(f"{ns}/nvidia/single", "1")
     chart = source.chart(f"{ns}/nvidia/chart", "1.0.0")
     folder = tmp_path_factory.mktemp("selection")
-    manifest = write_manifest(folder / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/multi:1", "group": "main"},
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/single:1", "group": "main"},
-        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/chart:1.0.0", "group": "main"},
-    ], GROUPS)
-    return {"ns": ns, "manifest": manifest, "folder": folder, "index": index.digest, "amd64": children["linux/amd64"].digest,
-            "arm64": children["linux/arm64"].digest, "single": single.digest, "chart": chart.digest}
+    manifest = write_manifest(
+        folder / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/multi:1", "group": "main"},
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/single:1", "group": "main"},
+            {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/chart:1.0.0", "group": "main"},
+        ],
+        GROUPS,
+    )
+    return {
+        "ns": ns,
+        "manifest": manifest,
+        "folder": folder,
+        "index": index.digest,
+        "amd64": children["linux/amd64"].digest,
+        "arm64": children["linux/arm64"].digest,
+        "single": single.digest,
+        "chart": chart.digest,
+    }
 
 
 def _common(sandbox: Sandbox, pushed: dict[str, Any], *extra: str) -> list[str]:
@@ -75,29 +87,46 @@ def test_plan_mirror_save_and_verify_select_the_same_content_for_every_platform_
     mirrored = _by_name(json.loads(result.read_text()))
     save = run_cli("save", *common, "--to", str(tmp_path / "layout"), env=sandbox.env())
     lock = {a["name"]: a for a in json.loads((tmp_path / "layout" / "nvcf-mirror.lock.json").read_text())["artifacts"]}
-    verify = run_cli("verify", *common, "--target", target, "--result-file", str(tmp_path / "v.json"), env=sandbox.env())
+    verify = run_cli(
+        "verify", *common, "--target", target, "--result-file", str(tmp_path / "v.json"), env=sandbox.env()
+    )
     verified = _by_name(json.loads((tmp_path / "v.json").read_text()))
 
     # a wrong-architecture single image fails wherever it is planned, copied or checked (plan says so, exit 1)
     expected_codes = (1, 1, 1, 1) if single == "wrong-architecture" else (0, 0, 0, 0)
-    assert (plan.returncode, mirror.returncode, save.returncode, verify.returncode) == expected_codes, (plan.stderr, mirror.stderr,
-                                                                                                         save.stderr, verify.stderr)
+    assert (plan.returncode, mirror.returncode, save.returncode, verify.returncode) == expected_codes, (
+        plan.stderr,
+        mirror.stderr,
+        save.stderr,
+        verify.stderr,
+    )
     # the OCI chart: byte-identical under every platform choice
     for seen in (planned, mirrored, verified):
         assert seen["chart"]["digest"] == pushed["chart"] and seen["chart"]["status"] != "failed", seen["chart"]
     assert lock["chart"]["digest"] == pushed["chart"]
     # the multi-arch image
     digest = pushed[multi]
-    assert planned["multi"]["digest"] == mirrored["multi"]["digest"] == lock["multi"]["digest"] == verified["multi"]["digest"] == digest
+    assert (
+        planned["multi"]["digest"]
+        == mirrored["multi"]["digest"]
+        == lock["multi"]["digest"]
+        == verified["multi"]["digest"]
+        == digest
+    )
     assert verified["multi"]["status"] == "present"
     # the single amd64 image
     if single == "ok":
-        assert mirrored["single"]["digest"] == lock["single"]["digest"] == verified["single"]["digest"] == pushed["single"]
+        assert (
+            mirrored["single"]["digest"] == lock["single"]["digest"] == verified["single"]["digest"] == pushed["single"]
+        )
         assert mirrored["single"]["status"] == "copied"
     else:
         assert planned["single"]["digest"] == pushed["single"], planned["single"]
         assert mirrored["single"]["status"] == "failed"
-        assert mirrored["single"]["error"] == "linux/amd64 image where linux/arm64 is expected: pods would fail with exec format error"
+        assert (
+            mirrored["single"]["error"]
+            == "linux/amd64 image where linux/arm64 is expected: pods would fail with exec format error"
+        )
         assert planned["single"]["status"] == "failed" and planned["single"]["error"] == mirrored["single"]["error"]
         assert verified["single"]["status"] == "failed", "refused, so not at the target"
         assert lock.get("single") is None or lock["single"]["digest"] != pushed["single"]
@@ -112,15 +141,21 @@ def test_a_group_named_alone_takes_that_group_and_none_of_the_defaults() -> None
         planned = json.loads(done.stdout)["artifacts"]
         assert {a["group"] for a in planned} == {group}
         assert len(planned) == sum(1 for a in bundled.artifacts if a.group == group)
-    both = run_cli("plan", "--offline", "--target", ECR, "--group", "observability", "--group", "supporting", "--output", "json")
+    both = run_cli(
+        "plan", "--offline", "--target", ECR, "--group", "observability", "--group", "supporting", "--output", "json"
+    )
     assert {a["group"] for a in json.loads(both.stdout)["artifacts"]} == {"observability", "supporting"}
 
 
 def test_a_group_that_is_not_default_is_left_out_unless_named(tmp_path: Path) -> None:
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": "nvcr.io/o/t/a:1", "group": "main"},
-        {"type": "image", "source": "nvcr.io/o/t/b:1", "group": "extra"},
-    ], GROUPS)
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": "nvcr.io/o/t/a:1", "group": "main"},
+            {"type": "image", "source": "nvcr.io/o/t/b:1", "group": "extra"},
+        ],
+        GROUPS,
+    )
     keys = {}
     for name, flags in {"default": (), "extra": ("--group", "extra"), "all": ("--all-groups",)}.items():
         done = run_cli("plan", "--offline", "--manifest", str(manifest), "--target", ECR, "--output", "json", *flags)
@@ -128,17 +163,33 @@ def test_a_group_that_is_not_default_is_left_out_unless_named(tmp_path: Path) ->
     assert keys == {"default": ["image:a:1"], "extra": ["image:b:1"], "all": ["image:a:1", "image:b:1"]}
 
 
-@pytest.mark.parametrize(("flags", "line"), [
-    (("--platform", "linux/arm64", "--all-platforms"), "--platform and --all-platforms exclude each other"),
-    (("--group", "infrastructure", "--all-groups"), "--group and --all-groups exclude each other"),
-    (("--encryption", "AES256", "--kms-key", "arn:aws:kms:us-east-1:123456789012:key/k"), "--kms-key goes with --encryption KMS"),
-    (("--encryption", "KMS"), "--encryption KMS needs --kms-key ARN"),
-])
-def test_flags_that_exclude_each_other_are_one_line_and_exit_2_for_every_command(flags: tuple[str, ...], line: str) -> None:
+@pytest.mark.parametrize(
+    ("flags", "line"),
+    [
+        (("--platform", "linux/arm64", "--all-platforms"), "--platform and --all-platforms exclude each other"),
+        (("--group", "infrastructure", "--all-groups"), "--group and --all-groups exclude each other"),
+        (
+            ("--encryption", "AES256", "--kms-key", "arn:aws:kms:us-east-1:123456789012:key/k"),
+            "--kms-key goes with --encryption KMS",
+        ),
+        (("--encryption", "KMS"), "--encryption KMS needs --kms-key ARN"),
+    ],
+)
+def test_flags_that_exclude_each_other_are_one_line_and_exit_2_for_every_command(
+    flags: tuple[str, ...], line: str
+) -> None:
     repository_flags = flags[0] == "--encryption"
-    commands = [["mirror", "--dry-run", "--target", ECR]] if repository_flags else [
-        ["plan", "--offline", "--target", ECR], ["mirror", "--dry-run", "--target", ECR], ["save", "--to", "/nonexistent/x"],
-        ["verify", "--target", ECR], ["values", "--target", ECR]]
+    commands = (
+        [["mirror", "--dry-run", "--target", ECR]]
+        if repository_flags
+        else [
+            ["plan", "--offline", "--target", ECR],
+            ["mirror", "--dry-run", "--target", ECR],
+            ["save", "--to", "/nonexistent/x"],
+            ["verify", "--target", ECR],
+            ["values", "--target", ECR],
+        ]
+    )
     for command in commands:
         done = run_cli(*command, *flags)
         assert done.returncode == 2, (command, done.stderr)
@@ -151,10 +202,17 @@ def test_the_terraform_adapter_names_its_variables_for_a_platform_it_cannot_read
     import subprocess
     import sys
 
-    query = json.dumps({"mode": "plan", "target_registry": "registry.example", "target_type": "generic", "platforms": "linux/amd65"})
-    done = subprocess.run([sys.executable, "-m", "provider_helper.terraform"], input=query, capture_output=True, text=True, timeout=60)
+    query = json.dumps(
+        {"mode": "plan", "target_registry": "registry.example", "target_type": "generic", "platforms": "linux/amd65"}
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "provider_helper.terraform"], input=query, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.strip() == "nvcf-mirror: platforms[\"linux/amd65\"]: unknown architecture 'amd65' (did you mean linux/amd64?)"
+    assert (
+        done.stderr.strip()
+        == "nvcf-mirror: platforms[\"linux/amd65\"]: unknown architecture 'amd65' (did you mean linux/amd64?)"
+    )
 
 
 def test_the_single_manifest_digest_mirrored_is_the_one_skopeo_reads(sandbox: Sandbox, pushed: dict[str, Any]) -> None:
@@ -166,14 +224,29 @@ def test_the_single_manifest_digest_mirrored_is_the_one_skopeo_reads(sandbox: Sa
     assert sha256(raw) == pushed["amd64"], "with no --platform the tag is the linux/amd64 manifest"
 
 
-@pytest.mark.parametrize(("target", "flags", "env", "line"), [
-    ("registry.example/p", ("--target-username", "u"), {},
-     "--target-username needs the password on standard input (--password-stdin) or in NVCF_MIRROR_TARGET_PASSWORD"),
-    (ECR, ("--target-username", "u"), {},
-     "--target-username is for generic targets; ECR credentials come from AWS (boto3's default chain)"),
-    ("registry.example/p", (), {"NVCF_MIRROR_TARGET_PASSWORD": "s3cret"},
-     "a target password was given (stdin or NVCF_MIRROR_TARGET_PASSWORD) without --target-username"),
-])
+@pytest.mark.parametrize(
+    ("target", "flags", "env", "line"),
+    [
+        (
+            "registry.example/p",
+            ("--target-username", "u"),
+            {},
+            "--target-username needs the password on standard input (--password-stdin) or in NVCF_MIRROR_TARGET_PASSWORD",
+        ),
+        (
+            ECR,
+            ("--target-username", "u"),
+            {},
+            "--target-username is for generic targets; ECR credentials come from AWS (boto3's default chain)",
+        ),
+        (
+            "registry.example/p",
+            (),
+            {"NVCF_MIRROR_TARGET_PASSWORD": "s3cret"},
+            "a target password was given (stdin or NVCF_MIRROR_TARGET_PASSWORD) without --target-username",
+        ),
+    ],
+)
 def test_target_credential_flags_that_need_or_exclude_each_other_are_one_line_and_exit_2(
     target: str, flags: tuple[str, ...], env: dict[str, str], line: str
 ) -> None:
@@ -184,10 +257,22 @@ def test_target_credential_flags_that_need_or_exclude_each_other_are_one_line_an
         assert "s3cret" not in done.stderr
 
 
-@pytest.mark.parametrize("flags", [("--group", "infrastructure"), ("--all-groups",), ("--platform", "linux/arm64"), ("--all-platforms",),
-                                   ("--set-version", "nvcf-cli=1"), ("--manifest", "m.yaml")])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--group", "infrastructure"),
+        ("--all-groups",),
+        ("--platform", "linux/arm64"),
+        ("--all-platforms",),
+        ("--set-version", "nvcf-cli=1"),
+        ("--manifest", "m.yaml"),
+    ],
+)
 def test_verify_from_a_bundle_refuses_a_selection_flag_it_would_ignore(flags: tuple[str, ...], tmp_path: Path) -> None:
     """The bundle's lock is what verify --from checks: a selection flag beside it is one line, exit 2, before any request."""
     done = run_cli("verify", "--from", str(tmp_path / "bundle.tar"), "--target", "registry.example/p", *flags)
     assert done.returncode == 2 and done.stdout == "", done.stderr
-    assert done.stderr.strip() == f"nvcf-mirror: error: --from and {flags[0]} exclude each other: --from checks what the bundle's lock lists"
+    assert (
+        done.stderr.strip()
+        == f"nvcf-mirror: error: --from and {flags[0]} exclude each other: --from checks what the bundle's lock lists"
+    )

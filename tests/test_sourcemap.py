@@ -31,6 +31,15 @@ def test_source_registry_is_nvcr_io_equals_host_and_offers_the_ngc_key_there() -
 def test_a_helm_repository_host_is_mapped_plain_http_on_loopback_and_https_elsewhere() -> None:
     sources = SourceMap.parse(["helm.ngc.nvidia.com=127.0.0.1:8080", "kubernetes-sigs.github.io=charts.internal/gh"])
     assert sources.url("https://helm.ngc.nvidia.com/nvidia/nvcf") == "http://127.0.0.1:8080/nvidia/nvcf"
-    assert sources.url("https://kubernetes-sigs.github.io/aws-ebs-csi-driver") == "https://charts.internal/gh/aws-ebs-csi-driver"
-    assert sources.url("https://helm.ngc.nvidia.com/nvidia/nvcf/charts/x-1.0.tgz") == "http://127.0.0.1:8080/nvidia/nvcf/charts/x-1.0.tgz"
-    assert sources.url("https://prometheus-community.github.io/helm-charts") == "https://prometheus-community.github.io/helm-charts"
+    assert (
+        sources.url("https://kubernetes-sigs.github.io/aws-ebs-csi-driver")
+        == "https://charts.internal/gh/aws-ebs-csi-driver"
+    )
+    assert (
+        sources.url("https://helm.ngc.nvidia.com/nvidia/nvcf/charts/x-1.0.tgz")
+        == "http://127.0.0.1:8080/nvidia/nvcf/charts/x-1.0.tgz"
+    )
+    assert (
+        sources.url("https://prometheus-community.github.io/helm-charts")
+        == "https://prometheus-community.github.io/helm-charts"
+    )

@@ -35,8 +35,9 @@ def test_ca_file_makes_the_private_ca_trusted(tls_registry: tuple[LocalRegistry,
     assert RegistryClient(registry.host, scheme="https", ca_file=str(ca)).ping() is True
 
 
-def test_the_module_names_its_ca_file_variable_and_hands_the_file_to_every_client(tls_registry: tuple[LocalRegistry, Path],
-                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_module_names_its_ca_file_variable_and_hands_the_file_to_every_client(
+    tls_registry: tuple[LocalRegistry, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The Terraform adapter words the advice in the module's variable (``ca_file``), and its ``ca_file``
     reaches the registry clients of the run."""
     from provider_helper import wording
@@ -47,4 +48,6 @@ def test_the_module_names_its_ca_file_variable_and_hands_the_file_to_every_clien
     with pytest.raises(RegistryError, match=r"\(use ca_file for a private CA\)"):
         RegistryClient(registry.host, scheme="https").ping()
     pool = config_from({"target_registry": registry.host, "target_type": "generic", "ca_file": str(ca)}).registries()
-    assert pool.ca_file == str(ca) and RegistryClient(registry.host, scheme="https", ca_file=pool.ca_file).ping() is True
+    assert (
+        pool.ca_file == str(ca) and RegistryClient(registry.host, scheme="https", ca_file=pool.ca_file).ping() is True
+    )

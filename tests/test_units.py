@@ -34,12 +34,19 @@ from provider_helper.retry import (
 
 def test_reference_parsing_keeps_registry_path_tag_and_digest() -> None:
     ref = parse_reference("nvcr.io/0833294136851237/nvcf-ncp-staging/nvcf-openbao:2.5.1-nv-1.1.0")
-    assert (ref.registry, ref.repository, ref.tag, ref.name) == ("nvcr.io", "0833294136851237/nvcf-ncp-staging/nvcf-openbao", "2.5.1-nv-1.1.0", "nvcf-openbao")
+    assert (ref.registry, ref.repository, ref.tag, ref.name) == (
+        "nvcr.io",
+        "0833294136851237/nvcf-ncp-staging/nvcf-openbao",
+        "2.5.1-nv-1.1.0",
+        "nvcf-openbao",
+    )
     pinned = parse_reference("127.0.0.1:5000/a/b:1@sha256:" + "a" * 64)
     assert pinned.registry == "127.0.0.1:5000" and pinned.reference == "sha256:" + "a" * 64
 
 
-@pytest.mark.parametrize("text", ["Nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"])
+@pytest.mark.parametrize(
+    "text", ["Nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"]
+)
 def test_bad_references_are_input_errors(text: str) -> None:
     with pytest.raises(InputError):
         parse_reference(text)
@@ -47,7 +54,10 @@ def test_bad_references_are_input_errors(text: str) -> None:
 
 def test_target_naming_puts_prefix_between_registry_and_name() -> None:
     target = parse_target("123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
-    assert str(target.reference("nvcf-openbao", "2.5.1")) == "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster/nvcf-openbao:2.5.1"
+    assert (
+        str(target.reference("nvcf-openbao", "2.5.1"))
+        == "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster/nvcf-openbao:2.5.1"
+    )
     with pytest.raises(InputError):
         parse_target("host/Bad Prefix")
 
@@ -62,14 +72,24 @@ def test_platform_matching_treats_arm64_v8_as_arm64() -> None:
 
 
 def test_loopback_hosts_are_recognised_with_and_without_ports() -> None:
-    assert is_loopback("127.0.0.1:5000") and is_loopback("localhost") and is_loopback("[::1]:5000") and is_loopback("127.8.9.1")
+    assert (
+        is_loopback("127.0.0.1:5000")
+        and is_loopback("localhost")
+        and is_loopback("[::1]:5000")
+        and is_loopback("127.8.9.1")
+    )
     assert not is_loopback("nvcr.io") and not is_loopback("10.0.0.1:5000")
 
 
 def test_nvcr_challenge_without_service_is_parsed_as_given() -> None:
     challenge = parse_challenge('Bearer realm="https://nvcr.io/proxy_auth",scope="repository:a/b:pull"')
     assert challenge is not None
-    assert (challenge.scheme, challenge.realm, challenge.service, challenge.scope) == ("bearer", "https://nvcr.io/proxy_auth", "", "repository:a/b:pull")
+    assert (challenge.scheme, challenge.realm, challenge.service, challenge.scope) == (
+        "bearer",
+        "https://nvcr.io/proxy_auth",
+        "",
+        "repository:a/b:pull",
+    )
     basic = parse_challenge('Basic realm="x"')
     assert basic is not None and basic.scheme == "basic"
 
@@ -88,11 +108,16 @@ def _docker_config(tmp_path: Path, body: dict[str, Any]) -> dict[str, str]:
 
 def test_credentials_come_from_ngc_key_auth_file_and_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     helper = tmp_path / "docker-credential-fake"
-    helper.write_text('#!/bin/sh\nread host\n[ "$host" = "helped.example.com" ] || exit 1\necho \'{"Username":"robot","Secret":"from-helper"}\'\n')
+    helper.write_text(
+        '#!/bin/sh\nread host\n[ "$host" = "helped.example.com" ] || exit 1\necho \'{"Username":"robot","Secret":"from-helper"}\'\n'
+    )
     helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
     auth = base64.b64encode(b"user:pass").decode()
-    env = _docker_config(tmp_path, {"auths": {"https://harbor.example.com": {"auth": auth}}, "credHelpers": {"helped.example.com": "fake"}})
+    env = _docker_config(
+        tmp_path,
+        {"auths": {"https://harbor.example.com": {"auth": auth}}, "credHelpers": {"helped.example.com": "fake"}},
+    )
     store = CredentialStore(env={**env, "NGC_API_KEY": "nvapi-secret"})
     assert store.for_host("nvcr.io").get() == Credential("$oauthtoken", "nvapi-secret")
     assert store.for_host("harbor.example.com").get() == Credential("user", "pass")
@@ -106,29 +131,41 @@ def test_docker_hub_is_found_under_each_key_docker_writes_and_a_mirror_uses_its_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
 ) -> None:
     helper = tmp_path / "docker-credential-hub"
-    helper.write_text('#!/bin/sh\nread host\n[ "$host" = "https://index.docker.io/v1/" ] || exit 1\necho \'{"Username":"h","Secret":"from-helper"}\'\n')
+    helper.write_text(
+        '#!/bin/sh\nread host\n[ "$host" = "https://index.docker.io/v1/" ] || exit 1\necho \'{"Username":"h","Secret":"from-helper"}\'\n'
+    )
     helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
     hub, own = base64.b64encode(b"hubuser:hubpass").decode(), base64.b64encode(b"cache:cachepass").decode()
     env = _docker_config(tmp_path, {"auths": {key: {"auth": hub}, "cache.internal:5000": {"auth": own}}})
     store = CredentialStore(env=env, upstreams={"mirror.internal": "docker.io", "cache.internal:5000": "docker.io"})
     assert store.for_host("registry-1.docker.io").get() == Credential("hubuser", "hubpass")
-    assert store.for_host("mirror.internal").get() == Credential("hubuser", "hubpass"), "a mirror without an entry of its own: its upstream's"
+    assert store.for_host("mirror.internal").get() == Credential("hubuser", "hubpass"), (
+        "a mirror without an entry of its own: its upstream's"
+    )
     assert store.for_host("cache.internal:5000").get() == Credential("cache", "cachepass"), "a mirror's own entry first"
     assert store.for_host("quay.io").get() is None
     (tmp_path / "h").mkdir()
     helped = CredentialStore(env=_docker_config(tmp_path / "h", {"credHelpers": {key: "hub"}}))
-    assert helped.for_host("registry-1.docker.io").get() == Credential("h", "from-helper"), "a helper is asked for https://index.docker.io/v1/"
+    assert helped.for_host("registry-1.docker.io").get() == Credential("h", "from-helper"), (
+        "a helper is asked for https://index.docker.io/v1/"
+    )
 
 
 def test_the_lines_for_a_missing_or_refused_credential_name_what_to_provide_at_nvcr_io_and_docker_hub() -> None:
     keyed = CredentialStore(env={"NGC_API_KEY": "nvapi-x"})
-    assert str(keyed.rejected("nvcr.io", ["nvidia"])) == ("authentication failed for nvcr.io (NGC_API_KEY was refused: it must be an API key "
-                                                          "of the NGC organisation nvidia with access to its registry)")
+    assert str(keyed.rejected("nvcr.io", ["nvidia"])) == (
+        "authentication failed for nvcr.io (NGC_API_KEY was refused: it must be an API key "
+        "of the NGC organisation nvidia with access to its registry)"
+    )
     bare = CredentialStore(env={})
-    assert str(bare.missing("nvcr.io", ["nvidia"])) == ("nvcr.io asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
-                                                        "API key of the NGC organisation nvidia (a Personal API key with access to its registry)")
-    assert str(bare.missing("registry-1.docker.io")).endswith("(DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)")
+    assert str(bare.missing("nvcr.io", ["nvidia"])) == (
+        "nvcr.io asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
+        "API key of the NGC organisation nvidia (a Personal API key with access to its registry)"
+    )
+    assert str(bare.missing("registry-1.docker.io")).endswith(
+        "(DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)"
+    )
     assert "Docker Hub" not in str(bare.missing("quay.io"))
 
 
@@ -143,24 +180,35 @@ def test_retry_after_is_honoured_then_backoff_is_bounded() -> None:
         assert isinstance(item, str)
         return item
 
-    assert call_with_retries(operation, RetryPolicy(attempts=5, base_delay=0.5, max_delay=2), "op", sleep=sleeps.append) == "ok"
+    assert (
+        call_with_retries(operation, RetryPolicy(attempts=5, base_delay=0.5, max_delay=2), "op", sleep=sleeps.append)
+        == "ok"
+    )
     assert sleeps[0] == 7 and 0 <= sleeps[1] <= 1.0
     assert parse_retry_after("12") == 12 and parse_retry_after(None) is None
 
 
 def test_client_retries_429_with_retry_after_and_gives_up_after_budget() -> None:
     # A mocked transport: a real registry does not answer 429 on demand. Fault injection only.
-    answers = iter([httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(503), httpx.Response(200, json={})])
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(503), httpx.Response(200, json={})]
+    )
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.url.path)
         return next(answers)
 
-    client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=3, base_delay=0.01))
+    client = RegistryClient(
+        "127.0.0.1:1", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=3, base_delay=0.01)
+    )
     assert client.ping() is True
     assert len(seen) == 3
-    failing = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(lambda r: httpx.Response(503)), retry=RetryPolicy(attempts=2, base_delay=0.01))
+    failing = RegistryClient(
+        "127.0.0.1:1",
+        transport=httpx.MockTransport(lambda r: httpx.Response(503)),
+        retry=RetryPolicy(attempts=2, base_delay=0.01),
+    )
     with pytest.raises(TransientError):
         failing.head_manifest("a/b", "1")
 
@@ -168,18 +216,28 @@ def test_client_retries_429_with_retry_after_and_gives_up_after_budget() -> None
 def test_a_429_toomanyrequests_from_a_registry_other_than_docker_hub_is_retried_as_usual() -> None:
     """Only Docker Hub's code, or a ``ratelimit-limit`` header, means a used-up pull limit: ECR's and others'
     ``TOOMANYREQUESTS`` (without the header) is a short wait. A mocked transport: a real registry does not answer 429 on demand."""
-    answers = iter([httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS", "message": "Rate exceeded"}]}),
-                    httpx.Response(404)])
+    answers = iter(
+        [
+            httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS", "message": "Rate exceeded"}]}),
+            httpx.Response(404),
+        ]
+    )
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.method)
         return next(answers)
 
-    client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=3, base_delay=0.01))
+    client = RegistryClient(
+        "127.0.0.1:1", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=3, base_delay=0.01)
+    )
     assert client.head_manifest("a/b", "1") is None and seen == ["HEAD", "HEAD"]
-    hub = RegistryClient("127.0.0.1:1", upstream="docker.io", retry=RetryPolicy(attempts=3, base_delay=0.01),
-                         transport=httpx.MockTransport(lambda r: httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS"}]})))
+    hub = RegistryClient(
+        "127.0.0.1:1",
+        upstream="docker.io",
+        retry=RetryPolicy(attempts=3, base_delay=0.01),
+        transport=httpx.MockTransport(lambda r: httpx.Response(429, json={"errors": [{"code": "TOOMANYREQUESTS"}]})),
+    )
     with pytest.raises(RateLimitError, match="Docker Hub's pull rate limit is used up: log in to Docker Hub"):
         hub.head_manifest("library/nats", "1")
 
@@ -197,7 +255,9 @@ def test_blob_redirect_to_storage_does_not_carry_authorization() -> None:
         return httpx.Response(307, headers={"Location": "https://storage.example.com/blob?X-Amz-Signature=abc"})
 
     store = CredentialStore(env={"NGC_API_KEY": "nvapi-secret"}, ngc_hosts=frozenset({"127.0.0.1:1"}))
-    client = RegistryClient("127.0.0.1:1", credentials=store.for_host("127.0.0.1:1"), transport=httpx.MockTransport(handler))
+    client = RegistryClient(
+        "127.0.0.1:1", credentials=store.for_host("127.0.0.1:1"), transport=httpx.MockTransport(handler)
+    )
     client.auth._challenge = parse_challenge('Basic realm="r"')  # as learned from a ping
     with client.open_blob("org/app", "sha256:" + "a" * 64) as chunks:
         assert b"".join(chunks) == b"layer-bytes"
@@ -224,7 +284,9 @@ def test_mount_answered_with_202_falls_back_to_the_upload_it_opened() -> None:
     client = RegistryClient("127.0.0.1:1", transport=httpx.MockTransport(handler))
     assert client.mount_blob("p/app", digest, "p/base") is False
     client.put_blob("p/app", Descriptor("application/octet-stream", digest, len(data)), [data])
-    assert seen == [("POST", "/v2/p/app/blobs/uploads/"), ("PUT", "/v2/p/app/blobs/uploads/u1")], "the opened upload is used, not a second one"
+    assert seen == [("POST", "/v2/p/app/blobs/uploads/"), ("PUT", "/v2/p/app/blobs/uploads/u1")], (
+        "the opened upload is used, not a second one"
+    )
 
 
 def test_rate_limiter_holds_manifest_puts_to_the_quota() -> None:
@@ -299,7 +361,9 @@ def test_a_bearer_token_past_its_lifetime_is_not_reused(servers: list[Any]) -> N
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
         if path.startswith("/token"):
             issued.append(f"t{len(issued) + 1}")
-            return Reply(200, {"Content-Type": "application/json"}, json.dumps({"token": issued[-1], "expires_in": 1}).encode())
+            return Reply(
+                200, {"Content-Type": "application/json"}, json.dumps({"token": issued[-1], "expires_in": 1}).encode()
+            )
         if headers.get("authorization", "").startswith("Bearer "):
             return Reply(200, {"Content-Type": "application/json"}, b'{"name": "a/b", "tags": ["1"]}')
         return Reply(401, {"WWW-Authenticate": f'Bearer realm="{me.url}/token",service="test"'})
@@ -322,17 +386,54 @@ def test_a_bearer_token_past_its_lifetime_is_not_reused(servers: list[Any]) -> N
 def test_the_result_document_keeps_every_documented_field_error_null_included() -> None:
     from provider_helper.results import ArtifactResult, document
 
-    copied = ArtifactResult(key="image:app:1", type="image", group="g", source="nvcr.io/o/app:1", target="h/p/app:1",
-                            digest="sha256:" + "a" * 64, platforms=["linux/amd64"], status="copied", bytes_copied=5)
-    failed = ArtifactResult(key="image:b:1", type="image", group="g", source="nvcr.io/o/b:1", target="h/p/b:1", status="failed", error="boom")
+    copied = ArtifactResult(
+        key="image:app:1",
+        type="image",
+        group="g",
+        source="nvcr.io/o/app:1",
+        target="h/p/app:1",
+        digest="sha256:" + "a" * 64,
+        platforms=["linux/amd64"],
+        status="copied",
+        bytes_copied=5,
+    )
+    failed = ArtifactResult(
+        key="image:b:1",
+        type="image",
+        group="g",
+        source="nvcr.io/o/b:1",
+        target="h/p/b:1",
+        status="failed",
+        error="boom",
+    )
     doc = json.loads(json.dumps(document("h/p", [copied, failed], 1.25)))
     assert doc["version"] == 1 and doc["target"] == "h/p"
-    documented = {"key", "type", "group", "source", "target", "digest", "platforms", "status", "bytes_copied", "error", "signatures_copied",
-                  "bytes_to_copy"}
+    documented = {
+        "key",
+        "type",
+        "group",
+        "source",
+        "target",
+        "digest",
+        "platforms",
+        "status",
+        "bytes_copied",
+        "error",
+        "signatures_copied",
+        "bytes_to_copy",
+    }
     assert set(doc["artifacts"][0]) == documented and doc["artifacts"][0]["error"] is None
     assert doc["artifacts"][1]["digest"] is None and doc["artifacts"][1]["error"] == "boom"
-    assert doc["summary"] == {"copied": 1, "present": 0, "failed": 1, "planned": 0, "bytes_copied": 5, "seconds": 1.25, "signatures_copied": 0,
-                              "bytes_to_copy": 0}
+    assert doc["summary"] == {
+        "copied": 1,
+        "present": 0,
+        "failed": 1,
+        "planned": 0,
+        "bytes_copied": 5,
+        "seconds": 1.25,
+        "signatures_copied": 0,
+        "bytes_to_copy": 0,
+    }
 
 
 @pytest.mark.parametrize("text", ["1.0\n", "1.0\r", "\u0661.\u0660", "v1.0\u00a0", "a" * 129])
@@ -354,17 +455,31 @@ def test_registry_credentials_go_only_to_the_registrys_own_scheme_host_and_port(
     with httpx.Client() as tokens:
         auth = RegistryAuth("registry.example:5000", StaticCredential(Credential("u", "p")), tokens, scheme="https")
         assert auth.on_registry(httpx.URL("https://registry.example:5000/v2/"))
-        assert not auth.on_registry(httpx.URL("http://registry.example:5000/v2/")), "the same host in plain HTTP is another origin"
-        assert not auth.on_registry(httpx.URL("https://registry.example:5001/v2/")) and not auth.on_registry(httpx.URL("https://storage.example/b"))
+        assert not auth.on_registry(httpx.URL("http://registry.example:5000/v2/")), (
+            "the same host in plain HTTP is another origin"
+        )
+        assert not auth.on_registry(httpx.URL("https://registry.example:5001/v2/")) and not auth.on_registry(
+            httpx.URL("https://storage.example/b")
+        )
 
 
 def test_aws_region_names_the_region_of_an_ecr_target_whose_host_names_none() -> None:
     from provider_helper import targets
 
-    local = {"AWS_ENDPOINT_URL_ECR": "http://127.0.0.1:4566"}  # an ECR target off the ECR form: the endpoint's host (issue 36)
-    assert targets.resolve("127.0.0.1:5000/p", "ecr", "eu-west-1", None, None, {**local, "AWS_REGION": "us-east-1"}).region == "eu-west-1"
-    assert targets.resolve("127.0.0.1:5000/p", "ecr", None, None, None, {**local, "AWS_REGION": "us-east-1"}).region == "us-east-1"
+    local = {
+        "AWS_ENDPOINT_URL_ECR": "http://127.0.0.1:4566"
+    }  # an ECR target off the ECR form: the endpoint's host (issue 36)
+    assert (
+        targets.resolve("127.0.0.1:5000/p", "ecr", "eu-west-1", None, None, {**local, "AWS_REGION": "us-east-1"}).region
+        == "eu-west-1"
+    )
+    assert (
+        targets.resolve("127.0.0.1:5000/p", "ecr", None, None, None, {**local, "AWS_REGION": "us-east-1"}).region
+        == "us-east-1"
+    )
     with pytest.raises(InputError, match="use --aws-region or AWS_REGION"):
         targets.resolve("127.0.0.1:5000/p", "ecr", None, None, None, local)
-    host = targets.resolve("123456789012.dkr.ecr.ap-south-1.amazonaws.com/p", "auto", None, None, None, {"AWS_REGION": "us-east-1"})
+    host = targets.resolve(
+        "123456789012.dkr.ecr.ap-south-1.amazonaws.com/p", "auto", None, None, None, {"AWS_REGION": "us-east-1"}
+    )
     assert host.region == "ap-south-1", "the host's own region comes before AWS_REGION"

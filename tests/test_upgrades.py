@@ -391,10 +391,7 @@ def test_prune_removes_what_release_b_no_longer_lists_and_nothing_else(
     refused = cli("prune", release_b, prefix)
     assert (
         refused.returncode == 2
-        and refused.stderr.strip().splitlines()
-        == [
-            refused.stderr.strip()
-        ]
+        and refused.stderr.strip().splitlines() == [refused.stderr.strip()]
         and "pass --yes" in refused.stderr
     )
     assert _at_target(sandbox, f"{prefix}/app-a", "1.0") == old.digest

@@ -37,28 +37,70 @@ def test_latest_keeps_a_tags_flavour_the_newest_version_of_the_same_flavour() ->
         latest_from(lambda: ["0.20.0"], "nats-box", like="0.19.2-nonroot")
 
 
-def test_latest_resolves_images_and_oci_charts_from_the_tag_list(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
-    images = {tag: source.image(f"{ns}/nvidia/app", tag) for tag in ("1.2.0", "1.10.0", "v1.9.0", "latest", "1.11.0-rc1")}
+def test_latest_resolves_images_and_oci_charts_from_the_tag_list(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    images = {
+        tag: source.image(f"{ns}/nvidia/app", tag) for tag in ("1.2.0", "1.10.0", "v1.9.0", "latest", "1.11.0-rc1")
+    }
     for version in ("0.9.0", "1.0.0"):
         source.chart(f"{ns}/nvidia/helm-app", version)
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.2.0", "group": "test"},
-        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:0.9.0", "group": "test"},
-    ])
-    common = ["--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
-    plan = run_cli("plan", *common, "--set-version", "app=latest", "--set-version", "helm-app=latest", "--output", "json", env=sandbox.env())
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.2.0", "group": "test"},
+            {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:0.9.0", "group": "test"},
+        ],
+    )
+    common = [
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+    ]
+    plan = run_cli(
+        "plan",
+        *common,
+        "--set-version",
+        "app=latest",
+        "--set-version",
+        "helm-app=latest",
+        "--output",
+        "json",
+        env=sandbox.env(),
+    )
     assert plan.returncode == 0, plan.stderr
     planned = {a["key"]: a for a in json.loads(plan.stdout)["artifacts"]}
     assert set(planned) == {"image:app:1.10.0", "chart:helm-app:1.0.0"}
     assert all(a["resolved_from"] == "latest" for a in planned.values())
 
-    done = run_cli("mirror", *common, "--set-version", "app=latest", "--set-version", "helm-app=latest", "--result-file", str(tmp_path / "r.json"),
-                   env=sandbox.env())
+    done = run_cli(
+        "mirror",
+        *common,
+        "--set-version",
+        "app=latest",
+        "--set-version",
+        "helm-app=latest",
+        "--result-file",
+        str(tmp_path / "r.json"),
+        env=sandbox.env(),
+    )
     assert done.returncode == 0, done.stderr
     raw = skopeo_raw(f"{sandbox.target.host}/{ns}/app:1.10.0", authfile=sandbox.docker_config / "config.json")
     assert sha256(raw) == images["1.10.0"].digest
 
-    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--output", "json", env=sandbox.env())
+    listed = run_cli(
+        "outdated",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--output",
+        "json",
+        env=sandbox.env(),
+    )
     assert listed.returncode == 0, listed.stderr
     rows = {r["name"]: r for r in json.loads(listed.stdout)["artifacts"]}
     assert rows["app"]["newer"] == ["v1.9.0", "1.10.0", "1.11.0-rc1"]
@@ -72,20 +114,46 @@ def test_set_version_latest_keeps_the_pinned_tags_flavour(
         source.image(f"{ns}/nvidia/nats-box", tag)
     entry = {"type": "image", "source": f"nvcr.io/{ns}/nvidia/nats-box:0.19.2-nonroot", "group": "test"}
     manifest = write_manifest(tmp_path / "m.yaml", [entry])
-    plan = run_cli("plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host,
-                   "--target", f"{sandbox.target.host}/{ns}", "--set-version", "nats-box=latest", "--output", "json",
-                   env=sandbox.env())
+    plan = run_cli(
+        "plan",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+        "--set-version",
+        "nats-box=latest",
+        "--output",
+        "json",
+        env=sandbox.env(),
+    )
     assert plan.returncode == 0, plan.stderr
     assert [a["key"] for a in json.loads(plan.stdout)["artifacts"]] == ["image:nats-box:0.20.1-nonroot"]
 
 
-def test_save_records_the_resolved_version_so_load_is_exact(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
+def test_save_records_the_resolved_version_so_load_is_exact(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
     for tag in ("1.0.0", "1.1.0"):
         source.image(f"{ns}/nvidia/app", tag)
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.0.0", "group": "test"}])
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.0.0", "group": "test"}]
+    )
     layout = tmp_path / "layout"
-    run_cli("save", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--set-version", "app=latest", "--to", str(layout),
-            env=sandbox.env(), check=True)
+    run_cli(
+        "save",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--set-version",
+        "app=latest",
+        "--to",
+        str(layout),
+        env=sandbox.env(),
+        check=True,
+    )
     entry = json.loads((layout / "nvcf-mirror.lock.json").read_text())["artifacts"][0]
     assert entry["tag"] == "1.1.0" and entry["entry"]["source"].endswith("/nvidia/app:1.1.0")
 
@@ -94,11 +162,26 @@ def test_latest_and_outdated_for_an_ngc_resource(tmp_path: Path) -> None:
     ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
     try:
         for version in ("0.1.4", "0.1.5", "0.1.10"):
-            ngc.resources[f"0833294136851237/nvcf-ncp-staging/nvcf-base:{version}"] = {f"nvcf-base-{version}.tar.gz": version.encode() * 100}
-        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "resource", "source": "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4",
-                                                         "group": "r"}], groups=[{"name": "r"}])
+            ngc.resources[f"0833294136851237/nvcf-ncp-staging/nvcf-base:{version}"] = {
+                f"nvcf-base-{version}.tar.gz": version.encode() * 100
+            }
+        manifest = write_manifest(
+            tmp_path / "m.yaml",
+            [{"type": "resource", "source": "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4", "group": "r"}],
+            groups=[{"name": "r"}],
+        )
         env = {"NGC_API_KEY": ngc.personal_key, "NVCF_MIRROR_NGC_API_URL": ngc.url}
-        done = run_cli("resources", "download", "--manifest", str(manifest), "--set-version", "nvcf-base=latest", "--dest", str(tmp_path / "d"), env=env)
+        done = run_cli(
+            "resources",
+            "download",
+            "--manifest",
+            str(manifest),
+            "--set-version",
+            "nvcf-base=latest",
+            "--dest",
+            str(tmp_path / "d"),
+            env=env,
+        )
         assert done.returncode == 0, done.stderr
         assert (tmp_path / "d" / "nvcf-base_v0.1.10" / "nvcf-base-0.1.10.tar.gz").exists()
         listed = run_cli("outdated", "--manifest", str(manifest), "--all-groups", "--output", "json", env=env)
@@ -109,8 +192,20 @@ def test_latest_and_outdated_for_an_ngc_resource(tmp_path: Path) -> None:
 
 
 def test_outdated_reports_an_unreachable_source_on_its_line_and_exits_0(tmp_path: Path) -> None:
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0.0", "group": "test"}])
-    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", "127.0.0.1:9", "--retries", "1", "--output", "json")
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0.0", "group": "test"}]
+    )
+    listed = run_cli(
+        "outdated",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        "127.0.0.1:9",
+        "--retries",
+        "1",
+        "--output",
+        "json",
+    )
     assert listed.returncode == 0, listed.stderr
     row = json.loads(listed.stdout)["artifacts"][0]
     assert row["newer"] == [] and "127.0.0.1:9" in row["error"]
@@ -120,7 +215,12 @@ def test_numeric_pre_release_identifiers_compare_as_numbers() -> None:
     """SemVer 11.4: rc.10 comes after rc.2 (numbers as numbers), and a number before a word."""
     published = ["1.0.0-rc.2", "1.0.0-rc.10", "1.0.0-rc.9", "1.0.0-rc.1.5"]
     assert newest(published) == "1.0.0-rc.10"
-    assert newer("1.0.0-rc.2", [*published, "1.0.0-rc.beta", "1.0.0"]) == ["1.0.0-rc.9", "1.0.0-rc.10", "1.0.0-rc.beta", "1.0.0"]
+    assert newer("1.0.0-rc.2", [*published, "1.0.0-rc.beta", "1.0.0"]) == [
+        "1.0.0-rc.9",
+        "1.0.0-rc.10",
+        "1.0.0-rc.beta",
+        "1.0.0",
+    ]
 
 
 def test_latest_and_outdated_ignore_ngc_versions_whose_upload_is_not_complete(tmp_path: Path) -> None:
@@ -128,12 +228,27 @@ def test_latest_and_outdated_ignore_ngc_versions_whose_upload_is_not_complete(tm
     ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
     try:
         for version in ("0.1.4", "0.1.5", "0.1.10"):
-            ngc.resources[f"0833294136851237/nvcf-ncp-staging/nvcf-base:{version}"] = {f"nvcf-base-{version}.tar.gz": version.encode() * 100}
+            ngc.resources[f"0833294136851237/nvcf-ncp-staging/nvcf-base:{version}"] = {
+                f"nvcf-base-{version}.tar.gz": version.encode() * 100
+            }
         ngc.status["0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.10"] = "UPLOAD_PENDING"
-        manifest = write_manifest(tmp_path / "m.yaml", [{"type": "resource", "source": "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4",
-                                                         "group": "r"}], groups=[{"name": "r"}])
+        manifest = write_manifest(
+            tmp_path / "m.yaml",
+            [{"type": "resource", "source": "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4", "group": "r"}],
+            groups=[{"name": "r"}],
+        )
         env = {"NGC_API_KEY": ngc.personal_key, "NVCF_MIRROR_NGC_API_URL": ngc.url}
-        done = run_cli("resources", "download", "--manifest", str(manifest), "--set-version", "nvcf-base=latest", "--dest", str(tmp_path / "d"), env=env)
+        done = run_cli(
+            "resources",
+            "download",
+            "--manifest",
+            str(manifest),
+            "--set-version",
+            "nvcf-base=latest",
+            "--dest",
+            str(tmp_path / "d"),
+            env=env,
+        )
         assert done.returncode == 0, done.stderr
         assert [p.name for p in (tmp_path / "d").iterdir()] == ["nvcf-base_v0.1.5"]
         listed = run_cli("outdated", "--manifest", str(manifest), "--all-groups", "--output", "json", env=env)
@@ -144,8 +259,19 @@ def test_latest_and_outdated_ignore_ngc_versions_whose_upload_is_not_complete(tm
 
 
 def test_outdated_prints_a_table_by_default_with_the_error_on_its_line(tmp_path: Path) -> None:
-    manifest = write_manifest(tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0.0", "group": "test"}])
-    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", "127.0.0.1:9", "--retries", "1", env={"COLUMNS": "300"})
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/app:1.0.0", "group": "test"}]
+    )
+    listed = run_cli(
+        "outdated",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        "127.0.0.1:9",
+        "--retries",
+        "1",
+        env={"COLUMNS": "300"},
+    )
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if "app" in line)
     assert "1.0.0" in row and "up to date" in row and "127.0.0.1:9" in row, listed.stdout
@@ -157,11 +283,21 @@ def test_latest_for_one_entry_of_a_name_listed_twice_resolves_that_entry_and_a_c
     """v0.5 lists nvcf-openbao twice: NAME:TAG=latest resolves that entry only; resolved onto the other's tag: refused."""
     for tag in ("2.2.2-nv-1", "2.5.1-nv-1.1.0", "2.6.0-nv-1"):
         source.image(f"{ns}/nvidia/openbao", tag)
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/openbao:2.2.2-nv-1", "group": "test"},
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/openbao:2.5.1-nv-1.1.0", "group": "test"},
-    ])
-    common = ["--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/openbao:2.2.2-nv-1", "group": "test"},
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/openbao:2.5.1-nv-1.1.0", "group": "test"},
+        ],
+    )
+    common = [
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        sandbox.source.host,
+        "--target",
+        f"{sandbox.target.host}/{ns}",
+    ]
     plan = run_cli("plan", *common, "--set-version", "openbao:2.2.2-nv-1=latest", "--output", "json", env=sandbox.env())
     assert plan.returncode == 0, plan.stderr
     keys = {a["key"] for a in json.loads(plan.stdout)["artifacts"]}
@@ -177,8 +313,16 @@ def test_a_piped_outdated_table_does_not_wrap_at_80_columns_or_split_names(tmp_p
     name = "a-repository-name-long-enough-to-wrap-at-eighty-columns-in-a-table"
     entry = {"type": "image", "source": f"nvcr.io/org/{name}:1.0.0", "group": "test"}
     manifest = write_manifest(tmp_path / "m.yaml", [entry])
-    listed = run_cli("outdated", "--manifest", str(manifest), "--source-registry", "127.0.0.1:9", "--retries", "1",
-                     env={"COLUMNS": ""})
+    listed = run_cli(
+        "outdated",
+        "--manifest",
+        str(manifest),
+        "--source-registry",
+        "127.0.0.1:9",
+        "--retries",
+        "1",
+        env={"COLUMNS": ""},
+    )
     assert listed.returncode == 0, listed.stderr
     rows = [line for line in listed.stdout.splitlines() if name in line]
     assert len(rows) == 1 and "127.0.0.1:9" in rows[0] and len(rows[0]) > 80, listed.stdout

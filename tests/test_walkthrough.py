@@ -35,8 +35,14 @@ def test_the_pause_file_holds_everything_the_readmes_cli_example_needs(sandbox: 
     clean = {k: v for k, v in os.environ.items() if k not in HELD and not k.startswith("AWS_")}
 
     def in_shell(line: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", "-c", f". {env_file} && {line}"], env=clean, capture_output=True, text=True,
-                              timeout=300, cwd=tmp_path)
+        return subprocess.run(
+            ["bash", "-c", f". {env_file} && {line}"],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
 
     # the walk-through's apply mirrored into nvcf-local; here the README's mirror line fills by-hand, verify reads it
     verify = by_command["verify"].replace("/nvcf-local", "/by-hand")

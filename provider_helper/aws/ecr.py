@@ -24,7 +24,9 @@ from provider_helper.wording import setting
 
 log = logging.getLogger("nvcf-mirror")
 
-_HOST_RE = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?", re.ASCII)
+_HOST_RE = re.compile(
+    r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?", re.ASCII
+)
 PUT_IMAGE_PER_SECOND = 10
 MIN_TOKEN_REUSE = 300.0  # seconds; an expiresAt already past (moto says 2015) must not refetch on every request
 REFRESH_BEFORE = 600.0
@@ -56,8 +58,9 @@ def client(service: str, region: str) -> Any:
     from botocore.config import Config
 
     try:
-        return botocore.session.get_session().create_client(service, region_name=region,
-                                                            config=Config(retries={"mode": "adaptive", "max_attempts": 8}))
+        return botocore.session.get_session().create_client(
+            service, region_name=region, config=Config(retries={"mode": "adaptive", "max_attempts": 8})
+        )
     except aws_errors() as exc:
         raise InputError(f"AWS {service} client for {region}: {exc}") from None
 
@@ -71,7 +74,12 @@ def aws_error(exc: Exception, doing: str) -> Exception:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "")
-        if code in ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "AccessDeniedException"):
+        if code in (
+            "UnrecognizedClientException",
+            "InvalidSignatureException",
+            "ExpiredTokenException",
+            "AccessDeniedException",
+        ):
             return InputError(f"{doing}: AWS rejected the credentials ({code})")
         return RegistryError(f"{doing}: {code}: {error.get('Message', '')}".rstrip(": "))
     return RegistryError(f"{doing}: {type(exc).__name__}")
@@ -124,8 +132,15 @@ class RepositorySettings:
     lifecycle_policy: str | None = None  # JSON text
 
     @classmethod
-    def build(cls, scan_on_push: bool, tag_mutability: str, encryption: str, kms_key: str | None,
-              tags: Mapping[str, str], lifecycle_policy_file: str | None) -> RepositorySettings:
+    def build(
+        cls,
+        scan_on_push: bool,
+        tag_mutability: str,
+        encryption: str,
+        kms_key: str | None,
+        tags: Mapping[str, str],
+        lifecycle_policy_file: str | None,
+    ) -> RepositorySettings:
         if encryption == "KMS" and not kms_key:
             raise InputError(f"{setting('encryption')} KMS needs {setting('kms_key')} ARN")
         if kms_key and encryption != "KMS":
@@ -157,7 +172,11 @@ class Repositories:
         names: list[str] = []
         try:
             for page in self.ecr.get_paginator("describe_repositories").paginate(**self._ids()):
-                names.extend(r["repositoryName"] for r in page["repositories"] if r["repositoryName"].startswith(prefix.rstrip("/") + "/"))
+                names.extend(
+                    r["repositoryName"]
+                    for r in page["repositories"]
+                    if r["repositoryName"].startswith(prefix.rstrip("/") + "/")
+                )
         except aws_errors() as exc:
             raise aws_error(exc, "ecr describe-repositories") from None
         return sorted(names)
@@ -196,12 +215,18 @@ class Repositories:
         return found
 
     def _create(self, name: str, settings: RepositorySettings) -> bool:
-        encryption = {"encryptionType": settings.encryption, **({"kmsKey": settings.kms_key} if settings.kms_key else {})}
+        encryption = {
+            "encryptionType": settings.encryption,
+            **({"kmsKey": settings.kms_key} if settings.kms_key else {}),
+        }
         try:
             self.ecr.create_repository(
-                repositoryName=name, imageTagMutability=settings.tag_mutability,
-                imageScanningConfiguration={"scanOnPush": settings.scan_on_push}, encryptionConfiguration=encryption,
-                tags=[{"Key": k, "Value": v} for k, v in settings.tags.items()], **self._ids(),
+                repositoryName=name,
+                imageTagMutability=settings.tag_mutability,
+                imageScanningConfiguration={"scanOnPush": settings.scan_on_push},
+                encryptionConfiguration=encryption,
+                tags=[{"Key": k, "Value": v} for k, v in settings.tags.items()],
+                **self._ids(),
             )
         except self.ecr.exceptions.RepositoryAlreadyExistsException:
             return False  # created meanwhile by a concurrent run
@@ -209,7 +234,9 @@ class Repositories:
             raise aws_error(exc, f"ecr create-repository {name}") from None
         if settings.lifecycle_policy:
             try:
-                self.ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=settings.lifecycle_policy, **self._ids())
+                self.ecr.put_lifecycle_policy(
+                    repositoryName=name, lifecyclePolicyText=settings.lifecycle_policy, **self._ids()
+                )
             except aws_errors() as exc:
                 raise aws_error(exc, f"ecr put-lifecycle-policy {name}") from None
         log.info("created  ECR repository %s", name)
@@ -231,16 +258,20 @@ class Repositories:
 BATCH_DELETE_IDS = 100  # BatchDeleteImage takes at most 100 image ids a call
 
 
-def delete_images(ecr_client: Any, registry_id: str | None, repo: str, tags: Iterable[str],
-                  digests: Iterable[str]) -> list[str]:
+def delete_images(
+    ecr_client: Any, registry_id: str | None, repo: str, tags: Iterable[str], digests: Iterable[str]
+) -> list[str]:
     """BatchDeleteImage: each tag untagged (its image deleted with its last tag), each digest deleted;
     returns the ids ECR refused, with its reason. An image already gone is not a failure."""
     ids = [{"imageTag": t} for t in tags] + [{"imageDigest": d} for d in digests]
     refused = []
     for start in range(0, len(ids), BATCH_DELETE_IDS):
         try:
-            answer = ecr_client.batch_delete_image(repositoryName=repo, imageIds=ids[start:start + BATCH_DELETE_IDS],
-                                                   **({"registryId": registry_id} if registry_id else {}))
+            answer = ecr_client.batch_delete_image(
+                repositoryName=repo,
+                imageIds=ids[start : start + BATCH_DELETE_IDS],
+                **({"registryId": registry_id} if registry_id else {}),
+            )
         except aws_errors() as exc:
             raise aws_error(exc, f"ecr batch-delete-image {repo}") from None
         for failure in answer.get("failures") or []:

@@ -21,9 +21,15 @@ def ecr_group() -> None:
 
 
 @ecr_group.command("delete-repos")
-@click.option("--prefix", required=True, help="Delete repositories named PREFIX/… (e.g. your cluster name); nothing else.")
-@click.option("--region", "region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
-              help="AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION; one of the three is needed).")
+@click.option(
+    "--prefix", required=True, help="Delete repositories named PREFIX/… (e.g. your cluster name); nothing else."
+)
+@click.option(
+    "--region",
+    "region",
+    envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
+    help="AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION; one of the three is needed).",
+)
 @click.option("--registry-id", metavar="ACCOUNT", help="Registry (account) id, if not the caller's.")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -55,7 +61,12 @@ def ecr_delete_repos(prefix: str, region: str | None, registry_id: str | None, d
 
 @ecr_group.command("import-commands")
 @run_config_options()
-@click.option("--module-address", default="module.nvcf_mirror", show_default=True, help="Address of the nvcf-mirror module in your root module.")
+@click.option(
+    "--module-address",
+    default="module.nvcf_mirror",
+    show_default=True,
+    help="Address of the nvcf-mirror module in your root module.",
+)
 def ecr_import_commands(common: RunConfig, module_address: str) -> None:
     """Print a `terraform import` line for each of the module's repositories that already exists.
 

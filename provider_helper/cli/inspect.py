@@ -57,7 +57,14 @@ def outdated(common: RunConfig, output: str) -> None:
 
 def _outdated_row(artifact: Artifact, available: PublishedVersions) -> dict[str, Any]:
     current = artifact.version_text
-    row: dict[str, Any] = {"key": artifact.key, "type": artifact.type, "name": artifact.name, "version": current, "newer": [], "error": None}
+    row: dict[str, Any] = {
+        "key": artifact.key,
+        "type": artifact.type,
+        "name": artifact.name,
+        "version": current,
+        "newer": [],
+        "error": None,
+    }
     try:
         published = available.versions(artifact)
     except (RegistryError, InputError, OSError) as exc:

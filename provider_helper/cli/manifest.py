@@ -31,7 +31,9 @@ def manifest_validate(file: str) -> None:
 
 
 @manifest_group.command("show")
-@click.option("--manifest", "file", type=click.Path(dir_okay=False), help="Manifest (default: the bundled NVCF v0.5 list).")
+@click.option(
+    "--manifest", "file", type=click.Path(dir_okay=False), help="Manifest (default: the bundled NVCF v0.5 list)."
+)
 @click.option("--release", metavar="NAME", help=f"A bundled NVCF release: {', '.join(manifest_mod.releases())}.")
 @click.option("--group", "groups", multiple=True, metavar="NAME", help="Only these groups (repeatable).")
 def manifest_show(file: str | None, release: str | None, groups: tuple[str, ...]) -> None:
@@ -60,16 +62,23 @@ def _show_releases() -> None:
         loaded = manifest_mod.load(release=name)
         default = sum(1 for a in loaded.artifacts if a.group in loaded.default_groups)
         marker = " (the default)" if name == manifest_mod.DEFAULT_RELEASE else ""
-        click.echo(f"{name}{marker}: {loaded.description or name}; {len(loaded.artifacts)} artifacts, "
-                   f"{default} selected by default (groups: {', '.join(loaded.default_groups)})")
-    click.echo("nvcf-mirror manifest show --release NAME lists one; "
-               "--release NAME picks one for plan, mirror and the rest")
+        click.echo(
+            f"{name}{marker}: {loaded.description or name}; {len(loaded.artifacts)} artifacts, "
+            f"{default} selected by default (groups: {', '.join(loaded.default_groups)})"
+        )
+    click.echo(
+        "nvcf-mirror manifest show --release NAME lists one; --release NAME picks one for plan, mirror and the rest"
+    )
 
 
 @manifest_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--group", default="imported", show_default=True,
-              help="Group the imported artifacts belong to (an NVIDIA page's groups come from its stacks and tables).")
+@click.option(
+    "--group",
+    default="imported",
+    show_default=True,
+    help="Group the imported artifacts belong to (an NVIDIA page's groups come from its stacks and tables).",
+)
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of standard output.")
 def manifest_import(file: str, group: str, output: str | None) -> None:
     """Turn NVIDIA's artifact-manifest page (markdown), a skopeo sync YAML file or a list of references
@@ -87,8 +96,13 @@ def manifest_import(file: str, group: str, output: str | None) -> None:
 @click.argument("old")
 @click.argument("new")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--group", "groups", multiple=True, metavar="NAME",
-              help="Compare these groups of a manifest (repeatable; default: its default groups).")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="NAME",
+    help="Compare these groups of a manifest (repeatable; default: its default groups).",
+)
 @click.option("--all-groups", is_flag=True, help="Compare every group of a manifest.")
 def manifest_diff(old: str, new: str, output: str, groups: tuple[str, ...], all_groups: bool) -> None:
     """Artifacts added, removed and changed (same type and name, another version) from OLD to NEW.

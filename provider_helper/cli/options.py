@@ -26,7 +26,7 @@ from provider_helper.session import RunConfig
 
 def read_password_stdin() -> str:
     if sys.stdin is None or sys.stdin.isatty():
-        raise InputError("--password-stdin: pipe the password in, e.g. printf %s \"$PASSWORD\" | nvcf-mirror …")
+        raise InputError('--password-stdin: pipe the password in, e.g. printf %s "$PASSWORD" | nvcf-mirror …')
     password = sys.stdin.read().rstrip("\r\n")
     if not password:
         raise InputError("--password-stdin: standard input was empty")
@@ -34,53 +34,126 @@ def read_password_stdin() -> str:
 
 
 SELECTION_OPTIONS = [
-    click.option("--manifest", "manifest", type=click.Path(dir_okay=False), help="Artifact manifest (default: the bundled NVCF v0.5 list)."),
-    click.option("--release", metavar="NAME",
-                 help=f"A bundled NVCF release's manifest: {', '.join(releases())} (default: v0.5)."),
-    click.option("--group", "groups", multiple=True, metavar="NAME", help="Group to select (repeatable; default: the manifest's default groups)."),
+    click.option(
+        "--manifest",
+        "manifest",
+        type=click.Path(dir_okay=False),
+        help="Artifact manifest (default: the bundled NVCF v0.5 list).",
+    ),
+    click.option(
+        "--release", metavar="NAME", help=f"A bundled NVCF release's manifest: {', '.join(releases())} (default: v0.5)."
+    ),
+    click.option(
+        "--group",
+        "groups",
+        multiple=True,
+        metavar="NAME",
+        help="Group to select (repeatable; default: the manifest's default groups).",
+    ),
     click.option("--all-groups", is_flag=True, help="Select every group."),
-    click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[/VARIANT]", help="Platform to copy (repeatable; default: linux/amd64)."),
+    click.option(
+        "--platform",
+        "platforms",
+        multiple=True,
+        metavar="OS/ARCH[/VARIANT]",
+        help="Platform to copy (repeatable; default: linux/amd64).",
+    ),
     click.option("--all-platforms", is_flag=True, help="Copy whole indexes byte-identical, attestations included."),
-    click.option("--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."),
-    click.option("--source-map", "source_map", multiple=True, metavar="UPSTREAM=MIRROR",
-                 help="Read an upstream registry (docker.io, ghcr.io, quay.io, nvcr.io, …) or a classic Helm repository's host "
-                      "through MIRROR, HOST[:PORT][/PREFIX]: a pull-through cache or a local stand-in (repeatable)."),
-    click.option("--exclude", "excludes", multiple=True, metavar="NAME",
-                 help="Leave the artifact of this name out of the selection (repeatable)."),
-    click.option("--set-version", "set_versions", multiple=True, metavar="NAME[:TAG]=VERSION|latest",
-                 help="Set an artifact's version, pinned or not (repeatable; NAME:TAG picks one entry of a name listed "
-                      "more than once); latest: the newest published version of the same flavour "
-                      "(0.19.2-nonroot: the newest -nonroot)."),
+    click.option(
+        "--source-registry", metavar="HOST[:PORT]", help="Replace nvcr.io in every source (a mirror, a proxy, tests)."
+    ),
+    click.option(
+        "--source-map",
+        "source_map",
+        multiple=True,
+        metavar="UPSTREAM=MIRROR",
+        help="Read an upstream registry (docker.io, ghcr.io, quay.io, nvcr.io, …) or a classic Helm repository's host "
+        "through MIRROR, HOST[:PORT][/PREFIX]: a pull-through cache or a local stand-in (repeatable).",
+    ),
+    click.option(
+        "--exclude",
+        "excludes",
+        multiple=True,
+        metavar="NAME",
+        help="Leave the artifact of this name out of the selection (repeatable).",
+    ),
+    click.option(
+        "--set-version",
+        "set_versions",
+        multiple=True,
+        metavar="NAME[:TAG]=VERSION|latest",
+        help="Set an artifact's version, pinned or not (repeatable; NAME:TAG picks one entry of a name listed "
+        "more than once); latest: the newest published version of the same flavour "
+        "(0.19.2-nonroot: the newest -nonroot).",
+    ),
 ]
 TARGET_OPTIONS = [
-    click.option("--target", metavar="REGISTRY[/PREFIX]", help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster."),
-    click.option("--target-type", type=click.Choice(["auto", "ecr", "generic"]), default="auto", show_default=True, help="auto: ECR when the host is an ECR registry host."),
-    click.option("--aws-region", metavar="REGION", help="ECR region when the target host does not name it (default: AWS_REGION)."),
-    click.option("--target-username", metavar="USER", help="Generic target: user name; the password comes from --password-stdin or NVCF_MIRROR_TARGET_PASSWORD."),
+    click.option(
+        "--target",
+        metavar="REGISTRY[/PREFIX]",
+        help="Where artifacts land, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster.",
+    ),
+    click.option(
+        "--target-type",
+        type=click.Choice(["auto", "ecr", "generic"]),
+        default="auto",
+        show_default=True,
+        help="auto: ECR when the host is an ECR registry host.",
+    ),
+    click.option(
+        "--aws-region", metavar="REGION", help="ECR region when the target host does not name it (default: AWS_REGION)."
+    ),
+    click.option(
+        "--target-username",
+        metavar="USER",
+        help="Generic target: user name; the password comes from --password-stdin or NVCF_MIRROR_TARGET_PASSWORD.",
+    ),
     click.option("--password-stdin", is_flag=True, help="Generic target: read the password from standard input."),
 ]
 CONNECTION_OPTIONS = [
-    click.option("--insecure-registry", "insecure_registries", multiple=True, metavar="HOST", help="HOST gets TLS without verification, or plain HTTP when it does not speak TLS (loopback hosts always use HTTP)."),
-    click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="PEM bundle of a private CA for TLS to registries."),
-    click.option("--retries", type=click.IntRange(1, 20), default=RetryPolicy.attempts, show_default=True,
-                 help="Attempts per request or blob on connection errors, 429 and 5xx (exponential backoff with jitter, honouring Retry-After)."),
+    click.option(
+        "--insecure-registry",
+        "insecure_registries",
+        multiple=True,
+        metavar="HOST",
+        help="HOST gets TLS without verification, or plain HTTP when it does not speak TLS (loopback hosts always use HTTP).",
+    ),
+    click.option(
+        "--ca-file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="PEM bundle of a private CA for TLS to registries.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(1, 20),
+        default=RetryPolicy.attempts,
+        show_default=True,
+        help="Attempts per request or blob on connection errors, 429 and 5xx (exponential backoff with jitter, honouring Retry-After).",
+    ),
 ]
 
 
 no_signatures_option = click.option(
-    "--no-signatures", "signatures", is_flag=True, flag_value=False, default=True,
+    "--no-signatures",
+    "signatures",
+    is_flag=True,
+    flag_value=False,
+    default=True,
     help="Leave cosign signatures, attestations, SBOMs and OCI referrers behind (copied by default).",
 )
 
 recheck_signatures_option = click.option(
-    "--recheck-signatures", is_flag=True,
+    "--recheck-signatures",
+    is_flag=True,
     help="For artifacts already at the target, also read each signature, attestation, SBOM and referrer at the source "
-         "and replace those whose digest changed (a re-signed image); by default a warm run checks them by name, "
-         "one source request per artifact.",
+    "and replace those whose digest changed (a re-signed image); by default a warm run checks them by name, "
+    "one source request per artifact.",
 )
 
 
-def run_config_options(*, selection: bool = True, target: str | None = "required") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def run_config_options(
+    *, selection: bool = True, target: str | None = "required"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add the COMMON flags (or the selection or target half of them) and hand the command a RunConfig.
 
     ``target``: "required", "optional" (the command checks when it needs one), or None."""
@@ -111,19 +184,47 @@ common_options = run_config_options()
 def repository_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The settings ``--create-repos`` applies to new ECR repositories, gathered into one value."""
     options = [
-        click.option("--scan-on-push/--no-scan-on-push", default=True, show_default=True, help="ECR image scanning on push."),
-        click.option("--tag-mutability", type=click.Choice(["MUTABLE", "IMMUTABLE"]), default="MUTABLE", show_default=True, help="Whether tags of new repositories can be overwritten."),
-        click.option("--encryption", type=click.Choice(["AES256", "KMS"]), default="AES256", show_default=True, help="Encryption of new repositories."),
+        click.option(
+            "--scan-on-push/--no-scan-on-push", default=True, show_default=True, help="ECR image scanning on push."
+        ),
+        click.option(
+            "--tag-mutability",
+            type=click.Choice(["MUTABLE", "IMMUTABLE"]),
+            default="MUTABLE",
+            show_default=True,
+            help="Whether tags of new repositories can be overwritten.",
+        ),
+        click.option(
+            "--encryption",
+            type=click.Choice(["AES256", "KMS"]),
+            default="AES256",
+            show_default=True,
+            help="Encryption of new repositories.",
+        ),
         click.option("--kms-key", metavar="ARN", help="KMS key ARN; required with --encryption KMS."),
-        click.option("--repo-tag", "repo_tags", multiple=True, metavar="KEY=VALUE", help="Resource tag on new repositories (repeatable)."),
-        click.option("--lifecycle-policy", type=click.Path(dir_okay=False), help="JSON lifecycle policy file applied to new repositories."),
+        click.option(
+            "--repo-tag",
+            "repo_tags",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Resource tag on new repositories (repeatable).",
+        ),
+        click.option(
+            "--lifecycle-policy",
+            type=click.Path(dir_okay=False),
+            help="JSON lifecycle policy file applied to new repositories.",
+        ),
     ]
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         kwargs["repo_settings"] = ecr.RepositorySettings.build(
-            kwargs.pop("scan_on_push"), kwargs.pop("tag_mutability"), kwargs.pop("encryption"), kwargs.pop("kms_key"),
-            _key_values(kwargs.pop("repo_tags")), kwargs.pop("lifecycle_policy"),
+            kwargs.pop("scan_on_push"),
+            kwargs.pop("tag_mutability"),
+            kwargs.pop("encryption"),
+            kwargs.pop("kms_key"),
+            _key_values(kwargs.pop("repo_tags")),
+            kwargs.pop("lifecycle_policy"),
         )
         return command(*args, **kwargs)
 
@@ -147,17 +248,34 @@ def extract_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Limits on what one archive may unpack to (a layout .tar, a resource's .tar.gz), as one value."""
     defaults = ExtractLimits()
     options = [
-        click.option("--max-extract-bytes", type=click.IntRange(1), default=defaults.max_bytes, show_default=True,
-                      help="Refuse an archive that unpacks to more bytes than this."),
-        click.option("--max-extract-members", type=click.IntRange(1), default=defaults.max_members, show_default=True,
-                      help="Refuse an archive with more entries than this."),
-        click.option("--max-extract-ratio", type=click.FloatRange(1), default=defaults.max_ratio, show_default=True,
-                      help="Refuse a compressed archive that unpacks to more than this many times its size."),
+        click.option(
+            "--max-extract-bytes",
+            type=click.IntRange(1),
+            default=defaults.max_bytes,
+            show_default=True,
+            help="Refuse an archive that unpacks to more bytes than this.",
+        ),
+        click.option(
+            "--max-extract-members",
+            type=click.IntRange(1),
+            default=defaults.max_members,
+            show_default=True,
+            help="Refuse an archive with more entries than this.",
+        ),
+        click.option(
+            "--max-extract-ratio",
+            type=click.FloatRange(1),
+            default=defaults.max_ratio,
+            show_default=True,
+            help="Refuse a compressed archive that unpacks to more than this many times its size.",
+        ),
     ]
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs["limits"] = ExtractLimits(kwargs.pop("max_extract_bytes"), kwargs.pop("max_extract_members"), kwargs.pop("max_extract_ratio"))
+        kwargs["limits"] = ExtractLimits(
+            kwargs.pop("max_extract_bytes"), kwargs.pop("max_extract_members"), kwargs.pop("max_extract_ratio")
+        )
         return command(*args, **kwargs)
 
     for option in reversed(options):
@@ -175,18 +293,48 @@ def _repository_prefixes(ctx: click.Context, param: click.Parameter, values: tup
 def copy_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """What mirror and load share: the result file, dry run, repository creation and concurrency."""
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
-        click.option("--result-file", type=click.Path(dir_okay=False, writable=True), help="Write the result document (JSON) here."),
+        click.option(
+            "--result-file",
+            type=click.Path(dir_okay=False, writable=True),
+            help="Write the result document (JSON) here.",
+        ),
         click.option("--dry-run", is_flag=True, help="Resolve and compare with the target; push nothing."),
-        click.option("--create-repos", is_flag=True, help="Create missing ECR repositories {prefix}/{name} first, with the settings below."),
+        click.option(
+            "--create-repos",
+            is_flag=True,
+            help="Create missing ECR repositories {prefix}/{name} first, with the settings below.",
+        ),
         repository_options,
-        click.option("--jobs", type=click.IntRange(1, 64), default=EngineOptions.jobs, show_default=True, help="Artifacts copied at once."),
-        click.option("--blob-jobs", type=click.IntRange(1, 64), default=EngineOptions.blob_jobs, show_default=True,
-                     help="Most blob transfers at once, across all artifacts; fewer while the registry answers 429, 503 or resets."),
-        click.option("--check-jobs", type=click.IntRange(1, 64), default=EngineOptions.check_jobs, show_default=True,
-                     help="Artifacts compared with the target at once (one small request to each side)."),
-        click.option("--mount-from", "mount_from", multiple=True, metavar="PREFIX", callback=_repository_prefixes,
-                     help="A prefix of the target registry (another cluster's) whose same-named repositories lend blobs by "
-                          "cross-repository mount instead of an upload (repeatable)."),
+        click.option(
+            "--jobs",
+            type=click.IntRange(1, 64),
+            default=EngineOptions.jobs,
+            show_default=True,
+            help="Artifacts copied at once.",
+        ),
+        click.option(
+            "--blob-jobs",
+            type=click.IntRange(1, 64),
+            default=EngineOptions.blob_jobs,
+            show_default=True,
+            help="Most blob transfers at once, across all artifacts; fewer while the registry answers 429, 503 or resets.",
+        ),
+        click.option(
+            "--check-jobs",
+            type=click.IntRange(1, 64),
+            default=EngineOptions.check_jobs,
+            show_default=True,
+            help="Artifacts compared with the target at once (one small request to each side).",
+        ),
+        click.option(
+            "--mount-from",
+            "mount_from",
+            multiple=True,
+            metavar="PREFIX",
+            callback=_repository_prefixes,
+            help="A prefix of the target registry (another cluster's) whose same-named repositories lend blobs by "
+            "cross-repository mount instead of an upload (repeatable).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)

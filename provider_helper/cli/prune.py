@@ -17,8 +17,9 @@ from provider_helper.session import RunConfig, plan_pruning
 
 @cli.command()
 @common_options
-@click.option("--dry-run", is_flag=True,
-              help="List each tag that would be removed, with its digest and size; remove nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="List each tag that would be removed, with its digest and size; remove nothing."
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def prune(common: RunConfig, dry_run: bool, yes: bool) -> None:
     """Remove the tags the selection no longer lists (superseded versions) under the target's prefix.
@@ -31,8 +32,10 @@ def prune(common: RunConfig, dry_run: bool, yes: bool) -> None:
         for removal in plan.removals:
             click.echo(removal.line())
         for kept in plan.kept:
-            click.echo(f"{kept.repo}:{kept.tag}  {kept.digest[:19]}  "
-                       f"kept: the selection's {kept.shared_with} points at the same digest")
+            click.echo(
+                f"{kept.repo}:{kept.tag}  {kept.digest[:19]}  "
+                f"kept: the selection's {kept.shared_with} points at the same digest"
+            )
         tags = sum(r.tag is not None for r in plan.removals)
         what = f"{tags} tags and {len(plan.removals) - tags} referrers ({human_bytes(plan.size)}) under {common.target}"
         if not plan.removals:

@@ -41,17 +41,30 @@ def _resource_jobs(common: RunConfig) -> list[Job]:
     jobs = common.jobs(types=frozenset({"resource"}))
     for job in jobs:
         if job.artifact.needs_version:
-            raise InputError(f"{job.artifact.name} has no version: pin it with --set-version {job.artifact.name}=VERSION")
+            raise InputError(
+                f"{job.artifact.name} has no version: pin it with --set-version {job.artifact.name}=VERSION"
+            )
     if not jobs:
-        raise InputError("no NGC resources selected (they are in the deployment-resources group of the bundled manifest)")
+        raise InputError(
+            "no NGC resources selected (they are in the deployment-resources group of the bundled manifest)"
+        )
     return jobs
 
 
 @resources_group.command("download")
 @run_config_options(target="optional")
-@click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to download into (DEST/<name>_v<version>/…).")
-@click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
-@click.option("--push", is_flag=True, help="Also store each version as an OCI artifact at --target: {prefix}/{name}:{version}.")
+@click.option(
+    "--dest",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to download into (DEST/<name>_v<version>/…).",
+)
+@click.option(
+    "--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives)."
+)
+@click.option(
+    "--push", is_flag=True, help="Also store each version as an OCI artifact at --target: {prefix}/{name}:{version}."
+)
 @extract_options
 def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, limits: ExtractLimits) -> None:
     """Download the selected NGC resource versions through the NGC API."""
@@ -75,7 +88,9 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
     if push:
         folders = {j.key: root / ngc_api.version_dir(j.artifact.resource) for j in jobs if j.artifact.resource}
         payload_for = lambda job: ngc.resource_payload(job.artifact.resource, folders[job.key], downloaded[job.key])  # noqa: E731
-        copy_to_target(common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for)
+        copy_to_target(
+            common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for
+        )
 
 
 def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits) -> None:
@@ -96,8 +111,12 @@ def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits)
 
 @resources_group.command("pull")
 @run_config_options(target="required")
-@click.option("--dest", required=True, type=click.Path(file_okay=False), help="Folder to write DEST/<name>_v<version>/… into.")
-@click.option("--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives).")
+@click.option(
+    "--dest", required=True, type=click.Path(file_okay=False), help="Folder to write DEST/<name>_v<version>/… into."
+)
+@click.option(
+    "--extract", is_flag=True, help="Unpack each .tar.gz/.tgz/.tar into DEST/<name>/ (refusing unsafe archives)."
+)
 @extract_options
 def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractLimits) -> None:
     """Fetch resource versions that 'resources download --push' stored in your registry."""
@@ -110,8 +129,9 @@ def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractL
             ref = job.artifact.resource
             assert ref is not None
             files = ngc.pull(client, job, Path(dest))
-            log.info("pulled %s: %s into %s", job.target, plural(len(files), "file"),
-                     Path(dest) / ngc_api.version_dir(ref))
+            log.info(
+                "pulled %s: %s into %s", job.target, plural(len(files), "file"), Path(dest) / ngc_api.version_dir(ref)
+            )
             if extract:
                 _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
     finally:

@@ -20,8 +20,17 @@ log = logging.getLogger("nvcf-mirror")
 # Which module of provider_helper.cli defines each command: it is imported when the command is
 # used, so that ``--version``, or one command, does not pay for every library the others need.
 COMMAND_MODULES = {
-    "plan": "mirror", "mirror": "mirror", "load": "mirror", "save": "mirror", "verify": "mirror", "values": "mirror",
-    "outdated": "inspect", "doctor": "inspect", "ecr": "ecr", "manifest": "manifest", "resources": "resources",
+    "plan": "mirror",
+    "mirror": "mirror",
+    "load": "mirror",
+    "save": "mirror",
+    "verify": "mirror",
+    "values": "mirror",
+    "outdated": "inspect",
+    "doctor": "inspect",
+    "ecr": "ecr",
+    "manifest": "manifest",
+    "resources": "resources",
     "prune": "prune",
 }
 
@@ -34,15 +43,22 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            importlib.import_module(f"provider_helper.cli.{COMMAND_MODULES[cmd_name]}")  # registers its commands on ``cli``
+            importlib.import_module(
+                f"provider_helper.cli.{COMMAND_MODULES[cmd_name]}"
+            )  # registers its commands on ``cli``
         return self.commands.get(cmd_name)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("-v", "--verbose", is_flag=True, help="Log every request decision (never credentials).")
 @click.option("-q", "--quiet", is_flag=True, help="Errors and the summary only.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one JSON object per event on standard error, no progress bars.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per event on standard error, no progress bars.",
+)
 @click.version_option(__version__, prog_name="nvcf-mirror")
 def cli(verbose: bool, quiet: bool, log_format: str) -> None:
     """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
@@ -68,7 +84,10 @@ def run(argv: list[str] | None = None) -> int:
         outcome = outcome_of(exc, in_flags)
         if outcome is None:  # a bug: one line for the user, the traceback with -v
             log.debug("internal error", exc_info=True)
-            click.echo(shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"), err=True)
+            click.echo(
+                shown(f"nvcf-mirror: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"),
+                err=True,
+            )
             return ExitCode.FAILED
         for line in outcome.lines:
             if outcome.is_error:
@@ -86,7 +105,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def in_flags(exc: SettingError) -> str:
     """A setting's error as the flag that set it: ``--set-version NAME=…: problem``."""
-    value = exc.value if exc.value is not None else ("…" if exc.setting == "set_versions" and "=" not in exc.item else None)
+    value = (
+        exc.value if exc.value is not None else ("…" if exc.setting == "set_versions" and "=" not in exc.item else None)
+    )
     return f"{wording.setting(exc.setting)} {exc.item}{f'={value}' if value is not None else ''}: {exc.problem}"
 
 

@@ -82,7 +82,11 @@ class Layout:
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
         if DIGEST_RE.fullmatch(reference):
-            return reference if self.blob_path(reference).exists() or (self.base and reference in self.base.manifests) else None
+            return (
+                reference
+                if self.blob_path(reference).exists() or (self.base and reference in self.base.manifests)
+                else None
+            )
         digest = self.tagged(repo, reference)
         if digest is not None and self.blob_path(digest).exists():
             return digest
@@ -174,7 +178,9 @@ class Layout:
             copies = oci_copy(manifest, lambda digest: manifest_if_there(self.root, digest))
             for copy in copies:
                 if not self.blob_path(copy.digest).exists():
-                    atomic_write(self.blob_path(copy.digest), [copy.data], temp=self.root / f".upload-{uuid.uuid4().hex}")
+                    atomic_write(
+                        self.blob_path(copy.digest), [copy.data], temp=self.root / f".upload-{uuid.uuid4().hex}"
+                    )
             descriptors.insert(0, _entry(copies[-1], {REF_NAME: name, COPY_OF: manifest.digest}))
         with self._lock:
             kept = [m for m in self._index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != name]
@@ -186,7 +192,12 @@ class Layout:
 
 
 def _entry(manifest: Manifest, annotations: dict[str, str]) -> dict[str, Any]:
-    return {"mediaType": manifest.media_type, "digest": manifest.digest, "size": len(manifest.data), "annotations": annotations}
+    return {
+        "mediaType": manifest.media_type,
+        "digest": manifest.digest,
+        "size": len(manifest.data),
+        "annotations": annotations,
+    }
 
 
 def _names(entry: dict[str, Any]) -> str | None:
@@ -208,7 +219,9 @@ def blob_file(root: Path, digest: str) -> Path:
 
 def read_manifest(root: Path, digest: str) -> Manifest:
     try:
-        data = read_verified(file_chunks(blob_file(root, digest)), digest, MAX_MANIFEST_BYTES, f"manifest {digest} in the layout")
+        data = read_verified(
+            file_chunks(blob_file(root, digest)), digest, MAX_MANIFEST_BYTES, f"manifest {digest} in the layout"
+        )
     except FileNotFoundError:
         raise NotFoundError(f"manifest {digest} is missing from the layout") from None
     return Manifest.from_bytes(data, None, digest)
@@ -224,7 +237,9 @@ def check_layout_blob(root: Path, blob: Descriptor) -> None:
 def read_index(root: Path) -> dict[str, Any] | None:
     """``index.json``, whose ``manifests`` must be a list of objects (a bundle's comes from elsewhere)."""
     index = read_json_object(root / "index.json", MAX_INDEX_BYTES)
-    if index is not None and not (isinstance(index.get("manifests"), list) and all(isinstance(m, dict) for m in index["manifests"])):
+    if index is not None and not (
+        isinstance(index.get("manifests"), list) and all(isinstance(m, dict) for m in index["manifests"])
+    ):
         raise InputError(f"{root / 'index.json'}: not an OCI image index (its manifests must be a list of objects)")
     return index
 

@@ -40,10 +40,26 @@ def resource_artifact(ref: ResourceRef, folder: Path, files: list[Path]) -> Buil
     for path in files:
         digest, size = file_digest(path)
         blobs[digest] = path
-        layers.append({"mediaType": FILE_LAYER, "digest": digest, "size": size, "annotations": {TITLE: path.relative_to(folder).as_posix()}})
-    config = {"mediaType": EMPTY_CONFIG_TYPE, "digest": digest_of(EMPTY_CONFIG), "size": len(EMPTY_CONFIG), "data": "e30="}
+        layers.append(
+            {
+                "mediaType": FILE_LAYER,
+                "digest": digest,
+                "size": size,
+                "annotations": {TITLE: path.relative_to(folder).as_posix()},
+            }
+        )
+    config = {
+        "mediaType": EMPTY_CONFIG_TYPE,
+        "digest": digest_of(EMPTY_CONFIG),
+        "size": len(EMPTY_CONFIG),
+        "data": "e30=",
+    }
     body = {
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": ARTIFACT_TYPE, "config": config, "layers": layers,
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": ARTIFACT_TYPE,
+        "config": config,
+        "layers": layers,
         "annotations": {"org.opencontainers.image.version": str(ref.version), SOURCE: f"ngc:{ref}"},
     }
     manifest = Manifest.from_bytes(json.dumps(body, separators=(",", ":")).encode(), OCI_MANIFEST)
@@ -68,7 +84,10 @@ class ResourceVersion:
         return self._built.manifest
 
     def matches(self, manifest: Manifest) -> bool:
-        return manifest.body.get("artifactType") == ARTIFACT_TYPE and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{self.ref}"
+        return (
+            manifest.body.get("artifactType") == ARTIFACT_TYPE
+            and (manifest.body.get("annotations") or {}).get(SOURCE) == f"ngc:{self.ref}"
+        )
 
     # -- the store calls, answered by the downloaded version --
 

@@ -28,8 +28,13 @@ class RegistryPool:
             client = self._clients.get(host)
             if client is None:
                 client = RegistryClient(
-                    host, credentials=self.credentials.for_host(host), insecure=host in self.insecure, ca_file=self.ca_file,
-                    retry=self.retry, max_connections=self.max_connections, before_manifest_put=self.manifest_put_limits.get(host),
+                    host,
+                    credentials=self.credentials.for_host(host),
+                    insecure=host in self.insecure,
+                    ca_file=self.ca_file,
+                    retry=self.retry,
+                    max_connections=self.max_connections,
+                    before_manifest_put=self.manifest_put_limits.get(host),
                     upstream=self.credentials.upstreams.get(host) or (DOCKER_HUB if host == DOCKER_HUB_API else None),
                 )
                 self._clients[host] = client

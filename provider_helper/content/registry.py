@@ -17,7 +17,14 @@ import httpx
 
 from provider_helper import http
 from provider_helper.content.store import Retrying, Store
-from provider_helper.errors import DigestMismatchError, RateLimitError, RegistryError, TlsError, TransientError, UnsupportedError
+from provider_helper.errors import (
+    DigestMismatchError,
+    RateLimitError,
+    RegistryError,
+    TlsError,
+    TransientError,
+    UnsupportedError,
+)
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, moving, pages, same_registry_link
 from provider_helper.oci.digests import read_verified
 from provider_helper.oci.limits import MAX_MANIFEST_BYTES
@@ -26,7 +33,14 @@ from provider_helper.oci.reference import DOCKER_HUB, is_loopback, is_tag
 from provider_helper.registry.auth import RegistryAuth
 from provider_helper.registry.credentials import CredentialSource, StaticCredential
 from provider_helper.registry.tls import verifying_context
-from provider_helper.retry import RetryPolicy, call_with_retries, describe, parse_retry_after, tls_failure, transport_failure
+from provider_helper.retry import (
+    RetryPolicy,
+    call_with_retries,
+    describe,
+    parse_retry_after,
+    tls_failure,
+    transport_failure,
+)
 from provider_helper.transport import named_by
 from provider_helper.wording import setting
 
@@ -65,13 +79,16 @@ class RegistryClient:
         self.base_url = f"{scheme}://{host}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._tokens = http.client(verify=verify, follow_redirects=True, transport=transport)
-        self.auth = RegistryAuth(host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure,
-                                 scheme=scheme)
+        self.auth = RegistryAuth(
+            host, credentials or StaticCredential(None), self._tokens, plain_realm_ok=plain or insecure, scheme=scheme
+        )
         self._opened: dict[tuple[str, str], str] = {}  # uploads a refused mount opened, by (repo, digest)
         self._opened_lock = threading.Lock()
         self._referrers_api: bool | None = None  # unknown until the first referrers request
         self._referrers_probe = threading.Lock()
-        self._http = http.client(base_url=self.base_url, auth=self.auth, verify=verify, limits=limits, transport=transport)
+        self._http = http.client(
+            base_url=self.base_url, auth=self.auth, verify=verify, limits=limits, transport=transport
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -79,8 +96,18 @@ class RegistryClient:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, *, expect: Iterable[int], what: str, max_bytes: int = MAX_ANSWER_BYTES,
-              attempts: int | None = None, policy: RetryPolicy | None = None, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        expect: Iterable[int],
+        what: str,
+        max_bytes: int = MAX_ANSWER_BYTES,
+        attempts: int | None = None,
+        policy: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """One request, retried on transient failures; answers outside ``expect`` raise. The body is
         read while streaming and refused past ``max_bytes``."""
 
@@ -91,15 +118,21 @@ class RegistryClient:
             self._check_limit(what)
             try:
                 request = self._http.build_request(method, url, **kwargs)
-                response = bounded(self._http.send(request, stream=True, auth=auth, follow_redirects=follow_redirects), max_bytes, what)
+                response = bounded(
+                    self._http.send(request, stream=True, auth=auth, follow_redirects=follow_redirects), max_bytes, what
+                )
             except httpx.ConnectError as exc:
-                failure = tls_failure(exc, self.host)  # not retried: the plain-HTTP fallback of an insecure host needs it now
+                failure = tls_failure(
+                    exc, self.host
+                )  # not retried: the plain-HTTP fallback of an insecure host needs it now
                 if failure is not None:
                     raise failure from None
                 raise
             except httpx.TransportError:
                 raise  # retried, then named by call_with_retries
-            except httpx.HTTPError as exc:  # too many redirects, an undecodable body: an answer, not a connection failure
+            except (
+                httpx.HTTPError
+            ) as exc:  # too many redirects, an undecodable body: an answer, not a connection failure
                 raise RegistryError(f"{what} at {self.host}: {describe(exc)}") from None
             if response.status_code in expect:
                 return response
@@ -145,7 +178,11 @@ class RegistryClient:
 
     def get_manifest(self, repo: str, reference: str) -> Manifest:
         response = self._send(
-            "GET", f"/v2/{repo}/manifests/{reference}", expect={200}, headers={"Accept": ACCEPT}, what=f"get manifest {repo}:{reference}",
+            "GET",
+            f"/v2/{repo}/manifests/{reference}",
+            expect={200},
+            headers={"Accept": ACCEPT},
+            what=f"get manifest {repo}:{reference}",
             max_bytes=MAX_MANIFEST_BYTES,
         )
         data = response.content
@@ -153,7 +190,9 @@ class RegistryClient:
         manifest = Manifest.from_bytes(data, response.headers.get("content-type"), expected)
         served = response.headers.get("docker-content-digest")
         if served and served.startswith(manifest.digest.split(":")[0] + ":") and served != manifest.digest:
-            raise DigestMismatchError(f"manifest {repo}:{reference}: content hashes to {manifest.digest}, registry says {served}")
+            raise DigestMismatchError(
+                f"manifest {repo}:{reference}: content hashes to {manifest.digest}, registry says {served}"
+            )
         return manifest
 
     def tags(self, repo: str) -> list[str]:
@@ -163,9 +202,13 @@ class RegistryClient:
         def fetch(url: str) -> Page[str, list[str]]:
             response = self._send("GET", url, expect={200}, what=what, max_bytes=MAX_MANIFEST_BYTES)
             try:
-                tags = [t for t in response.json().get("tags") or [] if isinstance(t, str) and is_tag(t)]  # a 4 MiB "tag" is none
+                tags = [
+                    t for t in response.json().get("tags") or [] if isinstance(t, str) and is_tag(t)
+                ]  # a 4 MiB "tag" is none
             except (ValueError, AttributeError):
-                raise RegistryError(f"{self.host} answered the tag list of {repo} with something other than a tag list") from None
+                raise RegistryError(
+                    f"{self.host} answered the tag list of {repo} with something other than a tag list"
+                ) from None
             return Page(tags, len(response.content), len(tags), same_registry_link(response))
 
         return [tag for page in pages(fetch, f"/v2/{repo}/tags/list?n=1000", what) for tag in page]
@@ -184,7 +227,14 @@ class RegistryClient:
         what = f"list referrers of {repo}@{digest[:19]}"
 
         def fetch(url: str) -> Page[str, list[Descriptor] | None]:
-            response = self._send("GET", url, expect={200, 400, 404, 405}, headers={"Accept": OCI_INDEX}, what=what, max_bytes=MAX_MANIFEST_BYTES)
+            response = self._send(
+                "GET",
+                url,
+                expect={200, 400, 404, 405},
+                headers={"Accept": OCI_INDEX},
+                what=what,
+                max_bytes=MAX_MANIFEST_BYTES,
+            )
             if response.status_code != 200 or not response.headers.get("content-type", "").startswith(OCI_INDEX):
                 return Page(None, 0, 0, None)  # not a listing: the registry lacks the API
             children = list(Manifest.from_bytes(response.content, OCI_INDEX).children)
@@ -201,7 +251,11 @@ class RegistryClient:
     def head_manifest(self, repo: str, reference: str) -> str | None:
         """Digest the tag points at, or None where there is no such manifest."""
         response = self._send(
-            "HEAD", f"/v2/{repo}/manifests/{reference}", expect={200, 404}, headers={"Accept": ACCEPT}, what=f"head manifest {repo}:{reference}"
+            "HEAD",
+            f"/v2/{repo}/manifests/{reference}",
+            expect={200, 404},
+            headers={"Accept": ACCEPT},
+            what=f"head manifest {repo}:{reference}",
         )
         if response.status_code == 404:
             return None
@@ -212,8 +266,12 @@ class RegistryClient:
         if self._before_manifest_put:
             self._before_manifest_put()
         response = self._send(
-            "PUT", f"/v2/{repo}/manifests/{reference}", expect={200, 201, 202}, content=manifest.data,
-            headers={"Content-Type": manifest.media_type}, what=f"put manifest {repo}:{reference}",
+            "PUT",
+            f"/v2/{repo}/manifests/{reference}",
+            expect={200, 201, 202},
+            content=manifest.data,
+            headers={"Content-Type": manifest.media_type},
+            what=f"put manifest {repo}:{reference}",
         )
         stored = response.headers.get("docker-content-digest")
         if stored and stored != manifest.digest:
@@ -232,7 +290,13 @@ class RegistryClient:
             raise
 
     def has_blob(self, repo: str, digest: str) -> bool:
-        response = self._send("HEAD", f"/v2/{repo}/blobs/{digest}", expect={200, 404}, follow_redirects=True, what=f"head blob {repo}@{digest[:19]}")
+        response = self._send(
+            "HEAD",
+            f"/v2/{repo}/blobs/{digest}",
+            expect={200, 404},
+            follow_redirects=True,
+            what=f"head blob {repo}@{digest[:19]}",
+        )
         return response.status_code == 200
 
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
@@ -270,8 +334,9 @@ class RegistryClient:
             if response.status_code == 206:
                 served = response.headers.get("content-range", "")
                 if not served.startswith(f"bytes {offset}-"):
-                    raise RegistryError(f"{what} at {self.host}: asked for bytes {offset}- and got the range "
-                                        f"{served[:60]!r}")
+                    raise RegistryError(
+                        f"{what} at {self.host}: asked for bytes {offset}- and got the range {served[:60]!r}"
+                    )
                 start = offset
             elif response.status_code == 200:
                 start = 0
@@ -285,7 +350,10 @@ class RegistryClient:
         """Cross-repository mount; False when the registry opened an upload instead (ECR without
         mounting enabled answers 202), which the next ``put_blob`` of this blob uses."""
         response = self._send(
-            "POST", f"/v2/{repo}/blobs/uploads/", params={"mount": digest, "from": from_repo}, expect={201, 202},
+            "POST",
+            f"/v2/{repo}/blobs/uploads/",
+            params={"mount": digest, "from": from_repo},
+            expect={201, 202},
             what=f"mount blob into {repo}",
         )
         if response.status_code == 201:
@@ -309,7 +377,9 @@ class RegistryClient:
     def start_upload(self, repo: str) -> str:
         """Open an upload session. Not retried here: it is one step of a blob copy, which the copy
         engine retries as a whole (from the source), so retries never multiply."""
-        response = self._send("POST", f"/v2/{repo}/blobs/uploads/", expect={202}, what=f"start upload to {repo}", attempts=1)
+        response = self._send(
+            "POST", f"/v2/{repo}/blobs/uploads/", expect={202}, what=f"start upload to {repo}", attempts=1
+        )
         return self._location(response)
 
     def complete_upload(self, location: str, digest: str, size: int, chunks: Iterable[bytes]) -> None:
@@ -318,7 +388,10 @@ class RegistryClient:
         what = f"upload blob {digest[:19]}"
         with _transport_errors(what):
             request = self._http.build_request(
-                "PUT", url, content=chunks, headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                "PUT",
+                url,
+                content=chunks,
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
                 extensions=named_by("upload Location", self.base_url),
             )
             response = bounded(self._http.send(request, stream=True), MAX_ANSWER_BYTES, what)
@@ -327,7 +400,9 @@ class RegistryClient:
 
     def cancel_upload(self, location: str) -> None:
         with contextlib.suppress(httpx.HTTPError, RegistryError):
-            request = self._http.build_request("DELETE", location, extensions=named_by("upload Location", self.base_url))
+            request = self._http.build_request(
+                "DELETE", location, extensions=named_by("upload Location", self.base_url)
+            )
             bounded(self._http.send(request, stream=True), MAX_ANSWER_BYTES, "cancel upload")
 
     def _error(self, response: httpx.Response, what: str) -> RegistryError:
@@ -352,10 +427,15 @@ class RegistryClient:
             return None
         named = "Docker Hub" if upstream == DOCKER_HUB else upstream
         where = f"{self.host} ({named})" if self.upstream and named != self.host else self.host
-        login = "log in to Docker Hub (docker login, the auth-file entry https://index.docker.io/v1/)" if upstream == DOCKER_HUB else \
-            f"log in to {upstream}"
-        reason = (f"{named}'s pull rate limit is used up{_limit_words(limit, response.headers.get('ratelimit-remaining'))}: {login} "
-                  f"for a higher limit, or read it through a mirror with {setting('source_map')} {upstream}=MIRROR")
+        login = (
+            "log in to Docker Hub (docker login, the auth-file entry https://index.docker.io/v1/)"
+            if upstream == DOCKER_HUB
+            else f"log in to {upstream}"
+        )
+        reason = (
+            f"{named}'s pull rate limit is used up{_limit_words(limit, response.headers.get('ratelimit-remaining'))}: {login} "
+            f"for a higher limit, or read it through a mirror with {setting('source_map')} {upstream}=MIRROR"
+        )
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if retry_after is not None and retry_after <= self.retry.max_retry_after:
             return TransientError(f"{what} at {where}: {reason}", status=429, retry_after=retry_after)
@@ -382,7 +462,13 @@ def _limit_words(limit: str | None, remaining: str | None) -> str:
         return ""
     count, _, rest = limit.partition(";")
     window = rest.strip().removeprefix("w=")
-    per = f" per {int(window) / 3600:g} h" if window.isdigit() and int(window) % 360 == 0 else f" per {window} s" if window.isdigit() else ""
+    per = (
+        f" per {int(window) / 3600:g} h"
+        if window.isdigit() and int(window) % 360 == 0
+        else f" per {window} s"
+        if window.isdigit()
+        else ""
+    )
     left = f", {remaining.partition(';')[0].strip()} left" if remaining else ""
     return f" ({count.strip()} pulls{per}{left})"
 

@@ -22,15 +22,21 @@ class Reader(Protocol):
     def head_manifest(self, repo: str, reference: str) -> str | None: ...  # the digest, or None where there is none
     def get_manifest(self, repo: str, reference: str) -> Manifest: ...  # verified against a digest reference
     def tags(self, repo: str) -> list[str]: ...
-    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None: ...  # None: the store has no such listing
-    def open_blob(self, repo: str, digest: str) -> AbstractContextManager[Iterator[bytes]]: ...  # unverified: pass it through oci.digests
+    def list_referrers(
+        self, repo: str, digest: str
+    ) -> list[Descriptor] | None: ...  # None: the store has no such listing
+    def open_blob(
+        self, repo: str, digest: str
+    ) -> AbstractContextManager[Iterator[bytes]]: ...  # unverified: pass it through oci.digests
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes: ...  # small, whole and verified
 
 
 class Store(Reader, Protocol):
     """Where content is written: a target registry, a layout being saved, the tests' in-memory store."""
 
-    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...  # BlobUnknownError: a blob is not there (yet)
+    def put_manifest(
+        self, repo: str, reference: str, manifest: Manifest
+    ) -> None: ...  # BlobUnknownError: a blob is not there (yet)
     def has_blob(self, repo: str, digest: str) -> bool: ...
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...  # False: not mounted, upload it
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...
@@ -57,8 +63,10 @@ def retry_policy(store: Store) -> RetryPolicy:
 class RangeReader(Protocol):
     """A reader that can start a blob part-way (a registry, through ``Range``)."""
 
-    def open_blob_from(self, repo: str, digest: str,
-                       offset: int) -> AbstractContextManager[tuple[int, Iterator[bytes]]]: ...
+    def open_blob_from(
+        self, repo: str, digest: str, offset: int
+    ) -> AbstractContextManager[tuple[int, Iterator[bytes]]]: ...
+
     # -> where the bytes start (``offset``, or 0 when the source sent the whole blob) and the bytes: unverified
 
 

@@ -56,7 +56,9 @@ class Found:
 
     attachments: list[Attachment] = field(default_factory=list)
     fallback_indexes: dict[str, Manifest] = field(default_factory=dict)  # subject → the source's fallback-tag index
-    unread_indexes: list[str] = field(default_factory=list)  # subjects whose fallback-tag index a lookup by name did not read
+    unread_indexes: list[str] = field(
+        default_factory=list
+    )  # subjects whose fallback-tag index a lookup by name did not read
 
     def referrers_of(self, subject: str) -> list[Descriptor]:
         return [a.descriptor for a in self.attachments if a.subject == subject and a.descriptor is not None]
@@ -66,9 +68,11 @@ class Found:
 
     def about(self, subjects: tuple[str, ...]) -> Found:
         """Only what is attached to ``subjects``."""
-        return Found([a for a in self.attachments if a.subject in subjects],
-                     {s: index for s, index in self.fallback_indexes.items() if s in subjects},
-                     [s for s in self.unread_indexes if s in subjects])
+        return Found(
+            [a for a in self.attachments if a.subject in subjects],
+            {s: index for s, index in self.fallback_indexes.items() if s in subjects},
+            [s for s in self.unread_indexes if s in subjects],
+        )
 
     def add(self, other: Found) -> None:
         self.attachments += other.attachments
@@ -91,7 +95,11 @@ class Finder:
         found = Found()
         for subject in dict.fromkeys(subjects):
             stem = fallback_tag(subject)
-            found.attachments += [Attachment(kind, subject, stem + suffix) for suffix, kind in COSIGN_TAGS.items() if stem + suffix in tags]
+            found.attachments += [
+                Attachment(kind, subject, stem + suffix)
+                for suffix, kind in COSIGN_TAGS.items()
+                if stem + suffix in tags
+            ]
             if not by_name:
                 found.add(self.referrers(source, repo, subject))
             elif stem in tags:
@@ -128,8 +136,10 @@ class Finder:
 def refuse_long_listing(what: str, count: int) -> None:
     """Fail before fetching anything a listing of more than MAX_LISTED manifests names."""
     if count > MAX_LISTED:
-        raise RegistryError(f"{what} names {count} manifests, more than the {MAX_LISTED} nvcf-mirror copies; "
-                            f"refusing a listing that looks broken ({setting('no_signatures')} skips it)")
+        raise RegistryError(
+            f"{what} names {count} manifests, more than the {MAX_LISTED} nvcf-mirror copies; "
+            f"refusing a listing that looks broken ({setting('no_signatures')} skips it)"
+        )
 
 
 def referrer_tag(attachment: Attachment) -> str:
@@ -143,7 +153,9 @@ def merged_index(current: Manifest | None, referrers: list[Descriptor]) -> Manif
     entries = list(current.body.get("manifests") or []) if current else []
     listed = {e.get("digest") for e in entries}
     entries += [r.as_json() for r in referrers if r.digest not in listed]
-    data = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, separators=(",", ":")).encode()
+    data = json.dumps(
+        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, separators=(",", ":")
+    ).encode()
     return Manifest.from_bytes(data, OCI_INDEX)
 
 
@@ -152,5 +164,7 @@ def subset_note(found: Found, top: str | None, cut_from: str | None) -> str | No
     signs ``top``, what the target tag will point at."""
     if cut_from is None or top is None or not found.covers(cut_from) or found.covers(top):
         return None
-    return (f"the source's signatures sign the index {cut_from}, not this platform subset: "
-            f"mirror with {setting('all_platforms')} to keep them valid")
+    return (
+        f"the source's signatures sign the index {cut_from}, not this platform subset: "
+        f"mirror with {setting('all_platforms')} to keep them valid"
+    )

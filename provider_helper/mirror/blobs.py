@@ -90,8 +90,15 @@ def _settle(follower: Future[int], done: Future[int]) -> None:
 
 
 class BlobTransfers:
-    def __init__(self, target: Store, progress: ByteProgress, cancel: Cancellation, blob_jobs: int,
-                 mount_from: tuple[str, ...] = (), locations: BlobLocations | None = None) -> None:
+    def __init__(
+        self,
+        target: Store,
+        progress: ByteProgress,
+        cancel: Cancellation,
+        blob_jobs: int,
+        mount_from: tuple[str, ...] = (),
+        locations: BlobLocations | None = None,
+    ) -> None:
         """``mount_from``: prefixes of the target whose same-named repositories may lend blobs;
         ``locations``: where the target registry held blobs in earlier runs."""
         self.target = target
@@ -110,7 +117,10 @@ class BlobTransfers:
     def copy(self, payload: Payload, dst_repo: str, blobs: Iterable[Descriptor]) -> int:
         """Every one of ``blobs`` present in ``dst_repo``; returns the bytes uploaded. Raises the first failure."""
         unique = list({b.digest: b for b in blobs}.values())
-        futures = [self.ledger.after_first(b.digest, partial(self._pool.submit, self.ensure, payload, dst_repo, b)) for b in unique]
+        futures = [
+            self.ledger.after_first(b.digest, partial(self._pool.submit, self.ensure, payload, dst_repo, b))
+            for b in unique
+        ]
         wait(futures)
         return sum(f.result() for f in futures)  # a failed blob raises here: its manifest is never pushed
 
@@ -127,7 +137,9 @@ class BlobTransfers:
                 if attempt == MANIFEST_PUT_ATTEMPTS:
                     raise
                 wait_s = self.retry.delay(attempt, None)
-                log.debug("put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s)
+                log.debug(
+                    "put manifest %s:%s: %s; checking its blobs again, retry in %.1fs", dst_repo, reference, exc, wait_s
+                )
             self.cancel.sleep(wait_s)
             resent += sum(self.ensure(payload, dst_repo, blob, trust_ledger=False) for blob in manifest.blobs)
         raise AssertionError("unreachable")
@@ -168,8 +180,11 @@ class BlobTransfers:
         operator's mount-from prefix, else one an earlier run saw holding it. Only one is tried:
         a refused mount opens the upload that follows (ECR without mounting answers so)."""
         name = dst_repo.rsplit("/", 1)[-1]
-        candidates = [*sorted(self.ledger.holders(digest)), *(f"{prefix}/{name}" for prefix in self.mount_from),
-                      *(self.locations.holders(digest) if self.locations is not None else ())]
+        candidates = [
+            *sorted(self.ledger.holders(digest)),
+            *(f"{prefix}/{name}" for prefix in self.mount_from),
+            *(self.locations.holders(digest) if self.locations is not None else ()),
+        ]
         return next((repo for repo in candidates if repo != dst_repo), None)
 
     def _held(self, digest: str, repo: str) -> None:
@@ -193,11 +208,13 @@ class BlobTransfers:
                     if resumable is not None and held is not None and isinstance(payload.source, RangeReader):
                         with payload.source.open_blob_from(payload.repo, blob.digest, held[0]) as (start, chunks):
                             if start != held[0]:
-                                log.debug("%s ignored the range for %s: starting it again", payload.repo,
-                                          blob.digest[:19])
+                                log.debug(
+                                    "%s ignored the range for %s: starting it again", payload.repo, blob.digest[:19]
+                                )
                             what = f"source blob {blob.digest}"
-                            counted = self._counted(verified(chunks, blob.digest, blob.size, what,
-                                                             held=held if start == held[0] else None))
+                            counted = self._counted(
+                                verified(chunks, blob.digest, blob.size, what, held=held if start == held[0] else None)
+                            )
                             read += blob.size - start
                             resumable.put_blob_from(dst_repo, blob, start, counted)
                     else:

@@ -92,9 +92,14 @@ def checked_needs(manifests: Any, where: str) -> dict[str, Needs]:
         digests = [digest]
         if needs is not None:
             blobs, children = (needs.get("blobs"), needs.get("manifests")) if isinstance(needs, dict) else (None, None)
-            if not isinstance(blobs, list) or not isinstance(children, list) or not all(
-                    isinstance(b, dict) and isinstance(b.get("size"), int) and b["size"] >= 0 for b in blobs):
-                raise InputError(f"{where}: what manifest {str(digest)[:80]!r} needs is not blobs (digest, size) and manifests")
+            if (
+                not isinstance(blobs, list)
+                or not isinstance(children, list)
+                or not all(isinstance(b, dict) and isinstance(b.get("size"), int) and b["size"] >= 0 for b in blobs)
+            ):
+                raise InputError(
+                    f"{where}: what manifest {str(digest)[:80]!r} needs is not blobs (digest, size) and manifests"
+                )
             digests += [b.get("digest") for b in blobs] + children
         bad = next((d for d in digests if not isinstance(d, str) or not DIGEST_RE.fullmatch(d)), None)
         if bad is not None:
@@ -109,7 +114,11 @@ def read_base(path: Path) -> Holdings:
         lock = json.loads(data)
     except ValueError:
         raise InputError(f"{origin}: its lock is not valid JSON") from None
-    if not isinstance(lock, dict) or lock.get("version") not in (1, LOCK_VERSION) or not isinstance(lock.get("artifacts"), list):
+    if (
+        not isinstance(lock, dict)
+        or lock.get("version") not in (1, LOCK_VERSION)
+        or not isinstance(lock.get("artifacts"), list)
+    ):
         raise InputError(f"{origin}: not a lock written by 'nvcf-mirror save' (version 1 or {LOCK_VERSION})")
     held = Holdings(origin, "sha256:" + hashlib.sha256(data).hexdigest())
     for entry in lock["artifacts"]:
@@ -119,7 +128,11 @@ def read_base(path: Path) -> Holdings:
             raise InputError(f"{origin}: {entry['digest'][:80]!r} is not a valid digest")
         held.tags[(entry["name"], entry["tag"])] = entry["digest"]
         for attached in entry.get("attached") or []:
-            if isinstance(attached, dict) and isinstance(attached.get("reference"), str) and isinstance(attached.get("digest"), str):
+            if (
+                isinstance(attached, dict)
+                and isinstance(attached.get("reference"), str)
+                and isinstance(attached.get("digest"), str)
+            ):
                 held.tags.setdefault((entry["name"], attached["reference"]), attached["digest"])
                 held.manifests.setdefault(attached["digest"], None)
         held.manifests.setdefault(entry["digest"], None)
@@ -141,8 +154,10 @@ def needs_of(digests: Iterable[str], read: Callable[[str], Manifest | None], bas
             continue
         manifest = read(digest)
         if manifest is not None:
-            needs: Needs = {"blobs": [{"digest": b.digest, "size": b.size} for b in manifest.blobs],
-                            "manifests": [c.digest for c in manifest.children]}
+            needs: Needs = {
+                "blobs": [{"digest": b.digest, "size": b.size} for b in manifest.blobs],
+                "manifests": [c.digest for c in manifest.children],
+            }
         else:
             needs = base.manifests.get(digest) if base is not None else None
         found[digest] = needs
@@ -169,15 +184,21 @@ class Missing:
     """What a differential bundle leaves out and the target does not hold."""
 
     items: list[str] = field(default_factory=list)
-    mounts: list[tuple[str, str, str]] = field(default_factory=list)  # (digest, repository needing it, repository holding it)
+    mounts: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (digest, repository needing it, repository holding it)
 
 
-def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str], bool], target: Holder, prefix: str) -> Missing:
+def left_out_at_target(
+    entries: list[dict[str, Any]], in_bundle: Callable[[str], bool], target: Holder, prefix: str
+) -> Missing:
     """Check the target holds every manifest and blob the bundle leaves out, in the repository that needs
     it or (a blob) in another repository of the prefix it can be mounted from."""
     result = Missing()
     repos = [f"{prefix}/{e['name']}" if prefix else e["name"] for e in entries]
-    answers: dict[tuple[str, str, str], Any] = {}  # one question per repository and digest, however many entries share it
+    answers: dict[
+        tuple[str, str, str], Any
+    ] = {}  # one question per repository and digest, however many entries share it
 
     def _asked(question: Callable[[str, str], Any], repo: str, digest: str) -> Any:
         key = (question.__name__, repo, digest)
@@ -196,7 +217,14 @@ def left_out_at_target(entries: list[dict[str, Any]], in_bundle: Callable[[str],
             for blob in (needs or {}).get("blobs") or []:
                 if in_bundle(blob["digest"]) or _asked(target.has_blob, repo, blob["digest"]):
                     continue
-                holder = next((other for other in dict.fromkeys(repos) if other != repo and _asked(target.has_blob, other, blob["digest"])), None)
+                holder = next(
+                    (
+                        other
+                        for other in dict.fromkeys(repos)
+                        if other != repo and _asked(target.has_blob, other, blob["digest"])
+                    ),
+                    None,
+                )
                 if holder is None:
                     result.items.append(f"blob {blob['digest'][:19]} of {entry['key']}")
                 else:

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from provider_helper.content.store import Store
 from provider_helper.errors import DeniedError, NotFoundError, RegistryError, UnsupportedError
-from provider_helper.mirror.attached import Attachment, Finder, Found, fallback_tag, merged_index, referrer_tag, refuse_long_listing, subset_note
+from provider_helper.mirror.attached import (
+    Attachment,
+    Finder,
+    Found,
+    fallback_tag,
+    merged_index,
+    referrer_tag,
+    refuse_long_listing,
+    subset_note,
+)
 from provider_helper.mirror.blobs import BlobTransfers
 from provider_helper.mirror.concurrency import Cancellation
 from provider_helper.mirror.sources import Payload
@@ -15,8 +24,9 @@ from provider_helper.results import ArtifactResult
 
 
 class AttachedCopier:
-    def __init__(self, target: Store, blobs: BlobTransfers, finder: Finder, cancel: Cancellation, *, enabled: bool,
-                 recheck: bool) -> None:
+    def __init__(
+        self, target: Store, blobs: BlobTransfers, finder: Finder, cancel: Cancellation, *, enabled: bool, recheck: bool
+    ) -> None:
         """``enabled``: signatures travel at all; ``recheck``: warm runs compare them by digest, not by name."""
         self.target = target
         self.blobs = blobs
@@ -34,7 +44,12 @@ class AttachedCopier:
             return None
         resolved = payload.resolved
         try:
-            found = self.finder.find(payload.source, payload.repo, resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()), by_name=by_name)
+            found = self.finder.find(
+                payload.source,
+                payload.repo,
+                resolved.signed + ((resolved.cut_from,) if resolved.cut_from else ()),
+                by_name=by_name,
+            )
         except RegistryError as exc:
             self._note_refusal(result, exc, "signatures not looked up")
             return None
@@ -81,8 +96,10 @@ class AttachedCopier:
             manifest = source.get_manifest(src_repo, attachment.reference)
             if attachment.descriptor is not None and attachment.descriptor.size != len(manifest.data):
                 # the listing's entry goes into the target's fallback index as it is: it must describe these bytes
-                raise RegistryError(f"referrer {attachment.reference}: listed as {attachment.descriptor.size} bytes, "
-                                    f"the manifest has {len(manifest.data)}")
+                raise RegistryError(
+                    f"referrer {attachment.reference}: listed as {attachment.descriptor.size} bytes, "
+                    f"the manifest has {len(manifest.data)}"
+                )
             result.attached.append(attachment.listed(manifest.digest))
             if attachment.descriptor is None and at_target == manifest.digest:
                 continue
@@ -115,7 +132,10 @@ class AttachedCopier:
 
     def _target_has_referrers_of(self, dst_repo: str, subject: str) -> bool:
         """Whether the target lists some referrer of ``subject``, by its referrers API or under the fallback tag."""
-        return bool(self.target.list_referrers(dst_repo, subject)) or self.target.head_manifest(dst_repo, fallback_tag(subject)) is not None
+        return (
+            bool(self.target.list_referrers(dst_repo, subject))
+            or self.target.head_manifest(dst_repo, fallback_tag(subject)) is not None
+        )
 
     def _target_lists_referrers_of(self, dst_repo: str, subject: str) -> bool:
         """Whether the target indexes referrers itself (OCI 1.1 API); asked once per run."""
@@ -142,4 +162,3 @@ class AttachedCopier:
             index = merged_index(current, wanted)
         self.target.put_manifest(dst_repo, tag, index)
         return len(index.data)
-

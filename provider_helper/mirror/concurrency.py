@@ -37,7 +37,9 @@ class AdaptiveLimit:
     def slot(self, size: int) -> Iterator[None]:
         """Wait for room for one transfer of ``size`` bytes, hold it while the transfer runs."""
         with self._changed:
-            self._changed.wait_for(lambda: self.in_use < self.limit and (self.in_use == 0 or self.bytes_in_flight + size <= self.max_bytes))
+            self._changed.wait_for(
+                lambda: self.in_use < self.limit and (self.in_use == 0 or self.bytes_in_flight + size <= self.max_bytes)
+            )
             self.in_use += 1
             self.bytes_in_flight += size
             self.peak = max(self.peak, self.in_use)

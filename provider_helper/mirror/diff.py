@@ -42,8 +42,15 @@ class Changed:
     source_to: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"type": self.type, "name": self.name, "from": self.from_, "to": self.to, "group": self.group,
-                "source_from": self.source_from, "source_to": self.source_to}
+        return {
+            "type": self.type,
+            "name": self.name,
+            "from": self.from_,
+            "to": self.to,
+            "group": self.group,
+            "source_from": self.source_from,
+            "source_to": self.source_to,
+        }
 
 
 @dataclass
@@ -55,8 +62,13 @@ class ManifestDiff:
     changed: list[Changed] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "added": [asdict(a) for a in self.added],
-                "removed": [asdict(r) for r in self.removed], "changed": [c.as_dict() for c in self.changed]}
+        return {
+            "old": self.old,
+            "new": self.new,
+            "added": [asdict(a) for a in self.added],
+            "removed": [asdict(r) for r in self.removed],
+            "changed": [c.as_dict() for c in self.changed],
+        }
 
 
 @dataclass(frozen=True)
@@ -116,8 +128,9 @@ def _from_manifest(loaded: manifest_mod.ArtifactManifest, selection: GroupChoice
 
 
 def _from_lock(lock: dict[str, Any], origin: str) -> list[Listed]:
-    entries: list[dict[str, Any]] = [e["entry"] for e in lock["artifacts"]
-                                     if isinstance(e, dict) and isinstance(e.get("entry"), dict)]
+    entries: list[dict[str, Any]] = [
+        e["entry"] for e in lock["artifacts"] if isinstance(e, dict) and isinstance(e.get("entry"), dict)
+    ]
     if len(entries) != len(lock["artifacts"]):
         raise InputError(f"{origin}: an artifact of its lock has no manifest entry (written by an older nvcf-mirror?)")
     groups = sorted({str(e.get("group")) for e in entries})
@@ -142,8 +155,11 @@ def diff(old: str, new: str, selection: GroupChoice = GroupChoice()) -> Manifest
     result = ManifestDiff(old, new)
     result.added = [a for key, a in now.items() if key not in was]
     result.removed = [a for key, a in was.items() if key not in now]
-    result.changed = [Changed(a.type, a.name, was[key].version, a.version, a.group, was[key].source, a.source)
-                      for key, a in now.items() if key in was and was[key].version != a.version]
+    result.changed = [
+        Changed(a.type, a.name, was[key].version, a.version, a.group, was[key].source, a.source)
+        for key, a in now.items()
+        if key in was and was[key].version != a.version
+    ]
     return result
 
 
@@ -153,8 +169,10 @@ def table_lines(result: ManifestDiff) -> list[str]:
     rows += [("-", r.type, r.name, r.version, r.group) for r in result.removed]
     rows += [("~", c.type, c.name, f"{c.from_} -> {c.to}", c.group) for c in result.changed]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
-    lines = [" ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + f"  ({row[4]})"
-             for row in rows]
+    lines = [
+        " ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + f"  ({row[4]})"
+        for row in rows
+    ]
     counts = f"{len(result.added)} added, {len(result.removed)} removed, {len(result.changed)} changed"
     lines.append(f"{counts}: {result.old} -> {result.new}")
     return lines

@@ -54,7 +54,9 @@ class EngineOptions:
     mode: Mode = "copy"
     signatures: bool = True  # carry cosign signatures, attestations, SBOMs and OCI referrers along
     recheck_signatures: bool = False  # warm runs also read what is attached to compare digests, not only names
-    mount_from: tuple[str, ...] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)
+    mount_from: tuple[
+        str, ...
+    ] = ()  # prefixes of the target whose same-named repositories may lend blobs (--mount-from)
 
 
 def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest]) -> bool:
@@ -64,8 +66,14 @@ def _is_present(current: str, resolved: Resolved, fetch: Callable[[], Manifest])
 
 
 class CopyEngine:
-    def __init__(self, payload_for: PayloadFor, target: Store, options: EngineOptions, reporter: Reporter,
-                 locations: BlobLocations | None = None) -> None:
+    def __init__(
+        self,
+        payload_for: PayloadFor,
+        target: Store,
+        options: EngineOptions,
+        reporter: Reporter,
+        locations: BlobLocations | None = None,
+    ) -> None:
         """``locations``: where the target registry held blobs in earlier runs (mount sources)."""
         self.payload_for = payload_for
         self.target = target
@@ -74,9 +82,12 @@ class CopyEngine:
         self.cancel = Cancellation()  # set on Ctrl-C: workers stop at the next chunk or step
         self.blobs = BlobTransfers(target, reporter, self.cancel, options.blob_jobs, options.mount_from, locations)
         self.finder = Finder()
-        self.attached = AttachedCopier(target, self.blobs, self.finder, self.cancel, enabled=options.signatures,
-                                       recheck=options.recheck_signatures)
-        self._lookup_pool = worker_pool(2 * options.check_jobs, "lookup")  # each check starts two: the target's tag, the tag list
+        self.attached = AttachedCopier(
+            target, self.blobs, self.finder, self.cancel, enabled=options.signatures, recheck=options.recheck_signatures
+        )
+        self._lookup_pool = worker_pool(
+            2 * options.check_jobs, "lookup"
+        )  # each check starts two: the target's tag, the tag list
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
 
@@ -124,7 +135,11 @@ class CopyEngine:
             payload = self.payload_for(job)
             if self.options.signatures and payload.attached:
                 self.finder.prefetch(payload.source, payload.repo, self._lookup_pool)
-            at_target = None if self.options.mode == "resolve" else self._lookup_pool.submit(self.target.head_manifest, dst_repo, job.target.reference)
+            at_target = (
+                None
+                if self.options.mode == "resolve"
+                else self._lookup_pool.submit(self.target.head_manifest, dst_repo, job.target.reference)
+            )
             resolved = payload.resolved  # the source's answer, while the target's and the tag list are on their way
             result.digest, result.platforms, result.note = resolved.digest, resolved.platforms, resolved.note
             if self.options.mode == "resolve" and resolved.check_platform is not None:
@@ -134,8 +149,13 @@ class CopyEngine:
             if at_target is None:
                 return
             current = at_target.result()
-            if current is not None and _is_present(current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)):
-                result.status, result.digest = "present", current  # two requests for a warm artifact: source manifest, this HEAD
+            if current is not None and _is_present(
+                current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)
+            ):
+                result.status, result.digest = (
+                    "present",
+                    current,
+                )  # two requests for a warm artifact: source manifest, this HEAD
                 if self.options.mode == "copy":
                     self.attached.carry(payload, dst_repo, result, warm=True)
                 return

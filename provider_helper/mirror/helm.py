@@ -69,7 +69,9 @@ class HelmRepositories:
         archive = self.fetcher.get(url, MAX_CHART_BYTES, owner=repo)
         if entry.get("digest"):
             listed = str(entry["digest"])[:64]
-            read_verified([archive], f"sha256:{listed}", MAX_CHART_BYTES, f"{redact_url(url)} (the index gives sha256 {listed})")
+            read_verified(
+                [archive], f"sha256:{listed}", MAX_CHART_BYTES, f"{redact_url(url)} (the index gives sha256 {listed})"
+            )
         try:
             provenance = self.fetcher.get(url + ".prov", MAX_CHART_YAML, owner=repo)
         except (NotFoundError, DeniedError):  # public repositories answer 401 or 403 for what they do not have
@@ -77,7 +79,9 @@ class HelmRepositories:
         try:
             origin = url.rsplit("/", 1)[-1]
             raw = read_member(io.BytesIO(archive), origin, f"{artifact.chart}/Chart.yaml", MAX_CHART_YAML)
-            requirements = read_member(io.BytesIO(archive), origin, f"{artifact.chart}/requirements.yaml", MAX_CHART_YAML)
+            requirements = read_member(
+                io.BytesIO(archive), origin, f"{artifact.chart}/requirements.yaml", MAX_CHART_YAML
+            )
         except (ArchiveError, OSError, EOFError) as exc:
             raise RegistryError(f"{url}: {exc}") from None
         if raw is None:
@@ -95,7 +99,11 @@ class HelmRepositories:
 
     def versions(self, repo: str, chart: str) -> list[str]:
         """Every version of ``chart`` the repository's index lists."""
-        return [str(e.get("version")) for e in (self._index(repo).get("entries") or {}).get(chart) or [] if isinstance(e, dict)]
+        return [
+            str(e.get("version"))
+            for e in (self._index(repo).get("entries") or {}).get(chart) or []
+            if isinstance(e, dict)
+        ]
 
     def _entry(self, repo: str, chart: str, version: str) -> dict[str, Any]:
         index = self._index(repo)
@@ -162,7 +170,9 @@ def oci_annotations(metadata: dict[str, Any], created: str) -> dict[str, str]:
         "org.opencontainers.image.source": (metadata.get("sources") or [None])[0],
     }
     maintainers = metadata.get("maintainers") or []
-    authors = ", ".join(f"{m.get('name', '')} ({m['email']})" if m.get("email") else str(m.get("name", "")) for m in maintainers)
+    authors = ", ".join(
+        f"{m.get('name', '')} ({m['email']})" if m.get("email") else str(m.get("name", "")) for m in maintainers
+    )
     standard["org.opencontainers.image.authors"] = authors
     annotations.update({k: str(v) for k, v in standard.items() if v and str(v).strip()})
     for key, value in (metadata.get("annotations") or {}).items():

@@ -36,7 +36,15 @@ from provider_helper.content.layout import (
 from provider_helper.content.store import Reader
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
 from provider_helper.fsutil import create_private, is_private_dir, private_temp
-from provider_helper.mirror.bundles import LOCK_FILE, MAX_LOCK_BYTES, Holdings, base_of, checked_needs, needs_of, write_lock_file
+from provider_helper.mirror.bundles import (
+    LOCK_FILE,
+    MAX_LOCK_BYTES,
+    Holdings,
+    base_of,
+    checked_needs,
+    needs_of,
+    write_lock_file,
+)
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
 from provider_helper.mirror.sources import Payload
@@ -81,7 +89,9 @@ def writer_lock(root: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise InputError(f"{root}: another 'nvcf-mirror save' is writing to this layout; wait for it to finish") from None
+            raise InputError(
+                f"{root}: another 'nvcf-mirror save' is writing to this layout; wait for it to finish"
+            ) from None
         try:
             yield
         finally:
@@ -94,17 +104,30 @@ def write_lock(root: Path, results: list[ArtifactResult], jobs: list[Job], base:
 
     Artifacts an earlier save into this layout listed stay listed (their blobs are still in the
     layout) unless this run saved them again."""
-    previous = [e for e in (read_json_object(root / LOCK_FILE, MAX_LOCK_BYTES) or {}).get("artifacts") or [] if _kept_lock_entry(root, e)]
+    previous = [
+        e
+        for e in (read_json_object(root / LOCK_FILE, MAX_LOCK_BYTES) or {}).get("artifacts") or []
+        if _kept_lock_entry(root, e)
+    ]
     entries = []
     for job, result in zip(jobs, results, strict=True):
         if result.status not in ("copied", "present") or result.digest is None:
             continue
         taken = [result.digest, *(a["digest"] for a in result.attached)]
-        entries.append({
-            "key": result.key, "name": job.target.repository, "tag": job.target.reference, "source": result.source,
-            "digest": result.digest, "platforms": result.platforms, "group": result.group, "entry": job.artifact.entry(),
-            "attached": result.attached, "manifests": needs_of(taken, lambda digest: manifest_if_there(root, digest), base),
-        })
+        entries.append(
+            {
+                "key": result.key,
+                "name": job.target.repository,
+                "tag": job.target.reference,
+                "source": result.source,
+                "digest": result.digest,
+                "platforms": result.platforms,
+                "group": result.group,
+                "entry": job.artifact.entry(),
+                "attached": result.attached,
+                "manifests": needs_of(taken, lambda digest: manifest_if_there(root, digest), base),
+            }
+        )
     saved = {e["key"] for e in entries}
     merged = [e for e in previous if isinstance(e, dict) and e.get("key") not in saved] + entries
     write_lock_file(root, merged, base)
@@ -122,8 +145,10 @@ def staging_for(archive: Path) -> Path:
         os.mkdir(staging, 0o700)
     except FileExistsError:
         if not is_private_dir(staging) or not _own_regular_file(staging / STAGING_MARK):
-            raise InputError(f"{staging}: already exists and is not a staging folder an earlier save of this user "
-                             "made (owned by you, mode 0700, with its marker): remove it, or save elsewhere") from None
+            raise InputError(
+                f"{staging}: already exists and is not a staging folder an earlier save of this user "
+                "made (owned by you, mode 0700, with its marker): remove it, or save elsewhere"
+            ) from None
         return staging
     with create_private(staging / STAGING_MARK) as mark:
         mark.write(f"nvcf-mirror save staging for {archive.name}, uid {os.getuid()}\n".encode())
@@ -133,8 +158,10 @@ def staging_for(archive: Path) -> Path:
 def _check_writable_by_this_user_only(folder: Path) -> None:
     info = os.lstat(folder)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
-        raise InputError(f"{folder}: a folder another user could have written into (not yours, a link, or writable by "
-                         "others): refusing to save into it; save to a folder of your own")
+        raise InputError(
+            f"{folder}: a folder another user could have written into (not yours, a link, or writable by "
+            "others): refusing to save into it; save to a folder of your own"
+        )
 
 
 def _own_regular_file(path: Path) -> bool:
@@ -151,9 +178,14 @@ def _drop_unverified_blobs(root: Path) -> None:
     for item in os.scandir(folder):
         path = Path(item.path)
         if item.is_dir(follow_symlinks=False):
-            raise InputError(f"{path}: a folder where the layout keeps blobs; not a layout written by 'nvcf-mirror save'")
-        keep = (item.is_file(follow_symlinks=False) and item.stat(follow_symlinks=False).st_uid == os.getuid()
-                and DIGEST_RE.fullmatch(f"sha256:{item.name}") is not None)
+            raise InputError(
+                f"{path}: a folder where the layout keeps blobs; not a layout written by 'nvcf-mirror save'"
+            )
+        keep = (
+            item.is_file(follow_symlinks=False)
+            and item.stat(follow_symlinks=False).st_uid == os.getuid()
+            and DIGEST_RE.fullmatch(f"sha256:{item.name}") is not None
+        )
         if keep:
             try:
                 check_file(path, f"sha256:{item.name}", None, f"blob {item.name} left by an earlier save")
@@ -167,8 +199,12 @@ def _kept_entry(root: Path, entry: dict[str, Any]) -> bool:
     """An index entry of an earlier save is kept when it names a valid digest whose blob is in the layout."""
     digest = entry.get("digest")
     ref = (entry.get("annotations") or {}).get(REF_NAME) if isinstance(entry.get("annotations"), dict) else None
-    return (isinstance(digest, str) and DIGEST_RE.fullmatch(digest) is not None and isinstance(ref, str)
-            and _complete(root, digest))
+    return (
+        isinstance(digest, str)
+        and DIGEST_RE.fullmatch(digest) is not None
+        and isinstance(ref, str)
+        and _complete(root, digest)
+    )
 
 
 def _complete(root: Path, digest: str, depth: int = 0) -> bool:
@@ -178,8 +214,11 @@ def _complete(root: Path, digest: str, depth: int = 0) -> bool:
         manifest = read_manifest(root, digest)
     except (InputError, RegistryError, ValueError):
         return False
-    return all(blob_file(root, b.digest).is_file() for b in manifest.blobs) and depth < 2 and \
-        all(_complete(root, c.digest, depth + 1) for c in manifest.children)
+    return (
+        all(blob_file(root, b.digest).is_file() for b in manifest.blobs)
+        and depth < 2
+        and all(_complete(root, c.digest, depth + 1) for c in manifest.children)
+    )
 
 
 def _kept_lock_entry(root: Path, entry: Any) -> bool:
@@ -215,7 +254,9 @@ class LayoutSource:
                 raise
             path = Path(self._tmp.name)
         if not (path / "index.json").is_file() or not (path / LOCK_FILE).is_file():
-            raise InputError(f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)")
+            raise InputError(
+                f"{path}: not a layout written by 'nvcf-mirror save' (index.json and {LOCK_FILE} expected)"
+            )
         self.root = path
         self.layout = Layout(path)
         self.lock = read_json_object(path / LOCK_FILE, MAX_LOCK_BYTES) or {}
@@ -233,12 +274,21 @@ class LayoutSource:
     def jobs(self, target: Target) -> list[Job]:
         entries = self.lock.get("artifacts") or []
         groups = sorted({e["group"] for e in entries})
-        doc = {"apiVersion": "nvcf-mirror/v1", "groups": [{"name": g} for g in groups], "artifacts": [e["entry"] for e in entries]}
+        doc = {
+            "apiVersion": "nvcf-mirror/v1",
+            "groups": [{"name": g} for g in groups],
+            "artifacts": [e["entry"] for e in entries],
+        }
         artifacts = manifest_mod.parse(json.dumps(doc), str(self.root / LOCK_FILE)).artifacts
         for artifact, e in zip(artifacts, entries, strict=True):
             if artifact.key != e["key"]:
-                raise InputError(f"{self.root / LOCK_FILE}: the entry keyed {e['key'][:120]!r} describes {artifact.key[:120]!r}")
-        return [Job(artifact, target.reference(e["name"], e["tag"]), None, None) for artifact, e in zip(artifacts, entries, strict=True)]
+                raise InputError(
+                    f"{self.root / LOCK_FILE}: the entry keyed {e['key'][:120]!r} describes {artifact.key[:120]!r}"
+                )
+        return [
+            Job(artifact, target.reference(e["name"], e["tag"]), None, None)
+            for artifact, e in zip(artifacts, entries, strict=True)
+        ]
 
     def has(self, digest: str) -> bool:
         """Whether the bundle holds this blob or manifest (a differential one leaves out what its base holds)."""
@@ -252,19 +302,23 @@ class LayoutSource:
         """The artifact as saved; with ``check_blobs`` every blob is hashed before anything is pushed."""
         entry = next(e for e in self.lock["artifacts"] if e["key"] == job.key)
         if not self._left_out(entry["digest"]) and self.layout.tagged(entry["name"], entry["tag"]) != entry["digest"]:
-                raise DigestMismatchError(f"{job.key}: index.json and {LOCK_FILE} disagree on its digest")
+            raise DigestMismatchError(f"{job.key}: index.json and {LOCK_FILE} disagree on its digest")
         top = self._manifest(job.target.repository, entry["digest"])
         children = [self._manifest(job.target.repository, d.digest) for d in top.children]
         if check_blobs:
             for blob in {b.digest: b for m in [top, *children] for b in m.blobs}.values():
                 if not self._left_out(blob.digest):
                     check_layout_blob(self.root, blob)
-        return Payload.ready(Selection(top, children, list(entry.get("platforms") or [])), self, entry["name"], attached=True)
+        return Payload.ready(
+            Selection(top, children, list(entry.get("platforms") or [])), self, entry["name"], attached=True
+        )
 
     def _manifest(self, repo: str, digest: str) -> Manifest:
         if self._left_out(digest):
             if self.read_left_out is None:
-                raise RegistryError(f"manifest {digest} is left out of this differential bundle and was not looked up at the target")
+                raise RegistryError(
+                    f"manifest {digest} is left out of this differential bundle and was not looked up at the target"
+                )
             return self.read_left_out(repo, digest)
         return read_manifest(self.root, digest)
 
@@ -274,7 +328,11 @@ class LayoutSource:
         return self.layout.head_manifest(repo, reference)
 
     def get_manifest(self, repo: str, reference: str) -> Manifest:
-        return self._manifest(repo, reference) if DIGEST_RE.fullmatch(reference) else self.layout.get_manifest(repo, reference)
+        return (
+            self._manifest(repo, reference)
+            if DIGEST_RE.fullmatch(reference)
+            else self.layout.get_manifest(repo, reference)
+        )
 
     def tags(self, repo: str) -> list[str]:
         return self.layout.tags(repo)
@@ -284,8 +342,10 @@ class LayoutSource:
 
     def open_blob(self, repo: str, digest: str) -> AbstractContextManager[Iterator[bytes]]:
         if self._left_out(digest):
-            raise NotFoundError(f"blob {digest} is not in the bundle {self.root} (a differential bundle leaves out "
-                                "what its base holds: load the base first)")
+            raise NotFoundError(
+                f"blob {digest} is not in the bundle {self.root} (a differential bundle leaves out "
+                "what its base holds: load the base first)"
+            )
         return self.layout.open_blob(repo, digest)
 
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
@@ -309,7 +369,11 @@ def _check_entry(entry: Any, lock: Path) -> None:
 def pack(staging: Path, archive: Path, part_size: int | None = None) -> None:
     """A single .tar of the layout (written aside, then renamed into place), or with ``part_size`` its
     parts ``archive.000``, ``.001``, … and the checksum list ``archive.sha256`` (``splitarchive``)."""
-    files = [path for path in sorted(staging.rglob("*")) if stat.S_ISREG(path.lstat().st_mode) and not path.name.startswith(".")]
+    files = [
+        path
+        for path in sorted(staging.rglob("*"))
+        if stat.S_ISREG(path.lstat().st_mode) and not path.name.startswith(".")
+    ]
     if part_size is None:
         temp, out = private_temp(archive)
         try:

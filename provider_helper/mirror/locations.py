@@ -40,7 +40,9 @@ class BlobLocations:
             private_cache_file(file)  # sqlite gives its -wal and -shm files the database's mode
             db = sqlite3.connect(file, timeout=10, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS held (registry TEXT, digest TEXT, repo TEXT, seen REAL, PRIMARY KEY (registry, digest, repo))")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS held (registry TEXT, digest TEXT, repo TEXT, seen REAL, PRIMARY KEY (registry, digest, repo))"
+            )
             db.execute("DELETE FROM held WHERE seen < ?", (time.time() - FORGET_AFTER_S,))
             self._db = db
         except (OSError, sqlite3.Error, InputError) as exc:  # a cache that cannot be used is not an error
@@ -51,8 +53,10 @@ class BlobLocations:
         if self._db is None:
             return []
         with self._lock, contextlib.suppress(sqlite3.Error):
-            rows = self._db.execute("SELECT repo FROM held WHERE registry = ? AND digest = ? ORDER BY seen DESC LIMIT ?",
-                                    (self.registry, digest, REMEMBERED_PER_BLOB)).fetchall()
+            rows = self._db.execute(
+                "SELECT repo FROM held WHERE registry = ? AND digest = ? ORDER BY seen DESC LIMIT ?",
+                (self.registry, digest, REMEMBERED_PER_BLOB),
+            ).fetchall()
             return [repo for (repo,) in rows]
         return []
 
@@ -60,14 +64,18 @@ class BlobLocations:
         if self._db is None:
             return
         with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db.execute("INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?)", (self.registry, digest, repo, time.time()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO held VALUES (?, ?, ?, ?)", (self.registry, digest, repo, time.time())
+            )
 
     def forget(self, digest: str, repo: str) -> None:
         """A mount from ``repo`` was refused: it no longer holds the blob (or never could lend it)."""
         if self._db is None:
             return
         with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db.execute("DELETE FROM held WHERE registry = ? AND digest = ? AND repo = ?", (self.registry, digest, repo))
+            self._db.execute(
+                "DELETE FROM held WHERE registry = ? AND digest = ? AND repo = ?", (self.registry, digest, repo)
+            )
 
     def close(self) -> None:
         if self._db is not None:

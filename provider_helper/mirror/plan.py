@@ -18,7 +18,9 @@ ALL_PLATFORMS = None
 class PlanOptions:
     target: Target
     platforms: tuple[Platform, ...] | None  # None: every platform, index copied byte-identical
-    sources: SourceMap = field(default_factory=SourceMap)  # where each upstream is read (--source-map, --source-registry)
+    sources: SourceMap = field(
+        default_factory=SourceMap
+    )  # where each upstream is read (--source-map, --source-registry)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,11 @@ class Job:
     def result(self) -> ArtifactResult:
         """This job's line of the result document, before anything is done."""
         return ArtifactResult(
-            key=self.key, type=self.artifact.type, group=self.artifact.group, source=self.artifact.source_text, target=str(self.target),
+            key=self.key,
+            type=self.artifact.type,
+            group=self.artifact.group,
+            source=self.artifact.source_text,
+            target=str(self.target),
             resolved_from=self.artifact.resolved_from,
         )
 

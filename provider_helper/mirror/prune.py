@@ -166,9 +166,11 @@ class DistributionRemover:
             try:
                 self.registry.delete_manifest(repo, digest)
             except UnsupportedError:
-                raise RegistryError(f"{self.host} refuses to delete manifests "
-                                    "(Distribution: set storage.delete.enabled; "
-                                    "Harbor: a robot account with delete rights); nothing more was removed") from None
+                raise RegistryError(
+                    f"{self.host} refuses to delete manifests "
+                    "(Distribution: set storage.delete.enabled; "
+                    "Harbor: a robot account with delete rights); nothing more was removed"
+                ) from None
 
 
 def _size(target: Reader, repo: str, digest: str) -> int:
@@ -183,7 +185,6 @@ def _size(target: Reader, repo: str, digest: str) -> int:
     return sum(len(m.data) + sum(b.size for b in m.blobs) for m in found)
 
 
-
 @dataclass
 class EcrRemover:
     """ECR: its control plane's BatchDeleteImage, by tag (ECR deletes an image with its last tag, so a
@@ -194,8 +195,13 @@ class EcrRemover:
     can_untag: bool = True
 
     def remove(self, repo: str, removals: list[Removal]) -> None:
-        refused = ecr.delete_images(self.ecr_client, self.registry_id, repo, [r.tag for r in removals if r.tag],
-                                    [r.digest for r in removals if r.tag is None])
+        refused = ecr.delete_images(
+            self.ecr_client,
+            self.registry_id,
+            repo,
+            [r.tag for r in removals if r.tag],
+            [r.digest for r in removals if r.tag is None],
+        )
         if refused:
             raise RegistryError(f"ECR refused to delete {len(refused)} images of {repo}; first: {refused[0]}")
 

@@ -38,7 +38,9 @@ class Resolved:
     materialize: Callable[[], Selection]
     matches: Callable[[Manifest], bool] | None = None  # with no digest: is the target's manifest this artifact?
     signed: tuple[str, ...] = ()  # digests whose signatures and referrers travel with the artifact
-    cut_from: str | None = None  # the source index a platform subset was taken from (its signatures do not cover the subset)
+    cut_from: str | None = (
+        None  # the source index a platform subset was taken from (its signatures do not cover the subset)
+    )
     check_platform: Callable[[], list[str]] | None = None  # a single image: read its config, refuse a wrong arch
     # (with --all-platforms: only its platform, which plan shows)
 
@@ -53,19 +55,32 @@ def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | No
         platform = functools.cache(lambda: image_platform(source, repo, top, platforms))  # one config read
         # plan and dry runs: the platform checked as the copy checks it, or with --all-platforms only read
         shown = platform if platforms is not None else functools.cache(lambda: config_platform(source, repo, top))
-        return Resolved(top.digest, [], None, lambda: Selection(top, [], platform()), signed=(top.digest,),
-                        check_platform=shown)
+        return Resolved(
+            top.digest, [], None, lambda: Selection(top, [], platform()), signed=(top.digest,), check_platform=shown
+        )
     images = [d for d in top.children if not d.is_attestation]
 
     def whole(names: list[str]) -> Resolved:
-        return Resolved(top.digest, names, None, lambda: Selection(top, [_child(source, repo, d) for d in top.children], names),
-                        signed=(top.digest, *(d.digest for d in top.children)))
+        return Resolved(
+            top.digest,
+            names,
+            None,
+            lambda: Selection(top, [_child(source, repo, d) for d in top.children], names),
+            signed=(top.digest, *(d.digest for d in top.children)),
+        )
 
     if platforms is None:
         return whole([str(d.platform) for d in images if d.platform])
     chosen: list[Descriptor] = []
     for wanted in platforms:
-        match = next((d for d in images if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)), None)
+        match = next(
+            (
+                d
+                for d in images
+                if d.platform and wanted.matches(d.platform.os, d.platform.architecture, d.platform.variant)
+            ),
+            None,
+        )
         if match is None:
             available = ", ".join(str(d.platform) for d in images if d.platform) or "none"
             raise PlatformMismatchError(f"the source has no {wanted} image (it has: {available})")
@@ -73,19 +88,36 @@ def resolve(source: Reader, ref: Reference, platforms: tuple[Platform, ...] | No
             chosen.append(match)
     names = [str(d.platform) for d in chosen]
     if len(chosen) == 1:
-        return Resolved(chosen[0].digest, names, None, lambda: Selection(_child(source, repo, chosen[0]), [], names),
-                        signed=(chosen[0].digest,), cut_from=top.digest)
+        return Resolved(
+            chosen[0].digest,
+            names,
+            None,
+            lambda: Selection(_child(source, repo, chosen[0]), [], names),
+            signed=(chosen[0].digest,),
+            cut_from=top.digest,
+        )
     if len(chosen) == len(images):
         return whole(names)
     keep = {d.digest for d in chosen}
-    raw = [d for d in top.body["manifests"] if d["digest"] in keep or (d.get("annotations") or {}).get(ATTESTATION_REF) in keep]
-    index = Manifest.from_bytes(json.dumps({**top.body, "manifests": raw}, separators=(",", ":")).encode(), top.media_type)
+    raw = [
+        d
+        for d in top.body["manifests"]
+        if d["digest"] in keep or (d.get("annotations") or {}).get(ATTESTATION_REF) in keep
+    ]
+    index = Manifest.from_bytes(
+        json.dumps({**top.body, "manifests": raw}, separators=(",", ":")).encode(), top.media_type
+    )
     if index.digest == top.digest:  # what was left out wrote nothing (never in practice, but then nothing differs)
         return whole(names)
     note = f"new index for {', '.join(names)}: its digest differs from the source index {top.digest}"
-    return Resolved(index.digest, names, note,
-                    lambda: Selection(index, [_child(source, repo, Descriptor.from_json(d)) for d in raw], names, note),
-                    signed=tuple(d["digest"] for d in raw), cut_from=top.digest)
+    return Resolved(
+        index.digest,
+        names,
+        note,
+        lambda: Selection(index, [_child(source, repo, Descriptor.from_json(d)) for d in raw], names, note),
+        signed=tuple(d["digest"] for d in raw),
+        cut_from=top.digest,
+    )
 
 
 def _child(source: Reader, repo: str, descriptor: Descriptor) -> Manifest:

@@ -26,7 +26,9 @@ class Payload:
     resolve: Callable[[], Resolved]
     source: Reader
     repo: str
-    attached: bool = True  # what the source attached (signatures, referrers) travels along; False for content the tool built
+    attached: bool = (
+        True  # what the source attached (signatures, referrers) travels along; False for content the tool built
+    )
     _resolved: Resolved | None = field(default=None, init=False, repr=False)
 
     @property

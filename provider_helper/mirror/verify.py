@@ -18,8 +18,9 @@ def missing(target: str) -> str:
     return f"{target} is missing at the target"
 
 
-def verify_all(jobs: list[Job], payload_for: PayloadFor, target: Reader, workers: int = 8,
-               finder: Finder | None = None) -> list[ArtifactResult]:
+def verify_all(
+    jobs: list[Job], payload_for: PayloadFor, target: Reader, workers: int = 8, finder: Finder | None = None
+) -> list[ArtifactResult]:
     """``finder`` given: also report signatures and referrers the source has and the target lacks."""
     with worker_pool(workers, "verify") as pool:
         return list(pool.map(lambda job: verify_one(job, payload_for, target, finder), jobs))
@@ -40,7 +41,9 @@ def verify_one(job: Job, payload_for: PayloadFor, target: Reader, finder: Finder
     return result
 
 
-def _check(job: Job, payload_for: PayloadFor, target: Reader, result: ArtifactResult, finder: Finder | None) -> list[str]:
+def _check(
+    job: Job, payload_for: PayloadFor, target: Reader, result: ArtifactResult, finder: Finder | None
+) -> list[str]:
     repo, tag = job.target.repository, job.target.reference
     if target.head_manifest(repo, tag) is None:
         return [missing(str(job.target))]
@@ -77,7 +80,9 @@ def _check(job: Job, payload_for: PayloadFor, target: Reader, result: ArtifactRe
     return problems
 
 
-def missing_attachments(finder: Finder, source: Reader, source_repo: str, subjects: tuple[str, ...], target: Reader, repo: str) -> list[str]:
+def missing_attachments(
+    finder: Finder, source: Reader, source_repo: str, subjects: tuple[str, ...], target: Reader, repo: str
+) -> list[str]:
     """Signatures and referrers the source has for ``subjects`` that the target lacks or holds otherwise."""
     problems = []
     for attachment in finder.find(source, source_repo, subjects).attachments:

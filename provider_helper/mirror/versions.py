@@ -18,7 +18,9 @@ from provider_helper.errors import RegistryError
 from provider_helper.manifest import Artifact
 
 LATEST = "latest"
-_VERSION_RE = re.compile(r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:[+_]([0-9A-Za-z.-]+))?", re.ASCII)
+_VERSION_RE = re.compile(
+    r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:[+_]([0-9A-Za-z.-]+))?", re.ASCII
+)
 
 VersionKey = tuple[int, int, int, tuple[tuple[int, int | str], ...] | None]
 
@@ -99,8 +101,9 @@ class Available(Protocol):
 class Resolver:
     available: Available
 
-    def resolve(self, artifacts: list[Artifact], latest: Iterable[str],
-                pinned_before: Mapping[str, str | None] | None = None) -> list[Artifact]:
+    def resolve(
+        self, artifacts: list[Artifact], latest: Iterable[str], pinned_before: Mapping[str, str | None] | None = None
+    ) -> list[Artifact]:
         """Pin the artifacts named in ``latest`` to their newest version, of the flavour of the version the
         manifest pinned (``pinned_before``, by name); spell classic chart versions as their repository
         does (``25.3.1`` found as ``v25.3.1``)."""
@@ -108,7 +111,9 @@ class Resolver:
         before = pinned_before or {}
         resolved = []
         for artifact in artifacts:
-            if artifact.name in wanted and artifact.version_text == LATEST:  # not another entry of the name, pinned by NAME:TAG
+            if (
+                artifact.name in wanted and artifact.version_text == LATEST
+            ):  # not another entry of the name, pinned by NAME:TAG
                 newest_version = self.available.latest(artifact, before.get(artifact.name))
                 artifact = artifact.pinned(newest_version, resolved_from=LATEST)
             elif artifact.is_classic_chart and artifact.version:

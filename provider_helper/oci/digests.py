@@ -52,8 +52,9 @@ def file_digest(path: Path, like: str = "sha256:") -> tuple[str, int]:
     return f"{hasher.name}:{hasher.hexdigest()}", size
 
 
-def verified(chunks: Iterable[bytes], digest: str, size: int | None, what: str, *,
-             held: tuple[int, Any] | None = None) -> Iterator[bytes]:
+def verified(
+    chunks: Iterable[bytes], digest: str, size: int | None, what: str, *, held: tuple[int, Any] | None = None
+) -> Iterator[bytes]:
     """``chunks`` passed through while hashing. The last chunk is held back until the digest (and the
     size, where known) check out, so whoever consumes this never receives a complete body of wrong
     content: a registry gets a short upload it discards, a file is never renamed into place.

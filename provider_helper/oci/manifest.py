@@ -22,7 +22,9 @@ INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 ACCEPT = ", ".join([OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST])
 
-IMAGE_CONFIG_TYPES = frozenset({"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"})
+IMAGE_CONFIG_TYPES = frozenset(
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
+)
 ATTESTATION_REF = "vnd.docker.reference.digest"
 
 
@@ -56,8 +58,11 @@ class Descriptor:
         if self.artifact_type:
             raw["artifactType"] = self.artifact_type
         if self.platform:
-            raw["platform"] = {"os": self.platform.os, "architecture": self.platform.architecture,
-                               **({"variant": self.platform.variant} if self.platform.variant else {})}
+            raw["platform"] = {
+                "os": self.platform.os,
+                "architecture": self.platform.architecture,
+                **({"variant": self.platform.variant} if self.platform.variant else {}),
+            }
         if self.annotations:
             raw["annotations"] = self.annotations
         return raw

@@ -23,7 +23,10 @@ from provider_helper.wording import setting
 # a result or a Terraform output only when it is exactly what the grammar allows.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*", re.ASCII)
-_HOST_RE = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?|\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?", re.ASCII)
+_HOST_RE = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?|\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?",
+    re.ASCII,
+)
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OCI distribution spec's tag grammar
 DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}", re.ASCII)
 DOCKER_HUB = "docker.io"  # how references name Docker Hub
@@ -139,9 +142,13 @@ class Target:
 def parse_target(text: str) -> Target:
     host, _, prefix = text.strip().rstrip("/").partition("/")
     if not host or not _HOST_RE.fullmatch(host):
-        raise InputError(f"{setting('target')} {text!r}: expected REGISTRY[/PREFIX], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
+        raise InputError(
+            f"{setting('target')} {text!r}: expected REGISTRY[/PREFIX], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
+        )
     if prefix and not _PATH_RE.fullmatch(prefix):
-        raise InputError(f"{setting('target')} {text!r}: prefix {prefix!r} is not a valid repository path (lower case, digits, . _ - /)")
+        raise InputError(
+            f"{setting('target')} {text!r}: prefix {prefix!r} is not a valid repository path (lower case, digits, . _ - /)"
+        )
     return Target(registry=host.lower(), prefix=prefix)
 
 
@@ -185,21 +192,64 @@ _PLATFORM_RE = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?", re.ASCII)
 
 
 # The values the OCI image spec takes from Go (GOOS, GOARCH): a platform naming anything else is a typo.
-KNOWN_OS = frozenset({"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux", "netbsd", "openbsd",
-                      "plan9", "solaris", "wasip1", "windows"})
-KNOWN_ARCH = frozenset({"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64", "ppc64le",
-                        "riscv64", "s390x", "wasm"})
+KNOWN_OS = frozenset(
+    {
+        "aix",
+        "android",
+        "darwin",
+        "dragonfly",
+        "freebsd",
+        "illumos",
+        "ios",
+        "js",
+        "linux",
+        "netbsd",
+        "openbsd",
+        "plan9",
+        "solaris",
+        "wasip1",
+        "windows",
+    }
+)
+KNOWN_ARCH = frozenset(
+    {
+        "386",
+        "amd64",
+        "arm",
+        "arm64",
+        "loong64",
+        "mips",
+        "mips64",
+        "mips64le",
+        "mipsle",
+        "ppc64",
+        "ppc64le",
+        "riscv64",
+        "s390x",
+        "wasm",
+    }
+)
 
 
 def parse_platform(text: str) -> Platform:
     """OS/ARCH[/VARIANT] with an OS and architecture the OCI image spec knows; a typo names the nearest one."""
     if not _PLATFORM_RE.fullmatch(text):
-        raise SettingError("platforms", text, "expected OS/ARCH[/VARIANT], e.g. linux/amd64", neutral=f"invalid platform {text!r}")
+        raise SettingError(
+            "platforms", text, "expected OS/ARCH[/VARIANT], e.g. linux/amd64", neutral=f"invalid platform {text!r}"
+        )
     parts = text.split("/")
     platform = Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
-    for what, value, known in (("operating system", platform.os, KNOWN_OS), ("architecture", platform.architecture, KNOWN_ARCH)):
+    for what, value, known in (
+        ("operating system", platform.os, KNOWN_OS),
+        ("architecture", platform.architecture, KNOWN_ARCH),
+    ):
         if value not in known:
             nearest = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.5)
             suggestion = text.replace(value, nearest[0], 1) if nearest else "linux/amd64"
-            raise SettingError("platforms", text, f"unknown {what} {value!r} (did you mean {suggestion}?)", neutral=f"invalid platform {text!r}")
+            raise SettingError(
+                "platforms",
+                text,
+                f"unknown {what} {value!r} (did you mean {suggestion}?)",
+                neutral=f"invalid platform {text!r}",
+            )
     return platform

@@ -48,7 +48,9 @@ def parse_challenge(header: str | None) -> Challenge | None:
     if not header:
         return None
     scheme, _, rest = header.strip().partition(" ")
-    params = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM_RE.finditer(rest)}
+    params = {
+        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM_RE.finditer(rest)
+    }
     scheme = scheme.lower()
     if scheme not in ("basic", "bearer"):
         return None
@@ -77,8 +79,15 @@ def scopes_for(request: httpx.Request) -> tuple[str, ...]:
 class RegistryAuth(httpx.Auth):
     """Authenticates every request to one registry host; safe to share between threads."""
 
-    def __init__(self, registry: str, credentials: CredentialSource, token_client: httpx.Client, *, plain_realm_ok: bool = False,
-                 scheme: str | None = None) -> None:
+    def __init__(
+        self,
+        registry: str,
+        credentials: CredentialSource,
+        token_client: httpx.Client,
+        *,
+        plain_realm_ok: bool = False,
+        scheme: str | None = None,
+    ) -> None:
         """``plain_realm_ok``: the registry itself is spoken to without verified TLS (loopback or
         ``--insecure-registry``), so a plain-HTTP token realm adds no new exposure. ``scheme``: the one
         the registry is spoken to with (None: either); credentials never go to the other."""
@@ -134,7 +143,9 @@ class RegistryAuth(httpx.Auth):
 
     def learn(self, response: httpx.Response) -> Challenge | None:
         """Remember the challenge of a 401 answered to a request sent without the auth flow."""
-        challenge = parse_challenge(response.headers.get("www-authenticate")) if self.on_registry(response.url) else None
+        challenge = (
+            parse_challenge(response.headers.get("www-authenticate")) if self.on_registry(response.url) else None
+        )
         if challenge is not None:
             with self._lock:
                 self._challenge = challenge
@@ -155,8 +166,13 @@ class RegistryAuth(httpx.Auth):
             batch = tuple(wanted[start : start + PREFETCH_BATCH])
             try:
                 token = self._fetch_token(challenge, batch)
-            except (RegistryError, LicenceError) as exc:  # rejected credentials (AuthenticationError) stop the run; a licence is per artifact
-                log.debug("one token for %d repositories of %s: %s; fetching per repository", len(batch), self.registry, exc)
+            except (
+                RegistryError,
+                LicenceError,
+            ) as exc:  # rejected credentials (AuthenticationError) stop the run; a licence is per artifact
+                log.debug(
+                    "one token for %d repositories of %s: %s; fetching per repository", len(batch), self.registry, exc
+                )
                 return False
             for scope in batch:
                 self._tokens.put((scope,), token)
@@ -197,13 +213,17 @@ class RegistryAuth(httpx.Auth):
         credential = self.credentials.get()
         try:
             if credential is not None and credential.is_identity_token:
-                request = self._token_client.build_request("POST", realm, data=_refresh_form(credential, challenge, scopes),
-                                                           extensions=self._named())
+                request = self._token_client.build_request(
+                    "POST", realm, data=_refresh_form(credential, challenge, scopes), extensions=self._named()
+                )
                 sent = self._token_client.send(request, stream=True)
             else:
                 auth = (credential.username, credential.password) if credential else None
-                sent = self._token_client.send(self._token_client.build_request("GET", realm, params=params, extensions=self._named()),
-                                               stream=True, auth=auth or httpx.USE_CLIENT_DEFAULT)
+                sent = self._token_client.send(
+                    self._token_client.build_request("GET", realm, params=params, extensions=self._named()),
+                    stream=True,
+                    auth=auth or httpx.USE_CLIENT_DEFAULT,
+                )
             response = bounded(sent, MAX_TOKEN_BYTES, f"token from {httpx.URL(realm).host} for {self.registry}")
         except httpx.TransportError as exc:
             raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
@@ -214,22 +234,31 @@ class RegistryAuth(httpx.Auth):
             raise LicenceError(f"accept the licence terms for {what} in the NGC catalog, then run again")
         if response.status_code in (401, 403):
             what = ", ".join(scopes) or "registry access"
-            if credential is None:  # refused outright, not granted-but-useless: the preflight names the credential to provide
-                raise AnonymousRefusedError(f"access denied by {self.registry} for {what}; no credentials were found for it",
-                                            status=response.status_code)
+            if (
+                credential is None
+            ):  # refused outright, not granted-but-useless: the preflight names the credential to provide
+                raise AnonymousRefusedError(
+                    f"access denied by {self.registry} for {what}; no credentials were found for it",
+                    status=response.status_code,
+                )
             raise DeniedError(f"access denied by {self.registry} for {what}", status=response.status_code)
         if response.status_code != 200:
-            raise RegistryError(f"token endpoint for {self.registry} answered {response.status_code}", status=response.status_code)
+            raise RegistryError(
+                f"token endpoint for {self.registry} answered {response.status_code}", status=response.status_code
+            )
         try:
             body = response.json()
             value = body.get("token") or body["access_token"]
             lifetime = float(body.get("expires_in") or 60)
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise RegistryError(f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a token") from None
+            raise RegistryError(
+                f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a token"
+            ) from None
         if not isinstance(value, str) or not value.isprintable() or " " in value:
-            raise RegistryError(f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a usable token")
+            raise RegistryError(
+                f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a usable token"
+            )
         return Token.lasting(value, lifetime, _TOKEN_MARGIN)
-
 
     def _named(self) -> dict[str, object]:
         """A token realm is a URL the registry named: it reaches an internal address only from an internal registry."""
@@ -243,13 +272,14 @@ class RegistryAuth(httpx.Auth):
             realm = httpx.URL(challenge.realm)
         except httpx.InvalidURL:
             raise RegistryError(f"{self.registry} named an unusable token realm") from None
-        if realm.scheme == "https" or (realm.scheme == "http" and self._plain_realm_ok and self._plain_realm_host(realm)):
+        if realm.scheme == "https" or (
+            realm.scheme == "http" and self._plain_realm_ok and self._plain_realm_host(realm)
+        ):
             return challenge.realm
         raise RegistryError(
             f"{self.registry} named a token realm on {realm.scheme or '?'}://{realm.host}: refusing to send credentials "
             f"without TLS (use {setting('insecure_registries')} for the registry if this is intended)"
         )
-
 
     def _plain_realm_host(self, realm: httpx.URL) -> bool:
         """A plain-HTTP realm of a plain-HTTP registry: on the registry's own host, or on loopback; never
@@ -259,7 +289,12 @@ class RegistryAuth(httpx.Auth):
 
 def _refresh_form(credential: Credential, challenge: Challenge, scopes: tuple[str, ...]) -> dict[str, str]:
     """docker/cli's OAuth2 exchange of an identity token for an access token."""
-    form = {"grant_type": "refresh_token", "refresh_token": credential.password, "client_id": "nvcf-mirror", "scope": " ".join(scopes)}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": credential.password,
+        "client_id": "nvcf-mirror",
+        "scope": " ".join(scopes),
+    }
     if challenge.service:
         form["service"] = challenge.service
     return form

@@ -98,7 +98,11 @@ def file_credential(host: str, files: Iterable[Path]) -> Credential | None:
         if config is None:
             continue
         helpers = config.get("credHelpers") or {}
-        helper = next((h for key, h in helpers.items() if _bare(key) in names and isinstance(h, str)), None) if isinstance(helpers, dict) else None
+        helper = (
+            next((h for key, h in helpers.items() if _bare(key) in names and isinstance(h, str)), None)
+            if isinstance(helpers, dict)
+            else None
+        )
         if helper:
             return helper_credential(helper, asked)
         entry = _auth_entry(config.get("auths") or {}, names)
@@ -157,7 +161,9 @@ def helper_credential(helper: str, host: str) -> Credential | None:
     try:
         done = subprocess.run([program, "get"], input=host, capture_output=True, text=True, timeout=30, check=False)
     except FileNotFoundError:
-        raise InputError(f"credential helper {program} for {host} is not installed (named in your Docker/Podman auth file)") from None
+        raise InputError(
+            f"credential helper {program} for {host} is not installed (named in your Docker/Podman auth file)"
+        ) from None
     except subprocess.TimeoutExpired:
         raise InputError(f"credential helper {program} did not answer for {host} within 30 s") from None
     if done.returncode != 0:
@@ -176,7 +182,9 @@ class CredentialStore:
     env: Mapping[str, str]
     ngc_hosts: frozenset[str] = frozenset({NGC_REGISTRY})
     explicit: dict[str, CredentialSource] = field(default_factory=dict)  # --target-username, ECR tokens
-    upstreams: Mapping[str, str] = field(default_factory=dict)  # mirror host -> the upstream it is read for (--source-map)
+    upstreams: Mapping[str, str] = field(
+        default_factory=dict
+    )  # mirror host -> the upstream it is read for (--source-map)
 
     def for_host(self, host: str) -> CredentialSource:
         if host in self.explicit:
@@ -201,17 +209,27 @@ class CredentialStore:
         """The error for a registry that asks for credentials when none were found: which one to provide."""
         if host in self.ngc_hosts and ngc_key(self.env) is None:
             whose = f" of the NGC organisation {', '.join(organisations)}" if organisations else ""
-            return InputError(f"{self._named(host)} asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
-                              f"API key{whose} (a Personal API key with access to its registry)")
-        key = f" (Docker Hub: the entry {DOCKER_HUB_KEY})" if DOCKER_HUB in (canonical_host(host), self.upstreams.get(host)) else ""
-        return InputError(f"{self._named(host)} requires credentials and none were found: log in with docker/podman login, "
-                          f"or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE){key}")
+            return InputError(
+                f"{self._named(host)} asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
+                f"API key{whose} (a Personal API key with access to its registry)"
+            )
+        key = (
+            f" (Docker Hub: the entry {DOCKER_HUB_KEY})"
+            if DOCKER_HUB in (canonical_host(host), self.upstreams.get(host))
+            else ""
+        )
+        return InputError(
+            f"{self._named(host)} requires credentials and none were found: log in with docker/podman login, "
+            f"or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE){key}"
+        )
 
     def rejected(self, host: str, organisations: Sequence[str] = ()) -> AuthenticationError:
         """The error for a registry that refuses the credentials we hold: which credential, and for NGC the
         organisation it must be a key of."""
         if host in self.ngc_hosts and ngc_key(self.env) is not None:
             whose = f" of the NGC organisation {', '.join(organisations)}" if organisations else ""
-            refused = f"{self.upstreams[host]} refused NGC_API_KEY" if host in self.upstreams else "NGC_API_KEY was refused"
+            refused = (
+                f"{self.upstreams[host]} refused NGC_API_KEY" if host in self.upstreams else "NGC_API_KEY was refused"
+            )
             return AuthenticationError(host, f"{refused}: it must be an API key{whose} with access to its registry")
         return AuthenticationError(self._named(host), "credentials rejected")

@@ -12,8 +12,13 @@ from collections.abc import Callable
 
 
 class RateLimiter:
-    def __init__(self, per_second: float, burst: int | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / per_second
         self.window = (max(1, burst or int(per_second)) - 1) * self.interval
         self._clock, self._sleep = clock, sleep

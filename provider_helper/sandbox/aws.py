@@ -31,8 +31,12 @@ class MotoServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         program = shutil.which("moto_server")
         command = [program] if program else [sys.executable, "-m", "moto.server"]
-        self._process = ServerProcess("moto server", [*command, "-H", "127.0.0.1", "-p", str(self.port)], self.workdir / "moto.log",
-                                      f"{self.url}/moto-api/")
+        self._process = ServerProcess(
+            "moto server",
+            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
+            self.workdir / "moto.log",
+            f"{self.url}/moto-api/",
+        )
         self._process.start()
         return self
 
@@ -46,6 +50,10 @@ class MotoServer:
     def env(self) -> dict[str, str]:
         """Standard AWS SDK variables pointing boto3 (and the AWS CLI) at this server."""
         return {
-            "AWS_ENDPOINT_URL_ECR": self.url, "AWS_ENDPOINT_URL_STS": self.url,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL_ECR": self.url,
+            "AWS_ENDPOINT_URL_STS": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
         }

@@ -31,22 +31,36 @@ def main() -> int:
         stack = Sandbox(Path(tmp)).start()
         try:
             artifacts = manifest.load().select()
-            console.print(f"[bold]seeding[/] {len(artifacts)} NVCF-like artifacts into the local source registry {stack.source.host}")
+            console.print(
+                f"[bold]seeding[/] {len(artifacts)} NVCF-like artifacts into the local source registry {stack.source.host}"
+            )
             factory = stack.source_factory()
             seed(factory, artifacts)
             factory.close()
             result = Path(tmp) / "result.json"
             command = [
-                sys.executable, "-m", "provider_helper", "--quiet", "mirror",
-                "--source-registry", stack.source.host,
-                "--target", f"{stack.target.host}/{PREFIX}", "--target-type", "ecr", "--create-repos",
-                "--result-file", str(result),
+                sys.executable,
+                "-m",
+                "provider_helper",
+                "--quiet",
+                "mirror",
+                "--source-registry",
+                stack.source.host,
+                "--target",
+                f"{stack.target.host}/{PREFIX}",
+                "--target-type",
+                "ecr",
+                "--create-repos",
+                "--result-file",
+                str(result),
             ]
-            console.print(f"with NGC_API_KEY set to the sandbox's key and AWS_ENDPOINT_URL_ECR={stack.aws.url} "
-                          "(moto server as the ECR API), the demo runs the command below. Its stand-ins stop when the "
-                          "demo ends, so it shows what a run looks like; against your registries, drop "
-                          "--source-registry and name your own --target (examples/local/run.sh --pause keeps "
-                          "stand-ins up for you to try the CLI):")
+            console.print(
+                f"with NGC_API_KEY set to the sandbox's key and AWS_ENDPOINT_URL_ECR={stack.aws.url} "
+                "(moto server as the ECR API), the demo runs the command below. Its stand-ins stop when the "
+                "demo ends, so it shows what a run looks like; against your registries, drop "
+                "--source-registry and name your own --target (examples/local/run.sh --pause keeps "
+                "stand-ins up for you to try the CLI):"
+            )
             console.print(f"$ nvcf-mirror {shlex.join(command[3:])}", markup=False, highlight=False, soft_wrap=True)
             done = subprocess.run(command, env={**os.environ, **stack.ecr_env()}, check=False)
             doc = json.loads(result.read_text())
@@ -64,10 +78,21 @@ def main() -> int:
 def download_resources(console: Console, stack: Sandbox, workdir: Path) -> int:
     """The README's ``resources download --dest ./ngc --extract`` against the NGC API stand-in; shows what it wrote."""
     published = seed_resources(stack.ngc, manifest.load().select(all_groups=True))
-    console.print(f"\n[bold]NGC resources[/]: {', '.join(published)} published by the NGC API stand-in "
-                  f"{stack.ngc.url}; running, in the demo's temporary folder (removed when it ends):")
-    command = [sys.executable, "-m", "provider_helper", "--quiet", "resources", "download", "--dest", "./ngc",
-               "--extract"]
+    console.print(
+        f"\n[bold]NGC resources[/]: {', '.join(published)} published by the NGC API stand-in "
+        f"{stack.ngc.url}; running, in the demo's temporary folder (removed when it ends):"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "provider_helper",
+        "--quiet",
+        "resources",
+        "download",
+        "--dest",
+        "./ngc",
+        "--extract",
+    ]
     console.print(f"$ nvcf-mirror {shlex.join(command[3:])}", markup=False, highlight=False, soft_wrap=True)
     done = subprocess.run(command, cwd=workdir, env={**os.environ, **stack.ecr_env(), **stack.ngc_env()}, check=False)
     for top in sorted((workdir / "ngc").iterdir()) if (workdir / "ngc").is_dir() else []:

@@ -77,7 +77,8 @@ class Factory:
         start = self.http.post(f"/v2/{repo}/blobs/uploads/", headers=self._headers(repo))
         start.raise_for_status()
         done = self.http.put(
-            _with_digest(start.headers["location"], digest), content=data,
+            _with_digest(start.headers["location"], digest),
+            content=data,
             headers=self._headers(repo, **{"Content-Type": "application/octet-stream"}),
         )
         done.raise_for_status()
@@ -97,7 +98,11 @@ class Factory:
 
         start = self.http.post(f"/v2/{repo}/blobs/uploads/", headers=self._headers(repo))
         start.raise_for_status()
-        patched = self.http.patch(start.headers["location"], content=chunks(), headers=self._headers(repo, **{"Content-Type": "application/octet-stream"}))
+        patched = self.http.patch(
+            start.headers["location"],
+            content=chunks(),
+            headers=self._headers(repo, **{"Content-Type": "application/octet-stream"}),
+        )
         patched.raise_for_status()
         digest = "sha256:" + hasher.hexdigest()
         done = self.http.put(_with_digest(patched.headers["location"], digest), headers=self._headers(repo))
@@ -121,13 +126,25 @@ class Factory:
 
     def manifest(self, repo: str, reference: str, body: dict[str, Any], media_type: str) -> Pushed:
         data = json.dumps(body, indent=3).encode()  # not the product's encoding: digests must come from bytes
-        response = self.http.put(f"/v2/{repo}/manifests/{reference}", content=data, headers=self._headers(repo, **{"Content-Type": media_type}))
+        response = self.http.put(
+            f"/v2/{repo}/manifests/{reference}",
+            content=data,
+            headers=self._headers(repo, **{"Content-Type": media_type}),
+        )
         response.raise_for_status()
         return Pushed(sha256(data), len(data), media_type)
 
     def image(
-        self, repo: str, tag: str | None, *, platform: str = "linux/amd64", fmt: str = "oci", layer_sizes: tuple[int, ...] = (2048,),
-        shared: tuple[Pushed, ...] = (), extra_layers: tuple[Pushed, ...] = (), runnable: bool = False,
+        self,
+        repo: str,
+        tag: str | None,
+        *,
+        platform: str = "linux/amd64",
+        fmt: str = "oci",
+        layer_sizes: tuple[int, ...] = (2048,),
+        shared: tuple[Pushed, ...] = (),
+        extra_layers: tuple[Pushed, ...] = (),
+        runnable: bool = False,
     ) -> Pushed:
         """An image manifest; pushed by digest when ``tag`` is None. ``runnable``: layers are real tars with
         their diff IDs in the config, so that podman, buildah and containerd can unpack it."""
@@ -140,27 +157,61 @@ class Factory:
             diff_ids = [layer.digest for layer in layers]
         os_, arch, *variant = platform.split("/")
         config = {
-            "architecture": arch, "os": os_, **({"variant": variant[0]} if variant else {}),
+            "architecture": arch,
+            "os": os_,
+            **({"variant": variant[0]} if variant else {}),
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
             "config": {"Labels": {"org.opencontainers.image.title": repo.rsplit("/", 1)[-1]}},
         }
         config_blob = self.blob(repo, json.dumps(config).encode(), config_type)
-        body = {"schemaVersion": 2, "mediaType": manifest_type, "config": config_blob.descriptor(), "layers": [x.descriptor() for x in layers]}
+        body = {
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": config_blob.descriptor(),
+            "layers": [x.descriptor() for x in layers],
+        }
         return self.manifest(repo, tag or _digest_of_body(body), body, manifest_type)
 
     def attestation(self, repo: str, subject: Pushed) -> Pushed:
         """A buildx-style provenance manifest for ``subject`` (pushed by digest)."""
-        statement = self.blob(repo, json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "subject": [{"digest": {"sha256": subject.digest[7:]}}]}).encode(), IN_TOTO)
-        config = self.blob(repo, json.dumps({"architecture": "unknown", "os": "unknown", "rootfs": {"type": "layers", "diff_ids": [statement.digest]}}).encode(), OCI_CONFIG)
+        statement = self.blob(
+            repo,
+            json.dumps(
+                {"_type": "https://in-toto.io/Statement/v0.1", "subject": [{"digest": {"sha256": subject.digest[7:]}}]}
+            ).encode(),
+            IN_TOTO,
+        )
+        config = self.blob(
+            repo,
+            json.dumps(
+                {
+                    "architecture": "unknown",
+                    "os": "unknown",
+                    "rootfs": {"type": "layers", "diff_ids": [statement.digest]},
+                }
+            ).encode(),
+            OCI_CONFIG,
+        )
         body = {
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(),
-            "layers": [statement.descriptor(annotations={"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"})],
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": config.descriptor(),
+            "layers": [
+                statement.descriptor(annotations={"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"})
+            ],
         }
         return self.manifest(repo, _digest_of_body(body), body, OCI_MANIFEST)
 
     def index(
-        self, repo: str, tag: str, *, platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64"), fmt: str = "oci",
-        attestations: bool = True, shared: tuple[Pushed, ...] = (), layer_sizes: tuple[int, ...] = (2048,),
+        self,
+        repo: str,
+        tag: str,
+        *,
+        platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64"),
+        fmt: str = "oci",
+        attestations: bool = True,
+        shared: tuple[Pushed, ...] = (),
+        layer_sizes: tuple[int, ...] = (2048,),
         runnable: bool = False,
     ) -> tuple[Pushed, dict[str, Pushed]]:
         """A multi-arch index; returns it and the per-platform image manifests."""
@@ -168,18 +219,28 @@ class Factory:
         children: dict[str, Pushed] = {}
         entries = []
         for platform in platforms:
-            image = self.image(repo, None, platform=platform, fmt=fmt, shared=shared, layer_sizes=layer_sizes,
-                               runnable=runnable)
+            image = self.image(
+                repo, None, platform=platform, fmt=fmt, shared=shared, layer_sizes=layer_sizes, runnable=runnable
+            )
             children[platform] = image
             os_, arch, *variant = platform.split("/")
-            entries.append(image.descriptor(platform={"architecture": arch, "os": os_, **({"variant": variant[0]} if variant else {})}))
+            entries.append(
+                image.descriptor(
+                    platform={"architecture": arch, "os": os_, **({"variant": variant[0]} if variant else {})}
+                )
+            )
         if attestations and fmt == "oci":
             for image in list(children.values()):
                 att = self.attestation(repo, image)
-                entries.append(att.descriptor(
-                    platform={"architecture": "unknown", "os": "unknown"},
-                    annotations={"vnd.docker.reference.digest": image.digest, "vnd.docker.reference.type": "attestation-manifest"},
-                ))
+                entries.append(
+                    att.descriptor(
+                        platform={"architecture": "unknown", "os": "unknown"},
+                        annotations={
+                            "vnd.docker.reference.digest": image.digest,
+                            "vnd.docker.reference.type": "attestation-manifest",
+                        },
+                    )
+                )
         body = {"schemaVersion": 2, "mediaType": index_type, "manifests": entries}
         return self.manifest(repo, tag, body, index_type), children
 
@@ -187,26 +248,64 @@ class Factory:
         """What ``cosign sign|attest|attach sbom`` stores for ``subject``: a manifest under the tag
         ``sha256-<hex><suffix>`` whose layer is the signed payload, the signature in an annotation."""
         payload, media_type, annotations = {
-            ".sig": (json.dumps({"critical": {"identity": {"docker-reference": repo}, "image": {"docker-manifest-digest": subject.digest},
-                                              "type": "cosign container image signature"}, "optional": None}).encode(),
-                     COSIGN_SIMPLESIGNING, {COSIGN_SIGNATURE: base64.b64encode(os.urandom(64)).decode()}),
-            ".att": (json.dumps({"payloadType": "application/vnd.in-toto+json", "payload": base64.b64encode(subject.digest.encode()).decode(),
-                                 "signatures": [{"sig": base64.b64encode(os.urandom(64)).decode()}]}).encode(),
-                     DSSE_ENVELOPE, {"predicateType": "https://slsa.dev/provenance/v1"}),
+            ".sig": (
+                json.dumps(
+                    {
+                        "critical": {
+                            "identity": {"docker-reference": repo},
+                            "image": {"docker-manifest-digest": subject.digest},
+                            "type": "cosign container image signature",
+                        },
+                        "optional": None,
+                    }
+                ).encode(),
+                COSIGN_SIMPLESIGNING,
+                {COSIGN_SIGNATURE: base64.b64encode(os.urandom(64)).decode()},
+            ),
+            ".att": (
+                json.dumps(
+                    {
+                        "payloadType": "application/vnd.in-toto+json",
+                        "payload": base64.b64encode(subject.digest.encode()).decode(),
+                        "signatures": [{"sig": base64.b64encode(os.urandom(64)).decode()}],
+                    }
+                ).encode(),
+                DSSE_ENVELOPE,
+                {"predicateType": "https://slsa.dev/provenance/v1"},
+            ),
             ".sbom": (json.dumps({"spdxVersion": "SPDX-2.3", "name": repo, "packages": []}).encode(), SPDX, {}),
         }[suffix]
         layer = self.blob(repo, payload, media_type)
-        config = self.blob(repo, json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}).encode(), OCI_CONFIG)
-        body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [layer.descriptor(annotations=annotations)]}
+        config = self.blob(
+            repo,
+            json.dumps(
+                {"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}
+            ).encode(),
+            OCI_CONFIG,
+        )
+        body = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": config.descriptor(),
+            "layers": [layer.descriptor(annotations=annotations)],
+        }
         return self.manifest(repo, subject.digest.replace(":", "-") + suffix, body, OCI_MANIFEST)
 
     def referrer(self, repo: str, subject: Pushed, artifact_type: str = SPDX) -> Pushed:
         """An OCI 1.1 referrer of ``subject``, pushed by digest and listed (as oras does on a registry
         without the referrers API) in the index under the fallback tag ``sha256-<hex>``."""
         empty = self.blob(repo, b"{}", OCI_EMPTY)
-        layer = self.blob(repo, json.dumps({"spdxVersion": "SPDX-2.3", "subject": subject.digest}).encode(), artifact_type)
-        body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type, "config": empty.descriptor(),
-                "layers": [layer.descriptor()], "subject": subject.descriptor()}
+        layer = self.blob(
+            repo, json.dumps({"spdxVersion": "SPDX-2.3", "subject": subject.digest}).encode(), artifact_type
+        )
+        body = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": empty.descriptor(),
+            "layers": [layer.descriptor()],
+            "subject": subject.descriptor(),
+        }
         pushed = self.manifest(repo, _digest_of_body(body), body, OCI_MANIFEST)
         tag = subject.digest.replace(":", "-")
         listed = self.http.get(f"/v2/{repo}/manifests/{tag}", headers=self._headers(repo, Accept=OCI_INDEX))
@@ -221,9 +320,14 @@ class Factory:
         chart_yaml = f"apiVersion: v2\nname: {name}\nversion: {version}\ndescription: synthetic chart\n"
         archive = chart_archive(name, {"Chart.yaml": chart_yaml, "values.yaml": "replicaCount: 1\n"})
         layer = self.blob(repo, archive, HELM_CHART)
-        config = self.blob(repo, json.dumps({"apiVersion": "v2", "name": name, "version": version}).encode(), HELM_CONFIG)
+        config = self.blob(
+            repo, json.dumps({"apiVersion": "v2", "name": name, "version": version}).encode(), HELM_CONFIG
+        )
         body = {
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [layer.descriptor()],
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": config.descriptor(),
+            "layers": [layer.descriptor()],
             "annotations": {"org.opencontainers.image.title": name, "org.opencontainers.image.version": version},
         }
         return self.manifest(repo, version.replace("+", "_"), body, OCI_MANIFEST)

@@ -41,14 +41,18 @@ class NgcStandIn:
     personal_key: str
     legacy_key: str
     resources: dict[str, dict[str, bytes]] = field(default_factory=dict)  # "org/team/name:version" -> {path: bytes}
-    status: dict[str, str] = field(default_factory=dict)  # "org/team/name:version" -> upload status (default UPLOAD_COMPLETE)
+    status: dict[str, str] = field(
+        default_factory=dict
+    )  # "org/team/name:version" -> upload status (default UPLOAD_COMPLETE)
     licence_required: set[str] = field(default_factory=set)  # "org/team/name": answered 412 until accepted
     token_lifetime: int = 600
     tls: ssl.SSLContext | None = None
     storage_requests: list[str] = field(default_factory=list)
     token_requests: int = 0
     user_agents: set[str] = field(default_factory=set)
-    fail_storage_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before the connection drops (once)
+    fail_storage_after: dict[str, int] = field(
+        default_factory=dict
+    )  # path -> bytes sent before the connection drops (once)
     unlisted_urls: set[str] = field(default_factory=set)  # paths whose URL the pages leave out: asked for with ?path=
     api_delay: float = 0.0  # seconds each API answer takes (token renewal tests)
     storage_status: int = 200  # anything else: storage answers with it (error-text tests)
@@ -56,7 +60,9 @@ class NgcStandIn:
     path_queries: list[str] = field(default_factory=list)
     range_requests: list[str] = field(default_factory=list)
     ignore_range: bool = False  # storage answers 200 with the whole file to a Range request, as some hosts do
-    public_orgs: set[str] = field(default_factory=set)  # organisations whose resources answer anonymous requests (the public catalog)
+    public_orgs: set[str] = field(
+        default_factory=set
+    )  # organisations whose resources answer anonymous requests (the public catalog)
     anonymous_requests: int = 0  # API requests that came without Authorization and were answered
 
     def __post_init__(self) -> None:
@@ -104,8 +110,15 @@ class NgcStandIn:
                     if form.get("credentials") != [ngc.personal_key]:
                         return self.reply_json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
                     org = next(iter(ngc.resources), "org/x").split("/")[0]
-                    return self.reply_json(200, {"orgName": org, "type": "PERSONAL_KEY", "user": {"name": "stand-in"},
-                                                 "requestStatus": {"statusCode": "SUCCESS"}})
+                    return self.reply_json(
+                        200,
+                        {
+                            "orgName": org,
+                            "type": "PERSONAL_KEY",
+                            "user": {"name": "stand-in"},
+                            "requestStatus": {"statusCode": "SUCCESS"},
+                        },
+                    )
                 self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
 
             def do_GET(self) -> None:
@@ -126,28 +139,52 @@ class NgcStandIn:
                     time.sleep(ngc.api_delay)
                 if url.path.rstrip("/") == "/v2/orgs":  # ngcsdk checks the configured org with a legacy key
                     orgs = sorted({key.split("/")[0] for key in ngc.resources})
-                    return self.reply_json(200, {"organizations": [{"name": o, "displayName": o} for o in orgs],
-                                                 "paginationInfo": {"index": 0, "size": 500, "totalPages": 1, "totalResults": len(orgs)},
-                                                 "requestStatus": {"statusCode": "SUCCESS"}})
+                    return self.reply_json(
+                        200,
+                        {
+                            "organizations": [{"name": o, "displayName": o} for o in orgs],
+                            "paginationInfo": {"index": 0, "size": 500, "totalPages": 1, "totalResults": len(orgs)},
+                            "requestStatus": {"statusCode": "SUCCESS"},
+                        },
+                    )
                 match = _RESOURCE.match(url.path)
                 if not match:
                     return self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
                 org, team, name, rest = match["org"], match["team"], match["name"], match["rest"] or ""
                 base = f"{org}/{team}/{name}" if team else f"{org}/{name}"
                 if base in ngc.licence_required:
-                    return self.reply_json(412, {"requestStatus": {"statusCode": "PRECONDITION_FAILED",
-                                                                   "statusDescription": "License terms must be accepted"}})
+                    return self.reply_json(
+                        412,
+                        {
+                            "requestStatus": {
+                                "statusCode": "PRECONDITION_FAILED",
+                                "statusDescription": "License terms must be accepted",
+                            }
+                        },
+                    )
                 versions = ngc.versions(org, team, name)
                 if not versions:
                     return self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
                 if rest == "":
                     latest = max(versions, key=_version_key)
-                    return self.reply_json(200, {"recipe": {"name": name, "orgName": org, "teamName": team, "latestVersionIdStr": latest},
-                                                 "requestStatus": {"statusCode": "SUCCESS"}})
+                    return self.reply_json(
+                        200,
+                        {
+                            "recipe": {"name": name, "orgName": org, "teamName": team, "latestVersionIdStr": latest},
+                            "requestStatus": {"statusCode": "SUCCESS"},
+                        },
+                    )
                 if rest == "/versions":
-                    return self.reply_json(200, {"recipeVersions": [{"versionId": v, "status": self._status(f"{base}:{v}")} for v in versions],
-                                                 "paginationInfo": {"index": 0, "size": 100, "totalPages": 1, "totalResults": len(versions)},
-                                                 "requestStatus": {"statusCode": "SUCCESS"}})
+                    return self.reply_json(
+                        200,
+                        {
+                            "recipeVersions": [
+                                {"versionId": v, "status": self._status(f"{base}:{v}")} for v in versions
+                            ],
+                            "paginationInfo": {"index": 0, "size": 100, "totalPages": 1, "totalResults": len(versions)},
+                            "requestStatus": {"statusCode": "SUCCESS"},
+                        },
+                    )
                 parts = rest.strip("/").split("/")
                 if parts[0] == "versions" and len(parts) >= 2:
                     key = f"{base}:{parts[1]}"
@@ -155,9 +192,17 @@ class NgcStandIn:
                         return self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
                     if len(parts) == 2:
                         files = ngc.resources[key]
-                        return self.reply_json(200, {"recipeVersion": {"versionId": parts[1], "status": self._status(key),
-                                                                       "totalSizeInBytes": sum(map(len, files.values()))},
-                                                     "requestStatus": {"statusCode": "SUCCESS"}})
+                        return self.reply_json(
+                            200,
+                            {
+                                "recipeVersion": {
+                                    "versionId": parts[1],
+                                    "status": self._status(key),
+                                    "totalSizeInBytes": sum(map(len, files.values())),
+                                },
+                                "requestStatus": {"statusCode": "SUCCESS"},
+                            },
+                        )
                     if parts[2:] == ["files"]:
                         return self._file_list(key, query)
                 if len(parts) == 2 and parts[1] == "files" and f"{base}:{parts[0]}" in ngc.resources:
@@ -174,12 +219,20 @@ class NgcStandIn:
                 page, size = self._page(query)
                 size = min(size, PAGE_SIZE)
                 paths = sorted(ngc.resources[key])
-                chosen = paths[page * size:(page + 1) * size]
-                self.reply_json(200, {
-                    "recipeFiles": [{"path": p, "sizeInBytes": len(ngc.resources[key][p])} for p in chosen],
-                    "paginationInfo": {"index": page, "size": size, "totalPages": -(-len(paths) // size), "totalResults": len(paths)},
-                    "requestStatus": {"statusCode": "SUCCESS"},
-                })
+                chosen = paths[page * size : (page + 1) * size]
+                self.reply_json(
+                    200,
+                    {
+                        "recipeFiles": [{"path": p, "sizeInBytes": len(ngc.resources[key][p])} for p in chosen],
+                        "paginationInfo": {
+                            "index": page,
+                            "size": size,
+                            "totalPages": -(-len(paths) // size),
+                            "totalResults": len(paths),
+                        },
+                        "requestStatus": {"statusCode": "SUCCESS"},
+                    },
+                )
 
             def _signed_urls(self, key: str, query: dict[str, list[str]]) -> None:
                 if "path" in query:
@@ -187,15 +240,26 @@ class NgcStandIn:
                     if path not in ngc.resources[key]:
                         return self.reply_json(404, {"requestStatus": {"statusCode": "NOT_FOUND"}})
                     ngc.path_queries.append(path)
-                    return self.reply_json(200, {"urls": [self._signed(key, path)], "requestStatus": {"statusCode": "SUCCESS"}})
+                    return self.reply_json(
+                        200, {"urls": [self._signed(key, path)], "requestStatus": {"statusCode": "SUCCESS"}}
+                    )
                 page, _ = self._page(query)
                 paths = sorted(ngc.resources[key])
-                chosen = paths[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-                self.reply_json(200, {
-                    "filepath": chosen, "urls": ["" if p in ngc.unlisted_urls else self._signed(key, p) for p in chosen],
-                    "paginationInfo": {"index": page, "size": PAGE_SIZE, "totalPages": -(-len(paths) // PAGE_SIZE), "totalResults": len(paths)},
-                    "requestStatus": {"statusCode": "SUCCESS"},
-                })
+                chosen = paths[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+                self.reply_json(
+                    200,
+                    {
+                        "filepath": chosen,
+                        "urls": ["" if p in ngc.unlisted_urls else self._signed(key, p) for p in chosen],
+                        "paginationInfo": {
+                            "index": page,
+                            "size": PAGE_SIZE,
+                            "totalPages": -(-len(paths) // PAGE_SIZE),
+                            "totalResults": len(paths),
+                        },
+                        "requestStatus": {"statusCode": "SUCCESS"},
+                    },
+                )
 
             def _signed(self, key: str, path: str) -> str:
                 return f"{ngc.url}/storage/{quote(key, safe='')}/{quote(path)}?X-Amz-Signature={secrets.token_hex(8)}"
@@ -203,7 +267,11 @@ class NgcStandIn:
             def _token(self, query: dict[str, list[str]]) -> None:
                 ngc.token_requests += 1
                 header = self.headers.get("Authorization", "")
-                user, _, password = base64.b64decode(header[6:]).decode().partition(":") if header.startswith("Basic ") else ("", "", "")
+                user, _, password = (
+                    base64.b64decode(header[6:]).decode().partition(":")
+                    if header.startswith("Basic ")
+                    else ("", "", "")
+                )
                 if query.get("service") != ["ngc"] or user != "$oauthtoken" or password != ngc.legacy_key:
                     return self.reply_json(401, {"requestStatus": {"statusCode": "UNAUTHORIZED"}})
                 self.reply_json(200, {"token": ngc.issue_token(), "expires_in": ngc.token_lifetime})

@@ -87,6 +87,9 @@ def htpasswd_auth(users: dict[str, str], workdir: Path) -> dict[str, Any]:
     bcrypt = require("bcrypt")
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "htpasswd"
-    lines = [f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()}" for user, password in users.items()]
+    lines = [
+        f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()}"
+        for user, password in users.items()
+    ]
     path.write_text("\n".join(lines) + "\n")
     return {"htpasswd": {"realm": "sandbox", "path": str(path)}}

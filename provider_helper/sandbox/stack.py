@@ -31,7 +31,9 @@ class Sandbox:
     def start(self) -> Sandbox:
         self.aws = MotoServer(self.workdir / "moto").start()
         self.tokens = TokenServer(api_key=self.api_key).start()
-        self.source = LocalRegistry(self.workdir / "source", auth=token_auth(self.tokens, self.workdir / "source")).start()
+        self.source = LocalRegistry(
+            self.workdir / "source", auth=token_auth(self.tokens, self.workdir / "source")
+        ).start()
         users = {TARGET_USER: self.target_password}
         self.target = LocalRegistry(self.workdir / "target", auth=htpasswd_auth(users, self.workdir / "target")).start()
         self.docker_config = self.workdir / "docker"
@@ -83,11 +85,16 @@ def seed_resources(ngc: NgcStandIn, artifacts: Iterable[Artifact]) -> list[str]:
         name, version = ref.name, ref.version
         if name == "nvcf-cli":
             stub = b"#!/bin/sh\necho stand-in\n"
-            files = {f"{p}/{name}-{p}-{version}.tar.gz": _tgz({f"{name}-{p}-{version}/{name}": stub})
-                     for p in ("linux-amd64", "linux-arm64")}
+            files = {
+                f"{p}/{name}-{p}-{version}.tar.gz": _tgz({f"{name}-{p}-{version}/{name}": stub})
+                for p in ("linux-amd64", "linux-arm64")
+            }
         else:
-            files = {f"{name}-{version}.tar.gz": _tgz({f"{name}/README.md": f"stand-in for {ref}\n".encode(),
-                                                       f"{name}/main.tf": b"# a stand-in\n"})}
+            files = {
+                f"{name}-{version}.tar.gz": _tgz(
+                    {f"{name}/README.md": f"stand-in for {ref}\n".encode(), f"{name}/main.tf": b"# a stand-in\n"}
+                )
+            }
         ngc.resources[str(ref)] = files
         published.append(str(ref))
     return published

@@ -34,13 +34,18 @@ serve_external()
 def aws_provider_mirror() -> Path:
     """The root of a filesystem mirror holding the HashiCorp AWS provider (``$NVCF_MIRROR_TF_PLUGINS``,
     /opt/tf-plugins, /usr/share/terraform/plugins, ~/.terraform.d/plugins)."""
-    roots = [Path(os.environ.get(AWS_MIRROR_ENV, "/opt/tf-plugins")), Path("/usr/share/terraform/plugins"),
-             Path.home() / ".terraform.d" / "plugins"]
+    roots = [
+        Path(os.environ.get(AWS_MIRROR_ENV, "/opt/tf-plugins")),
+        Path("/usr/share/terraform/plugins"),
+        Path.home() / ".terraform.d" / "plugins",
+    ]
     for root in roots:
         if any(root.glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*")):
             return root
-    raise InputError(f"no HashiCorp AWS provider in a filesystem mirror (looked in {', '.join(map(str, roots))}): "
-                     f"set {AWS_MIRROR_ENV} to the root of one (terraform providers mirror DIR writes one on a machine with internet)")
+    raise InputError(
+        f"no HashiCorp AWS provider in a filesystem mirror (looked in {', '.join(map(str, roots))}): "
+        f"set {AWS_MIRROR_ENV} to the root of one (terraform providers mirror DIR writes one on a machine with internet)"
+    )
 
 
 def offline_cli_config(root: Path) -> Path:
@@ -56,11 +61,11 @@ def offline_cli_config(root: Path) -> Path:
     runner.install_provider("registry.terraform.io", "hashicorp", "external", EXTERNAL_VERSION, mirror, script)
     config = root / "terraform.rc"
     config.write_text(
-        'provider_installation {\n'
+        "provider_installation {\n"
         f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/external"]\n  }}\n'
         f'  filesystem_mirror {{\n    path    = "{aws}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
         '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
-        '}\n'
+        "}\n"
     )
     return config
 
@@ -76,10 +81,10 @@ def moto_provider_block(region: str = "us-east-1") -> str:
         f'  region                      = "{region}"\n'
         '  access_key                  = "testing"\n'
         '  secret_key                  = "testing"\n'
-        '  skip_credentials_validation = true\n'
-        '  skip_requesting_account_id  = true\n'
-        '  skip_metadata_api_check     = true\n'
-        '}\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_requesting_account_id  = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "}\n"
     )
 
 
@@ -88,20 +93,28 @@ def serve_external() -> None:
     require("tf.runner").run_provider(external_provider(), sys.argv)
 
 
-def run_program(program: list[str], query: dict[str, str], working_dir: str | None) -> tuple[dict[str, str] | None, str]:
+def run_program(
+    program: list[str], query: dict[str, str], working_dir: str | None
+) -> tuple[dict[str, str] | None, str]:
     """Run the program as hashicorp/external does: (result, "") or (None, the error's summary and detail)."""
-    done = subprocess.run(program, input=json.dumps(query).encode(), capture_output=True, cwd=working_dir or None, check=False)
+    done = subprocess.run(
+        program, input=json.dumps(query).encode(), capture_output=True, cwd=working_dir or None, check=False
+    )
     if done.returncode != 0:
-        return None, ("External Program Execution Failed\nThe data source received an unexpected error while attempting to execute "
-                      f"the program.\n\nProgram: {program[0]}\nError Message: {done.stderr.decode(errors='replace')}\n"
-                      f"State: exit status {done.returncode}")
+        return None, (
+            "External Program Execution Failed\nThe data source received an unexpected error while attempting to execute "
+            f"the program.\n\nProgram: {program[0]}\nError Message: {done.stderr.decode(errors='replace')}\n"
+            f"State: exit status {done.returncode}"
+        )
     try:
         result = json.loads(done.stdout)
         if not isinstance(result, dict) or not all(isinstance(v, str) for v in result.values()):
             raise ValueError("not a map of strings")
     except ValueError as exc:
-        return None, ("Unexpected External Program Results\nThe data source received unexpected results after executing the program."
-                      f"\n\nProgram output must be a JSON encoded map of string keys and string values.\n\nJSON Error: {exc}")
+        return None, (
+            "Unexpected External Program Results\nThe data source received unexpected results after executing the program."
+            f"\n\nProgram output must be a JSON encoded map of string keys and string values.\n\nJSON Error: {exc}"
+        )
     return result, ""
 
 
@@ -117,13 +130,15 @@ def external_provider() -> Any:
 
         @classmethod
         def get_schema(cls) -> Any:
-            return schema.Schema(attributes=[
-                schema.Attribute("program", types.List(types.String()), required=True),
-                schema.Attribute("query", types.Map(types.String()), optional=True),
-                schema.Attribute("working_dir", types.String(), optional=True),
-                schema.Attribute("result", types.Map(types.String()), computed=True),
-                schema.Attribute("id", types.String(), computed=True),
-            ])
+            return schema.Schema(
+                attributes=[
+                    schema.Attribute("program", types.List(types.String()), required=True),
+                    schema.Attribute("query", types.Map(types.String()), optional=True),
+                    schema.Attribute("working_dir", types.String(), optional=True),
+                    schema.Attribute("result", types.Map(types.String()), computed=True),
+                    schema.Attribute("id", types.String(), computed=True),
+                ]
+            )
 
         def __init__(self, *args: object) -> None:
             pass
@@ -131,7 +146,9 @@ def external_provider() -> Any:
         def read(self, ctx: Any, config: Any) -> dict[str, Any] | None:
             program = list(config["program"] or [])
             if not program or not program[0]:
-                ctx.diagnostics.add_error("External Program Missing", "The data source was configured without a program to execute.")
+                ctx.diagnostics.add_error(
+                    "External Program Missing", "The data source was configured without a program to execute."
+                )
                 return None
             query = {k: v for k, v in (config.get("query") or {}).items() if v is not None}
             result, error = run_program(program, query, config.get("working_dir"))
@@ -139,7 +156,13 @@ def external_provider() -> Any:
                 summary, _, detail = error.partition("\n")
                 ctx.diagnostics.add_error(summary, detail)
                 return None
-            return {"program": program, "query": config.get("query"), "working_dir": config.get("working_dir"), "result": result, "id": "-"}
+            return {
+                "program": program,
+                "query": config.get("query"),
+                "working_dir": config.get("working_dir"),
+                "result": result,
+                "id": "-",
+            }
 
     class ExternalProvider(p.Provider):  # type: ignore[misc, name-defined]
         def full_name(self) -> str:

@@ -51,9 +51,14 @@ class SigningKey:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
         now = dt.datetime.now(dt.UTC)
         cert = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .sign(key, hashes.SHA256())
         )
         return cls(key, cert)
 
@@ -68,7 +73,16 @@ class SigningKey:
         from cryptography.hazmat.primitives import serialization
 
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": subject, "aud": audience, "exp": now + lifetime, "nbf": now - 5, "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        claims = {
+            "iss": ISSUER,
+            "sub": subject,
+            "aud": audience,
+            "exp": now + lifetime,
+            "nbf": now - 5,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
         x5c = base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()
         encoded: str = jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [x5c]})
         return encoded
@@ -87,7 +101,9 @@ class TokenServer:
     lifetime: int = 600
     signing: SigningKey = field(default_factory=SigningKey.generate)
     requests: list[tuple[str, ...]] = field(default_factory=list)  # the scopes of each token request, for tests
-    licence_required: set[str] = field(default_factory=set)  # repositories answered 412, as nvcr.io does before the terms are accepted
+    licence_required: set[str] = field(
+        default_factory=set
+    )  # repositories answered 412, as nvcr.io does before the terms are accepted
 
     def __post_init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -115,7 +131,9 @@ class TokenServer:
         if username is None and self.anonymous == "refused":
             return None
         logins = {USERNAME: self.api_key, **self.users}
-        if username is not None and not (username in logins and secrets.compare_digest(password or "", logins[username])):
+        if username is not None and not (
+            username in logins and secrets.compare_digest(password or "", logins[username])
+        ):
             return None
         access = []
         for scope in scopes:

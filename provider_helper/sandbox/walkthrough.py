@@ -47,7 +47,9 @@ def registry_reachable() -> bool:
 def copy_example(repo: Path, into: Path) -> Path:
     """examples/local and the module it calls, keeping their relative paths; nothing is written into the repository."""
     for tree in (Path("terraform"), EXAMPLE):
-        shutil.copytree(repo / tree, into / tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfvars"))
+        shutil.copytree(
+            repo / tree, into / tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfvars")
+        )
     return into / EXAMPLE
 
 
@@ -58,10 +60,12 @@ CLI_EXAMPLE = """\
   nvcf-mirror mirror --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/by-hand" --target-type ecr --create-repos
   nvcf-mirror resources download --dest ./ngc --extract"""
 
-DESTROY_NOTE = ("\nmoto's ECR API does not see the images the registry stand-in holds, so the destroy below deletes "
-                "every repository. Real ECR refuses to delete a repository that holds images "
-                "(RepositoryNotEmptyException) and the destroy stops there, unless the module has "
-                "delete_repositories_on_destroy = true.")
+DESTROY_NOTE = (
+    "\nmoto's ECR API does not see the images the registry stand-in holds, so the destroy below deletes "
+    "every repository. Real ECR refuses to delete a repository that holds images "
+    "(RepositoryNotEmptyException) and the destroy stops there, unless the module has "
+    "delete_repositories_on_destroy = true."
+)
 
 
 def write_stand_ins_env(path: Path, stack: Sandbox, extra: Mapping[str, str]) -> Path:
@@ -70,16 +74,21 @@ def write_stand_ins_env(path: Path, stack: Sandbox, extra: Mapping[str, str]) ->
     loopback address, not an ECR host name: the CLI needs --target-type ecr) and the NGC API stand-in's URLs.
     Readable by its owner only."""
     exports = {
-        "SOURCE_REGISTRY": stack.source.host, "TARGET_REGISTRY": stack.target.host,
+        "SOURCE_REGISTRY": stack.source.host,
+        "TARGET_REGISTRY": stack.target.host,
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        **stack.ecr_env(), **stack.ngc_env(), **extra,
+        **stack.ecr_env(),
+        **stack.ngc_env(),
+        **extra,
     }
     path.touch(mode=0o600)
-    lines = ["# the stand-ins of examples/local/run.sh --pause: source (nvcr.io-like, token auth), "
-             "target (ECR's data plane; moto is its API)\n",
-             *(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()),
-             "# then, for example (a loopback target is ECR only with --target-type ecr):\n",
-             *(f"#{line}\n" for line in CLI_EXAMPLE.splitlines())]
+    lines = [
+        "# the stand-ins of examples/local/run.sh --pause: source (nvcr.io-like, token auth), "
+        "target (ECR's data plane; moto is its API)\n",
+        *(f"export {k}={shlex.quote(v)}\n" for k, v in exports.items()),
+        "# then, for example (a loopback target is ECR only with --target-type ecr):\n",
+        *(f"#{line}\n" for line in CLI_EXAMPLE.splitlines()),
+    ]
     path.write_text("".join(lines))
     return path
 
@@ -100,9 +109,15 @@ class Steps:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="examples/local/run.sh", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the nvcf-mirror checkout (default: the current directory)")
-    parser.add_argument("--terraform", default=shutil.which("terraform"), help="the terraform binary (default: the one on PATH)")
-    parser.add_argument("--pause", action="store_true", help="wait after apply, with the stand-ins up, until Enter is pressed")
+    parser.add_argument(
+        "--repo", type=Path, default=Path.cwd(), help="the nvcf-mirror checkout (default: the current directory)"
+    )
+    parser.add_argument(
+        "--terraform", default=shutil.which("terraform"), help="the terraform binary (default: the one on PATH)"
+    )
+    parser.add_argument(
+        "--pause", action="store_true", help="wait after apply, with the stand-ins up, until Enter is pressed"
+    )
     args = parser.parse_args(argv)
     console = Console()
     if not args.terraform:
@@ -123,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox) -> int:
     artifacts = manifest.load().select()
-    console.print(f"[bold]local stand-ins up[/]: source {stack.source.host} (token auth), target {stack.target.host}, "
-                  f"ECR API (moto) {stack.aws.url}")
+    console.print(
+        f"[bold]local stand-ins up[/]: source {stack.source.host} (token auth), target {stack.target.host}, "
+        f"ECR API (moto) {stack.aws.url}"
+    )
     factory = stack.source_factory()
     seed(factory, artifacts)
     factory.close()
@@ -137,14 +154,18 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
         console.print("the Terraform registry answers: providers are downloaded by terraform init")
     else:
         env["TF_CLI_CONFIG_FILE"] = str(offline_cli_config(work / "providers"))
-        console.print(f"no Terraform registry here: providers from this machine (TF_CLI_CONFIG_FILE={env['TF_CLI_CONFIG_FILE']})")
+        console.print(
+            f"no Terraform registry here: providers from this machine (TF_CLI_CONFIG_FILE={env['TF_CLI_CONFIG_FILE']})"
+        )
 
     example = copy_example(args.repo.resolve(), work / "repo")
     (example / "terraform.tfvars").write_text(
         f'source_registry = "{stack.source.host}"\ntarget_registry = "{stack.target.host}"\n'
         f'python          = "{sys.executable}"\n'
     )
-    console.print(f"\n[bold]in {example}[/], terraform.tfvars:\n{(example / 'terraform.tfvars').read_text()}", highlight=False)
+    console.print(
+        f"\n[bold]in {example}[/], terraform.tfvars:\n{(example / 'terraform.tfvars').read_text()}", highlight=False
+    )
     steps = Steps(console, args.terraform, example, env)
     steps.run("init", "-input=false")
     steps.run("plan", "-input=false", "-out=tfplan")
@@ -157,8 +178,11 @@ def walk(console: Console, args: argparse.Namespace, work: Path, stack: Sandbox)
         # The stand-ins' key and endpoints go into a file only its owner reads, not onto the screen.
         providers = {k: env[k] for k in ("TF_CLI_CONFIG_FILE",) if k in env}
         env_file = write_stand_ins_env(work / "stand-ins.env", stack, providers)
-        console.print(f"\n[bold]stand-ins are up.[/] In another shell:\n  cd {example}\n  . {env_file}\n{CLI_EXAMPLE}",
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"\n[bold]stand-ins are up.[/] In another shell:\n  cd {example}\n  . {env_file}\n{CLI_EXAMPLE}",
+            highlight=False,
+            soft_wrap=True,
+        )
         input("Press Enter to destroy and stop them. ")
     console.print(DESTROY_NOTE, highlight=False)
     steps.run("destroy", "-input=false", "-auto-approve")

@@ -88,7 +88,9 @@ class Terraform:
 
     runner: TerraformRunner
     root: Path
-    on_moto: bool = False  # the root has an aws provider block for moto (its endpoints: AWS_ENDPOINT_URL_* in the environment)
+    on_moto: bool = (
+        False  # the root has an aws provider block for moto (its endpoints: AWS_ENDPOINT_URL_* in the environment)
+    )
     module: Path = MODULE
 
     def set_variables(self, variables: dict[str, Any]) -> None:
@@ -97,11 +99,24 @@ class Terraform:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "TF_DATA_DIR": self.runner.work_dir}
-        return subprocess.run([self.runner.tf_bin, *args, "-no-color"], cwd=self.root, env=env, capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [self.runner.tf_bin, *args, "-no-color"],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     def plan_exit_code(self) -> tuple[int, str]:
         """0: no changes, 2: changes (terraform plan -detailed-exitcode). The plan is saved for ``apply_plan``."""
-        done = self._run("plan", "-input=false", "-detailed-exitcode", f"-state={self.runner.state_path}", f"-out={self.root / 'saved.tfplan'}")
+        done = self._run(
+            "plan",
+            "-input=false",
+            "-detailed-exitcode",
+            f"-state={self.runner.state_path}",
+            f"-out={self.root / 'saved.tfplan'}",
+        )
         if done.returncode == 1:
             raise AssertionError(f"terraform plan failed\n{done.stdout}\n{done.stderr}")
         return done.returncode, done.stdout
@@ -131,7 +146,9 @@ class Terraform:
 
 
 @pytest.fixture
-def terraform_root(tmp_path: Path, terraform_env: dict[str, str], tf_bin: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Terraform]:
+def terraform_root(
+    tmp_path: Path, terraform_env: dict[str, str], tf_bin: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Terraform]:
     """Make a root module that calls the nvcf-mirror module with the given variables, initialised."""
 
     def make(variables: dict[str, Any], env: dict[str, str], module: Path = MODULE) -> Terraform:
@@ -143,7 +160,9 @@ def terraform_root(tmp_path: Path, terraform_env: dict[str, str], tf_bin: str, m
         for key, value in {**env, **terraform_env}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("TF_DATA_DIR", raising=False)
-        runner = TerraformRunner(str(data), state_path=str(tmp_path / "terraform.tfstate"), module_dir=str(root), tf_bin=tf_bin)
+        runner = TerraformRunner(
+            str(data), state_path=str(tmp_path / "terraform.tfstate"), module_dir=str(root), tf_bin=tf_bin
+        )
         runner.init()
         return Terraform(runner, root, on_moto, module)
 
@@ -159,7 +178,9 @@ def _hcl(value: object) -> str:
 def _root_module(variables: dict[str, Any], on_moto: bool, module: Path) -> str:
     """An nvcf-base-like root: an aws provider (moto's endpoints) handed to the module, and its outputs."""
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
-    declared = re.findall(r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M)  # an earlier version has fewer
+    declared = re.findall(
+        r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M
+    )  # an earlier version has fewer
     outputs = "\n".join(f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}' for name in declared)
     provider = moto_provider_block() if on_moto else ""
     return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'

@@ -29,19 +29,28 @@ def test_examples_generic_followed_from_its_readme_mirrors_outputs_digests_and_c
     shutil.copytree(REPO / "examples" / "generic", root)
     first = source.image(f"{ns}/nvidia/app", "1")
     chart = source.chart(f"{ns}/nvidia/helm-app", "1.0.0")
-    manifest = write_manifest(tmp_path / "m.yaml", [
-        {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"},
-        {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:1.0.0", "group": "test"},
-    ])
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"},
+            {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/helm-app:1.0.0", "group": "test"},
+        ],
+    )
     # sandbox.env(): the NGC key and the auth file `docker login` writes
     env = {**os.environ, **terraform_env, **sandbox.env(), "TF_DATA_DIR": str(tmp_path / "data")}
-    variables = [f"registry={sandbox.target.host}", f"repository_prefix={ns}", f"python={sys.executable}",
-                 f"source_registry={sandbox.source.host}", f"manifest_path={manifest}"]
+    variables = [
+        f"registry={sandbox.target.host}",
+        f"repository_prefix={ns}",
+        f"python={sys.executable}",
+        f"source_registry={sandbox.source.host}",
+        f"manifest_path={manifest}",
+    ]
     variables = [arg for value in variables for arg in ("-var", value)]
 
     def terraform(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([tf_bin, *args, "-no-color"], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=300)
+        return subprocess.run(
+            [tf_bin, *args, "-no-color"], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
 
     assert terraform("init", "-input=false").returncode == 0
     applied = terraform("apply", "-input=false", "-auto-approve", *variables)
