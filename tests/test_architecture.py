@@ -25,6 +25,8 @@ HTTP_LAYER = {
     "ngc_api.py",
     "registry",
     "content/registry.py",
+    "content/registry_blobs.py",
+    "content/registry_connection.py",
 }
 
 
