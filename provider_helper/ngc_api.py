@@ -29,10 +29,10 @@ from typing import Any
 import httpx
 
 from provider_helper import http
+from provider_helper.artifacts import ResourceRef
 from provider_helper.errors import DigestMismatchError, InputError, LicenceError, NotFoundError, RegistryError
 from provider_helper.fsutil import own_folder, private_temp
 from provider_helper.http import MAX_ANSWER_BYTES, Page, bounded, error_from, moving, pages
-from provider_helper.manifest import ResourceRef
 from provider_helper.registry.credentials import ngc_key
 from provider_helper.retry import RetryPolicy, call_with_retries
 from provider_helper.tokens import Token, TokenCache

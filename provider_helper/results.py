@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from provider_helper.manifest import ArtifactType
+from provider_helper.artifacts import ArtifactType
 from provider_helper.redact import shown
 
 # What became of an artifact (the result document's ``status``): mypy checks every value set or compared.

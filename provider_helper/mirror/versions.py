@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from provider_helper.artifacts import Artifact
 from provider_helper.errors import RegistryError
-from provider_helper.manifest import Artifact
 
 LATEST = "latest"
 _VERSION_RE = re.compile(
