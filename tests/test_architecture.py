@@ -281,7 +281,7 @@ _WRITES_OR_READS = {
         "mirror/locations.py": "the blob-location database, in the private cache (cachedir.private_cache_file)"
     },
 }
-_OS_OPEN = {"fsutil.py", "archives.py", "cachedir.py", "mirror/layout.py"}  # O_EXCL|O_NOFOLLOW or O_NOFOLLOW, each
+_OS_OPEN = {"fsutil.py", "archives.py", "cachedir.py", "mirror/saving.py"}  # O_EXCL|O_NOFOLLOW or O_NOFOLLOW, each
 
 
 def test_connections_file_writes_and_local_reads_go_through_the_transport_and_the_private_file_helpers() -> None:

@@ -19,7 +19,7 @@ from hostile import Reply, ScriptedServer
 
 from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
 from provider_helper.mirror.bundles import LOCK_FILE
-from provider_helper.mirror.layout import WRITER_LOCK
+from provider_helper.mirror.saving import WRITER_LOCK
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 from provider_helper.targets import TargetAccess
