@@ -77,6 +77,7 @@ FLOORS: list[tuple[str, set[str]]] = [
             "quickexit.py",
             "splitarchive.py",
             "archives.py",
+            "archive_members.py",
             "__init__.py",
         },
     ),
@@ -257,7 +258,9 @@ _CONNECTS = {
 }
 _WRITES_OR_READS = {
     "open": {
-        "archives.py": "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run",
+        "archives.py": (
+            "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run"
+        ),
         "registry/oci.py": "file_digest of a resource file this run downloaded, checked a regular file first",
     },
     "write_text": {},

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from provider_helper.archives import ExtractLimits
+from provider_helper.archive_members import ExtractLimits
 from provider_helper.aws import ecr
 from provider_helper.cli.options import (
     common_options,

@@ -17,7 +17,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from provider_helper import manifest as manifest_mod
-from provider_helper.archives import DEFAULT_LIMITS, ArchiveError, ExtractLimits, extract_once
+from provider_helper.archive_members import DEFAULT_LIMITS, ArchiveError, ExtractLimits
+from provider_helper.archives import extract_once
 from provider_helper.content.layout import Layout, blob_file, check_layout_blob, read_json_object, read_manifest
 from provider_helper.content.store import Reader
 from provider_helper.errors import DigestMismatchError, InputError, NotFoundError, RegistryError
