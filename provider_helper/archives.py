@@ -3,7 +3,6 @@
 Extraction does not rest on ``tarfile``'s filters (whose safety depends on the Python patch
 level): every member is checked before anything is written, and written by this module.
 
-
 - Every member passes ``archive_members``' checks (paths, links, devices, limits) before it is
   written, and the limits are checked again while writing.
 - Files are created with ``O_EXCL | O_NOFOLLOW`` under folders this module made, so nothing
