@@ -54,7 +54,7 @@ from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.oci.reference import Platform, Reference, parse_platform, parse_target
 from provider_helper.origin import OriginPolicy
 from provider_helper.progress import reporting
-from provider_helper.registry.auth import repository_scope
+from provider_helper.registry.challenge import repository_scope
 from provider_helper.registry.credentials import CredentialStore
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
