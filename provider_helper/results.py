@@ -31,9 +31,8 @@ class ArtifactResult:
     signatures_copied: int = 0  # extension: signatures, attestations, SBOMs and referrers pushed with it
     # extension: what a dry run found the copy would send (blobs the target lacks, after mounts; manifests)
     bytes_to_copy: int = 0
-    attached: list[dict[str, str]] = field(
-        default_factory=list, repr=False
-    )  # what travels with it (a layout's lock lists it)
+    # what travels with it (a layout's lock lists it)
+    attached: list[dict[str, str]] = field(default_factory=list, repr=False)
 
 
 def document(

@@ -18,9 +18,8 @@ ALL_PLATFORMS = None
 class PlanOptions:
     target: Target
     platforms: tuple[Platform, ...] | None  # None: every platform, index copied byte-identical
-    sources: SourceMap = field(
-        default_factory=SourceMap
-    )  # where each upstream is read (--source-map, --source-registry)
+    # where each upstream is read (--source-map, --source-registry)
+    sources: SourceMap = field(default_factory=SourceMap)
 
 
 @dataclass(frozen=True)
