@@ -1,6 +1,7 @@
 """The bundle's lock file, ``nvcf-mirror.lock.json``, as a save writes it and as ``load`` checks its
 entries: each artifact with its manifest entry, digest, source and the manifests it takes (what
-``load``, ``verify --from`` and a later ``save --since`` read; the format is in docs/CONTRACTS.md).
+``load``, ``verify --from`` and a later ``save --since`` read; the format is in docs/CONTRACTS.md,
+"The lock file of a saved layout").
 """
 
 from __future__ import annotations
