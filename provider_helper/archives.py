@@ -3,148 +3,31 @@
 Extraction does not rest on ``tarfile``'s filters (whose safety depends on the Python patch
 level): every member is checked before anything is written, and written by this module.
 
-- Refused: absolute paths, ``..`` components, devices, FIFOs, sparse files, duplicate entries,
-  links pointing outside the root, and any member whose path passes through a symbolic link
-  of the archive (``a -> .`` then ``a/b -> ../x``), since that is how a link chain escapes.
+- Every member passes ``archive_members``' checks (paths, links, devices, limits) before it is
+  written, and the limits are checked again while writing.
 - Files are created with ``O_EXCL | O_NOFOLLOW`` under folders this module made, so nothing
   already on disk is followed or overwritten.
-- Limits, checked on the archive's headers before writing and again while writing: total
-  bytes, member count, and the expansion ratio of a compressed archive.
 """
 
 from __future__ import annotations
 
 import os
 import tarfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from provider_helper.archive_members import (
+    DEFAULT_LIMITS,
+    ArchiveError,
+    ExtractLimits,
+    check_link_targets,
+    checked_members,
+    member_path,
+)
 from provider_helper.fsutil import open_regular_file
 from provider_helper.splitarchive import PartsReader
-from provider_helper.wording import setting
 
-GiB = 1024**3
 _COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")  # gzip, bzip2, xz
-MAX_DEPTH = 64  # folders one entry's path may nest: a layout needs 3, a resource tarball a dozen
-
-
-@dataclass(frozen=True)
-class ExtractLimits:
-    """What one archive may unpack to; raise with --max-extract-bytes / --max-extract-members / --max-extract-ratio."""
-
-    max_bytes: int = 64 * GiB
-    max_members: int = 20_000
-    max_ratio: float = 200.0  # unpacked bytes per byte of archive; gzip tops out near 1000
-
-
-DEFAULT_LIMITS = ExtractLimits()
-
-
-class ArchiveError(ValueError):
-    """The archive is malformed, too large, or tries to reach outside where it is unpacked."""
-
-
-def checked_members(
-    tar: tarfile.TarFile, origin: str, limits: ExtractLimits = DEFAULT_LIMITS, compressed_size: int | None = None
-) -> Iterator[tarfile.TarInfo]:
-    """Yield members after refusing any that could escape, that is not a file, folder or inside
-    link, or that takes the archive past its limits (the ratio when ``compressed_size`` is given)."""
-    max_bytes = limits.max_bytes
-    if compressed_size is not None:
-        max_bytes = min(max_bytes, int(max(compressed_size, 1) * limits.max_ratio))
-    links: set[PurePosixPath] = set()
-    seen: set[PurePosixPath] = set()
-    sizes: dict[PurePosixPath, int] = {}  # a hard link unpacks to a copy: it counts its target's size
-    implied: set[PurePosixPath] = set()  # folders entries need that the archive does not list: they are made too
-    total = 0
-    try:
-        for count, member in enumerate(tar, 1):
-            path = _member_path(member, origin)
-            if len(path.parts) > MAX_DEPTH:
-                raise ArchiveError(f"{origin}: entry {member.name[:200]!r} nests more than {MAX_DEPTH} folders deep")
-            implied.update(parent for parent in path.parents if parent.parts and parent not in seen)
-            implied.discard(path)
-            if count + len(implied) > limits.max_members:
-                raise ArchiveError(
-                    f"{origin}: more than {limits.max_members} entries, counting the folders they imply "
-                    f"(raise with {setting('max_extract_members')})"
-                )
-            if member.isdev() or member.isfifo() or member.type == tarfile.GNUTYPE_SPARSE:
-                raise ArchiveError(f"{origin}: entry {member.name!r} is a device, FIFO or sparse file")
-            if any(parent in links for parent in path.parents):
-                raise ArchiveError(f"{origin}: entry {member.name!r} lies under a symbolic link of the archive")
-            if path in seen and not member.isdir():
-                raise ArchiveError(f"{origin}: entry {member.name!r} appears twice")
-            seen.add(path)
-            resolved = path
-            if member.issym() or member.islnk():
-                target = PurePosixPath(member.linkname)
-                resolved = PurePosixPath(os.path.normpath(target if member.islnk() else path.parent / target))
-                if target.is_absolute() or _escapes(resolved):
-                    raise ArchiveError(
-                        f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive"
-                    )
-                if member.islnk() and any(p in links for p in (resolved, *resolved.parents)):
-                    raise ArchiveError(
-                        f"{origin}: hard link {member.name!r} passes through a symbolic link of the archive"
-                    )
-                if member.issym():
-                    links.add(path)
-            if member.isfile():
-                sizes[path] = member.size
-            total += sizes.get(resolved, 0) if member.islnk() else sizes.get(path, 0) if member.isfile() else 0
-            if total > max_bytes:
-                flag = setting("max_extract_bytes" if max_bytes == limits.max_bytes else "max_extract_ratio")
-                raise ArchiveError(f"{origin}: unpacks to more than {max_bytes} bytes (raise with {flag})")
-            yield member
-    except tarfile.TarError as exc:
-        raise ArchiveError(f"{origin}: not a readable tar archive ({exc})") from None
-
-
-def _member_path(member: tarfile.TarInfo, origin: str) -> PurePosixPath:
-    path = PurePosixPath(member.name)
-    if path.is_absolute() or ".." in path.parts or "\\" in member.name or "\x00" in member.name:
-        raise ArchiveError(f"{origin}: entry {member.name!r} points outside the archive")
-    normal = PurePosixPath(*[p for p in path.parts if p not in ("", ".")]) if path.parts else path
-    return normal
-
-
-def _check_link_targets(members: list[tarfile.TarInfo], origin: str) -> None:
-    """Refuse a link whose target passes through a symbolic link of the archive: resolved on disk,
-    ``s -> .`` then ``t -> s/x/../..`` leaves the folder although ``s/x/../..`` looks like ``.``."""
-    links = {_member_path(m, origin) for m in members if m.issym()}
-    for member in members:
-        if not (member.issym() or member.islnk()):
-            continue
-        path = _member_path(member, origin)
-        parts = (
-            list(PurePosixPath(member.linkname).parts)
-            if member.islnk()
-            else [*path.parent.parts, *PurePosixPath(member.linkname).parts]
-        )
-        walked: list[str] = []
-        for part in parts:
-            if walked and PurePosixPath(*walked) in links:
-                raise ArchiveError(f"{origin}: link {member.name!r} -> {member.linkname!r} passes through another link")
-            if part == "..":
-                if not walked:
-                    raise ArchiveError(
-                        f"{origin}: link {member.name!r} -> {member.linkname!r} points outside the archive"
-                    )
-                walked.pop()
-            elif part not in ("", "."):
-                walked.append(part)
-
-
-def _escapes(path: PurePosixPath) -> bool:
-    depth = 0
-    for part in path.parts:
-        depth += -1 if part == ".." else (0 if part in ("", ".") else 1)
-        if depth < 0:
-            return True
-    return False
 
 
 def read_member(fileobj: IO[bytes], origin: str, wanted: str, max_bytes: int) -> bytes | None:
@@ -179,7 +62,7 @@ def safe_extract(
 
     with open_tar() as tar:
         members = list(checked_members(tar, origin, limits, compressed))
-        _check_link_targets(members, origin)
+        check_link_targets(members, origin)
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
     written: list[Path] = []
@@ -199,7 +82,7 @@ def top_folder(archive: Path, limits: ExtractLimits = DEFAULT_LIMITS) -> str | N
     tops: set[str] = set()
     with _open(name=archive, mode="r:*", origin=origin) as tar:
         for member in checked_members(tar, origin, limits, compressed):
-            path = _member_path(member, origin)
+            path = member_path(member, origin)
             if not path.parts or (len(path.parts) == 1 and not member.isdir()):
                 return None  # an entry at the top: no single folder
             tops.add(path.parts[0])
@@ -217,7 +100,7 @@ def extract_once(
     """Unpack ``archive`` (or the parts of a split one, read one after the other) into ``dest``, a new
     private folder the caller removes if this raises. One read: every entry is checked as it arrives and
     written from that same read, so a medium that answers differently on a second read has nothing to
-    swap; links are made last, once every entry has passed (``_check_link_targets`` needs them all).
+    swap; links are made last, once every entry has passed (``check_link_targets`` needs them all).
     ``parts``: a split archive's parts, each hashed against its checksum as it is read (and read to its end)."""
     origin = archive.name
     if parts is None:
@@ -237,7 +120,7 @@ def extract_once(
                 _write_member(tar, member, root, origin)
         while source.read(1 << 20):  # the tar's end padding: a split archive's last part is hashed to its end
             pass
-    _check_link_targets(members, origin)
+    check_link_targets(members, origin)
     for member in members:
         if member.issym() or member.islnk():
             _write_member(tar, member, root, origin)
@@ -258,7 +141,7 @@ def _open(*, origin: str, **kwargs: object) -> tarfile.TarFile:
 
 def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, origin: str) -> list[Path]:
     """Create one checked member under ``root``, following no link that is already on disk."""
-    relative = _member_path(member, origin)
+    relative = member_path(member, origin)
     if not relative.parts:
         return []
     target = root.joinpath(*relative.parts)
@@ -274,7 +157,7 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, ori
         os.replace(temp, target)
         return []
     if member.islnk():
-        source = root.joinpath(*_member_path(tarfile.TarInfo(member.linkname), origin).parts)
+        source = root.joinpath(*member_path(tarfile.TarInfo(member.linkname), origin).parts)
         if source.is_symlink() or not source.is_file():
             raise ArchiveError(
                 f"{origin}: hard link {member.name!r} -> {member.linkname!r} does not name a file of the archive"

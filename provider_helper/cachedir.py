@@ -1,9 +1,9 @@
 """The user's cache directory for nvcf-mirror: ``$NVCF_MIRROR_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nvcf-mirror``, else ``~/.cache/nvcf-mirror``.
 
-The folder is 0700 and its files 0600 (``private_cache``). Everything kept there is a hint that saves work (a manifest already checked against the schema,
-where a registry already holds a blob); nothing read from it is trusted without a check, and a
-cache that cannot be written is not an error.
+The folder is 0700 and its files 0600 (``private_cache``). Everything kept there is a hint that saves
+work (a manifest already checked against the schema, where a registry already holds a blob); nothing
+read from it is trusted without a check, and a cache that cannot be written is not an error.
 """
 
 from __future__ import annotations

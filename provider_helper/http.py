@@ -190,7 +190,8 @@ def error_from(response: httpx.Response, what: str, host: str, *, denied_hint: s
     if code == "NAME_UNKNOWN" and writing:
         repo = response.request.url.path.removeprefix("/v2/").split("/blobs/")[0].split("/manifests/")[0]
         return NotFoundError(
-            f"repository/project {repo} does not exist at {host}: create it or use {setting('create_repos')} where supported",
+            f"repository/project {repo} does not exist at {host}: "
+            f"create it or use {setting('create_repos')} where supported",
             status=status,
             code=code,
         )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from provider_helper.manifest import ArtifactType
+from provider_helper.artifacts import ArtifactType
 from provider_helper.redact import shown
 
 # What became of an artifact (the result document's ``status``): mypy checks every value set or compared.
@@ -31,9 +31,8 @@ class ArtifactResult:
     signatures_copied: int = 0  # extension: signatures, attestations, SBOMs and referrers pushed with it
     # extension: what a dry run found the copy would send (blobs the target lacks, after mounts; manifests)
     bytes_to_copy: int = 0
-    attached: list[dict[str, str]] = field(
-        default_factory=list, repr=False
-    )  # what travels with it (a layout's lock lists it)
+    # what travels with it (a layout's lock lists it)
+    attached: list[dict[str, str]] = field(default_factory=list, repr=False)
 
 
 def document(

@@ -99,7 +99,8 @@ def transport_failure(exc: httpx.TransportError, what: str) -> UnreachableError 
 
 
 def tls_failure(exc: httpx.TransportError, host: str) -> TlsError | None:
-    """The error kind for a failed TLS handshake (an unknown CA, a server speaking plain HTTP); None for other failures."""
+    """The error kind for a failed TLS handshake (an unknown CA, a server speaking plain HTTP); None for
+    other failures."""
     text = str(exc)
     if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in text or "certificate" in text:
         return TlsError(f"TLS to {host} failed: {describe(exc)} (use {setting('ca_file')} for a private CA)")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from provider_helper import manifest as manifest_mod
 from provider_helper import targets
+from provider_helper.artifacts import Artifact, ArtifactType
 from provider_helper.aws import ecr
 from provider_helper.content.pool import RegistryPool
 from provider_helper.content.registry import RegistryClient
@@ -32,7 +33,6 @@ from provider_helper.errors import (
     SettingError,
 )
 from provider_helper.fetch import Fetcher
-from provider_helper.manifest import Artifact, ArtifactType
 from provider_helper.mirror import sources, versions
 from provider_helper.mirror.bundles import left_out_at_target
 from provider_helper.mirror.engine import CopyEngine, EngineOptions, Reporter
@@ -54,11 +54,12 @@ from provider_helper.ngc_api import NgcClient, client_from_env
 from provider_helper.oci.reference import Platform, Reference, parse_platform, parse_target
 from provider_helper.origin import OriginPolicy
 from provider_helper.progress import reporting
-from provider_helper.registry.auth import repository_scope
+from provider_helper.registry.challenge import repository_scope
 from provider_helper.registry.credentials import CredentialStore
 from provider_helper.registry.tls import verifying_context
 from provider_helper.results import ArtifactResult
 from provider_helper.retry import RetryPolicy
+from provider_helper.selection import check_targets
 from provider_helper.sourcemap import SourceMap
 from provider_helper.threads import worker_pool
 from provider_helper.values import helm_values
@@ -113,7 +114,7 @@ class RunConfig:
             }  # NAME:TAG=latest keeps TAG's flavour
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest, before)
-            manifest_mod.check_targets(artifacts)  # two entries resolved to one newest version
+            check_targets(artifacts)  # two entries resolved to one newest version
         options = PlanOptions(
             target=parse_target(self.target) if self.target else LAYOUT_TARGET,
             platforms=self.selected_platforms(),

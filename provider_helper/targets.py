@@ -51,7 +51,8 @@ class TargetAccess:
     def repositories(self) -> ecr.Repositories:
         if self.kind != "ecr":
             raise InputError(
-                f"{setting('create_repos')} works with ECR targets; create the project or repositories at {self.target.registry} first"
+                f"{setting('create_repos')} works with ECR targets; "
+                f"create the project or repositories at {self.target.registry} first"
             )
         return ecr.Repositories(self.ecr_client, self.account)
 
@@ -70,17 +71,20 @@ def resolve(
             )
         if username and password is None:
             raise InputError(
-                f"{setting('target_username')} needs the password on standard input ({setting('password_stdin')}) or in {PASSWORD_ENV}"
+                f"{setting('target_username')} needs the password on standard input "
+                f"({setting('password_stdin')}) or in {PASSWORD_ENV}"
             )
         return TargetAccess(target, "generic", username=username, password=password)
     if username:
         raise InputError(
-            f"{setting('target_username')} is for generic targets; ECR credentials come from AWS (boto3's default chain)"
+            f"{setting('target_username')} is for generic targets; "
+            "ECR credentials come from AWS (boto3's default chain)"
         )
     if host_info is None and not _named_ecr_endpoint(target.registry, env):
         raise InputError(
-            f"{setting('target')} {target.registry}: an ECR target, but neither an ECR registry (ACCOUNT.dkr.ecr.REGION."
-            "amazonaws.com[.cn]) nor on the host AWS_ENDPOINT_URL_ECR names: refusing to send it an ECR token"
+            f"{setting('target')} {target.registry}: an ECR target, but neither an ECR registry "
+            "(ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]) nor on the host AWS_ENDPOINT_URL_ECR names: "
+            "refusing to send it an ECR token"
         )
     region = (
         region or (host_info.region if host_info else None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")

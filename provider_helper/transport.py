@@ -125,9 +125,8 @@ class _WatchedStream(httpcore.NetworkStream):
         try:
             data = self._stream.read(max_bytes, head.timeout(timeout))
         except httpcore.ReadTimeout:
-            head.timeout(
-                0.0 if head.started is not None else None
-            )  # raises when the clock, not httpx's timeout, ran out
+            # raises when the clock, not httpx's timeout, ran out
+            head.timeout(0.0 if head.started is not None else None)
             raise
         if head.started is None:
             head.started = time.monotonic()

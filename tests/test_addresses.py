@@ -25,9 +25,9 @@ from helpers import run_cli, tgz, write_manifest
 from hostile import Reply, ScriptedServer, TrickleServer
 
 from provider_helper import http as http_layer
+from provider_helper.artifacts import ResourceRef
 from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import InputError, PolicyError, RegistryError
-from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient
 from provider_helper.registry.credentials import Credential, StaticCredential
 from provider_helper.retry import RetryPolicy

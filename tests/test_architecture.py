@@ -23,8 +23,12 @@ HTTP_LAYER = {
     "transport.py",
     "fetch.py",
     "ngc_api.py",
+    "ngc_session.py",
+    "ngc_listing.py",
     "registry",
     "content/registry.py",
+    "content/registry_blobs.py",
+    "content/registry_connection.py",
 }
 
 
@@ -61,6 +65,9 @@ FLOORS: list[tuple[str, set[str]]] = [
             "errors.py",
             "wording.py",
             "manifest.py",
+            "artifacts.py",
+            "selection.py",
+            "manifest_entries.py",
             "results.py",
             "values.py",
             "redact.py",
@@ -72,6 +79,7 @@ FLOORS: list[tuple[str, set[str]]] = [
             "quickexit.py",
             "splitarchive.py",
             "archives.py",
+            "archive_members.py",
             "__init__.py",
         },
     ),
@@ -84,6 +92,8 @@ FLOORS: list[tuple[str, set[str]]] = [
             "tokens.py",
             "fetch.py",
             "ngc_api.py",
+            "ngc_session.py",
+            "ngc_listing.py",
             "registry",
             "aws",
             "targets.py",
@@ -93,7 +103,10 @@ FLOORS: list[tuple[str, set[str]]] = [
     ),
     ("stores", {"content"}),
     ("engine", {"mirror"}),
-    ("use cases", {"session.py", "doctor.py", "importers.py", "importers_nvcf.py", "progress.py"}),
+    (
+        "use cases",
+        {"session.py", "doctor.py", "importers.py", "importers_nvcf.py", "importers_nvcf_rows.py", "progress.py"},
+    ),
     ("front doors", {"cli", "terraform.py", "exits.py", "__main__.py", "sandbox"}),
 ]
 # What the model package may import of the rest of the project: the vocabulary every floor shares.
@@ -252,7 +265,9 @@ _CONNECTS = {
 }
 _WRITES_OR_READS = {
     "open": {
-        "archives.py": "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run",
+        "archives.py": (
+            "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run"
+        ),
         "registry/oci.py": "file_digest of a resource file this run downloaded, checked a regular file first",
     },
     "write_text": {},
@@ -276,7 +291,7 @@ _WRITES_OR_READS = {
         "mirror/locations.py": "the blob-location database, in the private cache (cachedir.private_cache_file)"
     },
 }
-_OS_OPEN = {"fsutil.py", "archives.py", "cachedir.py", "mirror/layout.py"}  # O_EXCL|O_NOFOLLOW or O_NOFOLLOW, each
+_OS_OPEN = {"fsutil.py", "archives.py", "cachedir.py", "mirror/saving.py"}  # O_EXCL|O_NOFOLLOW or O_NOFOLLOW, each
 
 
 def test_connections_file_writes_and_local_reads_go_through_the_transport_and_the_private_file_helpers() -> None:

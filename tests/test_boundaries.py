@@ -21,7 +21,7 @@ import pytest
 from helpers import run_cli
 from hostile import Reply, ScriptedServer
 
-from provider_helper.archives import ArchiveError, ExtractLimits, checked_members
+from provider_helper.archive_members import ArchiveError, ExtractLimits, checked_members
 from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import InputError, RegistryError, TooLargeError
 from provider_helper.http import Page, bounded, pages

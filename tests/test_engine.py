@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from helpers import sha256
 
+from provider_helper.artifacts import Artifact
 from provider_helper.content.built import BuiltArtifact
 from provider_helper.content.layout import Layout
 from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import BlobUnknownError, NotFoundError, TransientError, UnsupportedError
-from provider_helper.manifest import Artifact
 from provider_helper.mirror.attached import MAX_LISTED, merged_index
 from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, EngineOptions

@@ -17,9 +17,10 @@ import pytest
 from helpers import run_cli, sha256, write_manifest
 from hostile import Reply, ScriptedServer
 
-from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract
+from provider_helper.archive_members import ArchiveError, ExtractLimits
+from provider_helper.archives import safe_extract
 from provider_helper.mirror.bundles import LOCK_FILE
-from provider_helper.mirror.layout import WRITER_LOCK
+from provider_helper.mirror.saving import WRITER_LOCK
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 from provider_helper.targets import TargetAccess

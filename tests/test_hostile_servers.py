@@ -24,9 +24,9 @@ from hostile import Reply, ScriptedServer
 from testca import make_ca
 
 from provider_helper import http as http_layer
+from provider_helper.artifacts import ResourceRef
 from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import DeniedError, RegistryError, TransientError
-from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient
 from provider_helper.oci.manifest import Descriptor
 from provider_helper.registry.credentials import Credential, StaticCredential, file_credential

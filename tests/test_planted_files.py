@@ -184,7 +184,7 @@ def test_a_resumed_staging_folder_of_this_user_keeps_only_what_checks_out(server
 
 
 def test_a_new_staging_folder_is_private_with_its_marker(servers: list[Any], tmp_path: Path) -> None:
-    from provider_helper.mirror.layout import staging_for
+    from provider_helper.mirror.saving import staging_for
 
     staging = staging_for(tmp_path / "x.tar")
     assert stat.S_IMODE(staging.stat().st_mode) == 0o700 and (staging / ".nvcf-mirror.staging").is_file()

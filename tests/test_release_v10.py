@@ -36,7 +36,7 @@ from realclients import Helm
 from upstreams import StandIn, source_maps
 
 from provider_helper import manifest as manifest_mod
-from provider_helper.manifest import Artifact
+from provider_helper.artifacts import Artifact
 from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.seeding import Seeded, seed_selection
 

@@ -417,7 +417,7 @@ def test_a_legacy_key_token_is_renewed_during_a_run(ngc: NgcStandIn, tmp_path: P
 
 def test_a_token_refused_early_is_renewed_once_and_the_run_goes_on(ngc: NgcStandIn, tmp_path: Path) -> None:
     """The service may expire a token before its expires_in: one 401, one new token, no error."""
-    from provider_helper.manifest import ResourceRef
+    from provider_helper.artifacts import ResourceRef
     from provider_helper.ngc_api import NgcClient
 
     client = NgcClient(ngc.legacy_key, ngc.url, ngc.url)

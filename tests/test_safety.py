@@ -438,8 +438,8 @@ def test_429_waits_as_long_as_retry_after_says(sandbox: Sandbox, source: Factory
 
 def test_ngc_download_errors_carry_no_signed_url_query_in_process(tmp_path: Path) -> None:
     """The error itself, before any redaction at the output: the signed URL's query is its credential."""
+    from provider_helper.artifacts import ResourceRef
     from provider_helper.errors import RegistryError
-    from provider_helper.manifest import ResourceRef
     from provider_helper.ngc_api import NgcClient
     from provider_helper.retry import RetryPolicy
 

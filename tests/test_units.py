@@ -23,7 +23,7 @@ from provider_helper.oci.reference import (
     parse_reference,
     parse_target,
 )
-from provider_helper.registry.auth import parse_challenge, scopes_for
+from provider_helper.registry.challenge import parse_challenge, scopes_for
 from provider_helper.registry.credentials import Credential, CredentialStore, StaticCredential
 from provider_helper.retry import (
     RetryPolicy,

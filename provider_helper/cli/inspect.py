@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
+from provider_helper.artifacts import Artifact
 from provider_helper.cli.options import common_options, run_config_options
 from provider_helper.cli.root import cli
 from provider_helper.doctor import run_checks
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.exits import ExitCode
-from provider_helper.manifest import Artifact
 from provider_helper.mirror import versions
 from provider_helper.redact import shown
 from provider_helper.session import (

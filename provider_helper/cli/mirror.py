@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from provider_helper.archives import ExtractLimits
+from provider_helper.archive_members import ExtractLimits
 from provider_helper.aws import ecr
 from provider_helper.cli.options import (
     common_options,
@@ -28,17 +28,13 @@ from provider_helper.content.layout import Layout
 from provider_helper.errors import InputError
 from provider_helper.fsutil import atomic_write
 from provider_helper.mirror.attached import Finder
+from provider_helper.mirror.bundle_lock import write_lock
 from provider_helper.mirror.bundles import read_base
 from provider_helper.mirror.engine import EngineOptions, Mode
-from provider_helper.mirror.layout import (
-    LayoutSource,
-    layout_for_saving,
-    pack,
-    staging_for,
-    write_lock,
-    writer_lock,
-)
+from provider_helper.mirror.layout import LayoutSource
+from provider_helper.mirror.packing import pack
 from provider_helper.mirror.plan import Job
+from provider_helper.mirror.saving import layout_for_saving, staging_for, writer_lock
 from provider_helper.mirror.sources import PayloadFor
 from provider_helper.mirror.verify import missing, verify_all
 from provider_helper.oci.reference import parse_target

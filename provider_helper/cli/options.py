@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from provider_helper.archives import ExtractLimits
+from provider_helper.archive_members import ExtractLimits
 from provider_helper.aws import ecr
 from provider_helper.errors import InputError
 from provider_helper.exits import ExitCode, results_code

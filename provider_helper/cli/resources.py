@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from provider_helper import ngc_api
-from provider_helper.archives import ArchiveError, ExtractLimits, safe_extract, top_folder
+from provider_helper.archive_members import ArchiveError, ExtractLimits
+from provider_helper.archives import safe_extract, top_folder
 from provider_helper.aws import ecr
 from provider_helper.cli.mirror import copy_to_target
 from provider_helper.cli.options import extract_options, run_config_options

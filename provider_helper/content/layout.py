@@ -2,8 +2,9 @@
 makes of a registry, answered by a directory. Blobs are shared by every artifact; each artifact's top
 manifest is named in ``index.json`` by ``org.opencontainers.image.ref.name`` (``name:tag``), which is
 what skopeo's ``oci:PATH:name:tag`` reads; a Docker-format image is named twice, first by an OCI-typed
-copy for the readers that take only OCI entries (``oci.ocicopy``). The lock file, the writer lock and bundles are the air-gap
-code's (``mirror.layout``, ``mirror.bundles``)."""
+copy for the readers that take only OCI entries (``oci.ocicopy``). The lock file, the writer lock and
+bundles are the air-gap code's (``mirror.bundle_lock``, ``mirror.saving``, ``mirror.layout``,
+``mirror.bundles``)."""
 
 from __future__ import annotations
 

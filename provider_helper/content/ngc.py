@@ -10,10 +10,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from provider_helper.artifacts import ResourceRef
 from provider_helper.content.built import BuiltArtifact
 from provider_helper.content.store import Reader
 from provider_helper.errors import InputError, NotFoundError, RegistryError
-from provider_helper.manifest import ResourceRef
 from provider_helper.ngc_api import NgcClient, version_dir
 from provider_helper.oci.digests import digest_of, file_digest
 from provider_helper.oci.manifest import OCI_MANIFEST, Descriptor, Manifest

@@ -22,21 +22,18 @@ class Reader(Protocol):
     def head_manifest(self, repo: str, reference: str) -> str | None: ...  # the digest, or None where there is none
     def get_manifest(self, repo: str, reference: str) -> Manifest: ...  # verified against a digest reference
     def tags(self, repo: str) -> list[str]: ...
-    def list_referrers(
-        self, repo: str, digest: str
-    ) -> list[Descriptor] | None: ...  # None: the store has no such listing
-    def open_blob(
-        self, repo: str, digest: str
-    ) -> AbstractContextManager[Iterator[bytes]]: ...  # unverified: pass it through oci.digests
+    # None: the store has no such listing
+    def list_referrers(self, repo: str, digest: str) -> list[Descriptor] | None: ...
+    # unverified: pass it through oci.digests
+    def open_blob(self, repo: str, digest: str) -> AbstractContextManager[Iterator[bytes]]: ...
     def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes: ...  # small, whole and verified
 
 
 class Store(Reader, Protocol):
     """Where content is written: a target registry, a layout being saved, the tests' in-memory store."""
 
-    def put_manifest(
-        self, repo: str, reference: str, manifest: Manifest
-    ) -> None: ...  # BlobUnknownError: a blob is not there (yet)
+    # BlobUnknownError: a blob is not there (yet)
+    def put_manifest(self, repo: str, reference: str, manifest: Manifest) -> None: ...
     def has_blob(self, repo: str, digest: str) -> bool: ...
     def mount_blob(self, repo: str, digest: str, from_repo: str) -> bool: ...  # False: not mounted, upload it
     def put_blob(self, repo: str, blob: Descriptor, chunks: Iterable[bytes]) -> None: ...

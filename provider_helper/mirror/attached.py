@@ -56,9 +56,8 @@ class Found:
 
     attachments: list[Attachment] = field(default_factory=list)
     fallback_indexes: dict[str, Manifest] = field(default_factory=dict)  # subject → the source's fallback-tag index
-    unread_indexes: list[str] = field(
-        default_factory=list
-    )  # subjects whose fallback-tag index a lookup by name did not read
+    # subjects whose fallback-tag index a lookup by name did not read
+    unread_indexes: list[str] = field(default_factory=list)
 
     def referrers_of(self, subject: str) -> list[Descriptor]:
         return [a.descriptor for a in self.attachments if a.subject == subject and a.descriptor is not None]

@@ -184,9 +184,8 @@ class Missing:
     """What a differential bundle leaves out and the target does not hold."""
 
     items: list[str] = field(default_factory=list)
-    mounts: list[tuple[str, str, str]] = field(
-        default_factory=list
-    )  # (digest, repository needing it, repository holding it)
+    # (digest, repository needing it, repository holding it)
+    mounts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def left_out_at_target(

@@ -64,7 +64,8 @@ class AttachedCopier:
 
     @classmethod
     def _note_refusal(cls, result: ArtifactResult, exc: RegistryError, what: str) -> None:
-        """A source that will not let us look (denied, not found) gets a note on the artifact; anything else fails it."""
+        """A source that will not let us look (denied, not found) gets a note on the artifact; anything else
+        fails it."""
         if not isinstance(exc, (DeniedError, NotFoundError)):
             raise exc
         cls._add_note(result, f"{what}: {exc}")
@@ -89,7 +90,8 @@ class AttachedCopier:
         for attachment in found.attachments:
             self.cancel.check()
             at_target = self.target.head_manifest(dst_repo, attachment.reference)
-            # a referrer is named by its digest, so present is identical; a cosign tag is compared by digest unless by name
+            # a referrer is named by its digest, so present is identical; a cosign tag is compared by digest
+            # unless by name
             if at_target is not None and (attachment.descriptor is not None or by_name):
                 result.attached.append(attachment.listed(at_target))
                 continue

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from provider_helper import manifest as manifest_mod
+from provider_helper.artifacts import Artifact
 from provider_helper.errors import InputError
 from provider_helper.fsutil import read_bounded
 from provider_helper.mirror.bundles import LOCK_FILE, MAX_LOCK_BYTES, read_lock_bytes
+from provider_helper.selection import ArtifactManifest
 from provider_helper.splitarchive import split_archive
 
 UNPINNED = "<unpinned>"
@@ -118,7 +120,7 @@ def _lock_of(path: Path) -> dict[str, Any] | None:
     return lock
 
 
-def _from_manifest(loaded: manifest_mod.ArtifactManifest, selection: GroupChoice) -> list[Listed]:
+def _from_manifest(loaded: ArtifactManifest, selection: GroupChoice) -> list[Listed]:
     known = {g.name for g in loaded.groups}
     if selection.all_groups:
         chosen = known
@@ -138,7 +140,7 @@ def _from_lock(lock: dict[str, Any], origin: str) -> list[Listed]:
     return [_listed(a) for a in manifest_mod.parse(json.dumps(doc), f"{origin} ({LOCK_FILE})").artifacts]
 
 
-def _listed(artifact: manifest_mod.Artifact) -> Listed:
+def _listed(artifact: Artifact) -> Listed:
     return Listed(artifact.type, artifact.name, artifact.version_text or UNPINNED, artifact.group, artifact.source_text)
 
 

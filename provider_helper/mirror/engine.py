@@ -85,9 +85,8 @@ class CopyEngine:
         self.attached = AttachedCopier(
             target, self.blobs, self.finder, self.cancel, enabled=options.signatures, recheck=options.recheck_signatures
         )
-        self._lookup_pool = worker_pool(
-            2 * options.check_jobs, "lookup"
-        )  # each check starts two: the target's tag, the tag list
+        # each check starts two: the target's tag, the tag list
+        self._lookup_pool = worker_pool(2 * options.check_jobs, "lookup")
         self._check_slots = threading.BoundedSemaphore(options.check_jobs)
         self._copy_slots = threading.BoundedSemaphore(options.jobs)
 
@@ -152,10 +151,8 @@ class CopyEngine:
             if current is not None and _is_present(
                 current, resolved, lambda: self.target.get_manifest(dst_repo, job.target.reference)
             ):
-                result.status, result.digest = (
-                    "present",
-                    current,
-                )  # two requests for a warm artifact: source manifest, this HEAD
+                # two requests for a warm artifact: source manifest, this HEAD
+                result.status, result.digest = "present", current
                 if self.options.mode == "copy":
                     self.attached.carry(payload, dst_repo, result, warm=True)
                 return

@@ -17,7 +17,8 @@ from urllib.parse import urljoin
 import yaml
 
 from provider_helper import yamlload
-from provider_helper.archives import ArchiveError, read_member
+from provider_helper.archive_members import ArchiveError
+from provider_helper.archives import read_member
 from provider_helper.content.built import BuiltArtifact
 from provider_helper.errors import DeniedError, NotFoundError, RegistryError
 from provider_helper.fetch import Fetcher

@@ -41,7 +41,8 @@ class BlobLocations:
             db = sqlite3.connect(file, timeout=10, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(
-                "CREATE TABLE IF NOT EXISTS held (registry TEXT, digest TEXT, repo TEXT, seen REAL, PRIMARY KEY (registry, digest, repo))"
+                "CREATE TABLE IF NOT EXISTS held"
+                " (registry TEXT, digest TEXT, repo TEXT, seen REAL, PRIMARY KEY (registry, digest, repo))"
             )
             db.execute("DELETE FROM held WHERE seen < ?", (time.time() - FORGET_AFTER_S,))
             self._db = db

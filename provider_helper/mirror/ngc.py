@@ -11,11 +11,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from provider_helper.artifacts import ResourceRef
 from provider_helper.content.ngc import ARTIFACT_TYPE, TITLE, ResourceVersion, resource_artifact
 from provider_helper.content.store import Reader
 from provider_helper.errors import RegistryError
 from provider_helper.fsutil import own_folder, private_temp
-from provider_helper.manifest import ResourceRef
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Resolved, Selection
 from provider_helper.mirror.sources import Payload

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from provider_helper.manifest import Artifact
+from provider_helper.artifacts import Artifact
 from provider_helper.oci.reference import Platform, Reference, Target
 from provider_helper.results import ArtifactResult
 from provider_helper.sourcemap import SourceMap
@@ -18,9 +18,8 @@ ALL_PLATFORMS = None
 class PlanOptions:
     target: Target
     platforms: tuple[Platform, ...] | None  # None: every platform, index copied byte-identical
-    sources: SourceMap = field(
-        default_factory=SourceMap
-    )  # where each upstream is read (--source-map, --source-registry)
+    # where each upstream is read (--source-map, --source-registry)
+    sources: SourceMap = field(default_factory=SourceMap)
 
 
 @dataclass(frozen=True)

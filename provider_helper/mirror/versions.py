@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from provider_helper.artifacts import Artifact
 from provider_helper.errors import RegistryError
-from provider_helper.manifest import Artifact
 
 LATEST = "latest"
 _VERSION_RE = re.compile(
@@ -111,9 +111,8 @@ class Resolver:
         before = pinned_before or {}
         resolved = []
         for artifact in artifacts:
-            if (
-                artifact.name in wanted and artifact.version_text == LATEST
-            ):  # not another entry of the name, pinned by NAME:TAG
+            # not another entry of the name, pinned by NAME:TAG
+            if artifact.name in wanted and artifact.version_text == LATEST:
                 newest_version = self.available.latest(artifact, before.get(artifact.name))
                 artifact = artifact.pinned(newest_version, resolved_from=LATEST)
             elif artifact.is_classic_chart and artifact.version:

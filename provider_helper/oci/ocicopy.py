@@ -24,7 +24,9 @@ OCI_MEDIA_TYPES = {
     DOCKER_LIST: OCI_INDEX,
     "application/vnd.docker.container.image.v1+json": "application/vnd.oci.image.config.v1+json",
     "application/vnd.docker.image.rootfs.diff.tar.gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": (
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+    ),
 }
 
 

@@ -143,11 +143,13 @@ def parse_target(text: str) -> Target:
     host, _, prefix = text.strip().rstrip("/").partition("/")
     if not host or not _HOST_RE.fullmatch(host):
         raise InputError(
-            f"{setting('target')} {text!r}: expected REGISTRY[/PREFIX], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
+            f"{setting('target')} {text!r}: expected REGISTRY[/PREFIX], "
+            "e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster"
         )
     if prefix and not _PATH_RE.fullmatch(prefix):
         raise InputError(
-            f"{setting('target')} {text!r}: prefix {prefix!r} is not a valid repository path (lower case, digits, . _ - /)"
+            f"{setting('target')} {text!r}: prefix {prefix!r} is not a valid repository path "
+            "(lower case, digits, . _ - /)"
         )
     return Target(registry=host.lower(), prefix=prefix)
 

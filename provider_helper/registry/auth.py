@@ -3,80 +3,33 @@
 The challenge says what to do: realm, service and scope are taken from ``WWW-Authenticate``,
 never assumed (nvcr.io sends no service, and its realm can change between challenges).
 Tokens are cached per scope and fetched again when a request using one gets 401. A run that
-knows its repositories up front asks for one token covering many of them (``prefetch``).
+knows its repositories up front asks for one token covering many of them (``prefetch``). The challenge
+and the scopes are ``challenge``'s, the token request ``token_realm``'s.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import re
 import threading
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass
 
 import httpx
 
-from provider_helper.errors import AnonymousRefusedError, AuthenticationError, DeniedError, LicenceError, RegistryError
-from provider_helper.http import bounded
-from provider_helper.oci.reference import is_loopback
+from provider_helper.errors import AuthenticationError, LicenceError, RegistryError
 from provider_helper.origin import authority
+from provider_helper.registry.challenge import Challenge, parse_challenge, scopes_for
 from provider_helper.registry.credentials import Credential, CredentialSource
-from provider_helper.tokens import Token, TokenCache
-from provider_helper.transport import named_by
-from provider_helper.wording import setting
+from provider_helper.registry.token_realm import TokenRealm
+from provider_helper.tokens import TokenCache
 
-_PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
-_REPO_PATH_RE = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
-_TOKEN_MARGIN = 30.0
-MAX_TOKEN_BYTES = 1024 * 1024  # a token answer: a few KiB of JWT, even for many scopes
 # Scopes per prefetched token: keeps the token request's URL and the token itself a few KiB.
 PREFETCH_BATCH = 25
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Challenge:
-    scheme: str  # "basic" or "bearer"
-    realm: str = ""
-    service: str = ""
-    scope: str = ""
-
-
-def parse_challenge(header: str | None) -> Challenge | None:
-    if not header:
-        return None
-    scheme, _, rest = header.strip().partition(" ")
-    params = {
-        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM_RE.finditer(rest)
-    }
-    scheme = scheme.lower()
-    if scheme not in ("basic", "bearer"):
-        return None
-    return Challenge(scheme, params.get("realm", ""), params.get("service", ""), params.get("scope", ""))
-
-
-def repository_scope(repo: str, actions: str = "pull") -> str:
-    """A token scope in the distribution token spec's form."""
-    return f"repository:{repo}:{actions}"
-
-
-def scopes_for(request: httpx.Request) -> tuple[str, ...]:
-    """The token scopes a registry request needs, known before the server asks."""
-    match = _REPO_PATH_RE.match(request.url.path)
-    if not match:
-        return ()
-    repo = match.group("name")
-    actions = "pull" if request.method in ("GET", "HEAD") else "pull,push"
-    scopes = [repository_scope(repo, actions)]
-    mount_from = request.url.params.get("from")
-    if mount_from:
-        scopes.append(repository_scope(mount_from))
-    return tuple(scopes)
-
-
-class RegistryAuth(httpx.Auth):
+class RegistryAuth(TokenRealm, httpx.Auth):
     """Authenticates every request to one registry host; safe to share between threads."""
 
     def __init__(
@@ -166,10 +119,8 @@ class RegistryAuth(httpx.Auth):
             batch = tuple(wanted[start : start + PREFETCH_BATCH])
             try:
                 token = self._fetch_token(challenge, batch)
-            except (
-                RegistryError,
-                LicenceError,
-            ) as exc:  # rejected credentials (AuthenticationError) stop the run; a licence is per artifact
+            # rejected credentials (AuthenticationError) stop the run; a licence is per artifact
+            except (RegistryError, LicenceError) as exc:
                 log.debug(
                     "one token for %d repositories of %s: %s; fetching per repository", len(batch), self.registry, exc
                 )
@@ -204,100 +155,6 @@ class RegistryAuth(httpx.Auth):
             self._tokens.put(scopes, token)
         request.headers["Authorization"] = f"Bearer {token.value}"
         return False
-
-    def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> Token:
-        realm = self._checked_realm(challenge)
-        params: dict[str, str | list[str]] = {"scope": list(scopes)}  # repeated: scope=a&scope=b
-        if challenge.service:
-            params["service"] = challenge.service
-        credential = self.credentials.get()
-        try:
-            if credential is not None and credential.is_identity_token:
-                request = self._token_client.build_request(
-                    "POST", realm, data=_refresh_form(credential, challenge, scopes), extensions=self._named()
-                )
-                sent = self._token_client.send(request, stream=True)
-            else:
-                auth = (credential.username, credential.password) if credential else None
-                sent = self._token_client.send(
-                    self._token_client.build_request("GET", realm, params=params, extensions=self._named()),
-                    stream=True,
-                    auth=auth or httpx.USE_CLIENT_DEFAULT,
-                )
-            response = bounded(sent, MAX_TOKEN_BYTES, f"token from {httpx.URL(realm).host} for {self.registry}")
-        except httpx.TransportError as exc:
-            raise RegistryError(f"token endpoint for {self.registry} unreachable: {type(exc).__name__}") from None
-        if response.status_code == 401 and credential is not None:
-            raise AuthenticationError(self.registry, "token endpoint rejected the credentials")
-        if response.status_code == 412:  # nvcr.io: the artifact's licence terms are not accepted yet
-            what = ", ".join(s.split(":")[1] for s in scopes if s.count(":") == 2) or self.registry
-            raise LicenceError(f"accept the licence terms for {what} in the NGC catalog, then run again")
-        if response.status_code in (401, 403):
-            what = ", ".join(scopes) or "registry access"
-            if (
-                credential is None
-            ):  # refused outright, not granted-but-useless: the preflight names the credential to provide
-                raise AnonymousRefusedError(
-                    f"access denied by {self.registry} for {what}; no credentials were found for it",
-                    status=response.status_code,
-                )
-            raise DeniedError(f"access denied by {self.registry} for {what}", status=response.status_code)
-        if response.status_code != 200:
-            raise RegistryError(
-                f"token endpoint for {self.registry} answered {response.status_code}", status=response.status_code
-            )
-        try:
-            body = response.json()
-            value = body.get("token") or body["access_token"]
-            lifetime = float(body.get("expires_in") or 60)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise RegistryError(
-                f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a token"
-            ) from None
-        if not isinstance(value, str) or not value.isprintable() or " " in value:
-            raise RegistryError(
-                f"token endpoint {httpx.URL(realm).host} for {self.registry} answered without a usable token"
-            )
-        return Token.lasting(value, lifetime, _TOKEN_MARGIN)
-
-    def _named(self) -> dict[str, object]:
-        """A token realm is a URL the registry named: it reaches an internal address only from an internal registry."""
-        return named_by("token realm", f"{self.scheme or 'https'}://{self.registry}")
-
-    def _checked_realm(self, challenge: Challenge) -> str:
-        """The realm credentials may be sent to: https, or plain HTTP where the registry itself is."""
-        if not challenge.realm:
-            raise RegistryError(f"{self.registry} asked for a bearer token but named no realm")
-        try:
-            realm = httpx.URL(challenge.realm)
-        except httpx.InvalidURL:
-            raise RegistryError(f"{self.registry} named an unusable token realm") from None
-        if realm.scheme == "https" or (
-            realm.scheme == "http" and self._plain_realm_ok and self._plain_realm_host(realm)
-        ):
-            return challenge.realm
-        raise RegistryError(
-            f"{self.registry} named a token realm on {realm.scheme or '?'}://{realm.host}: refusing to send credentials "
-            f"without TLS (use {setting('insecure_registries')} for the registry if this is intended)"
-        )
-
-    def _plain_realm_host(self, realm: httpx.URL) -> bool:
-        """A plain-HTTP realm of a plain-HTTP registry: on the registry's own host, or on loopback; never
-        elsewhere, where the auth file's password would cross the network in clear."""
-        return realm.host == httpx.URL(f"http://{self.registry}").host or is_loopback(realm.host)
-
-
-def _refresh_form(credential: Credential, challenge: Challenge, scopes: tuple[str, ...]) -> dict[str, str]:
-    """docker/cli's OAuth2 exchange of an identity token for an access token."""
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": credential.password,
-        "client_id": "nvcf-mirror",
-        "scope": " ".join(scopes),
-    }
-    if challenge.service:
-        form["service"] = challenge.service
-    return form
 
 
 def _basic(credential: Credential) -> str:

@@ -182,9 +182,8 @@ class CredentialStore:
     env: Mapping[str, str]
     ngc_hosts: frozenset[str] = frozenset({NGC_REGISTRY})
     explicit: dict[str, CredentialSource] = field(default_factory=dict)  # --target-username, ECR tokens
-    upstreams: Mapping[str, str] = field(
-        default_factory=dict
-    )  # mirror host -> the upstream it is read for (--source-map)
+    # mirror host -> the upstream it is read for (--source-map)
+    upstreams: Mapping[str, str] = field(default_factory=dict)
 
     def for_host(self, host: str) -> CredentialSource:
         if host in self.explicit:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from provider_helper.manifest import Artifact
+from provider_helper.artifacts import Artifact
 from provider_helper.sandbox.images import Factory, Pushed, chart_archive
 from provider_helper.sandbox.stack import seed
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provider_helper.manifest import Artifact
+from provider_helper.artifacts import Artifact
 from provider_helper.sandbox.aws import ECR_PASSWORD, MotoServer
 from provider_helper.sandbox.aws import ECR_USER as TARGET_USER
 from provider_helper.sandbox.images import FORMATS, Factory, Pushed
