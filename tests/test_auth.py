@@ -1,0 +1,78 @@
+"""Unit tests of provider_helper/registry/auth.py: challenges, scopes, where credentials go, token lifetime."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from provider_helper.content.registry import RegistryClient
+from provider_helper.registry.auth import parse_challenge, scopes_for
+from provider_helper.registry.credentials import Credential, StaticCredential
+
+
+def test_nvcr_challenge_without_service_is_parsed_as_given() -> None:
+    challenge = parse_challenge('Bearer realm="https://nvcr.io/proxy_auth",scope="repository:a/b:pull"')
+    assert challenge is not None
+    assert (challenge.scheme, challenge.realm, challenge.service, challenge.scope) == (
+        "bearer",
+        "https://nvcr.io/proxy_auth",
+        "",
+        "repository:a/b:pull",
+    )
+    basic = parse_challenge('Basic realm="x"')
+    assert basic is not None and basic.scheme == "basic"
+
+
+def test_scopes_follow_method_and_mount_source() -> None:
+    pull = httpx.Request("HEAD", "http://r/v2/org/team/app/manifests/1")
+    push = httpx.Request("POST", "http://r/v2/p/app/blobs/uploads/?mount=sha256:1&from=p/base")
+    assert scopes_for(pull) == ("repository:org/team/app:pull",)
+    assert scopes_for(push) == ("repository:p/app:pull,push", "repository:p/base:pull")
+
+
+def test_registry_credentials_go_only_to_the_registrys_own_scheme_host_and_port() -> None:
+    from provider_helper.registry.auth import RegistryAuth
+
+    with httpx.Client() as tokens:
+        auth = RegistryAuth("registry.example:5000", StaticCredential(Credential("u", "p")), tokens, scheme="https")
+        assert auth.on_registry(httpx.URL("https://registry.example:5000/v2/"))
+        assert not auth.on_registry(httpx.URL("http://registry.example:5000/v2/")), (
+            "the same host in plain HTTP is another origin"
+        )
+        assert not auth.on_registry(httpx.URL("https://registry.example:5001/v2/")) and not auth.on_registry(
+            httpx.URL("https://storage.example/b")
+        )
+
+
+def test_a_bearer_token_past_its_lifetime_is_not_reused(servers: list[Any]) -> None:
+    """The token service says each token lives 1 s: it is reused within that, and asked again after."""
+    from hostile import Reply, ScriptedServer
+
+    issued: list[str] = []
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.startswith("/token"):
+            issued.append(f"t{len(issued) + 1}")
+            return Reply(
+                200, {"Content-Type": "application/json"}, json.dumps({"token": issued[-1], "expires_in": 1}).encode()
+            )
+        if headers.get("authorization", "").startswith("Bearer "):
+            return Reply(200, {"Content-Type": "application/json"}, b'{"name": "a/b", "tags": ["1"]}')
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{me.url}/token",service="test"'})
+
+    registry = ScriptedServer("127.0.0.1", route)
+    servers.append(registry)
+    client = RegistryClient(registry.host, credentials=StaticCredential(Credential("u", "password")))
+    try:
+        client.tags("a/b")
+        client.tags("a/b")
+        time.sleep(0.8)
+        client.tags("a/b")
+    finally:
+        client.close()
+    sent = [s.headers.get("authorization") for s in registry.seen if s.path.startswith("/v2/a/b/tags")]
+    assert sent == [None, "Bearer t1", "Bearer t1", "Bearer t2"], sent
+    assert issued == ["t1", "t2"]
