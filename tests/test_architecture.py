@@ -252,7 +252,8 @@ _CONNECTS = {
 }
 _WRITES_OR_READS = {
     "open": {
-        "archives.py": "a hard link's source, a file this extraction wrote; safe_extract's archive, downloaded by this run",
+        "archives.py": "a hard link's source, a file this extraction wrote; "
+        "safe_extract's archive, downloaded by this run",
         "registry/oci.py": "file_digest of a resource file this run downloaded, checked a regular file first",
     },
     "write_text": {},

@@ -289,7 +289,8 @@ def test_an_empty_auths_entry_defers_to_the_credential_store(tmp_path: Path, mon
     helper = tmp_path / "bin" / "docker-credential-teststore"
     helper.parent.mkdir()
     helper.write_text(
-        '#!/bin/sh\nread host\n[ "$host" = "registry.example:5000" ] && echo \'{"Username": "u", "Secret": "from-the-store"}\'\n'
+        '#!/bin/sh\nread host\n[ "$host" = "registry.example:5000" ] && '
+        'echo \'{"Username": "u", "Secret": "from-the-store"}\'\n'
     )
     helper.chmod(0o755)
     monkeypatch.setenv("PATH", f"{helper.parent}:{os.environ['PATH']}")
@@ -460,9 +461,8 @@ def test_an_ngc_storage_download_that_trickles_is_given_up_as_stalled(
 ) -> None:
     """Storage gets the blob rule of the registry client: a minimum rate over a window (lowered here so the
     test takes a second), not only httpx's per-read timeout, which a byte every few seconds resets."""
-    api = ScriptedServer(
-        "127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 100, repeat=200)), chunk_delay=0.02
-    )  # 5 KB/s
+    # 5 KB/s
+    api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 100, repeat=200)), chunk_delay=0.02)
     servers.append(api)
     monkeypatch.setenv("NVCF_MIRROR_BLOB_RATE_WINDOW", "0.5")
     monkeypatch.setenv("NVCF_MIRROR_MIN_BLOB_RATE", "20000")
@@ -711,8 +711,8 @@ def test_a_provenance_redirect_that_leaves_tls_for_an_internal_endpoint_is_refus
     assert metadata.seen == [], "the internal endpoint was never asked"
     error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
     assert (
-        f"refusing the redirect from {repo.url} to {metadata.url}/latest/meta-data/iam/security-credentials/node: it leaves TLS"
-        in error
+        f"refusing the redirect from {repo.url} to "
+        f"{metadata.url}/latest/meta-data/iam/security-credentials/node: it leaves TLS" in error
     ), error
     assert [s for s in target.seen if s.method in ("PUT", "POST")] == [], "nothing of the chart was stored"
 
@@ -827,9 +827,8 @@ def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_no
     60 s by default, NVCF_MIRROR_MIN_BLOB_RATE and _BLOB_RATE_WINDOW): lowered here so the test takes a second."""
 
     def blob(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
-        return Reply(
-            200, {"Content-Type": "application/octet-stream"}, b"x" * 100, repeat=200
-        )  # 100 bytes every 20 ms: 5 KB/s
+        # 100 bytes every 20 ms: 5 KB/s
+        return Reply(200, {"Content-Type": "application/octet-stream"}, b"x" * 100, repeat=200)
 
     registry = ScriptedServer("127.0.0.2", blob, chunk_delay=0.02)
     servers.append(registry)
@@ -885,7 +884,8 @@ def test_an_ngc_listing_of_huge_pages_is_refused_by_its_bytes(servers: list[Any]
 def test_an_ngc_listing_larger_than_the_free_disk_is_refused_before_any_download(
     servers: list[Any], tmp_path: Path
 ) -> None:
-    """NGC's listing says how much a version takes: a petabyte is refused at once, not written until the disk is full."""
+    """NGC's listing says how much a version takes: a petabyte is refused at once, not written until the disk is
+    full."""
     huge = 10**15
 
     def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:

@@ -354,9 +354,8 @@ def test_ecr_targets_hold_manifest_puts_to_the_put_image_quota(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     target = lax_target()
     servers.append(target)
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL_ECR", "http://127.0.0.3:1"
-    )  # an ECR target off the ECR form: the endpoint's host
+    # an ECR target off the ECR form: the endpoint's host
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ECR", "http://127.0.0.3:1")
     registries = RunConfig(target=f"{target.host}/p", target_type="ecr", aws_region="us-east-1").registries()
     manifest = Manifest.from_bytes(
         json.dumps(

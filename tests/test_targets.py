@@ -10,9 +10,8 @@ from provider_helper.errors import InputError
 def test_aws_region_names_the_region_of_an_ecr_target_whose_host_names_none() -> None:
     from provider_helper import targets
 
-    local = {
-        "AWS_ENDPOINT_URL_ECR": "http://127.0.0.1:4566"
-    }  # an ECR target off the ECR form: the endpoint's host (issue 36)
+    # an ECR target off the ECR form: the endpoint's host (issue 36)
+    local = {"AWS_ENDPOINT_URL_ECR": "http://127.0.0.1:4566"}
     assert (
         targets.resolve("127.0.0.1:5000/p", "ecr", "eu-west-1", None, None, {**local, "AWS_REGION": "us-east-1"}).region
         == "eu-west-1"
