@@ -1,10 +1,15 @@
-"""Unit tests of provider_helper/targets.py: target kinds and regions."""
+"""Unit tests of provider_helper/targets.py: target kinds and regions, the access record's repr."""
 
 from __future__ import annotations
+
+import secrets
 
 import pytest
 
 from provider_helper.errors import InputError
+from provider_helper.targets import TargetAccess
+
+CANARY = "CANARY" + secrets.token_hex(8)
 
 
 def test_aws_region_names_the_region_of_an_ecr_target_whose_host_names_none() -> None:
@@ -26,3 +31,11 @@ def test_aws_region_names_the_region_of_an_ecr_target_whose_host_names_none() ->
         "123456789012.dkr.ecr.ap-south-1.amazonaws.com/p", "auto", None, None, None, {"AWS_REGION": "us-east-1"}
     )
     assert host.region == "ap-south-1", "the host's own region comes before AWS_REGION"
+
+
+def test_target_access_repr_hides_the_password() -> None:
+    from provider_helper.oci.reference import parse_target
+
+    assert CANARY not in repr(
+        TargetAccess(parse_target("registry.example/p"), "generic", username="u", password=CANARY)
+    )
