@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+from hostile import Reply, ScriptedServer
 
 from provider_helper.content.registry import RegistryClient
 from provider_helper.registry.auth import parse_challenge, scopes_for
-from provider_helper.registry.credentials import Credential, StaticCredential
+from provider_helper.registry.credentials import Credential, StaticCredential, file_credential
 
 
 def test_nvcr_challenge_without_service_is_parsed_as_given() -> None:
@@ -76,3 +78,33 @@ def test_a_bearer_token_past_its_lifetime_is_not_reused(servers: list[Any]) -> N
     sent = [s.headers.get("authorization") for s in registry.seen if s.path.startswith("/v2/a/b/tags")]
     assert sent == [None, "Bearer t1", "Bearer t1", "Bearer t2"], sent
     assert issued == ["t1", "t2"]
+
+
+def _config_with_identity_token(host: str, folder: Path) -> Path:
+    path = folder / "config.json"
+    path.write_text(json.dumps({"auths": {host: {"identitytoken": "refresh-me"}}}))
+    return path
+
+
+def test_an_identity_token_is_exchanged_as_docker_does(servers: list[Any], tmp_path: Path) -> None:
+    """``identitytoken`` in config.json: POST grant_type=refresh_token to the realm, then use the access token."""
+    forms: list[str] = []
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.startswith("/token") and method == "POST":
+            forms.append(method)
+            return Reply(200, {"Content-Type": "application/json"}, b'{"access_token": "granted"}')
+        if headers.get("authorization") == "Bearer granted":
+            return Reply(200)
+        return Reply(401, {"WWW-Authenticate": f'Bearer realm="{me.url}/token",service="svc"'})
+
+    registry = ScriptedServer("127.0.0.2", route)
+    servers.append(registry)
+    client = RegistryClient(
+        registry.host,
+        credentials=StaticCredential(
+            file_credential(registry.host, [_config_with_identity_token(registry.host, tmp_path)])
+        ),
+    )
+    assert client.ping() is True
+    assert forms == ["POST"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from provider_helper.registry.credentials import Credential, CredentialStore
+from provider_helper.registry.credentials import Credential, CredentialStore, file_credential
 
 
 def _docker_config(tmp_path: Path, body: dict[str, Any]) -> dict[str, str]:
@@ -90,3 +91,18 @@ def test_an_auth_file_password_containing_colons_is_kept_whole(tmp_path: Path) -
     (tmp_path / "config.json").write_text(json.dumps({"auths": {"harbor.example:8443": {"auth": auth}}}))
     credential = CredentialStore({"DOCKER_CONFIG": str(tmp_path)}).for_host("harbor.example:8443").get()
     assert credential == Credential("robot$ci", "pa:ss:word")
+
+
+def test_an_empty_auths_entry_defers_to_the_credential_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Docker Desktop writes: {"auths": {"host": {}}, "credsStore": "desktop"}; a real helper program answers."""
+    helper = tmp_path / "bin" / "docker-credential-teststore"
+    helper.parent.mkdir()
+    helper.write_text(
+        '#!/bin/sh\nread host\n[ "$host" = "registry.example:5000" ] && '
+        'echo \'{"Username": "u", "Secret": "from-the-store"}\'\n'
+    )
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{helper.parent}:{os.environ['PATH']}")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auths": {"registry.example:5000": {}}, "credsStore": "teststore"}))
+    assert file_credential("registry.example:5000", [config]) == Credential("u", "from-the-store")
