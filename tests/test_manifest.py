@@ -414,16 +414,6 @@ def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> 
     ], "v0.5's values are as before"
 
 
-def test_values_override_the_cassandra_images_where_the_mirror_renames_them(tmp_path: Path) -> None:
-    from provider_helper.oci.reference import Reference, Target
-    from provider_helper.values import helm_values
-
-    renamed = Reference("r.example", "c1/nvcf-cassandra", "5.0.9-nv-2.0.5")
-    values = yaml.safe_load(helm_values(Target("r.example", "c1"), "v1.0", [("cassandra", renamed)]))
-    block = {"registry": "r.example", "repository": "c1/nvcf-cassandra", "tag": "5.0.9-nv-2.0.5"}
-    assert values["cassandra"] == {"image": block, "dynamicSeedDiscovery": {"image": block}}
-
-
 def test_manifest_show_lists_groups_defaults_and_artifacts() -> None:
     done = run_cli("manifest", "show", "--group", "simulation-caching")
     assert done.returncode == 0
