@@ -1,4 +1,4 @@
-"""Unit tests of provider_helper/values.py: the Helm values that point charts at the mirror."""
+"""Unit tests of provider_helper/values.py: the Helmfile environment snippet that points the stacks at the mirror."""
 
 from __future__ import annotations
 
