@@ -117,7 +117,8 @@ class ArtifactSet:
 
 
 def seed(stack: Stack, images: int, size_mib: int) -> ArtifactSet:
-    """``images`` images (half of them multi-arch), three shared base layers, two charts: ~size_mib copied per platform."""
+    """``images`` images (half of them multi-arch), three shared base layers, two charts: ~size_mib copied
+    per platform."""
     factory = Factory(stack.source.url, lambda repo: "Bearer " + stack.tokens.mint([repo]))
     base_size = size_mib * (1 << 20) // 8 // 3  # an eighth of the set is shared base layers
     unique_size = size_mib * (1 << 20) * 7 // 8 // images
@@ -556,18 +557,21 @@ def render(results: Results, args: argparse.Namespace, artifacts: int, start: tu
         )
         + ".",
         (
-            f"Set: {args.images} images (every other one a linux/amd64 + linux/arm64 index), 3 shared base layers, 2 Helm charts; "
-            f"~{args.size_mib} MiB copied per cold run (linux/amd64)."
+            f"Set: {args.images} images (every other one a linux/amd64 + linux/arm64 index), 3 shared base layers, "
+            f"2 Helm charts; ~{args.size_mib} MiB copied per cold run (linux/amd64)."
             if args.set == "large"
-            else "Set: 13 images with 0.5 to 7 MB application layers over 2 shared 6 MiB base layers (OCI indexes with attestations, "
-            "Docker manifest lists, single images), 2 Helm charts; about 50 MB for linux/amd64."
+            else "Set: 13 images with 0.5 to 7 MB application layers over 2 shared 6 MiB base layers "
+            "(OCI indexes with attestations, Docker manifest lists, single images), 2 Helm charts; "
+            "about 50 MB for linux/amd64."
         )
-        + f" Median of {args.runs} runs. Caches emptied before each cold run. Produced by `python bench/run.py --set {args.set}`.",
+        + f" Median of {args.runs} runs. Caches emptied before each cold run. "
+        f"Produced by `python bench/run.py --set {args.set}`.",
         "",
         f"Start-up: `nvcf-mirror --version` {start[0] * 1000:.0f} ms, a bare interpreter {start[1] * 1000:.0f} ms "
         f"(+{(start[0] - start[1]) * 1000:.0f} ms; medians of 20).",
         "",
-        "| link | case | tool | wall time (s) | time / skopeo loop | registry requests | MB through the link | peak RSS (MiB) |",
+        "| link | case | tool | wall time (s) | time / skopeo loop | registry requests | MB through the link "
+        "| peak RSS (MiB) |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     cases = list(dict.fromkeys((link, case) for link, case, _ in results))
@@ -606,7 +610,8 @@ def render(results: Results, args: argparse.Namespace, artifacts: int, start: tu
             lines.append(f"| {link} {case}: at most {most:.2f}x the skopeo loop | {ratio:.2f}x | {verdict} |")
     extra = start[0] - start[1]
     lines.append(
-        f"| `--version` within 0.1 s of a bare interpreter | +{extra * 1000:.0f} ms | {'met' if extra <= 0.1 else '**missed**'} |"
+        f"| `--version` within 0.1 s of a bare interpreter | +{extra * 1000:.0f} ms "
+        f"| {'met' if extra <= 0.1 else '**missed**'} |"
     )
     big = [k for k in results if k[0] == "direct"]
     if big:
@@ -623,7 +628,8 @@ def render(results: Results, args: argparse.Namespace, artifacts: int, start: tu
     if warm:
         lines += [
             "",
-            f"Warm nvcf-mirror: {_median(warm, lambda m: m.requests) / artifacts:.1f} registry requests per artifact ({artifacts} artifacts).",
+            f"Warm nvcf-mirror: {_median(warm, lambda m: m.requests) / artifacts:.1f} registry requests per artifact "
+            f"({artifacts} artifacts).",
         ]
     return "\n".join(lines) + "\n"
 

@@ -154,13 +154,15 @@ def render(
         [
             f"# terraform plan with the nvcf-mirror module ({time.strftime('%Y-%m-%d')})",
             "",
-            f"`bench/terraform_plan.py`: the small set ({count} artifacts) at a warm target, loopback registries, moto as",
+            f"`bench/terraform_plan.py`: the small set ({count} artifacts) at a warm target, "
+            "loopback registries, moto as",
             f"the ECR API, terraform {_version()} with the HashiCorp AWS provider; medians of {runs} plans each.",
             "",
             "| what | seconds |",
             "|---|---|",
             f"| `terraform plan`, `create_sm_ecr_repos = true` (no changes) | {median(on):.2f} |",
-            f"| `terraform plan`, `create_sm_ecr_repos = false` (baseline: the AWS provider and Terraform alone) | {median(off):.2f} |",
+            "| `terraform plan`, `create_sm_ecr_repos = false` (baseline: the AWS provider and Terraform alone) "
+            f"| {median(off):.2f} |",
             f"| `terraform plan`, `create_sm_ecr_repos = true`, `GOGC=400` | {median(gogc):.2f} |",
             f"| inside the `plan` data source (sources resolved) | {median(modes['plan']):.2f} |",
             f"| inside the `status` data source (digests at the target) | {median(modes['status']):.2f} |",

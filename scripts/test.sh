@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything, check the code (ruff, mypy --strict on the package and the tests), then run the whole test suite against real local servers.
 #   ./scripts/test.sh            the full suite (what CI runs)
-#   ./scripts/test.sh --fast     while developing: ruff, then the tests that start no real part (about a minute)
+#   ./scripts/test.sh --fast     while developing: ruff, then the tests that start no real part (time: README Tests)
 # Other arguments go to pytest, e.g. ./scripts/test.sh -k mirror -x
 set -euo pipefail
 cd "$(dirname "$0")/.."

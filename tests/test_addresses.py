@@ -186,7 +186,8 @@ def test_an_ngc_pre_signed_url_on_an_internal_address_is_never_downloaded(
         ) as client,
         pytest.raises(
             PolicyError,
-            match=rf"refusing the pre-signed URL from {server.url} to http://{METADATA}:{port}/latest/meta-data/x: an internal",
+            match=rf"refusing the pre-signed URL from {server.url} to "
+            rf"http://{METADATA}:{port}/latest/meta-data/x: an internal",
         ),
     ):
         client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)

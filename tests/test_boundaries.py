@@ -68,7 +68,8 @@ def _size(text: str) -> int:
     ],
 )
 def test_sizes_show_in_the_largest_binary_unit_below_1024_at_every_boundary(n: int, shown: str) -> None:
-    """The README: sizes are in KiB, MiB and GiB; so 1 KiB is "1.0 KiB" (not "1024 B") and no size shows as 1024 of a unit below GiB."""
+    """The README: sizes are in KiB, MiB and GiB; so 1 KiB is "1.0 KiB" (not "1024 B") and no size shows as 1024
+    of a unit below GiB."""
     assert "Sizes and rates are in KiB, MiB and GiB" in README
     assert human_bytes(n) == shown
 
@@ -165,7 +166,8 @@ def test_an_upload_answer_of_exactly_64_kib_is_read_and_one_byte_more_is_refused
 
 
 def test_an_answer_may_take_30_s_at_any_rate_then_must_average_1_kib_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a clock the test moves: at 40 s, 10 KiB (1 KiB/s over the 10 s past the grace) passes and a byte less is given up."""
+    """With a clock the test moves: at 40 s, 10 KiB (1 KiB/s over the 10 s past the grace) passes and a byte less
+    is given up."""
     assert "any rate for 30 s, then at least 1 KiB/s on average" in _limit("time an answer read whole may take")
 
     def read(chunks: list[tuple[float, int]]) -> int:

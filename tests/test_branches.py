@@ -146,7 +146,8 @@ def test_create_repos_dry_run_into_a_registry_holding_some_names_only_the_missin
 def test_quiet_suppresses_a_warning_and_keeps_the_summary(
     sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
 ) -> None:
-    """An unpinned artifact is a warning-level "skipped" line: -q leaves it out, keeps the summary; without -q it shows."""
+    """An unpinned artifact is a warning-level "skipped" line: -q leaves it out, keeps the summary; without -q it
+    shows."""
     source.image(f"{ns}/nvidia/app", "1")
     manifest = write_manifest(
         tmp_path / "m.yaml",
@@ -191,9 +192,9 @@ def _adapter(query: dict[str, str], env: dict[str, str]) -> subprocess.Completed
 def test_each_error_kind_is_one_line_with_its_exit_code_through_the_cli_and_the_terraform_adapter(
     sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
 ) -> None:
-    """Bad input (a manifest problem, a credential missing, a key the token service refuses) is exit 2 and one line; what a registry answers
-    (a source that is not there) is exit 1: on the CLI a line for that artifact, for Terraform that line
-    and the one the plan stops with. No traceback through either front door."""
+    """Bad input (a manifest problem, a credential missing, a key the token service refuses) is exit 2 and one
+    line; what a registry answers (a source that is not there) is exit 1: on the CLI a line for that artifact,
+    for Terraform that line and the one the plan stops with. No traceback through either front door."""
     source.image(f"{ns}/nvidia/app", "1")
     good = write_manifest(
         tmp_path / "good.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1", "group": "test"}]

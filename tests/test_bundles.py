@@ -237,9 +237,8 @@ def test_a_split_bundle_loads_and_a_corrupt_or_missing_part_is_refused_naming_it
     done = _save(sandbox, upgrade["v1"], bundle, "--archive-size", "1MiB")
     assert done.returncode == 0, done.stderr
     parts = sorted(p.name for p in bundle.parent.iterdir())
-    assert parts[-1] == "nvcf.tar.sha256" and len(parts) >= 4 and not bundle.exists(), (
-        parts
-    )  # .000, .001, … and the list
+    # .000, .001, … and the list
+    assert parts[-1] == "nvcf.tar.sha256" and len(parts) >= 4 and not bundle.exists(), parts
     assert all((bundle.parent / name).stat().st_size <= 1 << 20 for name in parts[:-1])
 
     def broken(name: str, change: str) -> Path:

@@ -1,4 +1,5 @@
-"""provider_helper/mirror/concurrency.py: the adaptive blob limit never passes its ceiling (--blob-jobs).
+"""provider_helper/mirror/concurrency.py: the adaptive blob limit halves, grows back one at a time, bounds
+the bytes in flight and never passes its ceiling (--blob-jobs).
 
 The engine's own test (test_engine.py) runs blobs through a pool of exactly --blob-jobs workers, so
 a limit that grew past the ceiling would not show there: these hold the limit itself."""
@@ -49,3 +50,27 @@ def test_no_more_transfers_than_the_ceiling_hold_a_slot_at_once_after_a_long_cle
     for worker in workers:
         worker.join(10)
     assert limit.peak == ceiling
+
+
+def test_the_adaptive_limit_halves_grows_back_one_at_a_time_and_bounds_bytes_in_flight() -> None:
+    limit = AdaptiveLimit(16, window=2, max_bytes=100)
+    for expected in (8, 4, 2, 1, 1):
+        limit.overloaded()
+        assert limit.limit == expected
+    for _ in range(6):
+        limit.succeeded()
+    assert limit.limit == 4
+    with limit.slot(80):
+        room = threading.Event()
+
+        def second() -> None:
+            with limit.slot(30):
+                room.set()
+
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not room.wait(0.2), "80 + 30 bytes would pass the 100-byte bound: the second waits"
+    waiter.join(5)
+    assert room.is_set()
+    with limit.slot(500):  # larger than the bound on its own: it runs, alone
+        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import subprocess
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
-from provider_helper.aws.ecr import EcrToken
+from provider_helper.aws.ecr import REFRESH_BEFORE, EcrToken
 from provider_helper.sandbox.aws import REGION
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
@@ -440,3 +441,30 @@ def test_doctor_shows_the_platform_digest_plan_shows_and_says_a_name_does_not_re
         assert lines[check].startswith("failed") and "the name does not resolve" in lines[check]
         assert lines[check].endswith(fix), lines[check]
     assert "credentials" not in bad.stdout
+
+
+def test_ecr_tokens_are_renewed_before_they_expire() -> None:
+    issued_at = 1_800_000_000.0
+    now = [issued_at]
+
+    class Ecr:
+        calls = 0
+
+        def get_authorization_token(self, **_: object) -> dict[str, Any]:
+            Ecr.calls += 1
+            expires = dt.datetime.fromtimestamp(now[0] + 12 * 3600, tz=dt.UTC)
+            return {
+                "authorizationData": [
+                    {"authorizationToken": base64.b64encode(b"AWS:tok").decode(), "expiresAt": expires}
+                ]
+            }
+
+    ecr = Ecr()
+    token = EcrToken(lambda: ecr, None, clock=lambda: now[0])
+    token.get()
+    now[0] = issued_at + 12 * 3600 - REFRESH_BEFORE - 1
+    token.get()
+    assert Ecr.calls == 1, "still well within its 12 hours"
+    now[0] = issued_at + 12 * 3600 - REFRESH_BEFORE + 1
+    token.get()
+    assert Ecr.calls == 2, "renewed before it expired, not after"

@@ -26,7 +26,6 @@ from provider_helper.content.registry import RegistryClient
 from provider_helper.content.store import Store
 from provider_helper.errors import BlobUnknownError, NotFoundError, TransientError, UnsupportedError
 from provider_helper.mirror.attached import MAX_LISTED, merged_index
-from provider_helper.mirror.concurrency import AdaptiveLimit
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.resolve import Selection
@@ -457,30 +456,6 @@ def test_transfers_start_wide_and_halve_when_the_registry_answers_429() -> None:
     assert 1 < engine.blobs.concurrency.limit < 8, (
         f"grew back one per four clean transfers: {engine.blobs.concurrency.limit}"
     )
-
-
-def test_the_adaptive_limit_halves_grows_back_one_at_a_time_and_bounds_bytes_in_flight() -> None:
-    limit = AdaptiveLimit(16, window=2, max_bytes=100)
-    for expected in (8, 4, 2, 1, 1):
-        limit.overloaded()
-        assert limit.limit == expected
-    for _ in range(6):
-        limit.succeeded()
-    assert limit.limit == 4
-    with limit.slot(80):
-        room = threading.Event()
-
-        def second() -> None:
-            with limit.slot(30):
-                room.set()
-
-        waiter = threading.Thread(target=second)
-        waiter.start()
-        assert not room.wait(0.2), "80 + 30 bytes would pass the 100-byte bound: the second waits"
-    waiter.join(5)
-    assert room.is_set()
-    with limit.slot(500):  # larger than the bound on its own: it runs, alone
-        pass
 
 
 def test_blob_transfers_never_exceed_blob_jobs_however_long_the_run_goes_well() -> None:

@@ -378,8 +378,8 @@ def test_missing_repository_or_project_is_named_with_the_fix(
     assert done.returncode == 1
     error = json.loads((tmp_path / "r.json").read_text())["artifacts"][0]["error"]
     assert (
-        error
-        == f"repository/project {ns}/app does not exist at {target_proxy.host}: create it or use --create-repos where supported"
+        error == f"repository/project {ns}/app does not exist at {target_proxy.host}: "
+        "create it or use --create-repos where supported"
     )
 
 

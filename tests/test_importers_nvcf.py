@@ -59,29 +59,36 @@ Prose the importer must skip, with a table that is not an artifact table:
 
 | Artifact | Version | Stack | Required | Description | Distribution | Source code |
 | --- | --- | --- | --- | --- | --- | --- |
-| `helm-nvcf-api` | `1.27.1` | `self-managed` | Required | Deploys | `https://helm.ngc.nvidia.com/nvidia/nvcf/helm-nvcf-api:1.27.1` |  |
-| `ebs-csi-driver` | `supported` | Independent | Optional | EBS | `https://kubernetes-sigs.github.io/aws-ebs-csi-driver` | [Upstream](https://x) |
-| `kai-scheduler` | `v0.17.1` | `compute-plane` | Optional | KAI | `oci://ghcr.io/kai-scheduler/kai-scheduler/kai-scheduler:v0.17.1` | |
+| `helm-nvcf-api` | `1.27.1` | `self-managed` | Required | Deploys | \
+`https://helm.ngc.nvidia.com/nvidia/nvcf/helm-nvcf-api:1.27.1` |  |
+| `ebs-csi-driver` | `supported` | Independent | Optional | EBS | \
+`https://kubernetes-sigs.github.io/aws-ebs-csi-driver` | [Upstream](https://x) |
+| `kai-scheduler` | `v0.17.1` | `compute-plane` | Optional | KAI | \
+`oci://ghcr.io/kai-scheduler/kai-scheduler/kai-scheduler:v0.17.1` | |
 
 ### Control plane services and images
 
 | Artifact | Version | Required | Description | Distribution | Source code |
 | --- | --- | --- | --- | --- | --- |
 | `k8s` | `1.37.0` | Required | Tools | `docker.io/alpine/k8s:1.37.0` | |
-| `nvcf-openbao` | `2.5.4-nv-1.3.0` | Required | Secrets | `nvcr.io/0833294136851237/selfhosted-ga/nvcf-openbao:2.5.4-nv-1.3.0-ea` | |
-| `gpu-operator-validator` | `supported` | Required | Validates | `https://catalog.ngc.nvidia.com/orgs/nvidia/teams/cloud-native/containers/gpu-operator-validator` | |
+| `nvcf-openbao` | `2.5.4-nv-1.3.0` | Required | Secrets | \
+`nvcr.io/0833294136851237/selfhosted-ga/nvcf-openbao:2.5.4-nv-1.3.0-ea` | |
+| `gpu-operator-validator` | `supported` | Required | Validates | \
+`https://catalog.ngc.nvidia.com/orgs/nvidia/teams/cloud-native/containers/gpu-operator-validator` | |
 
 ### Cross-stack services and images
 
 | Artifact | Version | Stack | Required | Description | Distribution | Source code |
 | --- | --- | --- | --- | --- | --- | --- |
-| `nats-server-config-reloader` | `0.24.0` | `compute-plane` / `self-managed` | Required | Reloads | `docker.io/natsio/nats-server-config-reloader:0.24.0` | |
+| `nats-server-config-reloader` | `0.24.0` | `compute-plane` / `self-managed` | Required | Reloads | \
+`docker.io/natsio/nats-server-config-reloader:0.24.0` | |
 
 ### Tools and deployment resources
 
 | Artifact | Version | Stack | Description | Distribution | Source code |
 | --- | --- | --- | --- | --- | --- |
-| `nvcf-self-managed-stack` | `1.0.1` | `self-managed` | Bundle | `nvcr.io/nvidia/nvcf/nvcf-self-managed-stack:1.0.1` | |
+| `nvcf-self-managed-stack` | `1.0.1` | `self-managed` | Bundle | \
+`nvcr.io/nvidia/nvcf/nvcf-self-managed-stack:1.0.1` | |
 """
 
 
@@ -98,9 +105,8 @@ def test_a_page_with_prose_and_description_columns_tells_every_kind_of_row_apart
         "version": "1.27.1",
         "group": "self-managed",
     }
-    ebs = by_name[
-        "aws-ebs-csi-driver"
-    ]  # a bare repository URL: a chart named by the row, under its name in that repository
+    # a bare repository URL: a chart named by the row, under its name in that repository
+    ebs = by_name["aws-ebs-csi-driver"]
     assert (ebs["repo"], ebs["needs_version"]) == ("https://kubernetes-sigs.github.io/aws-ebs-csi-driver", True)
     assert ebs["group"] == "independent-optional"
     assert by_name["kai-scheduler"] == {

@@ -191,7 +191,9 @@ def test_a_platform_typo_is_refused_up_front_with_the_nearest_valid_value() -> N
 def test_line_numbers_point_at_the_offending_entry(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(
-        "apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n  - type: image\n    source: nvcr.io/a/b:1\n    group: g\n  - type: image\n    source: NOT A REF\n    group: g\n"
+        "apiVersion: nvcf-mirror/v1\ngroups:\n  - name: g\nartifacts:\n"
+        "  - type: image\n    source: nvcr.io/a/b:1\n    group: g\n"
+        "  - type: image\n    source: NOT A REF\n    group: g\n"
     )
     done = run_cli("manifest", "validate", str(path))
     assert done.returncode == 2 and f"{path}:9: artifacts[1].source:" in done.stderr
@@ -412,16 +414,6 @@ def test_values_of_a_release_from_v06_on_write_the_keys_its_helmfile_takes() -> 
     ], "v0.5's values are as before"
 
 
-def test_values_override_the_cassandra_images_where_the_mirror_renames_them(tmp_path: Path) -> None:
-    from provider_helper.oci.reference import Reference, Target
-    from provider_helper.values import helm_values
-
-    renamed = Reference("r.example", "c1/nvcf-cassandra", "5.0.9-nv-2.0.5")
-    values = yaml.safe_load(helm_values(Target("r.example", "c1"), "v1.0", [("cassandra", renamed)]))
-    block = {"registry": "r.example", "repository": "c1/nvcf-cassandra", "tag": "5.0.9-nv-2.0.5"}
-    assert values["cassandra"] == {"image": block, "dynamicSeedDiscovery": {"image": block}}
-
-
 def test_manifest_show_lists_groups_defaults_and_artifacts() -> None:
     done = run_cli("manifest", "show", "--group", "simulation-caching")
     assert done.returncode == 0
@@ -563,7 +555,8 @@ def test_plan_prints_one_aligned_line_per_artifact_by_default_and_json_on_reques
     assert header.startswith(f"{len(lines)} artifacts into {ECR}"), header
     openbao = next(line for line in lines if " nvcf-openbao:2.5.1-nv-1.1.0 " in line)
     assert re.match(
-        r"image +infrastructure +nvcf-openbao:2\.5\.1-nv-1\.1\.0 +linux/amd64 +- +from nvcr\.io/0833294136851237/nvcf-ncp-staging/$",
+        r"image +infrastructure +nvcf-openbao:2\.5\.1-nv-1\.1\.0 +linux/amd64 +- +"
+        r"from nvcr\.io/0833294136851237/nvcf-ncp-staging/$",
         openbao,
     ), "a source ending in the same name:tag is shown up to its last /"
     assert len({line.index(" from ") for line in lines}) == 1, "the columns line up"

@@ -71,9 +71,8 @@ def mixed_set(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> dic
 def test_single_platform_tags_point_at_the_source_amd64_manifest(
     sandbox: Sandbox, mixed_set: dict[str, Any], ns: str, tmp_path: Path
 ) -> None:
-    done = _mirror(
-        sandbox, mixed_set["manifest"], ns, result=tmp_path / "r.json", process=True
-    )  # the installed entry point
+    # the installed entry point
+    done = _mirror(sandbox, mixed_set["manifest"], ns, result=tmp_path / "r.json", process=True)
     assert done.returncode == 0, done.stderr
     authfile = sandbox.docker_config / "config.json"
     for name, expected in mixed_set["expected_amd64"].items():
@@ -251,8 +250,9 @@ def test_an_unset_ngc_key_stops_the_run_before_any_artifact_in_one_line_naming_i
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"nvcf-mirror: error: {sandbox.source.host} (nvcr.io) asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key "
-        f"of the NGC organisation {ns} (a Personal API key with access to its registry)"
+        f"nvcf-mirror: error: {sandbox.source.host} (nvcr.io) asks for credentials and NGC_API_KEY is not set: "
+        f"export NGC_API_KEY with an API key of the NGC organisation {ns} (a Personal API key with access to its "
+        "registry)"
     ]
     assert len(sandbox.tokens.requests) - requests_before <= 2, (
         "one anonymous token for the run and one probe, not one per artifact"
@@ -454,7 +454,8 @@ def test_peak_memory_stays_bounded_while_copying_a_256_mib_layer(
 def test_an_unaccepted_licence_fails_that_artifact_with_the_licence_line(
     sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
 ) -> None:
-    """nvcr.io's token endpoint answers 412 for an artifact whose terms are not accepted: that artifact says so, the rest is copied."""
+    """nvcr.io's token endpoint answers 412 for an artifact whose terms are not accepted: that artifact says so,
+    the rest is copied."""
     source.image(f"{ns}/nvidia/licensed", "1.0")
     source.image(f"{ns}/nvidia/free", "1.0")
     sandbox.tokens.licence_required.add(f"{ns}/nvidia/licensed")
@@ -489,7 +490,8 @@ def test_an_unaccepted_licence_fails_that_artifact_with_the_licence_line(
 
 
 def _target_repositories(sandbox: Sandbox, ns: str) -> list[str]:
-    """The target's catalog under ``ns``: what any run pushed there (the catalog is sorted: start just before ``ns/``)."""
+    """The target's catalog under ``ns``: what any run pushed there (the catalog is sorted: start just before
+    ``ns/``)."""
     import httpx
 
     response = httpx.get(

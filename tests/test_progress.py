@@ -65,13 +65,15 @@ def test_in_a_pipe_a_progress_line_comes_at_the_interval_with_bytes_rate_and_art
     done = run_cli(*_args(sandbox, four_images, ns), env={**sandbox.env(), "NVCF_MIRROR_PROGRESS_INTERVAL": "0"})
     assert done.returncode == 0, done.stderr
     progress = [line for line in done.stderr.splitlines() if " progress " in line]
-    pattern = r"nvcf-mirror: progress (\d+(?:\.\d)?) (B|KiB|MiB) of \d+\.\d (KiB|MiB), \d+(?:\.\d)? (B|KiB|MiB|GiB)/s, (\d) of 4 artifacts$"
+    pattern = (
+        r"nvcf-mirror: progress (\d+(?:\.\d)?) (B|KiB|MiB) of \d+\.\d (KiB|MiB), "
+        r"\d+(?:\.\d)? (B|KiB|MiB|GiB)/s, (\d) of 4 artifacts$"
+    )
     assert progress and all(re.search(pattern, line) for line in progress), progress
     finished = [int(re.search(pattern, line)[5]) for line in progress]  # type: ignore[index]
     assert finished == sorted(finished), "artifacts done never goes back"
-    quiet = run_cli(
-        *_args(sandbox, four_images, ns + "-again"), env=sandbox.env()
-    )  # the default interval, 10 s: a short run shows none
+    # the default interval, 10 s: a short run shows none
+    quiet = run_cli(*_args(sandbox, four_images, ns + "-again"), env=sandbox.env())
     assert " progress " not in quiet.stderr
 
 

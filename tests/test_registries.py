@@ -98,7 +98,8 @@ def test_plan_reads_docker_hub_at_registry_1_and_a_mirror_under_its_prefix_and_t
     tmp_path: Path,
 ) -> None:
     """Without a map Docker Hub's API host is registry-1.docker.io; with ``docker.io=HOST/PREFIX`` the repository
-    is read under the prefix. The plan's table says where each source is read; the result document keeps the upstream."""
+    is read under the prefix. The plan's table says where each source is read; the result document keeps the
+    upstream."""
     manifest = write_manifest(
         tmp_path / "m.yaml", [_image("nats:2.10.21-alpine"), _image("quay.io/jetstack/cert-manager-acmesolver:v1.16.2")]
     )
@@ -183,13 +184,13 @@ def test_a_docker_hub_login_under_its_v1_key_is_used_and_without_it_the_line_nam
         "--target",
         f"{sandbox.target.host}/{ns}",
     ]
-    anonymous = run_cli(
-        *args, env=_target_env(sandbox)
-    )  # the token service grants an anonymous token that opens nothing
+    # the token service grants an anonymous token that opens nothing
+    anonymous = run_cli(*args, env=_target_env(sandbox))
     assert anonymous.returncode == 2
     assert anonymous.stderr.strip().splitlines() == [
-        f"nvcf-mirror: error: {hub.host} (docker.io) requires credentials and none were found: log in with docker/podman login, "
-        "or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)"
+        f"nvcf-mirror: error: {hub.host} (docker.io) requires credentials and none were found: "
+        "log in with docker/podman login, or use an auth file (DOCKER_CONFIG, REGISTRY_AUTH_FILE) "
+        "(Docker Hub: the entry https://index.docker.io/v1/)"
     ]
     logged_in = run_cli(*args, env={"DOCKER_CONFIG": str(_hub_login(sandbox, tmp_path, "https://index.docker.io/v1/"))})
     assert logged_in.returncode == 0, logged_in.stderr
@@ -236,8 +237,9 @@ def test_docker_hubs_used_up_rate_limit_is_one_line_naming_it_and_no_retry_storm
         proxy.close()
     assert done.returncode == 1
     reason = (
-        "Docker Hub's pull rate limit is used up (100 pulls per 6 h, 0 left): log in to Docker Hub (docker login, the auth-file "
-        "entry https://index.docker.io/v1/) for a higher limit, or read it through a mirror with --source-map docker.io=MIRROR"
+        "Docker Hub's pull rate limit is used up (100 pulls per 6 h, 0 left): log in to Docker Hub "
+        "(docker login, the auth-file entry https://index.docker.io/v1/) for a higher limit, "
+        "or read it through a mirror with --source-map docker.io=MIRROR"
     )
     full = [line for line in done.stderr.splitlines() if f"at {proxy.host} (Docker Hub): {reason}" in line]
     assert len(full) == 1, done.stderr
@@ -305,14 +307,15 @@ def test_the_preflight_names_ngc_api_key_and_the_organisation_for_each_token_ser
     assert done.returncode == 2
     if shape == "credentials-refused":
         line = (
-            f"authentication failed for {nvcr.host} (nvcr.io refused NGC_API_KEY: it must be an API key of the NGC organisation "
-            f"{org} with access to its registry)"
+            f"authentication failed for {nvcr.host} (nvcr.io refused NGC_API_KEY: "
+            f"it must be an API key of the NGC organisation {org} with access to its registry)"
         )
         assert env["NGC_API_KEY"] not in done.stdout + done.stderr
     else:
         line = (
-            f"{nvcr.host} (nvcr.io) asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an API key of the "
-            f"NGC organisation {org} (a Personal API key with access to its registry)"
+            f"{nvcr.host} (nvcr.io) asks for credentials and NGC_API_KEY is not set: "
+            f"export NGC_API_KEY with an API key of the NGC organisation {org} "
+            "(a Personal API key with access to its registry)"
         )
     assert done.stderr.strip().splitlines() == [f"nvcf-mirror: error: {line}"]
     assert len(nvcr.tokens.requests) - asked_before <= 3, "the preflight asked, not each artifact"
@@ -357,7 +360,7 @@ def _publish_classic(root: Path, name: str, version: str) -> bytes:
     return archive
 
 
-def test_a_manifest_of_four_registries_a_classic_and_an_oci_chart_and_an_ngc_resource_mirrors_and_verifies_without_a_key(
+def test_a_manifest_of_four_registries_a_classic_and_an_oci_chart_and_an_ngc_resource_mirrors_and_verifies_with_no_key(
     sandbox: Sandbox, upstreams: dict[str, StandIn], helm_ngc: tuple[Path, str], ns: str, tmp_path: Path
 ) -> None:
     pushed = {

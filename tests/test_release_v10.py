@@ -147,10 +147,11 @@ def release(
     }
     seconds = {"seed": time.monotonic() - started}
     done: dict[str, subprocess.CompletedProcess[str]] = {}
+    # and no NGC_API_KEY, no login anywhere
     env = {
         "NVCF_MIRROR_NGC_API_URL": ngc.url,
         "NVCF_MIRROR_NGC_AUTHN_URL": ngc.url,
-    }  # and no NGC_API_KEY, no login anywhere
+    }
     try:
         for step, args in steps.items():
             began = time.monotonic()
@@ -324,9 +325,8 @@ def test_the_whole_release_mirrors_from_every_registry_verifies_loads_from_a_bun
         assert sha256(skopeo_raw(f"{host}/{image['repository']}:{image['tag']}")) == mirrored[artifact.key]["digest"], (
             path
         )
-    for (
-        artifact
-    ) in release.artifacts:  # global.image and global.helm.sources: every image and chart is under the prefix
+    # global.image and global.helm.sources: every image and chart is under the prefix
+    for artifact in release.artifacts:
         if artifact.resource is None:
             assert (
                 sha256(skopeo_raw(f"{host}/{prefix}/{artifact.name}:{artifact.tag}"))

@@ -395,10 +395,8 @@ def test_a_storage_host_that_ignores_range_does_not_corrupt_a_resumed_download(n
 
 
 def test_a_legacy_key_token_is_renewed_during_a_run(ngc: NgcStandIn, tmp_path: Path) -> None:
-    ngc.token_lifetime, ngc.api_delay = (
-        2,
-        0.4,
-    )  # every API answer takes 0.4 s; a token lasts 2 s and is renewed after 1 s
+    # every API answer takes 0.4 s; a token lasts 2 s and is renewed after 1 s
+    ngc.token_lifetime, ngc.api_delay = 2, 0.4
     dest = tmp_path / "dest"
     done = run_cli(
         "resources",

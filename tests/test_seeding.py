@@ -25,9 +25,8 @@ def test_every_artifact_of_the_v10_release_is_seeded_where_its_kind_is_served(
     assert set(seeded.pushed) == {a.key for a in images} and len(images) == 53
     assert set(seeded.resources) == {str(a.resource) for a in resources} and len(resources) == 4
     assert len(seeded.skipped) == 7 and len(classic) == 35 and len(artifacts) == 53 + 35 + 4 + 7
-    for (
-        artifact
-    ) in images:  # each at its own repository path, as the upstream names it, with the digest seeding reports
+    # each at its own repository path, as the upstream names it, with the digest seeding reports
+    for artifact in images:
         assert artifact.image is not None
         repo, tag = artifact.image.repository, artifact.image.tag
         answer = httpx.head(

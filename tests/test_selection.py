@@ -133,7 +133,8 @@ def test_plan_mirror_save_and_verify_select_the_same_content_for_every_platform_
 
 
 def test_a_group_named_alone_takes_that_group_and_none_of_the_defaults() -> None:
-    """Over the whole selection of the bundled list: every planned artifact is of the named group, and all of its artifacts are there."""
+    """Over the whole selection of the bundled list: every planned artifact is of the named group, and all of its
+    artifacts are there."""
     bundled = load_manifest(None)
     for group in ("observability", "deployment-resources", "infrastructure"):
         done = run_cli("plan", "--offline", "--target", ECR, "--group", group, "--output", "json")
@@ -198,7 +199,8 @@ def test_flags_that_exclude_each_other_are_one_line_and_exit_2_for_every_command
 
 
 def test_the_terraform_adapter_names_its_variables_for_a_platform_it_cannot_read() -> None:
-    """The other front door: the same refusal, worded as the module's variable, exit 2 and one line, before any request."""
+    """The other front door: the same refusal, worded as the module's variable, exit 2 and one line, before any
+    request."""
     import subprocess
     import sys
 
@@ -231,7 +233,8 @@ def test_the_single_manifest_digest_mirrored_is_the_one_skopeo_reads(sandbox: Sa
             "registry.example/p",
             ("--target-username", "u"),
             {},
-            "--target-username needs the password on standard input (--password-stdin) or in NVCF_MIRROR_TARGET_PASSWORD",
+            "--target-username needs the password on standard input (--password-stdin) "
+            "or in NVCF_MIRROR_TARGET_PASSWORD",
         ),
         (
             ECR,
@@ -269,7 +272,8 @@ def test_target_credential_flags_that_need_or_exclude_each_other_are_one_line_an
     ],
 )
 def test_verify_from_a_bundle_refuses_a_selection_flag_it_would_ignore(flags: tuple[str, ...], tmp_path: Path) -> None:
-    """The bundle's lock is what verify --from checks: a selection flag beside it is one line, exit 2, before any request."""
+    """The bundle's lock is what verify --from checks: a selection flag beside it is one line, exit 2, before any
+    request."""
     done = run_cli("verify", "--from", str(tmp_path / "bundle.tar"), "--target", "registry.example/p", *flags)
     assert done.returncode == 2 and done.stdout == "", done.stderr
     assert (

@@ -292,9 +292,8 @@ def test_verify_signatures_reports_what_the_target_lacks(
 def test_a_source_that_refuses_its_tag_list_still_gets_the_image_copied_with_a_note(
     sandbox: Sandbox, signed_set: dict[str, Any], ns: str, source_proxy: FaultProxy
 ) -> None:
-    source_proxy.add(
-        Fault("GET", r"/tags/list", "status", times=-1, status=403)
-    )  # a pull-only role that may not list tags
+    # a pull-only role that may not list tags
+    source_proxy.add(Fault("GET", r"/tags/list", "status", times=-1, status=403))
     doc = _by_key(_mirror(sandbox, signed_set["manifest"], f"{sandbox.target.host}/{ns}", source=source_proxy.host))
     assert doc["signed"]["status"] == "copied" and doc["signed"]["signatures_copied"] == 0
     assert doc["signed"]["note"].startswith("signatures not looked up: list tags of") and "403" in doc["signed"]["note"]

@@ -501,9 +501,8 @@ def test_prune_at_ecr_untags_and_deletes_through_batch_delete_image(
     def listed(repo: str) -> set[tuple[str | None, str]]:
         return {(i.get("imageTag"), i["imageDigest"]) for i in ecr.list_images(repositoryName=repo)["imageIds"]}
 
-    shared_before = listed(
-        f"{ns}/app-shared"
-    )  # moto digests the manifest it re-encodes: its own digests, one image, two tags
+    # moto digests the manifest it re-encodes: its own digests, one image, two tags
+    shared_before = listed(f"{ns}/app-shared")
     assert len({digest for _, digest in shared_before}) == 1 and len(shared_before) == 2
     dry = run_cli("prune", "--manifest", str(release_b), *args, "--dry-run", env=sandbox.ecr_env())
     assert dry.returncode == 0, dry.stderr

@@ -224,7 +224,8 @@ def test_numeric_pre_release_identifiers_compare_as_numbers() -> None:
 
 
 def test_latest_and_outdated_ignore_ngc_versions_whose_upload_is_not_complete(tmp_path: Path) -> None:
-    """The stand-in's latestVersionIdStr names 0.1.10, still uploading: latest is 0.1.5, outdated does not list 0.1.10."""
+    """The stand-in's latestVersionIdStr names 0.1.10, still uploading: latest is 0.1.5, outdated does not list
+    0.1.10."""
     ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
     try:
         for version in ("0.1.4", "0.1.5", "0.1.10"):
@@ -280,7 +281,8 @@ def test_outdated_prints_a_table_by_default_with_the_error_on_its_line(tmp_path:
 def test_latest_for_one_entry_of_a_name_listed_twice_resolves_that_entry_and_a_collision_is_refused(
     sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
 ) -> None:
-    """v0.5 lists nvcf-openbao twice: NAME:TAG=latest resolves that entry only; resolved onto the other's tag: refused."""
+    """v0.5 lists nvcf-openbao twice: NAME:TAG=latest resolves that entry only; resolved onto the other's tag:
+    refused."""
     for tag in ("2.2.2-nv-1", "2.5.1-nv-1.1.0", "2.6.0-nv-1"):
         source.image(f"{ns}/nvidia/openbao", tag)
     manifest = write_manifest(

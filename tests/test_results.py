@@ -1,0 +1,58 @@
+"""Unit tests of provider_helper/results.py: the result document."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_the_result_document_keeps_every_documented_field_error_null_included() -> None:
+    from provider_helper.results import ArtifactResult, document
+
+    copied = ArtifactResult(
+        key="image:app:1",
+        type="image",
+        group="g",
+        source="nvcr.io/o/app:1",
+        target="h/p/app:1",
+        digest="sha256:" + "a" * 64,
+        platforms=["linux/amd64"],
+        status="copied",
+        bytes_copied=5,
+    )
+    failed = ArtifactResult(
+        key="image:b:1",
+        type="image",
+        group="g",
+        source="nvcr.io/o/b:1",
+        target="h/p/b:1",
+        status="failed",
+        error="boom",
+    )
+    doc = json.loads(json.dumps(document("h/p", [copied, failed], 1.25)))
+    assert doc["version"] == 1 and doc["target"] == "h/p"
+    documented = {
+        "key",
+        "type",
+        "group",
+        "source",
+        "target",
+        "digest",
+        "platforms",
+        "status",
+        "bytes_copied",
+        "error",
+        "signatures_copied",
+        "bytes_to_copy",
+    }
+    assert set(doc["artifacts"][0]) == documented and doc["artifacts"][0]["error"] is None
+    assert doc["artifacts"][1]["digest"] is None and doc["artifacts"][1]["error"] == "boom"
+    assert doc["summary"] == {
+        "copied": 1,
+        "present": 0,
+        "failed": 1,
+        "planned": 0,
+        "bytes_copied": 5,
+        "seconds": 1.25,
+        "signatures_copied": 0,
+        "bytes_to_copy": 0,
+    }

@@ -1,0 +1,41 @@
+"""Unit tests of provider_helper/targets.py: target kinds and regions, the access record's repr."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from provider_helper.errors import InputError
+from provider_helper.targets import TargetAccess
+
+CANARY = "CANARY" + secrets.token_hex(8)
+
+
+def test_aws_region_names_the_region_of_an_ecr_target_whose_host_names_none() -> None:
+    from provider_helper import targets
+
+    # an ECR target off the ECR form: the endpoint's host (issue 36)
+    local = {"AWS_ENDPOINT_URL_ECR": "http://127.0.0.1:4566"}
+    assert (
+        targets.resolve("127.0.0.1:5000/p", "ecr", "eu-west-1", None, None, {**local, "AWS_REGION": "us-east-1"}).region
+        == "eu-west-1"
+    )
+    assert (
+        targets.resolve("127.0.0.1:5000/p", "ecr", None, None, None, {**local, "AWS_REGION": "us-east-1"}).region
+        == "us-east-1"
+    )
+    with pytest.raises(InputError, match="use --aws-region or AWS_REGION"):
+        targets.resolve("127.0.0.1:5000/p", "ecr", None, None, None, local)
+    host = targets.resolve(
+        "123456789012.dkr.ecr.ap-south-1.amazonaws.com/p", "auto", None, None, None, {"AWS_REGION": "us-east-1"}
+    )
+    assert host.region == "ap-south-1", "the host's own region comes before AWS_REGION"
+
+
+def test_target_access_repr_hides_the_password() -> None:
+    from provider_helper.oci.reference import parse_target
+
+    assert CANARY not in repr(
+        TargetAccess(parse_target("registry.example/p"), "generic", username="u", password=CANARY)
+    )
