@@ -82,3 +82,11 @@ def test_requirements_yaml_dependencies_and_a_numeric_app_version_are_read_as_he
     config = json.loads(chart_config(metadata))
     assert config["dependencies"] == [{"name": "sub", "version": "1.0.0", "repository": "https://x"}]
     assert config["appVersion"] == "1.1"
+
+
+@pytest.mark.parametrize("given", [None, "", "   ", "not a time", 42])
+def test_a_chart_whose_index_gives_no_usable_created_is_written_at_the_unix_epoch(given: object) -> None:
+    """README Helm: "nvcf-mirror writes the chart's created from the repository index, in whole seconds UTC
+    (2025-05-01T08:00:00Z), and 1970-01-01T00:00:00Z when the index gives none"."""
+    assert created_annotation(given) == "1970-01-01T00:00:00Z"
+    assert created_annotation("2025-05-01T08:00:00.123456789Z") == "2025-05-01T08:00:00Z"

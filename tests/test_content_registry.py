@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -30,7 +31,6 @@ from provider_helper.registry.credentials import Credential, CredentialStore, St
 from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.stack import Sandbox
 
-# A key no honest server asks for: the tests assert where it never arrives.
 CANARY = "nvapi-CANARY" + secrets.token_hex(8)
 
 
@@ -353,3 +353,48 @@ def test_a_blob_that_trickles_is_given_up_as_stalled_and_a_slow_moving_one_is_no
     monkeypatch.setenv("NVCF_MIRROR_MIN_BLOB_RATE", "1000")  # the same stream is fast enough for this floor
     with closing(RegistryClient(registry.host)) as client, client.open_blob("org/app", "sha256:" + "0" * 64) as chunks:
         assert b"".join(chunks) == b"x" * 20_000
+
+
+HUB_LIMIT = {
+    "Content-Type": "application/json",
+    "ratelimit-limit": "100;w=21600",
+    "ratelimit-remaining": "0;w=21600",
+}
+HUB_BODY = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}'
+
+
+def test_a_retry_after_past_the_policys_longest_wait_is_not_waited_for(servers: list[Any]) -> None:
+    """README: "It is retried only where the answer carries a Retry-After within the retry policy's longest
+    wait (120 s); otherwise nothing more is asked of that registry in the run". A Docker Hub stand-in (a
+    scripted server read as docker.io's mirror) answers 429 with Retry-After: 3600: the call fails within a
+    few seconds, asked once, and a second call is not sent. Bounded by a worker thread, so a client that
+    waits fails this test at once rather than after minutes."""
+    server = ScriptedServer("127.0.0.1", lambda *_: Reply(429, {**HUB_LIMIT, "Retry-After": "3600"}, HUB_BODY))
+    servers.append(server)
+    client = RegistryClient(server.host, upstream="docker.io")
+    outcome: list[BaseException | None] = []
+
+    def first_call() -> None:
+        try:
+            client.get_manifest("library/nats", "2.10.22")
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 (the outcome, whatever it is, is what the test asserts)
+            outcome.append(exc)
+
+    # A daemon thread: a client that waits (the mutant sleeps 120 s per retry) neither holds up this test
+    # past its bound nor the interpreter's exit.
+    worker = threading.Thread(target=first_call, daemon=True)
+    try:
+        started = time.monotonic()
+        worker.start()
+        worker.join(timeout=10)
+        assert not worker.is_alive(), "the client waited out a Retry-After beyond the policy's 120 s"
+        assert time.monotonic() - started < 10
+        (error,) = outcome
+        assert isinstance(error, RateLimitError), error
+        assert "Docker Hub's pull rate limit is used up (100 pulls per 6 h, 0 left)" in str(error)
+        with pytest.raises(RateLimitError, match="not asked, Docker Hub's pull rate limit is used up"):
+            client.get_manifest("library/nats", "2.10.21")
+        assert [seen.method for seen in server.seen] == ["GET"], "asked once, never again"
+    finally:
+        client.close()

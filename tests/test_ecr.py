@@ -468,3 +468,19 @@ def test_ecr_tokens_are_renewed_before_they_expire() -> None:
     now[0] = issued_at + 12 * 3600 - REFRESH_BEFORE + 1
     token.get()
     assert Ecr.calls == 2, "renewed before it expired, not after"
+
+
+def test_a_kms_key_with_an_encryption_other_than_kms_is_one_line_naming_both_and_exit_2() -> None:
+    """README: "Flags that exclude each other (... --kms-key with an --encryption other than KMS ...) stop the
+    command with one line naming both, exit 2". Without --encryption it is AES256, the default."""
+    from provider_helper.aws.ecr import RepositorySettings
+    from provider_helper.errors import InputError
+
+    arn = "arn:aws:kms:us-east-1:123456789012:key/k"
+    with pytest.raises(InputError, match=r"^--kms-key goes with --encryption KMS$"):
+        RepositorySettings.build(True, "MUTABLE", "AES256", arn, {}, None)
+    assert RepositorySettings.build(True, "MUTABLE", "KMS", arn, {}, None).kms_key == arn
+    for flags in (("--kms-key", arn), ("--encryption", "AES256", "--kms-key", arn)):
+        done = run_cli("mirror", "--dry-run", "--target", "123456789012.dkr.ecr.us-east-1.amazonaws.com/p", *flags)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == ["nvcf-mirror: error: --kms-key goes with --encryption KMS"]

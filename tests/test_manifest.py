@@ -573,3 +573,26 @@ def test_plan_prints_one_aligned_line_per_artifact_by_default_and_json_on_reques
         )["version"]
         == 1
     )
+
+
+def test_a_set_version_for_an_artifact_of_a_group_not_selected_names_that_group(tmp_path: Path) -> None:
+    """README: "A --set-version for an artifact of a group that is not selected names that group."""
+    from helpers import write_manifest
+
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": "nvcr.io/o/t/a:1", "group": "main"},
+            {"type": "image", "source": "nvcr.io/o/t/b:1", "group": "extra"},
+        ],
+        [{"name": "main", "default": True}, {"name": "extra", "default": False}],
+    )
+    done = run_cli("plan", "--offline", "--manifest", str(manifest), "--target", ECR, "--set-version", "b=2")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "nvcf-mirror: error: --set-version b=2: b is in group extra, which is not selected"
+    ]
+    chosen = run_cli(
+        "plan", "--offline", "--manifest", str(manifest), "--target", ECR, "--group", "extra", "--set-version", "b=2"
+    )
+    assert chosen.returncode == 0, chosen.stderr

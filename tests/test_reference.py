@@ -7,6 +7,7 @@ import pytest
 from provider_helper.errors import InputError
 from provider_helper.oci.reference import (
     Platform,
+    Reference,
     is_loopback,
     parse_platform,
     parse_reference,
@@ -74,3 +75,21 @@ def test_tags_and_digests_are_ascii_whole_strings(text: str) -> None:
     with pytest.raises(InputError):
         parse_reference("nvcr.io/org/app@sha256:" + "a" * 64 + "\n")
     assert is_tag("v1.0_rc-1.2") and version_key("v1.2.3-rc.1") is not None
+
+
+def test_localhost_is_a_registry_host_not_a_docker_hub_namespace() -> None:
+    """README Sources: "one whose first part is not a host (no . or :, not localhost) is on Docker Hub":
+    ``localhost/app`` is on the registry at localhost; a first part without ``.`` or ``:`` that is not
+    localhost is a Docker Hub namespace."""
+    assert parse_reference("localhost/app:1") == Reference("localhost", "app", tag="1")
+    assert parse_reference("localhost/team/app:1") == Reference("localhost", "team/app", tag="1")
+    assert parse_reference("localhostx/app:1") == Reference("docker.io", "localhostx/app", tag="1")
+
+
+def test_a_target_without_a_prefix_puts_each_artifact_at_the_registry_root() -> None:
+    """CONTRACTS Target naming: "No prefix: {registry}/{name}:{tag}"."""
+    bare = parse_target("registry.internal:5000")
+    assert str(bare.reference("nvcf-base", "1.2.3")) == "registry.internal:5000/nvcf-base:1.2.3"
+    assert bare.repository("nvcf-base") == "nvcf-base"
+    prefixed = parse_target("registry.internal:5000/cluster")
+    assert str(prefixed.reference("nvcf-base", "1.2.3")) == "registry.internal:5000/cluster/nvcf-base:1.2.3"

@@ -43,3 +43,26 @@ def test_a_helm_repository_host_is_mapped_plain_http_on_loopback_and_https_elsew
         sources.url("https://prometheus-community.github.io/helm-charts")
         == "https://prometheus-community.github.io/helm-charts"
     )
+
+
+@pytest.mark.parametrize(
+    ("items", "named"),
+    [
+        (["ghcr.io=a.internal", "ghcr.io=b.internal:5000"], "ghcr.io=b.internal:5000: ghcr.io is mapped twice"),
+        (
+            ["docker.io=a.internal", "index.docker.io=b.internal"],
+            "index.docker.io=b.internal: docker.io is mapped twice",
+        ),
+    ],
+)
+def test_an_upstream_mapped_twice_is_one_line_and_exit_2(items: list[str], named: str) -> None:
+    """README Sources: "an upstream mapped twice, or nvcr.io given both ways is one line, exit 2" (Docker Hub
+    under two of its names is one upstream)."""
+    from helpers import run_cli
+
+    with pytest.raises(SettingError):
+        SourceMap.parse(items)
+    flags = [arg for item in items for arg in ("--source-map", item)]
+    done = run_cli("plan", "--offline", "--target", "registry.internal:5000/p", *flags)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"nvcf-mirror: error: --source-map {named}"]

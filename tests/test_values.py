@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+from provider_helper.oci.reference import parse_reference, parse_target
+from provider_helper.values import helm_values
 
 
 def test_values_override_the_cassandra_images_where_the_mirror_renames_them(tmp_path: Path) -> None:
@@ -15,3 +19,45 @@ def test_values_override_the_cassandra_images_where_the_mirror_renames_them(tmp_
     values = yaml.safe_load(helm_values(Target("r.example", "c1"), "v1.0", [("cassandra", renamed)]))
     block = {"registry": "r.example", "repository": "c1/nvcf-cassandra", "tag": "5.0.9-nv-2.0.5"}
     assert values["cassandra"] == {"image": block, "dynamicSeedDiscovery": {"image": block}}
+
+
+TARGET = parse_target("registry.internal:5000/nvcf")
+
+
+def _values(*images: tuple[str, str]) -> Any:
+    return yaml.safe_load(helm_values(TARGET, "v0.6.0", [(name, parse_reference(ref)) for name, ref in images]))
+
+
+def test_the_nats_reloader_and_account_bootstrap_images_get_their_own_keys_from_v0_6_0_on() -> None:
+    """README values: "From v0.6.0 on: ... the per-image overrides the stacks need: nats.reloader.image and
+    api.accountBootstrap.image, each with registry, repository and tag"."""
+    values = _values(
+        ("nats-server-config-reloader", "registry.internal:5000/nvcf/nats-server-config-reloader:0.16.0"),
+        ("k8s", "registry.internal:5000/nvcf/alpine-k8s:1.30.4"),
+        ("nats", "registry.internal:5000/nvcf/nats:2.10.22"),
+    )
+    assert values["nats"] == {
+        "reloader": {
+            "image": {
+                "registry": "registry.internal:5000",
+                "repository": "nvcf/nats-server-config-reloader",
+                "tag": "0.16.0",
+            }
+        }
+    }
+    assert values["api"] == {
+        "accountBootstrap": {
+            "image": {"registry": "registry.internal:5000", "repository": "nvcf/alpine-k8s", "tag": "1.30.4"}
+        }
+    }
+
+
+def test_cassandra_keys_are_written_only_where_the_mirror_path_is_not_repository_slash_cassandra() -> None:
+    """README values: "cassandra.image and cassandra.dynamicSeedDiscovery.image only where the mirror's path
+    is not <repository>/cassandra"."""
+    assert "cassandra" not in _values(("cassandra", "registry.internal:5000/nvcf/cassandra:5.0.2"))
+    image = {"registry": "registry.internal:5000", "repository": "nvcf/bitnami-cassandra", "tag": "5.0.2"}
+    assert _values(("cassandra", "registry.internal:5000/nvcf/bitnami-cassandra:5.0.2"))["cassandra"] == {
+        "image": image,
+        "dynamicSeedDiscovery": {"image": image},
+    }
