@@ -22,9 +22,9 @@ log = logging.getLogger("nvcf-mirror")
 COMMAND_MODULES = {
     "plan": "mirror",
     "mirror": "mirror",
-    "load": "mirror",
-    "save": "mirror",
-    "verify": "mirror",
+    "load": "bundles",
+    "save": "bundles",
+    "verify": "verify",
     "values": "mirror",
     "outdated": "inspect",
     "doctor": "inspect",
