@@ -1,6 +1,6 @@
 """What Terraform sends, as settings: the external data source's query and the apply step's
 $NVCF_MIRROR_SETTINGS, both one JSON object of strings, read into a RunConfig and RepositorySettings.
-The module variables they carry are a contract (docs/CONTRACTS.md)."""
+The module variables they carry are a contract (docs/CONTRACTS.md, "Terraform")."""
 
 from __future__ import annotations
 

@@ -43,9 +43,8 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            importlib.import_module(
-                f"provider_helper.cli.{COMMAND_MODULES[cmd_name]}"
-            )  # registers its commands on ``cli``
+            # registers its commands on ``cli``
+            importlib.import_module(f"provider_helper.cli.{COMMAND_MODULES[cmd_name]}")
         return self.commands.get(cmd_name)
 
 
