@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +33,6 @@ from provider_helper.sourcemap import SourceMap
 from provider_helper.values import helm_values
 from provider_helper.wording import setting
 
-log = logging.getLogger("nvcf-mirror")
 HELM_NGC = "helm.ngc.nvidia.com"  # NGC_API_KEY is offered there when a private repository asks
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from provider_helper.errors import InputError
 from provider_helper.mirror.engine import EngineOptions, Mode
 from provider_helper.mirror.plan import Job
@@ -11,8 +9,6 @@ from provider_helper.progress import LogReporter
 from provider_helper.results import ArtifactResult
 from provider_helper.session import RunConfig
 from provider_helper.usecases.wiring import run_engine
-
-log = logging.getLogger("nvcf-mirror")
 
 
 def planned(job: Job) -> ArtifactResult:

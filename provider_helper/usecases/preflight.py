@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from provider_helper.content.pool import RegistryPool
 from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import AnonymousRefusedError, AuthenticationError, DeniedError, RegistryError
@@ -11,8 +9,6 @@ from provider_helper.mirror.plan import Job
 from provider_helper.oci.reference import Reference
 from provider_helper.registry.auth import repository_scope
 from provider_helper.threads import worker_pool
-
-log = logging.getLogger("nvcf-mirror")
 
 
 def preflight(registries: RegistryPool, jobs: list[Job], target: str | None) -> dict[str, RegistryError]:
