@@ -189,7 +189,8 @@ def reporting(total: int, *, live: bool = True) -> Iterator[Reporter]:
 
 
 class RichReporter(LogReporter):
-    """An artifacts bar and a bytes bar (sizes and rate in binary units), with the per-artifact lines printed above them."""
+    """An artifacts bar and a bytes bar (sizes and rate in binary units), with the per-artifact lines
+    printed above them."""
 
     def __init__(self, console: Console, total: int) -> None:
         from rich.console import Group

@@ -1,7 +1,8 @@
 """Terraform's side door: the ``external`` data source protocol and the ``local-exec`` steps.
 
-    python -m provider_helper.terraform            query JSON on stdin -> one flat JSON object of strings
-    python -m provider_helper.terraform mirror     apply: settings from $NVCF_MIRROR_SETTINGS, copied as nvcf-mirror mirror copies
+    python -m provider_helper.terraform           query JSON on stdin -> one flat JSON object of strings
+    python -m provider_helper.terraform mirror    apply: settings from $NVCF_MIRROR_SETTINGS, copied
+                                                  as nvcf-mirror mirror copies
 
 The module creates and deletes the ECR repositories itself (aws_ecr_repository): nothing here
 deletes anything.
@@ -10,6 +11,8 @@ The query's ``mode`` is ``plan`` (targets, repositories, resolved source digests
 copies nothing) or ``status`` (the digests actually at the target). Credentials are never part
 of a query or the settings: NGC_API_KEY and AWS come from the environment Terraform runs in.
 On error: one line on stderr and a non-zero exit, as the external provider expects.
+The query and the settings are read in terraform_settings.py; each mode calls its use case
+(provider_helper.usecases) and prints its answer.
 """
 
 from __future__ import annotations
@@ -25,123 +28,29 @@ from typing import Any
 from provider_helper import envvars, wording
 from provider_helper import manifest as manifest_mod
 from provider_helper.aws import ecr
-from provider_helper.errors import InputError, RegistryError, SettingError
+from provider_helper.errors import InputError, RegistryError
 from provider_helper.exits import ExitCode, outcome_of, results_code
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.mirror.prune import remove_all
 from provider_helper.oci.reference import parse_target
-from provider_helper.progress import LogReporter, log_summary, setup_logging, summary_log
+from provider_helper.progress import log_summary, setup_logging, summary_log
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import RedactingFilter, shown
 from provider_helper.results import document
-from provider_helper.session import RunConfig, copy_to_target, plan_pruning, run_engine
-from provider_helper.threads import worker_pool
+from provider_helper.session import RunConfig
+from provider_helper.terraform_settings import config_from, in_variables, read_query, repository_settings
+from provider_helper.usecases.mirror import copy_to_target
+from provider_helper.usecases.plan import resolve
+from provider_helper.usecases.prune import plan_pruning
+from provider_helper.usecases.status import status as digests_at_target
 
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
-QUERY_KEYS = {
-    "mode",
-    "target_registry",
-    "repository_prefix",
-    "aws_region",
-    "target_type",
-    "manifest_path",
-    "groups",
-    "platforms",
-    "source_registry",
-    "source_map",
-    "insecure_registries",
-    "mirror_id",
-    "create_repos",
-    "set_versions",
-    "signatures",
-    "exclude",
-    "scan_on_push",
-    "tag_mutability",
-    "encryption",
-    "kms_key",
-    "repository_tags",
-    "lifecycle_policy_file",
-    "delete_repositories_on_destroy",  # sent by module versions before repositories were resources; ignored
-    "ca_file",
-    "release",
-    "prune_superseded",
-}
-
-
-def read_query(text: str) -> dict[str, str]:
-    """The external provider sends one JSON object; every value must be a string."""
-    try:
-        query = json.loads(text or "{}")
-    except ValueError:
-        raise InputError("the query on stdin is not JSON") from None
-    if not isinstance(query, dict):
-        raise InputError("the query must be a JSON object")
-    bad = sorted(k for k, v in query.items() if not isinstance(v, str))
-    if bad:
-        raise InputError(f"query values must be strings; not a string: {', '.join(bad)}")
-    unknown = sorted(set(query) - QUERY_KEYS)
-    if unknown:
-        raise InputError(f"unknown query keys: {', '.join(unknown)}")
-    return query
-
-
-def _list(value: str | None) -> tuple[str, ...]:
-    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
-
-
-def config_from(query: Mapping[str, str]) -> RunConfig:
-    target_type = query.get("target_type") or "ecr"
-    registry = query.get("target_registry") or ""
-    region = query.get("aws_region") or None
-    if not registry:
-        if target_type == "generic":
-            raise InputError("target_registry is required for a generic target")
-        registry = ecr_registry_host(region)
-    prefix = query.get("repository_prefix", "")
-    platforms = _list(query.get("platforms"))
-    return RunConfig(
-        target=f"{registry}/{prefix}" if prefix else registry,
-        manifest=query.get("manifest_path") or None,
-        release=query.get("release") or None,
-        groups=_list(query.get("groups")),
-        excludes=_list(query.get("exclude")),
-        platforms=() if platforms == ("all",) else platforms,
-        all_platforms=platforms == ("all",),
-        source_registry=query.get("source_registry") or None,
-        source_map=tuple(
-            f"{upstream}={mirror}" for upstream, mirror in _string_map(query.get("source_map"), "source_map").items()
-        ),
-        target_type=target_type,
-        insecure_registries=_list(query.get("insecure_registries")),
-        set_versions=tuple(
-            f"{name}={version}" for name, version in _string_map(query.get("set_versions"), "set_versions").items()
-        ),
-        aws_region=region,
-        signatures=query.get("signatures", "true") != "false",
-        ca_file=query.get("ca_file") or None,
-    )
-
-
-def ecr_registry_host(region: str | None) -> str:
-    """``{account}.dkr.ecr.{region}.amazonaws.com`` for the caller's account (STS GetCallerIdentity)."""
-    if not region:
-        raise InputError("aws_region is required to name the ECR registry")
-    try:
-        account = ecr.client("sts", region).get_caller_identity()["Account"]
-    except Exception as exc:  # noqa: BLE001 -- botocore's errors, reported as one line
-        raise ecr.aws_error(exc, "sts get-caller-identity") from None
-    suffix = ".cn" if region.startswith("cn-") else ""
-    return f"{account}.dkr.ecr.{region}.amazonaws.com{suffix}"
 
 
 def plan(config: RunConfig) -> dict[str, str]:
     """What a mirror would do, with the source digests it would copy: read-only."""
-    jobs = [j for j in config.jobs() if not j.skip_reason]
-    # Digests only: signatures are looked up by the apply step, not on every plan.
-    results, _ = run_engine(
-        config, jobs, EngineOptions(mode="resolve", signatures=False), LogReporter(), check_target=False
-    )
+    jobs, results = resolve(config)
     failed = [r for r in results if r.status == "failed"]
     if failed:
         sources = wording.plural(len(failed), "source")
@@ -186,16 +95,8 @@ def kept_repositories(config: RunConfig, jobs: list[Job]) -> set[str]:
 
 def status(config: RunConfig) -> dict[str, str]:
     """What is at the target now: the digests Terraform outputs."""
-    jobs = [j for j in config.jobs() if not j.skip_reason]
+    jobs, found = digests_at_target(config)
     target = parse_target(config.target)
-    registries = config.registries()
-    try:
-        client = registries.get(target.registry)
-        with worker_pool(EngineOptions.check_jobs, "status") as pool:
-            digests = pool.map(lambda job: client.head_manifest(job.target.repository, job.target.reference), jobs)
-            found = dict(zip((job.key for job in jobs), digests, strict=True))
-    finally:
-        registries.close()
     present = [j for j in jobs if found[j.key]]
     return {
         "target": config.target,
@@ -208,12 +109,6 @@ def status(config: RunConfig) -> dict[str, str]:
     }
 
 
-def in_variables(exc: SettingError) -> str:
-    """A setting's error as the module variable that set it: ``set_versions["NAME"]: problem``."""
-    value = f" = {json.dumps(exc.value)}" if exc.value is not None else ""
-    return f"{wording.setting(exc.setting)}[{json.dumps(exc.item)}]{value}: {exc.problem}"
-
-
 def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[str, str]:
     return {
         f"{j.artifact.name}:{j.target.tag}": f"{j.target.registry}/{j.target.repository}@{found[j.key]}"
@@ -222,32 +117,8 @@ def _uris(jobs: list[Job], found: Mapping[str, str | None], kind: str) -> dict[s
     }
 
 
-def _string_map(value: str | None, name: str) -> dict[str, str]:
-    """Maps arrive JSON-encoded (values may hold commas)."""
-    try:
-        mapping = json.loads(value or "{}")
-    except ValueError:
-        raise InputError(f"{name} must be a JSON object of strings") from None
-    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-        raise InputError(f"{name} must be a JSON object of strings")
-    return mapping
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def repository_settings(settings: Mapping[str, str]) -> ecr.RepositorySettings:
-    """What the apply step applies to repositories it creates. The module manages its repositories as
-    resources and sends ``create_repos = "false"``; module versions before that sent these."""
-    return ecr.RepositorySettings.build(
-        scan_on_push=settings.get("scan_on_push", "true") == "true",
-        tag_mutability=settings.get("tag_mutability") or "MUTABLE",
-        encryption=settings.get("encryption") or "AES256",
-        kms_key=settings.get("kms_key") or None,
-        tags=_string_map(settings.get("repository_tags"), "repository_tags"),
-        lifecycle_policy_file=settings.get("lifecycle_policy_file") or None,
-    )
 
 
 def apply(settings: Mapping[str, str]) -> int:
@@ -262,9 +133,8 @@ def apply(settings: Mapping[str, str]) -> int:
     )
     log_summary(document(config.target, results, seconds), results)
     code = results_code(results)
-    if (
-        code == ExitCode.DONE and settings.get("prune_superseded") == "true"
-    ):  # only after a copy that left nothing failed
+    # only after a copy that left nothing failed
+    if code == ExitCode.DONE and settings.get("prune_superseded") == "true":
         prune_superseded(config)
     return code
 

@@ -31,6 +31,28 @@ MODULES = {
 }
 # (module after MODULES, name) -> (new module, new name)
 NAMES = {
+    # the second cut (split stores): names that left a module over 300 lines
+    **{
+        ("provider_helper.manifest", n): ("provider_helper.artifacts", n)
+        for n in ("Artifact", "Group", "ResourceRef", "ArtifactType")
+    },
+    **{
+        ("provider_helper.manifest", n): ("provider_helper.selection", n) for n in ("ArtifactManifest", "check_targets")
+    },
+    ("provider_helper.mirror.layout", "write_lock"): ("provider_helper.mirror.bundle_lock", "write_lock"),
+    **{
+        ("provider_helper.mirror.layout", n): ("provider_helper.mirror.saving", n)
+        for n in ("layout_for_saving", "writer_lock", "staging_for", "WRITER_LOCK", "STAGING_MARK")
+    },
+    ("provider_helper.mirror.layout", "pack"): ("provider_helper.mirror.packing", "pack"),
+    **{
+        ("provider_helper.archives", n): ("provider_helper.archive_members", n)
+        for n in ("ExtractLimits", "DEFAULT_LIMITS", "ArchiveError", "checked_members", "GiB", "MAX_DEPTH")
+    },
+    **{
+        ("provider_helper.registry.auth", n): ("provider_helper.registry.challenge", n)
+        for n in ("Challenge", "parse_challenge", "repository_scope", "scopes_for")
+    },
     **{
         ("provider_helper.oci.manifest", n): ("provider_helper.oci.digests", n)
         for n in ("checked_digest", "hasher_for", "digest_of", "file_digest")

@@ -41,7 +41,7 @@ def test_the_module_names_its_ca_file_variable_and_hands_the_file_to_every_clien
     """The Terraform adapter words the advice in the module's variable (``ca_file``), and its ``ca_file``
     reaches the registry clients of the run."""
     from provider_helper import wording
-    from provider_helper.terraform import config_from
+    from provider_helper.terraform_settings import config_from
 
     registry, ca = tls_registry
     monkeypatch.setattr(wording, "_door", wording.TERRAFORM)

@@ -16,10 +16,7 @@ from provider_helper.errors import InputError, RegistryError
 from provider_helper.exits import ExitCode
 from provider_helper.mirror import versions
 from provider_helper.redact import shown
-from provider_helper.session import (
-    PublishedVersions,
-    RunConfig,
-)
+from provider_helper.session import PublishedVersions, RunConfig
 from provider_helper.threads import worker_pool
 
 UNWRAPPED = 1 << 20  # columns a table may take off a terminal: as wide as its rows

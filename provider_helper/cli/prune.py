@@ -12,7 +12,8 @@ from provider_helper.errors import InputError
 from provider_helper.mirror.prune import remove_all
 from provider_helper.progress import summary_log
 from provider_helper.results import human_bytes
-from provider_helper.session import RunConfig, plan_pruning
+from provider_helper.session import RunConfig
+from provider_helper.usecases.prune import plan_pruning
 
 
 @cli.command()

@@ -11,19 +11,17 @@ import click
 from provider_helper import ngc_api
 from provider_helper.archive_members import ArchiveError, ExtractLimits
 from provider_helper.archives import safe_extract, top_folder
-from provider_helper.aws import ecr
-from provider_helper.cli.mirror import copy_to_target
-from provider_helper.cli.options import extract_options, run_config_options
+from provider_helper.cli.copy_options import extract_options
+from provider_helper.cli.options import run_config_options
+from provider_helper.cli.reporting import report_copy
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError, RegistryError
 from provider_helper.mirror import ngc
-from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
 from provider_helper.oci.reference import parse_target
-from provider_helper.session import (
-    RunConfig,
-    preflight,
-)
+from provider_helper.session import RunConfig
+from provider_helper.usecases.preflight import preflight
+from provider_helper.usecases.resources import push_downloaded
 from provider_helper.wording import plural
 
 log = logging.getLogger("nvcf-mirror")
@@ -87,11 +85,8 @@ def resources_download(common: RunConfig, dest: str, extract: bool, push: bool, 
     finally:
         client.close()
     if push:
-        folders = {j.key: root / ngc_api.version_dir(j.artifact.resource) for j in jobs if j.artifact.resource}
-        payload_for = lambda job: ngc.resource_payload(job.artifact.resource, folders[job.key], downloaded[job.key])  # noqa: E731
-        copy_to_target(
-            common, jobs, None, False, False, ecr.RepositorySettings(), EngineOptions(), payload_for=payload_for
-        )
+        results, seconds = push_downloaded(common, jobs, root, downloaded)
+        report_copy(common, jobs, results, seconds, None, dry_run=False)
 
 
 def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits) -> None:

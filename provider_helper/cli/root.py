@@ -22,9 +22,9 @@ log = logging.getLogger("nvcf-mirror")
 COMMAND_MODULES = {
     "plan": "mirror",
     "mirror": "mirror",
-    "load": "mirror",
-    "save": "mirror",
-    "verify": "mirror",
+    "load": "bundles",
+    "save": "bundles",
+    "verify": "verify",
     "values": "mirror",
     "outdated": "inspect",
     "doctor": "inspect",
@@ -43,9 +43,8 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            importlib.import_module(
-                f"provider_helper.cli.{COMMAND_MODULES[cmd_name]}"
-            )  # registers its commands on ``cli``
+            # registers its commands on ``cli``
+            importlib.import_module(f"provider_helper.cli.{COMMAND_MODULES[cmd_name]}")
         return self.commands.get(cmd_name)
 
 

@@ -32,7 +32,8 @@ def main() -> int:
         try:
             artifacts = manifest.load().select()
             console.print(
-                f"[bold]seeding[/] {len(artifacts)} NVCF-like artifacts into the local source registry {stack.source.host}"
+                f"[bold]seeding[/] {len(artifacts)} NVCF-like artifacts into the local source registry "
+                f"{stack.source.host}"
             )
             factory = stack.source_factory()
             seed(factory, artifacts)

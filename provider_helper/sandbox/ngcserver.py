@@ -28,9 +28,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote, unquote, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 from provider_helper.sandbox.httpserver import JsonHandler
+from provider_helper.sandbox.ngcstorage import serve_storage
 
 PAGE_SIZE = 2
 _RESOURCE = re.compile(r"^/v2/org/(?P<org>[^/]+)(?:/team/(?P<team>[^/]+))?/resources/(?P<name>[^/]+)(?P<rest>/.*)?$")
@@ -41,18 +42,16 @@ class NgcStandIn:
     personal_key: str
     legacy_key: str
     resources: dict[str, dict[str, bytes]] = field(default_factory=dict)  # "org/team/name:version" -> {path: bytes}
-    status: dict[str, str] = field(
-        default_factory=dict
-    )  # "org/team/name:version" -> upload status (default UPLOAD_COMPLETE)
+    # "org/team/name:version" -> upload status (default UPLOAD_COMPLETE)
+    status: dict[str, str] = field(default_factory=dict)
     licence_required: set[str] = field(default_factory=set)  # "org/team/name": answered 412 until accepted
     token_lifetime: int = 600
     tls: ssl.SSLContext | None = None
     storage_requests: list[str] = field(default_factory=list)
     token_requests: int = 0
     user_agents: set[str] = field(default_factory=set)
-    fail_storage_after: dict[str, int] = field(
-        default_factory=dict
-    )  # path -> bytes sent before the connection drops (once)
+    # path -> bytes sent before the connection drops (once)
+    fail_storage_after: dict[str, int] = field(default_factory=dict)
     unlisted_urls: set[str] = field(default_factory=set)  # paths whose URL the pages leave out: asked for with ?path=
     api_delay: float = 0.0  # seconds each API answer takes (token renewal tests)
     storage_status: int = 200  # anything else: storage answers with it (error-text tests)
@@ -60,9 +59,8 @@ class NgcStandIn:
     path_queries: list[str] = field(default_factory=list)
     range_requests: list[str] = field(default_factory=list)
     ignore_range: bool = False  # storage answers 200 with the whole file to a Range request, as some hosts do
-    public_orgs: set[str] = field(
-        default_factory=set
-    )  # organisations whose resources answer anonymous requests (the public catalog)
+    # organisations whose resources answer anonymous requests (the public catalog)
+    public_orgs: set[str] = field(default_factory=set)
     anonymous_requests: int = 0  # API requests that came without Authorization and were answered
 
     def __post_init__(self) -> None:
@@ -277,36 +275,7 @@ class NgcStandIn:
                 self.reply_json(200, {"token": ngc.issue_token(), "expires_in": ngc.token_lifetime})
 
             def _storage(self, path: str) -> None:
-                ngc.storage_requests.append(path)
-                if ngc.storage_status != 200:
-                    return self.reply_json(ngc.storage_status, {"error": "storage unavailable"})
-                if self.headers.get("Authorization"):
-                    return self.reply_json(400, {"error": "signed URLs take no Authorization header"})
-                _, _, key, rest = path.split("/", 3)
-                data = ngc.resources[unquote(key)][unquote(rest)]
-                start, end = 0, len(data)
-                ranged = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-                if ranged:
-                    ngc.range_requests.append(f"{unquote(rest)} {ranged[0]}")
-                if ranged and ngc.ignore_range:
-                    ranged = None
-                if ranged:
-                    start = int(ranged[1])
-                    end = int(ranged[2]) + 1 if ranged[2] else len(data)
-                body = data[start:end]
-                self.send_response(206 if ranged else 200)
-                if ranged:
-                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                cut = ngc.fail_storage_after.pop(unquote(rest), None)
-                if cut is not None:
-                    self.wfile.write(body[:cut])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                self.wfile.write(body)
+                serve_storage(self, ngc, path)
 
         return Handler
 

@@ -21,12 +21,8 @@ class ServerProcess:
     """A server started with its output in ``log``; ``start`` returns once ``probe_url`` answers."""
 
     def __init__(self, name: str, command: list[str], log: Path, probe_url: str, timeout: float = 30.0) -> None:
-        self.name, self.log, self.probe_url, self.timeout = (
-            name,
-            log,
-            probe_url,
-            timeout,
-        )  # the probe trusts any certificate
+        # the probe trusts any certificate
+        self.name, self.log, self.probe_url, self.timeout = name, log, probe_url, timeout
         self.command = command
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -66,10 +66,11 @@ def _publish_chart(helm_root: Path, artifact: Artifact) -> Path:
     (folder / "charts").mkdir(parents=True, exist_ok=True)
     chart, version = artifact.chart or artifact.name, artifact.version or ""
     chart_yaml = f"apiVersion: v2\nname: {chart}\nversion: {version}\ndescription: stand-in\n"
+    # what `helm template` renders from the mirror
     configmap = (
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\n"
         "data:\n  a: {{ .Values.a | quote }}\n"
-    )  # what `helm template` renders from the mirror
+    )
     files = {"Chart.yaml": chart_yaml, "values.yaml": "a: 1\n", "templates/configmap.yaml": configmap}
     archive = chart_archive(chart, files)
     filename = f"{chart}-{version}.tgz"

@@ -44,7 +44,8 @@ def aws_provider_mirror() -> Path:
             return root
     raise InputError(
         f"no HashiCorp AWS provider in a filesystem mirror (looked in {', '.join(map(str, roots))}): "
-        f"set {AWS_MIRROR_ENV} to the root of one (terraform providers mirror DIR writes one on a machine with internet)"
+        f"set {AWS_MIRROR_ENV} to the root of one "
+        "(terraform providers mirror DIR writes one on a machine with internet)"
     )
 
 
@@ -62,7 +63,8 @@ def offline_cli_config(root: Path) -> Path:
     config = root / "terraform.rc"
     config.write_text(
         "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/external"]\n  }}\n'
+        f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
+        '    include = ["registry.terraform.io/hashicorp/external"]\n  }\n'
         f'  filesystem_mirror {{\n    path    = "{aws}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
         '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
         "}\n"
@@ -102,7 +104,8 @@ def run_program(
     )
     if done.returncode != 0:
         return None, (
-            "External Program Execution Failed\nThe data source received an unexpected error while attempting to execute "
+            "External Program Execution Failed\nThe data source received an unexpected error "
+            "while attempting to execute "
             f"the program.\n\nProgram: {program[0]}\nError Message: {done.stderr.decode(errors='replace')}\n"
             f"State: exit status {done.returncode}"
         )
@@ -112,7 +115,8 @@ def run_program(
             raise ValueError("not a map of strings")
     except ValueError as exc:
         return None, (
-            "Unexpected External Program Results\nThe data source received unexpected results after executing the program."
+            "Unexpected External Program Results\n"
+            "The data source received unexpected results after executing the program."
             f"\n\nProgram output must be a JSON encoded map of string keys and string values.\n\nJSON Error: {exc}"
         )
     return result, ""

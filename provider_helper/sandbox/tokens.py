@@ -101,9 +101,8 @@ class TokenServer:
     lifetime: int = 600
     signing: SigningKey = field(default_factory=SigningKey.generate)
     requests: list[tuple[str, ...]] = field(default_factory=list)  # the scopes of each token request, for tests
-    licence_required: set[str] = field(
-        default_factory=set
-    )  # repositories answered 412, as nvcr.io does before the terms are accepted
+    # repositories answered 412, as nvcr.io does before the terms are accepted
+    licence_required: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())

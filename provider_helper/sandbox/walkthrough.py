@@ -54,11 +54,16 @@ def copy_example(repo: Path, into: Path) -> Path:
 
 
 # What examples/local/README.md shows after `. stand-ins.env` (tests/test_walkthrough.py runs these lines).
-CLI_EXAMPLE = """\
-  nvcf-mirror plan   --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local"
-  nvcf-mirror verify --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local" --target-type ecr
-  nvcf-mirror mirror --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/by-hand" --target-type ecr --create-repos
-  nvcf-mirror resources download --dest ./ngc --extract"""
+CLI_EXAMPLE = "\n".join(
+    [
+        '  nvcf-mirror plan   --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local"',
+        '  nvcf-mirror verify --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/nvcf-local" '
+        "--target-type ecr",
+        '  nvcf-mirror mirror --source-registry "$SOURCE_REGISTRY" --target "$TARGET_REGISTRY/by-hand" '
+        "--target-type ecr --create-repos",
+        "  nvcf-mirror resources download --dest ./ngc --extract",
+    ]
+)
 
 DESTROY_NOTE = (
     "\nmoto's ECR API does not see the images the registry stand-in holds, so the destroy below deletes "

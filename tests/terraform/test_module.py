@@ -574,7 +574,7 @@ def test_the_plan_fails_in_one_line_when_python_lacks_the_package(
 def test_the_apply_step_reads_its_settings_with_values_kept_whole() -> None:
     """The apply step builds its run from the settings as the plan does (no command line in between):
     commas inside a tag value, a version pin, groups in order, signatures off, repository settings."""
-    from provider_helper.terraform import config_from, repository_settings
+    from provider_helper.terraform_settings import config_from, repository_settings
 
     settings = {
         "target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com",
@@ -642,7 +642,7 @@ def test_a_bad_source_map_entry_is_refused_by_the_module_variable_validation(
 
 
 def test_insecure_registries_reach_the_apply_step() -> None:
-    from provider_helper.terraform import config_from
+    from provider_helper.terraform_settings import config_from
 
     config = config_from(
         {
@@ -658,7 +658,7 @@ def test_insecure_registries_reach_the_apply_step() -> None:
 def test_the_default_registry_in_a_china_region_is_the_amazonaws_com_cn_host(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provider_helper.terraform import config_from
+    from provider_helper.terraform_settings import config_from
 
     for key, value in sandbox.ecr_env().items():
         monkeypatch.setenv(key, value)
