@@ -25,8 +25,10 @@ FOREIGN_FLAGS = {
     "--set": "bench/run.py",
     "--links": "bench/run.py",
     "--fast": "scripts/test.sh",
+    "--verify": "helm pull",
+    "--no-unpack": "ctr images import",
+    "--check": "ruff format",
 }
-FOREIGN_FLAGS |= {"--verify": "helm pull", "--no-unpack": "ctr images import"}
 
 
 def _flags(command: click.Command, ctx: click.Context) -> set[str]:
