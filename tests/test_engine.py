@@ -471,3 +471,24 @@ def _digest(payload: Payload) -> str:
     digest = payload.resolved.digest
     assert digest is not None
     return digest
+
+
+def test_a_dry_run_counts_each_missing_blob_once_not_what_it_could_mount_and_the_manifests() -> None:
+    """README result document: bytes_to_copy is "the bytes the copy would send: the blobs the target lacks
+    that it could not mount from another of its repositories (each blob counted once, as the copy uploads
+    it once), and the manifests"."""
+    jobs, payloads = _jobs("p")
+    manifests = [payloads[j.key].resolved.materialize().top for j in jobs]
+    base, own = manifests[0].blobs[1], [m.blobs[0].size + m.blobs[2].size for m in manifests]
+    manifest_bytes = sum(len(m.data) for m in manifests)
+    empty = MemoryStore()
+    estimate = _run(empty, jobs, payloads, mode="dry-run", signatures=False)
+    assert sum(r.bytes_to_copy for r in estimate) == base.size + sum(own) + manifest_bytes, "the shared base once"
+    assert empty.calls == [], "a dry run puts nothing"
+    copied = _run(empty, jobs, payloads, jobs=1, signatures=False)
+    assert sum(r.bytes_copied for r in copied) == sum(r.bytes_to_copy for r in estimate), "the copy sends that"
+
+    lender = MemoryStore()
+    lender.blobs["q/app"] = {base.digest: b"held"}  # another repository of the target holds the base layer
+    mountable = _run(lender, jobs, payloads, mode="dry-run", signatures=False, mount_from=("q",))
+    assert sum(r.bytes_to_copy for r in mountable) == sum(own) + manifest_bytes, "the base is mounted, not sent"

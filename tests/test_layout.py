@@ -81,3 +81,34 @@ def test_the_oci_copy_of_a_docker_list_lists_only_the_images_the_layout_holds(tm
     assert kind == OCI_INDEX and [m["platform"]["architecture"] for m in copy["manifests"]] == ["amd64"]
     assert copy["manifests"][0]["mediaType"] == OCI_MANIFEST and copy["manifests"][0]["digest"] != held.digest
     assert json.loads((tmp_path / "index.json").read_text())["manifests"][1]["annotations"] == {REF_NAME: "app:2.0"}
+
+
+def test_a_resumed_blob_whose_whole_fails_its_digest_is_deleted_and_fetched_again_from_the_start(
+    tmp_path: Path,
+) -> None:
+    """README Air-gapped: "content that fails the check is deleted and fetched again on the next run"
+    (here the rest a resumed save was sent does not make up the blob: the partial file goes too)."""
+    import os
+
+    import pytest
+
+    from provider_helper.errors import DigestMismatchError
+    from provider_helper.oci.digests import verified
+    from provider_helper.oci.manifest import Descriptor
+
+    layout = Layout.for_writing(tmp_path)
+    data = os.urandom(64_000)
+    blob = Descriptor(OCI_MANIFEST, digest_of(data), len(data))
+    partial = tmp_path / f".partial-{blob.digest.split(':')[1]}"
+    with pytest.raises(DigestMismatchError):  # a save cut off after the first half
+        layout.put_blob_from("app", blob, 0, verified([data[:32_000], b"x" * 32_000], blob.digest, blob.size, "blob"))
+    assert partial.exists() is False and layout.partial_blob(blob) is None, "a first half that fails: nothing kept"
+    partial.write_bytes(data[:32_000])  # what an interrupted save leaves
+    held = layout.partial_blob(blob)
+    assert held is not None and held[0] == 32_000
+    with pytest.raises(DigestMismatchError):
+        layout.put_blob_from("app", blob, 32_000, verified([b"y" * 32_000], blob.digest, blob.size, "blob", held=held))
+    assert not partial.exists() and layout.partial_blob(blob) is None, "the next run starts it again"
+    assert not layout.blob_path(blob.digest).exists()
+    layout.put_blob_from("app", blob, 0, verified([data], blob.digest, blob.size, "blob"))
+    assert layout.blob_path(blob.digest).read_bytes() == data and not partial.exists()

@@ -168,3 +168,23 @@ def test_in_a_terminal_bars_count_artifacts_and_bytes_in_binary_units(
     assert "INFO" not in plain, "no log level in front of the terminal's lines"
     assert len(re.findall(r"copied\s+\S+@sha256:", plain)) == 4, "one line per artifact"
     assert re.search(r"4 copied, 0 present, 0 failed, 0 skipped; \d+\.\d (KiB|MiB)", plain)
+
+
+def test_a_dry_runs_summary_line_ends_would_copy_the_planned_count_and_the_bytes_to_send(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """README Upgrading: mirror --dry-run "its summary line ends would copy N, SIZE to send"."""
+    from provider_helper.progress import log_summary
+    from provider_helper.results import ArtifactResult, document
+
+    results = [
+        ArtifactResult("image:a:1.0", "image", "g", "nvcr.io/o/a:1.0", "t/a:1.0", status="planned", bytes_to_copy=3072),
+        ArtifactResult("image:b:1.0", "image", "g", "nvcr.io/o/b:1.0", "t/b:1.0", status="planned", bytes_to_copy=1024),
+        ArtifactResult("image:c:1.0", "image", "g", "nvcr.io/o/c:1.0", "t/c:1.0", status="present"),
+    ]
+    with caplog.at_level("INFO", logger="nvcf-mirror.summary"):
+        log_summary(document("t", results, 0.5), results, dry_run=True)
+        log_summary(document("t", results, 0.5), results)
+    dry, wet = (r.getMessage() for r in caplog.records if r.name == "nvcf-mirror.summary")
+    assert dry == "0 copied, 1 present, 0 failed, 0 skipped; 0 B in 0.5s; would copy 2, 4.0 KiB to send", dry
+    assert wet == "0 copied, 1 present, 0 failed, 0 skipped; 0 B in 0.5s"
