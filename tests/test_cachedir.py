@@ -54,7 +54,9 @@ def test_a_cache_folder_that_is_a_link_is_not_used(tmp_path: Path, monkeypatch: 
     assert list(elsewhere.iterdir()) == []
 
 
-def test_a_new_cache_file_is_created_0600_not_made_so_afterwards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_cache_file_is_created_0600_not_made_so_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """README Security: "The cache (~/.cache/nvcf-mirror/ ...) is 0700 and its files 0600." A file made 0644 and
     tightened a moment later can be opened by another user in between (an open descriptor outlives the chmod): so
     the mode is the one it is created with. ``os.fchmod`` is made a no-op here only to see that creation mode."""

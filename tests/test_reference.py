@@ -97,7 +97,10 @@ def test_a_target_without_a_prefix_puts_each_artifact_at_the_registry_root() -> 
 
 @pytest.mark.parametrize(
     ("typo", "what", "nearest"),
-    [("linus/arm64", "operating system 'linus'", "linux/arm64"), ("linux/amd65", "architecture 'amd65'", "linux/amd64")],
+    [
+        ("linus/arm64", "operating system 'linus'", "linux/arm64"),
+        ("linux/amd65", "architecture 'amd65'", "linux/amd64"),
+    ],
 )
 def test_a_platform_with_an_os_or_architecture_go_does_not_know_is_refused_naming_the_nearest(
     typo: str, what: str, nearest: str

@@ -334,7 +334,8 @@ def test_a_name_listed_twice_is_refused_with_the_whole_documented_line() -> None
     (--set-version nvcf-openbao:2.2.2-nv-1=latest)"."""
     v05 = Path(str(resources.files("provider_helper.manifests").joinpath("nvcf-v0.5.yaml")))
     lines = v05.read_text().splitlines()
-    at = [n for n, line in enumerate(lines) if "/nvcf-openbao:" in line and "source:" in line]  # the entry's "- type" line
+    # each entry's "- type" line, the one before its source
+    at = [n for n, line in enumerate(lines) if "/nvcf-openbao:" in line and "source:" in line]
     assert len(at) == 2, "v0.5 lists nvcf-openbao twice"
     done = run_cli("plan", "--offline", "--target", ECR, "--set-version", "nvcf-openbao=latest")
     assert done.returncode == 2
