@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import run_cli, write_manifest
 
+from provider_helper.cachedir import private_cache_file
 from provider_helper.mirror.locations import BlobLocations
 
 
@@ -51,3 +52,18 @@ def test_a_cache_folder_that_is_a_link_is_not_used(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(tmp_path / "cache"))
     BlobLocations("registry.example").remember("sha256:" + "a" * 64, "prefix/app")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_new_cache_file_is_created_0600_not_made_so_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README Security: "The cache (~/.cache/nvcf-mirror/ ...) is 0700 and its files 0600." A file made 0644 and
+    tightened a moment later can be opened by another user in between (an open descriptor outlives the chmod): so
+    the mode is the one it is created with. ``os.fchmod`` is made a no-op here only to see that creation mode."""
+    monkeypatch.setattr(os, "fchmod", lambda fd, mode: None)
+    old = os.umask(0o022)
+    try:
+        private_cache_file(tmp_path / "new.sqlite")
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "new.sqlite") == 0o600

@@ -147,3 +147,22 @@ def test_a_credential_helper_is_asked_for_docker_hub_as_https_index_docker_io_v1
         assert store.for_host(host).get() == Credential("u", "s3cret")
         assert store.for_host("harbor.example.com").get() == Credential("u", "s3cret")
     assert asked.read_text().splitlines() == ["https://index.docker.io/v1/", "harbor.example.com"] * 2
+
+
+def test_registry_auth_file_is_read_after_docker_config(tmp_path: Path) -> None:
+    """README Credentials: "everything else from Docker and Podman auth files ($DOCKER_CONFIG/config.json,
+    ~/.docker/config.json, $REGISTRY_AUTH_FILE, ...)": an entry only $REGISTRY_AUTH_FILE holds is found."""
+    podman = tmp_path / "podman-auth.json"
+    podman.write_text(json.dumps({"auths": {"quay.example:8443": {"auth": base64.b64encode(b"pod:man").decode()}}}))
+    (tmp_path / "docker").mkdir()
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker"), "HOME": str(tmp_path), "REGISTRY_AUTH_FILE": str(podman)}
+    assert CredentialStore(env=env).for_host("quay.example:8443").get() == Credential("pod", "man")
+
+
+def test_an_identitytoken_entry_is_an_identity_token_credential(tmp_path: Path) -> None:
+    """README Security: "Auth files are read as docker reads them: ... identitytoken exchanged at the realm."
+    (the exchange itself: tests/test_auth.py::test_an_identity_token_is_exchanged_as_docker_does)."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auths": {"registry.example:5000": {"identitytoken": "refresh-me"}}}))
+    credential = file_credential("registry.example:5000", [config])
+    assert credential is not None and credential.is_identity_token and credential.password == "refresh-me"

@@ -93,3 +93,21 @@ def test_a_target_without_a_prefix_puts_each_artifact_at_the_registry_root() -> 
     assert bare.repository("nvcf-base") == "nvcf-base"
     prefixed = parse_target("registry.internal:5000/cluster")
     assert str(prefixed.reference("nvcf-base", "1.2.3")) == "registry.internal:5000/cluster/nvcf-base:1.2.3"
+
+
+@pytest.mark.parametrize(
+    ("typo", "what", "nearest"),
+    [
+        ("linus/arm64", "operating system 'linus'", "linux/arm64"),
+        ("linux/amd65", "architecture 'amd65'", "linux/amd64"),
+    ],
+)
+def test_a_platform_with_an_os_or_architecture_go_does_not_know_is_refused_naming_the_nearest(
+    typo: str, what: str, nearest: str
+) -> None:
+    """README: "A platform must name an OS and architecture the OCI image spec knows (Go's GOOS/GOARCH): a typo such
+    as linux/amd65 is exit 2 before anything runs, with the nearest valid value ("did you mean linux/amd64?")"."""
+    with pytest.raises(InputError) as refused:
+        parse_platform(typo)
+    assert str(refused.value) == f"invalid platform {typo!r}: unknown {what} (did you mean {nearest}?)"
+    assert parse_platform(nearest) == Platform(*nearest.split("/"))

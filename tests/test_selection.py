@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, write_manifest
 
+from provider_helper.errors import InputError, SettingError
 from provider_helper.manifest import load as load_manifest
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
@@ -279,4 +281,67 @@ def test_verify_from_a_bundle_refuses_a_selection_flag_it_would_ignore(flags: tu
     assert (
         done.stderr.strip()
         == f"nvcf-mirror: error: --from and {flags[0]} exclude each other: --from checks what the bundle's lock lists"
+    )
+
+
+def _two_sources_one_name(tmp_path: Path) -> Path:
+    """Two entries of different sources that a manifest ``name`` puts under one name, at different tags."""
+    return write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": "nvcr.io/a/one:1.0", "name": "same", "group": "main"},
+            {"type": "image", "source": "nvcr.io/b/two:2.0", "name": "same", "group": "main"},
+            {"type": "image", "source": "nvcr.io/c/three:2.0", "group": "main"},
+        ],
+        GROUPS,
+    )
+
+
+def test_exclude_leaves_the_named_artifact_out_and_an_unknown_or_pinned_exclude_is_refused(tmp_path: Path) -> None:
+    """README: "--exclude NAME (repeatable) leaves the artifact of that name out of the selection ...; a name the
+    manifest does not list is exit 2 with one line naming the manifest, as for --set-version, and a --set-version
+    for an excluded artifact says that it is excluded." """
+    path = _two_sources_one_name(tmp_path)
+    manifest = load_manifest(path)
+    assert [a.name for a in manifest.select(excludes=["three"])] == ["same", "same"]
+    assert [a.name for a in manifest.select(excludes=["same"])] == ["three"]
+    with pytest.raises(SettingError) as unknown:
+        manifest.select(excludes=["nope"])
+    assert str(unknown.value) == f"excludes nope: no artifact of {path} has that name"
+    with pytest.raises(SettingError) as pinned:
+        manifest.select(excludes=["three"], versions={"three": "3.0"})
+    assert str(pinned.value) == "set_versions three=3.0: three is left out by --exclude"
+
+
+def test_two_entries_of_different_sources_pinned_onto_one_target_are_refused_naming_both(tmp_path: Path) -> None:
+    """README: "A selection in which two artifacts would land on one target ({prefix}/{name}:{tag}, after the pins
+    ...) is refused ..., with one line naming both entries, exit 2": here the two sources differ, only the manifest
+    ``name`` and the pin bring them together."""
+    path = _two_sources_one_name(tmp_path)
+    with pytest.raises(InputError) as both:
+        load_manifest(path).select(versions={"same:1.0": "2.0"})
+    assert str(both.value) == (
+        f"two artifacts land on one target same:2.0: nvcr.io/a/one:2.0 ({path}:1: artifacts[0]) and "  # one-line JSON
+        f"nvcr.io/b/two:2.0 ({path}:1: artifacts[1]); give one another 'name' or another version"
+    )
+    done = run_cli("plan", "--offline", "--target", ECR, "--manifest", str(path), "--set-version", "same:1.0=2.0")
+    assert done.returncode == 2 and done.stderr == f"nvcf-mirror: error: {both.value}\n"
+
+
+def test_a_name_listed_twice_is_refused_with_the_whole_documented_line() -> None:
+    """README: "A name the selection lists more than once (v0.5 has nvcf-openbao at 2.2.2-nv-1 and 2.5.1-nv-1.1.0)
+    is refused with one line naming every entry, exit 2: pin one entry with NAME:TAG=VERSION
+    (--set-version nvcf-openbao:2.2.2-nv-1=latest)"."""
+    v05 = Path(str(resources.files("provider_helper.manifests").joinpath("nvcf-v0.5.yaml")))
+    lines = v05.read_text().splitlines()
+    # each entry's "- type" line, the one before its source
+    at = [n for n, line in enumerate(lines) if "/nvcf-openbao:" in line and "source:" in line]
+    assert len(at) == 2, "v0.5 lists nvcf-openbao twice"
+    done = run_cli("plan", "--offline", "--target", ECR, "--set-version", "nvcf-openbao=latest")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "nvcf-mirror: error: --set-version nvcf-openbao=latest: nvcf-openbao names 2 entries: "
+        f"nvcf-openbao:2.2.2-nv-1 ({v05}:{at[0]}: artifacts[7]), "
+        f"nvcf-openbao:2.5.1-nv-1.1.0 ({v05}:{at[1]}: artifacts[8]); "
+        "pin one of them, e.g. --set-version nvcf-openbao:2.2.2-nv-1=latest\n"
     )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provider_helper.splitarchive import PartsWriter, split_archive, verified_parts
+import pytest
+
+from provider_helper.errors import InputError
+from provider_helper.splitarchive import PartsReader, PartsWriter, listed_parts, split_archive, verified_parts
 
 
 def test_a_split_bundle_is_written_as_name_000_001_and_its_checksum_list(tmp_path: Path) -> None:
@@ -29,3 +32,36 @@ def test_a_split_bundle_is_written_as_name_000_001_and_its_checksum_list(tmp_pat
     assert [p.stat().st_size for p in verified_parts(archive)] == [10, 10, 5]
     assert split_archive(archive) == archive
     assert split_archive(tmp_path / "nvcf.tar.000") == archive
+
+
+def _three_parts(tmp_path: Path) -> Path:
+    archive = tmp_path / "nvcf.tar"
+    writer = PartsWriter(archive, 10)
+    writer.write(b"x" * 25)
+    writer.commit()
+    return archive
+
+
+def test_a_part_changed_after_the_list_is_found_corrupt_as_it_is_read(tmp_path: Path) -> None:
+    """README Transfer paths: load "hashes each part against the list as it reads it ...; a missing or corrupt part
+    is one line naming it, exit 2, and nothing is pushed"."""
+    archive = _three_parts(tmp_path)
+    (tmp_path / "nvcf.tar.001").write_bytes(b"y" * 10)
+    listed = listed_parts(archive)
+    reader = PartsReader([p for p, _ in listed], [d for _, d in listed], archive)
+    with pytest.raises(InputError) as corrupt:
+        reader.read()
+    assert str(corrupt.value) == (
+        f"{tmp_path / 'nvcf.tar.001'}: corrupt: part 2 of the split bundle nvcf.tar does not match its checksum"
+    )
+
+
+def test_a_part_the_list_names_that_is_not_there_is_named_missing(tmp_path: Path) -> None:
+    """README Transfer paths: "load --from nvcf.tar ... checks that every part the list names is there ...;
+    a missing or corrupt part is one line naming it, exit 2"."""
+    archive = _three_parts(tmp_path)
+    (tmp_path / "nvcf.tar.002").unlink()
+    for check in (listed_parts, verified_parts):
+        with pytest.raises(InputError) as missing:
+            check(archive)
+        assert str(missing.value) == f"{tmp_path / 'nvcf.tar.002'}: missing: part 3 of the split bundle nvcf.tar"

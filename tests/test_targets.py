@@ -39,3 +39,26 @@ def test_target_access_repr_hides_the_password() -> None:
     assert CANARY not in repr(
         TargetAccess(parse_target("registry.example/p"), "generic", username="u", password=CANARY)
     )
+
+
+def test_an_ecr_token_goes_only_to_an_ecr_host_or_the_host_aws_endpoint_url_ecr_else_aws_endpoint_url_names() -> None:
+    """README Security: "An ECR token ... goes only to a registry of the ECR form ... or to the host
+    AWS_ENDPOINT_URL_ECR (else AWS_ENDPOINT_URL) names; an ECR target elsewhere is refused (exit 2) before any
+    request." (the same through the CLI: tests/test_addresses.py)."""
+    from provider_helper import targets
+
+    ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/p"
+    assert targets.resolve(ecr, "ecr", None, None, None, {}).kind == "ecr"
+    for variable in ("AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL"):
+        named = {variable: "https://vpce-1.ecr.example.internal", "AWS_REGION": "us-east-1"}
+        assert targets.resolve("vpce-1.ecr.example.internal/p", "ecr", None, None, None, named).kind == "ecr"
+        with pytest.raises(InputError) as elsewhere:
+            targets.resolve("registry.example.com/p", "ecr", None, None, None, named)
+        assert str(elsewhere.value) == (
+            "--target registry.example.com: an ECR target, but neither an ECR registry "
+            "(ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]) nor on the host AWS_ENDPOINT_URL_ECR names: "
+            "refusing to send it an ECR token"
+        )
+    both = {"AWS_ENDPOINT_URL_ECR": "https://ecr.one", "AWS_ENDPOINT_URL": "https://all.two", "AWS_REGION": "x"}
+    with pytest.raises(InputError, match="refusing to send it an ECR token"):
+        targets.resolve("all.two/p", "ecr", None, None, None, both)  # AWS_ENDPOINT_URL_ECR wins when both are set

@@ -55,3 +55,26 @@ def test_verify_passes_after_mirror_and_catches_wrong_architecture_and_missing_t
     assert absent.returncode == 1
     said = [line.split(" nvcf-mirror: ", 1)[1] for line in absent.stderr.splitlines() if "never" in line]
     assert said == [f"missing  {sandbox.target.host}/{ns}/never:1"], "missing, not 'mismatch X: X is missing'"
+
+
+def test_verify_names_a_platform_the_target_index_lacks(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """README: verify: "the target has every artifact with the right digest and platform ...: one missing or
+    mismatch line per artifact that does not". Here a site mirrored two platforms of three and then asks for the
+    third: the line says which platform the target's index lacks and what it has."""
+    source.index(f"{ns}/nvidia/multi", "1", platforms=("linux/amd64", "linux/arm64", "linux/s390x"))
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/multi:1", "group": "test"}]
+    )
+    two = ("--platform", "linux/amd64", "--platform", "linux/arm64")
+    assert run_cli(*_args(sandbox, "mirror", manifest, ns, *two), env=sandbox.env()).returncode == 0
+    result = tmp_path / "v.json"
+    third = run_cli(
+        *_args(sandbox, "verify", manifest, ns, "--platform", "linux/s390x", "--result-file", str(result)),
+        env=sandbox.env(),
+    )
+    assert third.returncode == 1, third.stderr
+    [multi] = json.loads(result.read_text())["artifacts"]
+    assert multi["status"] == "failed" and multi["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert "no linux/s390x image in the target index (it has: linux/amd64, linux/arm64)" in multi["error"], multi

@@ -330,3 +330,13 @@ def test_a_piped_outdated_table_does_not_wrap_at_80_columns_or_split_names(tmp_p
     assert len(rows) == 1 and "127.0.0.1:9" in rows[0] and len(rows[0]) > 80, listed.stdout
     table_rows = [line for line in listed.stdout.splitlines() if "│" in line or "┃" in line]
     assert len(table_rows) == 2, "one line for the header, one for the artifact"
+
+
+@pytest.mark.parametrize("word", ["alpha", "beta", "rc", "pre", "preview", "dev", "snapshot"])
+def test_each_pre_release_word_marks_a_pre_release_not_a_flavour(word: str) -> None:
+    """README Versions: "alpha, beta, rc, pre, preview, dev and snapshot mark pre-releases, not flavours"."""
+    tags = ["1.0.0", f"1.1.0-{word}1", f"1.2.0-{word}"]
+    assert flavour(f"1.2.0-{word}") == () and flavour(f"1.1.0-{word}1") == ()
+    assert newest(tags) == "1.0.0", "a release before any pre-release"
+    assert newest(tags, like="1.0.0") == "1.0.0"
+    assert newer("1.0.0", tags) == [f"1.1.0-{word}1", f"1.2.0-{word}"], "same flavour (none) as 1.0.0"

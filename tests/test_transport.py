@@ -1,0 +1,48 @@
+"""How provider_helper/transport.py routes a request: direct, or through the environment's proxy.
+
+The two routes are stand-in transports that name themselves in the answer: which one a request takes is the
+behaviour under test, and the hosts that are not loopback cannot be served for real here (no DNS). The same with
+a real proxy server and a loopback registry: tests/test_addresses.py."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from provider_helper.transport import GuardedTransport, Resolver
+
+
+def _route_of(url: str) -> str:
+    def named(route: str) -> httpx.MockTransport:
+        return httpx.MockTransport(lambda request: httpx.Response(200, text=route))
+
+    guarded = GuardedTransport(Resolver(), named("direct"), lambda proxy: named(f"via {proxy}"), lambda: (30.0, 1024.0))
+    with httpx.Client(transport=guarded) as client:
+        return client.get(url).text
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example,.corp.example")
+    monkeypatch.delenv("no_proxy", raising=False)
+    return monkeypatch
+
+
+def test_https_proxy_and_http_proxy_carry_every_host_that_no_proxy_does_not_name(proxy_env: pytest.MonkeyPatch) -> None:
+    """README Security: "HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured for every host but a loopback one"."""
+    assert _route_of("https://nvcr.io/v2/") == "via http://proxy.example:3128"
+    assert _route_of("http://charts.example/index.yaml") == "via http://proxy.example:3128"
+    assert _route_of("https://internal.example/v2/") == "direct", "NO_PROXY names the host"
+    assert _route_of("https://registry.corp.example/v2/") == "direct", "NO_PROXY names its domain"
+
+
+def test_a_loopback_host_is_spoken_to_directly_whatever_the_proxy_variables_say(proxy_env: pytest.MonkeyPatch) -> None:
+    """README Security: "... for every host but a loopback one, which is spoken to directly"."""
+    proxy_env.setenv("NO_PROXY", "")
+    for url in ("http://127.0.0.1:5000/v2/", "http://localhost:5000/v2/", "http://[::1]:5000/v2/"):
+        assert _route_of(url) == "direct", url
+    assert _route_of("https://nvcr.io/v2/") == "via http://proxy.example:3128"
