@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
@@ -330,3 +331,29 @@ def test_a_piped_outdated_table_does_not_wrap_at_80_columns_or_split_names(tmp_p
     assert len(rows) == 1 and "127.0.0.1:9" in rows[0] and len(rows[0]) > 80, listed.stdout
     table_rows = [line for line in listed.stdout.splitlines() if "│" in line or "┃" in line]
     assert len(table_rows) == 2, "one line for the header, one for the artifact"
+
+
+def test_latest_keeps_the_flavour_of_the_entry_it_resolves_when_a_name_is_listed_twice(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """Review of the first-hour merge: NAME=latest keeps the flavour of the entry it resolves, not that of the
+    name's first entry in the manifest (here in a group that is not selected)."""
+    for tag in ("0.19.0", "0.19.2-nonroot", "0.20.0", "0.20.1-nonroot"):
+        source.image(f"{ns}/nvidia/nats-box", tag)
+    image = f"nvcr.io/{ns}/nvidia/nats-box"
+    where = ["--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    groups: list[dict[str, Any]] = [{"name": "test", "default": True}, {"name": "other"}]
+    apart = write_manifest(
+        tmp_path / "apart.yaml",
+        [
+            {"type": "image", "source": f"{image}:0.19.2-nonroot", "group": "other"},
+            {"type": "image", "source": f"{image}:0.19.0", "group": "test"},
+        ],
+        groups,
+    )
+    plan = run_cli(
+        "plan", "--manifest", str(apart), *where, "--set-version", "nats-box=latest", "--output", "json",
+        env=sandbox.env(),
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    assert [a["key"] for a in json.loads(plan.stdout)["artifacts"]] == ["image:nats-box:0.20.0"]
