@@ -70,16 +70,15 @@ class RunConfig:
         loaded = manifest_mod.load(self.manifest, self.release)
         pins = dict(split_pin(v) for v in self.set_versions)
         artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins, excludes=self.excludes)
+        # each chosen entry as the manifest pinned it, in the same order: whose flavour its NAME=latest or
+        # NAME:TAG=latest keeps (the entry's own, not the name's first entry's or the last pin's)
+        as_listed = loaded.select(self.groups, all_groups=self.all_groups, excludes=self.excludes)
         if types is not None:
             artifacts = [a for a in artifacts if a.type in types]
+            as_listed = [a for a in as_listed if a.type in types]
         latest = [key.partition(":")[0] for key, version in pins.items() if version == versions.LATEST]
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
-            before = {a.name: a.version_text for a in reversed(loaded.artifacts)}  # the manifest's pins, a name's first
-            before |= {
-                key.partition(":")[0]: key.partition(":")[2]
-                for key, version in pins.items()
-                if version == versions.LATEST and ":" in key
-            }  # NAME:TAG=latest keeps TAG's flavour
+            before = [a.version_text for a in as_listed]
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest, before)
             check_targets(artifacts)  # two entries resolved to one newest version

@@ -28,10 +28,10 @@ from provider_helper.errors import BlobUnknownError, NotFoundError, TransientErr
 from provider_helper.mirror.attached import MAX_LISTED, merged_index
 from provider_helper.mirror.engine import CopyEngine, EngineOptions
 from provider_helper.mirror.plan import Job
-from provider_helper.mirror.resolve import Selection
+from provider_helper.mirror.resolve import Selection, resolve
 from provider_helper.mirror.sources import Payload
 from provider_helper.oci.manifest import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
-from provider_helper.oci.reference import Reference
+from provider_helper.oci.reference import Platform, Reference, parse_platform
 from provider_helper.progress import LogReporter
 from provider_helper.registry.credentials import Credential, StaticCredential
 from provider_helper.retry import RetryPolicy
@@ -492,3 +492,42 @@ def test_a_dry_run_counts_each_missing_blob_once_not_what_it_could_mount_and_the
     lender.blobs["q/app"] = {base.digest: b"held"}  # another repository of the target holds the base layer
     mountable = _run(lender, jobs, payloads, mode="dry-run", signatures=False, mount_from=("q",))
     assert sum(r.bytes_to_copy for r in mountable) == sum(own) + manifest_bytes, "the base is mounted, not sent"
+
+
+@dataclass
+class ConfigCountingStore(MemoryStore):
+    """A source that counts the blobs read whole (a single image's config is read so)."""
+
+    reads: list[str] = field(default_factory=list)
+
+    def read_blob(self, repo: str, digest: str, max_bytes: int) -> bytes:
+        self.reads.append(digest)
+        return super().read_blob(repo, digest, max_bytes)
+
+
+def test_a_dry_run_with_all_platforms_reads_no_config_and_a_wrong_arch_is_refused_by_dry_run_and_copy() -> None:
+    """Review of the first-hour merge: with --all-platforms there is nothing to refuse, so a dry run reads no
+    config (plan alone shows the platform); with a platform asked for, the dry run and the copy refuse another."""
+    source = ConfigCountingStore()
+    manifest, blobs = _image(b"base", b"own")
+    source.blobs["org/app"] = blobs
+    source.manifests[("org/app", "1.0")] = manifest
+    artifact = Artifact(
+        type="image", group="g", name="app", where="test", image=Reference("nvcr.io", "org/app", tag="1.0")
+    )
+    job = Job(artifact, Reference("target.example", "p/app", tag="1.0"), None, None)
+
+    def payload(platforms: tuple[Platform, ...] | None) -> Payload:
+        return Payload(
+            lambda: resolve(source, Reference("nvcr.io", "org/app", tag="1.0"), platforms), source, "org/app"
+        )
+
+    [dry] = _run(MemoryStore(), [job], {job.key: payload(None)}, mode="dry-run", signatures=False)
+    assert dry.status == "planned" and dry.bytes_to_copy > 0, dry
+    assert source.reads == [], "a dry run with --all-platforms reads no config"
+    arm = (parse_platform("linux/arm64"),)
+    for mode in ("dry-run", "copy"):
+        target = MemoryStore()
+        [refused] = _run(target, [job], {job.key: payload(arm)}, mode=mode, signatures=False)
+        assert refused.status == "failed" and "exec format error" in (refused.error or ""), (mode, refused)
+        assert target.calls == [], f"{mode}: nothing put"

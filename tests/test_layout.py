@@ -112,3 +112,25 @@ def test_a_resumed_blob_whose_whole_fails_its_digest_is_deleted_and_fetched_agai
     assert not layout.blob_path(blob.digest).exists()
     layout.put_blob_from("app", blob, 0, verified([data], blob.digest, blob.size, "blob"))
     assert layout.blob_path(blob.digest).read_bytes() == data and not partial.exists()
+
+
+def test_a_partial_blob_of_another_user_is_not_resumed_but_removed_and_the_blob_saved_from_the_start(
+    tmp_path: Path,
+) -> None:
+    """Review of the upgrades/security merge: a partial blob is resumed only when it is this user's regular
+    file; another user's (chowned here, the tests run as root) is removed at once, so the save starts the blob
+    again rather than failing it when it finds out on writing."""
+    import os
+
+    from provider_helper.oci.digests import verified
+    from provider_helper.oci.manifest import Descriptor
+
+    layout = Layout.for_writing(tmp_path)
+    data = os.urandom(64_000)
+    blob = Descriptor(OCI_MANIFEST, digest_of(data), len(data))
+    partial = tmp_path / f".partial-{blob.digest.split(':')[1]}"
+    partial.write_bytes(data[:32_000])
+    os.chown(partial, os.getuid() + 1, -1)
+    assert layout.partial_blob(blob) is None and not partial.exists(), "another user's part is not trusted"
+    layout.put_blob_from("app", blob, 0, verified([data], blob.digest, blob.size, "blob"))
+    assert layout.blob_path(blob.digest).read_bytes() == data

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
@@ -340,3 +341,29 @@ def test_each_pre_release_word_marks_a_pre_release_not_a_flavour(word: str) -> N
     assert newest(tags) == "1.0.0", "a release before any pre-release"
     assert newest(tags, like="1.0.0") == "1.0.0"
     assert newer("1.0.0", tags) == [f"1.1.0-{word}1", f"1.2.0-{word}"], "same flavour (none) as 1.0.0"
+
+
+def test_latest_keeps_the_flavour_of_the_entry_it_resolves_when_a_name_is_listed_twice(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """Review of the first-hour merge: NAME=latest keeps the flavour of the entry it resolves, not that of the
+    name's first entry in the manifest (here in a group that is not selected)."""
+    for tag in ("0.19.0", "0.19.2-nonroot", "0.20.0", "0.20.1-nonroot"):
+        source.image(f"{ns}/nvidia/nats-box", tag)
+    image = f"nvcr.io/{ns}/nvidia/nats-box"
+    where = ["--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    groups: list[dict[str, Any]] = [{"name": "test", "default": True}, {"name": "other"}]
+    apart = write_manifest(
+        tmp_path / "apart.yaml",
+        [
+            {"type": "image", "source": f"{image}:0.19.2-nonroot", "group": "other"},
+            {"type": "image", "source": f"{image}:0.19.0", "group": "test"},
+        ],
+        groups,
+    )
+    plan = run_cli(
+        "plan", "--manifest", str(apart), *where, "--set-version", "nats-box=latest", "--output", "json",
+        env=sandbox.env(),
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    assert [a["key"] for a in json.loads(plan.stdout)["artifacts"]] == ["image:nats-box:0.20.0"]

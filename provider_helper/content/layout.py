@@ -143,7 +143,8 @@ class Layout:
         except FileNotFoundError:
             return None
         held = status.st_size
-        if not stat.S_ISREG(status.st_mode) or not 0 < held < blob.size:  # a link, or not a part of this blob
+        # a link, another user's file, or not a part of this blob: started again
+        if not stat.S_ISREG(status.st_mode) or status.st_uid != os.getuid() or not 0 < held < blob.size:
             path.unlink(missing_ok=True)
             return None
         return hashed_prefix(path, blob.digest)

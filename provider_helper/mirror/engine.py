@@ -157,8 +157,6 @@ class CopyEngine:
                     self.attached.carry(payload, dst_repo, result, warm=True)
                 return
         if self.options.mode == "dry-run":
-            if payload.resolved.check_platform is not None:
-                result.platforms = payload.resolved.check_platform()  # what the copy would refuse, it refuses
             self._estimate(payload, job, result)
             return
         with self._copy_slots:
@@ -169,7 +167,8 @@ class CopyEngine:
     def _estimate(self, payload: Payload, job: Job, result: ArtifactResult) -> None:
         """A dry run's answer for an artifact the target lacks: the bytes the copy would send, counted as
         ``_push`` counts them (the blobs the target would neither hold nor mount, its manifests)."""
-        selection = payload.resolved.materialize()
+        selection = payload.resolved.materialize()  # what the copy would refuse (a wrong arch), it refuses
+        result.platforms = selection.platforms or result.platforms  # with --all-platforms no config is read
         manifests = [*selection.children, selection.top]
         blobs = {b.digest: b for m in manifests for b in m.blobs}.values()
         blob_bytes = sum(self.blobs.would_send(job.target.repository, b) for b in blobs)

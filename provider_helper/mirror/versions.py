@@ -10,7 +10,7 @@ name their own latest (``latestVersionIdStr``), as the ngc CLI reads it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -102,18 +102,20 @@ class Resolver:
     available: Available
 
     def resolve(
-        self, artifacts: list[Artifact], latest: Iterable[str], pinned_before: Mapping[str, str | None] | None = None
+        self, artifacts: list[Artifact], latest: Iterable[str], pinned_before: Sequence[str | None] | None = None
     ) -> list[Artifact]:
         """Pin the artifacts named in ``latest`` to their newest version, of the flavour of the version the
-        manifest pinned (``pinned_before``, by name); spell classic chart versions as their repository
-        does (``25.3.1`` found as ``v25.3.1``)."""
+        manifest pinned for that entry (``pinned_before``, one per artifact, in order: a name listed twice
+        has two); spell classic chart versions as their repository does (``25.3.1`` found as ``v25.3.1``)."""
         wanted = set(latest)
-        before = pinned_before or {}
+        before = list(pinned_before) if pinned_before is not None else [None] * len(artifacts)
+        if len(before) != len(artifacts):
+            raise ValueError("pinned_before names one version per artifact")
         resolved = []
-        for artifact in artifacts:
+        for artifact, was in zip(artifacts, before, strict=True):
             # not another entry of the name, pinned by NAME:TAG
             if artifact.name in wanted and artifact.version_text == LATEST:
-                newest_version = self.available.latest(artifact, before.get(artifact.name))
+                newest_version = self.available.latest(artifact, was)
                 artifact = artifact.pinned(newest_version, resolved_from=LATEST)
             elif artifact.is_classic_chart and artifact.version:
                 artifact = artifact.pinned(self._spelling(artifact), resolved_from=artifact.resolved_from)
