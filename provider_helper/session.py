@@ -68,7 +68,7 @@ class RunConfig:
         if self.all_groups and self.groups:
             raise InputError(f"{setting('groups')} and {setting('all_groups')} exclude each other")
         loaded = manifest_mod.load(self.manifest, self.release)
-        pins = dict(split_pin(v) for v in self.set_versions)
+        pins = pins_of(self.set_versions)
         artifacts = loaded.select(self.groups, all_groups=self.all_groups, versions=pins, excludes=self.excludes)
         # each chosen entry as the manifest pinned it, in the same order: whose flavour its NAME=latest or
         # NAME:TAG=latest keeps (the entry's own, not the name's first entry's or the last pin's)
@@ -208,6 +208,28 @@ class PublishedVersions:
         self.helm.close()
         if self._ngc is not None:
             self._ngc.close()
+
+
+def pins_of(set_versions: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """The ``--set-version`` pins by ``NAME`` or ``NAME:TAG``. One entry pinned twice (the same key, or a name
+    pinned whole and by one of its tags) is refused: which pin won would depend on the order of the flags."""
+    pins: dict[str, str] = {}
+    for text in set_versions:
+        key, version = split_pin(text)
+        name = key.partition(":")[0]
+        # the same key twice, or the name pinned whole beside one of its NAME:TAG pins
+        clash = next(
+            (k for k in pins if k == key or (k.partition(":")[0] == name and (":" in k) != (":" in key))), None
+        )
+        if clash is not None:
+            raise SettingError(
+                "set_versions",
+                key,
+                f"{name} is pinned twice ({clash}={pins[clash]} and {key}={version})",
+                value=version,
+            )
+        pins[key] = version
+    return pins
 
 
 def split_pin(text: str) -> tuple[str, str]:

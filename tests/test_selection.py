@@ -345,3 +345,37 @@ def test_a_name_listed_twice_is_refused_with_the_whole_documented_line() -> None
         f"nvcf-openbao:2.5.1-nv-1.1.0 ({v05}:{at[1]}: artifacts[8]); "
         "pin one of them, e.g. --set-version nvcf-openbao:2.2.2-nv-1=latest\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("pins", "line"),
+    [
+        (
+            ["foo=1.1", "foo=1.2"],
+            "nvcf-mirror: error: --set-version foo=1.2: foo is pinned twice (foo=1.1 and foo=1.2)",
+        ),
+        (
+            ["foo=1.1", "foo:1.0=1.2"],
+            "nvcf-mirror: error: --set-version foo:1.0=1.2: foo is pinned twice (foo=1.1 and foo:1.0=1.2)",
+        ),
+    ],
+    ids=["same-name", "name-and-name-tag"],
+)
+def test_one_entry_pinned_twice_is_one_line_naming_both_pins_and_exit_2(
+    pins: list[str], line: str, tmp_path: Path
+) -> None:
+    """README COMMON: "One entry pinned twice ... is one line naming both pins, exit 2"; two pins of one name's
+    different entries (NAME:TAG each) are not a clash."""
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": "nvcr.io/o/foo:1.0", "group": "test"},
+            {"type": "image", "source": "nvcr.io/o/foo:2.0", "group": "test"},
+        ],
+    )
+    flags = [arg for pin in pins for arg in ("--set-version", pin)]
+    done = run_cli("plan", "--offline", "--manifest", str(manifest), "--target", "r.example/p", *flags)
+    assert (done.returncode, done.stderr.strip()) == (2, line)
+    apart = ["--set-version", "foo:1.0=1.1", "--set-version", "foo:2.0=2.1"]
+    fine = run_cli("plan", "--offline", "--manifest", str(manifest), "--target", "r.example/p", *apart)
+    assert fine.returncode == 0 and "foo:1.1" in fine.stdout and "foo:2.1" in fine.stdout, fine.stderr
