@@ -60,7 +60,9 @@ def test_the_status_outputs_hold_digest_pinned_references(monkeypatch: pytest.Mo
     config = SimpleNamespace(target="registry.example/prefix", helm_values=lambda jobs: "")
     monkeypatch.setattr(terraform, "digests_at_target", lambda config: (JOBS, DIGESTS))
     answer = terraform.status(config)  # type: ignore[arg-type]
-    assert json.loads(answer["image_uris"]) == {"app:1.2.0": f"registry.example/prefix/app@{DIGESTS['image:app:1.2.0']}"}
+    assert json.loads(answer["image_uris"]) == {
+        "app:1.2.0": f"registry.example/prefix/app@{DIGESTS['image:app:1.2.0']}"
+    }
     assert json.loads(answer["chart_refs"]) == {
         "stack:0.6.0": f"registry.example/prefix/stack@{DIGESTS['chart:stack:0.6.0']}"
     }
@@ -72,7 +74,9 @@ def test_the_plan_shows_the_resolved_versions_in_the_versions_output(monkeypatch
     shows the resolved versions in the `versions` output". Resolving is stood in for (it reads the sources;
     the module test plans for real): this is the output the adapter builds from the resolved jobs."""
     results = [
-        ArtifactResult(j.key, j.artifact.type, "g", f"nvcr.io/org/{j.artifact.name}", f"t/{j.key}", digest=DIGESTS[j.key])
+        ArtifactResult(
+            j.key, j.artifact.type, "g", f"nvcr.io/org/{j.artifact.name}", f"t/{j.key}", digest=DIGESTS[j.key]
+        )
         for j in JOBS
     ]
     config = SimpleNamespace(target="registry.example/prefix", signatures=True, access=SimpleNamespace(kind="registry"))
