@@ -18,6 +18,7 @@ uncommitted changes under provider_helper/ or terraform/, so a killed run is und
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -77,6 +78,9 @@ def run(mutation: Mutation, named: bool = False) -> tuple[bool, float, str]:
             capture_output=True,
             text=True,
             timeout=1800,
+            # no .pyc of the mutated file: a same-size mutation restored within the same second would leave a
+            # cache entry that matches the restored file's size and mtime, and later runs would import the mutant
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
     finally:
         path.write_text(original)

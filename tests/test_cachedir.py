@@ -67,3 +67,20 @@ def test_a_new_cache_file_is_created_0600_not_made_so_afterwards(
     finally:
         os.umask(old)
     assert _mode(tmp_path / "new.sqlite") == 0o600
+
+
+def test_the_cache_folder_defaults_to_xdg_cache_home_then_home_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README env: "`NVCF_MIRROR_CACHE_DIR` | where blob locations and schema checks are remembered (default
+    `$XDG_CACHE_HOME/nvcf-mirror`)"."""
+    from provider_helper.cachedir import cache_dir
+
+    monkeypatch.delenv("NVCF_MIRROR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "nvcf-mirror"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_dir() == tmp_path / "home" / ".cache" / "nvcf-mirror"
+    monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(tmp_path / "explicit"))
+    assert cache_dir() == tmp_path / "explicit"

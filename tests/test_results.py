@@ -78,3 +78,14 @@ def test_resolved_from_is_written_latest_where_latest_chose_the_version_and_left
     resolved, pinned = document("r.internal/p", [_result(resolved_from="latest"), _result()], 1.0)["artifacts"]
     assert resolved["resolved_from"] == "latest"
     assert "resolved_from" not in pinned and "note" not in pinned, pinned
+
+
+def test_sizes_are_in_binary_units_so_1000_bytes_stay_bytes_and_1023_kib_stay_kib() -> None:
+    """README Output: "Sizes and rates are in KiB, MiB and GiB (per second)": units of 1024, not 1000."""
+    from provider_helper.results import human_bytes
+
+    assert human_bytes(1000) == "1000 B"
+    assert human_bytes(1023) == "1023 B"
+    assert human_bytes(1024) == "1.0 KiB"
+    assert human_bytes(1000 * 1024) == "1000.0 KiB"
+    assert human_bytes(1000 * 1024 * 1024) == "1000.0 MiB"

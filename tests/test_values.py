@@ -61,3 +61,13 @@ def test_cassandra_keys_are_written_only_where_the_mirror_path_is_not_repository
         "image": image,
         "dynamicSeedDiscovery": {"image": image},
     }
+
+
+def test_v0_5_values_point_global_image_and_an_oci_chart_source_at_the_mirror() -> None:
+    """README values: "v0.5 (and `--manifest` files): `global.image` and a chart source list": the chart source
+    is the mirror as an OCI repository (``oci://host/prefix``), which Helm pulls charts from."""
+    for release in ("v0.5", None):
+        values = yaml.safe_load(helm_values(TARGET, release))
+        assert values["global"]["image"] == {"registry": "registry.internal:5000", "repository": "nvcf"}
+        sources = values["global"]["helm"]["sources"]
+        assert sources == [{"name": "nvcf-mirror", "type": "oci", "url": "oci://registry.internal:5000/nvcf"}]
