@@ -15,7 +15,7 @@ def test_a_lock_is_read_up_to_the_16_mib_the_readme_states_and_refused_one_byte_
     """README Limits: "a bundle's `index.json` / lock (`load`, `verify --from`, `save --since`) / split checksum
     list, read before it is parsed | 4 MiB / 16 MiB / 1 MiB"."""
     limit = readme_text.size(readme_text.limit("a bundle's `index.json` / lock").split(" / ")[1])
-    assert MAX_LOCK_BYTES == limit
+    assert limit == MAX_LOCK_BYTES
     lock = tmp_path / "nvcf-mirror.lock.json"
     lock.write_bytes(b" " * limit)
     assert read_lock_bytes(lock) == (b" " * limit, str(lock))

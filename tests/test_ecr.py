@@ -492,7 +492,7 @@ def test_a_kms_key_with_an_encryption_other_than_kms_is_one_line_naming_both_and
 def test_manifest_pushes_to_ecr_are_held_to_the_putimage_quota_of_10_per_second() -> None:
     """README Targets: "Manifest pushes are held to ECR's PutImage quota (10/s)"."""
     quota = int(readme_text.said(r"Manifest pushes are held to ECR's PutImage quota \((\d+)/s\)")[1])
-    assert PUT_IMAGE_PER_SECOND == quota
+    assert quota == PUT_IMAGE_PER_SECOND
     access = TargetAccess(parse_target("123456789012.dkr.ecr.us-east-1.amazonaws.com/nvcf"), "ecr")
     limiter = access.manifest_put_limiter()
     assert limiter is not None and limiter.interval == pytest.approx(1.0 / quota)

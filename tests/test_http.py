@@ -85,9 +85,9 @@ def test_a_paged_listing_is_bounded_to_the_pages_entries_and_bytes_the_readme_st
         r"([\d,]+) pages .*?, ([\d,]+) entries, (\d+ [KMG]iB) in all", readme_text.limit("a paged listing")
     )
     assert found is not None
-    assert http_layer.MAX_PAGES == int(found[1].replace(",", ""))
-    assert http_layer.MAX_LISTING_ENTRIES == int(found[2].replace(",", ""))
-    assert http_layer.MAX_LISTING_BYTES == readme_text.size(found[3])
+    assert int(found[1].replace(",", "")) == http_layer.MAX_PAGES
+    assert int(found[2].replace(",", "")) == http_layer.MAX_LISTING_ENTRIES
+    assert readme_text.size(found[3]) == http_layer.MAX_LISTING_BYTES
 
 
 def test_the_user_agent_is_nvcf_mirror_slash_its_version() -> None:
@@ -101,4 +101,4 @@ def test_blobs_stream_in_the_1_mib_chunks_the_readme_states() -> None:
     """README How it works: "Blobs stream from source to target in 1 MiB chunks (peak RSS stays around 80 MB
     while copying a 256 MiB layer)"."""
     found = readme_text.said(r"Blobs stream from source to target in (\d+ [KMG]iB) chunks")
-    assert http_layer.CHUNK_SIZE == readme_text.size(found[1])
+    assert readme_text.size(found[1]) == http_layer.CHUNK_SIZE

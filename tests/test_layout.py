@@ -149,7 +149,7 @@ def test_index_json_is_read_up_to_the_4_mib_the_readme_states_and_refused_one_by
     """README Limits: "a bundle's `index.json` / lock ... / split checksum list, read before it is parsed |
     4 MiB / 16 MiB / 1 MiB"."""
     limit = _bundle_limits()[0]
-    assert MAX_INDEX_BYTES == limit
+    assert limit == MAX_INDEX_BYTES
     head = b'{"schemaVersion": 2, "manifests": []'
     (tmp_path / "index.json").write_bytes(head + b" " * (limit - len(head) - 1) + b"}")
     assert read_index(tmp_path) == {"schemaVersion": 2, "manifests": []}

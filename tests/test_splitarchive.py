@@ -8,7 +8,14 @@ import pytest
 import readme_text
 
 from provider_helper.errors import InputError
-from provider_helper.splitarchive import MAX_CHECKSUM_LIST_BYTES, PartsReader, PartsWriter, listed_parts, split_archive, verified_parts
+from provider_helper.splitarchive import (
+    MAX_CHECKSUM_LIST_BYTES,
+    PartsReader,
+    PartsWriter,
+    listed_parts,
+    split_archive,
+    verified_parts,
+)
 
 
 def test_a_split_bundle_is_written_as_name_000_001_and_its_checksum_list(tmp_path: Path) -> None:
@@ -72,7 +79,7 @@ def test_the_checksum_list_is_read_up_to_the_1_mib_the_readme_states_and_refused
     """README Limits: "a bundle's `index.json` / lock ... / split checksum list, read before it is parsed |
     4 MiB / 16 MiB / 1 MiB"."""
     limit = readme_text.size(readme_text.limit("a bundle's `index.json` / lock").split(" / ")[2])
-    assert MAX_CHECKSUM_LIST_BYTES == limit
+    assert limit == MAX_CHECKSUM_LIST_BYTES
     archive = tmp_path / "nvcf.tar"
     listing = tmp_path / "nvcf.tar.sha256"
     listing.write_bytes(b"\n" * limit)

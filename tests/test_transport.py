@@ -52,7 +52,9 @@ def test_a_loopback_host_is_spoken_to_directly_whatever_the_proxy_variables_say(
     assert _route_of("https://nvcr.io/v2/") == "via http://proxy.example:3128"
 
 
-def test_a_name_is_resolved_once_and_its_first_answer_kept_for_the_clients_life(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_name_is_resolved_once_and_its_first_answer_kept_for_the_clients_life(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """README Security: "each client resolves a name once and connects to the address it checked (TLS still
     names the host)". DNS is stood in for (socket.getaddrinfo answering differently each time, as a rebinding
     server would): no real resolver here can be made to change its answer between two lookups."""
