@@ -11,12 +11,15 @@ from typing import Any
 
 import boto3
 import pytest
+import readme_text
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
-from provider_helper.aws.ecr import REFRESH_BEFORE, EcrToken
+from provider_helper.aws.ecr import PUT_IMAGE_PER_SECOND, REFRESH_BEFORE, EcrToken
+from provider_helper.oci.reference import parse_target
 from provider_helper.sandbox.aws import REGION
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
+from provider_helper.targets import TargetAccess
 
 
 @pytest.fixture
@@ -484,3 +487,12 @@ def test_a_kms_key_with_an_encryption_other_than_kms_is_one_line_naming_both_and
         done = run_cli("mirror", "--dry-run", "--target", "123456789012.dkr.ecr.us-east-1.amazonaws.com/p", *flags)
         assert done.returncode == 2
         assert done.stderr.splitlines() == ["nvcf-mirror: error: --kms-key goes with --encryption KMS"]
+
+
+def test_manifest_pushes_to_ecr_are_held_to_the_putimage_quota_of_10_per_second() -> None:
+    """README Targets: "Manifest pushes are held to ECR's PutImage quota (10/s)"."""
+    quota = int(readme_text.said(r"Manifest pushes are held to ECR's PutImage quota \((\d+)/s\)")[1])
+    assert quota == PUT_IMAGE_PER_SECOND
+    access = TargetAccess(parse_target("123456789012.dkr.ecr.us-east-1.amazonaws.com/nvcf"), "ecr")
+    limiter = access.manifest_put_limiter()
+    assert limiter is not None and limiter.interval == pytest.approx(1.0 / quota)

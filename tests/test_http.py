@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import closing
+from importlib import metadata
 
 import httpx
 import pytest
+import readme_text
 
 from provider_helper import http as http_layer
 
@@ -63,3 +66,39 @@ def test_blob_bytes_pass_through_in_whole_chunks_whatever_the_network_reads() ->
     assert [len(c) for c in chunks[:-1]] == [http_layer.CHUNK_SIZE] * (len(chunks) - 1) and 0 < len(
         chunks[-1]
     ) <= http_layer.CHUNK_SIZE
+
+
+# -- audit3: the figures the README states for the HTTP layer ------------------------------------------
+
+
+def test_an_answer_read_whole_gets_30_s_at_any_rate_then_at_least_1_kib_per_second_as_the_readme_says() -> None:
+    """README Limits: "time an answer read whole may take ... | any rate for 30 s, then at least 1 KiB/s on
+    average"."""
+    found = readme_text.said(r"any rate for (\d+) s, then at least (\d+ KiB)/s on average")
+    assert http_layer._answer_limits() == (float(found[1]), readme_text.size(found[2]))
+
+
+def test_a_paged_listing_is_bounded_to_the_pages_entries_and_bytes_the_readme_states() -> None:
+    """README Limits: "a paged listing ... | 1,000 pages (or a server announcing more), 100,000 entries,
+    16 MiB in all"."""
+    found = re.match(
+        r"([\d,]+) pages .*?, ([\d,]+) entries, (\d+ [KMG]iB) in all", readme_text.limit("a paged listing")
+    )
+    assert found is not None
+    assert int(found[1].replace(",", "")) == http_layer.MAX_PAGES
+    assert int(found[2].replace(",", "")) == http_layer.MAX_LISTING_ENTRIES
+    assert readme_text.size(found[3]) == http_layer.MAX_LISTING_BYTES
+
+
+def test_the_user_agent_is_nvcf_mirror_slash_its_version() -> None:
+    """README modules: "clients (timeouts, TLS, proxies, `User-Agent: nvcf-mirror/<version>`, ...)"."""
+    readme_text.said(r"`User-Agent: nvcf-mirror/<version>`")
+    version = metadata.version("nvcf-mirror")
+    assert http_layer.user_agent() == f"nvcf-mirror/{version}"
+
+
+def test_blobs_stream_in_the_1_mib_chunks_the_readme_states() -> None:
+    """README How it works: "Blobs stream from source to target in 1 MiB chunks (peak RSS stays around 80 MB
+    while copying a 256 MiB layer)"."""
+    found = readme_text.said(r"Blobs stream from source to target in (\d+ [KMG]iB) chunks")
+    assert readme_text.size(found[1]) == http_layer.CHUNK_SIZE

@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from provider_helper.content.layout import REF_NAME, Layout
+import pytest
+import readme_text
+
+from provider_helper.content.layout import MAX_INDEX_BYTES, REF_NAME, Layout, read_index
+from provider_helper.errors import InputError
 from provider_helper.oci.digests import digest_of
 from provider_helper.oci.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Manifest
 from provider_helper.oci.ocicopy import COPY_OF
@@ -134,3 +138,21 @@ def test_a_partial_blob_of_another_user_is_not_resumed_but_removed_and_the_blob_
     assert layout.partial_blob(blob) is None and not partial.exists(), "another user's part is not trusted"
     layout.put_blob_from("app", blob, 0, verified([data], blob.digest, blob.size, "blob"))
     assert layout.blob_path(blob.digest).read_bytes() == data
+
+
+def _bundle_limits() -> list[int]:
+    """The README's "4 MiB / 16 MiB / 1 MiB" for index.json / lock / split checksum list."""
+    return [readme_text.size(s) for s in readme_text.limit("a bundle's `index.json` / lock").split(" / ")]
+
+
+def test_index_json_is_read_up_to_the_4_mib_the_readme_states_and_refused_one_byte_past(tmp_path: Path) -> None:
+    """README Limits: "a bundle's `index.json` / lock ... / split checksum list, read before it is parsed |
+    4 MiB / 16 MiB / 1 MiB"."""
+    limit = _bundle_limits()[0]
+    assert limit == MAX_INDEX_BYTES
+    head = b'{"schemaVersion": 2, "manifests": []'
+    (tmp_path / "index.json").write_bytes(head + b" " * (limit - len(head) - 1) + b"}")
+    assert read_index(tmp_path) == {"schemaVersion": 2, "manifests": []}
+    (tmp_path / "index.json").write_bytes(head + b" " * (limit - len(head)) + b"}")
+    with pytest.raises(InputError, match=f"larger than {limit} bytes"):
+        read_index(tmp_path)

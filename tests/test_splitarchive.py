@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import readme_text
 
 from provider_helper.errors import InputError
-from provider_helper.splitarchive import PartsReader, PartsWriter, listed_parts, split_archive, verified_parts
+from provider_helper.splitarchive import (
+    MAX_CHECKSUM_LIST_BYTES,
+    PartsReader,
+    PartsWriter,
+    listed_parts,
+    split_archive,
+    verified_parts,
+)
 
 
 def test_a_split_bundle_is_written_as_name_000_001_and_its_checksum_list(tmp_path: Path) -> None:
@@ -65,3 +73,19 @@ def test_a_part_the_list_names_that_is_not_there_is_named_missing(tmp_path: Path
         with pytest.raises(InputError) as missing:
             check(archive)
         assert str(missing.value) == f"{tmp_path / 'nvcf.tar.002'}: missing: part 3 of the split bundle nvcf.tar"
+
+
+def test_the_checksum_list_is_read_up_to_the_1_mib_the_readme_states_and_refused_one_byte_past(tmp_path: Path) -> None:
+    """README Limits: "a bundle's `index.json` / lock ... / split checksum list, read before it is parsed |
+    4 MiB / 16 MiB / 1 MiB"."""
+    limit = readme_text.size(readme_text.limit("a bundle's `index.json` / lock").split(" / ")[2])
+    assert limit == MAX_CHECKSUM_LIST_BYTES
+    archive = tmp_path / "nvcf.tar"
+    listing = tmp_path / "nvcf.tar.sha256"
+    listing.write_bytes(b"\n" * limit)
+    with pytest.raises(InputError) as at_limit:
+        listed_parts(archive)  # read, then found to name no parts
+    assert "larger than" not in str(at_limit.value)
+    listing.write_bytes(b"\n" * (limit + 1))
+    with pytest.raises(InputError, match=f"larger than {limit} bytes"):
+        listed_parts(archive)

@@ -6,8 +6,12 @@ a real proxy server and a loopback registry: tests/test_addresses.py."""
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
 import httpx
 import pytest
+import readme_text
 
 from provider_helper.transport import GuardedTransport, Resolver
 
@@ -46,3 +50,25 @@ def test_a_loopback_host_is_spoken_to_directly_whatever_the_proxy_variables_say(
     for url in ("http://127.0.0.1:5000/v2/", "http://localhost:5000/v2/", "http://[::1]:5000/v2/"):
         assert _route_of(url) == "direct", url
     assert _route_of("https://nvcr.io/v2/") == "via http://proxy.example:3128"
+
+
+def test_a_name_is_resolved_once_and_its_first_answer_kept_for_the_clients_life(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """README Security: "each client resolves a name once and connects to the address it checked (TLS still
+    names the host)". DNS is stood in for (socket.getaddrinfo answering differently each time, as a rebinding
+    server would): no real resolver here can be made to change its answer between two lookups."""
+    readme_text.said(r"each client resolves a name once and connects to the address it checked")
+    answers = iter(["93.184.216.34", "127.0.0.1", "169.254.169.254"])
+    asked: list[str] = []
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    resolver = Resolver()
+    assert resolver.addresses("registry.example") == ["93.184.216.34"]
+    assert resolver.addresses("REGISTRY.example") == ["93.184.216.34"]
+    assert resolver.internal("registry.example") == []
+    assert asked == ["registry.example"]
