@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from hostile import Reply, ScriptedServer
-from ngcserver import NgcStandIn
 
 from provider_helper.artifacts import ResourceRef
 from provider_helper.errors import DeniedError, RegistryError, TransientError
 from provider_helper.ngc_api import NgcClient
 from provider_helper.retry import RetryPolicy
+from provider_helper.sandbox.ngcserver import NgcStandIn
 
 # A key no honest server asks for: the tests assert where it never arrives.
 CANARY = "nvapi-CANARY" + secrets.token_hex(8)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from helpers import run_cli, tgz, write_manifest
-from ngcserver import NgcStandIn
 from testca import LocalCa, make_ca
+
+from provider_helper.sandbox.ngcserver import NgcStandIn
 
 ORG = "0833294136851237"
 BASE = f"{ORG}/nvcf-ncp-staging/nvcf-base:0.1.4"

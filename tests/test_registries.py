@@ -25,11 +25,11 @@ import pytest
 import yaml
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
-from ngcserver import NgcStandIn
 from upstreams import HUB_PASSWORD, HUB_USER, StandIn
 from upstreams import source_maps as _maps
 
 from provider_helper.sandbox.images import chart_archive
+from provider_helper.sandbox.ngcserver import NgcStandIn
 from provider_helper.sandbox.stack import Sandbox
 
 

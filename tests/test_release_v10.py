@@ -31,12 +31,12 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from helpers import run_cli, sha256, skopeo_raw
-from ngcserver import NgcStandIn
 from realclients import Helm
 from upstreams import StandIn, source_maps
 
 from provider_helper import manifest as manifest_mod
 from provider_helper.artifacts import Artifact
+from provider_helper.sandbox.ngcserver import NgcStandIn
 from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.seeding import Seeded, seed_selection
 

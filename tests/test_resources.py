@@ -1,4 +1,4 @@
-"""NGC resources against a stand-in for the NGC API (see ngcserver.py): download, push, pull, extract."""
+"""NGC resources against a stand-in for the NGC API (see provider_helper/sandbox/ngcserver.py): download, push, pull, extract."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from helpers import run_cli, skopeo_raw, tgz, write_manifest
 from hostile import Reply, ScriptedServer
-from ngcserver import NgcStandIn
 
+from provider_helper.sandbox.ngcserver import NgcStandIn
 from provider_helper.sandbox.stack import Sandbox
 
 BASE = "0833294136851237/nvcf-ncp-staging/nvcf-base:0.1.4"

@@ -15,9 +15,9 @@ import pytest
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 from hostile import Reply, Route, ScriptedServer
-from ngcserver import NgcStandIn
 
 from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.ngcserver import NgcStandIn
 from provider_helper.sandbox.stack import Sandbox
 
 CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
-from ngcserver import NgcStandIn
 
 from provider_helper.errors import RegistryError
 from provider_helper.mirror.versions import flavour, latest_from, newer, newest
 from provider_helper.sandbox.images import Factory
+from provider_helper.sandbox.ngcserver import NgcStandIn
 from provider_helper.sandbox.stack import Sandbox
 
 
