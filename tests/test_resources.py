@@ -1,4 +1,4 @@
-"""NGC resources against a stand-in for the NGC API (see provider_helper/sandbox/ngcserver.py): download, push, pull, extract."""
+"""NGC resources against the NGC API stand-in (provider_helper/sandbox/ngcserver.py): download, push, pull, extract."""
 
 from __future__ import annotations
 
