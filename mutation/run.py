@@ -10,6 +10,12 @@ them, not only the test written for it), restore the file, and record whether th
     .venv/bin/python mutation/run.py engine-digest   # the ones whose id contains this text
     .venv/bin/python mutation/run.py --named ...     # only the named tests (quicker, weaker)
     .venv/bin/python mutation/run.py --list FILE     # another list of the same shape (an independent audit's)
+    .venv/bin/python mutation/run.py --list FILE --suite   # and a mutation its area misses runs against the suite
+
+With ``--suite`` (how an independent audit is scored: "does the suite notice?"), the area also takes the test files
+named for the mutated module (``tests/test_<module>.py``, ``tests/test_<package>_<module>.py``), and a mutation
+that area misses runs once more against the whole suite (``tests/``, -n 3 -x) before it counts as missed. The
+result line says which of the two caught it.
 
 It edits the working tree and restores each file in a ``finally``; it refuses to start with
 uncommitted changes under provider_helper/ or terraform/, so a killed run is undone by
@@ -54,7 +60,24 @@ def area(mutation: Mutation) -> list[str]:
     return sorted(files) + [test for test in mutation.tests if test.startswith(TERRAFORM_TESTS)]
 
 
-def run(mutation: Mutation, named: bool = False) -> tuple[bool, float, str]:
+def module_files(mutation: Mutation) -> list[str]:
+    """The test files named for the mutated module, where they exist (a newcomer finds a module's tests so)."""
+    path = Path(mutation.file)
+    if path.parts[0] != "provider_helper" or path.suffix != ".py":
+        return []
+    names = [f"tests/test_{path.stem}.py"]
+    if len(path.parts) > 2:
+        names.append(f"tests/test_{path.parts[-2]}_{path.stem}.py")
+    return [name for name in names if (ROOT / name).is_file()]
+
+
+def suite_area(mutation: Mutation) -> list[str]:
+    """--suite's first round: the named tests' files and the module's own files."""
+    named = area(mutation)
+    return named + [name for name in module_files(mutation) if name not in named]
+
+
+def run(mutation: Mutation, named: bool = False, suite: bool = False) -> tuple[bool, float, str]:
     """Apply, test, restore. Returns (caught, seconds, the tests' last line)."""
     path = ROOT / mutation.file
     original = path.read_text()
@@ -71,21 +94,31 @@ def run(mutation: Mutation, named: bool = False) -> tuple[bool, float, str]:
     started = time.monotonic()
     try:
         path.write_text(mutated)
-        tests = mutation.tests if named else ["-n", "3", *area(mutation)]
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *tests],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            # no .pyc of the mutated file: a same-size mutation restored within the same second would leave a
-            # cache entry that matches the restored file's size and mtime, and later runs would import the mutant
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        )
+        if named:
+            done = pytest(mutation.tests)
+        else:
+            done = pytest(["-n", "3", *(suite_area(mutation) if suite else area(mutation))])
+            if suite and done.returncode == 0:
+                done = pytest(["-n", "3", "tests/"])
+                if done.returncode != 0:
+                    done.stdout += "\n(caught by the suite, not the area)"
     finally:
         path.write_text(original)
     last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
     return done.returncode != 0, time.monotonic() - started, last
+
+
+def pytest(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        # no .pyc of the mutated file: a same-size mutation restored within the same second would leave a
+        # cache entry that matches the restored file's size and mtime, and later runs would import the mutant
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -98,8 +131,8 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    named = "--named" in argv
-    argv = [a for a in argv if a != "--named"]
+    named, suite = "--named" in argv, "--suite" in argv
+    argv = [a for a in argv if a not in ("--named", "--suite")]
     listed = None
     if "--list" in argv:
         at = argv.index("--list")
@@ -107,7 +140,7 @@ def main(argv: list[str]) -> int:
     chosen = [m for m in (load(listed) if listed else load()) if not argv or any(a in m.id for a in argv)]
     rows = []
     for mutation in chosen:
-        caught, seconds, last = run(mutation, named)
+        caught, seconds, last = run(mutation, named, suite)
         rows.append((mutation, caught, seconds, last))
         print(f"{'caught' if caught else 'MISSED'}  {mutation.id}  ({seconds:.0f} s)  {last}", flush=True)
     if not argv and not named and listed is None:
