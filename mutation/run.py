@@ -10,6 +10,7 @@ them, not only the test written for it), restore the file, and record whether th
     .venv/bin/python mutation/run.py engine-digest   # the ones whose id contains this text
     .venv/bin/python mutation/run.py --named ...     # only the named tests (quicker, weaker)
     .venv/bin/python mutation/run.py --list FILE     # another list of the same shape (an independent audit's)
+    .venv/bin/python mutation/run.py --list FILE --modules # the area also takes the files named for the module
     .venv/bin/python mutation/run.py --list FILE --suite   # and a mutation its area misses runs against the suite
 
 With ``--suite`` (how an independent audit is scored: "does the suite notice?"), the area also takes the test files
@@ -77,7 +78,7 @@ def suite_area(mutation: Mutation) -> list[str]:
     return named + [name for name in module_files(mutation) if name not in named]
 
 
-def run(mutation: Mutation, named: bool = False, suite: bool = False) -> tuple[bool, float, str]:
+def run(mutation: Mutation, named: bool = False, modules: bool = False, suite: bool = False) -> tuple[bool, float, str]:
     """Apply, test, restore. Returns (caught, seconds, the tests' last line)."""
     path = ROOT / mutation.file
     original = path.read_text()
@@ -97,7 +98,7 @@ def run(mutation: Mutation, named: bool = False, suite: bool = False) -> tuple[b
         if named:
             done = pytest(mutation.tests)
         else:
-            done = pytest(["-n", "3", *(suite_area(mutation) if suite else area(mutation))])
+            done = pytest(["-n", "3", *(suite_area(mutation) if modules or suite else area(mutation))])
             if suite and done.returncode == 0:
                 done = pytest(["-n", "3", "tests/"])
                 if done.returncode != 0:
@@ -131,8 +132,8 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    named, suite = "--named" in argv, "--suite" in argv
-    argv = [a for a in argv if a not in ("--named", "--suite")]
+    named, modules, suite = "--named" in argv, "--modules" in argv, "--suite" in argv
+    argv = [a for a in argv if a not in ("--named", "--modules", "--suite")]
     listed = None
     if "--list" in argv:
         at = argv.index("--list")
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> int:
     chosen = [m for m in (load(listed) if listed else load()) if not argv or any(a in m.id for a in argv)]
     rows = []
     for mutation in chosen:
-        caught, seconds, last = run(mutation, named, suite)
+        caught, seconds, last = run(mutation, named, modules, suite)
         rows.append((mutation, caught, seconds, last))
         print(f"{'caught' if caught else 'MISSED'}  {mutation.id}  ({seconds:.0f} s)  {last}", flush=True)
     if not argv and not named and listed is None:
