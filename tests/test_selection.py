@@ -271,6 +271,10 @@ def test_target_credential_flags_that_need_or_exclude_each_other_are_one_line_an
         ("--all-platforms",),
         ("--set-version", "nvcf-cli=1"),
         ("--manifest", "m.yaml"),
+        ("--release", "v1.0"),
+        ("--exclude", "nvcf-cli"),
+        ("--source-registry", "mirror.example"),
+        ("--source-map", "nvcr.io=mirror.example"),
     ],
 )
 def test_verify_from_a_bundle_refuses_a_selection_flag_it_would_ignore(flags: tuple[str, ...], tmp_path: Path) -> None:

@@ -47,11 +47,15 @@ def verify(
             flag
             for flag, value in (
                 ("--manifest", common.manifest),
+                ("--release", common.release),
                 ("--group", common.groups),
                 ("--all-groups", common.all_groups),
                 ("--platform", common.platforms),
                 ("--all-platforms", common.all_platforms),
                 ("--set-version", common.set_versions),
+                ("--exclude", common.excludes),
+                ("--source-registry", common.source_registry),
+                ("--source-map", common.source_map),
             )
             if value
         ]
