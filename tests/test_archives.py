@@ -14,6 +14,7 @@ from helpers import cve_2025_4517_archive, tar_archive
 
 from provider_helper.archive_members import ArchiveError, ExtractLimits
 from provider_helper.archives import extract_once, safe_extract
+from provider_helper.splitarchive import PartsReader
 
 
 def _refused_before_writing(archive: Path, dest: Path, match: str) -> None:
@@ -116,7 +117,10 @@ def _open_handles_on(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("fault", ["an I/O error on the first read", "not a tar", "a refused entry"])
+@pytest.mark.parametrize(
+    "fault",
+    ["an I/O error on the first read", "not a tar", "a refused entry", "an I/O error in a split archive's part"],
+)
 def test_extract_once_closes_the_archive_on_every_path_out(tmp_path: Path, fault: str) -> None:
     """The archive ``extract_once`` opened is closed whichever way it stops, before the error reaches the caller
     (which holds the traceback, and with it the frame the handle lives in). The I/O error is a real one, not a
@@ -127,10 +131,13 @@ def test_extract_once_closes_the_archive_on_every_path_out(tmp_path: Path, fault
     elif fault == "not a tar":
         archive, raised = tmp_path / "junk.tar", ArchiveError
         archive.write_bytes(b"not a tar archive at all" * 100)
-    else:
+    elif fault == "a refused entry":
         archive, raised = tar_archive(tmp_path / "up.tar", [("../up", "file", b"x")]), ArchiveError
+    else:
+        archive, raised = Path(f"/proc/{os.getpid()}/mem"), ArchiveError  # the part is opened as it is read
+    parts = PartsReader([archive]) if fault == "an I/O error in a split archive's part" else None
     dest = tmp_path / "dest"
     dest.mkdir()
     with pytest.raises(raised) as stopped:
-        extract_once(archive, dest)
+        extract_once(archive, dest, parts=parts)
     assert _open_handles_on(archive) == [], f"{archive} left open after {stopped.value!r}"
