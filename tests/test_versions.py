@@ -417,6 +417,12 @@ def test_two_entries_of_one_name_both_pinned_to_latest_are_compared_once_latest_
     assert copied.returncode == 0, copied.stderr
     result = json.loads((tmp_path / "r.json").read_text())
     assert [(a["key"], a["status"]) for a in result["artifacts"]] == [("image:app:1.1.0", "copied")], "one copy"
+    offline = run_cli(
+        "plan", "--offline", "--manifest", str(same), "--target", f"{sandbox.target.host}/{ns}", "--set-version",
+        "app:1.0.0=latest", "--set-version", "app:1.1.0=latest", "--output", "json",
+    )  # fmt: skip
+    assert offline.returncode == 0, offline.stderr
+    assert [a["key"] for a in json.loads(offline.stdout)["artifacts"]] == ["image:app:latest"] * 2, "not resolved"
     apart = entries(f"{app}:1.0.0", f"nvcr.io/{ns}/other/app:1.0.5")
     refused = _plan(sandbox, ns, apart, "app:1.0.0=latest", "app:1.0.5=latest")
     assert isinstance(refused, str) and refused.startswith(
