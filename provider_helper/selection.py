@@ -37,7 +37,8 @@ class ArtifactManifest:
         less those named in ``excludes`` (a name the manifest does not list is a mistake, not a no-op).
 
         A pin names an artifact (``NAME``) or one of its entries (``NAME:TAG``, where a name has several);
-        a name that matches several selected entries, or a selection with two entries on one target, is refused."""
+        a name that matches several selected entries, or a selection with two entries on one target, is refused
+        (entries pinned to ``latest`` once resolved: ``one_per_target``)."""
         names = {a.name for a in self.artifacts}
         for name in excludes:
             if name not in names:
