@@ -103,23 +103,22 @@ def extract_once(
     swap; links are made last, once every entry has passed (``check_link_targets`` needs them all).
     ``parts``: a split archive's parts, each hashed against its checksum as it is read (and read to its end)."""
     origin = archive.name
-    if parts is None:
-        source: IO[bytes] = open_regular_file(archive)
-        magic = source.read(6)
-        source.seek(0)
-        compressed = os.fstat(source.fileno()).st_size if magic.startswith(_COMPRESSED) else None
-    else:
-        compressed = None
-        source = parts  # type: ignore[assignment]
-    root = dest.resolve()
+    source: IO[bytes] = open_regular_file(archive) if parts is None else parts  # type: ignore[assignment]
     members: list[tarfile.TarInfo] = []
-    with source, _open(fileobj=source, mode="r|*", origin=origin) as tar:
-        for member in checked_members(tar, origin, limits, compressed):
-            members.append(member)
-            if not (member.issym() or member.islnk()):
-                _write_member(tar, member, root, origin)
-        while source.read(1 << 20):  # the tar's end padding: a split archive's last part is hashed to its end
-            pass
+    with source:  # entered at once: closed on every way out, an I/O error on the first read included
+        compressed = None
+        if parts is None:
+            magic = source.read(6)
+            source.seek(0)
+            compressed = os.fstat(source.fileno()).st_size if magic.startswith(_COMPRESSED) else None
+        root = dest.resolve()
+        with _open(fileobj=source, mode="r|*", origin=origin) as tar:
+            for member in checked_members(tar, origin, limits, compressed):
+                members.append(member)
+                if not (member.issym() or member.islnk()):
+                    _write_member(tar, member, root, origin)
+            while source.read(1 << 20):  # the tar's end padding: a split archive's last part is hashed to its end
+                pass
     check_link_targets(members, origin)
     for member in members:
         if member.issym() or member.islnk():

@@ -44,10 +44,14 @@ def releases() -> list[str]:
     return list(RELEASES)
 
 
-def bundled_path(release: str | None = None) -> Path:
-    """The bundled manifest of ``release`` (``v0.5``, ``v1.0``, …; None: the default, v0.5)."""
+def bundled_path(release: str | None = None, *, as_diff_side: bool = False) -> Path:
+    """The bundled manifest of ``release`` (``v0.5``, ``v1.0``, …; None: the default, v0.5). The one check of a
+    release name; ``as_diff_side``: the name is a side of ``manifest diff``, not a ``--release``, and its refusal
+    says so."""
     name = release or DEFAULT_RELEASE
     if name not in RELEASES:
+        if as_diff_side:
+            raise InputError(f"{name}: not a bundled NVCF release (bundled: {', '.join(RELEASES)})")
         raise InputError(f"{setting('release')} {name}: no such bundled release (releases: {', '.join(RELEASES)})")
     return Path(str(resources.files("provider_helper.manifests").joinpath(f"nvcf-{name}.yaml")))
 

@@ -11,6 +11,8 @@ from provider_helper.artifacts import Artifact, Group
 from provider_helper.errors import InputError, SettingError
 from provider_helper.wording import setting
 
+LATEST = "latest"  # the pin ``--set-version NAME=latest``: the newest published version, resolved after selection
+
 
 @dataclass(frozen=True)
 class ArtifactManifest:
@@ -35,7 +37,8 @@ class ArtifactManifest:
         less those named in ``excludes`` (a name the manifest does not list is a mistake, not a no-op).
 
         A pin names an artifact (``NAME``) or one of its entries (``NAME:TAG``, where a name has several);
-        a name that matches several selected entries, or a selection with two entries on one target, is refused."""
+        a name that matches several selected entries, or a selection with two entries on one target, is refused
+        (entries pinned to ``latest`` once resolved: ``one_per_target``)."""
         names = {a.name for a in self.artifacts}
         for name in excludes:
             if name not in names:
@@ -49,12 +52,15 @@ class ArtifactManifest:
         chosen = known if all_groups else set(groups or self.default_groups)
         selected = [a for a in self.artifacts if a.group in chosen and a.name not in excludes]
         pinned = dict(enumerate(selected))
+        to_resolve: set[int] = set()
         for key, version in (versions or {}).items():
             for index in self._entries_for(key, version, selected, excludes):
                 pinned[index] = pinned[index].pinned(version)
-        chosen_artifacts = list(pinned.values())
-        check_targets(chosen_artifacts)
-        return chosen_artifacts
+                if version == LATEST:
+                    to_resolve.add(index)
+        # an entry pinned to latest lands where its resolved version says: checked then (one_per_target)
+        check_targets([a for index, a in pinned.items() if index not in to_resolve])
+        return list(pinned.values())
 
     def _entries_for(self, key: str, version: str, selected: list[Artifact], excludes: Sequence[str] = ()) -> list[int]:
         """The indexes in ``selected`` that the pin ``key`` (``NAME`` or ``NAME:TAG``) names: exactly one per pin."""
@@ -84,6 +90,28 @@ class ArtifactManifest:
             problem = f"{name} is in group {', '.join(elsewhere)}, which is not selected"
             raise SettingError("set_versions", key, problem, value=version)
         raise SettingError("set_versions", key, f"no artifact of {self.origin} has that name", value=version)
+
+
+def one_per_target(artifacts: Sequence[Artifact]) -> list[Artifact]:
+    """``artifacts`` once ``latest`` is resolved, with no two on one target. Two entries pinned to ``latest`` that
+    resolved to one copy (same type, name, source reference and platforms) are one artifact, the first entry's:
+    each asked for the newest, and the newest is one image (refusing would break a pin the day two flavours
+    meet). Any other two on one target are refused, naming both."""
+    kept: list[Artifact] = []
+    for artifact in artifacts:
+        if not any(_one_copy(artifact, earlier) for earlier in kept):
+            kept.append(artifact)
+    check_targets(kept)
+    return kept
+
+
+def _one_copy(one: Artifact, other: Artifact) -> bool:
+    both_latest = one.resolved_from == other.resolved_from == LATEST
+    return both_latest and _what_is_copied(one) == _what_is_copied(other)
+
+
+def _what_is_copied(artifact: Artifact) -> tuple[object, ...]:
+    return (artifact.type, artifact.name, artifact.source_text, artifact.platforms)
 
 
 def check_targets(artifacts: Sequence[Artifact]) -> None:

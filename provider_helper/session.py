@@ -29,7 +29,7 @@ from provider_helper.origin import OriginPolicy
 from provider_helper.registry.credentials import CredentialStore
 from provider_helper.registry.tls import verifying_context
 from provider_helper.retry import RetryPolicy
-from provider_helper.selection import check_targets
+from provider_helper.selection import one_per_target
 from provider_helper.sourcemap import SourceMap
 from provider_helper.values import helm_values
 from provider_helper.wording import setting
@@ -76,12 +76,12 @@ class RunConfig:
         if types is not None:
             artifacts = [a for a in artifacts if a.type in types]
             as_listed = [a for a in as_listed if a.type in types]
-        latest = [key.partition(":")[0] for key, version in pins.items() if version == versions.LATEST]
+        latest = [key for key, version in pins.items() if version == versions.LATEST]  # NAME or NAME:TAG
         if resolve_versions and (latest or any(a.is_classic_chart and a.version for a in artifacts)):
             before = [a.version_text for a in as_listed]
             with self.published_versions() as available:
                 artifacts = versions.Resolver(available).resolve(artifacts, latest, before)
-            check_targets(artifacts)  # two entries resolved to one newest version
+            artifacts = one_per_target(artifacts)  # two entries resolved to one newest version
         options = PlanOptions(
             target=parse_target(self.target) if self.target else LAYOUT_TARGET,
             platforms=self.selected_platforms(),

@@ -3,7 +3,9 @@ limits); nothing escapes its folder and nothing is written before a refusal."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import pytest
 from helpers import cve_2025_4517_archive, tar_archive
 
 from provider_helper.archive_members import ArchiveError, ExtractLimits
-from provider_helper.archives import safe_extract
+from provider_helper.archives import extract_once, safe_extract
+from provider_helper.splitarchive import PartsReader
 
 
 def _refused_before_writing(archive: Path, dest: Path, match: str) -> None:
@@ -102,3 +105,39 @@ def test_an_entry_nested_deeper_than_the_bound_is_refused(tmp_path: Path) -> Non
     with pytest.raises(ArchiveError, match="nests more than 64 folders deep"):
         safe_extract(_deep_tar(tmp_path / "deep.tar", 1, 500), tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
+
+
+def _open_handles_on(path: Path) -> list[str]:
+    """This process's file descriptors open on ``path`` (from /proc/self/fd)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the descriptor listdir itself used is gone by now
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                found.append(fd)
+    return found
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["an I/O error on the first read", "not a tar", "a refused entry", "an I/O error in a split archive's part"],
+)
+def test_extract_once_closes_the_archive_on_every_path_out(tmp_path: Path, fault: str) -> None:
+    """The archive ``extract_once`` opened is closed whichever way it stops, before the error reaches the caller
+    (which holds the traceback, and with it the frame the handle lives in). The I/O error is a real one, not a
+    mock: this process's /proc/PID/mem is a regular file whose first bytes (address 0) answer EIO."""
+    raised: type[Exception]
+    if fault == "an I/O error on the first read":
+        archive, raised = Path(f"/proc/{os.getpid()}/mem"), OSError
+    elif fault == "not a tar":
+        archive, raised = tmp_path / "junk.tar", ArchiveError
+        archive.write_bytes(b"not a tar archive at all" * 100)
+    elif fault == "a refused entry":
+        archive, raised = tar_archive(tmp_path / "up.tar", [("../up", "file", b"x")]), ArchiveError
+    else:
+        archive, raised = Path(f"/proc/{os.getpid()}/mem"), ArchiveError  # the part is opened as it is read
+    parts = PartsReader([archive]) if fault == "an I/O error in a split archive's part" else None
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(raised) as stopped:
+        extract_once(archive, dest, parts=parts)
+    assert _open_handles_on(archive) == [], f"{archive} left open after {stopped.value!r}"

@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import run_cli, write_manifest
 
-from provider_helper.mirror.diff import GroupChoice, diff
+from provider_helper import manifest as manifest_mod
+from provider_helper.errors import InputError
+from provider_helper.mirror.diff import GroupChoice, diff, listed
 
 GROUPS = [{"name": "core", "default": True}, {"name": "extra", "default": False}, {"name": "more", "default": False}]
 
@@ -51,3 +54,19 @@ def test_a_diff_counts_the_default_groups_or_those_group_names_or_all_with_all_g
         done = run_cli("manifest", "diff", str(old), str(new), *flags, "--output", "json")
         assert done.returncode == 0, done.stderr
         assert _changed(json.loads(done.stdout)) == names, flags
+
+
+def test_a_side_named_like_a_release_is_checked_by_the_one_release_check_in_the_diffs_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A side that is no file and looks like a release name is refused by ``manifest.bundled_path``, the check
+    ``--release`` uses too (no second list of names to drift), worded for a side of the diff: tests/test_upgrades.py
+    quotes "v9.9: not a bundled NVCF release (bundled: v0.5", tests/test_manifest.py the --release wording."""
+    monkeypatch.chdir(tmp_path)  # no file called v9.9 here
+    with pytest.raises(InputError) as refused:
+        listed("v9.9", GroupChoice())
+    bundled = ", ".join(manifest_mod.releases())
+    assert str(refused.value) == f"v9.9: not a bundled NVCF release (bundled: {bundled})"
+    assert refused.traceback[-1].name == "bundled_path", "refused by the one release check, not a twin of it"
+    with pytest.raises(InputError, match=r"^--release v9\.9: no such bundled release \(releases: v0\.5, "):
+        manifest_mod.bundled_path("v9.9")

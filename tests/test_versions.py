@@ -3,6 +3,7 @@ and NGC resources (classic charts: test_helm.py), against the real registry and 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -367,3 +368,94 @@ def test_latest_keeps_the_flavour_of_the_entry_it_resolves_when_a_name_is_listed
     )  # fmt: skip
     assert plan.returncode == 0, plan.stderr
     assert [a["key"] for a in json.loads(plan.stdout)["artifacts"]] == ["image:nats-box:0.20.0"]
+
+
+def _plan(sandbox: Sandbox, ns: str, manifest: Path, *pins: str) -> Any:
+    """``plan --output json`` of ``manifest`` with ``--set-version`` ``pins``: the document, or the one error line."""
+    flags = [flag for pin in pins for flag in ("--set-version", pin)]
+    where = ["--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    done = run_cli("plan", "--manifest", str(manifest), *where, *flags, "--output", "json", env=sandbox.env())
+    if done.returncode != 0:
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        return done.stderr.strip()
+    return json.loads(done.stdout)
+
+
+def test_two_entries_of_one_name_both_pinned_to_latest_are_compared_once_latest_is_resolved(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """Review finding: ``A:TAG1=latest`` and ``A:TAG2=latest`` were refused as two artifacts on one target
+    ``A:latest``, the word itself. README Versions: compared once resolved, two versions are two artifacts; one
+    version of one source is copied once, under the first entry; one tag of two sources is refused naming both."""
+    for tag in ("1.0.0", "1.1.0", "1.0.0-nonroot", "1.2.0-nonroot"):
+        source.image(f"{ns}/nvidia/app", tag)
+    for tag in ("1.0.5", "1.1.0"):
+        source.image(f"{ns}/other/app", tag)
+    app = f"nvcr.io/{ns}/nvidia/app"
+    made = itertools.count()
+
+    def entries(*sources: str) -> Path:
+        listed = [{"type": "image", "source": s, "group": "test"} for s in sources]
+        return write_manifest(tmp_path / f"m{next(made)}.yaml", listed)
+
+    flavours = _plan(sandbox, ns, entries(f"{app}:1.0.0", f"{app}:1.0.0-nonroot"), "app:1.0.0=latest",
+                     "app:1.0.0-nonroot=latest")  # fmt: skip
+    assert isinstance(flavours, dict), flavours
+    assert [(a["key"], a.get("resolved_from")) for a in flavours["artifacts"]] == [
+        ("image:app:1.1.0", "latest"),
+        ("image:app:1.2.0-nonroot", "latest"),
+    ]
+    same = entries(f"{app}:1.0.0", f"{app}:1.1.0")
+    one = _plan(sandbox, ns, same, "app:1.0.0=latest", "app:1.1.0=latest")
+    assert isinstance(one, dict), one
+    assert [(a["key"], a["source"]) for a in one["artifacts"]] == [("image:app:1.1.0", f"{app}:1.1.0")]
+    where = ["--source-registry", sandbox.source.host, "--target", f"{sandbox.target.host}/{ns}"]
+    copied = run_cli(
+        "mirror", "--manifest", str(same), *where, "--set-version", "app:1.0.0=latest", "--set-version",
+        "app:1.1.0=latest", "--result-file", str(tmp_path / "r.json"), env=sandbox.env(),
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert [(a["key"], a["status"]) for a in result["artifacts"]] == [("image:app:1.1.0", "copied")], "one copy"
+    offline = run_cli(
+        "plan", "--offline", "--manifest", str(same), "--target", f"{sandbox.target.host}/{ns}", "--set-version",
+        "app:1.0.0=latest", "--set-version", "app:1.1.0=latest", "--output", "json",
+    )  # fmt: skip
+    assert offline.returncode == 0, offline.stderr
+    assert [a["key"] for a in json.loads(offline.stdout)["artifacts"]] == ["image:app:latest"] * 2, "not resolved"
+    apart = entries(f"{app}:1.0.0", f"nvcr.io/{ns}/other/app:1.0.5")
+    refused = _plan(sandbox, ns, apart, "app:1.0.0=latest", "app:1.0.5=latest")
+    assert isinstance(refused, str) and refused.startswith(
+        f"nvcf-mirror: error: two artifacts land on one target app:1.1.0: {app}:1.1.0 ("
+    ), refused
+    assert f"nvcr.io/{ns}/other/app:1.1.0 (" in refused, "both entries named"
+
+
+def test_an_entry_the_manifest_tags_latest_is_resolved_only_when_a_pin_names_that_entry(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """Review finding: an entry published as ``latest`` (its manifest tag) was resolved to the newest version
+    whenever its name was in a ``=latest`` pin, even one naming the name's other entry. README Versions: it is
+    copied as ``latest`` unless the pin names it (``NAME:latest=latest``, or ``NAME=latest`` for a name listed
+    once)."""
+    for tag in ("latest", "1.0.0", "1.1.0"):
+        source.image(f"{ns}/nvidia/tool", tag)
+    tool = f"nvcr.io/{ns}/nvidia/tool"
+    listed = [{"type": "image", "source": f"{tool}:{tag}", "group": "test"} for tag in ("latest", "1.0.0")]
+    both = write_manifest(tmp_path / "both.yaml", listed)
+    other = _plan(sandbox, ns, both, "tool:1.0.0=latest")
+    assert isinstance(other, dict), other
+    assert [(a["key"], a.get("resolved_from")) for a in other["artifacts"]] == [
+        ("image:tool:latest", None),
+        ("image:tool:1.1.0", "latest"),
+    ], "the entry tagged latest stays latest"
+    itself = _plan(sandbox, ns, both, "tool:latest=latest")
+    assert isinstance(itself, dict), itself
+    assert [(a["key"], a.get("resolved_from")) for a in itself["artifacts"]] == [
+        ("image:tool:1.1.0", "latest"),
+        ("image:tool:1.0.0", None),
+    ], "pinned by its own NAME:TAG, it is resolved"
+    alone = write_manifest(tmp_path / "alone.yaml", listed[:1])
+    named = _plan(sandbox, ns, alone, "tool=latest")
+    assert isinstance(named, dict), named
+    assert [(a["key"], a.get("resolved_from")) for a in named["artifacts"]] == [("image:tool:1.1.0", "latest")]

@@ -87,9 +87,7 @@ def listed(side: str, selection: GroupChoice) -> tuple[list[Listed], set[str] | 
     if not path.exists() and split_archive(path) is None:
         if not RELEASE_RE.fullmatch(side):
             raise InputError(f"{side}: no such manifest, bundle or lock file, and not a bundled release name")
-        if side not in manifest_mod.releases():
-            raise InputError(f"{side}: not a bundled NVCF release (bundled: {', '.join(manifest_mod.releases())})")
-        path = manifest_mod.bundled_path(side)
+        path = manifest_mod.bundled_path(side, as_diff_side=True)
     lock = _lock_of(path)
     if lock is not None:
         return _from_lock(lock, side), None

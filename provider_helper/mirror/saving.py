@@ -31,12 +31,10 @@ def layout_for_saving(root: Path, base: Holdings | None = None) -> Layout:
     is removed) and every index entry must name a valid digest whose blob is there. A layout another user
     could have written into (a folder of theirs, or one anyone may write to) is refused: what it holds
     could be planted whole."""
-    (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
-    for folder in (root, root / "blobs", root / "blobs" / "sha256"):
-        _check_writable_by_this_user_only(folder)
-    for name in ("index.json", LOCK_FILE):
-        if (root / name).exists() and not _own_regular_file(root / name):
-            raise InputError(f"{root / name}: not a regular file of this user: refusing to resume a save into {root}")
+    _refuse_untrusted(root)  # before anything is made in it: a refused save leaves the folder as it was
+    for folder in (root / "blobs", root / "blobs" / "sha256"):
+        with contextlib.suppress(FileExistsError):  # one already there passed the check above
+            os.mkdir(folder, 0o755)
     _drop_unverified_blobs(root)
     layout = Layout.for_writing(root, base)
     layout.keep_entries(lambda entry: _kept_entry(root, entry))
@@ -45,8 +43,10 @@ def layout_for_saving(root: Path, base: Holdings | None = None) -> Layout:
 
 @contextlib.contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
-    """One ``save`` at a time per layout: a second one fails at once with a clear line."""
-    root.mkdir(parents=True, exist_ok=True)
+    """One ``save`` at a time per layout: a second one fails at once with a clear line. The lock file is made
+    only in a folder ``layout_for_saving`` would take, so a refused save leaves nothing in it."""
+    root.mkdir(0o755, parents=True, exist_ok=True)  # made by this save: never group- or world-writable
+    _refuse_untrusted(root)
     try:
         fd = os.open(root / WRITER_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
@@ -86,6 +86,25 @@ def staging_for(archive: Path) -> Path:
     return staging
 
 
+def _refuse_untrusted(root: Path) -> None:
+    """The refusals of a layout folder that need nothing made in it: the folders that are there must be
+    this user's alone, the index and the lock this user's regular files, and no folder among the blobs."""
+    _check_writable_by_this_user_only(root)
+    for folder in (root / "blobs", root / "blobs" / "sha256"):
+        if os.path.lexists(folder):
+            _check_writable_by_this_user_only(folder)
+    for name in ("index.json", LOCK_FILE):
+        if (root / name).exists() and not _own_regular_file(root / name):
+            raise InputError(f"{root / name}: not a regular file of this user: refusing to resume a save into {root}")
+    blobs = root / "blobs" / "sha256"
+    with contextlib.suppress(FileNotFoundError), os.scandir(blobs) as items:
+        for item in items:
+            if item.is_dir(follow_symlinks=False):
+                raise InputError(
+                    f"{item.path}: a folder where the layout keeps blobs; not a layout written by 'nvcf-mirror save'"
+                )
+
+
 def _check_writable_by_this_user_only(folder: Path) -> None:
     info = os.lstat(folder)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
@@ -106,12 +125,8 @@ def _own_regular_file(path: Path) -> bool:
 def _drop_unverified_blobs(root: Path) -> None:
     """Remove every blob an earlier save left that is not a regular file matching its name."""
     folder = root / "blobs" / "sha256"
-    for item in os.scandir(folder):
+    for item in os.scandir(folder):  # no folder among them: _refuse_untrusted saw to that
         path = Path(item.path)
-        if item.is_dir(follow_symlinks=False):
-            raise InputError(
-                f"{path}: a folder where the layout keeps blobs; not a layout written by 'nvcf-mirror save'"
-            )
         keep = (
             item.is_file(follow_symlinks=False)
             and item.stat(follow_symlinks=False).st_uid == os.getuid()

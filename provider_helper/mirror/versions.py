@@ -16,8 +16,8 @@ from typing import Protocol
 
 from provider_helper.artifacts import Artifact
 from provider_helper.errors import RegistryError
+from provider_helper.selection import LATEST as LATEST  # what callers of the resolution name the pin
 
-LATEST = "latest"
 _VERSION_RE = re.compile(
     r"v?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:[+_]([0-9A-Za-z.-]+))?", re.ASCII
 )
@@ -104,17 +104,19 @@ class Resolver:
     def resolve(
         self, artifacts: list[Artifact], latest: Iterable[str], pinned_before: Sequence[str | None] | None = None
     ) -> list[Artifact]:
-        """Pin the artifacts named in ``latest`` to their newest version, of the flavour of the version the
-        manifest pinned for that entry (``pinned_before``, one per artifact, in order: a name listed twice
-        has two); spell classic chart versions as their repository does (``25.3.1`` found as ``v25.3.1``)."""
+        """Pin the entries the ``latest`` pins name (``NAME``, or ``NAME:TAG``: the entry the manifest listed at
+        TAG) to their newest version, of the flavour of the version the manifest pinned for that entry
+        (``pinned_before``, one per artifact, in order: a name listed twice has two); spell classic chart
+        versions as their repository does (``25.3.1`` found as ``v25.3.1``)."""
         wanted = set(latest)
         before = list(pinned_before) if pinned_before is not None else [None] * len(artifacts)
         if len(before) != len(artifacts):
             raise ValueError("pinned_before names one version per artifact")
         resolved = []
         for artifact, was in zip(artifacts, before, strict=True):
-            # not another entry of the name, pinned by NAME:TAG
-            if artifact.name in wanted and artifact.version_text == LATEST:
+            # the entry the pin names: not another entry of the name, nor one the manifest itself tags latest
+            named = artifact.name in wanted or (was is not None and f"{artifact.name}:{was}" in wanted)
+            if named and artifact.version_text == LATEST:
                 newest_version = self.available.latest(artifact, was)
                 artifact = artifact.pinned(newest_version, resolved_from=LATEST)
             elif artifact.is_classic_chart and artifact.version:
