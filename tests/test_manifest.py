@@ -596,3 +596,34 @@ def test_a_set_version_for_an_artifact_of_a_group_not_selected_names_that_group(
         "plan", "--offline", "--manifest", str(manifest), "--target", ECR, "--group", "extra", "--set-version", "b=2"
     )
     assert chosen.returncode == 0, chosen.stderr
+
+
+def test_an_unknown_release_or_an_unreadable_manifest_is_one_line_naming_it(tmp_path: Path) -> None:
+    releases = ", ".join(manifest_mod.releases())
+    done = run_cli("plan", "--offline", "--release", "v9.9", "--target", ECR)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"nvcf-mirror: error: --release v9.9: no such bundled release (releases: {releases})"
+    ]
+    missing = tmp_path / "absent.yaml"
+    done = run_cli("plan", "--offline", "--manifest", str(missing), "--target", ECR)
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [f"nvcf-mirror: error: {missing}: cannot read manifest: No such file or directory"],
+    )
+    assert manifest_mod.DEFAULT_RELEASE == manifest_mod.releases()[0] == "v0.5"
+    assert manifest_mod.bundled_path().name == "nvcf-v0.5.yaml" == manifest_mod.bundled_path("v0.5").name
+
+
+def test_problems_are_reported_in_the_order_of_their_lines_whatever_kind_each_is(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: nvcf-mirror/v1\ngroups:\n  - name: a\nartifacts:\n"
+        "  - type: image\n    source: nvcr.io/x/y:1\n    group: nope\n"  # a rule (line 7)
+        "  - type: imag\n    source: nvcr.io/x/z:1\n    group: a\n"  # the schema (line 8)
+        "  - type: image\n    source: nvcr.io/x/w:1\n    group: a\n    platforms: [linux/amd65]\n"  # a rule (line 14)
+    )
+    with pytest.raises(InputError) as caught:
+        manifest_mod.load(bad)
+    assert [p.split(": ")[0] for p in caught.value.problems] == [f"{bad}:7", f"{bad}:8", f"{bad}:14"]  # type: ignore[attr-defined]
+    assert str(caught.value).endswith(" (and 2 more problems)")

@@ -367,3 +367,23 @@ def test_latest_keeps_the_flavour_of_the_entry_it_resolves_when_a_name_is_listed
     )  # fmt: skip
     assert plan.returncode == 0, plan.stderr
     assert [a["key"] for a in json.loads(plan.stdout)["artifacts"]] == ["image:nats-box:0.20.0"]
+
+
+def test_latest_with_nothing_published_is_one_line_naming_the_artifact() -> None:
+    with pytest.raises(RegistryError) as caught:
+        latest_from(lambda: ["latest", "sha256-abc.sig"], "nvcr.io/nvidia/nvcf/nvcf-api")
+    assert str(caught.value) == "nvcr.io/nvidia/nvcf/nvcf-api has no published version to call latest"
+    with pytest.raises(RegistryError) as flavoured:
+        latest_from(lambda: ["0.20.0"], "nats-box", like="0.19.2-nonroot")
+    assert (
+        str(flavoured.value)
+        == "nats-box has no published version of the flavour -nonroot (of 0.19.2-nonroot) to call latest"
+    )
+    assert latest_from(lambda: ["1.0.0", "v1.2.0", "1.3.0-rc1"], "x") == "v1.2.0"
+
+
+def test_newer_lists_only_versions_newer_than_the_pinned_one_oldest_first() -> None:
+    published = ["1.0.0", "1.1.0", "0.9.0", "1.0.1", "latest"]
+    assert newer("1.0.0", published) == ["1.0.1", "1.1.0"]
+    assert newer("1.1.0", published) == []
+    assert newer("not-a-version", published) == []
