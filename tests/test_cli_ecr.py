@@ -119,3 +119,16 @@ def test_import_commands_refuse_an_address_that_is_not_a_module_address(address:
         f"nvcf-mirror: error: --module-address {address!r}: expected e.g. module.nvcf_mirror"
     ]
     assert not re.search(r"Traceback", done.stderr)
+
+
+def test_the_region_is_region_else_aws_region_then_aws_default_region(sandbox: Sandbox, ns: str) -> None:
+    """delete-repos --help: "AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION; one of the three is
+    needed)"; moto answers for any region, so the line naming the region says which one was asked."""
+    base = ["ecr", "delete-repos", "--prefix", ns, "--dry-run"]
+    for extra, env, region in (
+        ((), {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "ap-south-1"}, "eu-west-1"),
+        ((), {"AWS_REGION": "", "AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1"),
+        (("--region", "sa-east-1"), {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "ap-south-1"}, "sa-east-1"),
+    ):
+        done = run_cli(*base, *extra, env={**sandbox.ecr_env(), **env})
+        assert (done.returncode, done.stdout) == (0, f"no repositories under {ns}/ in {region}\n"), done.stderr
