@@ -627,3 +627,58 @@ def test_problems_are_reported_in_the_order_of_their_lines_whatever_kind_each_is
         manifest_mod.load(bad)
     assert [p.split(": ")[0] for p in caught.value.problems] == [f"{bad}:7", f"{bad}:8", f"{bad}:14"]  # type: ignore[attr-defined]
     assert str(caught.value).endswith(" (and 2 more problems)")
+
+
+GOOD_GROUPS = [{"name": "g", "default": True}]
+GOOD_IMAGE = {"type": "image", "source": "nvcr.io/a/b:1", "group": "g"}
+
+
+@pytest.mark.parametrize(
+    ("doc", "line"),
+    [
+        ({"apiVersion": "nvcf-mirror/v2"}, "f.yaml:1: apiVersion: 'nvcf-mirror/v1' was expected"),
+        (
+            {"groups": [{"name": "Infra"}], "artifacts": [{**GOOD_IMAGE, "group": "Infra"}]},
+            "f.yaml:3: groups[0].name: 'Infra' does not match '^[a-z0-9]+(-[a-z0-9]+)*$'",
+        ),
+        ({"extra": 1}, "f.yaml:1: unknown field: 'extra' was unexpected"),
+        ({"groups": []}, "f.yaml:2: groups: [] should be non-empty"),
+        (
+            {"artifacts": [{"type": "chart", "repo": "ftp://x", "chart": "c", "version": "1", "group": "g"}]},
+            "f.yaml:7: artifacts[0].repo: 'ftp://x' does not match '^https?://'",
+        ),
+        (
+            {"artifacts": [{**GOOD_IMAGE, "needs_version": "yes"}]},
+            "f.yaml:9: artifacts[0].needs_version: 'yes' is not of type 'boolean'",
+        ),
+        ({"artifacts": [{**GOOD_IMAGE, "platforms": []}]}, "f.yaml:9: artifacts[0].platforms: [] should be non-empty"),
+        (
+            {"artifacts": [{"type": "chart", "repo": "https://x", "chart": "c", "group": "g"}]},
+            "f.yaml:6: artifacts[0]: 'version' is a required property",
+        ),
+    ],
+    ids=["api-version", "group-slug", "unknown-field", "no-groups", "repo-url", "needs-version-bool", "no-platforms",
+         "classic-chart-version"],
+)  # fmt: skip
+def test_the_schema_refuses_each_shape_it_does_not_describe_in_one_whole_line(doc: dict[str, Any], line: str) -> None:
+    """README The manifest: "a YAML file checked against the JSON Schema in provider_helper/manifests/schema.json";
+    each problem one line naming the file, the line, the path and what is wrong."""
+    full = {"apiVersion": "nvcf-mirror/v1", "groups": GOOD_GROUPS, "artifacts": [GOOD_IMAGE], **doc}
+    with pytest.raises(InputError) as caught:
+        manifest_mod.parse(yaml.safe_dump(full, sort_keys=False), "f.yaml")
+    assert list(caught.value.problems) == [line]  # type: ignore[attr-defined]
+
+
+def test_a_group_without_default_is_opt_in_and_the_default_groups_are_those_marked_true() -> None:
+    """README The manifest: "default: true  # selected when no --group is given" (the schema's default: false)."""
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "nvcf-mirror/v1",
+            "groups": [{"name": "plain"}, {"name": "picked", "default": True}, {"name": "off", "default": False}],
+            "artifacts": [{**GOOD_IMAGE, "group": g, "source": f"nvcr.io/a/{g}:1"} for g in ("plain", "picked", "off")],
+        }
+    )
+    loaded = manifest_mod.parse(text, "f.yaml")
+    assert loaded.default_groups == ["picked"]
+    assert [a.name for a in loaded.select()] == ["picked"]
+    assert manifest_mod.schema()["properties"]["groups"]["items"]["properties"]["default"]["default"] is False
