@@ -70,3 +70,63 @@ def test_a_side_named_like_a_release_is_checked_by_the_one_release_check_in_the_
     assert refused.traceback[-1].name == "bundled_path", "refused by the one release check, not a twin of it"
     with pytest.raises(InputError, match=r"^--release v9\.9: no such bundled release \(releases: v0\.5, "):
         manifest_mod.bundled_path("v9.9")
+
+
+def test_the_json_lists_added_removed_and_changed_with_the_documented_keys_whole(tmp_path: Path) -> None:
+    """README Upgrading: --output json gives {"old", "new", "added": [...], "removed": [...], "changed": [{"type",
+    "name", "from", "to", "group", "source_from", "source_to"}]} (an added or removed one has type, name,
+    version, group, source)."""
+    old = write_manifest(tmp_path / "old.yaml", [_entry("base", "1.0", "core"), _entry("gone", "1.0", "core")], GROUPS)
+    new = write_manifest(tmp_path / "new.yaml", [_entry("base", "1.1", "core"), _entry("fresh", "2.0", "core")], GROUPS)
+    done = run_cli("manifest", "diff", str(old), str(new), "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "old": str(old),
+        "new": str(new),
+        "added": [
+            {"type": "image", "name": "fresh", "version": "2.0", "group": "core", "source": "nvcr.io/org/fresh:2.0"}
+        ],
+        "removed": [
+            {"type": "image", "name": "gone", "version": "1.0", "group": "core", "source": "nvcr.io/org/gone:1.0"}
+        ],
+        "changed": [
+            {
+                "type": "image",
+                "name": "base",
+                "from": "1.0",
+                "to": "1.1",
+                "group": "core",
+                "source_from": "nvcr.io/org/base:1.0",
+                "source_to": "nvcr.io/org/base:1.1",
+            }
+        ],
+    }
+    table = run_cli("manifest", "diff", str(old), str(new))
+    assert table.stdout.splitlines() == [
+        "+ image fresh 2.0         (core)",
+        "- image gone  1.0         (core)",
+        "~ image base  1.0 -> 1.1  (core)",
+        f"1 added, 1 removed, 1 changed: {old} -> {new}",
+    ]
+
+
+def test_an_unchanged_artifact_is_in_no_list_and_another_type_of_the_same_name_is_added(tmp_path: Path) -> None:
+    chart = {"type": "chart", "source": "nvcr.io/org/base:1.0", "group": "core", "name": "base-chart"}
+    old = write_manifest(tmp_path / "old.yaml", [_entry("base", "1.0", "core")], GROUPS)
+    new = write_manifest(tmp_path / "new.yaml", [_entry("base", "1.0", "core"), chart], GROUPS)
+    result = diff(str(old), str(new))
+    assert ([a.name for a in result.added], result.removed, result.changed) == (["base-chart"], [], [])
+
+
+def test_a_side_that_is_no_manifest_bundle_lock_or_release_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """README Upgrading: "A side that is none of these is one line, exit 2"."""
+    missing = tmp_path / "nowhere.yaml"
+    for side, line in (
+        (str(missing), f"{missing}: no such manifest, bundle or lock file, and not a bundled release name"),
+        ("v9.9", "v9.9: not a bundled NVCF release (bundled: v0.5, v0.6.0, v0.6.1, v1.0)"),
+    ):
+        done = run_cli("manifest", "diff", side, "v0.5")
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [f"nvcf-mirror: error: {line}"]
+        done = run_cli("manifest", "diff", "v0.5", side)
+        assert (done.returncode, done.stderr.splitlines()) == (2, [f"nvcf-mirror: error: {line}"])

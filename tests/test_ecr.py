@@ -496,3 +496,80 @@ def test_manifest_pushes_to_ecr_are_held_to_the_putimage_quota_of_10_per_second(
     access = TargetAccess(parse_target("123456789012.dkr.ecr.us-east-1.amazonaws.com/nvcf"), "ecr")
     limiter = access.manifest_put_limiter()
     assert limiter is not None and limiter.interval == pytest.approx(1.0 / quota)
+
+
+def test_aws_failures_are_one_line_missing_or_rejected_credentials_are_bad_input_the_rest_a_registry_error() -> None:
+    """CONTRACTS exit codes: 2 for "missing credentials" (one line, no traceback); another AWS failure is the
+    service's (exit 1). botocore's own exception types, as the client raises them."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+    from provider_helper.aws.ecr import aws_error
+    from provider_helper.errors import InputError, RegistryError
+    from provider_helper.exits import ExitCode, outcome_of
+
+    def exit_code_for(exc: Exception) -> ExitCode | None:
+        outcome = outcome_of(exc, str)
+        return outcome.code if outcome else None
+
+    missing = aws_error(NoCredentialsError(), "ecr get-authorization-token")
+    assert type(missing) is InputError
+    assert str(missing) == (
+        "ecr get-authorization-token: no AWS credentials found (boto3 default chain: env, profile, SSO, IRSA)"
+    )
+    assert exit_code_for(missing) == ExitCode.INPUT
+    for code in (
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "AccessDeniedException",
+    ):
+        rejected = aws_error(ClientError({"Error": {"Code": code, "Message": "no"}}, "GetAuthorizationToken"), "ecr x")
+        assert (type(rejected), str(rejected)) == (InputError, f"ecr x: AWS rejected the credentials ({code})")
+    other = aws_error(ClientError({"Error": {"Code": "LimitExceededException", "Message": "too many"}}, "Op"), "ecr y")
+    assert (type(other), str(other)) == (RegistryError, "ecr y: LimitExceededException: too many")
+    assert exit_code_for(other) == ExitCode.FAILED
+    down = aws_error(EndpointConnectionError(endpoint_url="https://ecr"), "ecr z")
+    assert (type(down), str(down)) == (RegistryError, "ecr z: EndpointConnectionError")
+
+
+def test_repositories_delete_refuses_a_name_outside_the_prefix_and_ensure_leaves_existing_ones_as_they_are(
+    ecr: Any, ns: str
+) -> None:
+    from provider_helper.aws.ecr import Repositories, RepositorySettings
+    from provider_helper.errors import InputError
+
+    ecr.create_repository(repositoryName=f"{ns}/kept", imageTagMutability="IMMUTABLE")
+    ecr.create_repository(repositoryName=f"{ns}x/outside")
+    repositories = Repositories(ecr, None)
+    with pytest.raises(InputError) as refused:
+        repositories.delete([f"{ns}x/outside"], ns)
+    assert str(refused.value) == f"refusing to delete {ns}x/outside: it is outside {ns}/"
+    assert f"{ns}x/outside" in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    created = repositories.ensure([f"{ns}/kept", f"{ns}/new"], RepositorySettings())
+    assert created == [f"{ns}/new"]
+    repos = _repos(ecr, ns)
+    assert repos[f"{ns}/kept"]["imageTagMutability"] == "IMMUTABLE", "an existing repository is left as it is"
+    assert repos[f"{ns}/new"]["imageTagMutability"] == "MUTABLE"
+    assert repositories.under(ns) == [f"{ns}/kept", f"{ns}/new"]
+
+
+def test_an_ecr_token_without_an_expiry_is_taken_to_last_12_hours_and_renewed_before_then() -> None:
+    """DESIGN/README: "ECR auth tokens last 12 h"; an answer that gives no expiresAt is held to that."""
+
+    class Ecr:
+        calls = 0
+
+        def get_authorization_token(self, **_: object) -> dict[str, Any]:
+            Ecr.calls += 1
+            return {"authorizationData": [{"authorizationToken": base64.b64encode(b"AWS:tok").decode()}]}
+
+    now = [1_800_000_000.0]
+    token = EcrToken(lambda: Ecr(), "123456789012", clock=lambda: now[0])
+    got = token.get()
+    assert got is not None and (got.username, got.password) == ("AWS", "tok")
+    now[0] += 12 * 3600 - REFRESH_BEFORE - 1
+    token.get()
+    assert Ecr.calls == 1, "within 12 hours less the renewal margin"
+    now[0] += 2
+    token.get()
+    assert Ecr.calls == 2, "renewed before the 12 hours end"

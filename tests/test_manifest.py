@@ -596,3 +596,89 @@ def test_a_set_version_for_an_artifact_of_a_group_not_selected_names_that_group(
         "plan", "--offline", "--manifest", str(manifest), "--target", ECR, "--group", "extra", "--set-version", "b=2"
     )
     assert chosen.returncode == 0, chosen.stderr
+
+
+def test_an_unknown_release_or_an_unreadable_manifest_is_one_line_naming_it(tmp_path: Path) -> None:
+    releases = ", ".join(manifest_mod.releases())
+    done = run_cli("plan", "--offline", "--release", "v9.9", "--target", ECR)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"nvcf-mirror: error: --release v9.9: no such bundled release (releases: {releases})"
+    ]
+    missing = tmp_path / "absent.yaml"
+    done = run_cli("plan", "--offline", "--manifest", str(missing), "--target", ECR)
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [f"nvcf-mirror: error: {missing}: cannot read manifest: No such file or directory"],
+    )
+    assert manifest_mod.DEFAULT_RELEASE == manifest_mod.releases()[0] == "v0.5"
+    assert manifest_mod.bundled_path().name == "nvcf-v0.5.yaml" == manifest_mod.bundled_path("v0.5").name
+
+
+def test_problems_are_reported_in_the_order_of_their_lines_whatever_kind_each_is(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: nvcf-mirror/v1\ngroups:\n  - name: a\nartifacts:\n"
+        "  - type: image\n    source: nvcr.io/x/y:1\n    group: nope\n"  # a rule (line 7)
+        "  - type: imag\n    source: nvcr.io/x/z:1\n    group: a\n"  # the schema (line 8)
+        "  - type: image\n    source: nvcr.io/x/w:1\n    group: a\n    platforms: [linux/amd65]\n"  # a rule (line 14)
+    )
+    with pytest.raises(InputError) as caught:
+        manifest_mod.load(bad)
+    assert [p.split(": ")[0] for p in caught.value.problems] == [f"{bad}:7", f"{bad}:8", f"{bad}:14"]  # type: ignore[attr-defined]
+    assert str(caught.value).endswith(" (and 2 more problems)")
+
+
+GOOD_GROUPS = [{"name": "g", "default": True}]
+GOOD_IMAGE = {"type": "image", "source": "nvcr.io/a/b:1", "group": "g"}
+
+
+@pytest.mark.parametrize(
+    ("doc", "line"),
+    [
+        ({"apiVersion": "nvcf-mirror/v2"}, "f.yaml:1: apiVersion: 'nvcf-mirror/v1' was expected"),
+        (
+            {"groups": [{"name": "Infra"}], "artifacts": [{**GOOD_IMAGE, "group": "Infra"}]},
+            "f.yaml:3: groups[0].name: 'Infra' does not match '^[a-z0-9]+(-[a-z0-9]+)*$'",
+        ),
+        ({"extra": 1}, "f.yaml:1: unknown field: 'extra' was unexpected"),
+        ({"groups": []}, "f.yaml:2: groups: [] should be non-empty"),
+        (
+            {"artifacts": [{"type": "chart", "repo": "ftp://x", "chart": "c", "version": "1", "group": "g"}]},
+            "f.yaml:7: artifacts[0].repo: 'ftp://x' does not match '^https?://'",
+        ),
+        (
+            {"artifacts": [{**GOOD_IMAGE, "needs_version": "yes"}]},
+            "f.yaml:9: artifacts[0].needs_version: 'yes' is not of type 'boolean'",
+        ),
+        ({"artifacts": [{**GOOD_IMAGE, "platforms": []}]}, "f.yaml:9: artifacts[0].platforms: [] should be non-empty"),
+        (
+            {"artifacts": [{"type": "chart", "repo": "https://x", "chart": "c", "group": "g"}]},
+            "f.yaml:6: artifacts[0]: 'version' is a required property",
+        ),
+    ],
+    ids=["api-version", "group-slug", "unknown-field", "no-groups", "repo-url", "needs-version-bool", "no-platforms",
+         "classic-chart-version"],
+)  # fmt: skip
+def test_the_schema_refuses_each_shape_it_does_not_describe_in_one_whole_line(doc: dict[str, Any], line: str) -> None:
+    """README The manifest: "a YAML file checked against the JSON Schema in provider_helper/manifests/schema.json";
+    each problem one line naming the file, the line, the path and what is wrong."""
+    full = {"apiVersion": "nvcf-mirror/v1", "groups": GOOD_GROUPS, "artifacts": [GOOD_IMAGE], **doc}
+    with pytest.raises(InputError) as caught:
+        manifest_mod.parse(yaml.safe_dump(full, sort_keys=False), "f.yaml")
+    assert list(caught.value.problems) == [line]  # type: ignore[attr-defined]
+
+
+def test_a_group_without_default_is_opt_in_and_the_default_groups_are_those_marked_true() -> None:
+    """README The manifest: "default: true  # selected when no --group is given" (the schema's default: false)."""
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "nvcf-mirror/v1",
+            "groups": [{"name": "plain"}, {"name": "picked", "default": True}, {"name": "off", "default": False}],
+            "artifacts": [{**GOOD_IMAGE, "group": g, "source": f"nvcr.io/a/{g}:1"} for g in ("plain", "picked", "off")],
+        }
+    )
+    loaded = manifest_mod.parse(text, "f.yaml")
+    assert loaded.default_groups == ["picked"]
+    assert [a.name for a in loaded.select()] == ["picked"]
+    assert manifest_mod.schema()["properties"]["groups"]["items"]["properties"]["default"]["default"] is False

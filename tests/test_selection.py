@@ -383,3 +383,33 @@ def test_one_entry_pinned_twice_is_one_line_naming_both_pins_and_exit_2(
     apart = ["--set-version", "foo:1.0=1.1", "--set-version", "foo:2.0=2.1"]
     fine = run_cli("plan", "--offline", "--manifest", str(manifest), "--target", "r.example/p", *apart)
     assert fine.returncode == 0 and "foo:1.1" in fine.stdout and "foo:2.1" in fine.stdout, fine.stderr
+
+
+def test_an_unknown_group_is_one_line_naming_the_manifest_and_the_groups_it_has(tmp_path: Path) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/nvidia/nvcf/a:1", "group": "main"}], GROUPS
+    )
+    with pytest.raises(SettingError) as caught:
+        load_manifest(manifest).select(["nope"])
+    assert str(caught.value) == f"groups nope: no such group in {manifest} (groups: extra, main)"
+    done = run_cli("plan", "--offline", "--manifest", str(manifest), "--group", "nope", "--target", "r.example/p")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"nvcf-mirror: error: --group nope: no such group in {manifest} (groups: extra, main)"
+    ]
+
+
+def test_without_group_the_default_groups_are_selected_and_all_groups_adds_the_rest(tmp_path: Path) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": "nvcr.io/nvidia/nvcf/a:1", "group": "main"},
+            {"type": "image", "source": "nvcr.io/nvidia/nvcf/b:1", "group": "extra"},
+        ],
+        GROUPS,
+    )
+    loaded = load_manifest(manifest)
+    assert [a.name for a in loaded.select()] == ["a"]
+    assert [a.name for a in loaded.select(all_groups=True)] == ["a", "b"]
+    assert [a.name for a in loaded.select(["extra"])] == ["b"]
+    assert [a.name for a in loaded.select(["extra", "main"], excludes=["a"])] == ["b"]

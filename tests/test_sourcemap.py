@@ -66,3 +66,10 @@ def test_an_upstream_mapped_twice_is_one_line_and_exit_2(items: list[str], named
     done = run_cli("plan", "--offline", "--target", "registry.internal:5000/p", *flags)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [f"nvcf-mirror: error: --source-map {named}"]
+
+
+def test_a_mirror_host_is_written_in_lower_case_and_its_prefix_kept() -> None:
+    nats = parse_reference("nats:2.10.21-alpine")
+    mapped = SourceMap.parse(["Docker.IO=Hub.Internal:5000/cache/"])
+    assert str(mapped.source(nats)) == "hub.internal:5000/cache/library/nats:2.10.21-alpine"
+    assert mapped.upstream_of("hub.internal:5000") == "docker.io"

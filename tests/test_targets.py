@@ -62,3 +62,66 @@ def test_an_ecr_token_goes_only_to_an_ecr_host_or_the_host_aws_endpoint_url_ecr_
     both = {"AWS_ENDPOINT_URL_ECR": "https://ecr.one", "AWS_ENDPOINT_URL": "https://all.two", "AWS_REGION": "x"}
     with pytest.raises(InputError, match="refusing to send it an ECR token"):
         targets.resolve("all.two/p", "ecr", None, None, None, both)  # AWS_ENDPOINT_URL_ECR wins when both are set
+
+
+def test_the_target_password_comes_from_nvcf_mirror_target_password_with_a_username_and_never_without() -> None:
+    """README env: "NVCF_MIRROR_TARGET_PASSWORD | the target password with --target-username (instead of
+    --password-stdin)"; each half without the other is one line (exit 2)."""
+    from provider_helper import targets
+    from provider_helper.registry.credentials import Credential, StaticCredential
+
+    env = {targets.PASSWORD_ENV: CANARY}
+    access = targets.resolve("registry.example.com/p", "auto", None, "robot", None, env)
+    assert (access.kind, access.username, access.password) == ("generic", "robot", CANARY)
+    assert access.credentials() == StaticCredential(Credential("robot", CANARY))
+    stdin = targets.resolve("registry.example.com/p", "generic", None, "robot", "from-stdin", env)
+    assert stdin.password == "from-stdin", "the password on standard input comes before the variable"
+    with pytest.raises(InputError) as alone:
+        targets.resolve("registry.example.com/p", "generic", None, None, None, env)
+    assert str(alone.value) == (
+        "a target password was given (stdin or NVCF_MIRROR_TARGET_PASSWORD) without --target-username"
+    )
+    with pytest.raises(InputError) as unpaired:
+        targets.resolve("registry.example.com/p", "generic", None, "robot", None, {})
+    assert str(unpaired.value) == (
+        "--target-username needs the password on standard input (--password-stdin) or in NVCF_MIRROR_TARGET_PASSWORD"
+    )
+    assert targets.resolve("registry.example.com/p", "generic", None, None, None, {}).credentials() is None
+
+
+@pytest.mark.parametrize(
+    ("host", "kind", "region", "account"),
+    [
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "ecr", "us-east-1", "123456789012"),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "ecr", "cn-north-1", "123456789012"),
+        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "ecr", "us-gov-west-1", "123456789012"),
+        ("harbor.example.com", "generic", None, None),
+        ("cr-example-cn-beijing.cr.volces.com", "generic", None, None),
+    ],
+)
+def test_target_type_auto_is_ecr_for_an_ecr_registry_host_and_generic_for_any_other(
+    host: str, kind: str, region: str | None, account: str | None
+) -> None:
+    """README Targets: "Amazon ECR (--target-type ecr, or automatic for *.dkr.ecr.*.amazonaws.com[.cn] hosts;
+    the region and account come from the host)"; --target-type auto is the default (test_defaults)."""
+    from provider_helper import targets
+
+    access = targets.resolve(f"{host}/nvcf", "auto", None, None, None, {})
+    assert (access.kind, access.region, access.account) == (kind, region, account)
+    assert (access.manifest_put_limiter() is not None) == (kind == "ecr")
+
+
+def test_an_ecr_target_takes_no_username_and_create_repos_needs_an_ecr_target() -> None:
+    from provider_helper import targets
+
+    with pytest.raises(InputError) as named:
+        targets.resolve("123456789012.dkr.ecr.us-east-1.amazonaws.com/p", "auto", None, "robot", None, {})
+    assert str(named.value) == (
+        "--target-username is for generic targets; ECR credentials come from AWS (boto3's default chain)"
+    )
+    generic = targets.resolve("harbor.example.com/p", "generic", None, None, None, {})
+    with pytest.raises(InputError) as create:
+        generic.repositories()
+    assert str(create.value) == (
+        "--create-repos works with ECR targets; create the project or repositories at harbor.example.com first"
+    )

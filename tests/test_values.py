@@ -71,3 +71,42 @@ def test_v0_5_values_point_global_image_and_an_oci_chart_source_at_the_mirror() 
         assert values["global"]["image"] == {"registry": "registry.internal:5000", "repository": "nvcf"}
         sources = values["global"]["helm"]["sources"]
         assert sources == [{"name": "nvcf-mirror", "type": "oci", "url": "oci://registry.internal:5000/nvcf"}]
+
+
+def test_from_v0_6_0_on_the_values_are_global_image_and_one_oci_chart_location_with_a_header_naming_the_mirror() -> (
+    None
+):
+    """README values: "From v0.6.0 on: global.image.registry / .repository, the one OCI chart location
+    global.helm.sources.registry / .repository (the stacks read every chart from there, classic ones
+    included)". The whole text, for an image that takes no override."""
+    for release in ("v0.6.0", "v0.6.1", "v1.0"):
+        text = helm_values(
+            TARGET, release, [("nvcf-api", parse_reference("registry.internal:5000/nvcf/nvcf-api:1.27.1"))]
+        )
+        assert text == (
+            f"# NVCF {release} Helmfile environment values (every stack): images and charts from "
+            "registry.internal:5000/nvcf\n"
+            "global:\n"
+            "  image:\n"
+            "    registry: registry.internal:5000\n"
+            "    repository: nvcf\n"
+            "  helm:\n"
+            "    sources:\n"
+            "      registry: registry.internal:5000\n"
+            "      repository: nvcf\n"
+        )
+
+
+def test_v0_5_values_are_the_whole_documented_snippet_with_its_header() -> None:
+    assert helm_values(TARGET, "v0.5") == (
+        "# nvcf-self-managed-stack environment values: images and charts from registry.internal:5000/nvcf\n"
+        "global:\n"
+        "  image:\n"
+        "    registry: registry.internal:5000\n"
+        "    repository: nvcf\n"
+        "  helm:\n"
+        "    sources:\n"
+        "    - name: nvcf-mirror\n"
+        "      type: oci\n"
+        "      url: oci://registry.internal:5000/nvcf\n"
+    )

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
 
+from provider_helper.artifacts import Artifact
 from provider_helper.errors import RegistryError
-from provider_helper.mirror.versions import flavour, latest_from, newer, newest
+from provider_helper.mirror.versions import Resolver, flavour, latest_from, newer, newest
+from provider_helper.oci.reference import parse_reference
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.ngcserver import NgcStandIn
 from provider_helper.sandbox.stack import Sandbox
@@ -459,3 +461,79 @@ def test_an_entry_the_manifest_tags_latest_is_resolved_only_when_a_pin_names_tha
     named = _plan(sandbox, ns, alone, "tool=latest")
     assert isinstance(named, dict), named
     assert [(a["key"], a.get("resolved_from")) for a in named["artifacts"]] == [("image:tool:1.1.0", "latest")]
+
+
+def test_latest_with_nothing_published_is_one_line_naming_the_artifact() -> None:
+    with pytest.raises(RegistryError) as caught:
+        latest_from(lambda: ["latest", "sha256-abc.sig"], "nvcr.io/nvidia/nvcf/nvcf-api")
+    assert str(caught.value) == "nvcr.io/nvidia/nvcf/nvcf-api has no published version to call latest"
+    with pytest.raises(RegistryError) as flavoured:
+        latest_from(lambda: ["0.20.0"], "nats-box", like="0.19.2-nonroot")
+    assert (
+        str(flavoured.value)
+        == "nats-box has no published version of the flavour -nonroot (of 0.19.2-nonroot) to call latest"
+    )
+    assert latest_from(lambda: ["1.0.0", "v1.2.0", "1.3.0-rc1"], "x") == "v1.2.0"
+
+
+def test_newer_lists_only_versions_newer_than_the_pinned_one_oldest_first() -> None:
+    published = ["1.0.0", "1.1.0", "0.9.0", "1.0.1", "latest"]
+    assert newer("1.0.0", published) == ["1.0.1", "1.1.0"]
+    assert newer("1.1.0", published) == []
+    assert newer("not-a-version", published) == []
+
+
+class _Published:
+    """What a source publishes, in process: the ``Available`` protocol the resolver reads (registries, Helm
+    indexes and NGC meet it in the tests above and in test_helm.py)."""
+
+    def __init__(self, versions: list[str] | None) -> None:
+        self.published = versions
+        self.asked_like: list[str | None] = []
+
+    def versions(self, artifact: Artifact) -> list[str]:
+        if self.published is None:
+            raise RegistryError("index.yaml: not found")
+        return self.published
+
+    def latest(self, artifact: Artifact, like: str | None = None) -> str:
+        self.asked_like.append(like)
+        return latest_from(lambda: self.versions(artifact), artifact.name, like)
+
+
+def _chart(version: str) -> Artifact:
+    return Artifact(
+        type="chart", group="g", name="gpu-operator", where="m:1", repo="https://helm.ngc.nvidia.com/nvidia",
+        chart="gpu-operator", version=version,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("pinned", "published", "tag"),
+    [
+        ("25.3.1", ["v25.3.1", "v25.3.0"], "v25.3.1"),
+        ("v25.3.1", ["25.3.1"], "25.3.1"),
+        ("25.3.1", ["25.3.1", "v25.3.1"], "25.3.1"),
+        ("25.3.1", ["v24.9.0"], "25.3.1"),
+        ("25.3.1", None, "25.3.1"),
+    ],
+    ids=["v-published", "without-v-published", "as-pinned-first", "not-published", "index-unreadable"],
+)
+def test_a_classic_chart_takes_the_spelling_its_repository_publishes_and_keeps_its_own_otherwise(
+    pinned: str, published: list[str] | None, tag: str
+) -> None:
+    """README Helm charts: "NGC publishes gpu-operator as v25.3.1: the manifest may say 25.3.1 or v25.3.1, the
+    tag is v25.3.1"; a version the index does not list is left as pinned, for the copy to report."""
+    (resolved,) = Resolver(_Published(published)).resolve([_chart(pinned)], [])
+    assert (resolved.version, resolved.tag, resolved.resolved_from) == (tag, tag, None)
+
+
+def test_latest_resolves_the_named_entries_only_keeping_the_flavour_pinned_before() -> None:
+    published = _Published(["0.19.2-nonroot", "0.20.0", "0.20.1-nonroot"])
+    nats = Artifact(type="image", group="g", name="nats-box", where="m:1",
+                    image=parse_reference("nvcr.io/nvidia/nvcf/nats-box:latest"))  # fmt: skip
+    other = Artifact(type="image", group="g", name="other", where="m:2",
+                     image=parse_reference("nvcr.io/nvidia/nvcf/other:latest"))  # fmt: skip
+    resolved = Resolver(published).resolve([nats, other], ["nats-box"], ["0.19.2-nonroot", None])
+    assert [(a.tag, a.resolved_from) for a in resolved] == [("0.20.1-nonroot", "latest"), ("latest", None)]
+    assert published.asked_like == ["0.19.2-nonroot"]
