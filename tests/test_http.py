@@ -150,3 +150,56 @@ def test_any_other_registry_answer_is_read_up_to_the_64_kib_the_limits_table_sta
     assert str(refused.value) == f"start upload: the answer is larger than {stated} bytes"
     error = http_layer.bounded(httpx.Response(500, content=b"e" * (4 * stated), request=request), stated, "upload")
     assert len(error.content) == stated, "an error's body is cut to the bound, only its start is ever shown"
+
+
+def _answer(status: int, method: str, path: str, code: str | None = None) -> httpx.Response:
+    body = {"errors": [{"code": code, "message": "the registry's words"}]} if code else {}
+    return httpx.Response(status, json=body, request=httpx.Request(method, f"https://registry.example{path}"))
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "path", "code", "kind", "line"),
+    [
+        (
+            401,
+            "GET",
+            "/v2/org/app/manifests/1",
+            "UNAUTHORIZED",
+            "DeniedError",
+            "get manifest at registry.example: 401 UNAUTHORIZED: the registry's words: access denied; check the "
+            "credentials for registry.example",
+        ),
+        (403, "PUT", "/v2/org/app/manifests/1", "DENIED", "DeniedError", None),
+        (
+            404,
+            "PUT",
+            "/v2/mycluster/app/manifests/1",
+            "NAME_UNKNOWN",
+            "NotFoundError",
+            "repository/project mycluster/app does not exist at registry.example: create it or use --create-repos "
+            "where supported",
+        ),
+        (404, "GET", "/v2/org/app/manifests/1", "MANIFEST_UNKNOWN", "NotFoundError", None),
+        (400, "PUT", "/v2/org/app/manifests/1", "MANIFEST_BLOB_UNKNOWN", "BlobUnknownError", None),
+        (400, "PUT", "/v2/org/app/manifests/1", "BLOB_UNKNOWN", "BlobUnknownError", None),
+        (400, "PUT", "/v2/org/app/blobs/uploads/x", "DIGEST_INVALID", "RegistryError", None),
+        (405, "PUT", "/v2/org/app/manifests/sha256:ab", None, "UnsupportedError", None),
+        (400, "GET", "/v2/org/app/tags/list", None, "RegistryError", None),
+    ],
+    ids=["401", "403", "name-unknown", "404", "manifest-blob-unknown", "blob-unknown", "digest-invalid", "405", "400"],
+)
+def test_each_unexpected_answer_is_the_error_kind_its_caller_acts_on(
+    status: int, method: str, path: str, code: str | None, kind: str, line: str | None
+) -> None:
+    """README module table: stores answer with error kinds (denied, not found, blob unknown, unsupported: ECR's 405 to
+    a referrer pushed by digest), never with HTTP statuses. The denied hint is the registry's own."""
+    what = "get manifest" if method == "GET" else "put manifest"
+    error = http_layer.error_from(
+        _answer(status, method, path, code),
+        what,
+        "registry.example",
+        denied_hint="check the credentials for registry.example",
+    )
+    assert type(error).__name__ == kind and error.status == status
+    if line is not None:
+        assert str(error) == line
