@@ -10,6 +10,7 @@ from provider_helper.mirror.attached import (
     COSIGN_TAGS,
     MAX_LISTED,
     Attachment,
+    Finder,
     fallback_tag,
     referrer_tag,
     refuse_long_listing,
@@ -39,3 +40,37 @@ def test_referrers_of_one_digest_and_manifests_of_one_attached_index_are_capped_
 def test_cosign_keeps_signatures_attestations_and_sboms_under_their_three_tags() -> None:
     assert COSIGN_TAGS == {".sig": "signature", ".att": "attestation", ".sbom": "sbom"}
     assert fallback_tag("sha256:" + "a" * 64) == "sha256-" + "a" * 64
+
+
+class CountingSource:
+    """A source with a cosign signature, an attestation and an SBOM of one subject, counting its tag lists."""
+
+    def __init__(self, subject: str) -> None:
+        stem = fallback_tag(subject)
+        self.listed = [f"{stem}.sig", f"{stem}.att", f"{stem}.sbom", "1.0", f"{stem}.unrelated"]
+        self.tag_lists = 0
+
+    def tags(self, repo: str) -> list[str]:
+        self.tag_lists += 1
+        return self.listed
+
+    def list_referrers(self, repo: str, digest: str) -> None:
+        return None
+
+
+def test_finding_what_is_attached_costs_one_tag_list_per_source_repository_per_run() -> None:
+    """README Signatures: "Finding them costs one tag list per source repository per run"."""
+    readme_text.said(r"Finding them costs one tag list per source repository per run")
+    subject, other = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    source = CountingSource(subject)
+    finder = Finder()
+    found = finder.find(source, "org/app", (subject,), by_name=True)  # type: ignore[arg-type]
+    assert [(a.kind, a.reference) for a in found.attachments] == [
+        ("signature", f"{fallback_tag(subject)}.sig"),
+        ("attestation", f"{fallback_tag(subject)}.att"),
+        ("sbom", f"{fallback_tag(subject)}.sbom"),
+    ]
+    finder.find(source, "org/app", (other,))  # type: ignore[arg-type]
+    assert source.tag_lists == 1, "a second artifact of the same repository listed its tags again"
+    finder.find(source, "org/other", (subject,))  # type: ignore[arg-type]
+    assert source.tag_lists == 2, "another repository has its own tag list"

@@ -8,13 +8,14 @@ The registries are scripted servers on loopback (a real registry has no pull lim
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from hostile import Reply, ScriptedServer
 from readme_text import said
 
 from provider_helper.content.registry import RegistryClient
-from provider_helper.content.registry_connection import RegistryConnection
-from provider_helper.errors import RateLimitError, TransientError
+from provider_helper.content.registry_connection import RegistryConnection, _limit_words
+from provider_helper.errors import RateLimitError, RegistryError, TransientError
 from provider_helper.retry import RetryPolicy
 
 HUB_LIMIT = {
@@ -118,3 +119,35 @@ def test_loopback_hosts_are_plain_http_and_every_other_host_https() -> None:
             assert connection.base_url == f"{scheme}://{host}"
         finally:
             connection.close()
+
+
+@pytest.mark.parametrize(
+    ("limit", "remaining", "words"),
+    [
+        ("100;w=21600", "0;w=21600", " (100 pulls per 6 h, 0 left)"),
+        ("5000;w=3600", None, " (5000 pulls per 1 h)"),
+        ("60;w=90", "3", " (60 pulls per 90 s, 3 left)"),
+        ("60", None, " (60 pulls)"),
+        (None, None, ""),
+    ],
+    ids=["docker-hub", "hours", "seconds", "no-window", "no-header"],
+)
+def test_a_pull_limit_is_worded_from_its_headers(limit: str | None, remaining: str | None, words: str) -> None:
+    assert _limit_words(limit, remaining) == words
+
+
+def test_an_upload_without_a_location_or_one_leaving_tls_is_refused_in_one_line() -> None:
+    connection = RegistryConnection("registry.example")
+    try:
+        request = httpx.Request("POST", "https://registry.example/v2/org/app/blobs/uploads/")
+        with pytest.raises(RegistryError) as nowhere:
+            connection._location(httpx.Response(202, request=request))
+        assert str(nowhere.value) == "registry.example opened an upload without a Location header"
+        plain = httpx.Response(202, headers={"Location": "http://storage.example/upload/1"}, request=request)
+        with pytest.raises(RegistryError) as left:
+            connection._location(plain)
+        assert str(left.value) == ("registry.example sent an upload to http://storage.example: refusing to leave TLS")
+        relative = httpx.Response(202, headers={"Location": "/v2/org/app/blobs/uploads/1?_state=x"}, request=request)
+        assert connection._location(relative) == "https://registry.example/v2/org/app/blobs/uploads/1?_state=x"
+    finally:
+        connection.close()
