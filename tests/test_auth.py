@@ -116,7 +116,8 @@ def test_a_run_that_knows_its_repositories_asks_one_token_per_25_of_them_and_cac
     servers: list[Any],
 ) -> None:
     """registry/auth.py: "A run that knows its repositories up front asks for one token covering many of them"; one
-    token request per PREFETCH_BATCH (25) scopes, each scope's later requests using the cached token."""
+    token request per PREFETCH_BATCH (25) scopes, which "keeps the token request's URL and the token itself a few KiB"
+    (200 repositories: no request past 4 KiB), each scope's later requests using the cached token."""
     realm = ScriptedServer("127.0.0.1", lambda *_: Reply(200, {"Content-Type": "application/json"}, b'{"token":"t"}'))
     servers.append(realm)
     registry = "127.0.0.1:1"
@@ -124,10 +125,11 @@ def test_a_run_that_knows_its_repositories_asks_one_token_per_25_of_them_and_cac
     challenge = f'Bearer realm="{realm.url}/token",service="registry.example"'
     request = httpx.Request("GET", f"http://{registry}/v2/")
     assert auth.learn(httpx.Response(401, headers={"WWW-Authenticate": challenge}, request=request)) is not None
-    scopes = [f"repository:org/app{i}:pull" for i in range(PREFETCH_BATCH * 2 + 10)]
+    scopes = [f"repository:nvidia/team/app-{i:03}:pull" for i in range(200)]
     assert auth.prefetch(scopes) is True
     asked = [httpx.URL(seen.path).params.get_list("scope") for seen in realm.seen]
-    assert [len(batch) for batch in asked] == [PREFETCH_BATCH, PREFETCH_BATCH, 10]
+    assert [len(batch) for batch in asked] == [PREFETCH_BATCH] * (200 // PREFETCH_BATCH)
+    assert all(len(seen.path) <= 4096 for seen in realm.seen), "a token request past a few KiB"
     assert [s for batch in asked for s in batch] == scopes
     assert all(httpx.URL(seen.path).params["service"] == "registry.example" for seen in realm.seen)
-    assert auth.prefetch(scopes) is True and len(realm.seen) == 3, "cached tokens are not asked for again"
+    assert auth.prefetch(scopes) is True and len(realm.seen) == len(asked), "cached tokens are not asked for again"
