@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 from hostile import Reply, ScriptedServer
 
+from provider_helper import http as http_layer
 from provider_helper.content.registry import RegistryClient
+from provider_helper.registry.auth import PREFETCH_BATCH, RegistryAuth
 from provider_helper.registry.challenge import parse_challenge, scopes_for
 from provider_helper.registry.credentials import Credential, StaticCredential, file_credential
 
@@ -108,3 +110,26 @@ def test_an_identity_token_is_exchanged_as_docker_does(servers: list[Any], tmp_p
     )
     assert client.ping() is True
     assert forms == ["POST"]
+
+
+def test_a_run_that_knows_its_repositories_asks_one_token_per_25_of_them_and_caches_it_for_each(
+    servers: list[Any],
+) -> None:
+    """registry/auth.py: "A run that knows its repositories up front asks for one token covering many of them"; one
+    token request per PREFETCH_BATCH (25) scopes, which "keeps the token request's URL and the token itself a few KiB"
+    (200 repositories: no request past 4 KiB), each scope's later requests using the cached token."""
+    realm = ScriptedServer("127.0.0.1", lambda *_: Reply(200, {"Content-Type": "application/json"}, b'{"token":"t"}'))
+    servers.append(realm)
+    registry = "127.0.0.1:1"
+    auth = RegistryAuth(registry, StaticCredential(None), http_layer.client(), plain_realm_ok=True)
+    challenge = f'Bearer realm="{realm.url}/token",service="registry.example"'
+    request = httpx.Request("GET", f"http://{registry}/v2/")
+    assert auth.learn(httpx.Response(401, headers={"WWW-Authenticate": challenge}, request=request)) is not None
+    scopes = [f"repository:nvidia/team/app-{i:03}:pull" for i in range(200)]
+    assert auth.prefetch(scopes) is True
+    asked = [httpx.URL(seen.path).params.get_list("scope") for seen in realm.seen]
+    assert [len(batch) for batch in asked] == [PREFETCH_BATCH] * (200 // PREFETCH_BATCH)
+    assert all(len(seen.path) <= 4096 for seen in realm.seen), "a token request past a few KiB"
+    assert [s for batch in asked for s in batch] == scopes
+    assert all(httpx.URL(seen.path).params["service"] == "registry.example" for seen in realm.seen)
+    assert auth.prefetch(scopes) is True and len(realm.seen) == len(asked), "cached tokens are not asked for again"

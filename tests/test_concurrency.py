@@ -7,8 +7,14 @@ a limit that grew past the ceiling would not show there: these hold the limit it
 from __future__ import annotations
 
 import threading
+import time
 
-from provider_helper.mirror.concurrency import AdaptiveLimit
+import pytest
+from readme_text import BINARY, said
+
+from provider_helper.errors import CancelledError
+from provider_helper.mirror.concurrency import AdaptiveLimit, Cancellation
+from provider_helper.mirror.engine import EngineOptions
 
 
 def test_a_limit_at_its_ceiling_stays_there_however_many_clean_windows_pass() -> None:
@@ -74,3 +80,50 @@ def test_the_adaptive_limit_halves_grows_back_one_at_a_time_and_bounds_bytes_in_
     assert room.is_set()
     with limit.slot(500):  # larger than the bound on its own: it runs, alone
         pass
+
+
+def test_the_default_bound_on_bytes_in_flight_is_the_1_gib_the_readme_states() -> None:
+    """Run without a bound: the limit's own default is the README's figure, and two transfers that together
+    make exactly that bound run at once ("at most"), while one byte more waits."""
+    stated = said(r"with at most (\d+) GiB of blobs in flight")
+    bound = int(stated[1]) * BINARY["GiB"]
+    limit = AdaptiveLimit(4)
+    assert limit.max_bytes == bound
+    half = bound // 2
+    with limit.slot(half):
+        together = threading.Event()
+
+        def second(size: int) -> None:
+            with limit.slot(size):
+                together.set()
+
+        at_bound = threading.Thread(target=second, args=(half,))
+        at_bound.start()
+        assert together.wait(5), "two transfers making exactly the bound waited: the bound is 'at most'"
+        at_bound.join(5)
+        together.clear()
+        past = threading.Thread(target=second, args=(half + 1,))
+        past.start()
+        assert not together.wait(0.2), "one byte past the bound still ran beside the first"
+    past.join(5)
+    assert together.is_set()
+
+
+def test_the_limit_starts_at_its_ceiling_the_blob_jobs_default_of_16_the_readme_states() -> None:
+    stated = int(said(r"they start at `--blob-jobs` \((\d+)\) at once")[1])
+    assert EngineOptions().blob_jobs == stated
+    limit = AdaptiveLimit(EngineOptions().blob_jobs)
+    assert limit.limit == limit.ceiling == stated, "the transfers start at --blob-jobs, not below it"
+
+
+def test_cancellation_ends_a_retry_wait_at_once_and_stops_the_next_step() -> None:
+    cancel = Cancellation()
+    cancel.check()
+    cancel.sleep(0.01)
+    threading.Timer(0.05, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(CancelledError):
+        cancel.sleep(30)
+    assert time.monotonic() - started < 5
+    with pytest.raises(CancelledError):
+        cancel.check()

@@ -398,3 +398,23 @@ def test_a_retry_after_past_the_policys_longest_wait_is_not_waited_for(servers: 
         assert [seen.method for seen in server.seen] == ["GET"], "asked once, never again"
     finally:
         client.close()
+
+
+def test_a_tag_list_keeps_only_tags_and_follows_its_pages_on_the_same_registry(servers: list[Any]) -> None:
+    """README Limits: "a paged listing ... a tag that is not a tag is dropped"; pages follow the Link header."""
+
+    def route(server: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if "last=" not in path:
+            body = json.dumps({"tags": ["1.0", "bad tag", "-leading", "x" * 129, 7, "2.0"]}).encode()
+            link = {"Link": '</v2/org/app/tags/list?n=1000&last=2.0>; rel="next"'}
+            return Reply(200, {"Content-Type": "application/json", **link}, body)
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps({"tags": ["3.0\n", "3.0"]}).encode())
+
+    server = ScriptedServer("127.0.0.1", route)
+    servers.append(server)
+    client = RegistryClient(server.host, retry=RetryPolicy(attempts=1))
+    try:
+        assert client.tags("org/app") == ["1.0", "2.0", "3.0"]
+    finally:
+        client.close()
+    assert [s.path for s in server.seen] == ["/v2/org/app/tags/list?n=1000", "/v2/org/app/tags/list?n=1000&last=2.0"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import readme_text
 from helpers import sha256
 
 from provider_helper.artifacts import Artifact
@@ -531,3 +532,14 @@ def test_a_dry_run_with_all_platforms_reads_no_config_and_a_wrong_arch_is_refuse
         [refused] = _run(target, [job], {job.key: payload(arm)}, mode=mode, signatures=False)
         assert refused.status == "failed" and "exec format error" in (refused.error or ""), (mode, refused)
         assert target.calls == [], f"{mode}: nothing put"
+
+
+def test_the_engines_defaults_are_the_readmes_jobs_check_jobs_and_blob_jobs_and_signatures_travel() -> None:
+    """README Performance: "they start at `--blob-jobs` (16) at once ... `--jobs` (8) and `--check-jobs` (32) bound
+    artifacts copied and compared at once"; README Signatures: "by default, `mirror` ... copy what is attached"."""
+    found = readme_text.said(r"`--jobs` \((\d+)\) and `--check-jobs` \((\d+)\) bound artifacts copied and compared")
+    blob_jobs = readme_text.said(r"they start at `--blob-jobs` \((\d+)\) at once")
+    options = EngineOptions()
+    assert (options.jobs, options.check_jobs, options.blob_jobs) == (int(found[1]), int(found[2]), int(blob_jobs[1]))
+    assert options.mode == "copy" and options.signatures and not options.recheck_signatures
+    assert options.mount_from == ()

@@ -11,6 +11,7 @@ import pytest
 import readme_text
 
 from provider_helper import http as http_layer
+from provider_helper.errors import TooLargeError, TransientError
 
 
 @pytest.mark.parametrize(
@@ -102,3 +103,103 @@ def test_blobs_stream_in_the_1_mib_chunks_the_readme_states() -> None:
     while copying a 256 MiB layer)"."""
     found = readme_text.said(r"Blobs stream from source to target in (\d+ [KMG]iB) chunks")
     assert readme_text.size(found[1]) == http_layer.CHUNK_SIZE
+
+
+@pytest.fixture
+def default_blob_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither rate variable set: the defaults apply."""
+    monkeypatch.delenv("NVCF_MIRROR_MIN_BLOB_RATE", raising=False)
+    monkeypatch.delenv("NVCF_MIRROR_BLOB_RATE_WINDOW", raising=False)
+
+
+@pytest.mark.usefixtures("default_blob_rate")
+@pytest.mark.parametrize(("short", "stalled"), [(0, False), (1, True)], ids=["at-the-rate", "one-byte-short"])
+def test_a_blob_keeping_the_readmes_16_kib_per_s_over_60_s_streams_and_one_byte_less_is_stalled(
+    short: int, stalled: bool
+) -> None:
+    found = readme_text.said(r"at least (\d+ KiB)/s over each (\d+) s window")
+    rate, window = readme_text.size(found[1]), int(found[2])
+    reads = [b"x" * (rate * window - short), b"x" * 10]  # a whole window's bytes, then a few more soon after
+    clock = iter([0.0, float(window), window + 0.5])
+    stream = http_layer.moving(iter(reads), "get blob org/app@sha256:abc", lambda: next(clock), whole_chunks=False)
+    if not stalled:
+        assert sum(len(chunk) for chunk in stream) == rate * window - short + 10
+        return
+    with pytest.raises(TransientError) as given_up:
+        list(stream)
+    assert str(given_up.value) == (
+        f"get blob org/app@sha256:abc: {rate * window - 1} bytes in the last {window} s, slower than "
+        f"{rate // 1024} KiB/s: the stream is stalled"
+    )
+
+
+def test_a_blob_rate_of_0_turns_the_minimum_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NVCF_MIRROR_MIN_BLOB_RATE", "0")
+    clock = iter(float(i * 600) for i in range(10))
+    assert list(http_layer.moving(iter([b"x"]), "get blob", lambda: next(clock))) == [b"x"]
+
+
+def test_any_other_registry_answer_is_read_up_to_the_64_kib_the_limits_table_states() -> None:
+    stated = readme_text.size(readme_text.limit("any other registry answer").removesuffix(" read"))
+    assert stated == http_layer.MAX_ANSWER_BYTES
+    request = httpx.Request("POST", "https://registry.example/v2/org/app/blobs/uploads/")
+    whole = http_layer.bounded(httpx.Response(202, content=b"x" * stated, request=request), stated, "start upload")
+    assert len(whole.content) == stated
+    with pytest.raises(TooLargeError) as refused:
+        http_layer.bounded(httpx.Response(202, content=b"x" * (stated + 1), request=request), stated, "start upload")
+    assert str(refused.value) == f"start upload: the answer is larger than {stated} bytes"
+    error = http_layer.bounded(httpx.Response(500, content=b"e" * (4 * stated), request=request), stated, "upload")
+    assert len(error.content) == stated, "an error's body is cut to the bound, only its start is ever shown"
+
+
+def _answer(status: int, method: str, path: str, code: str | None = None) -> httpx.Response:
+    body = {"errors": [{"code": code, "message": "the registry's words"}]} if code else {}
+    return httpx.Response(status, json=body, request=httpx.Request(method, f"https://registry.example{path}"))
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "path", "code", "kind", "line"),
+    [
+        (
+            401,
+            "GET",
+            "/v2/org/app/manifests/1",
+            "UNAUTHORIZED",
+            "DeniedError",
+            "get manifest at registry.example: 401 UNAUTHORIZED: the registry's words: access denied; check the "
+            "credentials for registry.example",
+        ),
+        (403, "PUT", "/v2/org/app/manifests/1", "DENIED", "DeniedError", None),
+        (
+            404,
+            "PUT",
+            "/v2/mycluster/app/manifests/1",
+            "NAME_UNKNOWN",
+            "NotFoundError",
+            "repository/project mycluster/app does not exist at registry.example: create it or use --create-repos "
+            "where supported",
+        ),
+        (404, "GET", "/v2/org/app/manifests/1", "MANIFEST_UNKNOWN", "NotFoundError", None),
+        (400, "PUT", "/v2/org/app/manifests/1", "MANIFEST_BLOB_UNKNOWN", "BlobUnknownError", None),
+        (400, "PUT", "/v2/org/app/manifests/1", "BLOB_UNKNOWN", "BlobUnknownError", None),
+        (400, "PUT", "/v2/org/app/blobs/uploads/x", "DIGEST_INVALID", "RegistryError", None),
+        (405, "PUT", "/v2/org/app/manifests/sha256:ab", None, "UnsupportedError", None),
+        (400, "GET", "/v2/org/app/tags/list", None, "RegistryError", None),
+    ],
+    ids=["401", "403", "name-unknown", "404", "manifest-blob-unknown", "blob-unknown", "digest-invalid", "405", "400"],
+)
+def test_each_unexpected_answer_is_the_error_kind_its_caller_acts_on(
+    status: int, method: str, path: str, code: str | None, kind: str, line: str | None
+) -> None:
+    """README module table: stores answer with error kinds (denied, not found, blob unknown, unsupported: ECR's 405 to
+    a referrer pushed by digest), never with HTTP statuses. The denied hint is the registry's own."""
+    what = "get manifest" if method == "GET" else "put manifest"
+    error = http_layer.error_from(
+        _answer(status, method, path, code),
+        what,
+        "registry.example",
+        denied_hint="check the credentials for registry.example",
+    )
+    assert type(error).__name__ == kind and error.status == status
+    if line is not None:
+        assert str(error) == line

@@ -144,3 +144,45 @@ def _layer_gets(sandbox: Sandbox, proxy: FaultProxy, doc: dict[str, Any]) -> int
 def _blob_digests(sandbox: Sandbox, reference: str) -> list[str]:
     body = json.loads(skopeo_raw(reference, authfile=sandbox.docker_config / "config.json"))
     return [body["config"]["digest"], *(layer["digest"] for layer in body["layers"])]
+
+
+# -- the remembered locations themselves, in process -------------------------------------------------------------
+
+
+def test_a_location_is_remembered_across_runs_per_registry_most_recent_first_and_forgotten_when_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cache" / "blob-locations.sqlite"
+    digest = sha256(b"layer")
+    first = BlobLocations("registry.example", path)
+    for repo in ("a/app", "b/app"):
+        first.remember(digest, repo)
+    first.close()
+    again = BlobLocations("registry.example", path)  # the next run
+    assert again.holders(digest) == ["b/app", "a/app"]
+    assert BlobLocations("other.example", path).holders(digest) == [], "one registry's blobs are not another's"
+    again.forget(digest, "b/app")
+    assert again.holders(digest) == ["a/app"]
+    again.close()
+
+
+def test_the_cache_is_this_users_private_file_under_nvcf_mirror_cache_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(tmp_path / "cache"))
+    locations = BlobLocations("registry.example")
+    locations.remember(sha256(b"x"), "a/app")
+    locations.close()
+    file = tmp_path / "cache" / "blob-locations.sqlite"
+    assert file.is_file() and (file.stat().st_mode & 0o777) == 0o600
+    assert ((tmp_path / "cache").stat().st_mode & 0o777) == 0o700
+
+
+def test_a_cache_that_cannot_be_used_is_only_a_hint_lost_never_an_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    locations = BlobLocations("registry.example", blocked / "blob-locations.sqlite")
+    locations.remember(sha256(b"x"), "a/app")
+    assert locations.holders(sha256(b"x")) == []
+    locations.forget(sha256(b"x"), "a/app")
+    locations.close()

@@ -8,6 +8,8 @@ from provider_helper.errors import InputError
 from provider_helper.oci.reference import (
     Platform,
     Reference,
+    api_host,
+    chart_tag,
     is_loopback,
     parse_platform,
     parse_reference,
@@ -111,3 +113,50 @@ def test_a_platform_with_an_os_or_architecture_go_does_not_know_is_refused_namin
         parse_platform(typo)
     assert str(refused.value) == f"invalid platform {typo!r}: unknown {what} (did you mean {nearest}?)"
     assert parse_platform(nearest) == Platform(*nearest.split("/"))
+
+
+def test_references_are_read_as_docker_reads_them_docker_hub_and_its_official_images() -> None:
+    """README Sources: "`nats:2.10.21-alpine`, `docker.io/library/nats:2.10.21-alpine` and
+    `index.docker.io/library/nats:2.10.21-alpine` are one image, and `alpine/k8s:1.37.0` is
+    `docker.io/alpine/k8s:1.37.0`. Docker Hub's registry API is asked at `registry-1.docker.io`"."""
+    same = {
+        str(parse_reference(text))
+        for text in (
+            "nats:2.10.21-alpine",
+            "docker.io/library/nats:2.10.21-alpine",
+            "index.docker.io/library/nats:2.10.21-alpine",
+            "Docker.IO/nats:2.10.21-alpine",
+        )
+    }
+    assert same == {"docker.io/library/nats:2.10.21-alpine"}
+    assert str(parse_reference("alpine/k8s:1.37.0")) == "docker.io/alpine/k8s:1.37.0"
+    assert api_host("docker.io") == api_host("index.docker.io") == "registry-1.docker.io"
+    assert api_host("ghcr.io") == "ghcr.io" and api_host("nvcr.io") == "nvcr.io"
+    for host in ("quay.io/org/app:1", "registry.example:5000/app:1", "localhost/app:1", "localhost:5000/app:1"):
+        assert str(parse_reference(host)) == host, "a first part with a '.' or ':' or localhost is a host"
+
+
+def test_a_chart_version_with_plus_is_tagged_with_underscore_as_helm_does() -> None:
+    assert chart_tag("25.3.1+build.2") == "25.3.1_build.2"
+    assert chart_tag("1.4.7") == "1.4.7"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("linux/amd64", Platform("linux", "amd64")),
+        ("linux/arm64/v8", Platform("linux", "arm64", "v8")),
+        ("linux/arm/v7", Platform("linux", "arm", "v7")),
+        ("windows/amd64", Platform("windows", "amd64")),
+    ],
+)
+def test_platforms_are_os_arch_and_an_optional_variant(text: str, expected: Platform) -> None:
+    assert parse_platform(text) == expected and str(expected) == text
+
+
+def test_a_variant_must_match_when_given_and_any_variant_matches_when_not() -> None:
+    assert parse_platform("linux/arm/v7").matches("linux", "arm", "v7")
+    assert not parse_platform("linux/arm/v7").matches("linux", "arm", "v6")
+    assert parse_platform("linux/arm").matches("linux", "arm", "v6")
+    assert not parse_platform("linux/amd64").matches("linux", "arm64", None)
+    assert not parse_platform("linux/amd64").matches("windows", "amd64", None)

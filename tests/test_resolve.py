@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import sha256
+from test_engine import MemoryStore, _image
 
 from provider_helper.content.layout import Layout
+from provider_helper.errors import PlatformMismatchError
 from provider_helper.mirror.resolve import resolve
 from provider_helper.oci.manifest import OCI_INDEX, OCI_MANIFEST, Manifest
 from provider_helper.oci.reference import parse_platform, parse_reference
@@ -116,3 +119,59 @@ def test_a_subset_of_platforms_keeps_the_attestations_of_the_images_it_keeps(tmp
     described = [e["annotations"]["vnd.docker.reference.digest"] for e in kept if "annotations" in e]
     assert [e["digest"] for e in kept if "annotations" not in e] == [images["amd64"], images["arm64"]]
     assert described == [images["amd64"], images["arm64"]], "each kept image's attestation, ppc64le's left out"
+
+
+def test_without_a_platform_choice_the_index_is_kept_whole_and_signs_every_entry(tmp_path: Path) -> None:
+    layout, index, _ = _source(tmp_path)
+    resolved = resolve(layout, REF, None)
+    assert resolved.digest == index.digest and resolved.note is None and resolved.cut_from is None
+    assert resolved.platforms == [f"linux/{arch}" for arch in ARCHES]
+    assert resolved.signed == (index.digest, *(d.digest for d in index.children))
+
+
+def test_one_platform_resolves_to_its_image_manifest_cut_from_the_index(tmp_path: Path) -> None:
+    layout, index, images = _source(tmp_path)
+    resolved = resolve(layout, REF, (parse_platform("linux/arm64"),))
+    assert resolved.digest == images["arm64"] and resolved.note is None
+    assert resolved.cut_from == index.digest and resolved.signed == (images["arm64"],)
+    assert resolved.platforms == ["linux/arm64"]
+
+
+def test_a_true_subset_gets_a_new_index_and_the_note_saying_its_digest_differs(tmp_path: Path) -> None:
+    layout, index, _ = _source(tmp_path)
+    resolved = resolve(layout, REF, (parse_platform("linux/amd64"), parse_platform("linux/ppc64le")))
+    assert resolved.digest != index.digest and resolved.cut_from == index.digest
+    assert resolved.note == (
+        f"new index for linux/amd64, linux/ppc64le: its digest differs from the source index {index.digest}"
+    )
+
+
+def test_a_platform_the_index_lacks_is_one_line_naming_what_it_has(tmp_path: Path) -> None:
+    layout, _, _ = _source(tmp_path)
+    with pytest.raises(PlatformMismatchError) as refused:
+        resolve(layout, REF, (parse_platform("linux/s390x"),))
+    assert str(refused.value) == "the source has no linux/s390x image (it has: linux/amd64, linux/arm64, linux/ppc64le)"
+
+
+def test_the_same_platform_named_twice_picks_its_image_once(tmp_path: Path) -> None:
+    layout, _, images = _source(tmp_path)
+    resolved = resolve(layout, REF, (parse_platform("linux/arm64"), parse_platform("linux/arm64/v8")))
+    assert resolved.digest == images["arm64"] and resolved.platforms == ["linux/arm64"]
+
+
+def test_a_single_image_of_another_architecture_is_refused_in_the_documented_words() -> None:
+    source = MemoryStore()
+    image, blobs = _image(b"base", b"own")  # a linux/amd64 image
+    source.blobs["org/app"] = blobs
+    source.manifests[("org/app", "1.0")] = image
+    ref = parse_reference("nvcr.io/org/app:1.0")
+    resolved = resolve(source, ref, (parse_platform("linux/arm64"),))
+    assert resolved.digest == image.digest and resolved.check_platform is not None
+    with pytest.raises(PlatformMismatchError) as refused:
+        resolved.check_platform()
+    assert (
+        str(refused.value) == "linux/amd64 image where linux/arm64 is expected: pods would fail with exec format error"
+    )
+    assert resolve(source, ref, (parse_platform("linux/amd64"),)).materialize().platforms == ["linux/amd64"]
+    shown = resolve(source, ref, None).check_platform
+    assert shown is not None and shown() == ["linux/amd64"], "with --all-platforms plan still shows its platform"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
+
+import httpx
 import pytest
 import readme_text
 
-from provider_helper.errors import TransientError
+from provider_helper import http as http_layer
+from provider_helper.errors import TransientError, UnreachableError
 from provider_helper.retry import (
     RetryPolicy,
     call_with_retries,
@@ -57,3 +62,68 @@ def test_the_preflight_check_tries_an_unanswering_host_three_times_whatever_retr
     with pytest.raises(TransientError):
         call_with_retries(unanswered, RetryPolicy(attempts=retries).brief(), "ping", sleep=sleeps.append)
     assert len(calls) == 3 and sum(sleeps) <= 2.0
+
+
+def test_backoff_is_exponential_with_full_jitter_up_to_its_cap() -> None:
+    """README How it works: "retried with exponential backoff and jitter": retry n waits a random time between 0
+    and base * 2^(n-1), capped at max_delay."""
+    policy = RetryPolicy()  # the defaults: 0.5 s doubling, at most 30 s
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (7, 30.0), (12, 30.0)]:
+        waits = [policy.delay(attempt, None) for _ in range(300)]
+        assert all(0 <= w <= ceiling for w in waits), (attempt, max(waits))
+        assert max(waits) > ceiling * 0.8, f"retry {attempt} never waited near base * 2^(n-1) = {ceiling}"
+        assert len(set(waits)) > 250, "the waits are jittered, not one fixed value"
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_timeouts_429_and_5xx_are_transient_and_retried(status: int) -> None:
+    request = httpx.Request("GET", "https://registry.example/v2/org/app/manifests/1.0")
+    error = http_layer.error_from(
+        httpx.Response(status, request=request), "get manifest org/app:1.0", "registry.example"
+    )
+    assert isinstance(error, TransientError) and error.status == status
+    answers = iter([error, "ok"])
+
+    def operation() -> str:
+        item = next(answers)
+        if isinstance(item, Exception):
+            raise item
+        return str(item)
+
+    assert call_with_retries(operation, RetryPolicy(attempts=2, base_delay=0), "op", sleep=lambda _: None) == "ok"
+
+
+@pytest.mark.parametrize("status", [400, 404, 409])
+def test_other_answers_are_not_retried(status: int) -> None:
+    request = httpx.Request("GET", "https://registry.example/v2/org/app/manifests/1.0")
+    error = http_layer.error_from(
+        httpx.Response(status, request=request), "get manifest org/app:1.0", "registry.example"
+    )
+    assert not isinstance(error, TransientError)
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
+    assert parse_retry_after("0") == 0 and parse_retry_after(" 30 ") == 30
+    soon = email.utils.formatdate(time.time() + 60, usegmt=True)
+    waited = parse_retry_after(soon)
+    assert waited is not None and 55 <= waited <= 61
+    assert parse_retry_after(email.utils.formatdate(time.time() - 60, usegmt=True)) == 0, "a date passed: no wait"
+    assert parse_retry_after("soon") is None and parse_retry_after("") is None
+
+
+def test_a_connection_that_still_fails_after_the_last_attempt_names_the_host() -> None:
+    calls: list[int] = []
+
+    def refused() -> str:
+        calls.append(1)
+        raise httpx.ConnectError(
+            "[Errno 111] Connection refused", request=httpx.Request("GET", "http://127.0.0.1:9/v2/")
+        )
+
+    with pytest.raises(UnreachableError) as failed:
+        call_with_retries(refused, RetryPolicy(attempts=3, base_delay=0), "ping 127.0.0.1:9", sleep=lambda _: None)
+    assert len(calls) == 3
+    assert (
+        str(failed.value)
+        == "ping 127.0.0.1:9: cannot reach 127.0.0.1:9: connection refused (nothing listens on that port)"
+    )

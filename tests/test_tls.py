@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from testca import make_ca
 
 from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import RegistryError
+from provider_helper.registry.tls import verifying_context
 from provider_helper.sandbox.registry import LocalRegistry
 
 
@@ -51,3 +53,18 @@ def test_the_module_names_its_ca_file_variable_and_hands_the_file_to_every_clien
     assert (
         pool.ca_file == str(ca) and RegistryClient(registry.host, scheme="https", ca_file=pool.ca_file).ping() is True
     )
+
+
+def test_every_client_verifies_certificates_and_host_names_and_the_trust_store_is_loaded_once() -> None:
+    context = verifying_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert verifying_context() is context, "the public roots are loaded once per run"
+    assert context.get_ca_certs(), "the public roots (certifi) are trusted"
+
+
+def test_ca_file_adds_the_private_ca_to_the_public_roots_not_instead_of_them(tmp_path: Path) -> None:
+    ca = make_ca(tmp_path)
+    public = verifying_context().get_ca_certs()
+    both = verifying_context(str(ca.ca))
+    assert both.verify_mode == ssl.CERT_REQUIRED and both.check_hostname
+    assert len(both.get_ca_certs()) == len(public) + 1

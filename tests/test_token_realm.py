@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import pytest
+import readme_text
 from hostile import Reply, ScriptedServer
 
 from provider_helper.content.registry import RegistryClient
 from provider_helper.errors import LicenceError, RegistryError
 from provider_helper.registry.challenge import Challenge
-from provider_helper.registry.token_realm import TokenRealm
+from provider_helper.registry.token_realm import MAX_TOKEN_BYTES, TokenRealm
 
 
 def _realm(registry: str, plain_realm_ok: bool) -> TokenRealm:
@@ -52,3 +53,7 @@ def test_a_412_from_the_token_endpoint_asks_to_accept_the_licence_terms(servers:
             client.tags("org/app")
     finally:
         client.close()
+
+
+def test_a_token_answer_is_bounded_to_the_1_mib_of_the_limits_table() -> None:
+    assert MAX_TOKEN_BYTES == readme_text.size(readme_text.limit("a token service's answer")) == 1024 * 1024

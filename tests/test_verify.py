@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from helpers import run_cli, write_manifest
+from test_engine import MemoryStore, _image, _jobs, _referred, _run
 
+from provider_helper.errors import UnreachableError
+from provider_helper.mirror.attached import Finder
+from provider_helper.mirror.plan import Job
+from provider_helper.mirror.sources import Payload
+from provider_helper.mirror.verify import missing, verify_one
+from provider_helper.oci.manifest import OCI_MANIFEST, Manifest
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -78,3 +86,82 @@ def test_verify_names_a_platform_the_target_index_lacks(
     [multi] = json.loads(result.read_text())["artifacts"]
     assert multi["status"] == "failed" and multi["platforms"] == ["linux/amd64", "linux/arm64"]
     assert "no linux/s390x image in the target index (it has: linux/amd64, linux/arm64)" in multi["error"], multi
+
+
+# -- verify_one in process, against the in-memory store of test_engine.py: each branch and its whole line ------------
+
+
+def _copied() -> tuple[MemoryStore, Job, Payload]:
+    [job], payloads = _jobs("mirror", ("app",))
+    target = MemoryStore()
+    _run(target, [job], payloads)
+    return target, job, payloads[job.key]
+
+
+def test_a_copied_artifact_is_present_at_the_sources_digest() -> None:
+    target, job, payload = _copied()
+    result = verify_one(job, lambda _: payload, target)
+    assert (result.status, result.error, result.digest) == ("present", None, payload.resolved.digest)
+
+
+def test_a_missing_tag_is_one_line_naming_the_target() -> None:
+    [job], payloads = _jobs("mirror", ("app",))
+    result = verify_one(job, lambda j: payloads[j.key], MemoryStore())
+    assert (result.status, result.error) == ("failed", "target.example/mirror/app:1.0 is missing at the target")
+    assert result.error == missing(str(job.target))
+
+
+def test_another_digest_at_the_target_names_both() -> None:
+    target, job, payload = _copied()
+    [other_job], others = _jobs("mirror", ("app",))
+    other = others[other_job.key]
+    result = verify_one(job, lambda _: other, target)
+    assert result.status == "failed"
+    assert result.error == (
+        f"target digest {payload.resolved.digest} differs from the source's {other.resolved.digest}"
+    )
+
+
+def test_a_skipped_job_is_skipped_with_its_reason() -> None:
+    [job], payloads = _jobs("mirror", ("app",))
+    skipped = dataclasses.replace(job, skip_reason="app has no version: pin it")
+    result = verify_one(skipped, lambda j: payloads[j.key], MemoryStore())
+    assert (result.status, result.error) == ("skipped", "app has no version: pin it")
+
+
+def test_an_unreachable_source_leaves_the_digest_uncompared_and_says_so() -> None:
+    target, job, _ = _copied()
+
+    def unreachable(_: Job) -> Payload:
+        raise UnreachableError("get manifest org/app:1.0: cannot reach nvcr.io: connection refused")
+
+    result = verify_one(job, unreachable, target)
+    assert result.status == "present"
+    assert result.note == (
+        "digest not compared: source unreachable (get manifest org/app:1.0: cannot reach nvcr.io: connection refused)"
+    )
+
+
+def test_signatures_the_target_lacks_or_holds_in_another_version_are_each_named() -> None:
+    source = MemoryStore(referrers_api=True)
+    job, payload, referrer = _referred(source, "org/app")
+    target = MemoryStore()
+    _run(target, [job], {job.key: payload})
+    subject = payload.resolved.digest
+    assert subject is not None
+    sig_tag = subject.replace(":", "-") + ".sig"
+    signature = Manifest.from_bytes(
+        b'{"schemaVersion":2,"mediaType":"' + OCI_MANIFEST.encode() + b'","layers":[]}', None
+    )
+    source.manifests[("org/app", sig_tag)] = signature
+    result = verify_one(job, lambda _: payload, target, Finder())
+    assert result.status == "failed"
+    assert result.error == f"signature {sig_tag} at the target: missing"
+    target.manifests[("mirror/org/app", sig_tag)] = _image(b"a", b"b")[0]
+    del target.manifests[("mirror/org/app", referrer.digest)]
+    at_target = target.manifests[("mirror/org/app", sig_tag)].digest
+    result = verify_one(job, lambda _: payload, target, Finder())
+    assert result.error == (
+        f"signature {sig_tag} at the target: {at_target}, not the source's {signature.digest}; "
+        f"referrer {referrer.digest} of {subject} is missing at the target"
+    )
