@@ -106,6 +106,8 @@ def run(mutation: Mutation, named: bool = False, modules: bool = False, suite: b
     finally:
         path.write_text(original)
     last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    if done.returncode not in (0, 1, 2):  # 3 internal error, 4 usage (a named file is missing), 5 nothing collected
+        raise SystemExit(f"{mutation.id}: pytest could not run the area (exit {done.returncode}): {last}")
     return done.returncode != 0, time.monotonic() - started, last
 
 
