@@ -17,7 +17,7 @@ from hostile import Reply, ScriptedServer
 
 from provider_helper.artifacts import ResourceRef
 from provider_helper.errors import DeniedError, RegistryError, TransientError
-from provider_helper.ngc_api import NgcClient
+from provider_helper.ngc_api import NgcClient, version_dir
 from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.ngcserver import NgcStandIn
 
@@ -232,3 +232,68 @@ def test_an_ngc_listing_larger_than_the_free_disk_is_refused_before_any_download
     ):
         client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path / "dl")
     assert [s for s in api.seen if s.path.startswith("/storage/")] == []
+
+
+def _stand_in(files: dict[str, bytes]) -> NgcStandIn:
+    ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
+    ngc.resources["0833294136851237/nvcf-ncp-staging/nvcf-cli:0.0.22"] = files
+    return ngc
+
+
+CLI_REF = ResourceRef("0833294136851237", "nvcf-ncp-staging", "nvcf-cli", "0.0.22")
+
+
+def test_files_land_as_the_ngc_cli_writes_them_name_v_version_then_their_path(tmp_path: Path) -> None:
+    """facts.md: "The ngc CLI writes <name>_v<version>/<files>, e.g. nvcf-cli_v0.0.22/linux-amd64/..."; README:
+    "./ngc/nvcf-base_v0.1.4/…"."""
+    files = {"linux-amd64/nvcf-cli-linux-amd64-0.0.22.tar.gz": b"amd64", "README.md": b"readme"}
+    ngc = _stand_in(files)
+    try:
+        with closing(NgcClient(ngc.personal_key, ngc.url, ngc.url)) as client:
+            written = client.download(CLI_REF, tmp_path)
+    finally:
+        ngc.close()
+    assert version_dir(CLI_REF) == "nvcf-cli_v0.0.22"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "nvcf-cli_v0.0.22/README.md",
+        "nvcf-cli_v0.0.22/linux-amd64/nvcf-cli-linux-amd64-0.0.22.tar.gz",
+    ]
+    assert {p.relative_to(tmp_path / "nvcf-cli_v0.0.22").as_posix(): p.read_bytes() for p in written} == files
+
+
+def test_a_file_the_url_pages_leave_out_is_asked_for_by_its_path(tmp_path: Path) -> None:
+    files = {"a": b"1", "b": b"22", "c": b"333"}
+    ngc = _stand_in(files)
+    ngc.unlisted_urls.add("b")
+    try:
+        with closing(NgcClient(ngc.personal_key, ngc.url, ngc.url)) as client:
+            written = client.download(CLI_REF, tmp_path)
+    finally:
+        ngc.close()
+    assert ngc.path_queries == ["b"]
+    assert {p.name: p.read_bytes() for p in written} == files
+
+
+def test_a_listing_that_does_not_add_up_to_the_versions_size_is_refused_before_any_download(
+    servers: list[Any], tmp_path: Path
+) -> None:
+    """README: "every file's size is checked": the file list against the version's totalSizeInBytes first."""
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        bare = path.split("?")[0]
+        if bare.endswith("/versions/1.0"):
+            body: dict[str, Any] = {
+                "recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": 30}
+            }
+        else:
+            body = {"recipeFiles": [{"path": "values.yaml", "sizeInBytes": 20}], "paginationInfo": {"totalPages": 1}}
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    api = ScriptedServer("127.0.0.2", route)
+    servers.append(api)
+    ref = ResourceRef("nvcf-onprem", None, "helm-values", "1.0")
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError) as bad:
+        client.download(ref, tmp_path)
+    assert str(bad.value) == f"{ref}: NGC lists files of 20 bytes in all but a version of 30"
+    assert list(tmp_path.iterdir()) == []
+    assert not any("/storage/" in s.path or s.path.split("?")[0].endswith("/helm-values/1.0/files") for s in api.seen)
