@@ -19,9 +19,9 @@ from hostile import Reply, ScriptedServer
 
 from provider_helper import tokens
 from provider_helper.artifacts import ResourceRef
-from provider_helper.errors import InputError, LicenceError, NotFoundError
+from provider_helper.errors import InputError, LicenceError, NotFoundError, RegistryError
 from provider_helper.ngc_listing import NgcListing
-from provider_helper.ngc_session import RENEW_MARGIN
+from provider_helper.ngc_session import MAX_TOKEN_BYTES, RENEW_MARGIN
 from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.ngcserver import NgcStandIn
 
@@ -208,3 +208,30 @@ def test_the_default_hosts_are_ngcs_own() -> None:
         assert session.authn_url == "https://authn.nvidia.com"
     finally:
         session.close()
+
+
+def _token_answer(size: int) -> bytes:
+    head = b'{"token": "sized-token", "expires_in": 600, "pad": "'
+    return head + b"x" * (size - len(head) - 2) + b'"}'
+
+
+def test_an_ngc_token_answer_is_read_up_to_the_1_mib_of_the_limits_table_and_refused_one_byte_past(
+    servers: list[Any],
+) -> None:
+    """README Limits: "a token service's answer | 1 MiB" (NGC's authn service is one, as a registry's realm is)."""
+    limit = readme_text.size(readme_text.limit("a token service's answer"))
+    assert limit == MAX_TOKEN_BYTES
+    for size, refused in ((limit, False), (limit + 1, True)):
+        body = _token_answer(size)
+        assert len(body) == size
+
+        def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str], body: bytes = body) -> Reply:
+            return Reply(200, JSON, body) if urlparse(path).path == "/token" else _recipe()
+
+        api = _api(servers, route)
+        with closing(_session("legacy-" + secrets.token_hex(8), api)) as session:
+            if refused:
+                with pytest.raises(RegistryError, match=f"NGC token from 127.0.0.2: the answer is larger than {limit}"):
+                    session.latest_version(REF)
+            else:
+                assert session.latest_version(REF) == "0.1.4"
