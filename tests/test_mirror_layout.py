@@ -4,14 +4,20 @@ the whole line naming the bundle."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tarfile
 from pathlib import Path
 
 import pytest
+from test_bundle_lock import _image_in, _saved
 
-from provider_helper.errors import InputError
+from provider_helper.content.layout import Layout
+from provider_helper.errors import DigestMismatchError, InputError, RegistryError
+from provider_helper.mirror.bundle_lock import write_lock
 from provider_helper.mirror.layout import LayoutSource
+from provider_helper.oci.manifest import OCI_MANIFEST, Manifest
+from provider_helper.oci.reference import parse_target
 from provider_helper.splitarchive import PartsWriter
 
 INDEX: dict[str, object] = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
@@ -92,3 +98,64 @@ def test_a_differential_bundle_names_its_base(tmp_path: Path) -> None:
         assert source.base == base
     finally:
         source.close()
+
+
+def _saved_bundle(root: Path) -> tuple[LayoutSource, str]:
+    """A layout holding one image as ``save`` writes it (blobs, index.json entry, lock), opened as ``load`` does."""
+    digest, _, _ = _image_in(root)
+    result, job = _saved(digest)
+    manifest = Manifest.from_bytes((root / "blobs" / "sha256" / digest.split(":")[1]).read_bytes(), OCI_MANIFEST)
+    Layout.for_writing(root).put_manifest(job.target.repository, job.target.reference, manifest)
+    write_lock(root, [result], [job])
+    return LayoutSource(root), digest
+
+
+def test_a_saved_artifact_is_read_back_as_its_lock_and_index_name_it(tmp_path: Path) -> None:
+    source, digest = _saved_bundle(tmp_path / "bundle")
+    try:
+        [job] = source.jobs(parse_target("registry.internal/nvcf-self-hosted"))
+        assert str(job.target) == "registry.internal/nvcf-self-hosted/nvcf-openbao:2.5.1-nv-1.1.0"
+        assert source.payload(job).resolved.digest == digest
+    finally:
+        source.close()
+
+
+def test_an_index_entry_the_lock_disagrees_with_is_refused_naming_the_artifact(tmp_path: Path) -> None:
+    root = tmp_path / "bundle"
+    source, _ = _saved_bundle(root)
+    index = json.loads((root / "index.json").read_text())
+    index["manifests"][0]["digest"] = "sha256:" + "6" * 64
+    (root / "index.json").write_text(json.dumps(index))
+    source.close()
+    source = LayoutSource(root)
+    try:
+        [job] = source.jobs(parse_target("registry.internal/nvcf-self-hosted"))
+        with pytest.raises(DigestMismatchError) as refused:
+            source.payload(job)
+    finally:
+        source.close()
+    assert str(refused.value) == (
+        "image:nvcf-openbao:2.5.1-nv-1.1.0: index.json and nvcf-mirror.lock.json disagree on its digest"
+    )
+
+
+@pytest.mark.parametrize("damage", ["missing", "changed"])
+def test_every_blob_is_checked_before_the_artifact_is_handed_to_the_copy(tmp_path: Path, damage: str) -> None:
+    """README: "`load` checks every blob against its digest before pushing it"."""
+    root = tmp_path / "bundle"
+    source, _ = _saved_bundle(root)
+    layer = root / "blobs" / "sha256" / hashlib.sha256(b"layer bytes").hexdigest()
+    if damage == "missing":
+        layer.unlink()
+    else:
+        layer.write_bytes(b"LAYER BYTES")
+    try:
+        [job] = source.jobs(parse_target("registry.internal/nvcf-self-hosted"))
+        with pytest.raises(RegistryError) as refused:
+            source.payload(job)
+    finally:
+        source.close()
+    if damage == "missing":
+        assert str(refused.value) == f"blob sha256:{layer.name} is missing from the layout"
+    else:
+        assert isinstance(refused.value, DigestMismatchError) and f"sha256:{layer.name}" in str(refused.value)
