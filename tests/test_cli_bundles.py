@@ -110,3 +110,13 @@ def test_load_compares_what_is_attached_by_digest_warm_or_not(monkeypatch: pytes
     assert seen["options"].recheck_signatures is True
     assert (seen["options"].jobs, seen["options"].blob_jobs) == (8, 16)
     assert (seen["dry_run"], seen["create_repos"]) == (False, False)
+    # README: load "takes `--target-type ecr --create-repos` like `mirror`"
+    args = ["--from", str(tmp_path / "b"), "--target", "registry.internal/nvcf", "--dry-run", "--create-repos"]
+    done = run_cli("load", *args, "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert (seen["from_path"], seen["dry_run"], seen["create_repos"], seen["options"].jobs) == (
+        tmp_path / "b",
+        True,
+        True,
+        2,
+    )

@@ -16,7 +16,7 @@ import pytest
 from hostile import Reply, ScriptedServer
 
 from provider_helper.artifacts import ResourceRef
-from provider_helper.errors import DeniedError, RegistryError, TransientError
+from provider_helper.errors import DeniedError, DigestMismatchError, RegistryError, TransientError
 from provider_helper.ngc_api import NgcClient, version_dir
 from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.ngcserver import NgcStandIn
@@ -297,3 +297,28 @@ def test_a_listing_that_does_not_add_up_to_the_versions_size_is_refused_before_a
     assert str(bad.value) == f"{ref}: NGC lists files of 20 bytes in all but a version of 30"
     assert list(tmp_path.iterdir()) == []
     assert not any("/storage/" in s.path or s.path.split("?")[0].endswith("/helm-values/1.0/files") for s in api.seen)
+
+
+@pytest.mark.parametrize(("sent", "refused"), [(20_000, None), (20_001, "more than"), (19_999, "short")])
+def test_each_file_must_be_the_size_ngc_lists_no_more_and_no_less(
+    servers: list[Any], tmp_path: Path, sent: int, refused: str | None
+) -> None:
+    """README: "every file's size is checked": exactly the listed 20,000 bytes are kept, one byte more or less is
+    refused and leaves no file (a short one is retried, here once, as an interrupted download)."""
+    api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * sent)))
+    servers.append(api)
+    ref = ResourceRef("nvcf-onprem", None, "helm-values", "1.0")
+    path = tmp_path / "helm-values_v1.0" / "values.yaml"
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url, retry=RetryPolicy(attempts=1))) as client:
+        if refused is None:
+            assert client.download(ref, tmp_path) == [path]
+            assert path.read_bytes() == b"x" * 20_000
+            return
+        with pytest.raises(RegistryError) as bad:
+            client.download(ref, tmp_path)
+    if refused == "more than":
+        assert isinstance(bad.value, DigestMismatchError)
+        assert str(bad.value) == f"download values.yaml of {ref}: more than the 20000 bytes NGC lists"
+    else:
+        assert "values.yaml: 19999 of 20000 bytes so far" in str(bad.value)
+    assert not path.exists() and list(path.parent.iterdir()) == []
