@@ -4,7 +4,9 @@ resource selected, a resource without a version; each refusal the whole line, ex
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,3 +108,27 @@ def test_a_resource_without_a_version_asks_for_set_version(ngc: NgcStandIn, tmp_
     assert done.stderr.strip().splitlines() == [
         "nvcf-mirror: error: nvcf-base has no version: pin it with --set-version nvcf-base=VERSION"
     ]
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".tgz", ".tar"])
+def test_extract_unpacks_each_archive_kind_the_help_names_and_leaves_other_files(
+    ngc: NgcStandIn, tmp_path: Path, suffix: str
+) -> None:
+    """--help: "--extract  Unpack each .tar.gz/.tgz/.tar into DEST/<name>/"."""
+    data = tgz({"bin/tool": b"#!/bin/sh\n"})
+    archive = data if suffix != ".tar" else _plain_tar({"bin/tool": b"#!/bin/sh\n"})
+    ngc.resources[BASE] = {f"nvcf-base-0.1.4{suffix}": archive, "NOTES.txt": b"not an archive"}
+    code, stderr, dest = _download(tmp_path, ngc, "--group", "deployment-resources", "--extract")
+    assert code == 0, stderr
+    assert (dest / "nvcf-base" / "bin" / "tool").read_bytes() == b"#!/bin/sh\n"
+    assert not (dest / "nvcf-base" / "NOTES.txt").exists(), "a file that is no archive is not unpacked"
+
+
+def _plain_tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

@@ -94,3 +94,22 @@ def test_locks_of_version_1_and_2_serve_as_a_base_and_others_do_not(tmp_path: Pa
     with pytest.raises(InputError) as refused:
         read_base(lock)
     assert str(refused.value) == f"{lock}: not a lock written by 'nvcf-mirror save' (version 1 or 2)"
+
+
+def test_what_is_attached_to_a_base_artifact_counts_as_held(tmp_path: Path) -> None:
+    """README: the lock lists `attached` (signatures and referrers: kind, subject, reference, digest): a differential
+    bundle leaves out what its base carried, the signature's tag and manifest too."""
+    subject, signature = "sha256:" + "7" * 64, "sha256:" + "8" * 64
+    tag = subject.replace(":", "-") + ".sig"
+    entry = {
+        "key": "image:app:1.0",
+        "name": "app",
+        "tag": "1.0",
+        "digest": subject,
+        "attached": [{"kind": "signature", "subject": subject, "reference": tag, "digest": signature}],
+    }
+    lock = tmp_path / "base.lock.json"
+    lock.write_text(json.dumps({"version": 2, "base": None, "artifacts": [entry]}))
+    held = read_base(lock)
+    assert held.tags == {("app", "1.0"): subject, ("app", tag): signature}
+    assert held.holds(signature) and held.holds(subject)

@@ -5,6 +5,7 @@ the whole line naming the bundle."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import tarfile
 from pathlib import Path
@@ -159,3 +160,16 @@ def test_every_blob_is_checked_before_the_artifact_is_handed_to_the_copy(tmp_pat
         assert str(refused.value) == f"blob sha256:{layer.name} is missing from the layout"
     else:
         assert isinstance(refused.value, DigestMismatchError) and f"sha256:{layer.name}" in str(refused.value)
+
+
+def test_a_layout_archive_with_an_entry_leaving_it_is_refused_in_one_line_and_nothing_is_kept(tmp_path: Path) -> None:
+    archive = tmp_path / "bundle.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("../outside")
+        tar.addfile(info, io.BytesIO(b""))
+    with pytest.raises(InputError) as refused:
+        LayoutSource(archive)
+    assert (
+        str(refused.value) == "refusing the layout archive: bundle.tar: entry '../outside' points outside the archive"
+    )
+    assert not (tmp_path / "outside").exists()

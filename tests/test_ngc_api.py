@@ -17,7 +17,7 @@ from hostile import Reply, ScriptedServer
 
 from provider_helper.artifacts import ResourceRef
 from provider_helper.errors import DeniedError, DigestMismatchError, RegistryError, TransientError
-from provider_helper.ngc_api import NgcClient, version_dir
+from provider_helper.ngc_api import NgcClient, safe_relative, version_dir
 from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.ngcserver import NgcStandIn
 
@@ -322,3 +322,21 @@ def test_each_file_must_be_the_size_ngc_lists_no_more_and_no_less(
     else:
         assert "values.yaml: 19999 of 20000 bytes so far" in str(bad.value)
     assert not path.exists() and list(path.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["../escape", "a/../../escape", "/etc/escape", "a\\..\\escape", ""])
+def test_a_file_path_leaving_the_resource_is_refused(path: str) -> None:
+    with pytest.raises(RegistryError) as refused:
+        safe_relative(path)
+    assert str(refused.value) == f"NGC listed a file path outside the resource: {path!r}"
+
+
+def test_a_listing_naming_a_path_outside_the_version_writes_nothing_there(tmp_path: Path) -> None:
+    ngc = _stand_in({"../escape": b"planted", "ok": b"1"})
+    try:
+        with closing(NgcClient(ngc.personal_key, ngc.url, ngc.url)) as client, pytest.raises(RegistryError) as bad:
+            client.download(CLI_REF, tmp_path / "dest")
+    finally:
+        ngc.close()
+    assert str(bad.value) == "NGC listed a file path outside the resource: '../escape'"
+    assert not (tmp_path / "dest" / "escape").exists() and not (tmp_path / "escape").exists()
