@@ -27,6 +27,7 @@ AUTHN_URL = "https://authn.nvidia.com"
 API_URL_ENV, AUTHN_URL_ENV = "NVCF_MIRROR_NGC_API_URL", "NVCF_MIRROR_NGC_AUTHN_URL"  # a proxy, or the tests' stand-in
 CATALOG_URL = "https://catalog.ngc.nvidia.com"
 MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_TOKEN_BYTES = 1024 * 1024  # a token service's answer, as for a registry's realm (the README's limits table)
 RENEW_MARGIN = 300.0  # seconds before expiry a legacy-key token is renewed, as ngcsdk does
 
 
@@ -77,7 +78,7 @@ class NgcSession:
                 stream=True,
                 auth=("$oauthtoken", self._key),
             ),
-            MAX_JSON_BYTES,
+            MAX_TOKEN_BYTES,
             f"NGC token from {host}",
         )
         if response.status_code in (401, 403):

@@ -18,11 +18,21 @@ from typing import Any
 
 import httpx
 import pytest
+import readme_text
 import yaml
 from helpers import run_cli, sha256, skopeo_raw, write_manifest
+from hostile import Reply, ScriptedServer
 
+from provider_helper.artifacts import Artifact
+from provider_helper.errors import RegistryError
+from provider_helper.fetch import Fetcher
+from provider_helper.mirror import helm as helm_module
 from provider_helper.mirror.chartjson import FIXED_CREATED
+from provider_helper.mirror.plan import Job
 from provider_helper.oci.manifest import OCI_MANIFEST
+from provider_helper.oci.reference import Reference
+from provider_helper.registry.credentials import CredentialStore
+from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.registry import LocalRegistry
 from provider_helper.sandbox.stack import Sandbox
 
@@ -601,3 +611,41 @@ def test_helm_pulls_verifies_and_templates_charts_from_the_mirror_and_from_a_loa
             assert "name: demo-rich" in rendered, f"Helm {major} templates rich from the {where}"
             plain = helm.run("template", "demo", f"{base}/plain", "--version", "0.3.0", "--plain-http").stdout
             assert "name: plain" in plain
+
+
+def _classic_repo(servers: list[Any], chart_body: bytes) -> ScriptedServer:
+    """A classic repository whose one chart's archive is ``chart_body`` (the index gives no digest)."""
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path.endswith("/index.yaml"):
+            index = {"apiVersion": "v1", "entries": {"big": [{"version": "1.0.0", "urls": ["charts/big-1.0.0.tgz"]}]}}
+            return Reply(200, {}, yaml.safe_dump(index).encode())
+        if path.endswith(".tgz"):
+            return Reply(200, {}, chart_body)
+        return Reply(404)
+
+    server = ScriptedServer("127.0.0.2", route)
+    servers.append(server)
+    return server
+
+
+def _chart_job(repo: str) -> Job:
+    artifact = Artifact(type="chart", group="g", name="big", where="m.yaml:1", repo=repo, chart="big", version="1.0.0")
+    return Job(artifact, Reference("registry.internal", "p/big", tag="1.0.0"), None, None)
+
+
+def test_a_chart_archive_is_read_up_to_the_64_mib_the_readme_states_and_refused_one_byte_past(
+    servers: list[Any],
+) -> None:
+    """README Limits: "a Helm `index.yaml` / chart archive | 64 MiB each"."""
+    limit = readme_text.size(readme_text.limit("a Helm `index.yaml` / chart archive").removesuffix(" each"))
+    assert limit == helm_module.MAX_CHART_BYTES == helm_module.MAX_INDEX_BYTES
+    for size, refused in ((limit, False), (limit + 1, True)):
+        server = _classic_repo(servers, bytes(size))
+        repos = helm_module.HelmRepositories(Fetcher(CredentialStore(env={}), RetryPolicy(attempts=1)))
+        try:
+            with pytest.raises(RegistryError) as failed:
+                repos.payload(_chart_job(f"{server.url}/nvidia"))
+        finally:
+            repos.close()
+        assert (f"the answer is larger than {limit} bytes" in str(failed.value)) is refused, str(failed.value)

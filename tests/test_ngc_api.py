@@ -16,8 +16,8 @@ import pytest
 from hostile import Reply, ScriptedServer
 
 from provider_helper.artifacts import ResourceRef
-from provider_helper.errors import DeniedError, RegistryError, TransientError
-from provider_helper.ngc_api import NgcClient
+from provider_helper.errors import DeniedError, DigestMismatchError, RegistryError, TransientError
+from provider_helper.ngc_api import NgcClient, safe_relative, version_dir
 from provider_helper.retry import RetryPolicy
 from provider_helper.sandbox.ngcserver import NgcStandIn
 
@@ -232,3 +232,111 @@ def test_an_ngc_listing_larger_than_the_free_disk_is_refused_before_any_download
     ):
         client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path / "dl")
     assert [s for s in api.seen if s.path.startswith("/storage/")] == []
+
+
+def _stand_in(files: dict[str, bytes]) -> NgcStandIn:
+    ngc = NgcStandIn(personal_key="nvapi-" + os.urandom(8).hex(), legacy_key=os.urandom(8).hex())
+    ngc.resources["0833294136851237/nvcf-ncp-staging/nvcf-cli:0.0.22"] = files
+    return ngc
+
+
+CLI_REF = ResourceRef("0833294136851237", "nvcf-ncp-staging", "nvcf-cli", "0.0.22")
+
+
+def test_files_land_as_the_ngc_cli_writes_them_name_v_version_then_their_path(tmp_path: Path) -> None:
+    """facts.md: "The ngc CLI writes <name>_v<version>/<files>, e.g. nvcf-cli_v0.0.22/linux-amd64/..."; README:
+    "./ngc/nvcf-base_v0.1.4/…"."""
+    files = {"linux-amd64/nvcf-cli-linux-amd64-0.0.22.tar.gz": b"amd64", "README.md": b"readme"}
+    ngc = _stand_in(files)
+    try:
+        with closing(NgcClient(ngc.personal_key, ngc.url, ngc.url)) as client:
+            written = client.download(CLI_REF, tmp_path)
+    finally:
+        ngc.close()
+    assert version_dir(CLI_REF) == "nvcf-cli_v0.0.22"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "nvcf-cli_v0.0.22/README.md",
+        "nvcf-cli_v0.0.22/linux-amd64/nvcf-cli-linux-amd64-0.0.22.tar.gz",
+    ]
+    assert {p.relative_to(tmp_path / "nvcf-cli_v0.0.22").as_posix(): p.read_bytes() for p in written} == files
+
+
+def test_a_file_the_url_pages_leave_out_is_asked_for_by_its_path(tmp_path: Path) -> None:
+    files = {"a": b"1", "b": b"22", "c": b"333"}
+    ngc = _stand_in(files)
+    ngc.unlisted_urls.add("b")
+    try:
+        with closing(NgcClient(ngc.personal_key, ngc.url, ngc.url)) as client:
+            written = client.download(CLI_REF, tmp_path)
+    finally:
+        ngc.close()
+    assert ngc.path_queries == ["b"]
+    assert {p.name: p.read_bytes() for p in written} == files
+
+
+def test_a_listing_that_does_not_add_up_to_the_versions_size_is_refused_before_any_download(
+    servers: list[Any], tmp_path: Path
+) -> None:
+    """README: "every file's size is checked": the file list against the version's totalSizeInBytes first."""
+
+    def route(me: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        bare = path.split("?")[0]
+        if bare.endswith("/versions/1.0"):
+            body: dict[str, Any] = {
+                "recipeVersion": {"versionId": "1.0", "status": "UPLOAD_COMPLETE", "totalSizeInBytes": 30}
+            }
+        else:
+            body = {"recipeFiles": [{"path": "values.yaml", "sizeInBytes": 20}], "paginationInfo": {"totalPages": 1}}
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    api = ScriptedServer("127.0.0.2", route)
+    servers.append(api)
+    ref = ResourceRef("nvcf-onprem", None, "helm-values", "1.0")
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url)) as client, pytest.raises(RegistryError) as bad:
+        client.download(ref, tmp_path)
+    assert str(bad.value) == f"{ref}: NGC lists files of 20 bytes in all but a version of 30"
+    assert list(tmp_path.iterdir()) == []
+    assert not any("/storage/" in s.path or s.path.split("?")[0].endswith("/helm-values/1.0/files") for s in api.seen)
+
+
+@pytest.mark.parametrize(("sent", "refused"), [(20_000, None), (20_001, "more than"), (19_999, "short")])
+def test_each_file_must_be_the_size_ngc_lists_no_more_and_no_less(
+    servers: list[Any], tmp_path: Path, sent: int, refused: str | None
+) -> None:
+    """README: "every file's size is checked": exactly the listed 20,000 bytes are kept, one byte more or less is
+    refused and leaves no file (a short one is retried, here once, as an interrupted download)."""
+    api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * sent)))
+    servers.append(api)
+    ref = ResourceRef("nvcf-onprem", None, "helm-values", "1.0")
+    path = tmp_path / "helm-values_v1.0" / "values.yaml"
+    with closing(NgcClient(CANARY, api_url=api.url, authn_url=api.url, retry=RetryPolicy(attempts=1))) as client:
+        if refused is None:
+            assert client.download(ref, tmp_path) == [path]
+            assert path.read_bytes() == b"x" * 20_000
+            return
+        with pytest.raises(RegistryError) as bad:
+            client.download(ref, tmp_path)
+    if refused == "more than":
+        assert isinstance(bad.value, DigestMismatchError)
+        assert str(bad.value) == f"download values.yaml of {ref}: more than the 20000 bytes NGC lists"
+    else:
+        assert "values.yaml: 19999 of 20000 bytes so far" in str(bad.value)
+    assert not path.exists() and list(path.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["../escape", "a/../../escape", "/etc/escape", "a\\..\\escape", ""])
+def test_a_file_path_leaving_the_resource_is_refused(path: str) -> None:
+    with pytest.raises(RegistryError) as refused:
+        safe_relative(path)
+    assert str(refused.value) == f"NGC listed a file path outside the resource: {path!r}"
+
+
+def test_a_listing_naming_a_path_outside_the_version_writes_nothing_there(tmp_path: Path) -> None:
+    ngc = _stand_in({"../escape": b"planted", "ok": b"1"})
+    try:
+        with closing(NgcClient(ngc.personal_key, ngc.url, ngc.url)) as client, pytest.raises(RegistryError) as bad:
+            client.download(CLI_REF, tmp_path / "dest")
+    finally:
+        ngc.close()
+    assert str(bad.value) == "NGC listed a file path outside the resource: '../escape'"
+    assert not (tmp_path / "dest" / "escape").exists() and not (tmp_path / "escape").exists()

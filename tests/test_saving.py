@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from pathlib import Path
 
 import pytest
 from helpers import run_cli, write_manifest
 
 from provider_helper.errors import InputError
-from provider_helper.mirror.saving import layout_for_saving, writer_lock
+from provider_helper.mirror.saving import STAGING_MARK, layout_for_saving, staging_for, writer_lock
 
 
 @pytest.mark.parametrize("mode", [0o770, 0o757, 0o777])
@@ -96,3 +98,62 @@ def test_a_save_into_a_folder_it_makes_is_not_refused_under_a_group_writable_uma
     for folder in (root, root / "blobs", root / "blobs" / "sha256"):
         assert folder.stat().st_mode & 0o022 == 0, f"{folder} is writable by others"
     assert (root / "oci-layout").is_file()
+
+
+def test_a_second_save_into_one_layout_stops_at_once_with_a_clear_line(tmp_path: Path) -> None:
+    """README: "one save at a time per layout (a second one stops with a clear line)"."""
+    root = tmp_path / "bundle"
+    with writer_lock(root), pytest.raises(InputError) as refused, writer_lock(root):
+        pass
+    assert str(refused.value) == f"{root}: another 'nvcf-mirror save' is writing to this layout; wait for it to finish"
+    with writer_lock(root):  # released when the first save ends
+        pass
+
+
+def test_the_staging_folder_of_a_tar_save_is_0700_with_its_marker_and_is_resumed(tmp_path: Path) -> None:
+    """README Security: a save resumes only "what is provably this user's: a folder owned by you with mode 0700 and
+    the marker the save wrote (`x.tar.partial/`)"."""
+    archive = tmp_path / "nvcf-v0.5.tar"
+    old = os.umask(0o022)
+    try:
+        staging = staging_for(archive)
+    finally:
+        os.umask(old)
+    assert staging == tmp_path / "nvcf-v0.5.tar.partial"
+    assert stat.S_IMODE(staging.stat().st_mode) == 0o700
+    assert (staging / STAGING_MARK).is_file() and stat.S_IMODE((staging / STAGING_MARK).stat().st_mode) == 0o600
+    (staging / "kept").write_bytes(b"what the first run fetched")
+    assert staging_for(archive) == staging and (staging / "kept").exists(), "the next run resumes it"
+
+
+@pytest.mark.parametrize("planted", ["no-marker", "open-mode", "link"])
+def test_a_staging_folder_the_save_did_not_make_is_refused(tmp_path: Path, planted: str) -> None:
+    archive = tmp_path / "nvcf.tar"
+    staging = tmp_path / "nvcf.tar.partial"
+    if planted == "link":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        (tmp_path / "elsewhere" / STAGING_MARK).write_text("planted")
+        staging.symlink_to(tmp_path / "elsewhere")
+    else:
+        staging.mkdir(mode=0o700)
+        if planted == "open-mode":
+            (staging / STAGING_MARK).write_text("planted")
+            staging.chmod(0o755)
+    with pytest.raises(InputError) as refused:
+        staging_for(archive)
+    assert str(refused.value) == (
+        f"{staging}: already exists and is not a staging folder an earlier save of this user made (owned by you, "
+        "mode 0700, with its marker): remove it, or save elsewhere"
+    )
+
+
+def test_a_blob_an_earlier_save_left_that_does_not_match_its_name_is_removed(tmp_path: Path) -> None:
+    """README: "content that fails the check is deleted and fetched again on the next run"."""
+    root = tmp_path / "bundle"
+    good, bad = b"good blob", b"bad blob"
+    folder = root / "blobs" / "sha256"
+    folder.mkdir(parents=True)
+    (folder / hashlib.sha256(good).hexdigest()).write_bytes(good)
+    (folder / hashlib.sha256(bad).hexdigest()).write_bytes(b"something else")
+    layout_for_saving(root)
+    assert sorted(p.name for p in folder.iterdir()) == [hashlib.sha256(good).hexdigest()]

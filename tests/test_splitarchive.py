@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import readme_text
+from helpers import run_cli
 
 from provider_helper.errors import InputError
 from provider_helper.splitarchive import (
     MAX_CHECKSUM_LIST_BYTES,
+    MIN_PART,
     PartsReader,
     PartsWriter,
     listed_parts,
+    parse_size,
     split_archive,
     verified_parts,
 )
@@ -89,3 +93,129 @@ def test_the_checksum_list_is_read_up_to_the_1_mib_the_readme_states_and_refused
     listing.write_bytes(b"\n" * (limit + 1))
     with pytest.raises(InputError, match=f"larger than {limit} bytes"):
         listed_parts(archive)
+
+
+@pytest.mark.parametrize(
+    ("given", "size"),
+    [
+        ("4GiB", 4 * 2**30),
+        ("500MB", 500 * 10**6),
+        ("1MiB", 2**20),
+        ("1024KiB", 2**20),
+        ("2000KB", 2 * 10**6),
+        ("4GB", 4 * 10**9),
+        ("1TiB", 2**40),
+        ("1TB", 10**12),
+        ("1048576", 2**20),
+        ("1048576B", 2**20),
+        ("4 GiB", 4 * 2**30),
+        ("4gib", 4 * 2**30),
+        ("500mb", 500 * 10**6),
+    ],
+)
+def test_archive_sizes_with_i_are_binary_and_without_decimal(given: str, size: int) -> None:
+    """--help: "parts of at most SIZE (4GiB, 500MB)"; README: FAT32 media at 4 GiB. KiB/MiB/GiB/TiB are powers
+    of 1024, KB/MB/GB/TB of 1000, a bare number is bytes, units are read in any case."""
+    assert parse_size(given) == size
+
+
+def test_the_help_examples_are_the_sizes_parse_size_reads() -> None:
+    shown = " ".join(run_cli("save", "--help").stdout.split())
+    assert "parts of at most SIZE (4GiB, 500MB)" in shown
+    assert "--archive-size 4GiB" in readme_text.README
+
+
+@pytest.mark.parametrize("given", ["1048575", "1023KiB", "1MB", "0", "lots", "4 GiB of parts", "-4GiB", ""])
+def test_a_size_under_1_mib_or_not_a_size_is_one_line_naming_the_flag(given: str) -> None:
+    with pytest.raises(InputError) as refused:
+        parse_size(given)
+    assert str(refused.value) == (f"--archive-size {given!r}: expected a size of at least 1 MiB, such as 4GiB or 500MB")
+
+
+def test_exactly_1_mib_is_the_smallest_part_size() -> None:
+    assert MIN_PART == 2**20 == parse_size("1MiB") == parse_size("1048576")
+
+
+@pytest.mark.parametrize(("written", "parts"), [(20, [10, 10]), (21, [10, 10, 1]), (9, [9]), (10, [10])])
+def test_parts_hold_at_most_the_part_size_and_fill_one_before_the_next(
+    tmp_path: Path, written: int, parts: list[int]
+) -> None:
+    archive = tmp_path / "b.tar"
+    writer = PartsWriter(archive, 10)
+    for byte in range(written):  # one byte at a time: each part is cut at its size, not at a write's end
+        writer.write(bytes([byte % 256]))
+    writer.commit()
+    assert [p.stat().st_size for p in verified_parts(archive)] == parts
+    assert b"".join(p.read_bytes() for p in verified_parts(archive)) == bytes(b % 256 for b in range(written))
+
+
+def test_one_large_write_is_cut_at_each_part_size(tmp_path: Path) -> None:
+    writer = PartsWriter(tmp_path / "b.tar", 10)
+    writer.write(b"x" * 35)
+    writer.commit()
+    assert [p.stat().st_size for p in verified_parts(tmp_path / "b.tar")] == [10, 10, 10, 5]
+
+
+def test_the_checksum_list_comes_last_so_a_save_cut_short_leaves_no_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: "... and nvcf.tar.sha256, the checksum list, last": a bundle is complete once its list exists."""
+    writer = PartsWriter(tmp_path / "b.tar", 10)
+    writer.write(b"x" * 25)
+    renamed: list[str] = []
+
+    def replace(source: object, target: object) -> None:
+        if len(renamed) == 2:
+            raise OSError("disk gone")
+        renamed.append(str(target))
+        os.rename(str(source), str(target))
+
+    monkeypatch.setattr(os, "replace", replace)  # splitarchive calls os.replace
+    with pytest.raises(OSError, match="disk gone"):
+        writer.commit()
+    assert not (tmp_path / "b.tar.sha256").exists()
+
+
+def test_a_checksum_list_line_naming_another_part_is_refused(tmp_path: Path) -> None:
+    archive = _three_parts(tmp_path)
+    listing = tmp_path / "nvcf.tar.sha256"
+    lines = listing.read_text().splitlines()
+    lines[0], lines[1] = lines[1], lines[0]  # swapped: the first line names .001
+    listing.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as refused:
+        listed_parts(archive)
+    assert str(refused.value) == f"{listing}: line 1 is not '<sha256>  nvcf.tar.000'"
+
+
+def test_a_checksum_list_line_without_a_sha256_is_refused(tmp_path: Path) -> None:
+    archive = _three_parts(tmp_path)
+    listing = tmp_path / "nvcf.tar.sha256"
+    listing.write_text("md5:abc  nvcf.tar.000\n")
+    with pytest.raises(InputError) as refused:
+        listed_parts(archive)
+    assert str(refused.value) == f"{listing}: line 1 is not '<sha256>  nvcf.tar.000'"
+
+
+def test_a_split_bundle_without_its_checksum_list_is_one_line(tmp_path: Path) -> None:
+    archive = _three_parts(tmp_path)
+    (tmp_path / "nvcf.tar.sha256").unlink()
+    with pytest.raises(InputError) as refused:
+        listed_parts(archive)
+    assert str(refused.value) == (
+        f"{tmp_path / 'nvcf.tar.sha256'}: missing: the checksum list of the split bundle nvcf.tar (save writes it last)"
+    )
+
+
+def test_an_empty_checksum_list_names_no_part(tmp_path: Path) -> None:
+    (tmp_path / "nvcf.tar.sha256").write_text("")
+    with pytest.raises(InputError) as refused:
+        listed_parts(tmp_path / "nvcf.tar")
+    assert str(refused.value) == f"{tmp_path / 'nvcf.tar.sha256'}: names no part"
+
+
+def test_a_whole_tar_or_another_name_is_no_split_bundle(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.tar"
+    whole.write_bytes(b"")
+    assert split_archive(whole) is None, "a .tar that exists is read whole"
+    assert split_archive(tmp_path / "absent.tar") is None, "no parts and no list: not a split bundle"
+    assert split_archive(tmp_path / "x.tar.001") is None, "only the first part names the bundle"
