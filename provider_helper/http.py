@@ -17,16 +17,14 @@ Retries are not here: a single request is retried by its caller's one retry laye
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 import httpx
 
-from provider_helper import envvars
+from provider_helper import __version__, envvars
 from provider_helper import transport as transport_mod
 from provider_helper.errors import (
     BlobUnknownError,
@@ -59,12 +57,10 @@ Cursor = TypeVar("Cursor")
 Body = TypeVar("Body")
 
 
-@functools.cache
 def user_agent() -> str:
-    try:
-        version = metadata.version("nvcf-mirror")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
+    """The package's own version (what ``--version`` prints, the one pyproject.toml gives): reading the
+    installed distribution's metadata instead costs every run the import of importlib.metadata."""
+    version = __version__
     return f"nvcf-mirror/{version}"
 
 

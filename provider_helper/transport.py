@@ -74,6 +74,10 @@ class Resolver:
             known = self._pinned.get(key)
         if known is not None:
             return known
+        try:  # an address written the one way ipaddress reads it is its own answer; any other spelling
+            return [str(ipaddress.ip_address(key))]  # (2130706436, 127.4, 0x7f000004) is resolved
+        except ValueError:
+            pass
         infos = socket.getaddrinfo(key, None, type=socket.SOCK_STREAM)
         found = list(dict.fromkeys(str(info[4][0]) for info in infos))
         with self._lock:

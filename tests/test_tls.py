@@ -51,3 +51,28 @@ def test_the_module_names_its_ca_file_variable_and_hands_the_file_to_every_clien
     assert (
         pool.ca_file == str(ca) and RegistryClient(registry.host, scheme="https", ca_file=pool.ca_file).ping() is True
     )
+
+
+def test_the_public_roots_are_loaded_before_the_first_handshake_and_only_then() -> None:
+    """registry/tls.py: a run that speaks only plain HTTP (loopback registries) never loads the trust store;
+    a TLS socket or BIO made from the context has it loaded first, and the context is otherwise what
+    ``ssl.create_default_context`` makes (certificates and host names verified)."""
+    import socket
+    import ssl
+
+    import certifi
+
+    from provider_helper.registry.tls import verifying_context
+
+    default = ssl.create_default_context(cafile=certifi.where())
+    for make in ("bio", "socket"):
+        context = verifying_context.__wrapped__()  # a fresh one, not the run's cached one
+        for setting in ("verify_mode", "check_hostname", "options", "verify_flags", "minimum_version"):
+            assert getattr(context, setting) == getattr(default, setting), setting
+        assert context.cert_store_stats()["x509_ca"] == 0, "nothing loaded before a handshake"
+        if make == "bio":
+            context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.com")
+        else:
+            with socket.socket() as plain, context.wrap_socket(plain, server_hostname="example.com"):
+                pass
+        assert context.cert_store_stats() == default.cert_store_stats(), make
