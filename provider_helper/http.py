@@ -64,6 +64,11 @@ def user_agent() -> str:
     return f"nvcf-mirror/{version}"
 
 
+# The run's one resolver: every client that is not given its own keeps the run's first answer for a name
+# (the policy checks the address connected to, and no client of the run can be handed a second answer).
+RUN_RESOLVER = transport_mod.Resolver()
+
+
 def client(
     *,
     verify: Any = True,
@@ -80,7 +85,7 @@ def client(
     but not for loopback, the answer-head clock); every redirect passes the origin policy before it is
     followed. ``transport``: what the guarded transport sends through instead of the network (a fault
     a real server cannot produce), with no proxy."""
-    resolver = resolver or transport_mod.Resolver()
+    resolver = resolver or RUN_RESOLVER
     limits = limits or httpx.Limits()
     if transport is None:
         direct: httpx.BaseTransport = transport_mod.direct_transport(resolver, verify=verify, limits=limits)

@@ -2,10 +2,11 @@
 
 Every client of the tool (``http.client``) sends through one ``GuardedTransport``:
 
-- Names are resolved once per client and pinned (``Resolver``): the address that is checked is the
-  address connected to (a custom httpcore network backend), whatever the spelling (``2130706436``,
-  ``0x7f000004``, ``127.4``, ``0``, IPv6, IPv4-mapped IPv6) or the name (``169.254.169.254.nip.io``, an
-  ``/etc/hosts`` entry). TLS still names the host (SNI) and the Host header is the URL's.
+- Names are resolved once and pinned (``Resolver``; ``http.RUN_RESOLVER``, shared by every client of a run
+  not given its own, so one lookup per name a run): the address that is checked is the address connected
+  to (a custom httpcore network backend), whatever the spelling (``2130706436``, ``0x7f000004``, ``127.4``,
+  ``0``, IPv6, IPv4-mapped IPv6) or the name (``169.254.169.254.nip.io``, an ``/etc/hosts`` entry). TLS
+  still names the host (SNI) and the Host header is the URL's.
 - A URL a server named (a redirect, an NGC pre-signed URL, a Helm index's chart URL, a token realm)
   carries that server's origin (``NAMED_BY``). It may reach a loopback, link-local, private or
   unspecified address only when the server that named it is itself at such an address (the user's
