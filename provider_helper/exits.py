@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from provider_helper.errors import InputError, RegistryError, SettingError, error_lines
-from provider_helper.results import ArtifactResult
+
+if TYPE_CHECKING:  # not imported at run time: every command's start (even --version) imports this module
+    from provider_helper.results import ArtifactResult
 
 
 class ExitCode(IntEnum):

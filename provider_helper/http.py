@@ -17,16 +17,14 @@ Retries are not here: a single request is retried by its caller's one retry laye
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 import httpx
 
-from provider_helper import envvars
+from provider_helper import __version__, envvars
 from provider_helper import transport as transport_mod
 from provider_helper.errors import (
     BlobUnknownError,
@@ -59,13 +57,16 @@ Cursor = TypeVar("Cursor")
 Body = TypeVar("Body")
 
 
-@functools.cache
 def user_agent() -> str:
-    try:
-        version = metadata.version("nvcf-mirror")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
+    """The package's own version (what ``--version`` prints, the one pyproject.toml gives): reading the
+    installed distribution's metadata instead costs every run the import of importlib.metadata."""
+    version = __version__
     return f"nvcf-mirror/{version}"
+
+
+# The run's one resolver: every client that is not given its own keeps the run's first answer for a name
+# (the policy checks the address connected to, and no client of the run can be handed a second answer).
+RUN_RESOLVER = transport_mod.Resolver()
 
 
 def client(
@@ -84,7 +85,7 @@ def client(
     but not for loopback, the answer-head clock); every redirect passes the origin policy before it is
     followed. ``transport``: what the guarded transport sends through instead of the network (a fault
     a real server cannot produce), with no proxy."""
-    resolver = resolver or transport_mod.Resolver()
+    resolver = resolver or RUN_RESOLVER
     limits = limits or httpx.Limits()
     if transport is None:
         direct: httpx.BaseTransport = transport_mod.direct_transport(resolver, verify=verify, limits=limits)

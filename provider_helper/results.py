@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from provider_helper.artifacts import ArtifactType
 from provider_helper.redact import shown
+
+if TYPE_CHECKING:  # an annotation only: every command's start imports this module (progress does), not the model
+    from provider_helper.artifacts import ArtifactType
 
 # What became of an artifact (the result document's ``status``): mypy checks every value set or compared.
 Status = Literal["planned", "copied", "present", "failed", "skipped"]

@@ -32,7 +32,7 @@ from provider_helper.errors import InputError, RegistryError
 from provider_helper.exits import ExitCode, outcome_of, results_code
 from provider_helper.mirror.engine import EngineOptions
 from provider_helper.mirror.plan import Job
-from provider_helper.mirror.prune import remove_all
+from provider_helper.mirror.prune import PrunePlan
 from provider_helper.oci.reference import parse_target
 from provider_helper.progress import log_summary, setup_logging, summary_log
 from provider_helper.quickexit import exit_now
@@ -42,7 +42,7 @@ from provider_helper.session import RunConfig
 from provider_helper.terraform_settings import config_from, in_variables, read_query, repository_settings
 from provider_helper.usecases.mirror import copy_to_target
 from provider_helper.usecases.plan import resolve
-from provider_helper.usecases.prune import plan_pruning
+from provider_helper.usecases.prune import prune
 from provider_helper.usecases.status import status as digests_at_target
 
 SETTINGS_ENV = "NVCF_MIRROR_SETTINGS"
@@ -140,19 +140,19 @@ def apply(settings: Mapping[str, str]) -> int:
 
 
 def prune_superseded(config: RunConfig) -> None:
-    """``prune_superseded = true``: what ``nvcf-mirror prune --yes`` removes, after the copy."""
-    registries = config.registries()
-    try:
-        pruning, remover = plan_pruning(config, registries)
+    """``prune_superseded = true``: what ``nvcf-mirror prune --yes`` removes, after the copy, through the same
+    use case."""
+
+    def logged(pruning: PrunePlan) -> bool:
         for removal in pruning.removals:
             summary_log.info("removing %s", removal.line())
-        remove_all(pruning, remover)
-        tags = sum(r.tag is not None for r in pruning.removals)
-        summary_log.info(
-            "pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags, config.target
-        )
-    finally:
-        registries.close()
+        return True
+
+    pruning, _ = prune(config, logged)
+    tags = sum(r.tag is not None for r in pruning.removals)
+    summary_log.info(
+        "pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags, config.target
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

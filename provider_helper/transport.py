@@ -2,10 +2,11 @@
 
 Every client of the tool (``http.client``) sends through one ``GuardedTransport``:
 
-- Names are resolved once per client and pinned (``Resolver``): the address that is checked is the
-  address connected to (a custom httpcore network backend), whatever the spelling (``2130706436``,
-  ``0x7f000004``, ``127.4``, ``0``, IPv6, IPv4-mapped IPv6) or the name (``169.254.169.254.nip.io``, an
-  ``/etc/hosts`` entry). TLS still names the host (SNI) and the Host header is the URL's.
+- Names are resolved once and pinned (``Resolver``; ``http.RUN_RESOLVER``, shared by every client of a run
+  not given its own, so one lookup per name a run): the address that is checked is the address connected
+  to (a custom httpcore network backend), whatever the spelling (``2130706436``, ``0x7f000004``, ``127.4``,
+  ``0``, IPv6, IPv4-mapped IPv6) or the name (``169.254.169.254.nip.io``, an ``/etc/hosts`` entry). TLS
+  still names the host (SNI) and the Host header is the URL's.
 - A URL a server named (a redirect, an NGC pre-signed URL, a Helm index's chart URL, a token realm)
   carries that server's origin (``NAMED_BY``). It may reach a loopback, link-local, private or
   unspecified address only when the server that named it is itself at such an address (the user's
@@ -22,21 +23,18 @@ Every client of the tool (``http.client``) sends through one ``GuardedTransport`
 
 from __future__ import annotations
 
-import contextvars
 import ipaddress
 import socket
-import ssl
 import threading
 import time
 import typing
 import urllib.request
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 
-import httpcore
 import httpx
 
-from provider_helper.errors import PolicyError, RegistryError
+from provider_helper import answer_clock
+from provider_helper.errors import PolicyError
 from provider_helper.oci.reference import is_loopback
 from provider_helper.redact import redact_url
 
@@ -74,6 +72,10 @@ class Resolver:
             known = self._pinned.get(key)
         if known is not None:
             return known
+        try:  # an address written the one way ipaddress reads it is its own answer; any other spelling
+            return [str(ipaddress.ip_address(key))]  # (2130706436, 127.4, 0x7f000004) is resolved
+        except ValueError:
+            pass
         infos = socket.getaddrinfo(key, None, type=socket.SOCK_STREAM)
         found = list(dict.fromkeys(str(info[4][0]) for info in infos))
         with self._lock:
@@ -88,101 +90,18 @@ class Resolver:
         return [a for a in found if is_internal_address(ipaddress.ip_address(a.split("%")[0]))]
 
 
-@dataclass
-class _Head:
-    """The head of one answer as it arrives: when its first byte came and how many have come since."""
-
-    grace: float
-    rate: float
-    started: float | None = None
-    received: int = 0
-
-    def timeout(self, default: float | None) -> float | None:
-        if self.started is None:
-            return default  # waiting for the server to begin: httpx's read timeout
-        left = self.started + self.grace + self.received / self.rate - time.monotonic() if self.rate else None
-        if left is not None and left <= 0:
-            raise RegistryError(
-                f"the answer's status line and headers arrive slower than {self.rate / 1024:.0f} KiB/s "
-                f"after {self.grace:.0f} s; giving up on it"
-            )
-        return left if default is None or (left is not None and left < default) else default
-
-
-_HEAD: contextvars.ContextVar[_Head | None] = contextvars.ContextVar("nvcf_answer_head", default=None)
-
-
-class _WatchedStream(httpcore.NetworkStream):
-    """A connection whose reads keep to the clock of the answer head being read (``_HEAD``)."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        head = _HEAD.get()
-        if head is None:
-            return self._stream.read(max_bytes, timeout)
-        try:
-            data = self._stream.read(max_bytes, head.timeout(timeout))
-        except httpcore.ReadTimeout:
-            # raises when the clock, not httpx's timeout, ran out
-            head.timeout(0.0 if head.started is not None else None)
-            raise
-        if head.started is None:
-            head.started = time.monotonic()
-        head.received += len(data)
-        return data
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, timeout)
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        return _WatchedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self._stream.get_extra_info(info)
-
-
-class _PinnedBackend(httpcore.SyncBackend):
-    """Connects to the addresses the resolver pinned for the host (the ones the policy checked)."""
-
-    def __init__(self, resolver: Resolver) -> None:
-        self._resolver = resolver
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[typing.Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            addresses = self._resolver.addresses(host)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"{host}: {exc}") from None
-        failure: Exception = httpcore.ConnectError(f"{host}: no address")
-        for address in addresses:
-            try:
-                return _WatchedStream(super().connect_tcp(address, port, timeout, local_address, socket_options))
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        raise failure
-
-
 def direct_transport(
     resolver: Resolver, *, verify: typing.Any, limits: httpx.Limits, proxy: str | None = None
 ) -> httpx.HTTPTransport:
     """httpx's transport, connecting through the pinned backend (to ``proxy`` when given)."""
+    # imported here, with httpcore, when a client is first made: commands that never connect (plan
+    # --offline, values, manifest) do not load httpcore, as httpx itself loads it only for a transport
+    from provider_helper.pinned_backend import PinnedBackend
+
     made = httpx.HTTPTransport(verify=verify, limits=limits, proxy=proxy)
     # httpx builds its httpcore pool itself and takes no network backend: give it ours (httpcore's
     # documented ConnectionPool(network_backend=...) parameter, set after construction).
-    made._pool._network_backend = _PinnedBackend(resolver)
+    made._pool._network_backend = PinnedBackend(resolver.addresses)
     return made
 
 
@@ -235,12 +154,12 @@ class GuardedTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.check(request)
         grace, rate = self._head_limits()
-        head = _Head(grace, rate)
-        token = _HEAD.set(head)
+        head = answer_clock.AnswerHead(grace, rate)
+        token = answer_clock.CURRENT.set(head)
         try:
             response = self._route(request.url).handle_request(request)
         finally:
-            _HEAD.reset(token)
+            answer_clock.CURRENT.reset(token)
         response.extensions[ANSWER_STARTED] = head.started or time.monotonic()
         return response
 

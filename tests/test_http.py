@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from contextlib import closing
 from importlib import metadata
+from typing import Any
 
 import httpx
 import pytest
@@ -203,3 +204,27 @@ def test_each_unexpected_answer_is_the_error_kind_its_caller_acts_on(
     assert type(error).__name__ == kind and error.status == status
     if line is not None:
         assert str(error) == line
+
+
+def test_every_client_of_a_run_keeps_the_runs_first_answer_for_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README Security: "every client of a run keeps the run's first answer (one lookup per name a run)". DNS
+    is stood in for (socket.getaddrinfo answering differently each time, as a rebinding server would)."""
+    import socket
+
+    from provider_helper.transport import GuardedTransport, Resolver
+
+    readme_text.said(r"every client of a run keeps the\s+run's first answer \(one lookup per name a run\)")
+    answers = iter(["93.184.216.34", "169.254.169.254"])
+    asked: list[str] = []
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+
+    monkeypatch.setattr(http_layer, "RUN_RESOLVER", Resolver())  # this test's run, not the test process's
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with closing(http_layer.client()) as registry, closing(http_layer.client(follow_redirects=True)) as tokens:
+        resolvers = [c._transport.resolver for c in (registry, tokens) if isinstance(c._transport, GuardedTransport)]
+        assert len(resolvers) == 2
+        assert [r.addresses("registry.example") for r in resolvers] == [["93.184.216.34"]] * 2
+        assert resolvers[1].internal("registry.example") == [] and asked == ["registry.example"]

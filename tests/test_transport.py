@@ -72,3 +72,25 @@ def test_a_name_is_resolved_once_and_its_first_answer_kept_for_the_clients_life(
     assert resolver.addresses("REGISTRY.example") == ["93.184.216.34"]
     assert resolver.internal("registry.example") == []
     assert asked == ["registry.example"]
+
+
+def test_an_address_written_as_an_address_is_its_own_answer_and_every_other_spelling_is_resolved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """transport.Resolver: 127.0.0.1, ::1 or an IPv4-mapped address needs no lookup; the spellings only a
+    resolver reads (``127.4``, ``2130706436``) and names still go to it, so the policy checks what it answers."""
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def recording(host: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    resolver = Resolver()
+    assert resolver.addresses("127.0.0.1") == ["127.0.0.1"]
+    assert resolver.addresses("[::1]") == ["::1"]
+    assert resolver.internal("::ffff:169.254.169.254") == ["::ffff:a9fe:a9fe"]
+    assert asked == []
+    assert resolver.addresses("127.4") == ["127.0.0.4"] and resolver.internal("2130706436") == ["127.0.0.4"]
+    assert asked == ["127.4", "2130706436"]

@@ -9,11 +9,11 @@ import click
 from provider_helper.cli.options import common_options
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError
-from provider_helper.mirror.prune import remove_all
+from provider_helper.mirror.prune import PrunePlan
 from provider_helper.progress import summary_log
 from provider_helper.results import human_bytes
 from provider_helper.session import RunConfig
-from provider_helper.usecases.prune import plan_pruning
+from provider_helper.usecases.prune import prune as prune_target
 
 
 @cli.command()
@@ -27,9 +27,12 @@ def prune(common: RunConfig, dry_run: bool, yes: bool) -> None:
 
     Only in the repositories the selection names; with what cosign or the referrers fallback attached
     to them. A digest a kept tag points at is never removed."""
-    registries = common.registries()
-    try:
-        plan, remover = plan_pruning(common, registries)
+
+    def what(plan: PrunePlan) -> str:
+        tags = sum(r.tag is not None for r in plan.removals)
+        return f"{tags} tags and {len(plan.removals) - tags} referrers ({human_bytes(plan.size)}) under {common.target}"
+
+    def listed_then_confirmed(plan: PrunePlan) -> bool:
         for removal in plan.removals:
             click.echo(removal.line())
         for kept in plan.kept:
@@ -37,19 +40,22 @@ def prune(common: RunConfig, dry_run: bool, yes: bool) -> None:
                 f"{kept.repo}:{kept.tag}  {kept.digest[:19]}  "
                 f"kept: the selection's {kept.shared_with} points at the same digest"
             )
-        tags = sum(r.tag is not None for r in plan.removals)
-        what = f"{tags} tags and {len(plan.removals) - tags} referrers ({human_bytes(plan.size)}) under {common.target}"
         if not plan.removals:
-            summary_log.info("nothing to prune under %s", common.target)
-            return
+            return False
         if dry_run:
-            summary_log.info("%s would be removed (dry run)", what)
-            return
+            return False
         if not yes:
             if sys.stdin is None or not sys.stdin.isatty():
-                raise InputError(f"refusing to remove {what} without confirmation: pass --yes when not on a terminal")
-            click.confirm(f"remove {what}?", abort=True)
-        remove_all(plan, remover)
-        summary_log.info("removed %s", what)
-    finally:
-        registries.close()
+                raise InputError(
+                    f"refusing to remove {what(plan)} without confirmation: pass --yes when not on a terminal"
+                )
+            click.confirm(f"remove {what(plan)}?", abort=True)
+        return True
+
+    plan, removed = prune_target(common, listed_then_confirmed)
+    if removed:
+        summary_log.info("removed %s", what(plan))
+    elif not plan.removals:
+        summary_log.info("nothing to prune under %s", common.target)
+    else:
+        summary_log.info("%s would be removed (dry run)", what(plan))

@@ -16,12 +16,9 @@ from provider_helper.cli.options import run_config_options
 from provider_helper.cli.reporting import report_copy
 from provider_helper.cli.root import cli
 from provider_helper.errors import InputError, RegistryError
-from provider_helper.mirror import ngc
 from provider_helper.mirror.plan import Job
-from provider_helper.oci.reference import parse_target
 from provider_helper.session import RunConfig
-from provider_helper.usecases.preflight import preflight
-from provider_helper.usecases.resources import push_downloaded
+from provider_helper.usecases.resources import pull, push_downloaded
 from provider_helper.wording import plural
 
 log = logging.getLogger("nvcf-mirror")
@@ -117,18 +114,12 @@ def _extract(files: list[Path], folder: Path, into: Path, limits: ExtractLimits)
 def resources_pull(common: RunConfig, dest: str, extract: bool, limits: ExtractLimits) -> None:
     """Fetch resource versions that 'resources download --push' stored in your registry."""
     jobs = _resource_jobs(common)
-    registries = common.registries()
-    try:
-        client = registries.get(parse_target(common.target).registry)
-        preflight(registries, [], client.host)
-        for job in jobs:
-            ref = job.artifact.resource
-            assert ref is not None
-            files = ngc.pull(client, job, Path(dest))
-            log.info(
-                "pulled %s: %s into %s", job.target, plural(len(files), "file"), Path(dest) / ngc_api.version_dir(ref)
-            )
-            if extract:
-                _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
-    finally:
-        registries.close()
+
+    def written(job: Job, files: list[Path]) -> None:
+        ref = job.artifact.resource
+        assert ref is not None
+        log.info("pulled %s: %s into %s", job.target, plural(len(files), "file"), Path(dest) / ngc_api.version_dir(ref))
+        if extract:
+            _extract(files, Path(dest) / ngc_api.version_dir(ref), Path(dest) / ref.name, limits)
+
+    pull(common, jobs, Path(dest), written)

@@ -11,7 +11,6 @@ import click
 from provider_helper import __version__, envvars, wording
 from provider_helper.errors import SettingError
 from provider_helper.exits import INTERRUPTED, ExitCode, outcome_of
-from provider_helper.progress import setup_logging
 from provider_helper.quickexit import exit_now
 from provider_helper.redact import shown
 
@@ -61,6 +60,8 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="nvcf-mirror")
 def cli(verbose: bool, quiet: bool, log_format: str) -> None:
     """Mirror NVIDIA Cloud Functions artifacts from NGC into your registry."""
+    from provider_helper.progress import setup_logging  # here, not at the top: --version and --help never log
+
     wording.use(wording.CLI)
     envvars.check()
     setup_logging(verbose=verbose, quiet=quiet and not verbose, log_format=log_format)

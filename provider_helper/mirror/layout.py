@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -67,9 +67,13 @@ class LayoutSource:
         for entry in self.lock.get("artifacts") or []:
             check_entry(entry, path / LOCK_FILE)
         self.base = base_of(self.lock)  # a differential bundle (save --since): what it leaves out is at the target
-        # Reads a manifest the bundle leaves out, from the target: (repository, digest) -> Manifest. Set by the
-        # command once it has checked the target holds everything left out.
-        self.read_left_out: Callable[[str, str], Manifest] | None = None
+        self._left_out_from: Reader | None = None  # where the manifests a differential bundle leaves out are read
+
+    def read_left_out_from(self, target: Reader) -> None:
+        """Read the manifests this differential bundle leaves out from ``target``: called by the use case
+        once it has checked the target holds everything the bundle leaves out. Until then such a manifest
+        is an error, never a silent read elsewhere."""
+        self._left_out_from = target
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -119,11 +123,11 @@ class LayoutSource:
 
     def _manifest(self, repo: str, digest: str) -> Manifest:
         if self._left_out(digest):
-            if self.read_left_out is None:
+            if self._left_out_from is None:
                 raise RegistryError(
                     f"manifest {digest} is left out of this differential bundle and was not looked up at the target"
                 )
-            return self.read_left_out(repo, digest)
+            return self._left_out_from.get_manifest(repo, digest)
         return read_manifest(self.root, digest)
 
     # -- the store its payloads are read from: the layout, with what a differential bundle leaves out --

@@ -10,7 +10,6 @@ Where artifacts land (``Target``, ``chart_tag``) is a contract: docs/CONTRACTS.m
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from dataclasses import dataclass, replace
@@ -246,6 +245,8 @@ def parse_platform(text: str) -> Platform:
         ("architecture", platform.architecture, KNOWN_ARCH),
     ):
         if value not in known:
+            import difflib  # here: only a misspelt platform needs it, and every command imports this module
+
             nearest = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.5)
             suggestion = text.replace(value, nearest[0], 1) if nearest else "linux/amd64"
             raise SettingError(

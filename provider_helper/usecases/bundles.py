@@ -53,7 +53,7 @@ def check_left_out(config: RunConfig, layout: LayoutSource, registries: Registry
                 locations.remember(digest, holder)  # the copy mounts it from there
         finally:
             locations.close()
-    layout.read_left_out = client.get_manifest
+    layout.read_left_out_from(client)
 
 
 def load(

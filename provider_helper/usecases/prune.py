@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from provider_helper.content.pool import RegistryPool
 from provider_helper.mirror.prune import (
@@ -11,6 +12,7 @@ from provider_helper.mirror.prune import (
     PrunePlan,
     Remover,
     plan_prune,
+    remove_all,
     repositories_to_prune,
 )
 from provider_helper.oci.reference import parse_target
@@ -42,3 +44,18 @@ def plan_pruning(config: RunConfig, registries: RegistryPool) -> tuple[PrunePlan
         else DistributionRemover(client, target.registry)
     )
     return plan_prune(client, repos, can_untag=remover.can_untag), remover
+
+
+def prune(config: RunConfig, approve: Callable[[PrunePlan], bool]) -> tuple[PrunePlan, bool]:
+    """``prune`` and Terraform's ``prune_superseded``, the one place superseded tags are removed: the plan is
+    shown to ``approve`` (the CLI lists it, then asks or stops at a dry run; Terraform logs it and goes on)
+    and removed only when it answers true. Returns the plan and whether it was removed."""
+    registries = config.registries()
+    try:
+        plan, remover = plan_pruning(config, registries)
+        approved = approve(plan)
+        if approved:
+            remove_all(plan, remover)
+        return plan, approved
+    finally:
+        registries.close()

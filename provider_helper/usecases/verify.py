@@ -40,7 +40,7 @@ def verify(
             preflight(registries, [], target.host)
             if layout.base is not None:
                 # a differential bundle: what it leaves out is checked at the target
-                layout.read_left_out = target.get_manifest
+                layout.read_left_out_from(target)
             results = verify_all(plan_jobs, functools.partial(layout.payload, check_blobs=False), target, finder=finder)
         else:
             plan_jobs = config.jobs()
