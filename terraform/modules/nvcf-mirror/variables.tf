@@ -53,7 +53,7 @@ variable "release" {
 }
 
 variable "groups" {
-  description = "Manifest groups to mirror. Empty: the default groups of the manifest or release (v0.5: infrastructure, control-plane, gpu-workload, reference-architecture, low-latency-streaming; v0.6 and later: each stack's Required rows; see `nvcf-mirror manifest show --release NAME`)."
+  description = "Manifest groups to mirror. Empty: the default groups of the manifest or release; for v0.5 (infrastructure, control-plane, gpu-workload, reference-architecture, low-latency-streaming), for v0.6 and later each stack's Required rows: `nvcf-mirror manifest show --release NAME` lists them."
   type        = list(string)
   default     = []
 
