@@ -71,9 +71,8 @@ def test_a_connection_that_fails_says_which_host_and_what_failed_in_the_readmes_
     from provider_helper.errors import UnreachableError
 
     def failure(url: str, timeout: float = 5.0) -> str:
-        with httpx.Client(trust_env=False, timeout=timeout) as client:
-            with pytest.raises(UnreachableError) as failed:
-                call_with_retries(lambda: client.get(url), RetryPolicy(attempts=1), f"GET {url}")
+        with httpx.Client(trust_env=False, timeout=timeout) as client, pytest.raises(UnreachableError) as failed:
+            call_with_retries(lambda: client.get(url), RetryPolicy(attempts=1), f"GET {url}")
         return str(failed.value)
 
     name = "nvcf-mirror-test.invalid"
