@@ -25,6 +25,7 @@ uncommitted changes under provider_helper/ or terraform/, so a killed run is und
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -105,6 +106,10 @@ def run(mutation: Mutation, named: bool = False, modules: bool = False, suite: b
                     done.stdout += "\n(caught by the suite, not the area)"
     finally:
         path.write_text(original)
+        # the suite's session start compiles the package (tests/conftest.py), so the mutant's .pyc was written;
+        # a same-size original restored within the second it was mutated would match it, and import the mutant
+        if path.suffix == ".py":
+            Path(importlib.util.cache_from_source(str(path))).unlink(missing_ok=True)
     last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
     if done.returncode not in (0, 1, 2):  # 3 internal error, 4 usage (a named file is missing), 5 nothing collected
         raise SystemExit(f"{mutation.id}: pytest could not run the area (exit {done.returncode}): {last}")

@@ -363,3 +363,37 @@ def test_the_left_out_check_asks_the_target_once_per_repository_and_digest() -> 
     ]
     assert left_out_at_target(entries, lambda d: d == "sha256:" + "9" * 64, Counting(), "p").items == []
     assert sorted(asked) == sorted(("p/app", b["digest"]) for b in blobs)
+
+
+def test_load_dry_run_compares_with_the_target_and_pushes_nothing_and_load_then_pushes(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """CONTRACTS, Command line: "`nvcf-mirror load --from PATH [TARGET] [--result-file PATH] [--dry-run] ...`"; load
+    --help: "--dry-run  Resolve and compare with the target; push nothing." The dry run's result plans each artifact
+    with its digest and the target holds no tag after it; the same load without --dry-run then pushes them."""
+    image = source.image(f"{ns}/nvidia/app", "1.0")
+    chart = source.chart(f"{ns}/nvidia/stack", "1.0.0")
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {"type": "image", "source": f"nvcr.io/{ns}/nvidia/app:1.0", "group": "test"},
+            {"type": "chart", "source": f"nvcr.io/{ns}/nvidia/stack:1.0.0", "group": "test"},
+        ],
+    )
+    bundle = tmp_path / "bundle"
+    assert _save(sandbox, manifest, bundle).returncode == 0
+    result = tmp_path / "dry.json"
+    env = {"DOCKER_CONFIG": str(sandbox.docker_config)}
+    target = f"{sandbox.target.host}/{ns}-site"
+    dry = run_cli("load", "--from", str(bundle), "--target", target, "--dry-run", "--result-file", str(result), env=env)
+    assert dry.returncode == 0, dry.stderr
+    planned = {a["key"]: (a["status"], a["digest"]) for a in json.loads(result.read_text())["artifacts"]}
+    assert planned == {"image:app:1.0": ("planned", image.digest), "chart:stack:1.0.0": ("planned", chart.digest)}
+    for ref in ("app:1.0", "stack:1.0.0"):
+        with pytest.raises(LookupError):
+            skopeo_raw(f"{target}/{ref}", authfile=sandbox.docker_config / "config.json")
+    assert _load(sandbox, bundle, f"{ns}-site").returncode == 0
+    assert _digests(sandbox, f"{ns}-site", ["app:1.0", "stack:1.0.0"]) == {
+        "app:1.0": image.digest,
+        "stack:1.0.0": chart.digest,
+    }

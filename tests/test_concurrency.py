@@ -127,3 +127,38 @@ def test_cancellation_ends_a_retry_wait_at_once_and_stops_the_next_step() -> Non
     assert time.monotonic() - started < 5
     with pytest.raises(CancelledError):
         cancel.check()
+
+
+def test_the_blobs_in_flight_are_bounded_at_the_readmes_1_gib_by_default_at_the_limit_and_one_byte_past() -> None:
+    """README Performance: blob transfers run "with at most 1 GiB of blobs in flight". The limit the engine makes
+    (``AdaptiveLimit(blob_jobs)``, no bound given): with 1 GiB less 1 MiB in flight, a 1 MiB blob joins (exactly
+    at the bound) and one of 1 MiB and a byte waits until room is made."""
+    import readme_text
+
+    stated = readme_text.said(r"with at most (\d+) GiB of blobs in flight")[1]
+    bound = int(stated) * 1024**3
+    limit = AdaptiveLimit(16)
+    assert limit.max_bytes == bound
+    mib = 1024**2
+    with limit.slot(bound - mib):
+        joined = threading.Event()
+
+        def at_the_bound() -> None:
+            with limit.slot(mib):
+                joined.set()
+
+        first = threading.Thread(target=at_the_bound)
+        first.start()
+        assert joined.wait(5), "bound - 1 MiB + 1 MiB is at the bound: it runs"
+        first.join(5)
+        room = threading.Event()
+
+        def one_past() -> None:
+            with limit.slot(mib + 1):
+                room.set()
+
+        second = threading.Thread(target=one_past)
+        second.start()
+        assert not room.wait(0.2), "one byte past the bound waits"
+    second.join(5)
+    assert room.is_set(), "and runs once the bytes in flight leave room"

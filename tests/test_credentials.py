@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,27 @@ def test_an_identitytoken_entry_is_an_identity_token_credential(tmp_path: Path) 
     config.write_text(json.dumps({"auths": {"registry.example:5000": {"identitytoken": "refresh-me"}}}))
     credential = file_credential("registry.example:5000", [config])
     assert credential is not None and credential.is_identity_token and credential.password == "refresh-me"
+
+
+def test_through_a_mirror_of_nvcr_io_the_lines_name_the_mirror_and_the_registry_it_stands_for() -> None:
+    """README Use: the line for a missing key, as the README quotes it whole (`127.0.0.1:5000 (nvcr.io) asks for
+    credentials and NGC_API_KEY is not set: ...`), and for a refused one "through a mirror, `... for 127.0.0.1:5000
+    (nvcr.io refused NGC_API_KEY: ...)`". The store as the run builds it for `--source-registry 127.0.0.1:5000`:
+    the mirror is an NGC host, read for nvcr.io."""
+    import readme_text
+
+    quoted = readme_text.said(r"\(`(127\.0\.0\.1:5000 \(nvcr\.io\) asks for credentials[^`]+)`\)")[1]
+    organisation = re.search(r"of the NGC organisation (\S+)", quoted)
+    assert organisation is not None, quoted
+    mirror = {"ngc_hosts": frozenset({"nvcr.io", "127.0.0.1:5000"}), "upstreams": {"127.0.0.1:5000": "nvcr.io"}}
+    bare = CredentialStore(env={}, **mirror)  # type: ignore[arg-type]
+    assert str(bare.missing("127.0.0.1:5000", [organisation[1]])) == quoted
+    keyed = CredentialStore(env={"NGC_API_KEY": "nvapi-x"}, **mirror)  # type: ignore[arg-type]
+    assert str(keyed.rejected("127.0.0.1:5000", ["nvidia"])) == (
+        "authentication failed for 127.0.0.1:5000 (nvcr.io refused NGC_API_KEY: it must be an API key "
+        "of the NGC organisation nvidia with access to its registry)"
+    )
+    hub = CredentialStore(env={}, upstreams={"mirror.internal:5000": "docker.io"})
+    assert str(hub.missing("mirror.internal:5000")).startswith(
+        "mirror.internal:5000 (docker.io) requires credentials and none were found: "
+    )

@@ -573,3 +573,22 @@ def test_an_ecr_token_without_an_expiry_is_taken_to_last_12_hours_and_renewed_be
     now[0] += 2
     token.get()
     assert Ecr.calls == 2, "renewed before the 12 hours end"
+
+
+def test_no_aws_credentials_is_bad_input_one_line_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """CONTRACTS, Exit codes: "2 | bad input: ... missing credentials". With nothing in boto3's default chain
+    (no environment keys, no profile files, no instance metadata) the ECR call is refused before any request, as
+    one line naming what it was doing, exit 2 (not 1, a registry's failure). No server is needed: botocore
+    finds no credentials before it sends anything (the endpoint is a closed loopback port all the same)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    done = run_cli("ecr", "delete-repos", "--prefix", "p", "--region", REGION, "--dry-run")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "nvcf-mirror: error: ecr describe-repositories: no AWS credentials found "
+        "(boto3 default chain: env, profile, SSO, IRSA)\n"
+    )

@@ -340,3 +340,51 @@ def test_a_listing_naming_a_path_outside_the_version_writes_nothing_there(tmp_pa
         ngc.close()
     assert str(bad.value) == "NGC listed a file path outside the resource: '../escape'"
     assert not (tmp_path / "dest" / "escape").exists() and not (tmp_path / "escape").exists()
+
+
+def test_an_ngc_file_longer_than_ngc_lists_is_refused_and_one_of_the_listed_size_kept(
+    servers: list[Any], tmp_path: Path
+) -> None:
+    """README Helm charts and NGC resources: "every file's size is checked". Storage sending one byte more than the
+    20,000 NGC lists: one line saying so, and no file kept; exactly 20,000: kept whole."""
+    from provider_helper.errors import DigestMismatchError
+
+    ref = ResourceRef("nvcf-onprem", None, "helm-values", "1.0")
+    longer = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 20_001)))
+    servers.append(longer)
+    with (
+        closing(NgcClient(CANARY, api_url=longer.url, authn_url=longer.url, retry=RetryPolicy(attempts=1))) as client,
+        pytest.raises(DigestMismatchError) as refused,
+    ):
+        client.download(ref, tmp_path / "longer")
+    assert (
+        str(refused.value) == "download values.yaml of nvcf-onprem/helm-values:1.0: more than the 20000 bytes NGC lists"
+    )
+    assert not [p for p in (tmp_path / "longer").rglob("*") if p.is_file()]
+    exact = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 20_000)))
+    servers.append(exact)
+    with closing(NgcClient(CANARY, api_url=exact.url, authn_url=exact.url, retry=RetryPolicy(attempts=1))) as client:
+        [kept] = client.download(ref, tmp_path / "exact")
+    assert kept.read_bytes() == b"x" * 20_000
+
+
+def test_the_ngc_api_and_token_urls_default_to_the_readmes_and_follow_their_environment_variables(
+    servers: list[Any], tmp_path: Path
+) -> None:
+    """README env table: "`NVCF_MIRROR_NGC_API_URL`, `NVCF_MIRROR_NGC_AUTHN_URL` | the NGC API and its token service
+    (default `https://api.ngc.nvidia.com`, `https://authn.nvidia.com`): for a proxy or a stand-in". Unset: the
+    README's two URLs; set: a download goes to the stand-in they name, and nowhere else."""
+    import readme_text
+
+    from provider_helper.ngc_api import client_from_env
+
+    defaults = readme_text.said(r"its token service \(default `(https://[^`]+)`, `(https://[^`]+)`\)")
+    with closing(client_from_env({})) as default:
+        assert (default.api_url, default.authn_url) == (defaults[1], defaults[2])
+    api = ScriptedServer("127.0.0.2", _ngc_with_storage(Reply(200, {}, b"x" * 20_000)))
+    servers.append(api)
+    env = {"NVCF_MIRROR_NGC_API_URL": api.url, "NVCF_MIRROR_NGC_AUTHN_URL": api.url, "NGC_API_KEY": CANARY}
+    with closing(client_from_env(env, retry=RetryPolicy(attempts=1))) as client:
+        assert (client.api_url, client.authn_url) == (api.url, api.url)
+        [kept] = client.download(ResourceRef("nvcf-onprem", None, "helm-values", "1.0"), tmp_path)
+    assert kept.read_bytes() == b"x" * 20_000 and api.seen

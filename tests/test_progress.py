@@ -188,3 +188,57 @@ def test_a_dry_runs_summary_line_ends_would_copy_the_planned_count_and_the_bytes
     dry, wet = (r.getMessage() for r in caplog.records if r.name == "nvcf-mirror.summary")
     assert dry == "0 copied, 1 present, 0 failed, 0 skipped; 0 B in 0.5s; would copy 2, 4.0 KiB to send", dry
     assert wet == "0 copied, 1 present, 0 failed, 0 skipped; 0 B in 0.5s"
+
+
+def _json_events(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+
+
+def test_log_format_json_writes_a_progress_event_with_bytes_and_artifacts(capsys: pytest.CaptureFixture[str]) -> None:
+    """README Use, Output: "`--log-format json` writes one JSON object per event (... `"event": "progress"` and
+    `"event": "summary"`)": the progress line as its event, with the figures the text line shows. The reporter is
+    called directly (the interval is 0 so the first bytes make a line; the e2e run above is too quick for one)."""
+    from provider_helper.progress import LogReporter, setup_logging
+
+    setup_logging(log_format="json")
+    reporter = LogReporter(total=3, interval=0)
+    reporter.planned(2048)
+    reporter.transferred(1024)
+    [event] = _json_events(capsys)
+    assert event["event"] == "progress" and event["level"] == "info"
+    assert {k: event[k] for k in ("bytes_done", "bytes_planned", "artifacts_done", "artifacts")} == {
+        "bytes_done": 1024,
+        "bytes_planned": 2048,
+        "artifacts_done": 0,
+        "artifacts": 3,
+    }
+    assert str(event["message"]).startswith("progress 1.0 KiB of 2.0 KiB, "), event
+
+
+def test_log_format_json_event_fields_carry_no_secret_and_no_control_character(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """README Security: every log line built from what a server sent has its control characters escaped, and every
+    key the run holds is `<redacted>` in logs: the JSON artifact event's own fields (`error`) too, not only its
+    message."""
+    from provider_helper.progress import LogReporter, setup_logging
+    from provider_helper.redact import remember
+    from provider_helper.results import ArtifactResult
+
+    key = "nvapi-" + os.urandom(8).hex()
+    remember(key)
+    setup_logging(log_format="json")
+    failed = ArtifactResult(
+        "image:app:1",
+        "image",
+        "g",
+        "nvcr.io/o/app:1",
+        "reg.example/p/app:1",
+        status="failed",
+        error=f"denied for {key}\x1b[2J\nnext",
+    )
+    LogReporter(total=1, interval=0).finished(failed)
+    [event] = _json_events(capsys)
+    assert event["event"] == "artifact" and event["key"] == "image:app:1" and event["status"] == "failed"
+    assert event["error"] == "denied for <redacted>\\x1b[2J\\nnext", event
+    assert key not in json.dumps(event)

@@ -89,3 +89,28 @@ def test_sizes_are_in_binary_units_so_1000_bytes_stay_bytes_and_1023_kib_stay_ki
     assert human_bytes(1024) == "1.0 KiB"
     assert human_bytes(1000 * 1024) == "1000.0 KiB"
     assert human_bytes(1000 * 1024 * 1024) == "1000.0 MiB"
+
+
+def test_plan_lines_show_a_source_whose_last_part_is_the_same_name_tag_up_to_its_last_slash() -> None:
+    """README Use: "`plan` prints one line per artifact: type, group, where it lands under the target, platforms, a
+    short digest and the source it is read from (after `--source-registry` and `--source-map`; a source whose last
+    part is the same `name:tag` is shown up to its last `/`)". Each line whole: a mapped source and a bundled one
+    ending in the target's name:tag are cut after their last `/`, a source of another name is shown whole."""
+    from provider_helper.results import plan_lines
+
+    results = [
+        ArtifactResult(
+            "image:app:1.0", "image", "main", "nvcr.io/org/app:1.0", "reg.example/p/app:1.0", "sha256:" + "a" * 64
+        ),
+        ArtifactResult("image:db:2", "image", "extra", "nvcr.io/org/db:2", "reg.example/p/db:2", "sha256:" + "b" * 64),
+        ArtifactResult(
+            "chart:stack:2.0", "chart", "main", "nvcr.io/org/charts/other:2.0", "reg.example/p/stack:2.0", None
+        ),
+    ]
+    results[0].platforms = ["linux/amd64"]
+    sources = {"image:app:1.0": "mirror.internal:5000/org/app:1.0"}
+    assert plan_lines(results, sources, "reg.example/p") == [
+        "image main  app:1.0   linux/amd64 sha256:aaaaaaaaaaaa from mirror.internal:5000/org/",
+        "image extra db:2      all         sha256:bbbbbbbbbbbb from nvcr.io/org/",
+        "chart main  stack:2.0 all         -                   from nvcr.io/org/charts/other:2.0",
+    ]

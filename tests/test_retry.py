@@ -127,3 +127,40 @@ def test_a_connection_that_still_fails_after_the_last_attempt_names_the_host() -
         str(failed.value)
         == "ping 127.0.0.1:9: cannot reach 127.0.0.1:9: connection refused (nothing listens on that port)"
     )
+
+
+def test_a_connection_that_fails_says_which_host_and_what_failed_in_the_readmes_words() -> None:
+    """README Use: "a connection that fails says which host and what failed: the name does not resolve, the
+    connection was refused, no answer in time, or TLS (never "internal error")". Real failures of real connections:
+    a `.invalid` name (never resolves), a port nothing listens on, a listener that never answers; each as the whole
+    line the run shows (doctor keys its fix on these words)."""
+    import socket
+
+    import httpx
+
+    from provider_helper.errors import UnreachableError
+
+    def failure(url: str, timeout: float = 5.0) -> str:
+        with httpx.Client(trust_env=False, timeout=timeout) as client, pytest.raises(UnreachableError) as failed:
+            call_with_retries(lambda: client.get(url), RetryPolicy(attempts=1), f"GET {url}")
+        return str(failed.value)
+
+    name = "nvcf-mirror-test.invalid"
+    assert failure(f"http://{name}/v2/") == (
+        f"GET http://{name}/v2/: cannot reach {name}: the name does not resolve (check the host name, DNS and "
+        "HTTPS_PROXY)"
+    )
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert failure(f"http://127.0.0.1:{port}/v2/") == (
+        f"GET http://127.0.0.1:{port}/v2/: cannot reach 127.0.0.1:{port}: connection refused (nothing listens on "
+        "that port)"
+    )
+    with socket.socket() as silent:  # accepts the connection (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        assert failure(f"http://127.0.0.1:{port}/v2/", timeout=0.3) == (
+            f"GET http://127.0.0.1:{port}/v2/: cannot reach 127.0.0.1:{port}: no answer in time (ReadTimeout)"
+        )

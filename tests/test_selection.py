@@ -413,3 +413,26 @@ def test_without_group_the_default_groups_are_selected_and_all_groups_adds_the_r
     assert [a.name for a in loaded.select(all_groups=True)] == ["a", "b"]
     assert [a.name for a in loaded.select(["extra"])] == ["b"]
     assert [a.name for a in loaded.select(["extra", "main"], excludes=["a"])] == ["b"]
+
+
+def test_an_unknown_group_is_one_line_naming_it_and_the_known_groups_through_both_front_doors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Module README: "A bad entry of `set_versions`, `groups`, `exclude` or `platforms` fails the plan with one line
+    naming it as the variable"; on the CLI the same line names `--group`. Exit 2, before any request, never an
+    empty selection."""
+    import io
+
+    from provider_helper import terraform
+    from provider_helper.manifest import bundled_path
+
+    known = ", ".join(sorted(g.name for g in load_manifest().groups))
+    problem = f"no such group in {bundled_path()} (groups: {known})"
+    cli = run_cli("plan", "--offline", "--target", "registry.example/c1", "--group", "no-such-group")
+    assert cli.returncode == 2 and cli.stdout == ""
+    assert cli.stderr == f"nvcf-mirror: error: --group no-such-group: {problem}\n"
+    query = {"mode": "plan", "target_registry": "registry.example", "target_type": "generic", "groups": "no-such-group"}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(query)))
+    assert terraform.main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f'nvcf-mirror: groups["no-such-group"]: {problem}\n'

@@ -219,3 +219,20 @@ def test_a_whole_tar_or_another_name_is_no_split_bundle(tmp_path: Path) -> None:
     assert split_archive(whole) is None, "a .tar that exists is read whole"
     assert split_archive(tmp_path / "absent.tar") is None, "no parts and no list: not a split bundle"
     assert split_archive(tmp_path / "x.tar.001") is None, "only the first part names the bundle"
+
+
+def test_archive_size_reads_the_readmes_4gib_as_binary_gibibytes_each_unit_and_the_1_mib_floor() -> None:
+    """README Air-gapped installs: "Transfer paths with a size limit (FAT32 media at 4 GiB, ...): `save --to nvcf.tar
+    --archive-size 4GiB`". The README's own value, read from it, is 4 x 2^30 bytes, not 4 x 10^9; every binary unit
+    is a power of 1024 and every decimal one a power of 1000; the smallest part, 1 MiB, is taken and one byte less is
+    one line naming the flag."""
+    from provider_helper.splitarchive import parse_size
+
+    value = readme_text.said(r"--archive-size (\d+GiB)`")[1]
+    assert parse_size(value) == int(value.removesuffix("GiB")) * 1024**3
+    assert [parse_size(f"2{unit}") for unit in ("MiB", "GiB", "TiB")] == [2 * 1024**2, 2 * 1024**3, 2 * 1024**4]
+    assert [parse_size(f"2{unit}") for unit in ("MB", "GB", "TB")] == [2 * 1000**2, 2 * 1000**3, 2 * 1000**4]
+    assert parse_size("1024KiB") == parse_size("1MiB") == parse_size("1048576") == 1024**2
+    with pytest.raises(InputError) as small:
+        parse_size("1048575")
+    assert str(small.value) == "--archive-size '1048575': expected a size of at least 1 MiB, such as 4GiB or 500MB"

@@ -125,3 +125,21 @@ def test_an_ecr_target_takes_no_username_and_create_repos_needs_an_ecr_target() 
     assert str(create.value) == (
         "--create-repos works with ECR targets; create the project or repositories at harbor.example.com first"
     )
+
+
+def test_the_target_password_comes_from_nvcf_mirror_target_password_when_stdin_gives_none() -> None:
+    """README env table: "`NVCF_MIRROR_TARGET_PASSWORD` | the target password with `--target-username` (instead of
+    `--password-stdin`)". The credential the target is sent: the variable's password when no password came on
+    standard input, the one from standard input when both did; the variable without `--target-username` is
+    refused as one line."""
+    from provider_helper.registry.credentials import Credential
+    from provider_helper.targets import PASSWORD_ENV, resolve
+
+    env = {PASSWORD_ENV: CANARY}
+    from_env = resolve("registry.example/p", "generic", None, "robot", None, env).credentials()
+    assert from_env is not None and from_env.get() == Credential("robot", CANARY)
+    from_stdin = resolve("registry.example/p", "generic", None, "robot", "typed", env).credentials()
+    assert from_stdin is not None and from_stdin.get() == Credential("robot", "typed")
+    with pytest.raises(InputError) as refused:
+        resolve("registry.example/p", "generic", None, None, None, env)
+    assert str(refused.value) == f"a target password was given (stdin or {PASSWORD_ENV}) without --target-username"

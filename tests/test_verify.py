@@ -165,3 +165,38 @@ def test_signatures_the_target_lacks_or_holds_in_another_version_are_each_named(
         f"signature {sig_tag} at the target: {at_target}, not the source's {signature.digest}; "
         f"referrer {referrer.digest} of {subject} is missing at the target"
     )
+
+
+def test_verify_names_an_artifact_whose_target_digest_differs_from_the_sources_as_one_mismatch_line(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """README Use: "`nvcf-mirror verify` | the target has every artifact with the right digest and platform ...: one
+    `missing` or `mismatch` line per artifact that does not". The source tag moved after the mirror: the target's
+    tag is there, of the right platform, but of another digest; one whole line says so, exit 1, and the artifact
+    that did not move passes."""
+    before = source.image(f"{ns}/nvidia/moves", "1")
+    source.image(f"{ns}/nvidia/stays", "1")
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/{n}:1", "group": "test"} for n in ("moves", "stays")],
+    )
+    assert run_cli(*_args(sandbox, "mirror", manifest, ns), env=sandbox.env()).returncode == 0
+    after = source.image(f"{ns}/nvidia/moves", "1", layer_sizes=(1234,))
+    assert after.digest != before.digest
+    done = run_cli(*_args(sandbox, "verify", manifest, ns), env=sandbox.env())
+    assert done.returncode == 1, done.stderr
+    said = [line.split(" nvcf-mirror: ", 1)[1] for line in done.stderr.splitlines() if " nvcf-mirror: " in line]
+    target = f"{sandbox.target.host}/{ns}/moves:1"
+    assert f"mismatch {target}: target digest {before.digest} differs from the source's {after.digest}" in said, said
+    assert not [line for line in said if "stays" in line and line.startswith(("mismatch", "missing"))], said
+
+
+def test_verify_from_refuses_set_version_and_exclude_beside_the_bundles_lock(tmp_path: Path) -> None:
+    """README Use: "Flags that exclude each other (..., `verify --from` with a selection flag: the bundle's lock is the
+    selection) stop the command with one line naming both, exit 2". The pins and exclusions a bundle's lock already
+    fixed, each as its whole line, before the bundle is even read (it does not exist here)."""
+    for flags in (("--set-version", "nvcf-cli=1"), ("--exclude", "nvcf-cli")):
+        done = run_cli("verify", "--from", str(tmp_path / "bundle.tar"), "--target", "registry.example/p", *flags)
+        assert done.returncode == 2 and done.stdout == "", (flags, done.stderr)
+        reason = "--from checks what the bundle's lock lists"
+        assert done.stderr == f"nvcf-mirror: error: --from and {flags[0]} exclude each other: {reason}\n"

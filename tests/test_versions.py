@@ -537,3 +537,44 @@ def test_latest_resolves_the_named_entries_only_keeping_the_flavour_pinned_befor
     resolved = Resolver(published).resolve([nats, other], ["nats-box"], ["0.19.2-nonroot", None])
     assert [(a.tag, a.resolved_from) for a in resolved] == [("0.20.1-nonroot", "latest"), ("latest", None)]
     assert published.asked_like == ["0.19.2-nonroot"]
+
+
+def test_a_helm_index_that_cannot_be_read_while_versions_are_spelt_leaves_the_chart_to_its_copy(
+    tmp_path: Path,
+) -> None:
+    """README Use: "mirror ... 1 some artifacts failed (the rest still copied)"; Versions: "a source it cannot ask
+    is reported on that artifact's line". Spelling a classic chart's version as its repository does reads the
+    repository's index; an index that cannot be read then (a registry error, an OS error) leaves the version as
+    pinned, for the copy of that chart to report, and never stops the resolving of the others. The index is
+    stood in for (the fault is the point; test_helm.py reads a real one)."""
+    from provider_helper.manifest import load
+    from provider_helper.mirror.versions import Resolver
+
+    manifest = write_manifest(
+        tmp_path / "m.yaml",
+        [
+            {
+                "type": "chart",
+                "repo": "https://charts.example/stable",
+                "chart": "app",
+                "version": "v1.2.3",
+                "group": "test",
+            },
+            {"type": "image", "source": "nvcr.io/org/img:1.0", "group": "test"},
+        ],
+    )
+    artifacts = load(manifest).select([])
+
+    class Unreadable:
+        def __init__(self, fault: Exception) -> None:
+            self.fault = fault
+
+        def versions(self, artifact: Any) -> list[str]:
+            raise self.fault
+
+        def latest(self, artifact: Any, like: str | None = None) -> str:
+            raise AssertionError("nothing asked for latest")
+
+    for fault in (RegistryError("charts.example: 503 Service Unavailable"), OSError("connection reset")):
+        resolved = Resolver(Unreadable(fault)).resolve(artifacts, latest=())
+        assert [(a.name, a.version_text) for a in resolved] == [("app", "v1.2.3"), ("img", "1.0")], fault
