@@ -11,11 +11,16 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import run_cli, write_manifest
+from helpers import ProcessState, run_cli, write_manifest
 
+from provider_helper import progress
+from provider_helper.redact import remember
+from provider_helper.results import ArtifactResult, Status
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -188,3 +193,83 @@ def test_a_dry_runs_summary_line_ends_would_copy_the_planned_count_and_the_bytes
     dry, wet = (r.getMessage() for r in caplog.records if r.name == "nvcf-mirror.summary")
     assert dry == "0 copied, 1 present, 0 failed, 0 skipped; 0 B in 0.5s; would copy 2, 4.0 KiB to send", dry
     assert wet == "0 copied, 1 present, 0 failed, 0 skipped; 0 B in 0.5s"
+
+
+@pytest.fixture
+def logged(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., list[str]]]:
+    """Log lines as a pipe gets them: setup_logging with these options, the reporter's calls, then stderr's lines
+    without their timestamps. The process's logging is put back afterwards."""
+    saved = ProcessState.save()
+
+    def run(calls: Callable[[], None], **options: Any) -> list[str]:
+        progress.setup_logging(**options)
+        calls()
+        return [TIMESTAMPED.sub("", line) for line in capsys.readouterr().err.splitlines()]
+
+    yield run
+    saved.restore()
+
+
+def _result(status: Status, error: str | None = None) -> ArtifactResult:
+    return ArtifactResult(
+        "image:a:1", "image", "g", "nvcr.io/o/a:1", "reg.example/p/a:1", "sha256:" + "0" * 64, [], status, 2048, error
+    )
+
+
+def test_quiet_keeps_a_failed_artifact_and_drops_a_skipped_one_and_every_success(
+    logged: Callable[..., list[str]],
+) -> None:
+    """README Output: "-q keeps errors and the summary line"; a skip is a warning, a failure an error."""
+
+    def three() -> None:
+        reporter = progress.LogReporter(3)
+        reporter.finished(_result("copied"))
+        reporter.finished(_result("skipped", "not selected"))
+        reporter.finished(_result("failed", "denied"))
+
+    assert logged(three, quiet=True) == ["failed   reg.example/p/a:1: denied"]
+    assert logged(three) == [
+        f"copied   reg.example/p/a:1@sha256:{'0' * 64} (2.0 KiB)",
+        "skipped  image:a:1: not selected",
+        "failed   reg.example/p/a:1: denied",
+    ]
+
+
+def test_the_progress_total_is_never_below_what_is_done(logged: Callable[..., list[str]]) -> None:
+    """README Output: "progress 1.2 GiB of 3.4 GiB, 45.0 MiB/s, 12 of 41 artifacts": bytes sent past the plan
+    (a retried blob) raise the total shown with them."""
+
+    def more_than_planned() -> None:
+        reporter = progress.LogReporter(41, interval=0)
+        reporter.planned(1024)
+        reporter.transferred(3 * 1024 * 1024)
+
+    lines = logged(more_than_planned)
+    assert len(lines) == 1 and re.fullmatch(
+        r"progress 3\.0 MiB of 3\.0 MiB, \d+\.\d (KiB|MiB|GiB)/s, 0 of 41 artifacts", lines[0]
+    ), lines
+
+
+def test_bars_only_for_text_output_that_is_not_quiet() -> None:
+    """progress.py: "--quiet: errors and the summary only. --log-format json: one JSON object per event" (no bars)."""
+    saved = ProcessState.save()
+    try:
+        progress.setup_logging()
+        assert progress.OUTPUT.bars is True
+        progress.setup_logging(quiet=True)
+        assert progress.OUTPUT.bars is False
+        progress.setup_logging(log_format="json")
+        assert progress.OUTPUT.bars is False
+    finally:
+        saved.restore()
+
+
+def test_every_log_line_is_redacted_and_its_control_characters_escaped(logged: Callable[..., list[str]]) -> None:
+    """README Security: secrets are replaced by <redacted> in logs; server text's line breaks are written \\n."""
+
+    def secret_in_a_line() -> None:
+        remember("s3cr3t-token-value")
+        progress.log.info("asked %s with s3cr3t-token-value\nforged line", "https://user:pw@h.example/x")
+
+    assert logged(secret_in_a_line) == ["asked https://<redacted>@h.example/x with <redacted>\\nforged line"]
+    assert logged(secret_in_a_line, log_format="json")[0].count("<redacted>") == 2

@@ -3,13 +3,17 @@ the copy and the prune are stood in for here (the module test runs them for real
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from helpers import ProcessState
 
 from provider_helper import terraform
+from provider_helper.redact import remember
 from provider_helper.results import ArtifactResult, Status
 
 
@@ -83,3 +87,123 @@ def test_the_plan_shows_the_resolved_versions_in_the_versions_output(monkeypatch
     monkeypatch.setattr(terraform, "resolve", lambda config: (JOBS, results))
     answer = terraform.plan(config)  # type: ignore[arg-type]
     assert json.loads(answer["versions"]) == {"image:app:1.2.0": "1.2.0", "chart:stack:0.6.0": "0.6.0"}
+
+
+def _status(monkeypatch: pytest.MonkeyPatch, found: Mapping[str, str | None]) -> dict[str, str]:
+    config = SimpleNamespace(target="registry.example/prefix", helm_values=lambda jobs: "values")
+    monkeypatch.setattr(terraform, "digests_at_target", lambda config: (JOBS, found))
+    return terraform.status(config)  # type: ignore[arg-type]
+
+
+def test_digests_hold_what_is_present_and_missing_what_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """module README outputs: ``digests`` "for every artifact present at the target", ``missing`` "Selected artifacts
+    not at the target", ``repository_urls`` ``name => "registry/prefix/name"`` for every selected one."""
+    answer = _status(monkeypatch, {"image:app:1.2.0": DIGESTS["image:app:1.2.0"], "chart:stack:0.6.0": None})
+    assert json.loads(answer["digests"]) == {"image:app:1.2.0": DIGESTS["image:app:1.2.0"]}
+    assert json.loads(answer["missing"]) == ["chart:stack:0.6.0"]
+    assert json.loads(answer["chart_refs"]) == {}
+    assert json.loads(answer["repository_urls"]) == {
+        "app": "registry.example/prefix/app",
+        "stack": "registry.example/prefix/stack",
+    }
+    assert answer["target"] == "registry.example/prefix" and answer["helm_values"] == "values"
+    assert all(isinstance(v, str) for v in answer.values()), "the external data source takes strings only"
+    answer = _status(monkeypatch, DIGESTS)
+    assert json.loads(answer["missing"]) == []
+
+
+def _plan(monkeypatch: pytest.MonkeyPatch, target: str, signatures: bool = True) -> dict[str, str]:
+    results = [
+        ArtifactResult(
+            j.key, j.artifact.type, "g", f"nvcr.io/org/{j.artifact.name}", f"{target}/{j.key}", digest=DIGESTS[j.key]
+        )
+        for j in JOBS
+    ]
+    config = SimpleNamespace(target=target, signatures=signatures, access=SimpleNamespace(kind="registry"))
+    monkeypatch.setattr(terraform, "resolve", lambda config: (JOBS, results))
+    return terraform.plan(config)  # type: ignore[arg-type]
+
+
+def test_the_plan_names_the_registry_host_and_the_prefix_and_the_copy_trigger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """module README outputs: ``registry`` "The registry host mirrored to", ``repository_prefix`` "The prefix
+    mirrored under"; the copy step's trigger is "a map of artifact => target@source-digest (and copy_signatures)"."""
+    answer = _plan(monkeypatch, "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/cluster")
+    assert answer["registry"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    assert answer["repository_prefix"] == "team/cluster"
+    assert answer["registry_account"] == "123456789012"
+    assert answer["count"] == "2"
+    assert json.loads(answer["copy_trigger"]) == {
+        **{k: f"123456789012.dkr.ecr.us-east-1.amazonaws.com/team/cluster/{k}@{d}" for k, d in DIGESTS.items()},
+        "copy_signatures": "true",
+    }
+    assert json.loads(answer["source_digests"]) == DIGESTS
+    answer = _plan(monkeypatch, "harbor.example", signatures=False)
+    assert (answer["registry"], answer["repository_prefix"], answer["registry_account"]) == ("harbor.example", "", "")
+    assert json.loads(answer["copy_trigger"])["copy_signatures"] == "false"
+
+
+def _main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], query: dict[str, str]
+) -> tuple[int, str, list[str]]:
+    saved = ProcessState.save()
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(query)))
+    try:
+        code = terraform.main(argv)
+    finally:
+        saved.restore()
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err.splitlines()
+
+
+GENERIC = {"target_registry": "registry.example", "target_type": "generic", "repository_prefix": "prefix"}
+
+
+def test_the_query_mode_chooses_plan_or_status_and_the_answer_is_one_json_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(terraform, "plan", lambda config: {"mode": "plan", "target": config.target})
+    monkeypatch.setattr(terraform, "status", lambda config: {"mode": "status", "target": config.target})
+    for mode in ("plan", "status"):
+        assert _main(monkeypatch, capsys, [], {**GENERIC, "mode": mode}) == (
+            0,
+            json.dumps({"mode": mode, "target": "registry.example/prefix"}) + "\n",
+            [],
+        )
+    assert _main(monkeypatch, capsys, [], GENERIC)[1].startswith('{"mode": "plan"'), "plan when no mode is given"
+
+
+def test_an_unexpected_error_in_the_adapter_is_one_redacted_line_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README Security: "An error nobody expected is one redacted line, from the CLI and from the Terraform adapter
+    alike, never a traceback"."""
+
+    def broken(config: object) -> None:
+        remember("s3cr3t-token-value")
+        raise RuntimeError("boom at https://user:pw@host.example/x with s3cr3t-token-value\nsecond line")
+
+    monkeypatch.setattr(terraform, "plan", broken)
+    assert _main(monkeypatch, capsys, [], GENERIC) == (
+        1,
+        "",
+        [
+            "nvcf-mirror: internal error: RuntimeError: boom at https://<redacted>@host.example/x with <redacted>"
+            "\\nsecond line"
+        ],
+    )
+
+
+def test_the_steps_are_mirror_and_the_old_destroy_which_deletes_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """module README: "A module of the old version run with this package deletes nothing either: its destroy step now
+    only says so"; any other step is bad input."""
+    assert _main(monkeypatch, capsys, ["destroy"], {}) == (
+        0,
+        "",
+        [
+            "nvcf-mirror: deleting nothing: repositories are removed by terraform destroy of the current module, "
+            "which manages them as aws_ecr_repository resources"
+        ],
+    )
+    assert _main(monkeypatch, capsys, ["copy"], {}) == (2, "", ["nvcf-mirror: unknown step 'copy': expected mirror"])
