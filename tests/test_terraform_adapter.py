@@ -6,15 +6,21 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
-from helpers import ProcessState
+from helpers import ProcessState, write_manifest
 
 from provider_helper import terraform
+from provider_helper.aws.ecr import RepositorySettings
 from provider_helper.redact import remember
 from provider_helper.results import ArtifactResult, Status
+from provider_helper.sandbox.aws import REGION
+from provider_helper.sandbox.stack import Sandbox
+from provider_helper.session import RunConfig
 
 
 def _apply(monkeypatch: pytest.MonkeyPatch, statuses: list[Status], prune: str) -> tuple[int, list[Any]]:
@@ -207,3 +213,54 @@ def test_the_steps_are_mirror_and_the_old_destroy_which_deletes_nothing(
         ],
     )
     assert _main(monkeypatch, capsys, ["copy"], {}) == (2, "", ["nvcf-mirror: unknown step 'copy': expected mirror"])
+
+
+def test_the_apply_step_reads_its_settings_from_nvcf_mirror_settings_and_copies_as_mirror_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README env: "NVCF_MIRROR_SETTINGS | set by the Terraform module for its apply step (JSON of values, never
+    secrets)"; the module sends create_repos "false" (it manages the repositories), earlier module versions sent the
+    repository settings, which still apply."""
+    applied: list[dict[str, Any]] = []
+
+    def copy(
+        config: Any, jobs: Any, options: Any, *, create_repos: bool, repo_settings: Any
+    ) -> tuple[list[Any], float]:
+        applied.append({"target": config.target, "create": create_repos, "settings": repo_settings})
+        return [], 0.1
+
+    monkeypatch.setattr(terraform, "copy_to_target", copy)
+    monkeypatch.setattr(terraform, "setup_logging", lambda: None)
+    monkeypatch.setattr(RunConfig, "jobs", lambda self: [])
+    monkeypatch.setenv(terraform.SETTINGS_ENV, json.dumps({**GENERIC, "create_repos": "false"}))
+    assert terraform.SETTINGS_ENV == "NVCF_MIRROR_SETTINGS"
+    assert _main(monkeypatch, capsys, ["mirror"], {})[0] == 0
+    monkeypatch.setenv(terraform.SETTINGS_ENV, json.dumps({**GENERIC, "scan_on_push": "false"}))
+    assert _main(monkeypatch, capsys, ["mirror"], {})[0] == 0
+    assert applied == [
+        {"target": "registry.example/prefix", "create": False, "settings": RepositorySettings()},
+        {"target": "registry.example/prefix", "create": True, "settings": RepositorySettings(scan_on_push=False)},
+    ]
+
+
+def test_the_plan_keeps_existing_repositories_of_known_names_and_never_another_teams(
+    sandbox: Sandbox, ns: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README Terraform: "the plan keeps every existing repository under the prefix that holds an artifact name of the
+    manifest or of a bundled release in the module's repositories (other names under the prefix are never touched)".
+    Real parts: moto as ECR."""
+    for key, value in sandbox.aws.env().items():
+        monkeypatch.setenv(key, value)
+    ecr = boto3.client("ecr", region_name=REGION, endpoint_url=sandbox.aws.url)
+    for name in ("nvcf-openbao", "other-team-app", "mine"):
+        ecr.create_repository(repositoryName=f"{ns}/{name}")
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": "nvcr.io/org/t/mine:1", "group": "test"}]
+    )
+    config = RunConfig(
+        target=f"{sandbox.target.host}/{ns}", target_type="ecr", manifest=str(manifest), aws_region=REGION
+    )
+    jobs = config.jobs(resolve_versions=False)
+    assert terraform.kept_repositories(config, jobs) == {f"{ns}/nvcf-openbao"}, "a v0.5 name: kept; another team's: not"
+    generic = RunConfig(target=f"{sandbox.target.host}/{ns}", target_type="generic", manifest=str(manifest))
+    assert terraform.kept_repositories(generic, jobs) == set(), "only ECR repositories are the module's resources"
