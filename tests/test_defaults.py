@@ -87,7 +87,9 @@ README_STATED = {
         r"`--aws-region REGION` \(an ECR target whose host names no region; default `(\w+)`"
     ),
     "manifest diff --group": lambda: _readme(r"Of a manifest, (its default groups) count"),
-    "--group": lambda: re.findall(r"Without `--group`, (the manifest's default groups) are selected", CONTRACTS)[0],
+    "--group": lambda: str(
+        re.findall(r"Without `--group`, (the manifest.s default groups) are selected", CONTRACTS)[0]
+    ),
 }
 
 
