@@ -4,6 +4,7 @@ and --log-format json."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pty
 import re
@@ -20,7 +21,7 @@ from helpers import ProcessState, run_cli, write_manifest
 
 from provider_helper import progress
 from provider_helper.redact import remember
-from provider_helper.results import ArtifactResult, Status
+from provider_helper.results import ArtifactResult, Status, document
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -273,3 +274,75 @@ def test_every_log_line_is_redacted_and_its_control_characters_escaped(logged: C
 
     assert logged(secret_in_a_line) == ["asked https://<redacted>@h.example/x with <redacted>\\nforged line"]
     assert logged(secret_in_a_line, log_format="json")[0].count("<redacted>") == 2
+
+
+def test_json_events_carry_the_documented_fields(logged: Callable[..., list[str]]) -> None:
+    """README Output: "--log-format json writes one JSON object per event ("event": "artifact" with key, status,
+    digest and bytes, "event": "progress" and "event": "summary")", each with its time, level and message."""
+
+    def events() -> None:
+        reporter = progress.LogReporter(1, interval=0)
+        reporter.planned(2048)
+        reporter.transferred(2048)
+        reporter.finished(_result("copied"))
+        results = [_result("copied")]
+        progress.log_summary(document("reg.example/p", results, 1.0), results)
+
+    lines = [json.loads(line) for line in logged(events, log_format="json")]
+    assert [e["event"] for e in lines] == ["progress", "artifact", "summary"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]) for e in lines)
+    assert [e["level"] for e in lines] == ["info", "info", "info"]
+    moving, artifact, summary = lines
+    assert {k: moving[k] for k in ("bytes_done", "bytes_planned", "artifacts_done", "artifacts")} == {
+        "bytes_done": 2048,
+        "bytes_planned": 2048,
+        "artifacts_done": 0,
+        "artifacts": 1,
+    }
+    assert {k: artifact[k] for k in ("key", "status", "digest", "bytes_copied", "target")} == {
+        "key": "image:a:1",
+        "status": "copied",
+        "digest": "sha256:" + "0" * 64,
+        "bytes_copied": 2048,
+        "target": "reg.example/p/a:1",
+    }
+    assert {k: summary[k] for k in ("copied", "present", "failed", "skipped", "bytes_copied")} == {
+        "copied": 1,
+        "present": 0,
+        "failed": 0,
+        "skipped": 0,
+        "bytes_copied": 2048,
+    }
+
+
+def test_timestamps_are_utc_whatever_the_local_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README Output: each line is timestamped "2026-11-27T12:00:00.000Z nvcf-mirror: …" (UTC, to the millisecond)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        record = logging.LogRecord("nvcf-mirror", logging.INFO, __file__, 1, "copied %s", ("x",), None)
+        record.created, record.msecs = 1795780800.25, 250.0  # 2026-11-27T12:00:00.250Z
+        line = progress.TimestampFormatter("%(asctime)s nvcf-mirror: %(message)s").format(record)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert line == "2026-11-27T12:00:00.250Z nvcf-mirror: copied x"
+
+
+def test_the_summary_line_is_counts_bytes_seconds_then_signatures_and_what_a_dry_run_would_do(
+    logged: Callable[..., list[str]],
+) -> None:
+    """The run's last line, kept with -q: "N copied, N present, N failed, N skipped; SIZE in S.Ss", then the
+    signatures pushed, and for a dry run "; would copy N, SIZE to send"."""
+    copied = _result("copied")
+    copied.signatures_copied = 2
+    planned = _result("planned")
+    planned.bytes_copied, planned.bytes_to_copy = 0, 3 * 1024 * 1024
+    results = [copied, _result("failed", "denied"), _result("skipped", "x"), planned]
+    doc = document("reg.example/p", results, 12.34)
+    assert logged(lambda: progress.log_summary(doc, results), quiet=True) == [
+        "1 copied, 0 present, 1 failed, 1 skipped; 6.0 KiB in 12.3s; 2 signatures"
+    ]
+    assert logged(lambda: progress.log_summary(doc, results, dry_run=True), quiet=True) == [
+        "1 copied, 0 present, 1 failed, 1 skipped; 6.0 KiB in 12.3s; 2 signatures; would copy 1, 3.0 MiB to send"
+    ]

@@ -264,3 +264,26 @@ def test_the_plan_keeps_existing_repositories_of_known_names_and_never_another_t
     assert terraform.kept_repositories(config, jobs) == {f"{ns}/nvcf-openbao"}, "a v0.5 name: kept; another team's: not"
     generic = RunConfig(target=f"{sandbox.target.host}/{ns}", target_type="generic", manifest=str(manifest))
     assert terraform.kept_repositories(generic, jobs) == set(), "only ECR repositories are the module's resources"
+
+
+def test_a_plan_whose_sources_could_not_be_resolved_fails_with_one_line_naming_the_first(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plan copies nothing and answers only what it resolved: an artifact it could not resolve fails the plan,
+    exit 1, with how many and the first of them (not one line per artifact)."""
+    results = [
+        ArtifactResult(
+            j.key, j.artifact.type, "g", f"nvcr.io/org/{j.artifact.name}", "t", status="failed", error="gone"
+        )
+        for j in JOBS
+    ]
+    monkeypatch.setattr(terraform, "resolve", lambda config: (JOBS, results))
+    assert _main(monkeypatch, capsys, [], GENERIC) == (
+        1,
+        "",
+        ["nvcf-mirror: 2 sources could not be resolved; first: image:app:1.2.0: gone"],
+    )
+    monkeypatch.setattr(terraform, "resolve", lambda config: (JOBS, results[1:]))
+    assert _main(monkeypatch, capsys, [], GENERIC)[2] == [
+        "nvcf-mirror: 1 source could not be resolved; first: chart:stack:0.6.0: gone"
+    ]
