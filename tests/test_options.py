@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import run_cli
 
+from provider_helper import targets
 from provider_helper.cli.options import run_config_options
 from provider_helper.errors import InputError
 from provider_helper.session import RunConfig
@@ -125,3 +126,13 @@ def test_password_stdin_reads_the_password_whole_but_its_line_break_and_refuses_
         2,
         ["nvcf-mirror: error: --password-stdin: standard input was empty"],
     )
+
+
+def test_the_target_password_comes_from_stdin_else_nvcf_mirror_target_password() -> None:
+    """README env: "NVCF_MIRROR_TARGET_PASSWORD | the target password with --target-username (instead of
+    --password-stdin)"; CONTRACTS: "Secrets are never flag values"."""
+    env = {"NVCF_MIRROR_TARGET_PASSWORD": "from-env"}
+    assert targets.PASSWORD_ENV == "NVCF_MIRROR_TARGET_PASSWORD"
+    assert targets.resolve("registry.example/p", "generic", None, "u", None, env).password == "from-env"
+    assert targets.resolve("registry.example/p", "generic", None, "u", "piped", env).password == "piped"
+    assert targets.resolve("registry.example/p", "auto", None, None, None, {}).password is None
