@@ -58,3 +58,16 @@ def test_report_copy_writes_the_result_document_then_exits_as_the_results_say(tm
     }
     assert "helm_values" in doc
     report_copy(config, [], _results("present"), 0.1, None, dry_run=True)  # no file asked for, nothing failed
+
+
+def test_the_result_file_is_replaced_never_written_through_a_planted_link(tmp_path: Path) -> None:
+    """CONTRACTS: "A result file is replaced atomically"; README Security: "a link planted under any name is
+    replaced, never followed"."""
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    result_file = tmp_path / "r.json"
+    result_file.symlink_to(victim)
+    report_copy(RunConfig(target=TARGET), [], _results("copied"), 0.1, str(result_file), dry_run=False)
+    assert victim.read_text() == "keep"
+    assert not result_file.is_symlink() and json.loads(result_file.read_text())["summary"]["copied"] == 1
+    assert result_file.stat().st_mode & 0o777 == 0o600

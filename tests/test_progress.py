@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import pty
 import re
@@ -346,3 +347,42 @@ def test_the_summary_line_is_counts_bytes_seconds_then_signatures_and_what_a_dry
     assert logged(lambda: progress.log_summary(doc, results, dry_run=True), quiet=True) == [
         "1 copied, 0 present, 1 failed, 1 skipped; 6.0 KiB in 12.3s; 2 signatures; would copy 1, 3.0 MiB to send"
     ]
+
+
+@pytest.fixture
+def a_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Standard error taken for a terminal: what setup_logging and reporting decide then (rich draws into pytest's
+    captured stream, which is all these tests read)."""
+    saved = ProcessState.save()
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
+    progress.stderr_console.cache_clear()
+    yield
+    saved.restore()
+    progress.stderr_console.cache_clear()
+
+
+def test_on_a_terminal_lines_carry_no_log_level(a_terminal: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """README Output: "the terminal's lines carry no log level"."""
+    progress.setup_logging()
+    progress.log.warning("careful: %s", "x")
+    progress.log.error("failed   y")
+    err = capsys.readouterr().err
+    assert "careful: x" in err and "failed   y" in err
+    assert not re.search(r"WARNING|ERROR|INFO", err), err
+
+
+def test_on_a_terminal_bars_replace_the_progress_lines_and_quiet_has_none(a_terminal: None) -> None:
+    """README Output: "On a terminal, an artifacts bar and a bytes bar ... elsewhere ... a progress line"; -q keeps
+    errors and the summary line, so no bars."""
+    progress.setup_logging()
+    with progress.reporting(3) as reporter:
+        assert isinstance(reporter, progress.RichReporter)
+        assert reporter.interval == math.inf, "no progress lines under the bars"
+    with progress.reporting(3, live=False) as reporter:
+        assert type(reporter) is progress.LogReporter, "a dry run: lines, no bars"
+    progress.setup_logging(quiet=True)
+    with progress.reporting(3) as reporter:
+        assert type(reporter) is progress.LogReporter
+    progress.setup_logging(log_format="json")
+    with progress.reporting(3) as reporter:
+        assert type(reporter) is progress.LogReporter

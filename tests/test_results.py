@@ -145,3 +145,18 @@ def test_a_plan_line_names_where_it_lands_under_the_target_and_a_short_digest() 
         f"image core a:1          linux/amd64 {digest[:19]} from mirror.example/org/",
         "chart x    long-chart:2 all         -                   from https://h.example/c",
     ]
+
+
+def test_a_plan_line_ends_with_what_went_wrong() -> None:
+    """results.plan_lines: each line ends with "what went wrong, if anything": the status and the error, redacted."""
+    failed = ArtifactResult(
+        "image:a:1",
+        "image",
+        "g",
+        "nvcr.io/o/a:1",
+        "reg.example/p/a:1",
+        status="failed",
+        error="denied at https://u:p@h/x",
+    )
+    [line] = plan_lines([failed], {}, "reg.example/p")
+    assert line.endswith(" from nvcr.io/o/  failed: denied at https://<redacted>@h/x"), line

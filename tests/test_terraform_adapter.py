@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -287,3 +288,36 @@ def test_a_plan_whose_sources_could_not_be_resolved_fails_with_one_line_naming_t
     assert _main(monkeypatch, capsys, [], GENERIC)[2] == [
         "nvcf-mirror: 1 source could not be resolved; first: chart:stack:0.6.0: gone"
     ]
+
+
+def test_the_adapters_log_lines_start_nvcf_mirror_and_the_apply_ends_with_the_summary(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CONTRACTS: "Every error is one line on standard error starting nvcf-mirror:" (the adapter's log lines too);
+    terraform.apply: the copy "with its progress lines and summary on stderr"."""
+    saved = ProcessState.save()
+    try:
+        logging.getLogger().handlers[:] = []  # as in the adapter's own process, where basicConfig installs its handler
+
+        def noted(config: object) -> dict[str, str]:
+            logging.getLogger("nvcf-mirror").warning("a note for the plan")
+            return {}
+
+        monkeypatch.setattr(terraform, "plan", noted)
+        monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(GENERIC)))
+        assert terraform.main([]) == 0
+        assert capsys.readouterr().err.splitlines() == ["nvcf-mirror: a note for the plan"]
+    finally:
+        saved.restore()
+    results = [ArtifactResult("image:a:1", "image", "g", "nvcr.io/o/a:1", "t/a:1", status="copied", bytes_copied=2048)]
+    monkeypatch.setattr(terraform, "copy_to_target", lambda *args, **kwargs: (results, 1.0))
+    monkeypatch.setattr(RunConfig, "jobs", lambda self: [])
+    saved = ProcessState.save()
+    try:
+        assert terraform.apply({**GENERIC, "create_repos": "false"}) == 0
+    finally:
+        saved.restore()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        " nvcf-mirror: 1 copied, 0 present, 0 failed, 0 skipped; 2.0 KiB in 1.0s"
+    )
