@@ -4,18 +4,23 @@ against Distribution (tests/test_cli_inspect.py, tests/test_ecr.py)."""
 
 from __future__ import annotations
 
+import os
 import platform
+import re
 import socket
 from pathlib import Path
 
 import pytest
 from helpers import write_manifest
+from hostile import Reply, ScriptedServer
 
-from provider_helper import doctor
+from provider_helper import doctor, targets
 from provider_helper.doctor import Check, architecture
 from provider_helper.errors import NotFoundError, TlsError, UnreachableError
-from provider_helper.oci.reference import parse_platform
+from provider_helper.oci.reference import parse_platform, parse_target
+from provider_helper.sandbox.stack import Sandbox
 from provider_helper.session import RunConfig
+from provider_helper.targets import TargetAccess
 
 REACHABLE_FIX = "make the host reachable from here (its port, a firewall, HTTPS_PROXY)"
 
@@ -119,3 +124,76 @@ def test_run_checks_are_pull_push_and_platform_for_a_generic_target_each_guarded
     finally:
         registries.close()
     assert [c.name for c in checks] == ["source pull", "target push", "platform"]
+
+
+@pytest.mark.parametrize(("account", "status"), [("123456789012", "ok"), ("999999999999", "warn")])
+def test_the_aws_identity_is_checked_against_the_registrys_account(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, account: str, status: str
+) -> None:
+    """README doctor: "AWS identity (ECR)": credentials of another account than the registry's are a warning with
+    the fix. Real parts: moto as STS (its caller is in account 123456789012)."""
+    for key, value in sandbox.aws.env().items():
+        monkeypatch.setenv(key, value)
+    access = targets.resolve(f"{account}.dkr.ecr.us-east-1.amazonaws.com/p", "auto", None, None, None, os.environ)
+    check = doctor.aws_identity(access)
+    assert (check.name, check.status) == ("AWS identity", status)
+    if status == "ok":
+        assert re.fullmatch(r"arn:aws:\S+ \(account 123456789012\)", check.detail), check.detail
+    else:
+        assert re.fullmatch(
+            r"arn:aws:\S+ is in account 123456789012, the target registry is 999999999999", check.detail
+        )
+        assert check.fix == "use credentials of the registry's account, or make sure cross-account push is allowed"
+
+
+def test_a_source_tag_that_is_not_there_fails_the_pull_check(
+    sandbox: Sandbox, ns: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README doctor: "NGC pull access (the digest plan shows)": a tag the source lacks fails, naming it."""
+    monkeypatch.setenv("NGC_API_KEY", sandbox.api_key)
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{"type": "image", "source": f"nvcr.io/{ns}/nvidia/absent:1", "group": "test"}]
+    )
+    config = RunConfig(target="registry.example/p", manifest=str(manifest), source_registry=sandbox.source.host)
+    registries = config.source_registries()
+    try:
+        check = doctor.source_pull(registries, config.jobs(resolve_versions=False))
+    finally:
+        registries.close()
+    assert check == Check(
+        "source pull",
+        "failed",
+        f"{sandbox.source.host}/{ns}/nvidia/absent:1 not found",
+        "check the manifest or --source-registry",
+    )
+
+
+def test_a_missing_ecr_repository_gets_the_create_repos_fix(tmp_path: Path, servers: list[ScriptedServer]) -> None:
+    """README doctor: "target push rights": at ECR a repository that does not exist yet is fixed by mirroring with
+    --create-repos, not by other credentials. The registry is a scripted server that answers NAME_UNKNOWN to the
+    upload, as ECR does (Distribution makes repositories on push, so it never answers so)."""
+
+    def route(server: ScriptedServer, method: str, path: str, headers: dict[str, str]) -> Reply:
+        if path == "/v2/":
+            return Reply(200, {"Content-Type": "application/json"}, b"{}")
+        body = b'{"errors": [{"code": "NAME_UNKNOWN", "message": "repository does not exist"}]}'
+        return Reply(404, {"Content-Type": "application/json"}, body)
+
+    registry = ScriptedServer("127.0.0.1", route)
+    servers.append(registry)
+    config = _config(tmp_path, f"127.0.0.1:{closed_port()}", f"{registry.host}/p")
+    access = TargetAccess(parse_target(f"{registry.host}/p"), "ecr", region="us-east-1", account="123456789012")
+    registries = config.source_registries()
+    try:
+        push = doctor.target_push(access, registries, config.jobs(resolve_versions=False))
+    finally:
+        registries.close()
+    assert (push.status, push.fix) == ("failed", "run mirror with --create-repos")
+    assert push.detail.startswith(f"{registry.host}/p/a: repository/project p/a does not exist at {registry.host}")
+    generic = TargetAccess(parse_target(f"{registry.host}/p"), "generic")
+    registries = config.source_registries()
+    try:
+        push = doctor.target_push(generic, registries, config.jobs(resolve_versions=False))
+    finally:
+        registries.close()
+    assert push.fix == "check the target credentials and permissions", "elsewhere a project is made by its owner"

@@ -386,3 +386,16 @@ def test_on_a_terminal_bars_replace_the_progress_lines_and_quiet_has_none(a_term
     progress.setup_logging(log_format="json")
     with progress.reporting(3) as reporter:
         assert type(reporter) is progress.LogReporter
+
+
+def test_a_plans_reporter_logs_failures_and_skips_only(logged: Callable[..., list[str]]) -> None:
+    """progress.LogReporter: "successes False: failures and skips only (plan prints its own lines)"."""
+
+    def plan_like() -> None:
+        reporter = progress.LogReporter(3, successes=False)
+        for status in ("planned", "present", "copied"):
+            reporter.finished(_result(status))  # type: ignore[arg-type]
+        reporter.finished(_result("skipped", "not selected"))
+        reporter.finished(_result("failed", "denied"))
+
+    assert logged(plan_like) == ["skipped  image:a:1: not selected", "failed   reg.example/p/a:1: denied"]

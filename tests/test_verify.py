@@ -79,6 +79,8 @@ def test_verify_names_a_platform_the_target_index_lacks(
     [multi] = json.loads(result.read_text())["artifacts"]
     assert multi["status"] == "failed" and multi["platforms"] == ["linux/amd64", "linux/arm64"]
     assert "no linux/s390x image in the target index (it has: linux/amd64, linux/arm64)" in multi["error"], multi
+    said = [line.split(" nvcf-mirror: ", 1)[1] for line in third.stderr.splitlines()]
+    assert said == [f"mismatch {sandbox.target.host}/{ns}/multi:1: {multi['error']}", "0 verified, 1 failed"], said
 
 
 @pytest.mark.parametrize(
