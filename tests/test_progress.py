@@ -394,7 +394,7 @@ def test_a_plans_reporter_logs_failures_and_skips_only(logged: Callable[..., lis
     def plan_like() -> None:
         reporter = progress.LogReporter(3, successes=False)
         for status in ("planned", "present", "copied"):
-            reporter.finished(_result(status))  # type: ignore[arg-type]
+            reporter.finished(_result(status))
         reporter.finished(_result("skipped", "not selected"))
         reporter.finished(_result("failed", "denied"))
 
