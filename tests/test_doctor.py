@@ -197,3 +197,15 @@ def test_a_missing_ecr_repository_gets_the_create_repos_fix(tmp_path: Path, serv
     finally:
         registries.close()
     assert push.fix == "check the target credentials and permissions", "elsewhere a project is made by its owner"
+
+
+def test_a_check_that_raises_is_its_own_failed_line_named_as_the_check(tmp_path: Path) -> None:
+    """README doctor: "one line per check": an error no check caught itself is that check's failed line (it was
+    named "<lambda>" before), and the other checks still run."""
+
+    def raising() -> Check:
+        raise UnreachableError("127.0.0.1:1: connection refused")
+
+    line = doctor._guarded("source pull", raising)
+    assert (line.name, line.status) == ("source pull", "failed") and "127.0.0.1:1" in line.detail
+    assert doctor._guarded("platform", lambda: Check("platform", "ok", "fine")) == Check("platform", "ok", "fine")
