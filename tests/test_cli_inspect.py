@@ -111,3 +111,15 @@ def test_outdated_lists_the_newer_versions_of_the_same_flavour_and_up_to_date(
     assert "1.1, 1.2" in rows["few"]
     assert "… 1.3, 1.4, 1.5, 1.6, 1.7" in rows["many"]
     assert "up to date" in rows["latest"]
+
+
+def test_outdated_shows_a_source_that_cannot_be_asked_in_its_rows_note(tmp_path: Path) -> None:
+    """outdated --help: "A source that cannot be asked is reported on its artifact's line; the command still exits 0"
+    (the table's note column; its newer column says unknown, not up to date)."""
+    source = f"127.0.0.1:{closed_port()}"
+    manifest = _manifest(tmp_path, "nvcr.io/org/team/a:1.0")
+    done = run_cli("outdated", "--manifest", str(manifest), "--source-registry", source, "--retries", "1")
+    assert done.returncode == 0, done.stderr
+    [row] = [line for line in done.stdout.splitlines() if line.count("│") == 6]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[:4] == ["image", "a", "1.0", "unknown"] and source in cells[4], cells

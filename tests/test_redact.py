@@ -55,3 +55,18 @@ def test_the_query_of_a_signed_url_is_redacted_and_the_rest_of_the_url_kept() ->
         "http://h.example/a?<redacted> then https://<redacted>@h.example/b"
     )
     assert shown("no URL? keep the question") == "no URL? keep the question"
+
+
+def test_each_line_and_word_of_a_held_secret_is_redacted_and_short_pieces_are_not_secrets() -> None:
+    """README Security: "every key, password or token the run holds are replaced by <redacted>": a value pasted with
+    a line break is redacted whole and line by line; pieces shorter than 6 characters would redact ordinary words."""
+    saved = set(redact._secrets)
+    try:
+        redact.remember("first-part\nsecond-part ab")
+        assert shown("a first-part\nsecond-part ab b") == "a <redacted> b"
+        assert shown("only second-part here") == "only <redacted> here"
+        assert shown("first-part") == "<redacted>"
+        assert shown("ab is a word") == "ab is a word"
+    finally:
+        redact._secrets.clear()
+        redact._secrets.update(saved)

@@ -321,3 +321,27 @@ def test_the_adapters_log_lines_start_nvcf_mirror_and_the_apply_ends_with_the_su
     assert len(lines) == 1 and lines[0].endswith(
         " nvcf-mirror: 1 copied, 0 present, 0 failed, 0 skipped; 2.0 KiB in 1.0s"
     )
+
+
+def test_ctrl_c_and_a_bad_numeric_setting_end_the_adapter_as_they_end_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CONTRACTS Exit codes (the same for the CLI and the Terraform adapter): "130 | interrupted (Ctrl-C)"; README
+    env: "a numeric one that is not a number is one line, exit 2, before anything runs"."""
+
+    def interrupted(config: object) -> dict[str, str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(terraform, "plan", interrupted)
+    assert _main(monkeypatch, capsys, [], GENERIC) == (
+        130,
+        "",
+        ["nvcf-mirror: interrupted; no tag was written for unfinished artifacts"],
+    )
+    monkeypatch.setattr(terraform, "plan", lambda config: {})
+    monkeypatch.setenv("NVCF_MIRROR_PROGRESS_INTERVAL", "ten")
+    assert _main(monkeypatch, capsys, [], GENERIC) == (
+        2,
+        "",
+        ["nvcf-mirror: NVCF_MIRROR_PROGRESS_INTERVAL='ten': expected a number, 0 or more"],
+    )
