@@ -122,3 +122,31 @@ def test_a_pin_needs_a_name_and_a_version(text: str) -> None:
     assert (bad.value.setting, bad.value.item, bad.value.problem) == ("set_versions", text, "expected NAME=VERSION")
     assert split_pin("nvcf-openbao:2.2.2-nv-1=latest") == ("nvcf-openbao:2.2.2-nv-1", "latest")
     assert split_pin("a=b=c") == ("a", "b=c")
+
+
+def test_the_connection_flags_reach_every_registry_of_the_run(tmp_path: Path) -> None:
+    """README COMMON: --insecure-registry HOST, --ca-file PEM, --retries N (attempts per request or blob): the
+    sources' registries and the target's alike."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-")
+    config = RunConfig(
+        target="registry.example/p",
+        target_type="generic",
+        insecure_registries=("mirror.example:5000",),
+        ca_file=str(ca),
+        retries=2,
+    )
+    for pool in (config.source_registries(), config.registries()):
+        try:
+            assert (pool.insecure, pool.ca_file, pool.retry.attempts) == (
+                frozenset({"mirror.example:5000"}),
+                str(ca),
+                2,
+            )
+        finally:
+            pool.close()
+    unset = RunConfig(target="registry.example/p").source_registries()
+    try:
+        assert (unset.insecure, unset.ca_file, unset.retry.attempts) == (frozenset(), None, 6)
+    finally:
+        unset.close()
