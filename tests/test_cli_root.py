@@ -9,7 +9,7 @@ from helpers import run_cli
 
 from provider_helper import __version__, wording
 from provider_helper.cli import root
-from provider_helper.errors import SettingError
+from provider_helper.errors import InputError, SettingError
 from provider_helper.exits import INTERRUPTED
 from provider_helper.redact import remember
 from provider_helper.usecases import plan as plan_usecase
@@ -111,3 +111,19 @@ def test_version_prints_the_version_and_help_lists_every_command() -> None:
     assert done.returncode == 0
     for command in root.COMMAND_MODULES:
         assert f"  {command} " in done.stdout, command
+
+
+def test_an_error_line_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README Security: secrets (URL passwords, every key, password or token the run holds) "are replaced by
+    <redacted> in error lines"."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        remember("s3cr3t-token-value")
+        raise InputError("s3cr3t-token-value was refused by https://user:pw@registry.example/v2/")
+
+    monkeypatch.setattr(plan_usecase, "plan", refused)
+    done = run_cli("plan", "--target", TARGET)
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        ["nvcf-mirror: error: <redacted> was refused by https://<redacted>@registry.example/v2/"],
+    )

@@ -399,3 +399,20 @@ def test_a_plans_reporter_logs_failures_and_skips_only(logged: Callable[..., lis
         reporter.finished(_result("failed", "denied"))
 
     assert logged(plan_like) == ["skipped  image:a:1: not selected", "failed   reg.example/p/a:1: denied"]
+
+
+def test_a_json_events_fields_are_redacted_too(logged: Callable[..., list[str]]) -> None:
+    """README Security: secrets are replaced by <redacted> in logs: in a JSON event's own fields (its error, its
+    target) as in its message."""
+
+    def failed_with_a_secret() -> None:
+        remember("s3cr3t-token-value")
+        progress.LogReporter(1).finished(_result("failed", "denied with s3cr3t-token-value"))
+
+    [line] = logged(failed_with_a_secret, log_format="json")
+    assert "s3cr3t-token-value" not in line
+    event = json.loads(line)
+    assert (
+        event["error"] == "denied with <redacted>"
+        and event["message"] == "failed   reg.example/p/a:1: denied with <redacted>"
+    )

@@ -17,6 +17,7 @@ from helpers import ProcessState, write_manifest
 
 from provider_helper import terraform
 from provider_helper.aws.ecr import RepositorySettings
+from provider_helper.errors import DeniedError
 from provider_helper.redact import remember
 from provider_helper.results import ArtifactResult, Status
 from provider_helper.sandbox.aws import REGION
@@ -344,4 +345,22 @@ def test_ctrl_c_and_a_bad_numeric_setting_end_the_adapter_as_they_end_the_cli(
         2,
         "",
         ["nvcf-mirror: NVCF_MIRROR_PROGRESS_INTERVAL='ten': expected a number, 0 or more"],
+    )
+
+
+def test_an_error_line_of_the_adapter_never_shows_a_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CONTRACTS Terraform: the adapter "never puts a credential in a query, an answer or state"; README Security:
+    secrets are replaced by <redacted> in error lines, "from the CLI and from the Terraform adapter alike"."""
+
+    def refused(config: object) -> dict[str, str]:
+        remember("s3cr3t-token-value")
+        raise DeniedError("s3cr3t-token-value was refused by https://user:pw@registry.example/v2/")
+
+    monkeypatch.setattr(terraform, "plan", refused)
+    assert _main(monkeypatch, capsys, [], GENERIC) == (
+        1,
+        "",
+        ["nvcf-mirror: <redacted> was refused by https://<redacted>@registry.example/v2/"],
     )
