@@ -38,22 +38,23 @@ def run_checks(
     platforms: tuple[Platform, ...] | None,
     platform_given: bool,
 ) -> list[Check]:
-    checks: list[Callable[[], Check]] = []
+    checks: list[tuple[str, Callable[[], Check]]] = []
     if access.kind == "ecr":
-        checks.append(lambda: aws_identity(access))
+        checks.append(("AWS identity", lambda: aws_identity(access)))
     checks += [
-        lambda: source_pull(registries, jobs),
-        lambda: target_push(access, registries, jobs),
-        lambda: architecture(platforms, platform_given),
+        ("source pull", lambda: source_pull(registries, jobs)),
+        ("target push", lambda: target_push(access, registries, jobs)),
+        ("platform", lambda: architecture(platforms, platform_given)),
     ]
-    return [_guarded(check) for check in checks]
+    return [_guarded(name, check) for name, check in checks]
 
 
-def _guarded(check: Callable[[], Check]) -> Check:
+def _guarded(name: str, check: Callable[[], Check]) -> Check:
+    """A check that raised is its own failed line, named as the check (the others still run)."""
     try:
         return check()
     except (InputError, RegistryError) as exc:
-        return Check(getattr(check, "__name__", "check"), "failed", describe(exc))
+        return Check(name, "failed", describe(exc))
 
 
 def aws_identity(access: TargetAccess) -> Check:

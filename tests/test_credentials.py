@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from provider_helper.errors import InputError
-from provider_helper.registry.credentials import Credential, CredentialStore, file_credential, ngc_key
+from provider_helper.registry.credentials import Credential, CredentialStore, auth_files, file_credential, ngc_key
 
 
 def _docker_config(tmp_path: Path, body: dict[str, Any]) -> dict[str, str]:
@@ -191,3 +191,19 @@ def test_through_a_mirror_of_nvcr_io_the_lines_name_the_mirror_and_the_registry_
     assert str(hub.missing("mirror.internal:5000")).startswith(
         "mirror.internal:5000 (docker.io) requires credentials and none were found: "
     )
+
+
+def test_the_auth_files_are_dockers_then_podmans_as_each_tool_looks_them_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README Credentials: "Docker and Podman auth files ($DOCKER_CONFIG/config.json, ~/.docker/config.json,
+    $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json)": Docker's first, then Podman's."""
+    monkeypatch.setenv("HOME", "/home/u")
+    assert auth_files({}) == [Path("/home/u/.docker/config.json"), Path("/home/u/.config/containers/auth.json")]
+    assert auth_files({"DOCKER_CONFIG": "/d", "XDG_RUNTIME_DIR": "/run/user/1"}) == [
+        Path("/d/config.json"),
+        Path("/run/user/1/containers/auth.json"),
+        Path("/home/u/.config/containers/auth.json"),
+    ]
+    assert auth_files({"REGISTRY_AUTH_FILE": "/a.json", "XDG_RUNTIME_DIR": "/run/user/1"}) == [
+        Path("/home/u/.docker/config.json"),
+        Path("/a.json"),
+    ], "REGISTRY_AUTH_FILE is Podman's file when it is set"

@@ -20,10 +20,10 @@ import pytest
 from faultproxy import Fault, FaultProxy
 from helpers import run_cli, write_manifest
 
-from provider_helper import envvars, progress
+from provider_helper import envvars, progress, targets
 from provider_helper.cachedir import cache_dir
 from provider_helper.cli import cli
-from provider_helper.errors import TransientError
+from provider_helper.errors import InputError, TransientError
 from provider_helper.http import moving
 from provider_helper.manifest import load as load_manifest
 from provider_helper.ngc_api import client_from_env
@@ -43,6 +43,7 @@ def _flat(text: str) -> str:
 
 
 README = _flat((REPO / "README.md").read_text())
+CONTRACTS = _flat((REPO / "docs" / "CONTRACTS.md").read_text())
 
 
 def _readme(pattern: str) -> str:
@@ -81,6 +82,14 @@ README_DEFAULTS = {
 README_STATED = {
     "--manifest": lambda: _readme(r"`--manifest PATH` \(default: ([^)]+)\)"),
     "--platform": lambda: _readme(r"`--platform OS/ARCH\[/VARIANT\]` \(repeatable, default `([^`]+)`\)"),
+    "--release": lambda: _readme(r"`--manifest PATH` \(default: the bundled NVCF (v[\d.]+) list\)"),
+    "--aws-region": lambda: _readme(
+        r"`--aws-region REGION` \(an ECR target whose host names no region; default `(\w+)`"
+    ),
+    "manifest diff --group": lambda: _readme(r"Of a manifest, (its default groups) count"),
+    "--group": lambda: str(
+        re.findall(r"Without `--group`, (the manifest.s default groups) are selected", CONTRACTS)[0]
+    ),
 }
 
 
@@ -130,7 +139,8 @@ def test_the_defaults_help_prints_are_the_ones_the_readme_states() -> None:
             else:
                 assert default == expected, f"{command} {flag}: --help says {default}, the README {expected}"
         elif flag in README_STATED:
-            assert default.rstrip(".") == README_STATED[flag](), f"{command} {flag}: --help says {default!r}"
+            key = f"{command} {flag}" if f"{command} {flag}" in README_STATED else flag
+            assert default.rstrip(".") == README_STATED[key](), f"{command} {flag}: --help says {default!r}"
 
 
 def test_the_module_variables_defaults_are_the_module_readmes() -> None:
@@ -312,3 +322,27 @@ def test_create_repos_without_settings_makes_repositories_that_scan_on_push_muta
     assert repo["imageTagMutability"] == "MUTABLE"
     assert repo["encryptionConfiguration"]["encryptionType"] == "AES256"
     assert ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"] == []
+
+
+@pytest.mark.parametrize(
+    ("env", "region"),
+    [
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "ap-south-1"}, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1"),
+    ],
+)
+def test_an_ecr_target_whose_host_names_no_region_takes_aws_region_then_aws_default_region(
+    env: dict[str, str], region: str
+) -> None:
+    """README COMMON: --aws-region "(an ECR target whose host names no region; default AWS_REGION, then
+    AWS_DEFAULT_REGION)"; a host that names its region needs neither, and with none of the three it is one line."""
+    env = {**env, "AWS_ENDPOINT_URL_ECR": "https://registry.example"}  # an ECR stand-in whose host names no region
+    assert targets.resolve("registry.example/p", "ecr", None, None, None, env).region == region
+    assert targets.resolve("registry.example/p", "ecr", "us-west-2", None, None, env).region == "us-west-2"
+    named = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/p"
+    assert targets.resolve(named, "auto", None, None, None, {}).region == "eu-central-1"
+    with pytest.raises(InputError) as none:
+        targets.resolve(
+            "registry.example/p", "ecr", None, None, None, {"AWS_ENDPOINT_URL_ECR": "https://registry.example"}
+        )
+    assert str(none.value) == "cannot tell the AWS region of registry.example: use --aws-region or AWS_REGION"

@@ -7,12 +7,13 @@ import pytest
 from provider_helper.errors import (
     DeniedError,
     InputError,
+    LicenceError,
     ManifestError,
     NotFoundError,
     SettingError,
     TransientError,
 )
-from provider_helper.exits import INTERRUPTED, outcome_of, results_code
+from provider_helper.exits import INTERRUPTED, ExitCode, Outcome, outcome_of, results_code
 from provider_helper.results import ArtifactResult, Status
 
 
@@ -60,3 +61,21 @@ def test_a_copy_exits_1_when_one_artifact_failed_else_0() -> None:
 
     assert int(results_code([result("copied"), result("present"), result("skipped")])) == 0
     assert int(results_code([result("copied"), result("failed")])) == 1
+
+
+def test_the_codes_are_the_contracts_0_1_2_130() -> None:
+    """CONTRACTS Exit codes: 0 done, 1 some artifacts failed, 2 bad input, 130 interrupted (128 + SIGINT)."""
+    assert [int(code) for code in ExitCode] == [0, 1, 2, 130]
+    assert (ExitCode.DONE, ExitCode.FAILED, ExitCode.INPUT, ExitCode.INTERRUPTED) == (0, 1, 2, 130)
+    assert INTERRUPTED == "interrupted; no tag was written for unfinished artifacts"
+
+
+def test_a_file_system_failure_is_exit_1_with_its_own_line_not_an_internal_error() -> None:
+    """CONTRACTS: "1 | some artifacts failed, or a server or the file system failed the command"."""
+    outcome = outcome_of(PermissionError(13, "Permission denied"), _words)
+    assert outcome is not None and (outcome.code, outcome.lines, outcome.is_error) == (
+        1,
+        ("[Errno 13] Permission denied",),
+        True,
+    )
+    assert outcome_of(LicenceError("accept the licence"), _words) == Outcome(ExitCode.INPUT, ("accept the licence",))

@@ -690,3 +690,31 @@ def test_plan_shows_the_platform_of_a_single_platform_image(
     assert multi["platforms"] == ["linux/amd64", "linux/arm64"]
     table = run_cli("plan", "--manifest", str(manifest), *where, env=sandbox.env())
     assert re.search(r"arm-only:1 +linux/arm64 ", table.stdout), table.stdout
+
+
+def test_plan_compare_says_present_or_to_copy_with_the_bytes_and_offline_says_so(
+    sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path
+) -> None:
+    """README plan: "--compare also asks the target: present or to copy, and the bytes a mirror would send"; "no
+    network with --offline". The header counts the artifacts into the target, and with --compare what is present and
+    what a copy would send; each line ends with what the target holds of it."""
+    for name in ("there", "new"):
+        source.image(f"{ns}/nvidia/{name}", "1", layer_sizes=(4096,))
+    manifest = write_manifest(
+        tmp_path / "m.yaml", [{**_src(sandbox, f"{ns}/nvidia/{n}", "1"), "group": "test"} for n in ("there", "new")]
+    )
+    first = write_manifest(tmp_path / "first.yaml", [{**_src(sandbox, f"{ns}/nvidia/there", "1"), "group": "test"}])
+    assert _mirror(sandbox, first, ns).returncode == 0
+    target = f"{sandbox.target.host}/{ns}"
+    args = ["plan", "--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", target]
+    done = run_cli(*args, "--compare", env=sandbox.env())
+    assert done.returncode == 0, done.stderr
+    header, there, new = done.stdout.splitlines()
+    size = re.fullmatch(r".*  to copy, (\d+\.\d KiB)", new)
+    assert size is not None, new
+    assert header == f"2 artifacts into {target}; 1 present, would copy 1, {size[1]} to send"
+    assert there.endswith("  present") and " there:1 " in there
+    assert " new:1 " in new
+    offline = run_cli(*args, "--offline", env=sandbox.env())
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stdout.splitlines()[0] == f"2 artifacts into {target} (offline: digests not resolved)"

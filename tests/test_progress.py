@@ -4,6 +4,8 @@ and --log-format json."""
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import pty
 import re
@@ -11,11 +13,16 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import run_cli, write_manifest
+from helpers import ProcessState, run_cli, write_manifest
 
+from provider_helper import progress
+from provider_helper.redact import remember
+from provider_helper.results import ArtifactResult, Status, document
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
@@ -242,3 +249,224 @@ def test_log_format_json_event_fields_carry_no_secret_and_no_control_character(
     assert event["event"] == "artifact" and event["key"] == "image:app:1" and event["status"] == "failed"
     assert event["error"] == "denied for <redacted>\\x1b[2J\\nnext", event
     assert key not in json.dumps(event)
+
+
+@pytest.fixture
+def logged(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., list[str]]]:
+    """Log lines as a pipe gets them: setup_logging with these options, the reporter's calls, then stderr's lines
+    without their timestamps. The process's logging is put back afterwards."""
+    saved = ProcessState.save()
+
+    def run(calls: Callable[[], None], **options: Any) -> list[str]:
+        progress.setup_logging(**options)
+        calls()
+        return [TIMESTAMPED.sub("", line) for line in capsys.readouterr().err.splitlines()]
+
+    yield run
+    saved.restore()
+
+
+def _result(status: Status, error: str | None = None) -> ArtifactResult:
+    return ArtifactResult(
+        "image:a:1", "image", "g", "nvcr.io/o/a:1", "reg.example/p/a:1", "sha256:" + "0" * 64, [], status, 2048, error
+    )
+
+
+def test_quiet_keeps_a_failed_artifact_and_drops_a_skipped_one_and_every_success(
+    logged: Callable[..., list[str]],
+) -> None:
+    """README Output: "-q keeps errors and the summary line"; a skip is a warning, a failure an error."""
+
+    def three() -> None:
+        reporter = progress.LogReporter(3)
+        reporter.finished(_result("copied"))
+        reporter.finished(_result("skipped", "not selected"))
+        reporter.finished(_result("failed", "denied"))
+
+    assert logged(three, quiet=True) == ["failed   reg.example/p/a:1: denied"]
+    assert logged(three) == [
+        f"copied   reg.example/p/a:1@sha256:{'0' * 64} (2.0 KiB)",
+        "skipped  image:a:1: not selected",
+        "failed   reg.example/p/a:1: denied",
+    ]
+
+
+def test_the_progress_total_is_never_below_what_is_done(logged: Callable[..., list[str]]) -> None:
+    """README Output: "progress 1.2 GiB of 3.4 GiB, 45.0 MiB/s, 12 of 41 artifacts": bytes sent past the plan
+    (a retried blob) raise the total shown with them."""
+
+    def more_than_planned() -> None:
+        reporter = progress.LogReporter(41, interval=0)
+        reporter.planned(1024)
+        reporter.transferred(3 * 1024 * 1024)
+
+    lines = logged(more_than_planned)
+    assert len(lines) == 1 and re.fullmatch(
+        r"progress 3\.0 MiB of 3\.0 MiB, \d+\.\d (KiB|MiB|GiB)/s, 0 of 41 artifacts", lines[0]
+    ), lines
+
+
+def test_bars_only_for_text_output_that_is_not_quiet() -> None:
+    """progress.py: "--quiet: errors and the summary only. --log-format json: one JSON object per event" (no bars)."""
+    saved = ProcessState.save()
+    try:
+        progress.setup_logging()
+        assert progress.OUTPUT.bars is True
+        progress.setup_logging(quiet=True)
+        assert progress.OUTPUT.bars is False
+        progress.setup_logging(log_format="json")
+        assert progress.OUTPUT.bars is False
+    finally:
+        saved.restore()
+
+
+def test_every_log_line_is_redacted_and_its_control_characters_escaped(logged: Callable[..., list[str]]) -> None:
+    """README Security: secrets are replaced by <redacted> in logs; server text's line breaks are written \\n."""
+
+    def secret_in_a_line() -> None:
+        remember("s3cr3t-token-value")
+        progress.log.info("asked %s with s3cr3t-token-value\nforged line", "https://user:pw@h.example/x")
+
+    assert logged(secret_in_a_line) == ["asked https://<redacted>@h.example/x with <redacted>\\nforged line"]
+    assert logged(secret_in_a_line, log_format="json")[0].count("<redacted>") == 2
+
+
+def test_json_events_carry_the_documented_fields(logged: Callable[..., list[str]]) -> None:
+    """README Output: "--log-format json writes one JSON object per event ("event": "artifact" with key, status,
+    digest and bytes, "event": "progress" and "event": "summary")", each with its time, level and message."""
+
+    def events() -> None:
+        reporter = progress.LogReporter(1, interval=0)
+        reporter.planned(2048)
+        reporter.transferred(2048)
+        reporter.finished(_result("copied"))
+        results = [_result("copied")]
+        progress.log_summary(document("reg.example/p", results, 1.0), results)
+
+    lines = [json.loads(line) for line in logged(events, log_format="json")]
+    assert [e["event"] for e in lines] == ["progress", "artifact", "summary"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]) for e in lines)
+    assert [e["level"] for e in lines] == ["info", "info", "info"]
+    moving, artifact, summary = lines
+    assert {k: moving[k] for k in ("bytes_done", "bytes_planned", "artifacts_done", "artifacts")} == {
+        "bytes_done": 2048,
+        "bytes_planned": 2048,
+        "artifacts_done": 0,
+        "artifacts": 1,
+    }
+    assert {k: artifact[k] for k in ("key", "status", "digest", "bytes_copied", "target")} == {
+        "key": "image:a:1",
+        "status": "copied",
+        "digest": "sha256:" + "0" * 64,
+        "bytes_copied": 2048,
+        "target": "reg.example/p/a:1",
+    }
+    assert {k: summary[k] for k in ("copied", "present", "failed", "skipped", "bytes_copied")} == {
+        "copied": 1,
+        "present": 0,
+        "failed": 0,
+        "skipped": 0,
+        "bytes_copied": 2048,
+    }
+
+
+def test_timestamps_are_utc_whatever_the_local_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README Output: each line is timestamped "2026-11-27T12:00:00.000Z nvcf-mirror: …" (UTC, to the millisecond)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        record = logging.LogRecord("nvcf-mirror", logging.INFO, __file__, 1, "copied %s", ("x",), None)
+        record.created, record.msecs = 1795780800.25, 250.0  # 2026-11-27T12:00:00.250Z
+        line = progress.TimestampFormatter("%(asctime)s nvcf-mirror: %(message)s").format(record)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert line == "2026-11-27T12:00:00.250Z nvcf-mirror: copied x"
+
+
+def test_the_summary_line_is_counts_bytes_seconds_then_signatures_and_what_a_dry_run_would_do(
+    logged: Callable[..., list[str]],
+) -> None:
+    """The run's last line, kept with -q: "N copied, N present, N failed, N skipped; SIZE in S.Ss", then the
+    signatures pushed, and for a dry run "; would copy N, SIZE to send"."""
+    copied = _result("copied")
+    copied.signatures_copied = 2
+    planned = _result("planned")
+    planned.bytes_copied, planned.bytes_to_copy = 0, 3 * 1024 * 1024
+    results = [copied, _result("failed", "denied"), _result("skipped", "x"), planned]
+    doc = document("reg.example/p", results, 12.34)
+    assert logged(lambda: progress.log_summary(doc, results), quiet=True) == [
+        "1 copied, 0 present, 1 failed, 1 skipped; 6.0 KiB in 12.3s; 2 signatures"
+    ]
+    assert logged(lambda: progress.log_summary(doc, results, dry_run=True), quiet=True) == [
+        "1 copied, 0 present, 1 failed, 1 skipped; 6.0 KiB in 12.3s; 2 signatures; would copy 1, 3.0 MiB to send"
+    ]
+
+
+@pytest.fixture
+def a_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Standard error taken for a terminal: what setup_logging and reporting decide then (rich draws into pytest's
+    captured stream, which is all these tests read)."""
+    saved = ProcessState.save()
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
+    progress.stderr_console.cache_clear()
+    yield
+    saved.restore()
+    progress.stderr_console.cache_clear()
+
+
+def test_on_a_terminal_lines_carry_no_log_level(a_terminal: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """README Output: "the terminal's lines carry no log level"."""
+    progress.setup_logging()
+    progress.log.warning("careful: %s", "x")
+    progress.log.error("failed   y")
+    err = capsys.readouterr().err
+    assert "careful: x" in err and "failed   y" in err
+    assert not re.search(r"WARNING|ERROR|INFO", err), err
+
+
+def test_on_a_terminal_bars_replace_the_progress_lines_and_quiet_has_none(a_terminal: None) -> None:
+    """README Output: "On a terminal, an artifacts bar and a bytes bar ... elsewhere ... a progress line"; -q keeps
+    errors and the summary line, so no bars."""
+    progress.setup_logging()
+    with progress.reporting(3) as reporter:
+        assert isinstance(reporter, progress.RichReporter)
+        assert reporter.interval == math.inf, "no progress lines under the bars"
+    with progress.reporting(3, live=False) as reporter:
+        assert type(reporter) is progress.LogReporter, "a dry run: lines, no bars"
+    progress.setup_logging(quiet=True)
+    with progress.reporting(3) as reporter:
+        assert type(reporter) is progress.LogReporter
+    progress.setup_logging(log_format="json")
+    with progress.reporting(3) as reporter:
+        assert type(reporter) is progress.LogReporter
+
+
+def test_a_plans_reporter_logs_failures_and_skips_only(logged: Callable[..., list[str]]) -> None:
+    """progress.LogReporter: "successes False: failures and skips only (plan prints its own lines)"."""
+
+    def plan_like() -> None:
+        reporter = progress.LogReporter(3, successes=False)
+        for status in ("planned", "present", "copied"):
+            reporter.finished(_result(status))
+        reporter.finished(_result("skipped", "not selected"))
+        reporter.finished(_result("failed", "denied"))
+
+    assert logged(plan_like) == ["skipped  image:a:1: not selected", "failed   reg.example/p/a:1: denied"]
+
+
+def test_a_json_events_fields_are_redacted_too(logged: Callable[..., list[str]]) -> None:
+    """README Security: secrets are replaced by <redacted> in logs: in a JSON event's own fields (its error, its
+    target) as in its message."""
+
+    def failed_with_a_secret() -> None:
+        remember("s3cr3t-token-value")
+        progress.LogReporter(1).finished(_result("failed", "denied with s3cr3t-token-value"))
+
+    [line] = logged(failed_with_a_secret, log_format="json")
+    assert "s3cr3t-token-value" not in line
+    event = json.loads(line)
+    assert (
+        event["error"] == "denied with <redacted>"
+        and event["message"] == "failed   reg.example/p/a:1: denied with <redacted>"
+    )

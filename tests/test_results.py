@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from provider_helper.results import ArtifactResult, document
+from provider_helper import redact
+from provider_helper.redact import remember
+from provider_helper.results import ArtifactResult, document, human_bytes, plan_lines
 
 
 def test_the_result_document_keeps_every_documented_field_error_null_included() -> None:
@@ -114,3 +116,72 @@ def test_plan_lines_show_a_source_whose_last_part_is_the_same_name_tag_up_to_its
         "image extra db:2      all         sha256:bbbbbbbbbbbb from nvcr.io/org/",
         "chart main  stack:2.0 all         -                   from nvcr.io/org/charts/other:2.0",
     ]
+
+
+def test_errors_notes_sources_and_targets_are_redacted_in_the_document() -> None:
+    """README Security: secrets "are replaced by <redacted> in error lines, logs, plan output and result documents"."""
+    remember("s3cr3t-token-value")
+    try:
+        result = ArtifactResult(
+            "image:a:1",
+            "image",
+            "g",
+            "https://user:pw@src.example/a:1",
+            "registry.example/p/a:1",
+            status="failed",
+            error="denied with s3cr3t-token-value at https://s3.example/blob?X-Amz-Signature=abc",
+            note="note s3cr3t-token-value",
+        )
+        artifact = document("registry.example/p", [result], 0.0)["artifacts"][0]
+    finally:
+        redact._secrets.discard("s3cr3t-token-value")
+    assert artifact["error"] == "denied with <redacted> at https://s3.example/blob?<redacted>"
+    assert artifact["note"] == "note <redacted>"
+    assert artifact["source"] == "https://<redacted>@src.example/a:1"
+
+
+def test_gib_is_the_largest_unit() -> None:
+    """README Output: "Sizes and rates are in KiB, MiB and GiB": a TiB is 1024.0 GiB, never a larger unit."""
+    assert human_bytes(1 << 40) == "1024.0 GiB"
+    assert human_bytes(3 << 40) == "3072.0 GiB"
+    assert human_bytes((1 << 30) - 1) == "1.0 GiB"
+    assert human_bytes(1 << 30) == "1.0 GiB"
+    assert human_bytes(1023) == "1023 B" and human_bytes(1024) == "1.0 KiB"
+
+
+def test_a_plan_line_names_where_it_lands_under_the_target_and_a_short_digest() -> None:
+    """README plan: "one line per artifact: type, group, where it lands under the target, platforms, a short digest
+    and the source it is read from (... a source whose last part is the same name:tag is shown up to its last /)"."""
+    digest = "sha256:" + "ab" * 32
+    results = [
+        ArtifactResult(
+            "image:a:1",
+            "image",
+            "core",
+            "nvcr.io/org/a:1",
+            "reg.example/p/a:1",
+            digest=digest,
+            platforms=["linux/amd64"],
+        ),
+        ArtifactResult("chart:long-chart:2", "chart", "x", "https://h.example/c", "reg.example/p/long-chart:2"),
+    ]
+    sources = {"image:a:1": "mirror.example/org/a:1"}
+    assert plan_lines(results, sources, "reg.example/p") == [
+        f"image core a:1          linux/amd64 {digest[:19]} from mirror.example/org/",
+        "chart x    long-chart:2 all         -                   from https://h.example/c",
+    ]
+
+
+def test_a_plan_line_ends_with_what_went_wrong() -> None:
+    """results.plan_lines: each line ends with "what went wrong, if anything": the status and the error, redacted."""
+    failed = ArtifactResult(
+        "image:a:1",
+        "image",
+        "g",
+        "nvcr.io/o/a:1",
+        "reg.example/p/a:1",
+        status="failed",
+        error="denied at https://u:p@h/x",
+    )
+    [line] = plan_lines([failed], {}, "reg.example/p")
+    assert line.endswith(" from nvcr.io/o/  failed: denied at https://<redacted>@h/x"), line

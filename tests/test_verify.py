@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 from helpers import run_cli, write_manifest
 from test_engine import MemoryStore, _image, _jobs, _referred, _run
 
@@ -86,6 +87,31 @@ def test_verify_names_a_platform_the_target_index_lacks(
     [multi] = json.loads(result.read_text())["artifacts"]
     assert multi["status"] == "failed" and multi["platforms"] == ["linux/amd64", "linux/arm64"]
     assert "no linux/s390x image in the target index (it has: linux/amd64, linux/arm64)" in multi["error"], multi
+    said = [line.split(" nvcf-mirror: ", 1)[1] for line in third.stderr.splitlines()]
+    assert said == [f"mismatch {sandbox.target.host}/{ns}/multi:1: {multi['error']}", "0 verified, 1 failed"], said
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (("--manifest", "m.yaml"), "--manifest"),
+        (("--group", "core"), "--group"),
+        (("--all-groups",), "--all-groups"),
+        (("--platform", "linux/arm64"), "--platform"),
+        (("--all-platforms",), "--all-platforms"),
+        (("--set-version", "a=1"), "--set-version"),
+    ],
+)
+def test_verify_from_with_a_selection_flag_is_one_line_naming_both_exit_2(
+    tmp_path: Path, flags: tuple[str, ...], named: str
+) -> None:
+    """README: "verify --from with a selection flag: the bundle's lock is the selection" stops the command "with one
+    line naming both, exit 2", before anything is read."""
+    done = run_cli("verify", "--from", str(tmp_path / "bundle"), "--target", "registry.example/p", *flags)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"nvcf-mirror: error: --from and {named} exclude each other: --from checks what the bundle's lock lists"
+    ]
 
 
 # -- verify_one in process, against the in-memory store of test_engine.py: each branch and its whole line ------------

@@ -48,6 +48,8 @@ def outdated(common: RunConfig, output: str) -> None:
     for row in rows:
         recent = row["newer"][-5:]
         newer_text = ("… " if len(row["newer"]) > 5 else "") + ", ".join(recent) if recent else "up to date"
+        if row["error"]:
+            newer_text = "unknown"  # the source was not asked: nothing says it is up to date
         table.add_row(row["type"], row["name"], row["version"] or "(none)", newer_text, shown(row["error"] or ""))
     Console(width=None if sys.stdout.isatty() else UNWRAPPED).print(table)  # piped: one line per row, names whole
 

@@ -686,3 +686,47 @@ def test_the_default_registry_in_a_china_region_is_the_amazonaws_com_cn_host(
         config_from({"aws_region": "eu-west-1", "repository_prefix": "c1"}).target
         == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/c1"
     )
+
+
+# Each validated variable, a value its validation refuses, and the value at the edge it accepts.
+VALIDATED = {
+    "cluster_name": ("Cluster", "c.1_2-3"),
+    "aws_region": ("us_east_1", "us-gov-west-1"),
+    "repository_prefix": ("Team/X", "team/x.y"),
+    "release": ("v2.0", "v1.0"),
+    "groups": (["Control_Plane"], ["control-plane"]),
+    "exclude": (["-x"], ["a/b.c_d-e"]),
+    "platforms": ([], ["all"]),
+    "image_tag_mutability": ("mutable", "IMMUTABLE"),
+    "encryption_type": ("aes256", "KMS"),
+    "set_versions": ({"nvcf-cli": "0.0.99 "}, {"nvcf-openbao:2.2.2-nv-1": "latest"}),
+}
+
+
+@pytest.mark.one_terraform
+def test_every_variable_validation_refuses_its_bad_values_and_takes_the_edge_of_its_good_ones(
+    sandbox: Sandbox, nvcf_like: dict[str, Any], ns: str, terraform_root: Any
+) -> None:
+    """module README Inputs: each validated variable's values (`release` one of v0.5, v0.6.0, v0.6.1, v1.0;
+    `platforms` OS/ARCH[/VARIANT] or ["all"]; `image_tag_mutability` MUTABLE or IMMUTABLE; `encryption_type` AES256
+    or KMS; ...). One plan holds every bad value (Terraform reports each failed validation) and stops before the
+    adapter runs; one with the edge values passes them all, with the switch off so that nothing else runs."""
+    bad = _variables(sandbox, ns, nvcf_like["manifest"], **{k: v[0] for k, v in VALIDATED.items()})
+    tf = terraform_root(bad, sandbox.ecr_env())
+    done = tf._run("plan", "-input=false", f"-state={tf.runner.state_path}")
+    text = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1
+    messages = re.findall(
+        r'error_message = "((?:[^"\\]|\\.)*)"', (REPO / "terraform/modules/nvcf-mirror/variables.tf").read_text()
+    )
+    refused = {m.replace('\\"', '"') for m in messages if m.split(" ")[0] in VALIDATED or m.startswith("Group names")}
+    assert len(refused) == len(VALIDATED), refused
+    for message in refused:
+        assert message in text, f"{message!r} not in the plan's errors:\n{text}"
+    good = _variables(
+        sandbox, ns, nvcf_like["manifest"], create_sm_ecr_repos=False, **{k: v[1] for k, v in VALIDATED.items()}
+    )
+    good["kms_key"] = "arn:aws:kms:us-gov-west-1:123456789012:key/k"
+    good.pop("manifest_path")  # excludes release
+    code, text = terraform_root(good, sandbox.ecr_env()).plan_exit_code()
+    assert code in (0, 2), text
