@@ -279,7 +279,7 @@ def test_outdated_prints_a_table_by_default_with_the_error_on_its_line(tmp_path:
     )
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if "app" in line)
-    assert "1.0.0" in row and "up to date" in row and "127.0.0.1:9" in row, listed.stdout
+    assert "1.0.0" in row and "unknown" in row and "127.0.0.1:9" in row, listed.stdout
 
 
 def test_latest_for_one_entry_of_a_name_listed_twice_resolves_that_entry_and_a_collision_is_refused(
