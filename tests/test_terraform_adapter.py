@@ -364,3 +364,12 @@ def test_an_error_line_of_the_adapter_never_shows_a_secret(
         "",
         ["nvcf-mirror: <redacted> was refused by https://<redacted>@registry.example/v2/"],
     )
+
+
+def test_the_plans_repositories_keep_the_existing_ones_of_known_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """README Terraform: switching releases or leaving a group out "plans the new release's repositories and a copy
+    and removes nothing": the repositories the module manages are the selection's and the kept ones (which
+    kept_repositories finds; its own test runs against moto)."""
+    monkeypatch.setattr(terraform, "kept_repositories", lambda config, jobs: {"prefix/nvcf-openbao"})
+    answer = _plan(monkeypatch, "registry.example/prefix")
+    assert json.loads(answer["repositories"]) == ["prefix/app", "prefix/nvcf-openbao", "prefix/stack"]

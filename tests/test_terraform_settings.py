@@ -4,6 +4,8 @@ errors worded as those variables."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +110,44 @@ def test_repository_settings_default_to_scan_on_push_mutable_aes256() -> None:
     """module README inputs: scan_on_push true, image_tag_mutability "MUTABLE", encryption_type "AES256"."""
     assert repository_settings({}) == RepositorySettings(True, "MUTABLE", "AES256", None, {}, None)
     assert repository_settings({"scan_on_push": "false", "tag_mutability": "IMMUTABLE"}).scan_on_push is False
+
+
+def test_each_selection_and_connection_variable_reaches_the_run(tmp_path: Path) -> None:
+    """module README Inputs: manifest_path, release, source_registry, ca_file, aws_region, target_type reach the run
+    the plan and the apply step work on, as the CLI's --manifest, --release, --source-registry, --ca-file, --aws-region
+    and --target-type."""
+    ca = tmp_path / "ca.pem"
+    config = config_from(
+        {
+            **GENERIC,
+            "manifest_path": "/m.yaml",
+            "source_registry": "mirror.example:5000",
+            "ca_file": str(ca),
+            "aws_region": "eu-west-1",
+        }
+    )
+    assert (config.manifest, config.source_registry, config.ca_file, config.aws_region, config.target_type) == (
+        "/m.yaml",
+        "mirror.example:5000",
+        str(ca),
+        "eu-west-1",
+        "generic",
+    )
+    assert config_from({**GENERIC, "release": "v1.0"}).release == "v1.0"
+    ecr = config_from({"target_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "repository_prefix": "c"})
+    assert (ecr.target, ecr.target_type) == ("123456789012.dkr.ecr.us-east-1.amazonaws.com/c", "ecr")
+
+
+MAIN_TF = (Path(__file__).resolve().parents[1] / "terraform/modules/nvcf-mirror/main.tf").read_text()
+
+
+def test_every_key_the_module_sends_is_a_key_the_adapter_reads() -> None:
+    """The module's queries (plan, status) and the apply step's NVCF_MIRROR_SETTINGS, read from main.tf: each key is
+    taken (an unknown one would fail the plan with "unknown query keys")."""
+    selection = re.search(r"selection = \{(.*?)\n  \}", MAIN_TF, re.S)
+    assert selection is not None
+    keys = set(re.findall(r"^\s+(\w+)\s+=", selection[1], re.M))
+    for merged in re.findall(r"merge\(local\.selection, \{(.*?)\}\)", MAIN_TF, re.S):
+        keys |= set(re.findall(r"(\w+)\s+=", merged))
+    assert {"mode", "target_registry", "mirror_id", "create_repos", "prune_superseded", "signatures"} <= keys, keys
+    assert read_query(json.dumps(dict.fromkeys(keys, ""))) == dict.fromkeys(keys, "")
