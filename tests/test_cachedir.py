@@ -73,7 +73,7 @@ def test_the_cache_folder_defaults_to_xdg_cache_home_then_home_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """README env: "`NVCF_MIRROR_CACHE_DIR` | where blob locations and schema checks are remembered (default
-    `$XDG_CACHE_HOME/nvcf-mirror`)"."""
+    `$XDG_CACHE_HOME/nvcf-mirror`, set or not)"."""
     from provider_helper.cachedir import cache_dir
 
     monkeypatch.delenv("NVCF_MIRROR_CACHE_DIR", raising=False)
@@ -84,3 +84,5 @@ def test_the_cache_folder_defaults_to_xdg_cache_home_then_home_cache(
     assert cache_dir() == tmp_path / "home" / ".cache" / "nvcf-mirror"
     monkeypatch.setenv("NVCF_MIRROR_CACHE_DIR", str(tmp_path / "explicit"))
     assert cache_dir() == tmp_path / "explicit"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "explicit", "NVCF_MIRROR_CACHE_DIR wins over XDG_CACHE_HOME"
