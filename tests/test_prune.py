@@ -3,15 +3,20 @@ in-memory content store of test_engine: the decision reads the target only)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from typing import Any
 
+import boto3
 import pytest
 from test_engine import MemoryStore, _image
 
 from provider_helper.errors import InputError
-from provider_helper.mirror.prune import Removal, plan_prune, repositories_to_prune
+from provider_helper.mirror.prune import EcrRemover, Removal, plan_prune, repositories_to_prune
 from provider_helper.oci.manifest import OCI_INDEX, OCI_MANIFEST, Manifest
+from provider_helper.sandbox.aws import REGION
+from provider_helper.sandbox.stack import Sandbox
 
 REPO = "p/app"
 
@@ -151,3 +156,41 @@ def test_a_removals_size_is_its_manifest_and_the_blobs_it_names() -> None:
     (superseded,) = plan_prune(store, {REPO: {"2.0"}}, can_untag=False).removals
     assert superseded.size == len(old.data) + sum(b.size for b in old.blobs)
     assert superseded.line() == f"{REPO}:1.0  {old.digest[:19]}  {superseded.size} B  superseded"
+
+
+def _ecr_image(ecr: Any, repository: str, layer: bytes, tag: str | None) -> str:
+    """An image as ECR's control plane knows it (moto tracks PutImage), tagged or not; returns its digest."""
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2, "digest": _sha256(b"{}")},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1, "digest": _sha256(layer)}],
+        }
+    )
+    put = ecr.put_image(repositoryName=repository, imageManifest=manifest, **({"imageTag": tag} if tag else {}))
+    return str(put["image"]["imageId"]["imageDigest"])
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_ecr_removes_superseded_tags_by_tag_and_untagged_referrers_by_digest(sandbox: Sandbox) -> None:
+    """README Upgrading: on ECR, prune is "the control plane's `BatchDeleteImage` ..., by tag; ... Untagged referrers
+    go by digest" (moto stands in for that API)."""
+    ecr = boto3.client(
+        "ecr", region_name=REGION, endpoint_url=sandbox.aws.url, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    repository = f"prune-{os.getpid()}-{id(ecr)}/app"
+    ecr.create_repository(repositoryName=repository)
+    old = _ecr_image(ecr, repository, b"old", "1.0")
+    referrer = _ecr_image(ecr, repository, b"sig", None)
+    kept = _ecr_image(ecr, repository, b"new", "2.0")
+    removals = [
+        Removal(repository, None, referrer, 10, "referrer", subject=old),
+        Removal(repository, "1.0", old, 10, "superseded"),
+    ]
+    EcrRemover(ecr, None).remove(repository, removals)
+    left = {image["imageDigest"] for image in ecr.describe_images(repositoryName=repository)["imageDetails"]}
+    assert left == {kept}, "the tag 1.0 and the untagged referrer are both gone, 2.0 stays"
