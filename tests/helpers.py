@@ -50,6 +50,16 @@ def run_cli(
     return done
 
 
+def sandbox_cli(
+    sandbox: Any, command: str, manifest: Path, *extra: str, prefix: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``nvcf-mirror COMMAND`` reading ``manifest`` from the sandbox's nvcr.io stand-in, into the sandbox's target
+    under ``prefix`` when one is given (``save`` and the like take ``--to`` in ``extra`` instead)."""
+    target = ("--target", f"{sandbox.target.host}/{prefix}") if prefix is not None else ()
+    args = (command, "--manifest", str(manifest), "--source-registry", sandbox.source.host, *target, *extra)
+    return run_cli(*args, env=sandbox.env())
+
+
 def _run_in_process(args: list[str], env: dict[str, str | None], timeout: float) -> subprocess.CompletedProcess[str]:
     """The CLI in this process: click's test isolation swaps the standard streams and the environment;
     the process-wide state a run sets (logging, the secrets it learnt, the front door's wording) is put

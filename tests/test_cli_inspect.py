@@ -8,7 +8,7 @@ import platform
 import socket
 from pathlib import Path
 
-from helpers import run_cli, write_manifest
+from helpers import run_cli, sandbox_cli, write_manifest
 
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
@@ -47,18 +47,7 @@ def test_doctor_prints_one_line_per_check_and_exits_1_when_one_failed(tmp_path: 
 def test_doctor_exits_0_when_every_check_passes(sandbox: Sandbox, source: Factory, ns: str, tmp_path: Path) -> None:
     source.image(f"{ns}/nvidia/a", "1.0")
     manifest = _manifest(tmp_path, f"nvcr.io/{ns}/nvidia/a:1.0")
-    done = run_cli(
-        "doctor",
-        "--manifest",
-        str(manifest),
-        "--source-registry",
-        sandbox.source.host,
-        "--target",
-        f"{sandbox.target.host}/{ns}",
-        "--platform",
-        "linux/amd64",
-        env=sandbox.env(),
-    )
+    done = sandbox_cli(sandbox, "doctor", manifest, "--platform", "linux/amd64", prefix=ns)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["ok      source pull", "ok      target push", "ok      platform"]

@@ -9,24 +9,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, write_manifest
+from helpers import run_cli, sandbox_cli, write_manifest
 
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
 
 def _save(sandbox: Sandbox, manifest: Path, to: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        "save",
-        "--manifest",
-        str(manifest),
-        "--source-registry",
-        sandbox.source.host,
-        "--to",
-        str(to),
-        *extra,
-        env=sandbox.env(),
-    )
+    return sandbox_cli(sandbox, "save", manifest, "--to", str(to), *extra)
 
 
 def _selection(source: Factory, ns: str, tmp_path: Path, *, missing: bool = False) -> Path:

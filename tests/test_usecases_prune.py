@@ -9,24 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import run_cli, sha256, skopeo_raw, write_manifest
+from helpers import sandbox_cli, sha256, skopeo_raw, write_manifest
 
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
 
 
 def _cli(sandbox: Sandbox, command: str, manifest: Path, prefix: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        command,
-        "--manifest",
-        str(manifest),
-        "--source-registry",
-        sandbox.source.host,
-        "--target",
-        f"{sandbox.target.host}/{prefix}",
-        *extra,
-        env=sandbox.env(),
-    )
+    return sandbox_cli(sandbox, command, manifest, *extra, prefix=prefix)
 
 
 def _entry(ns: str, name: str, tag: str | None) -> dict[str, Any]:
@@ -78,8 +68,7 @@ def test_prune_leaves_alone_a_repository_whose_artifact_is_skipped_for_want_of_a
     prefix = f"{sandbox.target.host}/{ns}"
 
     def cli(command: str, manifest: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-        args = ["--manifest", str(manifest), "--source-registry", sandbox.source.host, "--target", prefix, *extra]
-        return run_cli(command, *args, env=sandbox.env())
+        return sandbox_cli(sandbox, command, manifest, *extra, prefix=ns)
 
     for manifest in (before, now):
         assert cli("mirror", manifest).returncode == 0

@@ -9,7 +9,7 @@ import re
 import socket
 from pathlib import Path
 
-from helpers import run_cli, write_manifest
+from helpers import sandbox_cli, write_manifest
 
 from provider_helper.sandbox.images import Factory
 from provider_helper.sandbox.stack import Sandbox
@@ -22,19 +22,7 @@ def closed_port() -> int:
 
 
 def _mirror(sandbox: Sandbox, manifest: Path, ns: str, result: Path, *extra: str) -> dict[str, object]:
-    done = run_cli(
-        "mirror",
-        "--manifest",
-        str(manifest),
-        "--source-registry",
-        sandbox.source.host,
-        "--target",
-        f"{sandbox.target.host}/{ns}",
-        "--result-file",
-        str(result),
-        *extra,
-        env=sandbox.env(),
-    )
+    done = sandbox_cli(sandbox, "mirror", manifest, "--result-file", str(result), *extra, prefix=ns)
     doc: dict[str, object] = json.loads(result.read_text())
     doc["exit"], doc["stderr"] = done.returncode, done.stderr
     return doc
