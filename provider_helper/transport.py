@@ -63,20 +63,27 @@ class Resolver:
     def __init__(self, hosts: dict[str, list[str]] | None = None) -> None:
         """``hosts``: fixed answers, as an ``/etc/hosts`` would give (the tests' stand-in for DNS)."""
         self._pinned: dict[str, list[str]] = {k.lower(): v for k, v in (hosts or {}).items()}
+        self._failed: dict[str, socket.gaierror] = {}  # a name that did not resolve stays unresolved (no rebinding)
         self._lock = threading.Lock()
 
     def addresses(self, host: str) -> list[str]:
         """Every address ``host`` resolves to; socket.gaierror when it does not."""
         key = host.strip("[]").lower()
         with self._lock:
-            known = self._pinned.get(key)
+            known, failed = self._pinned.get(key), self._failed.get(key)
         if known is not None:
             return known
+        if failed is not None:
+            raise failed
         try:  # an address written the one way ipaddress reads it is its own answer; any other spelling
             return [str(ipaddress.ip_address(key))]  # (2130706436, 127.4, 0x7f000004) is resolved
         except ValueError:
             pass
-        infos = socket.getaddrinfo(key, None, type=socket.SOCK_STREAM)
+        try:
+            infos = socket.getaddrinfo(key, None, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:  # kept: a check that found no address must not be followed by a
+            with self._lock:  # connection to a second answer (an NXDOMAIN, then the metadata address)
+                raise self._failed.setdefault(key, exc) from None
         found = list(dict.fromkeys(str(info[4][0]) for info in infos))
         with self._lock:
             return self._pinned.setdefault(key, found)

@@ -87,7 +87,8 @@ def test_save_into_a_folder_anyone_may_write_to_exits_2_and_leaves_it_as_it_was(
 
 def test_a_save_into_a_folder_it_makes_is_not_refused_under_a_group_writable_umask(tmp_path: Path) -> None:
     """A folder the save makes itself is never one it refuses (and so never one it leaves behind refused):
-    under umask 002 (user-private groups) it is made 0755, not 0775."""
+    under umask 002 (user-private groups) it is made 0755, not 0775, and so is every folder above it the save
+    made (``tmp_path / "new"`` here): none can be swapped by another user after the check."""
     root = tmp_path / "new" / "bundle"
     was = os.umask(0o002)
     try:
@@ -95,7 +96,7 @@ def test_a_save_into_a_folder_it_makes_is_not_refused_under_a_group_writable_uma
             layout_for_saving(root)
     finally:
         os.umask(was)
-    for folder in (root, root / "blobs", root / "blobs" / "sha256"):
+    for folder in (tmp_path / "new", root, root / "blobs", root / "blobs" / "sha256"):
         assert folder.stat().st_mode & 0o022 == 0, f"{folder} is writable by others"
     assert (root / "oci-layout").is_file()
 

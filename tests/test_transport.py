@@ -94,3 +94,25 @@ def test_an_address_written_as_an_address_is_its_own_answer_and_every_other_spel
     assert asked == []
     assert resolver.addresses("127.4") == ["127.0.0.4"] and resolver.internal("2130706436") == ["127.0.0.4"]
     assert asked == ["127.4", "2130706436"]
+
+
+def test_a_name_that_did_not_resolve_at_the_check_is_not_connected_to_on_a_second_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """README Security (one lookup per name a run): a server's DNS answering NXDOMAIN to the check and then the
+    metadata address to the connection gets neither through; the failure is kept. DNS is stood in for by a
+    getaddrinfo that answers differently each time, as such a server would."""
+    answers: list[Any] = [socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "169.254.169.254"]
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    resolver = Resolver()
+    assert resolver.internal("evil.example") == []
+    with pytest.raises(socket.gaierror):
+        resolver.addresses("evil.example")
+    assert answers == ["169.254.169.254"], "no second lookup"

@@ -41,11 +41,20 @@ def layout_for_saving(root: Path, base: Holdings | None = None) -> Layout:
     return layout
 
 
+def _make_folders(root: Path) -> None:
+    """``root`` and every missing folder above it, each at most 0755 whatever the umask (``Path.mkdir(parents=True)``
+    gives the ones above ``0777`` less the umask): nothing a save makes is group- or world-writable."""
+    missing = [folder for folder in (root, *root.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o755)
+
+
 @contextlib.contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """One ``save`` at a time per layout: a second one fails at once with a clear line. The lock file is made
     only in a folder ``layout_for_saving`` would take, so a refused save leaves nothing in it."""
-    root.mkdir(0o755, parents=True, exist_ok=True)  # made by this save: never group- or world-writable
+    _make_folders(root)
     _refuse_untrusted(root)
     try:
         fd = os.open(root / WRITER_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)

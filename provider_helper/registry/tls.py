@@ -44,6 +44,8 @@ def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     context = _RootsAtFirstHandshake(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname, as the default
     context.verify_mode = ssl.CERT_REQUIRED
     context.check_hostname = True
+    if sys.version_info >= (3, 13):  # what create_default_context adds there (strict RFC 5280 checks)
+        context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
     context._roots_lock, context._roots_loaded = threading.Lock(), False
     keylog = os.environ.get("SSLKEYLOGFILE")  # as create_default_context does
     if keylog and not sys.flags.ignore_environment:

@@ -81,10 +81,6 @@ resource "aws_ecr_repository" "this" {
       condition     = local.plan.registry_account == "" || local.plan.registry_account == data.aws_caller_identity.current[0].account_id
       error_message = "target_registry is in account ${local.plan.registry_account}, but the aws provider given to this module is in account ${data.aws_caller_identity.current[0].account_id}: pass a provider for the registry's account."
     }
-    precondition {
-      condition     = var.kms_key == null || var.encryption_type == "KMS"
-      error_message = "kms_key is set but encryption_type is ${var.encryption_type}: set encryption_type = \"KMS\" to use the key, or drop kms_key."
-    }
   }
 }
 
@@ -133,4 +129,13 @@ data "external" "status" {
     target_registry = local.registry
     mirror_id       = terraform_data.mirror[0].id
   })
+}
+
+# A warning, not an error: a kms_key beside AES256 was silently ignored by earlier versions of this module, and
+# configurations that carry one must keep applying.
+check "kms_key_is_used" {
+  assert {
+    condition     = var.kms_key == null || var.encryption_type == "KMS"
+    error_message = "kms_key is set but encryption_type is ${var.encryption_type}: the key is not used; set encryption_type = \"KMS\" to use it, or drop kms_key."
+  }
 }
