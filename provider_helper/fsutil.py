@@ -101,10 +101,20 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def make_folders(path: Path) -> None:
+    """``path`` and every missing folder above it, each made 0755 (less the umask): unlike
+    ``Path.mkdir(parents=True)``, whose folders above ``path`` get 0777 less the umask, nothing made here is
+    group- or world-writable under a loose umask."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o755)
+
+
 def own_folder(root: Path, parts: Iterable[str]) -> Path:
     """``root/part/part/…``, each part made when missing and otherwise required to be a real folder of this
     user: a link planted in a shared folder (``DEST/x_v1 -> ~/.ssh``) is refused, never written into."""
-    root.mkdir(parents=True, exist_ok=True)
+    make_folders(root)
     current = root
     for part in parts:
         current = current / part

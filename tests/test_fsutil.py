@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from provider_helper.fsutil import (
     atomic_write,
     create_private,
     is_private_dir,
+    make_folders,
     own_folder,
     private_dir,
     read_bounded,
@@ -132,3 +134,22 @@ def test_a_download_resumes_into_its_own_part_file_only(tmp_path: Path) -> None:
     link.symlink_to(part)
     with pytest.raises(OSError):
         resumable_private(link)
+
+
+def test_make_folders_makes_every_missing_folder_above_too_at_most_0755_under_a_loose_umask(tmp_path: Path) -> None:
+    """``Path.mkdir(parents=True)`` gives the folders above the last 0777 less the umask; make_folders gives each
+    0755 less the umask, so under umask 000 none is writable by others (own_folder and save --to use it)."""
+    was = os.umask(0)
+    try:
+        make_folders(tmp_path / "a" / "b" / "c")
+        own_folder(tmp_path / "x" / "y", ["z"])
+    finally:
+        os.umask(was)
+    for folder in (
+        tmp_path / "a",
+        tmp_path / "a" / "b",
+        tmp_path / "a" / "b" / "c",
+        tmp_path / "x",
+        tmp_path / "x" / "y",
+    ):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder

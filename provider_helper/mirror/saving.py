@@ -16,7 +16,7 @@ from typing import Any
 
 from provider_helper.content.layout import REF_NAME, Layout, blob_file, read_manifest
 from provider_helper.errors import DigestMismatchError, InputError, RegistryError
-from provider_helper.fsutil import create_private, is_private_dir
+from provider_helper.fsutil import create_private, is_private_dir, make_folders
 from provider_helper.mirror.bundles import LOCK_FILE, Holdings
 from provider_helper.oci.digests import check_file
 from provider_helper.oci.reference import DIGEST_RE
@@ -41,20 +41,11 @@ def layout_for_saving(root: Path, base: Holdings | None = None) -> Layout:
     return layout
 
 
-def _make_folders(root: Path) -> None:
-    """``root`` and every missing folder above it, each at most 0755 whatever the umask (``Path.mkdir(parents=True)``
-    gives the ones above ``0777`` less the umask): nothing a save makes is group- or world-writable."""
-    missing = [folder for folder in (root, *root.parents) if not folder.exists()]
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(folder, 0o755)
-
-
 @contextlib.contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """One ``save`` at a time per layout: a second one fails at once with a clear line. The lock file is made
     only in a folder ``layout_for_saving`` would take, so a refused save leaves nothing in it."""
-    _make_folders(root)
+    make_folders(root)  # 0755 at most, the folders above it too: nothing this save makes is others' to write
     _refuse_untrusted(root)
     try:
         fd = os.open(root / WRITER_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
