@@ -149,10 +149,8 @@ def prune_superseded(config: RunConfig) -> None:
         return True
 
     pruning, _ = prune(config, logged)
-    tags = sum(r.tag is not None for r in pruning.removals)
-    summary_log.info(
-        "pruned %d superseded tags and %d referrers under %s", tags, len(pruning.removals) - tags, config.target
-    )
+    referrers = len(pruning.removals) - pruning.tags
+    summary_log.info("pruned %d superseded tags and %d referrers under %s", pruning.tags, referrers, config.target)
 
 
 def main(argv: list[str] | None = None) -> int:

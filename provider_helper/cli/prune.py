@@ -29,8 +29,8 @@ def prune(common: RunConfig, dry_run: bool, yes: bool) -> None:
     to them. A digest a kept tag points at is never removed."""
 
     def what(plan: PrunePlan) -> str:
-        tags = sum(r.tag is not None for r in plan.removals)
-        return f"{tags} tags and {len(plan.removals) - tags} referrers ({human_bytes(plan.size)}) under {common.target}"
+        referrers = len(plan.removals) - plan.tags
+        return f"{plan.tags} tags and {referrers} referrers ({human_bytes(plan.size)}) under {common.target}"
 
     def listed_then_confirmed(plan: PrunePlan) -> bool:
         for removal in plan.removals:

@@ -58,6 +58,11 @@ class PrunePlan:
     def size(self) -> int:
         return sum(r.size for r in self.removals)
 
+    @property
+    def tags(self) -> int:
+        """How many removals are tags; the rest are untagged referrers (what the summary lines count)."""
+        return sum(r.tag is not None for r in self.removals)
+
 
 class Remover(Protocol):
     """Removes tags and manifests from the target registry."""
